@@ -1,0 +1,207 @@
+/**
+ * One small database interface over two drivers: PGlite (embedded, the default) and PostgreSQL
+ * through `pg` (when DATABASE_URL is set). Both get the same type parsers so a row reads the same
+ * on either: `date` stays the text "YYYY-MM-DD" (never a Date, which would shift the day),
+ * `int8` and `numeric` become bigint (money is bigint minor units), timestamps stay ISO text.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { ERROR_CODES, RelanceError } from '../errors.ts';
+
+export type DbKind = 'pglite' | 'postgres';
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: DbKind;
+  /** Runs fn in one transaction: everything it wrote commits together or not at all. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082, TIMESTAMP: 1114, TIMESTAMPTZ: 1184 } as const;
+
+const parseBig = (v: string) => BigInt(v);
+/** numeric arrives for SUM(bigint); a fractional numeric here would be a bug, so it is refused. */
+const parseNumeric = (v: string) => {
+  if (/^-?\d+$/.test(v)) return BigInt(v);
+  if (/^-?\d+\.0+$/.test(v)) return BigInt(v.slice(0, v.indexOf('.')));
+  return v;
+};
+const asText = (v: string) => v;
+
+const PARSERS: Record<number, (v: string) => unknown> = {
+  [OID.INT8]: parseBig,
+  [OID.NUMERIC]: parseNumeric,
+  [OID.DATE]: asText,
+  [OID.TIMESTAMP]: asText,
+  [OID.TIMESTAMPTZ]: asText,
+};
+
+/** Parameters: bigint and Date are sent as text the server casts; objects as JSON. */
+function serialiseParams(params: readonly unknown[] | undefined): unknown[] {
+  if (!params) return [];
+  return params.map((p) => {
+    if (typeof p === 'bigint') return p.toString();
+    if (p instanceof Date) return p.toISOString();
+    if (p !== null && typeof p === 'object' && !Array.isArray(p) && !(p instanceof Uint8Array)) return JSON.stringify(p, jsonReplacer);
+    return p;
+  });
+}
+
+export function jsonReplacer(_k: string, v: unknown) {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/** Custom SQLSTATE raised by our triggers (see migrations) for ledger invariants. */
+const LEDGER_SQLSTATE = 'RL001';
+
+const CONSTRAINT_MESSAGES: Record<string, string> = {
+  invoices_not_overallocated: 'allocations and write-offs would exceed the invoice amount (its open amount)',
+  payments_not_overallocated: 'allocations would exceed the payment amount',
+  credit_notes_not_overallocated: 'allocations would exceed the credit note amount',
+  invoices_number_unique: 'an invoice with this number already exists in the organisation',
+  customers_external_id_unique: 'a customer with this external id already exists in the organisation',
+};
+
+/** Turn a driver error into a RelanceError that says what broke, in words. */
+export function mapDbError(e: unknown): unknown {
+  if (e instanceof RelanceError) return e;
+  const err = e as { code?: string; constraint?: string; message?: string; detail?: string };
+  if (!err || typeof err.code !== 'string') return e;
+  const constraint = err.constraint;
+  const known = constraint ? CONSTRAINT_MESSAGES[constraint] : undefined;
+  switch (err.code) {
+    case LEDGER_SQLSTATE:
+      return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, err.message ?? 'ledger invariant', { cause: e });
+    case '23514': // check_violation
+      return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, known ?? `constraint ${constraint} refused the change`, {
+        cause: e,
+        details: { constraint },
+      });
+    case '23505': // unique_violation
+      return new RelanceError(ERROR_CODES.CONFLICT, known ?? `duplicate value (${constraint})`, { cause: e, details: { constraint, detail: err.detail } });
+    case '23503': // foreign_key_violation
+      return new RelanceError(
+        ERROR_CODES.LEDGER_INVARIANT,
+        constraint?.includes('currency')
+          ? 'currencies do not match'
+          : `a referenced record does not exist in this organisation or has another currency (${constraint})`,
+        { cause: e, details: { constraint } },
+      );
+    case '22P02':
+    case '22007':
+    case '22008':
+    case '22003':
+      return new RelanceError(ERROR_CODES.VALIDATION, err.message ?? 'invalid value', { cause: e });
+    default:
+      return e;
+  }
+}
+
+async function wrap<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw mapDbError(e);
+  }
+}
+
+// ---------------------------------------------------------------- PGlite
+
+export async function openPglite(dataDir?: string): Promise<Db> {
+  const pgl = await PGlite.create(dataDir ? { dataDir, parsers: PARSERS } : { parsers: PARSERS });
+  const q = (t: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable => ({
+    async query<T>(sql: string, params?: readonly unknown[]) {
+      const r = await wrap(t.query<T>(sql, serialiseParams(params)));
+      return r.rows;
+    },
+    async exec(sql: string) {
+      await wrap(t.exec(sql));
+    },
+  });
+  const base = q(pgl);
+  return {
+    kind: 'pglite',
+    ...base,
+    async tx<T>(fn: (q: Queryable) => Promise<T>) {
+      try {
+        return await pgl.transaction((t) => fn(q(t as unknown as PGlite)));
+      } catch (e) {
+        throw mapDbError(e);
+      }
+    },
+    async close() {
+      await pgl.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+const pgTypes = {
+  getTypeParser(oid: number, format?: string) {
+    const p = PARSERS[oid];
+    if (p && format !== 'binary') return p;
+    return (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format);
+  },
+} as unknown as pg.CustomTypesConfig;
+
+export async function openPostgres(connectionString: string, opts: { max?: number; searchPath?: string } = {}): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    types: pgTypes,
+    ...(opts.searchPath ? { options: `-c search_path=${opts.searchPath}` } : {}),
+  });
+  const client = (c: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<T>(sql: string, params?: readonly unknown[]) {
+      const r = await wrap(c.query(sql, serialiseParams(params)));
+      return r.rows as T[];
+    },
+    async exec(sql: string) {
+      await wrap(c.query(sql));
+    },
+  });
+  // Fail fast with a clear message rather than at the first query.
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new RelanceError(ERROR_CODES.CONFIG, `cannot connect to PostgreSQL at ${redactUrl(connectionString)}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  return {
+    kind: 'postgres',
+    ...client(pool),
+    async tx<T>(fn: (q: Queryable) => Promise<T>) {
+      const c = await pool.connect();
+      try {
+        await c.query('BEGIN');
+        const out = await fn(client(c));
+        await c.query('COMMIT');
+        return out;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw mapDbError(e);
+      } finally {
+        c.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** Never print a password: "postgres://user:***@host/db". */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

@@ -1,0 +1,122 @@
+/**
+ * Calendar dates are ISO strings "YYYY-MM-DD" (type CalendarDate), never a Date: a Date is an
+ * instant, and an instant shifts the day when a time zone is applied. Arithmetic goes through
+ * Temporal.PlainDate, which has no time zone at all.
+ */
+import { Temporal } from 'temporal-polyfill';
+import { validation, type ErrorPlace } from '../errors.ts';
+
+export type CalendarDate = string & { readonly __calendarDate: unique symbol };
+
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function isCalendarDate(s: string): s is CalendarDate {
+  const m = ISO_RE.exec(s);
+  if (!m) return false;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo);
+}
+
+export function daysInMonth(year: number, month: number): number {
+  return [31, isLeapYear(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+}
+
+export function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/** Validate an ISO date string; the error names where it came from. */
+export function calendarDate(s: string, where?: ErrorPlace): CalendarDate {
+  if (!isCalendarDate(s)) throw validation(`"${s}" is not a calendar date (expected YYYY-MM-DD)`, where);
+  return s;
+}
+
+/**
+ * Parse the date forms found in French and English files: ISO, dd/mm/yyyy, dd-mm-yyyy,
+ * dd.mm.yyyy, yyyymmdd (FEC). Day-first is the French convention and the only one accepted for
+ * slashed dates: "03/04/2026" is 3 April.
+ */
+export function parseCalendarDate(text: string, where?: ErrorPlace): CalendarDate {
+  const s = text.trim();
+  let m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(s);
+  let iso: string | undefined;
+  if (m) iso = `${m[1]}-${m[2]}-${m[3]}`;
+  else if ((m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(s))) iso = `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`;
+  else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(s))) iso = `${m[1]}-${m[2]}-${m[3]}`;
+  if (!iso || !isCalendarDate(iso)) throw validation(`"${text}" is not a date (expected YYYY-MM-DD or DD/MM/YYYY)`, where);
+  return iso;
+}
+
+const toPlain = (d: CalendarDate) => Temporal.PlainDate.from(d);
+const fromPlain = (p: Temporal.PlainDate) => p.toString() as CalendarDate;
+
+export function addDays(d: CalendarDate, days: number): CalendarDate {
+  return fromPlain(toPlain(d).add({ days }));
+}
+
+export function addMonths(d: CalendarDate, months: number): CalendarDate {
+  return fromPlain(toPlain(d).add({ months }, { overflow: 'constrain' }));
+}
+
+/** Whole days from a to b (positive when b is later). */
+export function daysBetween(a: CalendarDate, b: CalendarDate): number {
+  return toPlain(a).until(toPlain(b), { largestUnit: 'days' }).days;
+}
+
+export function compareDates(a: CalendarDate, b: CalendarDate): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function maxDate(a: CalendarDate, b: CalendarDate): CalendarDate {
+  return a > b ? a : b;
+}
+
+export function minDate(a: CalendarDate, b: CalendarDate): CalendarDate {
+  return a < b ? a : b;
+}
+
+export function endOfMonth(d: CalendarDate): CalendarDate {
+  const p = toPlain(d);
+  return fromPlain(p.with({ day: p.daysInMonth }));
+}
+
+/** ISO weekday: 1 = Monday ... 7 = Sunday. */
+export function dayOfWeek(d: CalendarDate): number {
+  return toPlain(d).dayOfWeek;
+}
+
+export function yearOf(d: CalendarDate): number {
+  return Number(d.slice(0, 4));
+}
+
+export function monthOf(d: CalendarDate): number {
+  return Number(d.slice(5, 7));
+}
+
+/** Today's calendar date in a time zone, from an instant the caller supplies (the clock is a parameter). */
+export function todayIn(timeZone: string, now: Date | number): CalendarDate {
+  const instant = Temporal.Instant.fromEpochMilliseconds(typeof now === 'number' ? now : now.getTime());
+  return fromPlain(instant.toZonedDateTimeISO(timeZone).toPlainDate());
+}
+
+/** Days past due at a date: 0 when not yet due (the due date itself is not late). */
+export function daysPastDue(dueDate: CalendarDate, at: CalendarDate): number {
+  return Math.max(0, daysBetween(dueDate, at));
+}
+
+/** "22 novembre 2026" / "22 November 2026". */
+export function formatLongDate(d: CalendarDate, locale: 'fr' | 'en'): string {
+  const FR = ['janvier', 'février', 'mars', 'avril', 'mai', 'juin', 'juillet', 'août', 'septembre', 'octobre', 'novembre', 'décembre'];
+  const EN = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+  const day = Number(d.slice(8, 10));
+  const month = (locale === 'fr' ? FR : EN)[monthOf(d) - 1]!;
+  if (locale === 'fr') return `${day === 1 ? '1er' : day} ${month} ${yearOf(d)}`;
+  return `${day} ${month} ${yearOf(d)}`;
+}
+
+/** "22/11/2026" in French, "22/11/2026" in British English too (day first), ISO for machines. */
+export function formatShortDate(d: CalendarDate, _locale: 'fr' | 'en'): string {
+  return `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
+}

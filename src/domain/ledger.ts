@@ -1,0 +1,209 @@
+/**
+ * The receivables ledger's rules, as pure functions: what an invoice still owes, its status, how
+ * late it is, a customer's balance, and whether an allocation may be made. The database enforces
+ * the same invariants (CHECK constraints and composite keys in the migrations); checking here first
+ * lets the user get an error that names the field instead of a constraint name.
+ */
+import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
+import { type CalendarDate, calendarDate, daysPastDue } from './dates.ts';
+import { assertCurrency, type Minor } from './money.ts';
+import { isValidIban, isValidSiren, isValidSiret } from './identifiers.ts';
+
+export type CustomerKind = 'business' | 'consumer';
+export type Language = 'fr' | 'en';
+export type InvoiceStatus = 'open' | 'partially_paid' | 'paid' | 'written_off';
+
+export interface InvoiceAmounts {
+  amountInclTaxMinor: Minor;
+  allocatedMinor: Minor;
+  writtenOffMinor: Minor;
+}
+
+export function openAmount(i: InvoiceAmounts): Minor {
+  return i.amountInclTaxMinor - i.allocatedMinor - i.writtenOffMinor;
+}
+
+export function invoiceStatus(i: InvoiceAmounts): InvoiceStatus {
+  const settled = i.allocatedMinor + i.writtenOffMinor;
+  if (settled === 0n) return 'open';
+  if (settled < i.amountInclTaxMinor) return 'partially_paid';
+  if (i.writtenOffMinor > 0n && i.allocatedMinor === 0n) return 'written_off';
+  return 'paid';
+}
+
+export function isOverdue(i: InvoiceAmounts & { dueDate: CalendarDate }, at: CalendarDate): boolean {
+  return openAmount(i) > 0n && at > i.dueDate;
+}
+
+export { daysPastDue };
+
+export interface CustomerBalance {
+  currency: string;
+  /** Sum of open amounts of invoices. */
+  openInvoicesMinor: Minor;
+  /** Payments and credit notes received but not yet allocated to an invoice. */
+  unallocatedCreditMinor: Minor;
+  /** What the customer owes net: open invoices minus unallocated credit. */
+  balanceMinor: Minor;
+  overdueMinor: Minor;
+}
+
+/** Balance per currency from a customer's open items and unallocated credits at a date. */
+export function customerBalances(
+  openItems: ReadonlyArray<{ currency: string; openMinor: Minor; dueDate: CalendarDate }>,
+  credits: ReadonlyArray<{ currency: string; unallocatedMinor: Minor }>,
+  at: CalendarDate,
+): CustomerBalance[] {
+  const by = new Map<string, CustomerBalance>();
+  const get = (c: string) => {
+    let b = by.get(c);
+    if (!b) {
+      b = { currency: c, openInvoicesMinor: 0n, unallocatedCreditMinor: 0n, balanceMinor: 0n, overdueMinor: 0n };
+      by.set(c, b);
+    }
+    return b;
+  };
+  for (const i of openItems) {
+    const b = get(i.currency);
+    b.openInvoicesMinor += i.openMinor;
+    if (i.openMinor > 0n && at > i.dueDate) b.overdueMinor += i.openMinor;
+  }
+  for (const c of credits) get(c.currency).unallocatedCreditMinor += c.unallocatedMinor;
+  for (const b of by.values()) b.balanceMinor = b.openInvoicesMinor - b.unallocatedCreditMinor;
+  return [...by.values()].sort((a, b) => a.currency.localeCompare(b.currency));
+}
+
+/** Whether `amount` may be allocated from a source (payment or credit note) to an invoice. */
+export function checkAllocation(
+  invoice: InvoiceAmounts & { currency: string; number: string },
+  source: { currency: string; amountMinor: Minor; allocatedMinor: Minor; label: string },
+  amount: Minor,
+): void {
+  if (amount <= 0n) throw validation('an allocation amount must be positive', { field: 'amount' });
+  if (invoice.currency !== source.currency) {
+    throw new RelanceError(
+      ERROR_CODES.LEDGER_INVARIANT,
+      `currencies do not match: invoice ${invoice.number} is in ${invoice.currency}, ${source.label} in ${source.currency}`,
+      { where: { field: 'currency' } },
+    );
+  }
+  const invoiceOpen = openAmount(invoice);
+  if (amount > invoiceOpen) {
+    throw new RelanceError(
+      ERROR_CODES.LEDGER_INVARIANT,
+      `allocation of ${amount} exceeds the open amount ${invoiceOpen} of invoice ${invoice.number} (minor units)`,
+      { where: { field: 'amount' } },
+    );
+  }
+  const sourceLeft = source.amountMinor - source.allocatedMinor;
+  if (amount > sourceLeft) {
+    throw new RelanceError(
+      ERROR_CODES.LEDGER_INVARIANT,
+      `allocation of ${amount} exceeds what is left of ${source.label} (${sourceLeft} minor units)`,
+      { where: { field: 'amount' } },
+    );
+  }
+}
+
+// ------------------------------------------------------------------ input validation
+
+export interface CustomerInput {
+  externalId?: string | null;
+  legalName: string;
+  kind?: CustomerKind;
+  siren?: string | null;
+  siret?: string | null;
+  vatNumber?: string | null;
+  country?: string;
+  language?: Language;
+  paymentTermsDays?: number;
+  tags?: string[];
+  segment?: string | null;
+  creditLimitMinor?: Minor | null;
+  notes?: string | null;
+  contacts?: ContactInput[];
+}
+
+export interface ContactInput {
+  name: string;
+  role?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  addressLine1?: string | null;
+  addressLine2?: string | null;
+  postalCode?: string | null;
+  city?: string | null;
+  country?: string | null;
+  receivesReminders?: boolean;
+}
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function validateCustomer(c: CustomerInput): void {
+  if (!c.legalName?.trim()) throw validation('legal name is required', { field: 'legalName' });
+  if (c.kind && c.kind !== 'business' && c.kind !== 'consumer') throw validation(`kind must be business or consumer, got "${c.kind}"`, { field: 'kind' });
+  if (c.siren && !isValidSiren(c.siren)) throw validation(`SIREN "${c.siren}" is not valid (9 digits, Luhn key)`, { field: 'siren' });
+  if (c.siret && !isValidSiret(c.siret)) throw validation(`SIRET "${c.siret}" is not valid (14 digits, Luhn key)`, { field: 'siret' });
+  if (c.language && c.language !== 'fr' && c.language !== 'en') throw validation(`language must be fr or en, got "${c.language}"`, { field: 'language' });
+  if (c.country && !/^[A-Z]{2}$/.test(c.country)) throw validation(`country must be an ISO 3166 alpha-2 code, got "${c.country}"`, { field: 'country' });
+  if (c.paymentTermsDays !== undefined && (!Number.isInteger(c.paymentTermsDays) || c.paymentTermsDays < 0 || c.paymentTermsDays > 365)) {
+    throw validation('payment terms must be 0 to 365 days', { field: 'paymentTermsDays' });
+  }
+  if (c.creditLimitMinor != null && c.creditLimitMinor < 0n) throw validation('credit limit cannot be negative', { field: 'creditLimit' });
+  c.contacts?.forEach((ct, i) => {
+    if (!ct.name?.trim()) throw validation('contact name is required', { field: `contacts[${i}].name` });
+    if (ct.email && !EMAIL_RE.test(ct.email)) throw validation(`"${ct.email}" is not an email address`, { field: `contacts[${i}].email` });
+  });
+}
+
+export interface InvoiceInput {
+  customerId: bigint;
+  number: string;
+  externalId?: string | null;
+  issueDate: string;
+  dueDate: string;
+  currency: string;
+  amountExclTaxMinor: Minor;
+  amountInclTaxMinor: Minor;
+}
+
+export function validateInvoice(i: InvoiceInput): { issueDate: CalendarDate; dueDate: CalendarDate } {
+  if (!i.number?.trim()) throw validation('invoice number is required', { field: 'number' });
+  const issueDate = calendarDate(i.issueDate, { field: 'issueDate' });
+  const dueDate = calendarDate(i.dueDate, { field: 'dueDate' });
+  if (dueDate < issueDate) throw validation(`due date ${dueDate} is before issue date ${issueDate}`, { field: 'dueDate' });
+  assertCurrency(i.currency, { field: 'currency' });
+  assertMinor(i.amountInclTaxMinor, 'amountInclTax', true);
+  assertMinor(i.amountExclTaxMinor, 'amountExclTax', false);
+  if (i.amountExclTaxMinor > i.amountInclTaxMinor) throw validation('amount excluding tax exceeds amount including tax', { field: 'amountExclTax' });
+  return { issueDate, dueDate };
+}
+
+export function assertMinor(v: unknown, field: string, strictlyPositive: boolean): asserts v is bigint {
+  if (typeof v !== 'bigint') throw validation(`${field} must be an integer number of minor units`, { field });
+  if (strictlyPositive ? v <= 0n : v < 0n) throw validation(`${field} must be ${strictlyPositive ? 'positive' : 'zero or more'}`, { field });
+}
+
+export const PAYMENT_METHODS = ['transfer', 'direct_debit', 'card', 'cheque', 'cash', 'lcr', 'other'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+export interface PaymentInput {
+  customerId?: bigint | null;
+  externalId?: string | null;
+  paymentDate: string;
+  currency: string;
+  amountMinor: Minor;
+  method?: PaymentMethod;
+  reference?: string | null;
+  payerName?: string | null;
+  payerIban?: string | null;
+}
+
+export function validatePayment(p: PaymentInput): CalendarDate {
+  const d = calendarDate(p.paymentDate, { field: 'paymentDate' });
+  assertCurrency(p.currency, { field: 'currency' });
+  assertMinor(p.amountMinor, 'amount', true);
+  if (p.method && !PAYMENT_METHODS.includes(p.method)) throw validation(`unknown payment method "${p.method}"`, { field: 'method' });
+  if (p.payerIban && !isValidIban(p.payerIban)) throw validation(`payer IBAN "${p.payerIban}" is not valid`, { field: 'payerIban' });
+  return d;
+}

@@ -1,0 +1,552 @@
+/**
+ * Ledger reads and writes. Every function takes the organisation id and every statement filters
+ * by it: there is no query in this file that can reach another organisation's rows. Writes take a
+ * Queryable so callers compose them inside one transaction (db.tx).
+ */
+import type { Db, Queryable } from '../db/driver.ts';
+import type { CalendarDate } from '../domain/dates.ts';
+import {
+  type CustomerInput,
+  checkAllocation,
+  type CustomerBalance,
+  customerBalances,
+  type InvoiceInput,
+  type InvoiceStatus,
+  type PaymentInput,
+  validateCustomer,
+  validateInvoice,
+  validatePayment,
+} from '../domain/ledger.ts';
+import { type Minor, assertCurrency } from '../domain/money.ts';
+import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
+import { normaliseIban } from '../domain/identifiers.ts';
+
+export interface OrganisationInput {
+  legalName: string;
+  siren?: string | null;
+  siret?: string | null;
+  vatNumber?: string | null;
+  addressLine1?: string | null;
+  addressLine2?: string | null;
+  postalCode?: string | null;
+  city?: string | null;
+  country?: string;
+  iban?: string | null;
+  bic?: string | null;
+  timeZone?: string;
+  currency?: string;
+  language?: 'fr' | 'en';
+}
+
+export interface Organisation extends Required<Omit<OrganisationInput, never>> {
+  id: string;
+}
+
+function assertTimeZone(tz: string) {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    throw validation(`"${tz}" is not an IANA time zone`, { field: 'timeZone' });
+  }
+}
+
+export async function createOrganisation(q: Queryable, o: OrganisationInput): Promise<Organisation> {
+  if (!o.legalName?.trim()) throw validation('legal name is required', { field: 'legalName' });
+  if (o.timeZone) assertTimeZone(o.timeZone);
+  if (o.currency) assertCurrency(o.currency, { field: 'currency' });
+  const [row] = await q.query<Row>(
+    `INSERT INTO organisations (legal_name, siren, siret, vat_number, address_line1, address_line2, postal_code, city,
+       country, iban, bic, time_zone, currency, language)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,coalesce($9,'FR'),$10,$11,coalesce($12,'Europe/Paris'),coalesce($13,'EUR'),coalesce($14,'fr'))
+     RETURNING *`,
+    [
+      o.legalName.trim(), o.siren ?? null, o.siret ?? null, o.vatNumber ?? null, o.addressLine1 ?? null, o.addressLine2 ?? null,
+      o.postalCode ?? null, o.city ?? null, o.country ?? null, o.iban ? normaliseIban(o.iban) : null, o.bic ?? null,
+      o.timeZone ?? null, o.currency ?? null, o.language ?? null,
+    ],
+  );
+  return toOrganisation(row!);
+}
+
+export async function getOrganisation(q: Queryable, id: string): Promise<Organisation> {
+  const [row] = await q.query<Row>('SELECT * FROM organisations WHERE id = $1', [id]);
+  if (!row) throw notFound('organisation', id);
+  return toOrganisation(row);
+}
+
+export async function listOrganisations(q: Queryable): Promise<Organisation[]> {
+  return (await q.query<Row>('SELECT * FROM organisations ORDER BY created_at, id')).map(toOrganisation);
+}
+
+type Row = Record<string, unknown>;
+const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+function toOrganisation(r: Row): Organisation {
+  return {
+    id: String(r.id),
+    legalName: String(r.legal_name),
+    siren: s(r.siren),
+    siret: s(r.siret),
+    vatNumber: s(r.vat_number),
+    addressLine1: s(r.address_line1),
+    addressLine2: s(r.address_line2),
+    postalCode: s(r.postal_code),
+    city: s(r.city),
+    country: String(r.country),
+    iban: s(r.iban),
+    bic: s(r.bic),
+    timeZone: String(r.time_zone),
+    currency: String(r.currency),
+    language: r.language as 'fr' | 'en',
+  };
+}
+
+// ------------------------------------------------------------------ customers
+
+export interface Customer {
+  id: bigint;
+  externalId: string | null;
+  legalName: string;
+  kind: 'business' | 'consumer';
+  siren: string | null;
+  siret: string | null;
+  vatNumber: string | null;
+  country: string;
+  language: 'fr' | 'en';
+  paymentTermsDays: number;
+  tags: string[];
+  segment: string | null;
+  creditLimitMinor: Minor | null;
+  notes: string | null;
+}
+
+export interface Contact {
+  id: bigint;
+  customerId: bigint;
+  name: string;
+  role: string | null;
+  email: string | null;
+  phone: string | null;
+  addressLine1: string | null;
+  addressLine2: string | null;
+  postalCode: string | null;
+  city: string | null;
+  country: string | null;
+  receivesReminders: boolean;
+}
+
+function toCustomer(r: Row): Customer {
+  return {
+    id: r.id as bigint,
+    externalId: s(r.external_id),
+    legalName: String(r.legal_name),
+    kind: r.kind as Customer['kind'],
+    siren: s(r.siren),
+    siret: s(r.siret),
+    vatNumber: s(r.vat_number),
+    country: String(r.country),
+    language: r.language as Customer['language'],
+    paymentTermsDays: Number(r.payment_terms_days),
+    tags: (r.tags as string[]) ?? [],
+    segment: s(r.segment),
+    creditLimitMinor: (r.credit_limit_minor as bigint | null) ?? null,
+    notes: s(r.notes),
+  };
+}
+
+function toContact(r: Row): Contact {
+  return {
+    id: r.id as bigint,
+    customerId: r.customer_id as bigint,
+    name: String(r.name),
+    role: s(r.role),
+    email: s(r.email),
+    phone: s(r.phone),
+    addressLine1: s(r.address_line1),
+    addressLine2: s(r.address_line2),
+    postalCode: s(r.postal_code),
+    city: s(r.city),
+    country: s(r.country),
+    receivesReminders: Boolean(r.receives_reminders),
+  };
+}
+
+export async function createCustomer(q: Queryable, orgId: string, c: CustomerInput): Promise<Customer & { contacts: Contact[] }> {
+  validateCustomer(c);
+  const [row] = await q.query<Row>(
+    `INSERT INTO customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language,
+       payment_terms_days, tags, segment, credit_limit_minor, notes)
+     VALUES ($1,$2,$3,coalesce($4,'business'),$5,$6,$7,coalesce($8,'FR'),coalesce($9,'fr'),coalesce($10,30),
+       coalesce($11::text[], '{}'),$12,$13,$14)
+     RETURNING *`,
+    [
+      orgId, c.externalId ?? null, c.legalName.trim(), c.kind ?? null, c.siren?.replace(/\s/g, '') ?? null,
+      c.siret?.replace(/\s/g, '') ?? null, c.vatNumber ?? null, c.country ?? null, c.language ?? null, c.paymentTermsDays ?? null,
+      c.tags ?? null, c.segment ?? null, c.creditLimitMinor ?? null, c.notes ?? null,
+    ],
+  );
+  const customer = toCustomer(row!);
+  const contacts: Contact[] = [];
+  for (const ct of c.contacts ?? []) contacts.push(await addContact(q, orgId, customer.id, ct));
+  return { ...customer, contacts };
+}
+
+export async function addContact(q: Queryable, orgId: string, customerId: bigint, ct: NonNullable<CustomerInput['contacts']>[number]): Promise<Contact> {
+  const [row] = await q.query<Row>(
+    `INSERT INTO contacts (organisation_id, customer_id, name, role, email, phone, address_line1, address_line2, postal_code, city, country, receives_reminders)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,coalesce($12,false)) RETURNING *`,
+    [
+      orgId, customerId, ct.name, ct.role ?? null, ct.email ?? null, ct.phone ?? null, ct.addressLine1 ?? null, ct.addressLine2 ?? null,
+      ct.postalCode ?? null, ct.city ?? null, ct.country ?? null, ct.receivesReminders ?? null,
+    ],
+  );
+  return toContact(row!);
+}
+
+export async function getCustomer(q: Queryable, orgId: string, id: bigint): Promise<Customer & { contacts: Contact[] }> {
+  const [row] = await q.query<Row>('SELECT * FROM customers WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+  if (!row) throw notFound('customer', String(id));
+  const contacts = (await q.query<Row>('SELECT * FROM contacts WHERE organisation_id = $1 AND customer_id = $2 ORDER BY id', [orgId, id])).map(toContact);
+  return { ...toCustomer(row), contacts };
+}
+
+export async function listCustomers(q: Queryable, orgId: string, opts: { search?: string; limit?: number; afterId?: bigint } = {}): Promise<Customer[]> {
+  const rows = await q.query<Row>(
+    `SELECT * FROM customers WHERE organisation_id = $1
+       AND ($2::text IS NULL OR lower(legal_name) LIKE '%' || lower($2) || '%' OR external_id = $2 OR siren = $2)
+       AND ($3::bigint IS NULL OR id > $3)
+     ORDER BY id LIMIT $4`,
+    [orgId, opts.search ?? null, opts.afterId ?? null, opts.limit ?? 100],
+  );
+  return rows.map(toCustomer);
+}
+
+// ------------------------------------------------------------------ invoices
+
+export interface Invoice {
+  id: bigint;
+  customerId: bigint;
+  number: string;
+  externalId: string | null;
+  issueDate: CalendarDate;
+  dueDate: CalendarDate;
+  currency: string;
+  amountExclTaxMinor: Minor;
+  amountInclTaxMinor: Minor;
+  allocatedMinor: Minor;
+  writtenOffMinor: Minor;
+  openMinor: Minor;
+  status: InvoiceStatus;
+  pdfDocumentId: bigint | null;
+}
+
+function toInvoice(r: Row): Invoice {
+  return {
+    id: r.id as bigint,
+    customerId: r.customer_id as bigint,
+    number: String(r.number),
+    externalId: s(r.external_id),
+    issueDate: r.issue_date as CalendarDate,
+    dueDate: r.due_date as CalendarDate,
+    currency: String(r.currency),
+    amountExclTaxMinor: r.amount_excl_tax_minor as bigint,
+    amountInclTaxMinor: r.amount_incl_tax_minor as bigint,
+    allocatedMinor: r.allocated_minor as bigint,
+    writtenOffMinor: r.written_off_minor as bigint,
+    openMinor: r.open_minor as bigint,
+    status: r.status as InvoiceStatus,
+    pdfDocumentId: (r.pdf_document_id as bigint | null) ?? null,
+  };
+}
+
+export async function createInvoice(q: Queryable, orgId: string, i: InvoiceInput): Promise<Invoice> {
+  const { issueDate, dueDate } = validateInvoice(i);
+  await getCustomerRow(q, orgId, i.customerId);
+  const [row] = await q.query<{ id: bigint }>(
+    `INSERT INTO invoices (organisation_id, customer_id, number, external_id, issue_date, due_date, currency, amount_excl_tax_minor, amount_incl_tax_minor)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING id`,
+    [orgId, i.customerId, i.number.trim(), i.externalId ?? null, issueDate, dueDate, i.currency, i.amountExclTaxMinor, i.amountInclTaxMinor],
+  );
+  return getInvoice(q, orgId, row!.id);
+}
+
+async function getCustomerRow(q: Queryable, orgId: string, id: bigint) {
+  const [row] = await q.query<Row>('SELECT id FROM customers WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+  if (!row) throw notFound('customer', String(id));
+}
+
+export async function getInvoice(q: Queryable, orgId: string, id: bigint): Promise<Invoice> {
+  const [row] = await q.query<Row>('SELECT * FROM invoice_balances WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+  if (!row) throw notFound('invoice', String(id));
+  return toInvoice(row);
+}
+
+export async function getInvoiceByNumber(q: Queryable, orgId: string, number: string): Promise<Invoice> {
+  const [row] = await q.query<Row>('SELECT * FROM invoice_balances WHERE organisation_id = $1 AND number = $2', [orgId, number]);
+  if (!row) throw notFound('invoice', number);
+  return toInvoice(row);
+}
+
+export async function listInvoices(
+  q: Queryable,
+  orgId: string,
+  opts: { customerId?: bigint; openOnly?: boolean; limit?: number; afterId?: bigint } = {},
+): Promise<Invoice[]> {
+  const rows = await q.query<Row>(
+    `SELECT * FROM invoice_balances WHERE organisation_id = $1
+       AND ($2::bigint IS NULL OR customer_id = $2)
+       AND (NOT $3::boolean OR allocated_minor + written_off_minor < amount_incl_tax_minor)
+       AND ($4::bigint IS NULL OR id > $4)
+     ORDER BY id LIMIT $5`,
+    [orgId, opts.customerId ?? null, opts.openOnly ?? false, opts.afterId ?? null, opts.limit ?? 1000],
+  );
+  return rows.map(toInvoice);
+}
+
+// ------------------------------------------------------------------ payments, credit notes, allocations
+
+export interface Payment {
+  id: bigint;
+  customerId: bigint | null;
+  externalId: string | null;
+  paymentDate: CalendarDate;
+  currency: string;
+  amountMinor: Minor;
+  allocatedMinor: Minor;
+  method: string;
+  reference: string | null;
+  payerName: string | null;
+  payerIban: string | null;
+}
+
+function toPayment(r: Row): Payment {
+  return {
+    id: r.id as bigint,
+    customerId: (r.customer_id as bigint | null) ?? null,
+    externalId: s(r.external_id),
+    paymentDate: r.payment_date as CalendarDate,
+    currency: String(r.currency),
+    amountMinor: r.amount_minor as bigint,
+    allocatedMinor: r.allocated_minor as bigint,
+    method: String(r.method),
+    reference: s(r.reference),
+    payerName: s(r.payer_name),
+    payerIban: s(r.payer_iban),
+  };
+}
+
+export async function recordPayment(q: Queryable, orgId: string, p: PaymentInput): Promise<Payment> {
+  const date = validatePayment(p);
+  if (p.customerId != null) await getCustomerRow(q, orgId, p.customerId);
+  const [row] = await q.query<Row>(
+    `INSERT INTO payments (organisation_id, customer_id, external_id, payment_date, currency, amount_minor, method, reference, payer_name, payer_iban)
+     VALUES ($1,$2,$3,$4,$5,$6,coalesce($7,'transfer'),$8,$9,$10) RETURNING *`,
+    [
+      orgId, p.customerId ?? null, p.externalId ?? null, date, p.currency, p.amountMinor, p.method ?? null, p.reference ?? null,
+      p.payerName ?? null, p.payerIban ? normaliseIban(p.payerIban) : null,
+    ],
+  );
+  return toPayment(row!);
+}
+
+export async function getPayment(q: Queryable, orgId: string, id: bigint): Promise<Payment> {
+  const [row] = await q.query<Row>('SELECT * FROM payments WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+  if (!row) throw notFound('payment', String(id));
+  return toPayment(row);
+}
+
+export interface CreditNoteInput {
+  customerId: bigint;
+  number: string;
+  externalId?: string | null;
+  issueDate: string;
+  currency: string;
+  amountMinor: Minor;
+  reason?: string | null;
+}
+
+export interface CreditNote {
+  id: bigint;
+  customerId: bigint;
+  number: string;
+  issueDate: CalendarDate;
+  currency: string;
+  amountMinor: Minor;
+  allocatedMinor: Minor;
+  reason: string | null;
+}
+
+export async function createCreditNote(q: Queryable, orgId: string, c: CreditNoteInput): Promise<CreditNote> {
+  const date = validatePayment({ paymentDate: c.issueDate, currency: c.currency, amountMinor: c.amountMinor });
+  if (!c.number?.trim()) throw validation('credit note number is required', { field: 'number' });
+  await getCustomerRow(q, orgId, c.customerId);
+  const [row] = await q.query<Row>(
+    `INSERT INTO credit_notes (organisation_id, customer_id, number, external_id, issue_date, currency, amount_minor, reason)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *`,
+    [orgId, c.customerId, c.number.trim(), c.externalId ?? null, date, c.currency, c.amountMinor, c.reason ?? null],
+  );
+  return toCreditNote(row!);
+}
+
+function toCreditNote(r: Row): CreditNote {
+  return {
+    id: r.id as bigint,
+    customerId: r.customer_id as bigint,
+    number: String(r.number),
+    issueDate: r.issue_date as CalendarDate,
+    currency: String(r.currency),
+    amountMinor: r.amount_minor as bigint,
+    allocatedMinor: r.allocated_minor as bigint,
+    reason: s(r.reason),
+  };
+}
+
+export interface AllocationInput {
+  invoiceId: bigint;
+  paymentId?: bigint;
+  creditNoteId?: bigint;
+  amountMinor: Minor;
+  allocatedOn: CalendarDate;
+}
+
+export interface Allocation {
+  id: bigint;
+  invoiceId: bigint;
+  paymentId: bigint | null;
+  creditNoteId: bigint | null;
+  currency: string;
+  amountMinor: Minor;
+  allocatedOn: CalendarDate;
+}
+
+/**
+ * Applies part of a payment or credit note to an invoice. The rows are locked first so the
+ * domain check sees what concurrent writers committed; the database's CHECK constraints are the
+ * last word if anything slips past.
+ */
+export async function allocate(q: Queryable, orgId: string, a: AllocationInput): Promise<Allocation> {
+  if ((a.paymentId == null) === (a.creditNoteId == null)) {
+    throw validation('an allocation takes exactly one of a payment or a credit note', { field: 'paymentId' });
+  }
+  const [inv] = await q.query<Row>('SELECT * FROM invoice_balances WHERE organisation_id = $1 AND id = $2', [orgId, a.invoiceId]);
+  if (!inv) throw notFound('invoice', String(a.invoiceId));
+  await q.query('SELECT 1 FROM invoices WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, a.invoiceId]);
+  const invoice = toInvoice((await q.query<Row>('SELECT * FROM invoice_balances WHERE organisation_id = $1 AND id = $2', [orgId, a.invoiceId]))[0]!);
+  let source: { currency: string; amountMinor: Minor; allocatedMinor: Minor; label: string };
+  if (a.paymentId != null) {
+    const [p] = await q.query<Row>('SELECT * FROM payments WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, a.paymentId]);
+    if (!p) throw notFound('payment', String(a.paymentId));
+    const pay = toPayment(p);
+    source = { ...pay, label: `payment ${pay.id}` };
+  } else {
+    const [c] = await q.query<Row>('SELECT * FROM credit_notes WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, a.creditNoteId]);
+    if (!c) throw notFound('credit note', String(a.creditNoteId));
+    const cn = toCreditNote(c);
+    source = { ...cn, label: `credit note ${cn.number}` };
+  }
+  checkAllocation(invoice, source, a.amountMinor);
+  const [row] = await q.query<Row>(
+    `INSERT INTO allocations (organisation_id, invoice_id, payment_id, credit_note_id, currency, amount_minor, allocated_on)
+     VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING *`,
+    [orgId, a.invoiceId, a.paymentId ?? null, a.creditNoteId ?? null, invoice.currency, a.amountMinor, a.allocatedOn],
+  );
+  return toAllocation(row!);
+}
+
+function toAllocation(r: Row): Allocation {
+  return {
+    id: r.id as bigint,
+    invoiceId: r.invoice_id as bigint,
+    paymentId: (r.payment_id as bigint | null) ?? null,
+    creditNoteId: (r.credit_note_id as bigint | null) ?? null,
+    currency: String(r.currency),
+    amountMinor: r.amount_minor as bigint,
+    allocatedOn: r.allocated_on as CalendarDate,
+  };
+}
+
+/** Undo an allocation (a bank reversal, a wrong match): the invoice reopens by that amount. */
+export async function reverseAllocation(q: Queryable, orgId: string, allocationId: bigint): Promise<void> {
+  const rows = await q.query('DELETE FROM allocations WHERE organisation_id = $1 AND id = $2 RETURNING id', [orgId, allocationId]);
+  if (rows.length === 0) throw notFound('allocation', String(allocationId));
+}
+
+export async function writeOff(
+  q: Queryable,
+  orgId: string,
+  w: { invoiceId: bigint; amountMinor: Minor; writtenOffOn: CalendarDate; reason?: string },
+): Promise<void> {
+  const invoice = await getInvoice(q, orgId, w.invoiceId);
+  await q.query('SELECT 1 FROM invoices WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, w.invoiceId]);
+  if (w.amountMinor <= 0n) throw validation('a write-off amount must be positive', { field: 'amount' });
+  const fresh = await getInvoice(q, orgId, w.invoiceId);
+  if (w.amountMinor > fresh.openMinor) {
+    throw new RelanceError(ERROR_CODES.LEDGER_INVARIANT, `write-off of ${w.amountMinor} exceeds the open amount ${fresh.openMinor} of invoice ${invoice.number}`, {
+      where: { field: 'amount' },
+    });
+  }
+  await q.query(
+    'INSERT INTO write_offs (organisation_id, invoice_id, currency, amount_minor, written_off_on, reason) VALUES ($1,$2,$3,$4,$5,$6)',
+    [orgId, w.invoiceId, invoice.currency, w.amountMinor, w.writtenOffOn, w.reason ?? null],
+  );
+}
+
+// ------------------------------------------------------------------ balances
+
+export interface OpenItem {
+  invoiceId: bigint;
+  number: string;
+  issueDate: CalendarDate;
+  dueDate: CalendarDate;
+  currency: string;
+  amountInclTaxMinor: Minor;
+  openMinor: Minor;
+  daysPastDue: number;
+}
+
+export interface CustomerLedger {
+  customerId: bigint;
+  at: CalendarDate;
+  openItems: OpenItem[];
+  balances: CustomerBalance[];
+}
+
+/**
+ * A customer's open items and balance at a date, in two indexed queries (the open-items partial
+ * index and the customer indexes on payments and credit notes).
+ */
+export async function customerLedger(q: Queryable | Db, orgId: string, customerId: bigint, at: CalendarDate): Promise<CustomerLedger> {
+  const items = await q.query<Row>(
+    `SELECT id, number, issue_date, due_date, currency, amount_incl_tax_minor,
+            amount_incl_tax_minor - allocated_minor - written_off_minor AS open_minor,
+            greatest(0, $3::date - due_date) AS days_past_due
+       FROM invoices
+      WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor + written_off_minor < amount_incl_tax_minor
+      ORDER BY due_date, id`,
+    [orgId, customerId, at],
+  );
+  const credits = await q.query<Row>(
+    `SELECT currency, sum(amount_minor - allocated_minor) AS unallocated FROM (
+        SELECT currency, amount_minor, allocated_minor FROM payments WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor < amount_minor
+        UNION ALL
+        SELECT currency, amount_minor, allocated_minor FROM credit_notes WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor < amount_minor
+     ) c GROUP BY currency`,
+    [orgId, customerId],
+  );
+  const openItems: OpenItem[] = items.map((r) => ({
+    invoiceId: r.id as bigint,
+    number: String(r.number),
+    issueDate: r.issue_date as CalendarDate,
+    dueDate: r.due_date as CalendarDate,
+    currency: String(r.currency),
+    amountInclTaxMinor: r.amount_incl_tax_minor as bigint,
+    openMinor: r.open_minor as bigint,
+    daysPastDue: Number(r.days_past_due),
+  }));
+  const balances = customerBalances(
+    openItems,
+    credits.map((c) => ({ currency: String(c.currency), unallocatedMinor: c.unallocated as bigint })),
+    at,
+  );
+  return { customerId, at, openItems, balances };
+}
