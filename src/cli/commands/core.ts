@@ -1,5 +1,20 @@
 import type { Command } from 'commander';
+import { todayIn } from '../../domain/dates.ts';
+import { calendarDate } from '../../domain/dates.ts';
+import { seedDemo } from '../../demo/seed.ts';
+import { validation } from '../../errors.ts';
+import { listOrganisations } from '../../ledger/repo.ts';
+import { startServer } from '../../http/server.ts';
+import { redactUrl } from '../../db/driver.ts';
 import type { CliContext } from '../context.ts';
+
+export function positiveInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw validation(`${name} must be a whole number, got "${v}"`, { field: name });
+    return n;
+  };
+}
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -9,5 +24,49 @@ export function register(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       await db.close();
       ctx.out('database is up to date');
+    });
+
+  program
+    .command('seed')
+    .description('load data into the database')
+    .option('--demo', 'create the demo company (French joinery firm) with customers, invoices and payments')
+    .option('--customers <n>', 'number of customers', positiveInt('--customers'), 200)
+    .option('--invoices <n>', 'number of invoices over the last 18 months', positiveInt('--invoices'), 2000)
+    .option('--seed <s>', 'random seed: the same seed gives the same data', '42')
+    .option('--date <YYYY-MM-DD>', 'the day the demo considers as today (default: today in Europe/Paris)')
+    .action(async (o: { demo?: boolean; customers: number; invoices: number; seed: string; date?: string }) => {
+      if (!o.demo) throw validation('nothing to seed: pass --demo', { field: '--demo' });
+      const today = o.date ? calendarDate(o.date, { field: '--date' }) : todayIn('Europe/Paris', Date.now());
+      const db = await ctx.openDb();
+      try {
+        const { organisation, counts } = await seedDemo(db, { customers: o.customers, invoices: o.invoices, seed: o.seed, today });
+        ctx.out(`seeded ${organisation.legalName} (${organisation.id}) as of ${today}: ${counts.customers} customers, ${counts.contacts} contacts, ${counts.invoices} invoices, ${counts.payments} payments, ${counts.allocations} allocations`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('serve')
+    .description('start the web app and API (embedded database unless DATABASE_URL is set)')
+    .option('--port <port>', 'port to listen on (default: PORT or 3000)', positiveInt('--port'))
+    .option('--seed-demo', 'on first start (no organisation yet), seed the demo company')
+    .action(async (o: { port?: number; seedDemo?: boolean }) => {
+      const db = await ctx.openDb();
+      ctx.out(`database: ${db.kind === 'postgres' ? redactUrl(ctx.config.databaseUrl!) : `${ctx.config.dataDir} (embedded PGlite)`}`);
+      if (o.seedDemo && (await listOrganisations(db)).length === 0) {
+        const today = todayIn('Europe/Paris', Date.now());
+        const { organisation, counts } = await seedDemo(db, { today });
+        ctx.out(`first start: seeded the demo company ${organisation.legalName} (${counts.customers} customers, ${counts.invoices} invoices)`);
+      }
+      const server = await startServer(db, { port: o.port ?? ctx.config.port, host: ctx.config.host });
+      ctx.out(`Relance is running at ${server.url}`);
+      const stop = async () => {
+        await server.close();
+        await db.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
 }

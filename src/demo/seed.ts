@@ -1,0 +1,34 @@
+/** Seeds the demo company and its ledger, in one transaction: a failed seed leaves nothing behind. */
+import type { Db } from '../db/driver.ts';
+import type { CalendarDate } from '../domain/dates.ts';
+import { ERROR_CODES, RelanceError } from '../errors.ts';
+import { type BulkCounts, emptyCounts, loadBatch } from '../ledger/bulk.ts';
+import { createOrganisation, listOrganisations, type Organisation } from '../ledger/repo.ts';
+import { DEMO_ORGANISATION, generateLedger } from './generate.ts';
+
+export interface SeedOptions {
+  customers?: number;
+  invoices?: number;
+  seed?: number | string;
+  today: CalendarDate;
+}
+
+export async function seedDemo(db: Db, opts: SeedOptions): Promise<{ organisation: Organisation; counts: BulkCounts }> {
+  const existing = (await listOrganisations(db)).find((o) => o.siren === DEMO_ORGANISATION.siren);
+  if (existing) {
+    throw new RelanceError(ERROR_CODES.CONFLICT, `the demo organisation already exists (${existing.legalName}, ${existing.id})`);
+  }
+  return db.tx(async (q) => {
+    const organisation = await createOrganisation(q, DEMO_ORGANISATION);
+    const counts = emptyCounts();
+    for (const batch of generateLedger({
+      customers: opts.customers ?? 200,
+      invoices: opts.invoices ?? 2000,
+      seed: opts.seed ?? 42,
+      today: opts.today,
+    })) {
+      await loadBatch(q, organisation.id, batch, counts);
+    }
+    return { organisation, counts };
+  });
+}
