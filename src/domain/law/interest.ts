@@ -1,0 +1,377 @@
+/**
+ * Statutory late-payment interest and fixed recovery compensation, by jurisdiction and date.
+ *
+ * Rules (LAW-AND-FORMATS.md §1–4):
+ * - FR, business debtor (C. com. L441-10, D441-5): ECB MRO rate in force on 1 January (days in
+ *   January–June) or 1 July (July–December) + 10 points; a contractual rate replaces it but must be
+ *   at least 3 × the taux d'intérêt légal "autres cas" of each half-year, else it is refused; 40 EUR
+ *   per invoice from the first day late, even if partly paid.
+ * - FR, consumer debtor (C. civ. 1231-6, 1344-1): taux légal (category by who the creditor is) from
+ *   the formal notice only; no indemnity (CPCE L111-8).
+ * - EU default (Dir. 2011/7/EU), BE, ES, IT: ECB rate of the half-year + 8 points, 40 EUR, business only.
+ * - DE (BGB §288): Basiszinssatz + 9 points (no consumer party) or + 5 (consumer); 40 EUR business only.
+ * - GB (Late Payment of Commercial Debts (Interest) Act 1998, SI 2002/1675): Bank Rate on the
+ *   30 June / 31 December before interest starts + 8 points, fixed for the debt; £40 / £70 / £100.
+ *
+ * Interest is simple, from the day after the due date to `until` inclusive, actual days / 365 (also in
+ * leap years: French practice, the law is silent; configurable), each period rounded half up to the
+ * cent. A payment or credit note dated P still bears interest on day P and reduces the base from P + 1
+ * (the creditor has the funds at the end of day P, as for a full payment on P).
+ */
+import type { CalendarDate } from '../dates.ts';
+import { divRoundHalfUp, toDecimalString } from '../money.ts';
+import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
+import { t } from '../../i18n/index.ts';
+import { civilToDay, dayToCivil, daysInYear, fromDay, semesterEnd, semesterLabel, semesterOfDay, semesterStart, semesterStartDay, toDay } from './calendar.ts';
+import { LAW_MESSAGES, type LawNote, renderLawNote } from './messages.ts';
+import { formatRatePercent, parseRatePercent, RATE_SCALE, type RateLookup, rateOnDay, type RateTableName, type RateTables } from './rates.ts';
+
+export const JURISDICTIONS = ['FR', 'EU', 'DE', 'BE', 'ES', 'IT', 'GB'] as const;
+export type Jurisdiction = (typeof JURISDICTIONS)[number];
+export type DebtorKind = 'business' | 'consumer';
+export type CreditorKind = 'professional' | 'individual';
+
+/** Choices the law leaves open ([U] in LAW-AND-FORMATS.md); the defaults follow French practice. */
+export interface LateFeeRules {
+  /** '365': every year counts 365 days (default); 'actual': 366 in leap years. */
+  dayCount: '365' | 'actual';
+  /** true (default): each half-year at its own rate; false: the rate of the half-year the delay starts in. */
+  semesterSplit: boolean;
+}
+
+export const DEFAULT_LATE_FEE_RULES: LateFeeRules = { dayCount: '365', semesterSplit: true };
+
+export interface LateFeeInput {
+  jurisdiction: Jurisdiction;
+  debtor: DebtorKind;
+  currency: string;
+  /** The amount due, tax included (CJEU C-585/20), in minor units. */
+  amountMinor: bigint;
+  dueDate: CalendarDate;
+  /** Payment date, or the date of computation. */
+  until: CalendarDate;
+  /** Partial payments and credit notes reduce the base from the day after their date. */
+  payments?: { date: CalendarDate; amountMinor: bigint }[];
+  /** Contractual rate in percent, decimal string ("15", "12.5"). Business debtors only. */
+  contractRatePercent?: string;
+  /** Formal notice (mise en demeure); consumers' interest runs from it (FR). */
+  noticeDate?: CalendarDate;
+  /** Who the creditor is: chooses the French taux légal category for consumer debts. Default professional. */
+  creditorKind?: CreditorKind;
+  rules?: Partial<LateFeeRules>;
+}
+
+export interface LateFeePeriod {
+  from: CalendarDate;
+  to: CalendarDate;
+  days: number;
+  ratePercent: string;
+  baseMinor: bigint;
+  interestMinor: bigint;
+  rateSource: string;
+  provisional: boolean;
+}
+
+export interface LateFeeResult {
+  interestMinor: bigint;
+  indemnityMinor: bigint;
+  totalMinor: bigint;
+  currency: string;
+  periods: LateFeePeriod[];
+  provisional: boolean;
+  /** English texts; `noteDetails` holds the same as message keys to render in French. */
+  notes: string[];
+  noteDetails: LawNote[];
+  roundingRule: string;
+  /** Days late at `until` (0 when not late). */
+  daysLate: number;
+}
+
+/** How a half-year's (or a debt's) rate was found. Cached per rate-table object. */
+interface Resolved {
+  scaled: bigint;
+  percent: string;
+  source: string;
+  provisional: boolean;
+  note: LawNote | undefined;
+}
+
+const LAW_LABEL: Record<Jurisdiction, string> = {
+  FR: 'C. com. L441-10',
+  EU: 'Directive 2011/7/EU art. 2(6)',
+  BE: 'loi du 2 août 2002',
+  ES: 'Ley 3/2004',
+  IT: 'D.Lgs. 231/2002',
+  DE: 'BGB §288',
+  GB: 'Late Payment of Commercial Debts (Interest) Act 1998',
+};
+
+const EUR_INDEMNITY = 4000n;
+/** s.5A LPCDIA 1998: fixed sum by size of the debt, in pence. */
+export function ukFixedSum(amountMinor: bigint): bigint {
+  if (amountMinor < 100_000n) return 4000n;
+  if (amountMinor < 1_000_000n) return 7000n;
+  return 10_000n;
+}
+
+const cache = new WeakMap<RateTables, Map<string, Resolved>>();
+
+function cached(tables: RateTables, key: string, make: () => Resolved): Resolved {
+  let m = cache.get(tables);
+  if (!m) {
+    m = new Map();
+    cache.set(tables, m);
+  }
+  let r = m.get(key);
+  if (!r) {
+    r = make();
+    m.set(key, r);
+  }
+  return r;
+}
+
+function provisionalNote(l: RateLookup, period: string, applied: bigint): LawNote | undefined {
+  if (!l.provisional) return undefined;
+  return {
+    key: 'provisional_rate',
+    vars: { table: l.table, on: l.on, knownThrough: l.knownThrough, period, assumed: l.ratePercent, since: l.entry.from, applied: formatRatePercent(applied) },
+  };
+}
+
+const semesterPeriod = (sem: number) => `${semesterLabel(sem)} (${semesterStart(sem)} – ${semesterEnd(sem)})`;
+
+/** Reference rate of a half-year plus a margin: FR/EU/BE/ES/IT (ECB), DE (Basiszinssatz). */
+function semesterRate(tables: RateTables, table: RateTableName, marginPoints: bigint, sem: number, law: string): Resolved {
+  return cached(tables, `${table}+${marginPoints}|${sem}`, () => {
+    const l = rateOnDay(tables, table, semesterStartDay(sem));
+    const scaled = l.scaled + marginPoints * RATE_SCALE;
+    const what =
+      table === 'ecb-mro'
+        ? `ECB MRO ${l.ratePercent}% in force on ${l.on}`
+        : table === 'de-basiszinssatz'
+          ? `Basiszinssatz ${l.ratePercent}% (${semesterLabel(sem)})`
+          : `taux légal ${table === 'fr-taux-legal-autres' ? '"autres cas"' : '"créancier particulier"'} ${l.ratePercent}% (${semesterLabel(sem)})`;
+    const margin = marginPoints === 0n ? '' : ` + ${marginPoints} points`;
+    return {
+      scaled,
+      percent: formatRatePercent(scaled),
+      source: `${what}${margin} (${law})${l.provisional ? ' [provisional]' : ''}`,
+      provisional: l.provisional,
+      note: provisionalNote(l, semesterPeriod(sem), scaled),
+    };
+  });
+}
+
+/** GB: Bank Rate on 31 December (interest starting January–June) or 30 June (July–December), + 8. */
+function ukRate(tables: RateTables, startSem: number): Resolved & { refDate: CalendarDate } {
+  const year = Math.floor(startSem / 2);
+  const refDay = startSem % 2 === 0 ? civilToDay(year - 1, 12, 31) : civilToDay(year, 6, 30);
+  const r = cached(tables, `boe+8|${startSem}`, () => {
+    const l = rateOnDay(tables, 'boe-bank-rate', refDay);
+    const scaled = l.scaled + 8n * RATE_SCALE;
+    return {
+      scaled,
+      percent: formatRatePercent(scaled),
+      source: `Bank of England Bank Rate ${l.ratePercent}% on ${l.on} + 8 points, fixed for the debt (LPCDIA 1998, SI 2002/1675)${l.provisional ? ' [provisional]' : ''}`,
+      provisional: l.provisional,
+      note: provisionalNote(l, `${semesterPeriod(startSem)}`, scaled),
+    };
+  });
+  return { ...r, refDate: fromDay(refDay) };
+}
+
+/** FR: a contractual rate must be at least 3 × the taux légal "autres cas" of the half-year (L441-10). */
+function frenchFloor(tables: RateTables, sem: number): Resolved {
+  return cached(tables, `floor|${sem}`, () => {
+    const l = rateOnDay(tables, 'fr-taux-legal-autres', semesterStartDay(sem));
+    const scaled = l.scaled * 3n;
+    return {
+      scaled,
+      percent: formatRatePercent(scaled),
+      source: `3 × taux légal "autres cas" ${l.ratePercent}% (${semesterLabel(sem)})`,
+      provisional: l.provisional,
+      note: provisionalNote(l, semesterPeriod(sem), l.scaled),
+    };
+  });
+}
+
+const roundingRules = new Map<string, string>();
+function roundingRule(dayCount: LateFeeRules['dayCount']): string {
+  let r = roundingRules.get(dayCount);
+  if (!r) {
+    r = t(LAW_MESSAGES, 'en', 'rounding_rule', { basis: dayCount === '365' ? '365' : '365 or 366 (leap year)' });
+    roundingRules.set(dayCount, r);
+  }
+  return r;
+}
+
+const CURRENCY_RE = /^[A-Z]{3}$/;
+
+/** Late-payment interest and fixed compensation for one invoice. Pure: the rates are a parameter. */
+export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFeeResult {
+  const { jurisdiction, debtor, currency, amountMinor } = input;
+  if (!(JURISDICTIONS as readonly string[]).includes(jurisdiction)) {
+    throw validation(`unknown jurisdiction "${jurisdiction}"; expected one of ${JURISDICTIONS.join(', ')}`, { field: 'jurisdiction' });
+  }
+  if (debtor !== 'business' && debtor !== 'consumer') throw validation(`debtor must be "business" or "consumer", not "${debtor}"`, { field: 'debtor' });
+  if (typeof currency !== 'string' || !CURRENCY_RE.test(currency)) throw validation(`"${currency}" is not an ISO 4217 currency code`, { field: 'currency' });
+  if (typeof amountMinor !== 'bigint' || amountMinor < 0n) throw validation('amount must be zero or more minor units (bigint)', { field: 'amountMinor' });
+  const creditorKind = input.creditorKind ?? 'professional';
+  if (creditorKind !== 'professional' && creditorKind !== 'individual') {
+    throw validation(`creditor kind must be "professional" or "individual", not "${creditorKind}"`, { field: 'creditorKind' });
+  }
+  const rules: LateFeeRules = input.rules ? { ...DEFAULT_LATE_FEE_RULES, ...input.rules } : DEFAULT_LATE_FEE_RULES;
+  if (rules.dayCount !== '365' && rules.dayCount !== 'actual') throw validation(`day count must be "365" or "actual"`, { field: 'rules.dayCount' });
+  const dueDay = toDay(input.dueDate, { field: 'dueDate' });
+  const untilDay = toDay(input.until, { field: 'until' });
+  const noticeDay = input.noticeDate === undefined ? undefined : toDay(input.noticeDate, { field: 'noticeDate' });
+
+  const pays = (input.payments ?? []).map((p, i) => {
+    if (typeof p.amountMinor !== 'bigint' || p.amountMinor <= 0n) {
+      throw validation('a payment or credit note must be a positive number of minor units', { field: `payments[${i}].amountMinor` });
+    }
+    return { day: toDay(p.date, { field: `payments[${i}].date` }), amount: p.amountMinor };
+  });
+  if (pays.length > 1) pays.sort((a, b) => a.day - b.day);
+
+  const notes: LawNote[] = [];
+  const addNote = (n: LawNote | undefined) => {
+    if (n && !notes.includes(n)) notes.push(n);
+  };
+
+  // The regime: which rate, from which day.
+  const consumer = debtor === 'consumer';
+  let contract: bigint | undefined;
+  if (input.contractRatePercent !== undefined && input.contractRatePercent !== '') {
+    contract = parseRatePercent(input.contractRatePercent, { field: 'contractRatePercent' });
+    if (contract < 0n) throw validation('a contractual rate cannot be negative', { field: 'contractRatePercent' });
+    if (consumer) {
+      addNote({ key: 'contract_rate_ignored_consumer', vars: { rate: formatRatePercent(contract) } });
+      contract = undefined;
+    }
+  }
+  let startDay = dueDay + 1;
+  let covered = true;
+  if (consumer) {
+    if (jurisdiction === 'FR') {
+      if (noticeDay === undefined) {
+        covered = false;
+        addNote({ key: 'consumer_needs_notice', vars: {} });
+      } else startDay = Math.max(dueDay, noticeDay) + 1;
+    } else if (jurisdiction === 'DE') {
+      addNote({ key: 'de_consumer_from_due', vars: {} });
+    } else {
+      covered = false;
+      addNote({ key: 'consumer_not_covered', vars: { law: LAW_LABEL[jurisdiction] } });
+    }
+  }
+
+  const startSem = semesterOfDay(startDay);
+  let fixed: Resolved | undefined;
+  if (contract !== undefined) {
+    const pct = formatRatePercent(contract);
+    fixed = { scaled: contract, percent: pct, source: `contractual rate ${pct}%`, provisional: false, note: undefined };
+  } else if (jurisdiction === 'GB' && covered) {
+    const r = ukRate(rates, startSem);
+    fixed = r;
+    addNote({ key: 'gb_fixed_rate', vars: { refDate: r.refDate } });
+  }
+  const rateFor = (sem: number): Resolved => {
+    if (fixed) return fixed;
+    const s = rules.semesterSplit ? sem : startSem;
+    switch (jurisdiction) {
+      case 'FR':
+        return consumer
+          ? semesterRate(rates, creditorKind === 'individual' ? 'fr-taux-legal-particulier' : 'fr-taux-legal-autres', 0n, s, 'C. civ. 1231-6')
+          : semesterRate(rates, 'ecb-mro', 10n, s, LAW_LABEL.FR);
+      case 'DE':
+        return semesterRate(rates, 'de-basiszinssatz', consumer ? 5n : 9n, s, consumer ? 'BGB §288(1)' : 'BGB §288(2)');
+      default:
+        return semesterRate(rates, 'ecb-mro', 8n, s, LAW_LABEL[jurisdiction]);
+    }
+  };
+
+  // Late at all? Payments on or before the due date count; the 40 EUR is owed from the first day late.
+  let pi = 0;
+  let paid = 0n;
+  while (pi < pays.length && pays[pi]!.day <= dueDay) paid += pays[pi++]!.amount;
+  const late = untilDay > dueDay && amountMinor - paid > 0n;
+
+  const periods: LateFeePeriod[] = [];
+  let interest = 0n;
+  let provisional = false;
+  if (late && covered) {
+    let cursor = startDay;
+    while (cursor <= untilDay) {
+      while (pi < pays.length && pays[pi]!.day < cursor) paid += pays[pi++]!.amount;
+      const base = amountMinor - paid;
+      if (base <= 0n) break;
+      const sem = semesterOfDay(cursor);
+      let end = untilDay;
+      if (rules.semesterSplit || rules.dayCount === 'actual') {
+        const boundary = rules.semesterSplit ? semesterStartDay(sem + 1) - 1 : civilToDay(Math.floor(sem / 2) + 1, 1, 1) - 1;
+        if (boundary < end) end = boundary;
+      }
+      if (pi < pays.length && pays[pi]!.day < end) end = pays[pi]!.day;
+      const days = end - cursor + 1;
+      const r = rateFor(sem);
+      if (contract !== undefined && jurisdiction === 'FR') checkFloor(rates, contract, sem, addNote);
+      const basis = rules.dayCount === '365' ? 365 : daysInYear(dayToCivil(cursor)[0]);
+      const scaled = r.scaled > 0n ? r.scaled : 0n;
+      const amount = divRoundHalfUp(base * scaled * BigInt(days), 100n * RATE_SCALE * BigInt(basis));
+      interest += amount;
+      if (r.provisional) {
+        provisional = true;
+        addNote(r.note);
+      }
+      periods.push({
+        from: fromDay(cursor),
+        to: fromDay(end),
+        days,
+        ratePercent: r.percent,
+        baseMinor: base,
+        interestMinor: amount,
+        rateSource: r.source,
+        provisional: r.provisional,
+      });
+      cursor = end + 1;
+    }
+  }
+
+  let indemnity = 0n;
+  if (late && !consumer) {
+    const fixedCurrency = jurisdiction === 'GB' ? 'GBP' : 'EUR';
+    const sum = jurisdiction === 'GB' ? ukFixedSum(amountMinor) : EUR_INDEMNITY;
+    if (currency === fixedCurrency) indemnity = sum;
+    else addNote({ key: 'indemnity_other_currency', vars: { amount: `${toDecimalString(sum)} ${fixedCurrency}`, fixedCurrency, currency } });
+  } else if (late && consumer && jurisdiction === 'FR') addNote({ key: 'consumer_no_indemnity', vars: {} });
+
+  return {
+    interestMinor: interest,
+    indemnityMinor: indemnity,
+    totalMinor: interest + indemnity,
+    currency,
+    periods,
+    provisional,
+    notes: notes.map((n) => renderLawNote(n, 'en')),
+    noteDetails: notes,
+    roundingRule: roundingRule(rules.dayCount),
+    daysLate: late ? untilDay - dueDay : 0,
+  };
+}
+
+function checkFloor(rates: RateTables, contract: bigint, sem: number, addNote: (n: LawNote | undefined) => void): void {
+  const floor = frenchFloor(rates, sem);
+  if (floor.provisional) addNote(floor.note);
+  if (contract < floor.scaled) {
+    throw new RelanceError(
+      ERROR_CODES.LEGAL_RULE,
+      `the contractual rate ${formatRatePercent(contract)}% is below the legal floor of ${floor.percent}% for ${semesterLabel(sem)} ` +
+        `(${floor.source}; C. com. L441-10: at least three times the taux d'intérêt légal)${floor.provisional ? ' [floor provisional]' : ''}`,
+      {
+        where: { field: 'contractRatePercent' },
+        details: { contractRatePercent: formatRatePercent(contract), floorPercent: floor.percent, semester: semesterLabel(sem) },
+      },
+    );
+  }
+}
