@@ -40,3 +40,18 @@ describe('calendar dates', () => {
     expect(formatLongDate(d('2026-11-22'), 'en')).toBe('22 November 2026');
   });
 });
+
+describe('epoch-day arithmetic agrees with Temporal over four centuries', () => {
+  it('every 7th day from 1900 to 2300, weekdays included', async () => {
+    const { Temporal } = await import('temporal-polyfill');
+    const { toEpochDay, fromEpochDay, dayOfWeek } = await import('./dates.ts');
+    let p = Temporal.PlainDate.from('1900-01-01');
+    for (let i = 0; i < 21000; i++, p = p.add({ days: 7 })) {
+      const iso = p.toString() as CalendarDate;
+      const n = toEpochDay(iso);
+      expect(n).toBe(p.since('1970-01-01').days);
+      expect(fromEpochDay(n)).toBe(iso);
+      expect(dayOfWeek(iso)).toBe(p.dayOfWeek);
+    }
+  });
+});

@@ -49,20 +49,52 @@ export function parseCalendarDate(text: string, where?: ErrorPlace): CalendarDat
   return iso;
 }
 
-const toPlain = (d: CalendarDate) => Temporal.PlainDate.from(d);
-const fromPlain = (p: Temporal.PlainDate) => p.toString() as CalendarDate;
-
-export function addDays(d: CalendarDate, days: number): CalendarDate {
-  return fromPlain(toPlain(d).add({ days }));
+/**
+ * Day arithmetic on epoch-day numbers (days since 1970-01-01, proleptic Gregorian), with Howard
+ * Hinnant's civil-date algorithms: exact integer maths, ~100x faster than the Temporal polyfill,
+ * which matters when a cycle or a loader touches millions of dates.
+ */
+export function toEpochDay(d: CalendarDate): number {
+  let y = (d.charCodeAt(0) - 48) * 1000 + (d.charCodeAt(1) - 48) * 100 + (d.charCodeAt(2) - 48) * 10 + (d.charCodeAt(3) - 48);
+  const m = (d.charCodeAt(5) - 48) * 10 + (d.charCodeAt(6) - 48);
+  const day = (d.charCodeAt(8) - 48) * 10 + (d.charCodeAt(9) - 48);
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
+export function fromEpochDay(n: number): CalendarDate {
+  const z = n + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp + (mp < 10 ? 3 : -9);
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}` as CalendarDate;
+}
+
+export function addDays(d: CalendarDate, days: number): CalendarDate {
+  return fromEpochDay(toEpochDay(d) + days);
+}
+
+/** Same day n months later, clamped to the month's last day (31 January + 1 month = 28/29 February). */
 export function addMonths(d: CalendarDate, months: number): CalendarDate {
-  return fromPlain(toPlain(d).add({ months }, { overflow: 'constrain' }));
+  const total = yearOf(d) * 12 + (monthOf(d) - 1) + months;
+  const y = Math.floor(total / 12);
+  const m = (total % 12) + 1;
+  const day = Math.min(Number(d.slice(8, 10)), daysInMonth(y, m));
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(day).padStart(2, '0')}` as CalendarDate;
 }
 
 /** Whole days from a to b (positive when b is later). */
 export function daysBetween(a: CalendarDate, b: CalendarDate): number {
-  return toPlain(a).until(toPlain(b), { largestUnit: 'days' }).days;
+  return toEpochDay(b) - toEpochDay(a);
 }
 
 export function compareDates(a: CalendarDate, b: CalendarDate): number {
@@ -78,13 +110,13 @@ export function minDate(a: CalendarDate, b: CalendarDate): CalendarDate {
 }
 
 export function endOfMonth(d: CalendarDate): CalendarDate {
-  const p = toPlain(d);
-  return fromPlain(p.with({ day: p.daysInMonth }));
+  return `${d.slice(0, 8)}${String(daysInMonth(yearOf(d), monthOf(d))).padStart(2, '0')}` as CalendarDate;
 }
 
 /** ISO weekday: 1 = Monday ... 7 = Sunday. */
 export function dayOfWeek(d: CalendarDate): number {
-  return toPlain(d).dayOfWeek;
+  // 1970-01-01 was a Thursday (4).
+  return ((((toEpochDay(d) + 3) % 7) + 7) % 7) + 1;
 }
 
 export function yearOf(d: CalendarDate): number {
@@ -98,7 +130,7 @@ export function monthOf(d: CalendarDate): number {
 /** Today's calendar date in a time zone, from an instant the caller supplies (the clock is a parameter). */
 export function todayIn(timeZone: string, now: Date | number): CalendarDate {
   const instant = Temporal.Instant.fromEpochMilliseconds(typeof now === 'number' ? now : now.getTime());
-  return fromPlain(instant.toZonedDateTimeISO(timeZone).toPlainDate());
+  return instant.toZonedDateTimeISO(timeZone).toPlainDate().toString() as CalendarDate;
 }
 
 /** Days past due at a date: 0 when not yet due (the due date itself is not late). */
