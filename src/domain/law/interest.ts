@@ -301,6 +301,8 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
   let interest = 0n;
   let provisional = false;
   if (late && covered) {
+    // The UK rate is fixed for the debt: periods change only with payments.
+    const split = rules.semesterSplit && jurisdiction !== 'GB';
     let cursor = startDay;
     while (cursor <= untilDay) {
       while (pi < pays.length && pays[pi]!.day < cursor) paid += pays[pi++]!.amount;
@@ -308,8 +310,8 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
       if (base <= 0n) break;
       const sem = semesterOfDay(cursor);
       let end = untilDay;
-      if (rules.semesterSplit || rules.dayCount === 'actual') {
-        const boundary = rules.semesterSplit ? semesterStartDay(sem + 1) - 1 : civilToDay(Math.floor(sem / 2) + 1, 1, 1) - 1;
+      if (split || rules.dayCount === 'actual') {
+        const boundary = split ? semesterStartDay(sem + 1) - 1 : civilToDay(Math.floor(sem / 2) + 1, 1, 1) - 1;
         if (boundary < end) end = boundary;
       }
       if (pi < pays.length && pays[pi]!.day < end) end = pays[pi]!.day;

@@ -7,7 +7,7 @@
  * Rates are exact decimal strings ("2.15"), held as bigint scaled by RATE_SCALE (1/10,000 of a
  * percentage point): "13.15" -> 131500n. No float ever holds a rate.
  */
-import type { CalendarDate } from '../dates.ts';
+import { type CalendarDate, maxDate } from '../dates.ts';
 import { ERROR_CODES, RelanceError, validation, type ErrorPlace } from '../../errors.ts';
 import { fromDay, semesterEnd, semesterOfDay, toDay } from './calendar.ts';
 
@@ -234,7 +234,7 @@ export function withOverrides(tables: RateTables, overrides: readonly RateOverri
     const entries = t.entries.filter((e) => e.from !== o.from).concat(entry);
     entries.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
     const covers = t.kind === 'semester' ? semesterEnd(semesterOfDay(toDay(o.from))) : o.from;
-    out[o.table] = { ...t, entries, knownThrough: covers > t.knownThrough ? covers : t.knownThrough };
+    out[o.table] = { ...t, entries, knownThrough: maxDate(covers, t.knownThrough) };
   });
   return out;
 }
