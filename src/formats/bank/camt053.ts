@@ -1,0 +1,272 @@
+/**
+ * ISO 20022 camt.053 bank-to-customer statement, any version from camt.053.001.02 to .001.13.
+ * The versions differ in places the engine reads (v2 `Dbtr/Nm` became `Dbtr/Pty/Nm`, `Sts` a text
+ * became `Sts/Cd`, `BookgDt/Dt` may be `BookgDt/DtTm`), so each read tries both forms.
+ * Errors name the XML element path, e.g. `Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt`.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
+import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
+import { currencyExponent, type Minor } from '../../domain/money.ts';
+import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
+
+// A parsed XML tree is untyped by nature.
+type X = any;
+
+const REPEATED = new Set(['Stmt', 'Ntry', 'NtryDtls', 'TxDtls', 'Bal', 'Ustrd', 'Strd', 'RfrdDocInf', 'AdrLine', 'AddtlNtryInf']);
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  isArray: (name) => REPEATED.has(name),
+});
+
+const NS_RE = /urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d{2})/;
+
+const arr = (v: X): X[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+/** Text of an element whether or not it carries attributes. */
+const txt = (v: X): string | null => {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'object') return v['#text'] === undefined ? null : String(v['#text']);
+  return String(v);
+};
+
+export function parseCamt053(input: Buffer | string, opts: ParseOptions = {}): ParsedBankFile {
+  const file = opts.filename;
+  const text = (typeof input === 'string' ? input : input.toString('utf8')).replace(/^\uFEFF/, '');
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw parseError(`malformed XML: ${valid.err.msg}`, { file, line: valid.err.line });
+  const ns = NS_RE.exec(text.slice(0, 2000));
+  if (!ns) throw parseError('not an ISO 20022 camt document (no urn:iso:std:iso:20022:tech:xsd:camt namespace)', { file, path: 'Document' });
+  const version = `camt.${ns[1]}.001.${ns[2]}`;
+  const v = Number(ns[2]);
+  if (ns[1] !== '053') throw parseError(`${version} is not a statement (camt.053 expected)`, { file, path: 'Document' });
+  if (v < 2 || v > 13) throw parseError(`${version} is not a supported version (camt.053.001.02 to .001.13)`, { file, path: 'Document' });
+
+  const doc = parser.parse(text) as X;
+  const root = doc.Document;
+  if (!root) throw parseError('no Document element', { file, path: 'Document' });
+  const bk = root.BkToCstmrStmt;
+  if (!bk) throw parseError('no BkToCstmrStmt element', { file, path: 'Document/BkToCstmrStmt' });
+  const stmts = arr(bk.Stmt);
+  if (stmts.length === 0) throw parseError('no Stmt element: the file holds no statement', { file, path: 'Document/BkToCstmrStmt' });
+
+  const statements: BankStatement[] = stmts.map((st: X, si: number) => parseStatement(st, `Document/BkToCstmrStmt/Stmt[${si + 1}]`, file));
+  return { format: 'camt053', version, statements };
+}
+
+function need(value: string | null, what: string, where: { file?: string; path: string }): string {
+  if (value === null || value === '') throw parseError(`${what} is missing`, where);
+  return value;
+}
+
+function amountOf(node: X, path: string, file: string | undefined): { minor: Minor; currency: string } {
+  const where = { file, path };
+  const value = need(txt(node), 'amount', where);
+  const currency = need(typeof node === 'object' ? (node['@Ccy'] ?? null) : null, 'currency attribute Ccy', where);
+  if (!/^[A-Z]{3}$/.test(currency)) throw parseError(`currency "${currency}" is not an ISO 4217 code`, where);
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(value);
+  if (!m) throw parseError(`amount "${value}" is not a decimal number`, where);
+  const exp = currencyExponent(currency);
+  let frac = m[2] ?? '';
+  if (frac.length > exp) {
+    if (!/^0*$/.test(frac.slice(exp))) throw parseError(`amount "${value}" has more decimals than ${currency} allows`, where);
+    frac = frac.slice(0, exp);
+  }
+  return { minor: BigInt(m[1]! + frac.padEnd(exp, '0')), currency };
+}
+
+function sign(node: X, path: string, file: string | undefined): 1n | -1n {
+  const ind = txt(node);
+  if (ind === 'CRDT') return 1n;
+  if (ind === 'DBIT') return -1n;
+  throw parseError(`CdtDbtInd "${ind ?? ''}" must be CRDT or DBIT`, { file, path });
+}
+
+/** `Dt` or `DtTm`: the calendar date as the bank wrote it (the time and its offset are dropped). */
+function dateOf(node: X, path: string, file: string | undefined): CalendarDate | null {
+  if (node === undefined || node === null) return null;
+  const raw = txt(node.Dt) ?? txt(node.DtTm);
+  if (raw === null) throw parseError('Dt or DtTm is missing', { file, path });
+  const d = raw.slice(0, 10);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || !isCalendarDate(d) || (raw.length > 10 && raw[10] !== 'T' && raw[10] !== '+' && raw[10] !== 'Z' && raw[10] !== '-')) {
+    throw parseError(`"${raw}" is not a date`, { file, path: `${path}/${node.Dt !== undefined ? 'Dt' : 'DtTm'}` });
+  }
+  return d as CalendarDate;
+}
+
+function accountOf(acct: X): { iban: string | null; number: string | null } {
+  const id = acct?.Id;
+  const iban = txt(id?.IBAN);
+  if (iban) return { iban: normaliseIban(iban), number: null };
+  const other = txt(id?.Othr?.Id);
+  if (other && isValidIban(other)) return { iban: normaliseIban(other), number: null };
+  return { iban: null, number: other ? cleanText(other) : null };
+}
+
+function balanceOf(st: X, codes: string[], path: string, file: string | undefined) {
+  const bals = arr(st.Bal);
+  for (let i = 0; i < bals.length; i++) {
+    const b = bals[i];
+    const code = txt(b?.Tp?.CdOrPrtry?.Cd);
+    if (code && codes.includes(code)) {
+      const p = `${path}/Bal[${i + 1}]`;
+      const { minor } = amountOf(b.Amt, `${p}/Amt`, file);
+      const date = dateOf(b.Dt, `${p}/Dt`, file);
+      if (!date) throw parseError('balance date is missing', { file, path: `${p}/Dt` });
+      return { amountMinor: sign(b.CdtDbtInd, `${p}/CdtDbtInd`, file) * minor, date };
+    }
+  }
+  return null;
+}
+
+const partyName = (p: X): string | null => cleanText(txt(p?.Pty?.Nm) ?? txt(p?.Nm));
+const partyIban = (a: X): string | null => {
+  const iban = txt(a?.Id?.IBAN);
+  return iban ? normaliseIban(iban) : null;
+};
+const notProvided = (s: string | null) => (s && s.toUpperCase() !== 'NOTPROVIDED' ? s : null);
+
+function txCode(b: X): string | null {
+  if (!b) return null;
+  const d = b.Domn;
+  if (d) return [txt(d.Cd), txt(d.Fmly?.Cd), txt(d.Fmly?.SubFmlyCd)].filter(Boolean).join('-') || null;
+  return txt(b.Prtry?.Cd);
+}
+
+interface TxInfo {
+  name: string | null;
+  iban: string | null;
+  text: string | null;
+  creditorReference: string | null;
+  endToEndId: string | null;
+  reference: string | null;
+  amount: { minor: Minor; currency: string } | null;
+}
+
+/** What one TxDtls says: counterparty (payer of a credit, payee of a debit), remittance, references. */
+function txInfo(tx: X, counterpartyIsDebtor: boolean, path: string, file: string | undefined): TxInfo {
+  const rp = tx.RltdPties;
+  const name = counterpartyIsDebtor ? (partyName(rp?.Dbtr) ?? partyName(rp?.UltmtDbtr)) : (partyName(rp?.Cdtr) ?? partyName(rp?.UltmtCdtr));
+  const iban = counterpartyIsDebtor ? partyIban(rp?.DbtrAcct) : partyIban(rp?.CdtrAcct);
+  const rmt = tx.RmtInf;
+  const texts: string[] = arr(rmt?.Ustrd).map((u: X) => txt(u) ?? '');
+  let creditorReference: string | null = null;
+  for (const s of arr(rmt?.Strd)) {
+    const ref = cleanText(txt(s?.CdtrRefInf?.Ref));
+    if (ref && !creditorReference) creditorReference = ref.replace(/\s/g, '');
+    // Referred document numbers are the invoice numbers the payer settles: kept as text to match.
+    for (const d of arr(s?.RfrdDocInf)) {
+      const nb = txt(d?.Nb);
+      if (nb) texts.push(nb);
+    }
+    for (const a of arr(s?.AddtlRmtInf)) texts.push(txt(a) ?? '');
+  }
+  const addtl = txt(tx.AddtlTxInf);
+  const refs = tx.Refs;
+  let amount: TxInfo['amount'] = null;
+  const amtNode = tx.Amt ?? tx.AmtDtls?.TxAmt?.Amt;
+  if (amtNode !== undefined) amount = amountOf(amtNode, `${path}/${tx.Amt !== undefined ? 'Amt' : 'AmtDtls/TxAmt/Amt'}`, file);
+  return {
+    name,
+    iban,
+    text: joinText(texts) ?? cleanText(addtl),
+    creditorReference,
+    endToEndId: notProvided(cleanText(txt(refs?.EndToEndId))),
+    reference: cleanText(txt(refs?.AcctSvcrRef) ?? txt(refs?.TxId) ?? txt(refs?.InstrId) ?? txt(refs?.Prtry?.Ref)),
+    amount,
+  };
+}
+
+function parseStatement(st: X, path: string, file: string | undefined): BankStatement {
+  const acct = accountOf(st.Acct);
+  const currency = txt(st.Acct?.Ccy);
+  const lines: BankLine[] = [];
+  arr(st.Ntry).forEach((n: X, ni: number) => {
+    const np = `${path}/Ntry[${ni + 1}]`;
+    const status = txt(n.Sts?.Cd) ?? txt(n.Sts);
+    // A statement reports booked entries; pending or informational ones are not money received.
+    if (status && status !== 'BOOK') return;
+    if (n.Amt === undefined) throw parseError('Amt is missing', { file, path: np });
+    const { minor, currency: ccy } = amountOf(n.Amt, `${np}/Amt`, file);
+    const sg = sign(n.CdtDbtInd, `${np}/CdtDbtInd`, file);
+    const rv = txt(n.RvslInd);
+    const reversal = rv === 'true' || rv === '1';
+    const bookingDate = dateOf(n.BookgDt, `${np}/BookgDt`, file) ?? dateOf(n.ValDt, `${np}/ValDt`, file);
+    if (!bookingDate) throw parseError('BookgDt (booking date) is missing', { file, path: np });
+    const valueDate = dateOf(n.ValDt, `${np}/ValDt`, file);
+    // The counterparty of a credit is the debtor; a reversal (a debit cancelling a credit) still
+    // names the original debtor, which is how the reversed payment is found again.
+    const counterpartyIsDebtor = sg > 0n !== reversal;
+    const txs: { tx: X; path: string }[] = [];
+    arr(n.NtryDtls).forEach((d: X, di: number) => {
+      arr(d?.TxDtls).forEach((tx: X, ti: number) => {
+        txs.push({ tx, path: `${np}/NtryDtls[${di + 1}]/TxDtls[${ti + 1}]` });
+      });
+    });
+    const infos = txs.map((t) => txInfo(t.tx, counterpartyIsDebtor, t.path, file));
+    const entryRef = cleanText(txt(n.AcctSvcrRef)) ?? cleanText(txt(n.NtryRef));
+    const label = joinText(arr(n.AddtlNtryInf).map((a: X) => txt(a)));
+    const base = {
+      bookingDate,
+      valueDate,
+      currency: ccy,
+      label,
+      transactionCode: txCode(n.BkTxCd),
+      reversal,
+      accountIban: acct.iban,
+      accountNumber: acct.number,
+    };
+    // A batch entry (one booking for several transfers) is split into its transactions when each
+    // carries its own amount and they add up to the entry: each transfer is matched on its own.
+    const splittable =
+      infos.length > 1 && infos.every((i) => i.amount && i.amount.currency === ccy) && infos.reduce((s, i) => s + i.amount!.minor, 0n) === minor;
+    if (splittable) {
+      infos.forEach((i, k) => {
+        lines.push({
+          ...base,
+          amountMinor: sg * i.amount!.minor,
+          counterpartyName: i.name,
+          counterpartyIban: i.iban,
+          remittanceText: i.text,
+          creditorReference: i.creditorReference,
+          entryReference: entryRef ? `${entryRef}/${k + 1}` : null,
+          endToEndId: i.endToEndId,
+          bankReference: i.reference,
+          source: { path: txs[k]!.path },
+        });
+      });
+      return;
+    }
+    const same = <T>(f: (i: TxInfo) => T | null): T | null => {
+      const vals = [...new Set(infos.map(f).filter((x) => x !== null))];
+      return vals.length === 1 ? vals[0]! : null;
+    };
+    lines.push({
+      ...base,
+      amountMinor: sg * minor,
+      counterpartyName: same((i) => i.name),
+      counterpartyIban: same((i) => i.iban),
+      remittanceText: joinText(infos.map((i) => i.text)),
+      creditorReference: same((i) => i.creditorReference),
+      entryReference: entryRef,
+      endToEndId: same((i) => i.endToEndId),
+      bankReference: same((i) => i.reference),
+      source: { path: np },
+    });
+  });
+  const id = cleanText(txt(st.Id));
+  return {
+    id,
+    accountIban: acct.iban,
+    accountNumber: acct.number,
+    currency: currency ?? lines[0]?.currency ?? null,
+    openingBalance: balanceOf(st, ['OPBD', 'PRCD'], path, file),
+    closingBalance: balanceOf(st, ['CLBD'], path, file),
+    lines,
+  };
+}

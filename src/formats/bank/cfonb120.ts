@@ -1,0 +1,265 @@
+/**
+ * CFONB 120 ("relevé de compte 120 caractères"), the French banks' statement format. Records of
+ * 120 characters: 01 old balance, 04 movement, 05 complement of the movement before it, 07 new
+ * balance. Files come with CRLF, LF, blank lines between records, or no line breaks at all.
+ * Positions follow LAW-AND-FORMATS.md §6 (1-based, inclusive).
+ */
+import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
+import { ibanFromBban, isValidCreditorReference, ribKey } from '../../domain/identifiers.ts';
+import { currencyExponent, type Minor } from '../../domain/money.ts';
+import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
+
+const RECORD = 120;
+
+/** 1-based inclusive slice, as the CFONB specification numbers its positions. */
+const pos = (rec: string, from: number, to: number) => rec.slice(from - 1, to);
+
+interface PhysicalRecord {
+  text: string;
+  line: number;
+}
+
+/** Splits into 120-character records, keeping the physical line number for error messages. */
+function records(content: string, filename: string | undefined): PhysicalRecord[] {
+  const out: PhysicalRecord[] = [];
+  const lines = content.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    if (raw.length > RECORD) {
+      // A file without line breaks is one long line of back-to-back records.
+      if (raw.length % RECORD !== 0) {
+        throw parseError(`record is ${raw.length} characters long; CFONB 120 records are 120 characters (or a multiple of 120 without line breaks)`, {
+          file: filename,
+          line,
+        });
+      }
+      for (let k = 0; k < raw.length; k += RECORD) out.push({ text: raw.slice(k, k + RECORD), line });
+      return;
+    }
+    // Trailing spaces are often trimmed by editors and transfer tools: the blank zone is restored.
+    out.push({ text: raw.padEnd(RECORD, ' '), line });
+  });
+  return out;
+}
+
+/** JJMMAA -> calendar date; the two-digit year pivots at 80 (1980-2079). */
+function date6(s: string, what: string, where: { file?: string; line: number }): CalendarDate {
+  if (!/^\d{6}$/.test(s)) throw parseError(`${what} "${s}" is not a date (JJMMAA expected)`, where);
+  const yy = Number(s.slice(4, 6));
+  const iso = `${yy < 80 ? 2000 + yy : 1900 + yy}-${s.slice(2, 4)}-${s.slice(0, 2)}`;
+  if (!isCalendarDate(iso)) throw parseError(`${what} "${s}" is not a valid date`, where);
+  return iso as CalendarDate;
+}
+
+const POSITIVE = '{ABCDEFGHI';
+const NEGATIVE = '}JKLMNOPQR';
+
+/**
+ * A CFONB amount: 13 digits and a last character carrying both the sign and the last digit
+ * ("{" = +0, A-I = +1..9, "}" = -0, J-R = -1..9), with `decimals` implied decimals.
+ */
+export function cfonbAmount(zone: string, decimals: number, currency: string, where: { file?: string; line: number }): Minor {
+  const body = zone.slice(0, -1);
+  const last = zone.slice(-1);
+  if (!/^\d+$/.test(body)) throw parseError(`amount "${zone}" is not numeric (positions 91-104)`, where);
+  let digit = POSITIVE.indexOf(last);
+  let sign = 1n;
+  if (digit < 0) {
+    digit = NEGATIVE.indexOf(last);
+    sign = -1n;
+  }
+  if (digit < 0) throw parseError(`amount "${zone}" does not end with a CFONB sign character ({, A-I, }, J-R)`, where);
+  const raw = BigInt(body + String(digit));
+  const exp = currencyExponent(currency);
+  let minor: bigint;
+  if (decimals === exp) minor = raw;
+  else if (decimals < exp) minor = raw * 10n ** BigInt(exp - decimals);
+  else {
+    const f = 10n ** BigInt(decimals - exp);
+    if (raw % f !== 0n) throw parseError(`amount "${zone}" has ${decimals} decimals, more than ${currency} allows`, where);
+    minor = raw / f;
+  }
+  return sign * minor;
+}
+
+interface Header {
+  bank: string;
+  branch: string;
+  currency: string;
+  decimals: number;
+  account: string;
+}
+
+function header(rec: string, where: { file?: string; line: number }): Header {
+  const currency = pos(rec, 17, 19);
+  if (!/^[A-Z]{3}$/.test(currency)) throw parseError(`currency "${currency}" is not an ISO 4217 code (positions 17-19)`, where);
+  const dec = pos(rec, 20, 20);
+  if (!/^[0-3]$/.test(dec)) throw parseError(`number of decimals "${dec}" must be a digit 0-3 (position 20)`, where);
+  return { bank: pos(rec, 3, 7), branch: pos(rec, 12, 16), currency, decimals: Number(dec), account: pos(rec, 22, 32).trim() };
+}
+
+/** French IBAN from the RIB parts, when they are well formed (the account may hold letters). */
+function ibanOf(h: Header): string | null {
+  if (!/^\d{5}$/.test(h.bank) || !/^\d{5}$/.test(h.branch) || !/^[0-9A-Z]{11}$/.test(h.account)) return null;
+  return ibanFromBban('FR', `${h.bank}${h.branch}${h.account}${ribKey(h.bank, h.branch, h.account)}`);
+}
+
+interface OpenMovement {
+  line: BankLine;
+  lib: string[];
+  refs: string[];
+  recordLine: number;
+}
+
+/**
+ * Complement qualifiers (positions 46-48) the engine reads. Others (MMO amounts in another
+ * currency, bank-specific codes) are not needed to match a payment and are left out.
+ */
+function applyComplement(m: OpenMovement, qualifier: string, zone: string): void {
+  const text = cleanText(zone) ?? '';
+  switch (qualifier) {
+    case 'LIB':
+    case 'LCC':
+    case 'LC2':
+      m.lib.push(text);
+      break;
+    case 'NPY': // payer name: the counterparty of a credit
+      if (m.line.amountMinor >= 0n || !m.line.counterpartyName) m.line.counterpartyName = text;
+      break;
+    case 'NBE': // beneficiary name: the counterparty of a debit
+      if (m.line.amountMinor < 0n || !m.line.counterpartyName) m.line.counterpartyName = text;
+      break;
+    case 'RCN': {
+      // Zone 49-83 is the payer's reference (SEPA EndToEndId), 84-118 the purpose.
+      const ref = cleanText(zone.slice(0, 35));
+      const purpose = cleanText(zone.slice(35));
+      if (ref && isValidCreditorReference(ref)) m.line.creditorReference = ref.replace(/\s/g, '').toUpperCase();
+      else if (ref) m.line.endToEndId = ref;
+      if (purpose) m.lib.push(purpose);
+      break;
+    }
+    case 'REF':
+      m.refs.push(text);
+      break;
+    default:
+      break;
+  }
+}
+
+export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): ParsedBankFile {
+  const file = opts.filename;
+  // CFONB is specified in ASCII; Latin-1 decoding never fails and keeps accented bytes readable.
+  const content = typeof input === 'string' ? input : input.toString('latin1');
+  const recs = records(content, file);
+  if (recs.length === 0) throw parseError('the file holds no CFONB 120 record', { file, line: 1 });
+
+  const statements: BankStatement[] = [];
+  let current: (BankStatement & { head: Header; sum: Minor }) | null = null;
+  let movement: OpenMovement | null = null;
+
+  const closeMovement = () => {
+    if (!movement || !current) return;
+    const m = movement;
+    m.line.remittanceText = joinText(m.lib);
+    m.line.bankReference = joinText([m.line.bankReference, ...m.refs], ' / ');
+    current.lines.push(m.line);
+    movement = null;
+  };
+
+  for (const r of recs) {
+    const where = { file, line: r.line };
+    const code = pos(r.text, 1, 2);
+    switch (code) {
+      case '01': {
+        closeMovement();
+        if (current) throw parseError('new statement (01) before the previous one was closed by a 07 record', where);
+        const h = header(r.text, where);
+        const date = date6(pos(r.text, 35, 40), 'old balance date', where);
+        const amount = cfonbAmount(pos(r.text, 91, 104), h.decimals, h.currency, where);
+        current = {
+          id: null,
+          accountIban: ibanOf(h),
+          accountNumber: h.account,
+          currency: h.currency,
+          openingBalance: { amountMinor: amount, date },
+          closingBalance: null,
+          lines: [],
+          head: h,
+          sum: 0n,
+        };
+        break;
+      }
+      case '04': {
+        closeMovement();
+        if (!current) throw parseError('movement (04) outside a statement: no old-balance record (01) before it', where);
+        const h = header(r.text, where);
+        if (h.currency !== current.head.currency) {
+          throw parseError(`movement in ${h.currency} inside a ${current.head.currency} statement`, where);
+        }
+        const bookingDate = date6(pos(r.text, 35, 40), 'booking date', where);
+        const vd = pos(r.text, 43, 48);
+        const valueDate = vd.trim() === '' ? null : date6(vd, 'value date', where);
+        const amount = cfonbAmount(pos(r.text, 91, 104), h.decimals, h.currency, where);
+        current.sum += amount;
+        const entryNo = pos(r.text, 82, 88).trim();
+        movement = {
+          line: {
+            bookingDate,
+            valueDate,
+            amountMinor: amount,
+            currency: h.currency,
+            counterpartyName: null,
+            counterpartyIban: null,
+            remittanceText: null,
+            creditorReference: null,
+            label: cleanText(pos(r.text, 49, 79)),
+            entryReference: null,
+            endToEndId: null,
+            bankReference: joinText([pos(r.text, 105, 120), /^0*$/.test(entryNo) ? null : `#${entryNo}`], ' '),
+            transactionCode: cleanText(pos(r.text, 33, 34)),
+            reversal: false,
+            accountIban: current.accountIban,
+            accountNumber: current.accountNumber,
+            source: { line: r.line },
+          },
+          lib: [],
+          refs: [],
+          recordLine: r.line,
+        };
+        break;
+      }
+      case '05': {
+        if (!movement) throw parseError('complement (05) without a movement (04) before it', where);
+        applyComplement(movement, pos(r.text, 46, 48).trim(), pos(r.text, 49, 118));
+        break;
+      }
+      case '07': {
+        closeMovement();
+        if (!current) throw parseError('new balance (07) outside a statement: no old-balance record (01) before it', where);
+        const h = header(r.text, where);
+        const date = date6(pos(r.text, 35, 40), 'new balance date', where);
+        const amount = cfonbAmount(pos(r.text, 91, 104), h.decimals, current.head.currency, where);
+        // The movements must account exactly for the change of balance: a mismatch means a
+        // record was lost or altered on the way, and importing the rest would hide it.
+        const expected = current.openingBalance!.amountMinor + current.sum;
+        if (expected !== amount) {
+          throw parseError(
+            `new balance ${amount} differs from old balance + movements ${expected} (minor units): the statement is incomplete`,
+            where,
+          );
+        }
+        current.closingBalance = { amountMinor: amount, date };
+        const { head: _h, sum: _s, ...stmt } = current;
+        statements.push(stmt);
+        current = null;
+        break;
+      }
+      default:
+        throw parseError(`unknown record code "${code}" (expected 01, 04, 05 or 07)`, where);
+    }
+  }
+  closeMovement();
+  if (current) throw parseError('the last statement has no new-balance record (07): the file is truncated', { file, line: recs.at(-1)!.line });
+  return { format: 'cfonb120', version: null, statements };
+}

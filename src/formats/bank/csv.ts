@@ -1,0 +1,264 @@
+/**
+ * Bank statements exported as CSV from online banking. Every bank has its own columns, so a
+ * column mapping says which column is what; without one, French and English header names are
+ * recognised ("Date opération", "Libellé", "Débit", "Crédit", "Montant"...). The separator, the
+ * decimal comma and the character set are detected; dates are day first (dd/mm/yyyy), the French
+ * convention, unless the mapping says otherwise.
+ */
+import { parse } from 'csv-parse/sync';
+import iconv from 'iconv-lite';
+import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
+import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
+import { parseAmount } from '../../domain/money.ts';
+import { isRelanceError } from '../../errors.ts';
+import { type BankLine, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
+
+/** A column is named by its header text (case and accents ignored) or by its 1-based position. */
+export type ColumnRef = string | number;
+
+export interface CsvMapping {
+  delimiter?: string;
+  decimal?: ',' | '.';
+  dateFormat?: 'dd/mm/yyyy' | 'mm/dd/yyyy' | 'yyyy-mm-dd';
+  /** Lines before the header row (account details some banks print first). Detected when absent. */
+  skipLines?: number;
+  /** Currency of every line when there is no currency column (default EUR). */
+  currency?: string;
+  accountIban?: string;
+  columns?: {
+    bookingDate?: ColumnRef;
+    valueDate?: ColumnRef;
+    /** One signed amount column, or a debit and a credit column. */
+    amount?: ColumnRef;
+    debit?: ColumnRef;
+    credit?: ColumnRef;
+    currency?: ColumnRef;
+    counterpartyName?: ColumnRef;
+    counterpartyIban?: ColumnRef;
+    remittanceText?: ColumnRef | ColumnRef[];
+    label?: ColumnRef;
+    creditorReference?: ColumnRef;
+    entryReference?: ColumnRef;
+  };
+}
+
+type Field = keyof NonNullable<CsvMapping['columns']>;
+
+const norm = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+
+/** Header names seen in French and English bank exports, already normalised. */
+const SYNONYMS: Record<Exclude<Field, 'remittanceText'> | 'remittanceText', string[]> = {
+  bookingDate: ['date', 'date operation', 'date d operation', 'date de l operation', 'date comptable', 'date de comptabilisation', 'booking date', 'transaction date', 'posting date'],
+  valueDate: ['date valeur', 'date de valeur', 'value date'],
+  amount: ['montant', 'amount', 'montant eur', 'montant en euros', 'somme'],
+  debit: ['debit', 'debit eur', 'debits', 'montant debit', 'debit euros'],
+  credit: ['credit', 'credit eur', 'credits', 'montant credit', 'credit euros'],
+  currency: ['devise', 'currency', 'monnaie'],
+  counterpartyName: ['tiers', 'beneficiaire', 'emetteur', 'donneur d ordre', 'contrepartie', 'counterparty', 'payer', 'nom', 'name'],
+  counterpartyIban: ['iban', 'iban tiers', 'iban contrepartie', 'counterparty iban', 'compte contrepartie'],
+  remittanceText: ['motif', 'reference', 'references', 'information complementaire', 'informations complementaires', 'detail', 'details', 'remittance', 'communication'],
+  label: ['libelle', 'libelle operation', 'libelle de l operation', 'label', 'description', 'intitule', 'operation'],
+  creditorReference: ['reference creancier', 'creditor reference', 'rf'],
+  entryReference: ['reference banque', 'reference bancaire', 'transaction id', 'id transaction', 'fitid', 'numero d operation'],
+};
+
+function decode(input: Buffer | string): string {
+  if (typeof input === 'string') return input;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(input);
+  } catch {
+    // Not UTF-8: French bank exports are then Windows-1252 (Latin-1 with the euro sign).
+    return iconv.decode(input, 'windows-1252');
+  }
+}
+
+/** The separator that splits the first lines into the same number (> 1) of columns. */
+export function detectDelimiter(lines: string[]): string {
+  let best = ',';
+  let bestScore = 0;
+  for (const d of [';', '\t', ',', '|']) {
+    const counts = lines.map((l) => countOutsideQuotes(l, d));
+    const first = counts[0] ?? 0;
+    if (first === 0) continue;
+    const consistent = counts.filter((c) => c === first).length;
+    const score = consistent * 100 + first;
+    if (score > bestScore) {
+      best = d;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function countOutsideQuotes(line: string, d: string): number {
+  let n = 0;
+  let q = false;
+  for (const ch of line) {
+    if (ch === '"') q = !q;
+    else if (ch === d && !q) n++;
+  }
+  return n;
+}
+
+function parseDate(text: string, format: CsvMapping['dateFormat'], where: { file?: string; line: number; field: string }): CalendarDate {
+  const s = text.trim();
+  let m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(s);
+  let iso: string | null = null;
+  if (m) iso = `${m[1]}-${m[2]}-${m[3]}`;
+  else if ((m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$/.exec(s))) {
+    const year = m[3]!.length === 2 ? `20${m[3]}` : m[3]!;
+    const [day, month] = format === 'mm/dd/yyyy' ? [m[2]!, m[1]!] : [m[1]!, m[2]!];
+    iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
+  } else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(s))) iso = `${m[1]}-${m[2]}-${m[3]}`;
+  if (!iso || !isCalendarDate(iso)) throw parseError(`"${text}" is not a date (dd/mm/yyyy or yyyy-mm-dd expected)`, where);
+  return iso as CalendarDate;
+}
+
+function parseMoney(text: string, decimal: ',' | '.', currency: string, where: { file?: string; line: number; field: string }): bigint {
+  let s = text.trim().replace(/[\s\u00a0\u202f]/g, '');
+  // "123,45-" (sign after the number) appears in some exports.
+  if (/^[^-].*-$/.test(s)) s = `-${s.slice(0, -1)}`;
+  s = decimal === ',' ? s.replace(/\./g, '').replace(',', '.') : s.replace(/,/g, '');
+  try {
+    return parseAmount(s, currency);
+  } catch (e) {
+    throw parseError(`"${text}" is not an amount${isRelanceError(e) ? ` (${e.message})` : ''}`, where);
+  }
+}
+
+export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & { mapping?: CsvMapping } = {}): ParsedBankFile {
+  const file = opts.filename;
+  const mapping = opts.mapping ?? {};
+  const text = decode(input).replace(/^\uFEFF/, '');
+  const physical = text.split(/\r\n|\n|\r/);
+  const nonEmpty = physical.map((l, i) => ({ l, i })).filter((x) => x.l.trim() !== '');
+  if (nonEmpty.length === 0) throw parseError('the file is empty', { file, line: 1 });
+
+  // The header row: the given one, else the first line naming a date column.
+  let headerIdx: number;
+  if (mapping.skipLines !== undefined) headerIdx = mapping.skipLines;
+  else {
+    const found = nonEmpty.slice(0, 30).find((x) => {
+      const cells = x.l.split(/[;,\t|]/).map((c) => norm(c.replace(/"/g, '')));
+      return cells.some((c) => SYNONYMS.bookingDate.includes(c));
+    });
+    headerIdx = found ? found.i : nonEmpty[0]!.i;
+  }
+  const body = physical.slice(headerIdx);
+  const delimiter = mapping.delimiter ?? detectDelimiter(body.filter((l) => l.trim() !== '').slice(0, 10));
+  let rows: { record: string[]; info: { lines: number } }[];
+  try {
+    rows = parse(body.join('\n'), { delimiter, bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as typeof rows;
+  } catch (e) {
+    const line = (e as { lines?: number }).lines;
+    throw parseError(`malformed CSV: ${(e as Error).message}`, { file, line: line !== undefined ? line + headerIdx : headerIdx + 1 });
+  }
+  if (rows.length < 1) throw parseError('no header row', { file, line: headerIdx + 1 });
+  const header = rows[0]!.record.map(norm);
+  const colOf = (ref: ColumnRef | undefined, field: string): number | null => {
+    if (ref === undefined) return null;
+    if (typeof ref === 'number') {
+      if (ref < 1 || ref > header.length) throw parseError(`mapping: column ${ref} for ${field} does not exist (${header.length} columns)`, { file, line: headerIdx + 1, field });
+      return ref - 1;
+    }
+    const i = header.indexOf(norm(ref));
+    if (i < 0) throw parseError(`mapping: no column "${ref}" for ${field} in the header`, { file, line: headerIdx + 1, field });
+    return i;
+  };
+  const guess = (field: Field): number | null => {
+    const syn = SYNONYMS[field];
+    const i = header.findIndex((h) => syn.includes(h));
+    return i < 0 ? null : i;
+  };
+  const cols = mapping.columns ?? {};
+  const pick = (field: Exclude<Field, 'remittanceText'>) => (cols[field] !== undefined ? colOf(cols[field], field) : mapping.columns ? null : guess(field));
+  const c = {
+    bookingDate: pick('bookingDate'),
+    valueDate: pick('valueDate'),
+    amount: pick('amount'),
+    debit: pick('debit'),
+    credit: pick('credit'),
+    currency: pick('currency'),
+    counterpartyName: pick('counterpartyName'),
+    counterpartyIban: pick('counterpartyIban'),
+    label: pick('label'),
+    creditorReference: pick('creditorReference'),
+    entryReference: pick('entryReference'),
+  };
+  const remit: number[] =
+    cols.remittanceText !== undefined
+      ? (Array.isArray(cols.remittanceText) ? cols.remittanceText : [cols.remittanceText]).map((r) => colOf(r, 'remittanceText')!)
+      : mapping.columns
+        ? []
+        : [guess('remittanceText')].filter((x): x is number => x !== null);
+  if (c.bookingDate === null) throw parseError('no booking date column found: give a column mapping (--mapping)', { file, line: headerIdx + 1 });
+  if (c.amount === null && c.debit === null && c.credit === null) {
+    throw parseError('no amount column (or debit/credit columns) found: give a column mapping (--mapping)', { file, line: headerIdx + 1 });
+  }
+
+  const amountCells = rows.slice(1).flatMap((r) => [c.amount, c.debit, c.credit].map((i) => (i === null ? '' : (r.record[i] ?? ''))));
+  const decimal =
+    mapping.decimal ?? (delimiter !== ',' && amountCells.some((v) => /\d,\d{1,2}-?$/.test(v.trim())) && !amountCells.some((v) => /\d\.\d{1,2}-?$/.test(v.trim())) ? ',' : '.');
+  const defaultCurrency = mapping.currency ?? 'EUR';
+  const accountIban = mapping.accountIban ? normaliseIban(mapping.accountIban) : null;
+
+  const lines: BankLine[] = [];
+  for (const { record, info } of rows.slice(1)) {
+    const line = info.lines + headerIdx;
+    const cell = (i: number | null) => (i === null ? null : cleanText(record[i] ?? ''));
+    if (record.every((v) => v.trim() === '')) continue;
+    if (record.length !== header.length) {
+      throw parseError(`${record.length} columns where the header has ${header.length}`, { file, line });
+    }
+    const currency = cell(c.currency)?.toUpperCase() ?? defaultCurrency;
+    if (!/^[A-Z]{3}$/.test(currency)) throw parseError(`"${currency}" is not a currency code`, { file, line, field: 'currency' });
+    const dateText = cell(c.bookingDate);
+    if (!dateText) throw parseError('booking date is empty', { file, line, field: 'bookingDate' });
+    const bookingDate = parseDate(dateText, mapping.dateFormat, { file, line, field: 'bookingDate' });
+    const vd = cell(c.valueDate);
+    const valueDate = vd ? parseDate(vd, mapping.dateFormat, { file, line, field: 'valueDate' }) : null;
+    let amountMinor: bigint;
+    const a = cell(c.amount);
+    if (a !== null) amountMinor = parseMoney(a, decimal, currency, { file, line, field: 'amount' });
+    else {
+      const d = cell(c.debit);
+      const cr = cell(c.credit);
+      if (d === null && cr === null) throw parseError('neither a debit nor a credit amount', { file, line, field: 'amount' });
+      const dm = d === null ? 0n : parseMoney(d, decimal, currency, { file, line, field: 'debit' });
+      const cm = cr === null ? 0n : parseMoney(cr, decimal, currency, { file, line, field: 'credit' });
+      // A debit column holds the amount with or without its minus sign.
+      amountMinor = (cm < 0n ? -cm : cm) - (dm < 0n ? -dm : dm);
+    }
+    const ibanText = cell(c.counterpartyIban);
+    lines.push({
+      bookingDate,
+      valueDate,
+      amountMinor,
+      currency,
+      counterpartyName: cell(c.counterpartyName),
+      counterpartyIban: ibanText && isValidIban(ibanText) ? normaliseIban(ibanText) : null,
+      remittanceText: joinText(remit.map((i) => cell(i))),
+      creditorReference: cell(c.creditorReference)?.replace(/\s/g, '') ?? null,
+      label: cell(c.label),
+      entryReference: cell(c.entryReference),
+      endToEndId: null,
+      bankReference: null,
+      transactionCode: null,
+      reversal: false,
+      accountIban,
+      accountNumber: null,
+      source: { line },
+    });
+  }
+  return {
+    format: 'csv',
+    version: null,
+    statements: [{ id: null, accountIban, accountNumber: null, currency: lines[0]?.currency ?? defaultCurrency, openingBalance: null, closingBalance: null, lines }],
+  };
+}

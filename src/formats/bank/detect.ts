@@ -1,0 +1,46 @@
+/**
+ * Which statement format a file is, from its content (never its name: banks name files anything).
+ * The checks go from the most specific signature to the least: an ISO 20022 namespace, an OFX
+ * header or <OFX> root, CFONB's fixed 120-character records with their record codes, and CSV last
+ * because almost any text splits into columns.
+ */
+import { parseCamt053 } from './camt053.ts';
+import { parseCfonb120 } from './cfonb120.ts';
+import { type CsvMapping, parseCsvStatement } from './csv.ts';
+import { parseOfx } from './ofx.ts';
+import { type BankFormat, type ParsedBankFile, parseError } from './types.ts';
+
+export function detectBankFormat(input: Buffer | string): BankFormat | null {
+  const head = (typeof input === 'string' ? input.slice(0, 8192) : input.subarray(0, 8192).toString('latin1')).replace(/^\uFEFF|^\xEF\xBB\xBF/, '');
+  const trimmed = head.trimStart();
+  if (/^OFXHEADER\s*:/i.test(trimmed) || /<\?OFX\b/i.test(head) || /^(<\?xml[^>]*>\s*)?<OFX>/i.test(trimmed)) return 'ofx';
+  if (trimmed.startsWith('<')) {
+    if (/camt\.\d{3}\.001|BkToCstmrStmt/.test(head)) return 'camt053';
+    if (/<OFX>/i.test(head)) return 'ofx';
+    return null;
+  }
+  const first = trimmed.split(/\r\n|\n|\r/)[0] ?? '';
+  // CFONB: records start with 01/04/05/07 followed by a 5-digit bank code, at most 120 characters
+  // a line or records glued together in multiples of 120.
+  if (/^0[1457]\d{5}/.test(first) && (first.trimEnd().length <= 120 ? /^01/.test(first) || /^04/.test(first) : first.length % 120 === 0)) {
+    return 'cfonb120';
+  }
+  if (/[;,\t|]/.test(first)) return 'csv';
+  return null;
+}
+
+export function parseBankFile(input: Buffer | string, opts: { filename?: string; format?: BankFormat; mapping?: CsvMapping } = {}): ParsedBankFile {
+  const format = opts.format ?? (opts.mapping ? 'csv' : detectBankFormat(input));
+  switch (format) {
+    case 'camt053':
+      return parseCamt053(input, opts);
+    case 'cfonb120':
+      return parseCfonb120(input, opts);
+    case 'ofx':
+      return parseOfx(input, opts);
+    case 'csv':
+      return parseCsvStatement(input, opts);
+    default:
+      throw parseError('unrecognised statement format (expected camt.053, CFONB 120, OFX or CSV)', { file: opts.filename, line: 1 });
+  }
+}
