@@ -12,7 +12,7 @@ import { type Db, openPglite, openPostgres } from '../src/db/driver.ts';
 import { migrate } from '../src/db/migrate.ts';
 import type { CalendarDate } from '../src/domain/dates.ts';
 import { DEMO_ORGANISATION, generateLedger } from '../src/demo/generate.ts';
-import { emptyCounts, loadBatch } from '../src/ledger/bulk.ts';
+import { emptyCounts, loadBatches } from '../src/ledger/bulk.ts';
 import { createOrganisation } from '../src/ledger/repo.ts';
 
 const [mode, target, customersArg, invoicesArg, url, schema] = process.argv.slice(2) as [string, string, string, string, string, string];
@@ -28,7 +28,7 @@ async function loader(): Promise<Record<string, unknown>> {
   const counts = await db.tx(async (q) => {
     const org = await createOrganisation(q, DEMO_ORGANISATION);
     const c = emptyCounts();
-    for (const b of gen()) await loadBatch(q, org.id, b, c);
+    await loadBatches(q, org.id, gen(), c);
     return { ...c, org: org.id };
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -2,7 +2,7 @@
 import type { Db } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
-import { type BulkCounts, emptyCounts, loadBatch } from '../ledger/bulk.ts';
+import { type BulkCounts, emptyCounts, loadBatches } from '../ledger/bulk.ts';
 import { createOrganisation, listOrganisations, type Organisation } from '../ledger/repo.ts';
 import { DEMO_ORGANISATION, generateLedger } from './generate.ts';
 
@@ -20,15 +20,8 @@ export async function seedDemo(db: Db, opts: SeedOptions): Promise<{ organisatio
   }
   return db.tx(async (q) => {
     const organisation = await createOrganisation(q, DEMO_ORGANISATION);
-    const counts = emptyCounts();
-    for (const batch of generateLedger({
-      customers: opts.customers ?? 200,
-      invoices: opts.invoices ?? 2000,
-      seed: opts.seed ?? 42,
-      today: opts.today,
-    })) {
-      await loadBatch(q, organisation.id, batch, counts);
-    }
+    const batches = generateLedger({ customers: opts.customers ?? 200, invoices: opts.invoices ?? 2000, seed: opts.seed ?? 42, today: opts.today });
+    const counts = await loadBatches(q, organisation.id, batches, emptyCounts());
     return { organisation, counts };
   });
 }

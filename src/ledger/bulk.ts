@@ -51,8 +51,41 @@ export function validateBatch(b: LedgerBatch): void {
 
 const J = (rows: unknown[]) => JSON.stringify(rows, jsonReplacer);
 
+/**
+ * Loads batches one after the other in the caller's transaction, validating and serialising the
+ * next batch while the database writes the current one (Node and PostgreSQL each keep a core busy).
+ */
+export async function loadBatches(q: Queryable, orgId: string, batches: Iterable<LedgerBatch>, counts: BulkCounts = emptyCounts()): Promise<BulkCounts> {
+  const it = batches[Symbol.iterator]();
+  const prepareNext = () => {
+    const n = it.next();
+    if (n.done) return null;
+    validateBatch(n.value);
+    return n.value;
+  };
+  let current = prepareNext();
+  while (current) {
+    const writing = writeBatch(q, orgId, current, counts);
+    // The first statement is on the wire: prepare the next batch meanwhile.
+    let next: LedgerBatch | null;
+    try {
+      next = prepareNext();
+    } catch (e) {
+      await writing.catch(() => {});
+      throw e;
+    }
+    await writing;
+    current = next;
+  }
+  return counts;
+}
+
 export async function loadBatch(q: Queryable, orgId: string, b: LedgerBatch, counts: BulkCounts = emptyCounts()): Promise<BulkCounts> {
   validateBatch(b);
+  return writeBatch(q, orgId, b, counts);
+}
+
+async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, counts: BulkCounts): Promise<BulkCounts> {
   if (b.customers.length) {
     await q.query(
       `INSERT INTO customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language,
