@@ -68,7 +68,9 @@ export interface LateFeePeriod {
   ratePercent: string;
   baseMinor: bigint;
   interestMinor: bigint;
+  /** English text; `rateSourceDetail` renders it in French or English. */
   rateSource: string;
+  rateSourceDetail: LawNote;
   provisional: boolean;
 }
 
@@ -92,6 +94,7 @@ interface Resolved {
   scaled: bigint;
   percent: string;
   source: string;
+  sourceNote: LawNote;
   provisional: boolean;
   note: LawNote | undefined;
 }
@@ -145,21 +148,19 @@ function semesterRate(tables: RateTables, table: RateTableName, marginPoints: bi
   return cached(tables, `${table}+${marginPoints}|${sem}`, () => {
     const l = rateOnDay(tables, table, semesterStartDay(sem));
     const scaled = l.scaled + marginPoints * RATE_SCALE;
-    const what =
+    const vars = { rate: l.ratePercent, on: l.on, margin: String(marginPoints), law, semester: semesterLabel(sem) };
+    const sourceNote: LawNote =
       table === 'ecb-mro'
-        ? `ECB MRO ${l.ratePercent}% in force on ${l.on}`
+        ? { key: 'source_ecb', vars }
         : table === 'de-basiszinssatz'
-          ? `Basiszinssatz ${l.ratePercent}% (${semesterLabel(sem)})`
-          : `taux légal ${table === 'fr-taux-legal-autres' ? '"autres cas"' : '"créancier particulier"'} ${l.ratePercent}% (${semesterLabel(sem)})`;
-    const margin = marginPoints === 0n ? '' : ` + ${marginPoints} points`;
-    return {
-      scaled,
-      percent: formatRatePercent(scaled),
-      source: `${what}${margin} (${law})${l.provisional ? ' [provisional]' : ''}`,
-      provisional: l.provisional,
-      note: provisionalNote(l, semesterPeriod(sem), scaled),
-    };
+          ? { key: 'source_basiszins', vars }
+          : { key: 'source_taux_legal', vars: { ...vars, category: table === 'fr-taux-legal-autres' ? 'autres cas' : 'créancier particulier' } };
+    return resolved(scaled, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(sem), scaled));
   });
+}
+
+function resolved(scaled: bigint, sourceNote: LawNote, provisional: boolean, note: LawNote | undefined): Resolved {
+  return { scaled, percent: formatRatePercent(scaled), source: renderLawNote(sourceNote, 'en'), sourceNote, provisional, note };
 }
 
 /** GB: Bank Rate on 31 December (interest starting January–June) or 30 June (July–December), + 8. */
@@ -169,13 +170,8 @@ function ukRate(tables: RateTables, startSem: number): Resolved & { refDate: Cal
   const r = cached(tables, `boe+8|${startSem}`, () => {
     const l = rateOnDay(tables, 'boe-bank-rate', refDay);
     const scaled = l.scaled + 8n * RATE_SCALE;
-    return {
-      scaled,
-      percent: formatRatePercent(scaled),
-      source: `Bank of England Bank Rate ${l.ratePercent}% on ${l.on} + 8 points, fixed for the debt (LPCDIA 1998, SI 2002/1675)${l.provisional ? ' [provisional]' : ''}`,
-      provisional: l.provisional,
-      note: provisionalNote(l, `${semesterPeriod(startSem)}`, scaled),
-    };
+    const sourceNote: LawNote = { key: 'source_boe', vars: { rate: l.ratePercent, on: l.on } };
+    return resolved(scaled, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(startSem), scaled));
   });
   return { ...r, refDate: fromDay(refDay) };
 }
@@ -184,14 +180,8 @@ function ukRate(tables: RateTables, startSem: number): Resolved & { refDate: Cal
 function frenchFloor(tables: RateTables, sem: number): Resolved {
   return cached(tables, `floor|${sem}`, () => {
     const l = rateOnDay(tables, 'fr-taux-legal-autres', semesterStartDay(sem));
-    const scaled = l.scaled * 3n;
-    return {
-      scaled,
-      percent: formatRatePercent(scaled),
-      source: `3 × taux légal "autres cas" ${l.ratePercent}% (${semesterLabel(sem)})`,
-      provisional: l.provisional,
-      note: provisionalNote(l, semesterPeriod(sem), l.scaled),
-    };
+    const sourceNote: LawNote = { key: 'source_floor', vars: { rate: l.ratePercent, semester: semesterLabel(sem) } };
+    return resolved(l.scaled * 3n, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(sem), l.scaled));
   });
 }
 
@@ -269,8 +259,7 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
   const startSem = semesterOfDay(startDay);
   let fixed: Resolved | undefined;
   if (contract !== undefined) {
-    const pct = formatRatePercent(contract);
-    fixed = { scaled: contract, percent: pct, source: `contractual rate ${pct}%`, provisional: false, note: undefined };
+    fixed = resolved(contract, { key: 'source_contract', vars: { rate: formatRatePercent(contract) } }, false, undefined);
   } else if (jurisdiction === 'GB' && covered) {
     const r = ukRate(rates, startSem);
     fixed = r;
@@ -334,6 +323,7 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
         baseMinor: base,
         interestMinor: amount,
         rateSource: r.source,
+        rateSourceDetail: r.sourceNote,
         provisional: r.provisional,
       });
       cursor = end + 1;

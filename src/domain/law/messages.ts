@@ -34,6 +34,27 @@ export const LAW_MESSAGES = defineMessages({
     fr: 'Royaume-Uni : taux de la Banque d’Angleterre au {refDate} + 8 points, fixe pour toute la durée de la dette (SI 2002/1675).',
     en: 'United Kingdom: Bank of England rate on {refDate} + 8 points, fixed for the whole debt (SI 2002/1675).',
   },
+  source_ecb: {
+    fr: 'taux BCE des opérations principales de refinancement {rate} % en vigueur le {on} + {margin} points ({law})',
+    en: 'ECB MRO {rate}% in force on {on} + {margin} points ({law})',
+  },
+  source_taux_legal: {
+    fr: 'taux de l’intérêt légal « {category} » {rate} % ({semester}) ({law})',
+    en: 'taux légal "{category}" {rate}% ({semester}) ({law})',
+  },
+  source_basiszins: {
+    fr: 'Basiszinssatz {rate} % ({semester}) + {margin} points ({law})',
+    en: 'Basiszinssatz {rate}% ({semester}) + {margin} points ({law})',
+  },
+  source_boe: {
+    fr: 'taux directeur de la Banque d’Angleterre {rate} % au {on} + 8 points, fixe pour la dette (LPCDIA 1998, SI 2002/1675)',
+    en: 'Bank of England Bank Rate {rate}% on {on} + 8 points, fixed for the debt (LPCDIA 1998, SI 2002/1675)',
+  },
+  source_contract: { fr: 'taux contractuel {rate} %', en: 'contractual rate {rate}%' },
+  source_floor: {
+    fr: '3 × taux de l’intérêt légal « autres cas » {rate} % ({semester})',
+    en: '3 × taux légal "autres cas" {rate}% ({semester})',
+  },
   rounding_rule: {
     fr: 'Intérêts simples, jours exacts / {basis} ; chaque période arrondie au centime le plus proche (demi-centime vers le haut) ; total = somme des périodes arrondies.',
     en: 'Simple interest, actual days / {basis}; each period rounded to the nearest cent (half a cent up); total = sum of the rounded periods.',
@@ -48,6 +69,12 @@ export interface LawNote {
   vars: Record<string, string>;
 }
 
+const RATE_VARS = new Set(['rate', 'assumed', 'applied']);
+
 export function renderLawNote(note: LawNote, lang: Lang): string {
-  return t(LAW_MESSAGES, lang, note.key, note.vars);
+  if (lang === 'en') return t(LAW_MESSAGES, lang, note.key, note.vars);
+  // French writes "2,15 %": rates get a decimal comma, dates and table names stay as they are.
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(note.vars)) vars[k] = RATE_VARS.has(k) ? v.replace('.', ',') : v;
+  return t(LAW_MESSAGES, lang, note.key, vars);
 }
