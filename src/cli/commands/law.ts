@@ -17,11 +17,12 @@ import {
   RATE_TABLE_NAMES,
   type RateTables,
   renderLawNote,
+  validateRateOverride,
 } from '../../domain/law/index.ts';
 import { assertCurrency, formatMoney, parseAmount, toDecimalString } from '../../domain/money.ts';
 import { validation } from '../../errors.ts';
 import { defineMessages, type Lang, t } from '../../i18n/index.ts';
-import { listRateOverrides, loadRateTables, removeRateOverride, setRateOverride } from '../../law/rates-repo.ts';
+import { loadRateTables, removeRateOverride, setRateOverride } from '../../law/rates-repo.ts';
 import type { CliContext } from '../context.ts';
 
 const M = defineMessages({
@@ -170,6 +171,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (opts: { table: string; from: string; rate: string; note?: string; json?: boolean; lang?: string }) => {
       const l = lang(opts.lang);
       const from = parseCalendarDate(opts.from, { field: '--from' });
+      // Refuse a bad table or rate before opening the database.
+      validateRateOverride({ table: opts.table, from, ratePercent: opts.rate });
       const db = await ctx.openDb();
       try {
         const o = await setRateOverride(db, { table: opts.table, from, ratePercent: opts.rate, note: opts.note ?? null });
