@@ -39,16 +39,19 @@ export function dayToCivil(n: number): [number, number, number] {
   return [m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d];
 }
 
-const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+/** Char code of '0'..'9', else -1000 so that any non-digit makes the range checks below fail. */
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1000;
+}
 
 /** Day number of an ISO "YYYY-MM-DD" date; anything else is refused with the field it came from. */
 export function toDay(d: string, where?: ErrorPlace): number {
-  if (typeof d !== 'string' || d.length !== 10 || d[4] !== '-' || d[7] !== '-') throw badDate(d, where);
+  if (typeof d !== 'string' || d.length !== 10 || d.charCodeAt(4) !== 45 || d.charCodeAt(7) !== 45) throw badDate(d, where);
   const y = digit(d, 0) * 1000 + digit(d, 1) * 100 + digit(d, 2) * 10 + digit(d, 3);
   const m = digit(d, 5) * 10 + digit(d, 6);
   const day = digit(d, 8) * 10 + digit(d, 9);
-  if (!(y >= 0 && y <= 9999) || !(m >= 1 && m <= 12) || !(day >= 1)) throw badDate(d, where);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw badDate(d, where);
+  if (!(y >= 0) || !(m >= 1 && m <= 12) || !(day >= 1)) throw badDate(d, where);
   const max = m === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[m - 1]!;
   if (day > max) throw badDate(d, where);
   return civilToDay(y, m, day);
@@ -58,9 +61,24 @@ function badDate(d: unknown, where?: ErrorPlace) {
   return validation(`"${String(d)}" is not a calendar date (expected YYYY-MM-DD)`, where);
 }
 
-export function fromDay(n: number): CalendarDate {
+// Dates of 1970–2189 are formatted once and kept: a batch formats the same few thousand days again and again.
+const CACHE_DAYS = 80_353;
+const dateStrings: (CalendarDate | undefined)[] = new Array(CACHE_DAYS);
+const semesters = new Int32Array(CACHE_DAYS);
+
+function formatDay(n: number): CalendarDate {
   const [y, m, d] = dayToCivil(n);
   return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}` as CalendarDate;
+}
+
+export function fromDay(n: number): CalendarDate {
+  if (n < 0 || n >= CACHE_DAYS) return formatDay(n);
+  let s = dateStrings[n];
+  if (s === undefined) {
+    s = formatDay(n);
+    dateStrings[n] = s;
+  }
+  return s;
 }
 
 /**
@@ -68,8 +86,14 @@ export function fromDay(n: number): CalendarDate {
  * rates are fixed. Index = year × 2 + (0 for January–June, 1 for July–December).
  */
 export function semesterOfDay(n: number): number {
+  if (n >= 0 && n < CACHE_DAYS) {
+    const s = semesters[n]!;
+    if (s !== 0) return s;
+  }
   const [y, m] = dayToCivil(n);
-  return y * 2 + (m > 6 ? 1 : 0);
+  const s = y * 2 + (m > 6 ? 1 : 0);
+  if (n >= 0 && n < CACHE_DAYS) semesters[n] = s;
+  return s;
 }
 
 export function semesterStartDay(s: number): number {

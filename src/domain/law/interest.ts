@@ -96,7 +96,10 @@ interface Resolved {
   source: string;
   sourceNote: LawNote;
   provisional: boolean;
+  /** Set when the rate is provisional: names the period and the rate assumed. */
   note: LawNote | undefined;
+  /** Explains a fixed rate (UK). */
+  info?: LawNote;
 }
 
 const LAW_LABEL: Record<Jurisdiction, string> = {
@@ -117,20 +120,58 @@ export function ukFixedSum(amountMinor: bigint): bigint {
   return 10_000n;
 }
 
-const cache = new WeakMap<RateTables, Map<string, Resolved>>();
+/**
+ * Resolved rates per rate-table object, keyed by regime × 100,000 + half-year index: a million
+ * invoices share a few dozen half-years, so each is looked up and described once.
+ */
+const cache = new WeakMap<RateTables, Map<number, Resolved>>();
 
-function cached(tables: RateTables, key: string, make: () => Resolved): Resolved {
+function cacheFor(tables: RateTables): Map<number, Resolved> {
   let m = cache.get(tables);
   if (!m) {
     m = new Map();
     cache.set(tables, m);
   }
-  let r = m.get(key);
-  if (!r) {
-    r = make();
-    m.set(key, r);
+  return m;
+}
+
+/** Regimes that take a reference rate per half-year plus a margin. */
+interface Regime {
+  table: RateTableName;
+  margin: bigint;
+  law: string;
+}
+const REGIMES: readonly Regime[] = [
+  { table: 'ecb-mro', margin: 10n, law: 'C. com. L441-10' },
+  { table: 'fr-taux-legal-autres', margin: 0n, law: 'C. civ. 1231-6' },
+  { table: 'fr-taux-legal-particulier', margin: 0n, law: 'C. civ. 1231-6' },
+  { table: 'ecb-mro', margin: 8n, law: 'Directive 2011/7/EU art. 2(6)' },
+  { table: 'ecb-mro', margin: 8n, law: 'loi du 2 août 2002' },
+  { table: 'ecb-mro', margin: 8n, law: 'Ley 3/2004' },
+  { table: 'ecb-mro', margin: 8n, law: 'D.Lgs. 231/2002' },
+  { table: 'de-basiszinssatz', margin: 9n, law: 'BGB §288(2)' },
+  { table: 'de-basiszinssatz', margin: 5n, law: 'BGB §288(1)' },
+];
+const REGIME_GB = 20;
+const REGIME_FLOOR = 21;
+
+function regimeOf(jurisdiction: Jurisdiction, consumer: boolean, creditorKind: CreditorKind): number {
+  switch (jurisdiction) {
+    case 'FR':
+      return consumer ? (creditorKind === 'individual' ? 2 : 1) : 0;
+    case 'EU':
+      return 3;
+    case 'BE':
+      return 4;
+    case 'ES':
+      return 5;
+    case 'IT':
+      return 6;
+    case 'DE':
+      return consumer ? 8 : 7;
+    default:
+      return REGIME_GB;
   }
-  return r;
 }
 
 function provisionalNote(l: RateLookup, period: string, applied: bigint): LawNote | undefined {
@@ -143,20 +184,24 @@ function provisionalNote(l: RateLookup, period: string, applied: bigint): LawNot
 
 const semesterPeriod = (sem: number) => `${semesterLabel(sem)} (${semesterStart(sem)} – ${semesterEnd(sem)})`;
 
-/** Reference rate of a half-year plus a margin: FR/EU/BE/ES/IT (ECB), DE (Basiszinssatz). */
-function semesterRate(tables: RateTables, table: RateTableName, marginPoints: bigint, sem: number, law: string): Resolved {
-  return cached(tables, `${table}+${marginPoints}|${sem}`, () => {
-    const l = rateOnDay(tables, table, semesterStartDay(sem));
-    const scaled = l.scaled + marginPoints * RATE_SCALE;
-    const vars = { rate: l.ratePercent, on: l.on, margin: String(marginPoints), law, semester: semesterLabel(sem) };
-    const sourceNote: LawNote =
-      table === 'ecb-mro'
-        ? { key: 'source_ecb', vars }
-        : table === 'de-basiszinssatz'
-          ? { key: 'source_basiszins', vars }
-          : { key: 'source_taux_legal', vars: { ...vars, category: table === 'fr-taux-legal-autres' ? 'autres cas' : 'créancier particulier' } };
-    return resolved(scaled, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(sem), scaled));
-  });
+/** Reference rate of a half-year plus a margin: FR/EU/BE/ES/IT (ECB), DE (Basiszinssatz), FR consumers (taux légal). */
+function semesterRate(c: Map<number, Resolved>, tables: RateTables, regime: number, sem: number): Resolved {
+  const key = regime * 100_000 + sem;
+  const hit = c.get(key);
+  if (hit) return hit;
+  const { table, margin, law } = REGIMES[regime]!;
+  const l = rateOnDay(tables, table, semesterStartDay(sem));
+  const scaled = l.scaled + margin * RATE_SCALE;
+  const vars = { rate: l.ratePercent, on: l.on, margin: String(margin), law, semester: semesterLabel(sem) };
+  const sourceNote: LawNote =
+    table === 'ecb-mro'
+      ? { key: 'source_ecb', vars }
+      : table === 'de-basiszinssatz'
+        ? { key: 'source_basiszins', vars }
+        : { key: 'source_taux_legal', vars: { ...vars, category: table === 'fr-taux-legal-autres' ? 'autres cas' : 'créancier particulier' } };
+  const r = resolved(scaled, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(sem), scaled));
+  c.set(key, r);
+  return r;
 }
 
 function resolved(scaled: bigint, sourceNote: LawNote, provisional: boolean, note: LawNote | undefined): Resolved {
@@ -164,25 +209,31 @@ function resolved(scaled: bigint, sourceNote: LawNote, provisional: boolean, not
 }
 
 /** GB: Bank Rate on 31 December (interest starting January–June) or 30 June (July–December), + 8. */
-function ukRate(tables: RateTables, startSem: number): Resolved & { refDate: CalendarDate } {
+function ukRate(c: Map<number, Resolved>, tables: RateTables, startSem: number): Resolved {
+  const key = REGIME_GB * 100_000 + startSem;
+  const hit = c.get(key);
+  if (hit) return hit;
   const year = Math.floor(startSem / 2);
   const refDay = startSem % 2 === 0 ? civilToDay(year - 1, 12, 31) : civilToDay(year, 6, 30);
-  const r = cached(tables, `boe+8|${startSem}`, () => {
-    const l = rateOnDay(tables, 'boe-bank-rate', refDay);
-    const scaled = l.scaled + 8n * RATE_SCALE;
-    const sourceNote: LawNote = { key: 'source_boe', vars: { rate: l.ratePercent, on: l.on } };
-    return resolved(scaled, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(startSem), scaled));
-  });
-  return { ...r, refDate: fromDay(refDay) };
+  const l = rateOnDay(tables, 'boe-bank-rate', refDay);
+  const scaled = l.scaled + 8n * RATE_SCALE;
+  const sourceNote: LawNote = { key: 'source_boe', vars: { rate: l.ratePercent, on: l.on } };
+  const r = resolved(scaled, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(startSem), scaled));
+  r.info = { key: 'gb_fixed_rate', vars: { refDate: fromDay(refDay) } };
+  c.set(key, r);
+  return r;
 }
 
 /** FR: a contractual rate must be at least 3 × the taux légal "autres cas" of the half-year (L441-10). */
-function frenchFloor(tables: RateTables, sem: number): Resolved {
-  return cached(tables, `floor|${sem}`, () => {
-    const l = rateOnDay(tables, 'fr-taux-legal-autres', semesterStartDay(sem));
-    const sourceNote: LawNote = { key: 'source_floor', vars: { rate: l.ratePercent, semester: semesterLabel(sem) } };
-    return resolved(l.scaled * 3n, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(sem), l.scaled));
-  });
+function frenchFloor(c: Map<number, Resolved>, tables: RateTables, sem: number): Resolved {
+  const key = REGIME_FLOOR * 100_000 + sem;
+  const hit = c.get(key);
+  if (hit) return hit;
+  const l = rateOnDay(tables, 'fr-taux-legal-autres', semesterStartDay(sem));
+  const sourceNote: LawNote = { key: 'source_floor', vars: { rate: l.ratePercent, semester: semesterLabel(sem) } };
+  const r = resolved(l.scaled * 3n, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(sem), l.scaled));
+  c.set(key, r);
+  return r;
 }
 
 const roundingRules = new Map<string, string>();
@@ -196,11 +247,36 @@ function roundingRule(dayCount: LateFeeRules['dayCount']): string {
 }
 
 const CURRENCY_RE = /^[A-Z]{3}$/;
+const NOTE_NEEDS_NOTICE: LawNote = { key: 'consumer_needs_notice', vars: {} };
+const NOTE_DE_CONSUMER: LawNote = { key: 'de_consumer_from_due', vars: {} };
+const NOTE_NO_INDEMNITY: LawNote = { key: 'consumer_no_indemnity', vars: {} };
+const NOT_COVERED: Partial<Record<Jurisdiction, LawNote>> = {};
+for (const j of JURISDICTIONS) NOT_COVERED[j] = { key: 'consumer_not_covered', vars: { law: LAW_LABEL[j] } };
+
+const english = new WeakMap<LawNote, string>();
+function inEnglish(n: LawNote): string {
+  let s = english.get(n);
+  if (s === undefined) {
+    s = renderLawNote(n, 'en');
+    english.set(n, s);
+  }
+  return s;
+}
+
+function addNote(notes: LawNote[], n: LawNote | undefined): void {
+  if (n && !notes.includes(n)) notes.push(n);
+}
+
+interface DatedAmount {
+  day: number;
+  amount: bigint;
+}
+const byDay = (a: DatedAmount, b: DatedAmount) => a.day - b.day;
 
 /** Late-payment interest and fixed compensation for one invoice. Pure: the rates are a parameter. */
 export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFeeResult {
   const { jurisdiction, debtor, currency, amountMinor } = input;
-  if (!(JURISDICTIONS as readonly string[]).includes(jurisdiction)) {
+  if (!Object.hasOwn(LAW_LABEL, jurisdiction)) {
     throw validation(`unknown jurisdiction "${jurisdiction}"; expected one of ${JURISDICTIONS.join(', ')}`, { field: 'jurisdiction' });
   }
   if (debtor !== 'business' && debtor !== 'consumer') throw validation(`debtor must be "business" or "consumer", not "${debtor}"`, { field: 'debtor' });
@@ -216,18 +292,21 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
   const untilDay = toDay(input.until, { field: 'until' });
   const noticeDay = input.noticeDate === undefined ? undefined : toDay(input.noticeDate, { field: 'noticeDate' });
 
-  const pays = (input.payments ?? []).map((p, i) => {
-    if (typeof p.amountMinor !== 'bigint' || p.amountMinor <= 0n) {
-      throw validation('a payment or credit note must be a positive number of minor units', { field: `payments[${i}].amountMinor` });
+  const pays: DatedAmount[] = [];
+  const inputPayments = input.payments;
+  if (inputPayments) {
+    for (let i = 0; i < inputPayments.length; i++) {
+      const p = inputPayments[i]!;
+      if (typeof p.amountMinor !== 'bigint' || p.amountMinor <= 0n) {
+        throw validation('a payment or credit note must be a positive number of minor units', { field: `payments[${i}].amountMinor` });
+      }
+      pays.push({ day: toDay(p.date, { field: `payments[${i}].date` }), amount: p.amountMinor });
     }
-    return { day: toDay(p.date, { field: `payments[${i}].date` }), amount: p.amountMinor };
-  });
-  if (pays.length > 1) pays.sort((a, b) => a.day - b.day);
+    if (pays.length > 1) pays.sort(byDay);
+  }
 
   const notes: LawNote[] = [];
-  const addNote = (n: LawNote | undefined) => {
-    if (n && !notes.includes(n)) notes.push(n);
-  };
+  const c = cacheFor(rates);
 
   // The regime: which rate, from which day.
   const consumer = debtor === 'consumer';
@@ -236,7 +315,7 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
     contract = parseRatePercent(input.contractRatePercent, { field: 'contractRatePercent' });
     if (contract < 0n) throw validation('a contractual rate cannot be negative', { field: 'contractRatePercent' });
     if (consumer) {
-      addNote({ key: 'contract_rate_ignored_consumer', vars: { rate: formatRatePercent(contract) } });
+      addNote(notes, { key: 'contract_rate_ignored_consumer', vars: { rate: formatRatePercent(contract) } });
       contract = undefined;
     }
   }
@@ -246,39 +325,25 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
     if (jurisdiction === 'FR') {
       if (noticeDay === undefined) {
         covered = false;
-        addNote({ key: 'consumer_needs_notice', vars: {} });
+        addNote(notes, NOTE_NEEDS_NOTICE);
       } else startDay = Math.max(dueDay, noticeDay) + 1;
     } else if (jurisdiction === 'DE') {
-      addNote({ key: 'de_consumer_from_due', vars: {} });
+      addNote(notes, NOTE_DE_CONSUMER);
     } else {
       covered = false;
-      addNote({ key: 'consumer_not_covered', vars: { law: LAW_LABEL[jurisdiction] } });
+      addNote(notes, NOT_COVERED[jurisdiction]);
     }
   }
 
   const startSem = semesterOfDay(startDay);
+  const regime = regimeOf(jurisdiction, consumer, creditorKind);
   let fixed: Resolved | undefined;
   if (contract !== undefined) {
     fixed = resolved(contract, { key: 'source_contract', vars: { rate: formatRatePercent(contract) } }, false, undefined);
-  } else if (jurisdiction === 'GB' && covered) {
-    const r = ukRate(rates, startSem);
-    fixed = r;
-    addNote({ key: 'gb_fixed_rate', vars: { refDate: r.refDate } });
+  } else if (regime === REGIME_GB && covered) {
+    fixed = ukRate(c, rates, startSem);
+    addNote(notes, fixed.info);
   }
-  const rateFor = (sem: number): Resolved => {
-    if (fixed) return fixed;
-    const s = rules.semesterSplit ? sem : startSem;
-    switch (jurisdiction) {
-      case 'FR':
-        return consumer
-          ? semesterRate(rates, creditorKind === 'individual' ? 'fr-taux-legal-particulier' : 'fr-taux-legal-autres', 0n, s, 'C. civ. 1231-6')
-          : semesterRate(rates, 'ecb-mro', 10n, s, LAW_LABEL.FR);
-      case 'DE':
-        return semesterRate(rates, 'de-basiszinssatz', consumer ? 5n : 9n, s, consumer ? 'BGB §288(1)' : 'BGB §288(2)');
-      default:
-        return semesterRate(rates, 'ecb-mro', 8n, s, LAW_LABEL[jurisdiction]);
-    }
-  };
 
   // Late at all? Payments on or before the due date count; the 40 EUR is owed from the first day late.
   let pi = 0;
@@ -291,7 +356,8 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
   let provisional = false;
   if (late && covered) {
     // The UK rate is fixed for the debt: periods change only with payments.
-    const split = rules.semesterSplit && jurisdiction !== 'GB';
+    const split = rules.semesterSplit && regime !== REGIME_GB;
+    const checkFrenchFloor = contract !== undefined && jurisdiction === 'FR';
     let cursor = startDay;
     while (cursor <= untilDay) {
       while (pi < pays.length && pays[pi]!.day < cursor) paid += pays[pi++]!.amount;
@@ -305,15 +371,15 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
       }
       if (pi < pays.length && pays[pi]!.day < end) end = pays[pi]!.day;
       const days = end - cursor + 1;
-      const r = rateFor(sem);
-      if (contract !== undefined && jurisdiction === 'FR') checkFloor(rates, contract, sem, addNote);
-      const basis = rules.dayCount === '365' ? 365 : daysInYear(dayToCivil(cursor)[0]);
+      const r = fixed ?? semesterRate(c, rates, regime, rules.semesterSplit ? sem : startSem);
+      if (checkFrenchFloor) checkFloor(c, rates, contract!, sem, notes);
+      const basis = rules.dayCount === '365' ? 365n : BigInt(daysInYear(dayToCivil(cursor)[0]));
       const scaled = r.scaled > 0n ? r.scaled : 0n;
-      const amount = divRoundHalfUp(base * scaled * BigInt(days), 100n * RATE_SCALE * BigInt(basis));
+      const amount = divRoundHalfUp(base * scaled * BigInt(days), 100n * RATE_SCALE * basis);
       interest += amount;
       if (r.provisional) {
         provisional = true;
-        addNote(r.note);
+        addNote(notes, r.note);
       }
       periods.push({
         from: fromDay(cursor),
@@ -335,8 +401,8 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
     const fixedCurrency = jurisdiction === 'GB' ? 'GBP' : 'EUR';
     const sum = jurisdiction === 'GB' ? ukFixedSum(amountMinor) : EUR_INDEMNITY;
     if (currency === fixedCurrency) indemnity = sum;
-    else addNote({ key: 'indemnity_other_currency', vars: { amount: `${toDecimalString(sum)} ${fixedCurrency}`, fixedCurrency, currency } });
-  } else if (late && consumer && jurisdiction === 'FR') addNote({ key: 'consumer_no_indemnity', vars: {} });
+    else addNote(notes, { key: 'indemnity_other_currency', vars: { amount: `${toDecimalString(sum)} ${fixedCurrency}`, fixedCurrency, currency } });
+  } else if (late && consumer && jurisdiction === 'FR') addNote(notes, NOTE_NO_INDEMNITY);
 
   return {
     interestMinor: interest,
@@ -345,16 +411,16 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
     currency,
     periods,
     provisional,
-    notes: notes.map((n) => renderLawNote(n, 'en')),
+    notes: notes.length ? notes.map(inEnglish) : [],
     noteDetails: notes,
     roundingRule: roundingRule(rules.dayCount),
     daysLate: late ? untilDay - dueDay : 0,
   };
 }
 
-function checkFloor(rates: RateTables, contract: bigint, sem: number, addNote: (n: LawNote | undefined) => void): void {
-  const floor = frenchFloor(rates, sem);
-  if (floor.provisional) addNote(floor.note);
+function checkFloor(c: Map<number, Resolved>, rates: RateTables, contract: bigint, sem: number, notes: LawNote[]): void {
+  const floor = frenchFloor(c, rates, sem);
+  if (floor.provisional) addNote(notes, floor.note);
   if (contract < floor.scaled) {
     throw new RelanceError(
       ERROR_CODES.LEGAL_RULE,
