@@ -51,7 +51,22 @@ export function sampleInput(kind: 'business' | 'consumer', lang: Lang, key: Temp
   }));
   const fees = new Map<string, InvoiceFees>(
     // A consumer owes no statutory interest before the formal notice, and never the €40 indemnity.
-    invoices.map((i, n) => [i.number, full ? { interestMinor: n === 0 ? 37_243n : 1_500n, indemnityMinor: 4_000n } : { interestMinor: 0n, indemnityMinor: 0n }]),
+    invoices.map((i, n) => [
+      i.number,
+      full
+        ? {
+            interestMinor: n === 0 ? 37_243n : 1_500n,
+            indemnityMinor: 4_000n,
+            periods:
+              n === 0
+                ? [
+                    { from: d('2025-06-16'), to: d('2025-06-30'), days: 15, ratePercent: '13.15', interestMinor: 6_485n },
+                    { from: d('2025-07-01'), to: d('2025-09-15'), days: 77, ratePercent: '12.15', interestMinor: 30_758n },
+                  ]
+                : [],
+          }
+        : { interestMinor: 0n, indemnityMinor: 0n },
+    ]),
   );
   const spec = TEMPLATES[key];
   return {

@@ -48,6 +48,7 @@ const INVOICE_FIELDS: Record<string, VarDoc> = {
   reference: str('Référence de paiement RF (ISO 11649)', 'RF payment reference (ISO 11649)', true),
   interest: str('Pénalités de retard de cette facture', 'Late-payment interest on this invoice', true),
   indemnity: str('Indemnité forfaitaire de cette facture', 'Fixed recovery compensation on this invoice', true),
+  interest_detail: str('Détail du calcul des pénalités (taux et périodes)', 'Interest computation detail (rates and periods)', true),
 };
 
 /** The documented variables, by top-level name. */
@@ -244,6 +245,8 @@ export interface InvoiceFees {
   indemnityMinor: Minor;
   provisional?: boolean;
   notes?: readonly string[];
+  /** One line per rate period (a delay spanning 30 June or 31 December has two). */
+  periods?: ReadonlyArray<{ from: CalendarDate; to: CalendarDate; days: number; ratePercent: string; interestMinor: Minor }>;
 }
 
 export interface ReminderData {
@@ -316,6 +319,7 @@ const M = defineMessages({
     en: 'provisional: the rate for the current period is not yet published',
   },
   siren: { fr: 'SIREN {v}', en: 'SIREN {v}' },
+  period: { fr: '{rate} du {from} au {to} ({days} jours)\u202f: {amount}', en: '{rate} from {from} to {to} ({days} days): {amount}' },
   vat: { fr: 'TVA {v}', en: 'VAT {v}' },
 });
 
@@ -383,6 +387,7 @@ export function computeDocument(input: DocumentInput) {
         reference: invoiceReference(i.number),
         interest: f ? money(f.interestMinor) : null,
         indemnity: f && isBusiness ? money(f.indemnityMinor) : null,
+        interest_detail: f?.periods?.length ? f.periods.map((p) => periodText(lang, p, money)).join(lang === 'fr' ? ' ; ' : '; ') : null,
         _open: i.openMinor,
         _amount: i.amountInclTaxMinor,
         _overdue: i.openMinor > 0n && at > i.dueDate,
@@ -549,6 +554,12 @@ export function computeDocument(input: DocumentInput) {
     bic: nz(org.bic),
     beneficiary: org.legalName,
   };
+}
+
+/** "13,15 % du 16 juin 2025 au 30 juin 2025 (15 jours) : 64,85 €". */
+function periodText(lang: Lang, p: NonNullable<InvoiceFees['periods']>[number], money: (m: Minor) => string): string {
+  const rate = lang === 'fr' ? `${p.ratePercent.replace('.', ',')}\u202f%` : `${p.ratePercent}%`;
+  return t(M, lang, 'period', { rate, from: formatLongDate(p.from, lang), to: formatLongDate(p.to, lang), days: p.days, amount: money(p.interestMinor) });
 }
 
 function reminderLabel(lang: Lang, key: string): string {
