@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import { jsonReplacer } from '../../db/driver.ts';
+import { calendarDate, todayIn } from '../../domain/dates.ts';
+import { toDecimalString } from '../../domain/money.ts';
+import { runCycle } from '../../engine/cycle.ts';
+import { customerCalendar } from '../../engine/preview.ts';
+import { ensureBuiltinScenarios, listScenarios } from '../../engine/scenarios.ts';
+import { validation } from '../../errors.ts';
+import { getInvoiceByNumber, getOrganisation } from '../../ledger/repo.ts';
+import type { CliContext } from '../context.ts';
+
+const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('run the daily dunning cycle: plan the reminders and tasks due today, idempotently')
+    .option('--date <YYYY-MM-DD>', "the day to run for (default: today in the organisation's time zone)")
+    .option('--dry-run', 'print exactly the decisions the real run would make, and write nothing')
+    .option('--json', 'one JSON object per action, then a summary object')
+    .option('--org <id>', 'organisation (id, SIREN or name)')
+    .action(async (o: { date?: string; dryRun?: boolean; json?: boolean; org?: string }) => {
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const org = await getOrganisation(db, orgId);
+        const today = o.date ? calendarDate(o.date, { field: '--date' }) : todayIn(org.timeZone, Date.now());
+        const summary = await runCycle(db, orgId, {
+          today,
+          dryRun: o.dryRun,
+          onChunk(actions, skipped) {
+            for (const a of actions) {
+              const line = {
+                type: 'action',
+                customerId: a.customerId,
+                customer: a.customerName,
+                invoices: a.invoices.map((i) => i.number),
+                step: `J${a.stepOffset >= 0 ? '+' : ''}${a.stepOffset}`,
+                tone: a.tone,
+                template: a.template,
+                channel: a.channel,
+                fallbackFrom: a.fallbackFrom,
+                plannedOn: a.plannedOn,
+                requiresApproval: a.requiresApproval,
+                amounts: a.invoices.map((i) => `${toDecimalString(i.openMinor, i.currency)} ${i.currency}`),
+              };
+              if (o.json) ctx.out(json(line));
+              else ctx.out(`${line.plannedOn}  ${line.channel.padEnd(17)} ${line.step.padEnd(5)} ${line.tone.padEnd(13)} ${a.customerName} — ${line.invoices.join(', ')}${a.requiresApproval ? '  [approval]' : ''}`);
+            }
+            if (!o.json) for (const s of skipped) ctx.out(`${today}  skipped            J${s.stepOffset >= 0 ? '+' : ''}${s.stepOffset} ${s.channel} of ${s.number}: ${s.reason}`);
+            else for (const s of skipped) ctx.out(json({ type: 'skipped', invoice: s.number, step: s.stepKey, reason: s.reason }));
+          },
+        });
+        if (o.json) ctx.out(json({ type: 'summary', ...summary }));
+        else {
+          ctx.out(
+            `${summary.dryRun ? '[dry run, nothing written] ' : ''}${today}: ${summary.actionsCreated} actions planned (${summary.awaitingApproval} awaiting approval), ${summary.stepsSkipped} steps skipped, ${summary.invoicesHeldByGap} invoices held by the minimum gap, ${summary.actionsAlreadyThere} already planned; promises broken ${summary.promisesBroken}, kept ${summary.promisesKept}; plans broken ${summary.plansBroken}`,
+          );
+          if (summary.hold.message) ctx.out(`${summary.hold.held ? 'SENDING HELD: ' : 'note: '}${summary.hold.message}`);
+        }
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('preview')
+    .description("print an invoice's or a customer's dunning calendar: past steps and what happened, future steps with dates")
+    .option('--invoice <number>', 'invoice number')
+    .option('--customer <id>', 'customer id')
+    .option('--date <YYYY-MM-DD>', 'as of this day (default: today)')
+    .option('--json', 'JSON output')
+    .option('--org <id>', 'organisation (id, SIREN or name)')
+    .action(async (o: { invoice?: string; customer?: string; date?: string; json?: boolean; org?: string }) => {
+      if (!o.invoice === !o.customer) throw validation('give exactly one of --invoice or --customer', { field: '--invoice' });
+      if (o.customer && !/^\d+$/.test(o.customer)) throw validation(`customer id must be a number, got "${o.customer}"`, { field: '--customer' });
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const org = await getOrganisation(db, orgId);
+        await db.tx((q) => ensureBuiltinScenarios(q, orgId));
+        const today = o.date ? calendarDate(o.date, { field: '--date' }) : todayIn(org.timeZone, Date.now());
+        const invoice = o.invoice ? await getInvoiceByNumber(db, orgId, o.invoice) : null;
+        const customerId = invoice ? invoice.customerId : BigInt(o.customer!);
+        let lines = await customerCalendar(db, orgId, customerId, today);
+        if (invoice) lines = lines.filter((l) => l.invoice === invoice.number);
+        if (o.json) {
+          ctx.out(json({ today, customerId, lines }));
+          return;
+        }
+        if (lines.length === 0) ctx.out(invoice ? `invoice ${invoice.number} is ${invoice.status}: nothing to follow up` : 'no open invoice for this customer');
+        for (const l of lines) {
+          const what = l.state === 'done' ? `done (${l.actionStatus ?? 'planned'})` : l.state === 'skipped' ? `skipped: ${l.reason}` : l.state === 'cancelled' ? `cancelled: ${l.reason}` : l.state;
+          ctx.out(`${l.invoice}  ${l.date}  J${l.offset >= 0 ? '+' : ''}${l.offset}`.padEnd(36) + `${l.channel.padEnd(18)}${l.tone.padEnd(14)}${what}${l.paused ? ' (paused)' : ''}`);
+        }
+      } finally {
+        await db.close();
+      }
+    });
+
+  const scenarios = program.command('scenarios').description('dunning scenarios of the organisation');
+  scenarios
+    .command('list')
+    .description('list scenarios with their steps')
+    .option('--json', 'JSON output')
+    .option('--org <id>', 'organisation (id, SIREN or name)')
+    .action(async (o: { json?: boolean; org?: string }) => {
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        await db.tx((q) => ensureBuiltinScenarios(q, orgId));
+        const list = await listScenarios(db, orgId);
+        if (o.json) ctx.out(json(list));
+        else
+          for (const s of list) {
+            ctx.out(`${s.key} (v${s.version})${s.isDefault ? ' [default]' : ''}: ${s.name}`);
+            for (const st of s.definition.steps) ctx.out(`  J${st.offset >= 0 ? '+' : ''}${st.offset}  ${st.channel.padEnd(18)} ${st.tone.padEnd(14)} ${st.template}${st.requiresApproval ? '  [approval]' : ''}`);
+          }
+      } finally {
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,143 @@
+/**
+ * Dunning scenarios: a named, versioned, ordered list of steps relative to the due date, with the
+ * options that decide when messages may go out. Built-in scenarios follow the sequences quoted by
+ * practitioners (PRODUCT.md, "The job"); organisations edit copies of them.
+ */
+import { validation } from '../../errors.ts';
+import { HOLIDAY_CALENDARS } from './holidays.ts';
+
+export const CHANNELS = ['email', 'sms', 'letter', 'registered_letter', 'call_task', 'manual_task'] as const;
+export type Channel = (typeof CHANNELS)[number];
+export const TONES = ['courtesy', 'reminder', 'firm', 'final', 'formal_notice', 'handover'] as const;
+export type Tone = (typeof TONES)[number];
+
+export interface StepConditions {
+  /** Minimum open overdue amount per currency, minor units as decimal strings (JSON-safe). */
+  minOverdueMinor?: Record<string, string>;
+  customerKind?: 'business' | 'consumer';
+  /** The customer must carry at least one of these tags. */
+  tags?: string[];
+}
+
+export interface Step {
+  /** Days relative to the due date; negative = before. */
+  offset: number;
+  channel: Channel;
+  template: string;
+  tone: Tone;
+  conditions?: StepConditions;
+  requiresApproval?: boolean;
+  fallbackChannel?: Channel;
+}
+
+export interface ScenarioOptions {
+  workingDaysOnly: boolean;
+  holidayCalendar: string;
+  /** Sending window in the organisation's time zone, "HH:MM". */
+  window: { start: string; end: string };
+  /** Minimum days between two reminders to the same customer. */
+  minGapDays: number;
+  /** One message per customer listing its invoices at their step, or one per invoice. */
+  grouping: 'per_customer' | 'per_invoice';
+}
+
+export interface ScenarioDefinition {
+  options: ScenarioOptions;
+  steps: Step[];
+}
+
+export const DEFAULT_OPTIONS: ScenarioOptions = {
+  workingDaysOnly: true,
+  holidayCalendar: 'FR',
+  window: { start: '09:00', end: '18:00' },
+  minGapDays: 3,
+  grouping: 'per_customer',
+};
+
+/** Identity of a step inside an invoice's history: its offset and channel, stable across versions. */
+export const stepKey = (s: Pick<Step, 'offset' | 'channel'>) => `${s.offset}:${s.channel}`;
+
+export const BUILTIN_SCENARIOS: Record<string, { name: { fr: string; en: string }; definition: ScenarioDefinition }> = {
+  'standard-b2b': {
+    name: { fr: 'Standard B2B', en: 'Standard B2B' },
+    definition: {
+      options: DEFAULT_OPTIONS,
+      steps: [
+        { offset: -5, channel: 'email', template: 'courtesy', tone: 'courtesy' },
+        { offset: 0, channel: 'email', template: 'due', tone: 'reminder' },
+        { offset: 8, channel: 'call_task', template: 'call_j8', tone: 'reminder' },
+        { offset: 20, channel: 'email', template: 'firm', tone: 'firm', fallbackChannel: 'letter' },
+        { offset: 20, channel: 'letter', template: 'firm', tone: 'firm' },
+        { offset: 25, channel: 'call_task', template: 'call_j25', tone: 'final' },
+        { offset: 30, channel: 'registered_letter', template: 'formal_notice', tone: 'formal_notice', requiresApproval: true },
+        { offset: 45, channel: 'manual_task', template: 'handover', tone: 'handover' },
+      ],
+    },
+  },
+  weekly: {
+    name: { fr: 'Hebdomadaire', en: 'Weekly' },
+    definition: {
+      options: DEFAULT_OPTIONS,
+      steps: [
+        { offset: -7, channel: 'email', template: 'courtesy', tone: 'courtesy' },
+        { offset: 0, channel: 'email', template: 'due', tone: 'reminder' },
+        { offset: 7, channel: 'email', template: 'reminder', tone: 'reminder', fallbackChannel: 'letter' },
+        { offset: 14, channel: 'email', template: 'final', tone: 'final', fallbackChannel: 'letter' },
+        { offset: 21, channel: 'manual_task', template: 'handover', tone: 'handover' },
+      ],
+    },
+  },
+  // Consumers (LAW-AND-FORMATS §2): no 40 € indemnity and no collection fees in the templates, interest
+  // only from the formal notice, and fewer, spaced contacts (C. conso L121-7: repeated unwanted
+  // solicitations are an aggressive practice): 7 days between reminders, weekday hours 10:00-19:00.
+  consumer: {
+    name: { fr: 'Particuliers', en: 'Consumers' },
+    definition: {
+      options: { ...DEFAULT_OPTIONS, window: { start: '10:00', end: '19:00' }, minGapDays: 7 },
+      steps: [
+        { offset: 0, channel: 'email', template: 'due', tone: 'reminder', conditions: { customerKind: 'consumer' } },
+        { offset: 10, channel: 'email', template: 'reminder', tone: 'reminder', fallbackChannel: 'letter' },
+        { offset: 21, channel: 'letter', template: 'firm', tone: 'firm' },
+        { offset: 35, channel: 'registered_letter', template: 'formal_notice', tone: 'formal_notice', requiresApproval: true },
+        { offset: 50, channel: 'manual_task', template: 'handover', tone: 'handover' },
+      ],
+    },
+  },
+};
+
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** Validates a definition a user edited; errors name the step and field. */
+export function validateScenario(def: ScenarioDefinition): ScenarioDefinition {
+  const o = def.options;
+  if (!o) throw validation('scenario options are required', { field: 'options' });
+  if (!HOLIDAY_CALENDARS[o.holidayCalendar]) throw validation(`unknown holiday calendar "${o.holidayCalendar}"`, { field: 'options.holidayCalendar' });
+  if (!HHMM.test(o.window?.start ?? '') || !HHMM.test(o.window?.end ?? '') || o.window.start >= o.window.end) {
+    throw validation('sending window must be two times HH:MM, start before end', { field: 'options.window' });
+  }
+  if (!Number.isInteger(o.minGapDays) || o.minGapDays < 0 || o.minGapDays > 60) throw validation('minimum gap must be 0 to 60 days', { field: 'options.minGapDays' });
+  if (o.grouping !== 'per_customer' && o.grouping !== 'per_invoice') throw validation('grouping must be per_customer or per_invoice', { field: 'options.grouping' });
+  if (!Array.isArray(def.steps) || def.steps.length === 0) throw validation('a scenario needs at least one step', { field: 'steps' });
+  const seen = new Set<string>();
+  def.steps.forEach((s, i) => {
+    const f = (name: string) => ({ field: `steps[${i}].${name}` });
+    if (!Number.isInteger(s.offset) || s.offset < -60 || s.offset > 730) throw validation('offset must be whole days between -60 and 730', f('offset'));
+    if (!CHANNELS.includes(s.channel)) throw validation(`unknown channel "${s.channel}"`, f('channel'));
+    if (!TONES.includes(s.tone)) throw validation(`unknown tone "${s.tone}"`, f('tone'));
+    if (!s.template?.trim()) throw validation('template is required', f('template'));
+    if (s.fallbackChannel && !CHANNELS.includes(s.fallbackChannel)) throw validation(`unknown fallback channel "${s.fallbackChannel}"`, f('fallbackChannel'));
+    const key = stepKey(s);
+    if (seen.has(key)) throw validation(`two steps at day ${s.offset} on ${s.channel}`, f('offset'));
+    seen.add(key);
+    for (const [cur, v] of Object.entries(s.conditions?.minOverdueMinor ?? {})) {
+      if (!/^[A-Z]{3}$/.test(cur) || !/^\d+$/.test(v)) throw validation('minimum overdue amounts are minor units per currency', f('conditions.minOverdueMinor'));
+    }
+  });
+  const steps = [...def.steps].sort((a, b) => a.offset - b.offset || CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel));
+  return { options: o, steps };
+}
+
+/** Formal notices need a human by default, whatever the editor said. */
+export function requiresApproval(s: Step): boolean {
+  return s.requiresApproval ?? s.tone === 'formal_notice';
+}

@@ -1,0 +1,278 @@
+/**
+ * The daily cycle: settle promises and payment plans, then walk the customers with open invoices
+ * in chunks (memory stays flat as the ledger grows), plan each chunk with the pure planner and
+ * materialise its actions idempotently. Everything runs in one transaction; a dry run is the same
+ * transaction rolled back, so it prints exactly the decisions the real run would make.
+ */
+import type { Db, Queryable } from '../db/driver.ts';
+import { jsonReplacer } from '../db/driver.ts';
+import { type CalendarDate, daysBetween } from '../domain/dates.ts';
+import { missedInstalment, type PlannedAction, planDay, promiseState, type SkippedStep } from '../domain/engine/planner.ts';
+import { windowStart } from '../domain/engine/window.ts';
+import { getOrganisation } from '../ledger/repo.ts';
+import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
+import { loadPlannerInput } from './planner-input.ts';
+
+export interface CycleOptions {
+  today: CalendarDate;
+  dryRun?: boolean;
+  /** Customers per chunk. */
+  chunkSize?: number;
+  /** Called with each chunk's decisions (the CLI streams --json from here). */
+  onChunk?: (actions: PlannedAction[], skipped: SkippedStep[]) => void;
+}
+
+export interface HoldStatus {
+  held: boolean;
+  reason: 'stale_bank_data' | null;
+  /** Said even when not holding: e.g. no bank statement was ever imported. */
+  message: string | null;
+  lastImportOn: CalendarDate | null;
+}
+
+export interface CycleSummary {
+  today: CalendarDate;
+  dryRun: boolean;
+  actionsCreated: number;
+  actionsAlreadyThere: number;
+  stepsSkipped: number;
+  invoicesHeldByGap: number;
+  awaitingApproval: number;
+  promisesBroken: number;
+  promisesKept: number;
+  plansBroken: number;
+  plansCompleted: number;
+  hold: HoldStatus;
+}
+
+class DryRunRollback extends Error {}
+
+export async function runCycle(db: Db, orgId: string, opts: CycleOptions): Promise<CycleSummary> {
+  let summary: CycleSummary | undefined;
+  try {
+    await db.tx(async (q) => {
+      summary = await cycleInTransaction(q, orgId, opts);
+      if (opts.dryRun) throw new DryRunRollback();
+    });
+  } catch (e) {
+    if (!(e instanceof DryRunRollback)) throw e;
+  }
+  return summary!;
+}
+
+export async function staleBankGuard(q: Queryable, orgId: string, today: CalendarDate, timeZone: string): Promise<HoldStatus> {
+  const [settings] = await q.query<{ stale_bank_days: number }>('SELECT stale_bank_days FROM engine_settings WHERE organisation_id = $1', [orgId]);
+  const maxAge = settings?.stale_bank_days ?? 3;
+  const [exists] = await q.query<{ t: string | null }>(`SELECT to_regclass('bank_statements')::text AS t`);
+  if (!exists?.t) return { held: false, reason: null, message: 'no bank statement imported yet: payments are known only from the ledger', lastImportOn: null };
+  const [row] = await q.query<{ d: CalendarDate | null }>(
+    `SELECT (max(imported_at) AT TIME ZONE $2)::date AS d FROM bank_statements WHERE organisation_id = $1`,
+    [orgId, timeZone],
+  );
+  const last = row?.d ?? null;
+  if (!last) return { held: false, reason: null, message: 'no bank statement imported yet: payments are known only from the ledger', lastImportOn: null };
+  const age = daysBetween(last, today);
+  if (age > maxAge) {
+    return {
+      held: true,
+      reason: 'stale_bank_data',
+      message: `the newest bank statement was imported on ${last}, ${age} days ago (limit ${maxAge}): reminders are planned but sending is held until a fresh statement is imported`,
+      lastImportOn: last,
+    };
+  }
+  return { held: false, reason: null, message: null, lastImportOn: last };
+}
+
+async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOptions): Promise<CycleSummary> {
+  const { today } = opts;
+  const org = await getOrganisation(q, orgId);
+  await ensureBuiltinScenarios(q, orgId, org.language === 'en' ? 'en' : 'fr');
+  const summary: CycleSummary = {
+    today,
+    dryRun: Boolean(opts.dryRun),
+    actionsCreated: 0,
+    actionsAlreadyThere: 0,
+    stepsSkipped: 0,
+    invoicesHeldByGap: 0,
+    awaitingApproval: 0,
+    promisesBroken: 0,
+    promisesKept: 0,
+    plansBroken: 0,
+    plansCompleted: 0,
+    hold: await staleBankGuard(q, orgId, today, org.timeZone),
+  };
+  await settlePromises(q, orgId, today, summary);
+  await settlePaymentPlans(q, orgId, today, summary);
+
+  const assignments = await loadAssignments(q, orgId);
+  const chunk = opts.chunkSize ?? 2000;
+  let after = -1n;
+  for (;;) {
+    // The next chunk of customers that have something open: keyset pagination on the customer id.
+    const ids = await q.query<{ id: bigint }>(
+      `SELECT c.id FROM customers c WHERE c.organisation_id = $1 AND c.id > $2
+          AND EXISTS (SELECT 1 FROM invoices i WHERE i.organisation_id = c.organisation_id AND i.customer_id = c.id
+                        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor)
+        ORDER BY c.id LIMIT $3`,
+      [orgId, after, chunk],
+    );
+    if (ids.length === 0) break;
+    const last = ids[ids.length - 1]!.id;
+    const input = await loadPlannerInput(q, orgId, today, { fromExclusive: after, toInclusive: last }, assignments);
+    const plan = planDay(today, input.customers, input.invoices);
+    summary.invoicesHeldByGap += plan.held.length;
+    const written = await writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today);
+    summary.actionsCreated += written.created;
+    summary.actionsAlreadyThere += plan.actions.length - written.created;
+    summary.stepsSkipped += written.skipped;
+    summary.awaitingApproval += plan.actions.filter((a) => a.requiresApproval && written.createdKeys.has(a.dedupeKey)).length;
+    opts.onChunk?.(
+      plan.actions.filter((a) => written.createdKeys.has(a.dedupeKey)),
+      plan.skipped,
+    );
+    after = last;
+  }
+  await q.query(
+    'INSERT INTO cycle_runs (organisation_id, run_on, actions_created, steps_skipped, hold_reason) VALUES ($1,$2,$3,$4,$5)',
+    [orgId, today, summary.actionsCreated, summary.stepsSkipped, summary.hold.reason],
+  );
+  return summary;
+}
+
+const J = (v: unknown) => JSON.stringify(v, jsonReplacer);
+
+async function writePlan(
+  q: Queryable,
+  orgId: string,
+  timeZone: string,
+  assignments: Awaited<ReturnType<typeof loadAssignments>>,
+  actions: PlannedAction[],
+  skipped: SkippedStep[],
+  hold: HoldStatus,
+  today: CalendarDate,
+): Promise<{ created: number; createdKeys: Set<string>; skipped: number }> {
+  const createdKeys = new Set<string>();
+  if (actions.length) {
+    const rows = actions.map((a) => {
+      const window = assignments.scenarios.get(a.scenarioId)!.definition.options.window;
+      return {
+        dedupeKey: a.dedupeKey,
+        customerId: a.customerId,
+        channel: a.channel,
+        fallbackFrom: a.fallbackFrom,
+        tone: a.tone,
+        template: a.template,
+        stepOffset: a.stepOffset,
+        scenarioId: a.scenarioId,
+        scenarioVersion: a.scenarioVersion,
+        sendAfter: windowStart(a.plannedOn, timeZone, window.start),
+        status: a.requiresApproval ? 'awaiting_approval' : 'queued',
+        holdReason: hold.held ? hold.reason : null,
+      };
+    });
+    const items = actions.flatMap((a) => a.invoices.map((i) => ({ dedupeKey: a.dedupeKey, invoiceId: i.invoiceId, stepKey: i.stepKey, stepOffset: i.stepOffset })));
+    // Actions that collide with an existing dedupe key (a rerun, a racing process) add nothing,
+    // and neither do their step records: those are joined to the actions actually inserted.
+    const inserted = await q.query<{ dedupe_key: string }>(
+      `WITH a AS (
+         INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, fallback_from, tone, template, step_offset,
+                              scenario_id, scenario_version, planned_on, send_after, status, hold_reason)
+         SELECT $1, x."dedupeKey", x."customerId"::bigint, x.channel, x."fallbackFrom", x.tone, x.template, x."stepOffset",
+                x."scenarioId"::bigint, x."scenarioVersion", $3, x."sendAfter"::timestamptz, x.status, x."holdReason"
+           FROM json_to_recordset($2::json) AS x("dedupeKey" text, "customerId" text, channel text, "fallbackFrom" text, tone text,
+                template text, "stepOffset" int, "scenarioId" text, "scenarioVersion" int, "sendAfter" text, status text, "holdReason" text)
+         ON CONFLICT (organisation_id, dedupe_key) DO NOTHING
+         RETURNING id, dedupe_key),
+       s AS (
+         INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, action_id, recorded_on)
+         SELECT $1, y."invoiceId"::bigint, y."stepKey", y."stepOffset", 'planned', a.id, $3
+           FROM json_to_recordset($4::json) AS y("dedupeKey" text, "invoiceId" text, "stepKey" text, "stepOffset" int)
+           JOIN a ON a.dedupe_key = y."dedupeKey"
+         ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE
+           SET outcome = 'planned', action_id = EXCLUDED.action_id, recorded_on = EXCLUDED.recorded_on, reason = NULL
+           WHERE step_records.outcome = 'cancelled'
+         RETURNING 1)
+       SELECT dedupe_key FROM a`,
+      [orgId, J(rows), today, J(items)],
+    );
+    for (const r of inserted) createdKeys.add(r.dedupe_key);
+  }
+  let skippedCount = 0;
+  if (skipped.length) {
+    const rows = await q.query<{ n: bigint }>(
+      `WITH s AS (
+         INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, reason, recorded_on)
+         SELECT $1, x."invoiceId"::bigint, x."stepKey", x."stepOffset", 'skipped', x.reason, $3
+           FROM json_to_recordset($2::json) AS x("invoiceId" text, "stepKey" text, "stepOffset" int, reason text)
+         ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE SET outcome = 'skipped', reason = EXCLUDED.reason, recorded_on = EXCLUDED.recorded_on
+           WHERE step_records.outcome = 'cancelled'
+         RETURNING 1)
+       SELECT count(*) AS n FROM s`,
+      [orgId, J(skipped), today],
+    );
+    skippedCount = Number(rows[0]!.n);
+  }
+  return { created: createdKeys.size, createdKeys, skipped: skippedCount };
+}
+
+/** Promises whose date has passed: kept if paid, else broken (a task, and reminders resume). */
+async function settlePromises(q: Queryable, orgId: string, today: CalendarDate, summary: CycleSummary): Promise<void> {
+  const rows = await q.query<Record<string, unknown>>(
+    `SELECT p.id, p.customer_id, p.promised_on, p.amount_minor, p.open_at_promise_minor, p.pause_id,
+            (SELECT coalesce(sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor), 0) FROM invoices i
+              WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS open_now
+       FROM promises p WHERE p.organisation_id = $1 AND p.status = 'open'`,
+    [orgId],
+  );
+  for (const r of rows) {
+    const state = promiseState(
+      { promisedOn: r.promised_on as CalendarDate, amountMinor: r.amount_minor as bigint, openAtPromiseMinor: r.open_at_promise_minor as bigint },
+      r.open_now as bigint,
+      today,
+    );
+    if (state === 'open') continue;
+    await q.query('UPDATE promises SET status = $3, closed_on = $4 WHERE organisation_id = $1 AND id = $2', [orgId, r.id, state, today]);
+    await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, r.pause_id, today]);
+    if (state === 'broken') {
+      summary.promisesBroken++;
+      await q.query(
+        `INSERT INTO tasks (organisation_id, customer_id, kind, source_id, due_on, note) VALUES ($1,$2,'broken_promise',$3,$4,$5)
+         ON CONFLICT (organisation_id, kind, source_id) DO NOTHING`,
+        [orgId, r.customer_id, r.id, today, `promise to pay by ${r.promised_on} not kept`],
+      );
+    } else summary.promisesKept++;
+  }
+}
+
+/** Payment plans: a missed instalment breaks the plan (task, reminders resume); paid off completes it. */
+async function settlePaymentPlans(q: Queryable, orgId: string, today: CalendarDate, summary: CycleSummary): Promise<void> {
+  const plans = await q.query<Record<string, unknown>>(
+    `SELECT p.id, p.customer_id, p.open_at_start_minor, p.grace_days, p.pause_id,
+            (SELECT coalesce(sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor), 0) FROM invoices i
+              WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS open_now
+       FROM payment_plans p WHERE p.organisation_id = $1 AND p.status = 'active'`,
+    [orgId],
+  );
+  for (const p of plans) {
+    const instalments = (
+      await q.query<Record<string, unknown>>('SELECT seq, due_date, amount_minor FROM payment_plan_instalments WHERE organisation_id = $1 AND plan_id = $2', [orgId, p.id])
+    ).map((i) => ({ seq: Number(i.seq), dueDate: i.due_date as CalendarDate, amountMinor: i.amount_minor as bigint }));
+    const openNow = p.open_now as bigint;
+    if (openNow <= 0n) {
+      summary.plansCompleted++;
+      await q.query(`UPDATE payment_plans SET status = 'completed', closed_on = $3 WHERE organisation_id = $1 AND id = $2`, [orgId, p.id, today]);
+      await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, p.pause_id, today]);
+      continue;
+    }
+    const missed = missedInstalment(instalments, (p.open_at_start_minor as bigint) - openNow, today, Number(p.grace_days));
+    if (!missed) continue;
+    summary.plansBroken++;
+    await q.query(`UPDATE payment_plans SET status = 'broken', closed_on = $3 WHERE organisation_id = $1 AND id = $2`, [orgId, p.id, today]);
+    await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, p.pause_id, today]);
+    await q.query(
+      `INSERT INTO tasks (organisation_id, customer_id, kind, source_id, due_on, note) VALUES ($1,$2,'missed_instalment',$3,$4,$5)
+       ON CONFLICT (organisation_id, kind, source_id) DO NOTHING`,
+      [orgId, p.customer_id, p.id, today, `instalment ${missed.seq} due ${missed.dueDate} not paid`],
+    );
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * What changes the plan between two cycles: pauses, disputes, promises, payment plans, payments.
+ * Each writes its fact and re-plans the customer at once (pending actions that are no longer due
+ * are cancelled with the reason), in the caller's transaction.
+ */
+import type { Queryable } from '../db/driver.ts';
+import { addDays, type CalendarDate, calendarDate } from '../domain/dates.ts';
+import { stepKey } from '../domain/engine/scenario.ts';
+import type { Minor } from '../domain/money.ts';
+import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
+import { getInvoice } from '../ledger/repo.ts';
+import { loadPlannerInput } from './planner-input.ts';
+import { loadAssignments } from './scenarios.ts';
+
+export const PAUSE_REASONS = ['dispute', 'promise_to_pay', 'payment_plan', 'manual_hold', 'insolvency', 'other'] as const;
+export type PauseReason = (typeof PAUSE_REASONS)[number];
+
+export interface PauseInput {
+  customerId: bigint;
+  invoiceId?: bigint | null;
+  reason: PauseReason;
+  startsOn: CalendarDate;
+  endsOn?: CalendarDate | null;
+  note?: string | null;
+}
+
+export async function createPause(q: Queryable, orgId: string, p: PauseInput, today: CalendarDate): Promise<bigint> {
+  if (!PAUSE_REASONS.includes(p.reason)) throw validation(`unknown pause reason "${p.reason}"`, { field: 'reason' });
+  calendarDate(p.startsOn, { field: 'startsOn' });
+  if (p.endsOn && p.endsOn <= p.startsOn) throw validation('a pause must end after it starts', { field: 'endsOn' });
+  if (p.invoiceId != null) {
+    const inv = await getInvoice(q, orgId, p.invoiceId);
+    if (inv.customerId !== p.customerId) throw validation('the invoice belongs to another customer', { field: 'invoiceId' });
+  }
+  const [row] = await q.query<{ id: bigint }>(
+    `INSERT INTO pauses (organisation_id, customer_id, invoice_id, reason, starts_on, ends_on, note) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`,
+    [orgId, p.customerId, p.invoiceId ?? null, p.reason, p.startsOn, p.endsOn ?? null, p.note ?? null],
+  );
+  await replanCustomer(q, orgId, p.customerId, today);
+  return row!.id;
+}
+
+/** Ends a pause today; the scenario resumes where it was (its clock stopped while paused). */
+export async function liftPause(q: Queryable, orgId: string, pauseId: bigint, today: CalendarDate): Promise<void> {
+  const rows = await q.query<{ customer_id: bigint }>(
+    `UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL RETURNING customer_id`,
+    [orgId, pauseId, today],
+  );
+  if (!rows[0]) throw notFound('active pause', String(pauseId));
+  await replanCustomer(q, orgId, rows[0].customer_id, today);
+}
+
+export async function openDispute(q: Queryable, orgId: string, d: { customerId: bigint; invoiceId?: bigint | null; reason: string }, today: CalendarDate): Promise<bigint> {
+  if (!d.reason?.trim()) throw validation('a dispute needs a reason', { field: 'reason' });
+  const pauseId = await createPause(q, orgId, { customerId: d.customerId, invoiceId: d.invoiceId ?? null, reason: 'dispute', startsOn: today, note: d.reason }, today);
+  const [row] = await q.query<{ id: bigint }>(
+    'INSERT INTO disputes (organisation_id, customer_id, invoice_id, reason, opened_on, pause_id) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id',
+    [orgId, d.customerId, d.invoiceId ?? null, d.reason, today, pauseId],
+  );
+  return row!.id;
+}
+
+export async function resolveDispute(q: Queryable, orgId: string, disputeId: bigint, resolution: string, today: CalendarDate): Promise<void> {
+  const [d] = await q.query<{ pause_id: bigint }>(
+    'UPDATE disputes SET resolved_on = $3, resolution = $4 WHERE organisation_id = $1 AND id = $2 AND resolved_on IS NULL RETURNING pause_id',
+    [orgId, disputeId, today, resolution],
+  );
+  if (!d) throw notFound('open dispute', String(disputeId));
+  await liftPause(q, orgId, d.pause_id, today);
+}
+
+/** A promise pauses reminders until its date; the cycle marks it kept or broken afterwards. */
+export async function recordPromise(
+  q: Queryable,
+  orgId: string,
+  p: { customerId: bigint; invoiceIds: bigint[]; promisedOn: CalendarDate; amountMinor: Minor },
+  today: CalendarDate,
+): Promise<bigint> {
+  calendarDate(p.promisedOn, { field: 'promisedOn' });
+  if (p.promisedOn < today) throw validation('a promise date cannot be in the past', { field: 'promisedOn' });
+  if (p.amountMinor <= 0n) throw validation('a promised amount must be positive', { field: 'amount' });
+  if (p.invoiceIds.length === 0) throw validation('a promise covers at least one invoice', { field: 'invoiceIds' });
+  let open = 0n;
+  let currency: string | null = null;
+  for (const id of p.invoiceIds) {
+    const inv = await getInvoice(q, orgId, id);
+    if (inv.customerId !== p.customerId) throw validation(`invoice ${inv.number} belongs to another customer`, { field: 'invoiceIds' });
+    if (currency && inv.currency !== currency) throw new RelanceError(ERROR_CODES.LEDGER_INVARIANT, 'a promise covers invoices of one currency');
+    currency = inv.currency;
+    open += inv.openMinor;
+  }
+  // Paused through the promised day and a day of grace for the transfer to arrive.
+  const pauseId = await createPauseRow(q, orgId, p.customerId, null, 'promise_to_pay', today, addDays(p.promisedOn, 2));
+  const [row] = await q.query<{ id: bigint }>(
+    `INSERT INTO promises (organisation_id, customer_id, invoice_ids, promised_on, currency, amount_minor, open_at_promise_minor, pause_id)
+     VALUES ($1,$2,$3::bigint[],$4,$5,$6,$7,$8) RETURNING id`,
+    [orgId, p.customerId, `{${p.invoiceIds.join(',')}}`, p.promisedOn, currency, p.amountMinor, open, pauseId],
+  );
+  await replanCustomer(q, orgId, p.customerId, today);
+  return row!.id;
+}
+
+async function createPauseRow(q: Queryable, orgId: string, customerId: bigint, invoiceId: bigint | null, reason: PauseReason, startsOn: CalendarDate, endsOn: CalendarDate | null) {
+  const [row] = await q.query<{ id: bigint }>(
+    'INSERT INTO pauses (organisation_id, customer_id, invoice_id, reason, starts_on, ends_on) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id',
+    [orgId, customerId, invoiceId, reason, startsOn, endsOn],
+  );
+  return row!.id;
+}
+
+/** Reschedules invoices into instalments; the invoices are paused while the plan holds. */
+export async function createPaymentPlan(
+  q: Queryable,
+  orgId: string,
+  p: { customerId: bigint; invoiceIds: bigint[]; instalments: { dueDate: CalendarDate; amountMinor: Minor }[]; graceDays?: number },
+  today: CalendarDate,
+): Promise<bigint> {
+  if (p.instalments.length === 0) throw validation('a payment plan needs instalments', { field: 'instalments' });
+  let open = 0n;
+  let currency: string | null = null;
+  for (const id of p.invoiceIds) {
+    const inv = await getInvoice(q, orgId, id);
+    if (inv.customerId !== p.customerId) throw validation(`invoice ${inv.number} belongs to another customer`, { field: 'invoiceIds' });
+    currency ??= inv.currency;
+    open += inv.openMinor;
+  }
+  const total = p.instalments.reduce((a, i) => a + i.amountMinor, 0n);
+  if (total !== open) throw validation(`instalments add up to ${total} but the invoices owe ${open} (minor units)`, { field: 'instalments' });
+  const pauseId = await createPauseRow(q, orgId, p.customerId, null, 'payment_plan', today, null);
+  const [row] = await q.query<{ id: bigint }>(
+    `INSERT INTO payment_plans (organisation_id, customer_id, invoice_ids, currency, open_at_start_minor, started_on, grace_days, pause_id)
+     VALUES ($1,$2,$3::bigint[],$4,$5,$6,$7,$8) RETURNING id`,
+    [orgId, p.customerId, `{${p.invoiceIds.join(',')}}`, currency, open, today, p.graceDays ?? 5, pauseId],
+  );
+  let seq = 0;
+  for (const i of [...p.instalments].sort((a, b) => (a.dueDate < b.dueDate ? -1 : 1))) {
+    await q.query('INSERT INTO payment_plan_instalments (organisation_id, plan_id, seq, due_date, amount_minor) VALUES ($1,$2,$3,$4,$5)', [
+      orgId,
+      row!.id,
+      ++seq,
+      calendarDate(i.dueDate, { field: `instalments[${seq - 1}].dueDate` }),
+      i.amountMinor,
+    ]);
+  }
+  await replanCustomer(q, orgId, p.customerId, today);
+  return row!.id;
+}
+
+/**
+ * Cancels this customer's pending actions that are no longer due: invoice paid, paused, disputed,
+ * or its step gone from the scenario it now follows. Touches this customer only.
+ */
+export async function replanCustomer(q: Queryable, orgId: string, customerId: bigint, today: CalendarDate): Promise<{ cancelledActions: number }> {
+  const pending = await q.query<Record<string, unknown>>(
+    `SELECT sr.invoice_id, sr.step_key, sr.action_id
+       FROM actions a JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id
+      WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued') AND sr.outcome = 'planned'`,
+    [orgId, customerId],
+  );
+  if (pending.length === 0) return { cancelledActions: 0 };
+  const input = await loadPlannerInput(q, orgId, today, { customerId }, await loadAssignments(q, orgId));
+  const byId = new Map(input.invoices.map((i) => [i.invoiceId, i]));
+  const cancel: { invoiceId: bigint; stepKey: string; reason: string }[] = [];
+  for (const r of pending) {
+    const inv = byId.get(r.invoice_id as bigint);
+    const key = String(r.step_key);
+    let reason: string | null = null;
+    if (!inv) reason = 'paid';
+    else if (inv.paused) reason = 'paused';
+    else if (!inv.scenario.steps.some((s) => stepKey(s) === key)) reason = 'scenario_changed';
+    if (reason) cancel.push({ invoiceId: r.invoice_id as bigint, stepKey: key, reason });
+  }
+  if (cancel.length === 0) return { cancelledActions: 0 };
+  await q.query(
+    `UPDATE step_records sr SET outcome = 'cancelled', reason = x.reason
+       FROM json_to_recordset($2::json) AS x("invoiceId" text, "stepKey" text, reason text)
+      WHERE sr.organisation_id = $1 AND sr.invoice_id = x."invoiceId"::bigint AND sr.step_key = x."stepKey"`,
+    [orgId, JSON.stringify(cancel, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))],
+  );
+  const cancelled = await q.query(
+    `UPDATE actions a SET status = 'cancelled', updated_at = now(),
+            status_reason = (SELECT string_agg(DISTINCT sr.reason, ',') FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id)
+      WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued')
+        AND NOT EXISTS (SELECT 1 FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned')
+      RETURNING a.id`,
+    [orgId, customerId],
+  );
+  return { cancelledActions: cancelled.length };
+}

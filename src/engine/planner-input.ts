@@ -1,0 +1,129 @@
+/**
+ * Reads what the planner needs for a range of customers, in a handful of set-based queries: the
+ * customers and how they can be reached, their open invoices, pauses, step records and the
+ * scenario each invoice follows. The same reader serves the daily cycle (in chunks), a customer's
+ * re-plan and the previews.
+ */
+import type { Queryable } from '../db/driver.ts';
+import type { CalendarDate } from '../domain/dates.ts';
+import { type PlannerCustomer, type PlannerInvoice, pausedDaysBetween } from '../domain/engine/planner.ts';
+import { type Assignments, resolveScenario } from './scenarios.ts';
+
+export const MESSAGE_CHANNELS_SQL = `('email','sms','letter','registered_letter')`;
+
+/** SQL predicate: pause p is active on date $today. */
+export const ACTIVE_PAUSE = (p: string, today: string) =>
+  `${p}.starts_on <= ${today} AND (${p}.ends_on IS NULL OR ${p}.ends_on > ${today}) AND (${p}.lifted_on IS NULL OR ${p}.lifted_on > ${today})`;
+
+export interface PlannerInput {
+  customers: Map<bigint, PlannerCustomer>;
+  invoices: PlannerInvoice[];
+}
+
+export type CustomerRange = { fromExclusive: bigint; toInclusive: bigint } | { customerId: bigint };
+
+function rangeSql(r: CustomerRange, col: string, first: number): { sql: string; params: bigint[] } {
+  if ('customerId' in r) return { sql: `${col} = $${first}`, params: [r.customerId] };
+  return { sql: `${col} > $${first} AND ${col} <= $${first + 1}`, params: [r.fromExclusive, r.toInclusive] };
+}
+
+export async function loadPlannerInput(q: Queryable, orgId: string, today: CalendarDate, range: CustomerRange, assignments: Assignments): Promise<PlannerInput> {
+  const rc = rangeSql(range, 'c.id', 3);
+  const customerRows = await q.query<Record<string, unknown>>(
+    `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment,
+            coalesce(bool_or(ct.email IS NOT NULL AND ct.email <> ''), false) AS has_email,
+            coalesce(bool_or(ct.phone IS NOT NULL AND ct.phone <> ''), false) AS has_phone,
+            coalesce(bool_or(ct.address_line1 IS NOT NULL AND ct.postal_code IS NOT NULL), false) AS has_postal,
+            (SELECT max(a.planned_on) FROM actions a WHERE a.organisation_id = $1 AND a.customer_id = c.id
+                AND a.channel IN ${MESSAGE_CHANNELS_SQL} AND a.status <> 'cancelled' AND a.planned_on < $2) AS last_message_on
+       FROM customers c
+       LEFT JOIN contacts ct ON ct.organisation_id = c.organisation_id AND ct.customer_id = c.id
+            AND (ct.receives_reminders OR NOT EXISTS (SELECT 1 FROM contacts x WHERE x.organisation_id = c.organisation_id AND x.customer_id = c.id AND x.receives_reminders))
+      WHERE c.organisation_id = $1 AND ${rc.sql}
+      GROUP BY c.organisation_id, c.id`,
+    [orgId, today, ...rc.params],
+  );
+  const customers = new Map<bigint, PlannerCustomer>();
+  const customerMeta = new Map<bigint, { tags: string[]; segment: string | null }>();
+  for (const r of customerRows) {
+    const id = r.id as bigint;
+    customers.set(id, {
+      id,
+      name: String(r.legal_name),
+      kind: r.kind as PlannerCustomer['kind'],
+      tags: (r.tags as string[]) ?? [],
+      hasEmail: Boolean(r.has_email),
+      hasPhone: Boolean(r.has_phone),
+      hasPostalAddress: Boolean(r.has_postal),
+      lastMessageOn: (r.last_message_on as CalendarDate | null) ?? null,
+    });
+    customerMeta.set(id, { tags: (r.tags as string[]) ?? [], segment: (r.segment as string | null) ?? null });
+  }
+  const ri = rangeSql(range, 'i.customer_id', 2);
+  const invoiceRows = await q.query<Record<string, unknown>>(
+    `SELECT i.id, i.number, i.customer_id, i.currency, i.due_date, i.issue_date,
+            i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
+            sa.scenario_id AS assigned_scenario
+       FROM invoices i
+       LEFT JOIN scenario_assignments sa ON sa.organisation_id = i.organisation_id AND sa.invoice_id = i.id
+      WHERE i.organisation_id = $1 AND ${ri.sql} AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
+    [orgId, ...ri.params],
+  );
+  const rs = rangeSql(range, 'i.customer_id', 2);
+  const records = await q.query<Record<string, unknown>>(
+    `SELECT sr.invoice_id, sr.step_key, sr.step_offset
+       FROM step_records sr JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
+      WHERE sr.organisation_id = $1 AND ${rs.sql} AND sr.outcome IN ('planned', 'skipped')
+        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
+    [orgId, ...rs.params],
+  );
+  const done = new Map<bigint, { keys: Set<string>; max: number | null }>();
+  for (const r of records) {
+    const id = r.invoice_id as bigint;
+    let d = done.get(id);
+    if (!d) done.set(id, (d = { keys: new Set(), max: null }));
+    d.keys.add(String(r.step_key));
+    const off = Number(r.step_offset);
+    d.max = d.max === null ? off : Math.max(d.max, off);
+  }
+  const rp = rangeSql(range, 'p.customer_id', 2);
+  const pauseRows = await q.query<Record<string, unknown>>(
+    `SELECT p.customer_id, p.invoice_id, p.starts_on, p.ends_on, p.lifted_on FROM pauses p WHERE p.organisation_id = $1 AND ${rp.sql}`,
+    [orgId, ...rp.params],
+  );
+  const pausesByCustomer = new Map<bigint, { invoiceId: bigint | null; start: CalendarDate; end: CalendarDate | null }[]>();
+  for (const p of pauseRows) {
+    const list = pausesByCustomer.get(p.customer_id as bigint) ?? [];
+    const ends = [p.ends_on, p.lifted_on].filter(Boolean) as CalendarDate[];
+    list.push({ invoiceId: (p.invoice_id as bigint | null) ?? null, start: p.starts_on as CalendarDate, end: ends.length ? (ends.sort()[0] as CalendarDate) : null });
+    pausesByCustomer.set(p.customer_id as bigint, list);
+  }
+  const invoices: PlannerInvoice[] = [];
+  for (const r of invoiceRows) {
+    const customerId = r.customer_id as bigint;
+    const meta = customerMeta.get(customerId);
+    if (!meta) continue;
+    const id = r.id as bigint;
+    const scenario = resolveScenario(assignments, (r.assigned_scenario as bigint | null) ?? null, customerId, meta.tags, meta.segment);
+    const pauses = (pausesByCustomer.get(customerId) ?? []).filter((p) => p.invoiceId === null || p.invoiceId === id);
+    const paused = pauses.some((p) => p.start <= today && (p.end === null || p.end > today));
+    const d = done.get(id);
+    invoices.push({
+      invoiceId: id,
+      number: String(r.number),
+      customerId,
+      currency: String(r.currency),
+      openMinor: r.open_minor as bigint,
+      dueDate: r.due_date as CalendarDate,
+      scenarioId: scenario.id,
+      scenarioVersion: scenario.version,
+      scenario: scenario.definition,
+      paused,
+      // The clock stops while paused, from the issue date on (a pause before the due date delays the courtesy notice too).
+      pausedDays: pauses.length ? pausedDaysBetween(pauses, r.issue_date as CalendarDate, today) : 0,
+      done: d?.keys ?? new Set(),
+      maxDoneOffset: d?.max ?? null,
+    });
+  }
+  return { customers, invoices };
+}

@@ -1,0 +1,137 @@
+/** Scenarios of an organisation: built-in copies, versioned edits, assignments and resolution. */
+import type { Queryable } from '../db/driver.ts';
+import { BUILTIN_SCENARIOS, type ScenarioDefinition, validateScenario } from '../domain/engine/scenario.ts';
+import { notFound } from '../errors.ts';
+
+export interface ScenarioRow {
+  id: bigint;
+  key: string;
+  name: string;
+  version: number;
+  definition: ScenarioDefinition;
+  isDefault: boolean;
+}
+
+const toRow = (r: Record<string, unknown>): ScenarioRow => ({
+  id: r.id as bigint,
+  key: String(r.key),
+  name: String(r.name),
+  version: Number(r.version),
+  definition: (typeof r.definition === 'string' ? JSON.parse(r.definition) : r.definition) as ScenarioDefinition,
+  isDefault: Boolean(r.is_default),
+});
+
+/** Gives an organisation its editable copies of the built-in scenarios (once: keyed by name). */
+export async function ensureBuiltinScenarios(q: Queryable, orgId: string, lang: 'fr' | 'en' = 'fr'): Promise<void> {
+  for (const [key, s] of Object.entries(BUILTIN_SCENARIOS)) {
+    const rows = await q.query<{ id: bigint }>(
+      `INSERT INTO scenarios (organisation_id, key, name, definition, is_default)
+       VALUES ($1, $2, $3, $4::jsonb, $5 AND NOT EXISTS (SELECT 1 FROM scenarios WHERE organisation_id = $1 AND is_default))
+       ON CONFLICT (organisation_id, key) DO NOTHING RETURNING id`,
+      [orgId, key, s.name[lang], JSON.stringify(s.definition), key === 'standard-b2b'],
+    );
+    if (rows[0]) {
+      await q.query('INSERT INTO scenario_versions (organisation_id, scenario_id, version, definition) VALUES ($1, $2, 1, $3::jsonb)', [
+        orgId,
+        rows[0].id,
+        JSON.stringify(s.definition),
+      ]);
+    }
+  }
+  // Consumers get the consumer scenario unless the organisation assigned something else.
+  await q.query(
+    `INSERT INTO scenario_assignments (organisation_id, scenario_id, tag, priority)
+     SELECT $1, id, 'particuliers', 50 FROM scenarios WHERE organisation_id = $1 AND key = 'consumer'
+     ON CONFLICT DO NOTHING`,
+    [orgId],
+  );
+}
+
+export async function listScenarios(q: Queryable, orgId: string): Promise<ScenarioRow[]> {
+  return (await q.query<Record<string, unknown>>('SELECT * FROM scenarios WHERE organisation_id = $1 ORDER BY id', [orgId])).map(toRow);
+}
+
+export async function getScenario(q: Queryable, orgId: string, keyOrId: string | bigint): Promise<ScenarioRow> {
+  const [r] = await q.query<Record<string, unknown>>(
+    typeof keyOrId === 'bigint' ? 'SELECT * FROM scenarios WHERE organisation_id = $1 AND id = $2' : 'SELECT * FROM scenarios WHERE organisation_id = $1 AND key = $2',
+    [orgId, keyOrId],
+  );
+  if (!r) throw notFound('scenario', String(keyOrId));
+  return toRow(r);
+}
+
+/** Saves a new version; invoices in progress follow it from their next step. */
+export async function updateScenario(q: Queryable, orgId: string, key: string, definition: ScenarioDefinition): Promise<ScenarioRow> {
+  const def = validateScenario(definition);
+  const [r] = await q.query<Record<string, unknown>>(
+    `UPDATE scenarios SET definition = $3::jsonb, version = version + 1, updated_at = now()
+      WHERE organisation_id = $1 AND key = $2 RETURNING *`,
+    [orgId, key, JSON.stringify(def)],
+  );
+  if (!r) throw notFound('scenario', key);
+  const row = toRow(r);
+  await q.query('INSERT INTO scenario_versions (organisation_id, scenario_id, version, definition) VALUES ($1,$2,$3,$4::jsonb)', [orgId, row.id, row.version, JSON.stringify(def)]);
+  return row;
+}
+
+export async function createScenario(q: Queryable, orgId: string, key: string, name: string, definition: ScenarioDefinition): Promise<ScenarioRow> {
+  const def = validateScenario(definition);
+  const [r] = await q.query<Record<string, unknown>>(
+    'INSERT INTO scenarios (organisation_id, key, name, definition) VALUES ($1,$2,$3,$4::jsonb) RETURNING *',
+    [orgId, key, name, JSON.stringify(def)],
+  );
+  const row = toRow(r!);
+  await q.query('INSERT INTO scenario_versions (organisation_id, scenario_id, version, definition) VALUES ($1,$2,1,$3::jsonb)', [orgId, row.id, JSON.stringify(def)]);
+  return row;
+}
+
+export type AssignmentTarget = { organisationDefault: true } | { tag: string; priority?: number } | { customerId: bigint } | { invoiceId: bigint };
+
+export async function assignScenario(q: Queryable, orgId: string, scenarioKey: string, target: AssignmentTarget): Promise<void> {
+  const s = await getScenario(q, orgId, scenarioKey);
+  if ('organisationDefault' in target) {
+    await q.query('UPDATE scenarios SET is_default = false WHERE organisation_id = $1 AND is_default', [orgId]);
+    await q.query('UPDATE scenarios SET is_default = true WHERE organisation_id = $1 AND id = $2', [orgId, s.id]);
+    return;
+  }
+  const [col, value] = 'tag' in target ? ['tag', target.tag] : 'customerId' in target ? ['customer_id', target.customerId] : ['invoice_id', target.invoiceId];
+  await q.query(`DELETE FROM scenario_assignments WHERE organisation_id = $1 AND ${col} = $2`, [orgId, value]);
+  await q.query(`INSERT INTO scenario_assignments (organisation_id, scenario_id, ${col}, priority) VALUES ($1,$2,$3,$4)`, [
+    orgId,
+    s.id,
+    value,
+    'tag' in target ? (target.priority ?? 100) : 0,
+  ]);
+}
+
+export interface Assignments {
+  byInvoice: Map<bigint, bigint>;
+  byCustomer: Map<bigint, bigint>;
+  byTag: { tag: string; priority: number; scenarioId: bigint }[];
+  defaultId: bigint;
+  scenarios: Map<bigint, ScenarioRow>;
+}
+
+export async function loadAssignments(q: Queryable, orgId: string): Promise<Assignments> {
+  const scenarios = new Map((await listScenarios(q, orgId)).map((s) => [s.id, s]));
+  const def = [...scenarios.values()].find((s) => s.isDefault) ?? [...scenarios.values()][0];
+  if (!def) throw notFound('default scenario for organisation', orgId);
+  const rows = await q.query<Record<string, unknown>>('SELECT * FROM scenario_assignments WHERE organisation_id = $1 AND invoice_id IS NULL', [orgId]);
+  const a: Assignments = { byInvoice: new Map(), byCustomer: new Map(), byTag: [], defaultId: def.id, scenarios };
+  for (const r of rows) {
+    if (r.customer_id != null) a.byCustomer.set(r.customer_id as bigint, r.scenario_id as bigint);
+    else if (r.tag != null) a.byTag.push({ tag: String(r.tag), priority: Number(r.priority), scenarioId: r.scenario_id as bigint });
+  }
+  a.byTag.sort((x, y) => x.priority - y.priority);
+  return a;
+}
+
+/** Most specific wins: invoice, customer, tag or segment (by priority), organisation default. */
+export function resolveScenario(a: Assignments, invoiceAssignment: bigint | null, customerId: bigint, tags: string[], segment: string | null): ScenarioRow {
+  const id =
+    invoiceAssignment ??
+    a.byCustomer.get(customerId) ??
+    a.byTag.find((t) => tags.includes(t.tag) || t.tag === segment)?.scenarioId ??
+    a.defaultId;
+  return a.scenarios.get(id)!;
+}
