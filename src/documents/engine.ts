@@ -7,7 +7,7 @@
  *    memory so a loop cannot take the server down;
  *  - HTML parts escape every value by default (outputEscape 'escape').
  */
-import { Liquid, type Template } from 'liquidjs';
+import { Drop, Liquid, type Template } from 'liquidjs';
 import { type ErrorPlace, isRelanceError, type RelanceError, validation } from '../errors.ts';
 import type { Lang } from '../i18n/index.ts';
 import { builtInPartials, builtInSource, type Channel, CHANNEL_PARTS, type Part, partMode, type RenderMode, type TemplateKey } from './registry.ts';
@@ -114,7 +114,8 @@ export function renderTemplate(key: TemplateKey, channel: Channel, lang: Lang, v
     const custom = override?.(key, channel, lang, part);
     const sp = custom != null ? { source: custom, file: `${key}.${channel}.${lang}`, line: 1 } : builtInSource(lang, key, channel, part);
     let text = renderSource(sp.source, partMode(channel, part), lang, vars, { file: sp.file, line: sp.line, field: part });
-    if (part === 'subject') text = text.replace(/\s+/g, ' ').trim();
+    // Not \s: it would also swallow the narrow no-break spaces of French typography.
+    if (part === 'subject') text = text.replace(/[ \t\r\n]+/g, ' ').trim();
     if (channel === 'sms') text = smsSpaces(text).replace(/[ \t]+/g, ' ').replace(/\n{2,}/g, '\n').trim();
     out[part] = text;
   }
@@ -171,6 +172,29 @@ function checkPath(segments: ReadonlyArray<string | number | unknown>): string |
   return null;
 }
 
+/**
+ * Stands for an optional object that is absent (null) in a sample: falsy in {% if %}, like null,
+ * but reading a field of it is an error, so a template that forgets the test is refused when saved
+ * rather than printing a blank on the day the value is missing.
+ */
+class AbsentValue extends Drop {
+  constructor(private readonly name: string) {
+    super();
+  }
+  override valueOf(): null {
+    return null;
+  }
+  override liquidMethodMissing(key: string): never {
+    throw new Error(`"${this.name}" may be absent: test it with {% if ${this.name} %} before reading ${this.name}.${key}`);
+  }
+}
+
+function guardAbsent(vars: TemplateVariables): TemplateVariables {
+  const out: TemplateVariables = { ...vars };
+  for (const [name, doc] of Object.entries(VARIABLES)) if (doc.optional && doc.type === 'object' && out[name] === null) out[name] = new AbsentValue(name);
+  return out;
+}
+
 export interface ValidateOptions {
   mode?: RenderMode;
   lang?: Lang;
@@ -221,7 +245,7 @@ export function validateTemplate(source: string, opts: ValidateOptions = {}): vo
   }
   for (const vars of opts.samples ?? []) {
     try {
-      engine(mode, lang).renderSync(tpl, vars);
+      engine(mode, lang).renderSync(tpl, guardAbsent(vars));
     } catch (e) {
       throw liquidError(e, place, offset);
     }

@@ -2,7 +2,7 @@
  * French typography for rendered documents: a narrow no-break space (U+202F) before ; : ! ? and
  * inside « », so a line never breaks between a word and its punctuation. Applied to the output of
  * French templates, because people editing a template type an ordinary space (or none inside
- * guillemets). Only an existing space is replaced before ; : ! ? — inserting one where there is
+ * guillemets), and between a number and € or %. Only an existing space is replaced before ; : ! ? — inserting one where there is
  * none would break URLs ("https://", "?page=2") and times ("10:30").
  */
 export const NNBSP = '\u202f';
@@ -10,6 +10,7 @@ export const NNBSP = '\u202f';
 export function frenchTypography(text: string): string {
   return text
     .replace(/[ \u00a0]+(?=[;:!?])/g, NNBSP)
+    .replace(/(\d)[ \u00a0](?=[€%])/g, `$1${NNBSP}`)
     .replace(/«[ \u00a0\u202f]*/g, `«${NNBSP}`)
     .replace(/[ \u00a0\u202f]*»/g, `${NNBSP}»`);
 }

@@ -319,7 +319,9 @@ const M = defineMessages({
     en: 'provisional: the rate for the current period is not yet published',
   },
   siren: { fr: 'SIREN {v}', en: 'SIREN {v}' },
-  period: { fr: '{rate} du {from} au {to} ({days} jours)\u202f: {amount}', en: '{rate} from {from} to {to} ({days} days): {amount}' },
+  period: { fr: '{rate} du {from} au {to} ({days})\u202f: {amount}', en: '{rate} from {from} to {to} ({days}): {amount}' },
+  days_one: { fr: '1 jour', en: '1 day' },
+  days_many: { fr: '{n} jours', en: '{n} days' },
   vat: { fr: 'TVA {v}', en: 'VAT {v}' },
 });
 
@@ -559,7 +561,7 @@ export function computeDocument(input: DocumentInput) {
 /** "13,15 % du 16 juin 2025 au 30 juin 2025 (15 jours) : 64,85 €". */
 function periodText(lang: Lang, p: NonNullable<InvoiceFees['periods']>[number], money: (m: Minor) => string): string {
   const rate = lang === 'fr' ? `${p.ratePercent.replace('.', ',')}\u202f%` : `${p.ratePercent}%`;
-  return t(M, lang, 'period', { rate, from: formatLongDate(p.from, lang), to: formatLongDate(p.to, lang), days: p.days, amount: money(p.interestMinor) });
+  return t(M, lang, 'period', { rate, from: formatLongDate(p.from, lang), to: formatLongDate(p.to, lang), days: p.days === 1 ? t(M, lang, 'days_one') : t(M, lang, 'days_many', { n: p.days }), amount: money(p.interestMinor) });
 }
 
 function reminderLabel(lang: Lang, key: string): string {
