@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../src/db/driver.ts';
+import { addDays, type CalendarDate, dayOfWeek } from '../src/domain/dates.ts';
+import { workingDays } from '../src/domain/engine/holidays.ts';
+import { computeLateFees, defaultRateTables } from '../src/domain/law/index.ts';
+import { runCycle } from '../src/engine/cycle.ts';
+import { createPaymentPlan, createPause, liftPause, openDispute, recordPromise, replanCustomer, resolveDispute } from '../src/engine/events.ts';
+import { customerCalendar } from '../src/engine/preview.ts';
+import { assignScenario, ensureBuiltinScenarios, getScenario, updateScenario } from '../src/engine/scenarios.ts';
+import { allocate, createCustomer, createInvoice, createOrganisation, recordPayment } from '../src/ledger/repo.ts';
+import { dbTargets } from './db.ts';
+
+const d = (s: string) => s as CalendarDate;
+
+describe.each(dbTargets())('dunning engine on $name', (target) => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await target.open();
+  });
+  afterAll(async () => db?.close());
+
+  let n = 0;
+  async function setup(opts: { invoices?: { due: string; amount?: bigint }[]; tz?: string; kind?: 'business' | 'consumer' } = {}) {
+    n++;
+    const org = await createOrganisation(db, { legalName: `Org ${n}`, timeZone: opts.tz ?? 'Europe/Paris' });
+    await db.tx((q) => ensureBuiltinScenarios(q, org.id));
+    const c = await createCustomer(db, org.id, {
+      legalName: `Client ${n} SARL`,
+      kind: opts.kind ?? 'business',
+      contacts: [{ name: 'Compta', email: 'compta@client.fr', phone: '+33140000000', addressLine1: '1 rue de la Paix', postalCode: '75002', city: 'Paris', receivesReminders: true }],
+    });
+    const invoices = [];
+    for (const [k, inv] of (opts.invoices ?? [{ due: '2026-03-02' }]).entries()) {
+      invoices.push(
+        await createInvoice(db, org.id, {
+          customerId: c.id, number: `F${n}-${k + 1}`, issueDate: addDays(d(inv.due), -30), dueDate: inv.due, currency: 'EUR',
+          amountExclTaxMinor: 0n, amountInclTaxMinor: inv.amount ?? 120_000n,
+        }),
+      );
+    }
+    return { org: org.id, customer: c.id, invoices };
+  }
+  const actions = (org: string) =>
+    db.query<{ id: bigint; channel: string; step_offset: number; status: string; planned_on: string; status_reason: string | null; send_after: string; tone: string }>(
+      'SELECT * FROM actions WHERE organisation_id = $1 ORDER BY id',
+      [org],
+    );
+
+  it('Invoice Ninja #553 / #2330: running the cycle twice the same day adds nothing the second time', async () => {
+    const s = await setup();
+    const first = await runCycle(db, s.org, { today: d('2026-03-02') });
+    expect(first.actionsCreated).toBe(1);
+    const second = await runCycle(db, s.org, { today: d('2026-03-02') });
+    expect(second.actionsCreated).toBe(0);
+    expect(await actions(s.org)).toHaveLength(1);
+  });
+
+  it('two cycles racing at once plan each reminder once', async () => {
+    const s = await setup({ invoices: [{ due: '2026-03-02' }, { due: '2026-02-20' }, { due: '2026-02-01' }] });
+    const results = await Promise.all([runCycle(db, s.org, { today: d('2026-03-02') }), runCycle(db, s.org, { today: d('2026-03-02') })]);
+    const created = results.reduce((a, r) => a + r.actionsCreated, 0);
+    const rows = await actions(s.org);
+    expect(rows.length).toBe(created);
+    expect(new Set(rows.map((r) => `${r.channel}:${r.planned_on}`)).size).toBe(rows.length);
+    const dup = await db.query('SELECT invoice_id, step_key, count(*) FROM step_records WHERE organisation_id = $1 GROUP BY 1, 2 HAVING count(*) > 1', [s.org]);
+    expect(dup).toEqual([]);
+  });
+
+  it('--dry-run decides exactly what the real run does and writes nothing', async () => {
+    const s = await setup({ invoices: [{ due: '2026-03-02' }, { due: '2026-01-15' }] });
+    const seen: string[][] = [[], []];
+    const dry = await runCycle(db, s.org, { today: d('2026-03-02'), dryRun: true, onChunk: (a) => seen[0]!.push(...a.map((x) => `${x.channel}:${x.stepOffset}:${x.invoices.map((i) => i.number)}`)) });
+    expect(await actions(s.org)).toHaveLength(0);
+    expect((await db.query('SELECT * FROM step_records WHERE organisation_id = $1', [s.org])).length).toBe(0);
+    const real = await runCycle(db, s.org, { today: d('2026-03-02'), onChunk: (a) => seen[1]!.push(...a.map((x) => `${x.channel}:${x.stepOffset}:${x.invoices.map((i) => i.number)}`)) });
+    expect(seen[0]).toEqual(seen[1]);
+    expect({ ...dry, dryRun: true }).toEqual({ ...real, dryRun: true });
+  });
+
+  it('a payment between planning and sending cancels the pending reminder (for that customer only)', async () => {
+    const s = await setup();
+    const other = await setup();
+    await runCycle(db, s.org, { today: d('2026-03-02') });
+    await runCycle(db, other.org, { today: d('2026-03-02') });
+    await db.tx(async (q) => {
+      const p = await recordPayment(q, s.org, { customerId: s.customer, paymentDate: '2026-03-02', currency: 'EUR', amountMinor: 120_000n });
+      await allocate(q, s.org, { invoiceId: s.invoices[0]!.id, paymentId: p.id, amountMinor: 120_000n, allocatedOn: d('2026-03-02') });
+      await replanCustomer(q, s.org, s.customer, d('2026-03-02'));
+    });
+    expect((await actions(s.org)).map((a) => [a.status, a.status_reason])).toEqual([['cancelled', 'paid']]);
+    expect((await actions(other.org)).map((a) => a.status)).toEqual(['queued']);
+    expect((await runCycle(db, s.org, { today: d('2026-03-20') })).actionsCreated).toBe(0);
+  });
+
+  it('Invoice Ninja #5458: a scenario change applies to invoices in progress from their next step', async () => {
+    const s = await setup();
+    await runCycle(db, s.org, { today: d('2026-03-10') }); // J+8 call
+    const std = await getScenario(db, s.org, 'standard-b2b');
+    await db.tx((q) =>
+      updateScenario(q, s.org, 'standard-b2b', {
+        ...std.definition,
+        steps: [...std.definition.steps.filter((x) => x.offset !== 20), { offset: 15, channel: 'sms', template: 'reminder', tone: 'reminder' }],
+      }),
+    );
+    const r = await runCycle(db, s.org, { today: d('2026-03-17') });
+    expect(r.actionsCreated).toBe(1);
+    const rows = await actions(s.org);
+    expect(rows.at(-1)).toMatchObject({ channel: 'sms', step_offset: 15 });
+    expect((await getScenario(db, s.org, 'standard-b2b')).version).toBe(2);
+  });
+
+  it('months of days: every working day for 100 days, with payments, a pause and a dispute; no duplicate, no weekend, no reminder after payment, no step lost', async () => {
+    const dues = Array.from({ length: 12 }, (_, k) => ({ due: addDays(d('2026-02-02'), k * 5), amount: BigInt(50_000 + k * 1000) }));
+    const s = await setup({ invoices: dues });
+    const fr = workingDays('FR');
+    let pauseId: bigint | null = null;
+    let disputeId: bigint | null = null;
+    for (let day = 0; day < 100; day++) {
+      const today = addDays(d('2026-01-20'), day);
+      if (day === 30) {
+        // a partial payment, then a full one
+        const p = await recordPayment(db, s.org, { customerId: s.customer, paymentDate: today, currency: 'EUR', amountMinor: 20_000n });
+        await db.tx(async (q) => {
+          await allocate(q, s.org, { invoiceId: s.invoices[0]!.id, paymentId: p.id, amountMinor: 20_000n, allocatedOn: today });
+          await replanCustomer(q, s.org, s.customer, today);
+        });
+      }
+      if (day === 35) {
+        const p = await recordPayment(db, s.org, { customerId: s.customer, paymentDate: today, currency: 'EUR', amountMinor: s.invoices[1]!.amountInclTaxMinor });
+        await db.tx(async (q) => {
+          await allocate(q, s.org, { invoiceId: s.invoices[1]!.id, paymentId: p.id, amountMinor: s.invoices[1]!.amountInclTaxMinor, allocatedOn: today });
+          await replanCustomer(q, s.org, s.customer, today);
+        });
+      }
+      if (day === 40) pauseId = await db.tx((q) => createPause(q, s.org, { customerId: s.customer, invoiceId: s.invoices[2]!.id, reason: 'manual_hold', startsOn: today }, today));
+      if (day === 55 && pauseId) await db.tx((q) => liftPause(q, s.org, pauseId!, today));
+      if (day === 45) disputeId = await db.tx((q) => openDispute(q, s.org, { customerId: s.customer, invoiceId: s.invoices[3]!.id, reason: 'livraison incomplète' }, today));
+      if (day === 70 && disputeId) await db.tx((q) => resolveDispute(q, s.org, disputeId!, 'avoir partiel accepté', today));
+      if (!fr.isWorkingDay(today)) continue; // the cycle runs on working days only, like an office
+      await runCycle(db, s.org, { today });
+      await runCycle(db, s.org, { today }); // and a nervous operator reruns it
+    }
+    const rows = await actions(s.org);
+    for (const a of rows) {
+      expect(dayOfWeek(d(a.planned_on))).toBeLessThan(6);
+      expect(fr.isWorkingDay(d(a.planned_on))).toBe(true);
+    }
+    // Invoice 2 was paid on day 35: no step planned for it from that day on
+    const paidOn = addDays(d('2026-01-20'), 35);
+    const after = await db.query<{ n: bigint }>(
+      `SELECT count(*) AS n FROM step_records WHERE organisation_id = $1 AND invoice_id = $2 AND outcome <> 'cancelled' AND recorded_on >= $3`,
+      [s.org, s.invoices[1]!.id, paidOn],
+    );
+    expect(after[0]!.n).toBe(0n);
+    // Invoice 1, partly paid, kept being followed up until the handover
+    const cal1 = (await customerCalendar(db, s.org, s.customer, addDays(d('2026-01-20'), 100))).filter((l) => l.invoice === s.invoices[0]!.number);
+    expect(cal1.find((l) => l.offset === 45)?.state).toBe('done');
+    // No step of any still-open invoice whose date passed is left without a record: planned, skipped or cancelled
+    const cal = await customerCalendar(db, s.org, s.customer, addDays(d('2026-01-20'), 99));
+    expect(cal.filter((l) => l.state === 'due')).toEqual([]);
+    // The disputed invoice got nothing while disputed
+    const disputed = await db.query<{ n: bigint }>(
+      `SELECT count(*) AS n FROM step_records WHERE organisation_id = $1 AND invoice_id = $2 AND outcome = 'planned' AND recorded_on >= $3 AND recorded_on < $4`,
+      [s.org, s.invoices[3]!.id, addDays(d('2026-01-20'), 45), addDays(d('2026-01-20'), 70)],
+    );
+    expect(disputed[0]!.n).toBe(0n);
+    // Minimum gap: two messages to the customer are at least 3 days apart
+    const msgDays = [...new Set(rows.filter((a) => ['email', 'sms', 'letter', 'registered_letter'].includes(a.channel) && a.status !== 'cancelled').map((a) => a.planned_on))].sort();
+    for (let i = 1; i < msgDays.length; i++) expect(addDays(d(msgDays[i - 1]!), 3) <= msgDays[i]!).toBe(true);
+  });
+
+  it('a pause that ends resumes where the scenario was, with no burst of missed steps', async () => {
+    const s = await setup();
+    await runCycle(db, s.org, { today: d('2026-03-10') }); // J+8 call done
+    const pid = await db.tx((q) => createPause(q, s.org, { customerId: s.customer, reason: 'manual_hold', startsOn: d('2026-03-11'), endsOn: d('2026-04-20') }, d('2026-03-11')));
+    expect(pid).toBeTypeOf('bigint');
+    expect((await runCycle(db, s.org, { today: d('2026-04-01') })).actionsCreated).toBe(0);
+    // The J+8 call was still pending when the pause began: the pause cancelled it, so it is
+    // where the scenario resumes (40 days paused: 19 April, a Sunday -> Monday 20 April).
+    expect((await actions(s.org)).map((a) => [a.step_offset, a.status, a.status_reason])).toEqual([[8, 'cancelled', 'paused']]);
+    const r = await runCycle(db, s.org, { today: d('2026-04-20') });
+    expect(r.actionsCreated).toBe(1);
+    expect(r.stepsSkipped).toBe(0);
+    expect((await actions(s.org)).at(-1)).toMatchObject({ channel: 'call_task', step_offset: 8 });
+    // J+20 is now due on 1 May (a holiday) -> 4 May; nothing in between
+    expect((await runCycle(db, s.org, { today: d('2026-04-30') })).actionsCreated).toBe(0);
+    const next = await runCycle(db, s.org, { today: d('2026-05-04') });
+    expect(next.actionsCreated).toBe(2); // J+20 email and letter, not J+30 nor J+45
+    expect((await actions(s.org)).slice(-2).map((a) => a.step_offset)).toEqual([20, 20]);
+  });
+
+  it('a broken promise becomes a task and reminders resume', async () => {
+    const s = await setup();
+    await runCycle(db, s.org, { today: d('2026-03-10') });
+    await db.tx((q) => recordPromise(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[0]!.id], promisedOn: d('2026-03-16'), amountMinor: 120_000n }, d('2026-03-11')));
+    expect((await runCycle(db, s.org, { today: d('2026-03-16') })).actionsCreated).toBe(0);
+    const r = await runCycle(db, s.org, { today: d('2026-03-19') });
+    expect(r.promisesBroken).toBe(1);
+    const tasks = await db.query<{ kind: string }>('SELECT kind FROM tasks WHERE organisation_id = $1', [s.org]);
+    expect(tasks.map((t) => t.kind)).toEqual(['broken_promise']);
+    // resumes: the paused days shifted J+20 (22 March) by the 8 days of the promise
+    const later = await runCycle(db, s.org, { today: d('2026-03-31') });
+    expect(later.actionsCreated).toBeGreaterThan(0);
+  });
+
+  it('a missed instalment breaks the payment plan', async () => {
+    const s = await setup();
+    await db.tx((q) =>
+      createPaymentPlan(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[0]!.id], instalments: [{ dueDate: d('2026-03-15'), amountMinor: 60_000n }, { dueDate: d('2026-04-15'), amountMinor: 60_000n }] }, d('2026-03-05')),
+    );
+    expect((await runCycle(db, s.org, { today: d('2026-03-12') })).actionsCreated).toBe(0);
+    const r = await runCycle(db, s.org, { today: d('2026-03-23') });
+    expect(r.plansBroken).toBe(1);
+    expect((await db.query<{ status: string }>('SELECT status FROM payment_plans WHERE organisation_id = $1', [s.org]))[0]!.status).toBe('broken');
+  });
+
+  it('an organisation far from UTC: the window opens at 09:00 local (Nouméa)', async () => {
+    const s = await setup({ tz: 'Pacific/Noumea' });
+    await runCycle(db, s.org, { today: d('2026-03-02') });
+    expect((await actions(s.org))[0]!.send_after).toMatch(/^2026-03-01 22:00:00(\+00)?|^2026-03-01T22:00:00/);
+  });
+
+  it('consumers follow the consumer scenario by segment assignment', async () => {
+    const s = await setup({ kind: 'consumer' });
+    await db.query(`UPDATE customers SET segment = 'particuliers' WHERE organisation_id = $1`, [s.org]);
+    await runCycle(db, s.org, { today: d('2026-03-02') });
+    const c = await getScenario(db, s.org, 'consumer');
+    const rows = await db.query<{ scenario_id: bigint }>('SELECT scenario_id FROM actions WHERE organisation_id = $1', [s.org]);
+    expect(rows.map((r) => r.scenario_id)).toEqual([c.id]);
+    await db.tx((q) => assignScenario(q, s.org, 'weekly', { customerId: s.customer }));
+    await runCycle(db, s.org, { today: d('2026-03-09') });
+    const w = await getScenario(db, s.org, 'weekly');
+    expect((await db.query<{ scenario_id: bigint }>('SELECT scenario_id FROM actions WHERE organisation_id = $1 ORDER BY id', [s.org])).at(-1)!.scenario_id).toBe(w.id);
+  });
+
+  it('stale bank data: the cycle plans but holds sending and says why', async () => {
+    const s = await setup();
+    await db.query(
+      `INSERT INTO bank_statements (organisation_id, format, account_key, file_sha256, statement_index, imported_at) VALUES ($1, 'camt053', 'FR76', 'abc', 0, '2026-02-20T10:00:00Z')`,
+      [s.org],
+    );
+    const r = await runCycle(db, s.org, { today: d('2026-03-02') });
+    expect(r.hold).toMatchObject({ held: true, reason: 'stale_bank_data', lastImportOn: '2026-02-20' });
+    expect(r.hold.message).toMatch(/10 days ago/);
+    expect((await db.query<{ hold_reason: string }>('SELECT hold_reason FROM actions WHERE organisation_id = $1', [s.org]))[0]!.hold_reason).toBe('stale_bank_data');
+  });
+
+  it('Invoice Ninja #11118: late fees are statutory interest plus the 40 € indemnity, not a flat fee', () => {
+    const r = computeLateFees({ jurisdiction: 'FR', debtor: 'business', currency: 'EUR', amountMinor: 1_200_000n, dueDate: d('2025-06-15'), until: d('2025-09-15') }, defaultRateTables());
+    expect([r.interestMinor, r.indemnityMinor, r.totalMinor]).toEqual([37_243n, 4_000n, 41_243n]);
+  });
+});
