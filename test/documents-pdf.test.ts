@@ -7,11 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeDocument } from '../src/documents/compose.ts';
 import { sampleInput } from '../src/documents/samples.ts';
+
+// jsqr is CommonJS with an ES-style default in its types: take whichever the loader hands over.
+const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as typeof jsQRModule;
 
 let dir: string;
 beforeAll(() => {
