@@ -14,7 +14,8 @@ import { composeDocument } from '../src/documents/compose.ts';
 import { sampleInput } from '../src/documents/samples.ts';
 
 // jsqr is CommonJS with an ES-style default in its types: take whichever the loader hands over.
-const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as typeof jsQRModule;
+type JsQr = (data: Uint8ClampedArray, width: number, height: number) => { binaryData: number[] } | null;
+const jsQR = ((jsQRModule as unknown as { default?: JsQr }).default ?? jsQRModule) as unknown as JsQr;
 
 let dir: string;
 beforeAll(() => {
