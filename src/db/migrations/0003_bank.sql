@@ -55,6 +55,8 @@ CREATE TABLE bank_lines (
   write_off_ids      bigint[] NOT NULL DEFAULT '{}',
   reverses_line_id   bigint,
   matched_by         text CHECK (matched_by IN ('auto', 'manual')),
+  -- A person undid a match: the engine proposes again but never applies on its own.
+  auto_blocked       boolean NOT NULL DEFAULT false,
   match_confidence   double precision,
   match_reason       jsonb,
   created_at         timestamptz NOT NULL DEFAULT now(),
