@@ -152,6 +152,9 @@ async function writePlan(
   today: CalendarDate,
 ): Promise<{ created: number; createdKeys: Set<string>; skipped: number }> {
   const createdKeys = new Set<string>();
+  let leftoverSuperseded = new Map<bigint, string[]>();
+  for (const sk of skipped) if (sk.reason === 'superseded') leftoverSuperseded.set(sk.invoiceId, [...(leftoverSuperseded.get(sk.invoiceId) ?? []), sk.stepKey]);
+  let supersededWritten = 0;
   if (actions.length) {
     const rows = actions.map((a) => {
       const window = assignments.scenarios.get(a.scenarioId)!.definition.options.window;
@@ -170,7 +173,17 @@ async function writePlan(
         holdReason: hold.held ? hold.reason : null,
       };
     });
-    const items = actions.flatMap((a) => a.invoices.map((i) => ({ dedupeKey: a.dedupeKey, invoiceId: i.invoiceId, stepKey: i.stepKey, stepOffset: i.stepOffset })));
+    // The superseded steps of an invoice ride on its first planned record.
+    const supersededBy = new Map<bigint, string[]>();
+    for (const sk of skipped) if (sk.reason === 'superseded') supersededBy.set(sk.invoiceId, [...(supersededBy.get(sk.invoiceId) ?? []), sk.stepKey]);
+    const items = actions.flatMap((a) =>
+      a.invoices.map((i) => {
+        const sup = supersededBy.get(i.invoiceId) ?? [];
+        supersededBy.delete(i.invoiceId);
+        return { dedupeKey: a.dedupeKey, invoiceId: i.invoiceId, stepKey: i.stepKey, stepOffset: i.stepOffset, superseded: sup };
+      }),
+    );
+    leftoverSuperseded = supersededBy;
     // Actions that collide with an existing dedupe key (a rerun, a racing process) add nothing,
     // and neither do their step records: those are joined to the actions actually inserted.
     const inserted = await q.query<{ dedupe_key: string }>(
@@ -184,33 +197,46 @@ async function writePlan(
          ON CONFLICT (organisation_id, dedupe_key) DO NOTHING
          RETURNING id, dedupe_key),
        s AS (
-         INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, action_id, recorded_on)
-         SELECT $1, y."invoiceId"::bigint, y."stepKey", y."stepOffset", 'planned', a.id, $3
-           FROM json_to_recordset($4::json) AS y("dedupeKey" text, "invoiceId" text, "stepKey" text, "stepOffset" int)
+         INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, action_id, recorded_on, superseded)
+         SELECT $1, y."invoiceId"::bigint, y."stepKey", y."stepOffset", 'planned', a.id, $3, ARRAY(SELECT json_array_elements_text(y.superseded))
+           FROM json_to_recordset($4::json) AS y("dedupeKey" text, "invoiceId" text, "stepKey" text, "stepOffset" int, superseded json)
            JOIN a ON a.dedupe_key = y."dedupeKey"
          ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE
-           SET outcome = 'planned', action_id = EXCLUDED.action_id, recorded_on = EXCLUDED.recorded_on, reason = NULL
+           SET outcome = 'planned', action_id = EXCLUDED.action_id, recorded_on = EXCLUDED.recorded_on, reason = NULL,
+               superseded = step_records.superseded || EXCLUDED.superseded
            WHERE step_records.outcome = 'cancelled'
          RETURNING 1)
-       SELECT dedupe_key FROM a`,
+       SELECT dedupe_key, (SELECT count(*) FROM s) AS records FROM a`,
       [orgId, J(rows), today, J(items)],
     );
+    const insertedKeys = new Set(inserted.map((r) => r.dedupe_key));
+    supersededWritten = items.filter((i) => insertedKeys.has(i.dedupeKey)).reduce((n, i) => n + i.superseded.length, 0);
     for (const r of inserted) createdKeys.add(r.dedupe_key);
   }
-  let skippedCount = 0;
-  if (skipped.length) {
+  // Steps skipped for their own reason (condition, no way to reach the customer) get a row each,
+  // carrying the invoice's superseded steps when no planned record took them.
+  const own = skipped
+    .filter((sk) => sk.reason !== 'superseded')
+    .map((sk) => {
+      const sup = leftoverSuperseded.get(sk.invoiceId) ?? [];
+      leftoverSuperseded.delete(sk.invoiceId);
+      return { invoiceId: sk.invoiceId, stepKey: sk.stepKey, stepOffset: sk.stepOffset, reason: sk.reason, superseded: sup };
+    });
+  let skippedCount = supersededWritten;
+  if (own.length) {
     const rows = await q.query<{ n: bigint }>(
       `WITH s AS (
-         INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, reason, recorded_on)
-         SELECT $1, x."invoiceId"::bigint, x."stepKey", x."stepOffset", 'skipped', x.reason, $3
-           FROM json_to_recordset($2::json) AS x("invoiceId" text, "stepKey" text, "stepOffset" int, reason text)
-         ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE SET outcome = 'skipped', reason = EXCLUDED.reason, recorded_on = EXCLUDED.recorded_on
+         INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, reason, recorded_on, superseded)
+         SELECT $1, x."invoiceId"::bigint, x."stepKey", x."stepOffset", 'skipped', x.reason, $3, ARRAY(SELECT json_array_elements_text(x.superseded))
+           FROM json_to_recordset($2::json) AS x("invoiceId" text, "stepKey" text, "stepOffset" int, reason text, superseded json)
+         ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE SET outcome = 'skipped', reason = EXCLUDED.reason, recorded_on = EXCLUDED.recorded_on,
+           superseded = step_records.superseded || EXCLUDED.superseded
            WHERE step_records.outcome = 'cancelled'
          RETURNING 1)
        SELECT count(*) AS n FROM s`,
-      [orgId, J(skipped), today],
+      [orgId, J(own), today],
     );
-    skippedCount = Number(rows[0]!.n);
+    skippedCount += Number(rows[0]!.n) + own.reduce((n, o) => n + o.superseded.length, 0);
   }
   return { created: createdKeys.size, createdKeys, skipped: skippedCount };
 }

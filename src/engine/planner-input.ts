@@ -71,9 +71,9 @@ export async function loadPlannerInput(q: Queryable, orgId: string, today: Calen
   );
   const rs = rangeSql(range, 'i.customer_id', 2);
   const records = await q.query<Record<string, unknown>>(
-    `SELECT sr.invoice_id, sr.step_key, sr.step_offset
+    `SELECT sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
        FROM step_records sr JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
-      WHERE sr.organisation_id = $1 AND ${rs.sql} AND sr.outcome IN ('planned', 'skipped')
+      WHERE sr.organisation_id = $1 AND ${rs.sql}
         AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
     [orgId, ...rs.params],
   );
@@ -82,9 +82,18 @@ export async function loadPlannerInput(q: Queryable, orgId: string, today: Calen
     const id = r.invoice_id as bigint;
     let d = done.get(id);
     if (!d) done.set(id, (d = { keys: new Set(), max: null }));
-    d.keys.add(String(r.step_key));
-    const off = Number(r.step_offset);
-    d.max = d.max === null ? off : Math.max(d.max, off);
+    // A cancelled step (payment, pause) was never sent: it may be planned again. The steps it
+    // superseded stay done: they were legitimately passed over.
+    const offsets: number[] = [];
+    if (r.outcome !== 'cancelled') {
+      d.keys.add(String(r.step_key));
+      offsets.push(Number(r.step_offset));
+    }
+    for (const k of (r.superseded as string[]) ?? []) {
+      d.keys.add(k);
+      offsets.push(Number.parseInt(k, 10));
+    }
+    for (const off of offsets) d.max = d.max === null ? off : Math.max(d.max, off);
   }
   const rp = rangeSql(range, 'p.customer_id', 2);
   const pauseRows = await q.query<Record<string, unknown>>(

@@ -21,13 +21,18 @@ export interface CalendarLine {
 export async function customerCalendar(q: Queryable, orgId: string, customerId: bigint, today: CalendarDate): Promise<CalendarLine[]> {
   const input = await loadPlannerInput(q, orgId, today, { customerId }, await loadAssignments(q, orgId));
   const records = await q.query<Record<string, unknown>>(
-    `SELECT sr.invoice_id, sr.step_key, sr.outcome, sr.reason, sr.recorded_on, a.status, a.status_reason
+    `SELECT sr.invoice_id, sr.step_key, sr.outcome, sr.reason, sr.recorded_on, sr.superseded, a.status, a.status_reason
        FROM step_records sr LEFT JOIN actions a ON a.organisation_id = sr.organisation_id AND a.id = sr.action_id
        JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
       WHERE sr.organisation_id = $1 AND i.customer_id = $2`,
     [orgId, customerId],
   );
   const rec = new Map(records.map((r) => [`${r.invoice_id}|${r.step_key}`, r]));
+  for (const r of records) {
+    for (const k of (r.superseded as string[]) ?? []) {
+      rec.set(`${r.invoice_id}|${k}`, { outcome: 'skipped', reason: 'superseded', recorded_on: r.recorded_on, status: null, status_reason: null });
+    }
+  }
   const lines: CalendarLine[] = [];
   for (const inv of input.invoices) {
     for (const e of invoiceCalendar(inv, today)) {

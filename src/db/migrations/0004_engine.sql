@@ -182,6 +182,10 @@ CREATE TABLE step_records (
   reason          text,
   action_id       bigint,
   recorded_on     date NOT NULL,
+  -- Earlier steps that were due at the same time and skipped because this later one went out
+  -- (catch-up after downtime): kept on this record rather than one row each, so catching up a
+  -- whole ledger writes one row per invoice.
+  superseded      text[] NOT NULL DEFAULT '{}',
   PRIMARY KEY (organisation_id, invoice_id, step_key),
   FOREIGN KEY (organisation_id, invoice_id) REFERENCES invoices (organisation_id, id) ON DELETE CASCADE,
   FOREIGN KEY (organisation_id, action_id) REFERENCES actions (organisation_id, id)
