@@ -35,16 +35,76 @@ const BOTTOM = A4.height - 24 * MM;
 const ADDRESS = { x: 110 * MM, y: 50 * MM, width: 85 * MM };
 
 const FONT_FILES = { regular: 'DejaVuSans.ttf', bold: 'DejaVuSans-Bold.ttf' } as const;
-let fonts: { regular: Buffer; bold: Buffer } | null = null;
+/** A parsed font as fontkit gives it; pdfkit accepts it in place of a file (anything with a `layout`). */
+type ParsedFont = { layout: (...args: unknown[]) => unknown; glyphForCodePoint(cp: number): unknown };
 
-/** The font files of the dejavu-fonts-ttf package, read once per process. */
+/**
+ * fontkit caches a glyph object with the characters it was first reached from, and pdfkit writes
+ * those characters into the PDF's ToUnicode map (what copy-paste and text extraction read). When
+ * the font is shared between documents, a glyph first reached through an OpenType lookup would be
+ * cached with no character and vanish from extracted text: reaching every glyph of the scripts we
+ * print through its code point first, once, prevents that.
+ */
+const PRIMED_RANGES: Array<[number, number]> = [
+  [0x20, 0x7e], [0xa0, 0x24f], [0x2000, 0x206f], [0x20a0, 0x20bf], [0x2100, 0x2122],
+];
+function prime(font: ParsedFont): ParsedFont {
+  for (const [from, to] of PRIMED_RANGES) for (let cp = from; cp <= to; cp++) font.glyphForCodePoint(cp);
+  return font;
+}
+let fonts: { regular: ParsedFont; bold: ParsedFont } | null = null;
+
+/**
+ * The fonts of the dejavu-fonts-ttf package, parsed once per process with the fontkit that pdfkit
+ * itself uses (resolved from pdfkit's own location). Handing pdfkit a parsed font instead of the
+ * file saves re-parsing 700 KB of TrueType and re-shaping every word in every letter: it is what
+ * takes letters from ~20 to several hundred a second.
+ */
 function loadFonts() {
   if (!fonts) {
     const require = createRequire(import.meta.url);
     const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-    fonts = { regular: readFileSync(join(dir, FONT_FILES.regular)), bold: readFileSync(join(dir, FONT_FILES.bold)) };
+    const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(buffer: Uint8Array): ParsedFont };
+    fonts = {
+      regular: prime(fontkit.create(readFileSync(join(dir, FONT_FILES.regular)))),
+      bold: prime(fontkit.create(readFileSync(join(dir, FONT_FILES.bold)))),
+    };
   }
   return fonts;
+}
+
+/**
+ * pdfkit shapes each word once per document and keeps the result in the font's layoutCache; every
+ * letter uses the same few hundred words, so shaped words are shared between documents (per font:
+ * the runs are already scaled to the font, and each document still builds its own subset from the
+ * glyphs it uses). pdfkit adds word spacing into the position objects when it justifies a line, so
+ * a document gets its own copy of the positions, never the shared ones. Bounded in size.
+ */
+interface ShapedRun {
+  glyphs: unknown[];
+  positions: Array<Record<string, number>>;
+  advanceWidth: number;
+}
+const shaped = new Map<string, Map<string, ShapedRun>>();
+function shareLayoutCache(doc: PDFKit.PDFDocument, name: string) {
+  let runs = shaped.get(name);
+  if (!runs) shaped.set(name, (runs = new Map()));
+  if (runs.size > 100_000) runs.clear();
+  const store = runs;
+  const cache = new Proxy(Object.create(null) as Record<string, ShapedRun>, {
+    get(_target, key) {
+      const run = typeof key === 'string' ? store.get(key) : undefined;
+      return run ? { glyphs: run.glyphs, positions: run.positions.map((p) => ({ ...p })), advanceWidth: run.advanceWidth } : undefined;
+    },
+    set(_target, key, value: ShapedRun) {
+      // fontkit's GlyphRun computes advanceWidth in a getter: copy the value, not the object.
+      if (typeof key === 'string') store.set(key, { glyphs: value.glyphs, positions: value.positions.map((p) => ({ ...p })), advanceWidth: value.advanceWidth });
+      return true;
+    },
+  });
+  doc.font(name);
+  const font = (doc as unknown as { _font?: { layoutCache?: unknown } })._font;
+  if (font?.layoutCache) font.layoutCache = cache;
 }
 
 const L = defineMessages({
@@ -109,9 +169,13 @@ export function renderLetterPdf(input: LetterInput): Promise<Buffer> {
       CreationDate: input.creationDate ?? new Date(0),
     },
     lang: lang === 'fr' ? 'fr-FR' : 'en-GB',
+    // Our font from the start: the default would load Helvetica's metrics for nothing.
+    font: f.regular as unknown as string,
   });
-  doc.registerFont('regular', f.regular);
-  doc.registerFont('bold', f.bold);
+  for (const name of ['regular', 'bold'] as const) {
+    doc.registerFont(name, f[name] as unknown as PDFKit.Mixins.PDFFontSource);
+    shareLayoutCache(doc, name);
+  }
   const colour = /^#[0-9a-fA-F]{6}$/.test(branding.colour) ? branding.colour : '#1F4E79';
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
