@@ -179,7 +179,8 @@ export function describeProposal(p: Pick<Proposal, 'reason' | 'notes'>, lang: La
 
 // ------------------------------------------------------------------ text helpers
 
-const stripAccents = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+// Most texts are plain ASCII: skip the (costly) Unicode normalisation for them.
+const stripAccents = (s: string) => (/[^\x00-\x7f]/.test(s) ? s.normalize('NFD').replace(/[\u0300-\u036f]/g, '') : s);
 export const invoiceKey = (number: string) => stripAccents(number).toUpperCase().replace(/[^A-Z0-9]/g, '');
 const digitKey = (s: string) => s.replace(/\D/g, '').replace(/^0+/, '');
 
@@ -261,7 +262,9 @@ function nameInText(textTokens: Set<string>, customer: string): number {
 // ------------------------------------------------------------------ the ledger view the passes share
 
 class Book {
-  readonly open = new Map<bigint, Minor>();
+  /** Open amounts as the batch consumes them, keyed by the invoice object (fast identity hashing). */
+  readonly open = new Map<OpenInvoice, Minor>();
+  readonly byId = new Map<bigint, OpenInvoice>();
   readonly byKey = new Map<string, OpenInvoice[]>();
   readonly byDigits = new Map<string, OpenInvoice[]>();
   readonly byCustomer = new Map<bigint, OpenInvoice[]>();
@@ -269,6 +272,7 @@ class Book {
   readonly customers = new Map<bigint, KnownCustomer>();
   readonly byIban = new Map<string, bigint[]>();
   readonly byNameToken = new Map<string, bigint[]>();
+  readonly refCache = new Map<MatchLine, FoundRef[]>();
 
   constructor(invoices: readonly OpenInvoice[], customers: readonly KnownCustomer[]) {
     const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
@@ -283,7 +287,8 @@ class Book {
     }
     for (const inv of invoices) {
       // Settled invoices (open 0) are indexed by number only: a payment naming one is doubtful.
-      this.open.set(inv.id, inv.openMinor > 0n ? inv.openMinor : 0n);
+      this.open.set(inv, inv.openMinor > 0n ? inv.openMinor : 0n);
+      this.byId.set(inv.id, inv);
       const key = invoiceKey(inv.number);
       // Very short numbers ("42") would be found in any text: they are matched by the other passes.
       if (key.length >= 4 && /\d{3}/.test(key)) push(this.byKey, key, inv);
@@ -298,7 +303,7 @@ class Book {
   }
 
   openOf(inv: OpenInvoice): Minor {
-    return this.open.get(inv.id) ?? 0n;
+    return this.open.get(inv) ?? 0n;
   }
 
   /** The customer's invoices still open in this currency, oldest due first. */
@@ -318,12 +323,18 @@ class Book {
   fits(p: Proposal): boolean {
     const need = new Map<bigint, Minor>();
     for (const a of [...p.allocations, ...p.writeOffs]) need.set(a.invoiceId, (need.get(a.invoiceId) ?? 0n) + a.amountMinor);
-    for (const [id, n] of need) if ((this.open.get(id) ?? 0n) < n) return false;
+    for (const [id, n] of need) {
+      const inv = this.byId.get(id);
+      if (!inv || this.openOf(inv) < n) return false;
+    }
     return true;
   }
 
   consume(p: Proposal): void {
-    for (const a of [...p.allocations, ...p.writeOffs]) this.open.set(a.invoiceId, (this.open.get(a.invoiceId) ?? 0n) - a.amountMinor);
+    for (const a of [...p.allocations, ...p.writeOffs]) {
+      const inv = this.byId.get(a.invoiceId)!;
+      this.open.set(inv, this.openOf(inv) - a.amountMinor);
+    }
   }
 }
 
@@ -405,15 +416,16 @@ function rfReferences(text: string): string[] {
   return out;
 }
 
-function findReferences(book: Book, line: MatchLine, settled: OpenInvoice[] = []): FoundRef[] {
+/**
+ * The invoices a line names, open or not. What a text names does not change while the batch is
+ * matched, so it is read once per line; `findReferences` then keeps those still open.
+ */
+function namedInvoices(book: Book, line: MatchLine): FoundRef[] {
+  const cached = book.refCache.get(line);
+  if (cached) return cached;
   const found: FoundRef[] = [];
-  const seen = new Set<bigint>();
   const add = (f: FoundRef) => {
-    for (const i of f.invoices) if (book.openOf(i) <= 0n && !settled.includes(i)) settled.push(i);
-    const fresh = f.invoices.filter((i) => !seen.has(i.id) && i.currency === line.currency && book.openOf(i) > 0n);
-    if (fresh.length === 0) return;
-    for (const i of fresh) seen.add(i.id);
-    found.push({ ...f, invoices: fresh });
+    found.push(f);
   };
   const structured = line.creditorReference ? stripAccents(line.creditorReference).toUpperCase().replace(/\s/g, '') : null;
   const text = stripAccents([line.remittanceText, line.label].filter(Boolean).join(' ')).toUpperCase();
@@ -454,7 +466,23 @@ function findReferences(book: Book, line: MatchLine, settled: OpenInvoice[] = []
       }
     }
   }
-  return found.sort((a, b) => a.start - b.start);
+  found.sort((a, b) => a.start - b.start);
+  book.refCache.set(line, found);
+  return found;
+}
+
+/** The open invoices a line names; `settled` receives the named ones already settled. */
+function findReferences(book: Book, line: MatchLine, settled: OpenInvoice[] = []): FoundRef[] {
+  const out: FoundRef[] = [];
+  const seen = new Set<bigint>();
+  for (const f of namedInvoices(book, line)) {
+    for (const i of f.invoices) if (book.openOf(i) <= 0n && !settled.includes(i)) settled.push(i);
+    const fresh = f.invoices.filter((i) => !seen.has(i.id) && i.currency === line.currency && book.openOf(i) > 0n);
+    if (fresh.length === 0) continue;
+    for (const i of fresh) seen.add(i.id);
+    out.push({ ...f, invoices: fresh });
+  }
+  return out;
 }
 
 function passReference(book: Book, line: MatchLine, settings: MatchSettings): Proposal[] {

@@ -116,7 +116,7 @@ export function register(program: Command, ctx: CliContext): void {
             }),
           );
         }
-        if (rec) ctx.out(t(M, lang, 'reconciled', { ...rec, customerIds: '' }));
+        if (rec) ctx.out(t(M, lang, 'reconciled', { ...rec, customerIds: '', timings: '' }));
       } finally {
         await db.close();
       }
@@ -137,7 +137,7 @@ export function register(program: Command, ctx: CliContext): void {
         const orgId = await ctx.resolveOrg(db, o.org);
         const lang = (await getOrganisation(db, orgId)).language as Lang;
         const r = await reconcile(db, orgId, matchOptions(o));
-        ctx.out(o.json ? json(r) : t(M, lang, 'reconciled', { ...r, customerIds: '' }));
+        ctx.out(o.json ? json(r) : t(M, lang, 'reconciled', { ...r, customerIds: '', timings: '' }));
       } finally {
         await db.close();
       }

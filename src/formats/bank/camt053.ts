@@ -4,26 +4,16 @@
  * became `Sts/Cd`, `BookgDt/Dt` may be `BookgDt/DtTm`), so each read tries both forms.
  * Errors name the XML element path, e.g. `Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt`.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { currencyExponent, type Minor } from '../../domain/money.ts';
 import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
+import { readXml, XmlSyntaxError } from './xml.ts';
 
 // A parsed XML tree is untyped by nature.
 type X = any;
 
 const REPEATED = new Set(['Stmt', 'Ntry', 'NtryDtls', 'TxDtls', 'Bal', 'Ustrd', 'Strd', 'RfrdDocInf', 'AdrLine', 'AddtlNtryInf']);
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  isArray: (name) => REPEATED.has(name),
-});
 
 const NS_RE = /urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d{2})/;
 
@@ -38,8 +28,13 @@ const txt = (v: X): string | null => {
 export function parseCamt053(input: Buffer | string, opts: ParseOptions = {}): ParsedBankFile {
   const file = opts.filename;
   const text = (typeof input === 'string' ? input : input.toString('utf8')).replace(/^\uFEFF/, '');
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) throw parseError(`malformed XML: ${valid.err.msg}`, { file, line: valid.err.line });
+  let doc: X;
+  try {
+    doc = readXml(text, REPEATED);
+  } catch (e) {
+    if (e instanceof XmlSyntaxError) throw parseError(`malformed XML: ${e.message}`, { file, line: e.line });
+    throw e;
+  }
   const ns = NS_RE.exec(text.slice(0, 2000));
   if (!ns) throw parseError('not an ISO 20022 camt document (no urn:iso:std:iso:20022:tech:xsd:camt namespace)', { file, path: 'Document' });
   const version = `camt.${ns[1]}.001.${ns[2]}`;
@@ -47,7 +42,6 @@ export function parseCamt053(input: Buffer | string, opts: ParseOptions = {}): P
   if (ns[1] !== '053') throw parseError(`${version} is not a statement (camt.053 expected)`, { file, path: 'Document' });
   if (v < 2 || v > 13) throw parseError(`${version} is not a supported version (camt.053.001.02 to .001.13)`, { file, path: 'Document' });
 
-  const doc = parser.parse(text) as X;
   const root = doc.Document;
   if (!root) throw parseError('no Document element', { file, path: 'Document' });
   const bk = root.BkToCstmrStmt;
