@@ -8,7 +8,7 @@ import type { Queryable } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { validateCustomer, validateInvoice, validatePayment } from '../domain/ledger.ts';
 import { ERROR_CODES, RelanceError, isRelanceError } from '../errors.ts';
-import type { LedgerBatch } from './bulk-types.ts';
+import type { LedgerBatch, UpsertAllocation, UpsertCustomer, UpsertInvoice, UpsertPayment } from './bulk-types.ts';
 
 export interface BulkCounts {
   customers: number;
@@ -162,4 +162,188 @@ async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, counts: B
     counts.allocations += n;
   }
   return counts;
+}
+
+// ------------------------------------------------------------------ upserts (file imports)
+//
+// Re-importable loads, one statement per table and batch. A row that exists (same external id or
+// number) is updated only when something differs, so importing a file twice changes nothing.
+// Each statement also reports, set-based, the rows it refused with their file lines: unknown
+// customer, an update that would leave the invoice over-allocated, and a key already written
+// earlier in this same transaction, i.e. a duplicate further up the file (its row version carries
+// this transaction's id as xmin). Callers dedupe keys inside one batch before calling.
+
+export interface RowRefusal {
+  line: number;
+  field: string;
+  reason: string;
+}
+
+export interface UpsertResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  refused: RowRefusal[];
+}
+
+const THIS_TX = 'txid_current() % 4294967296';
+
+interface Outcome {
+  inserted: bigint;
+  updated: bigint;
+  refused: { line: number; field: string; reason: string }[] | null;
+}
+
+function result(n: number, o: Outcome): UpsertResult {
+  const refused = o.refused ?? [];
+  const inserted = Number(o.inserted);
+  const updated = Number(o.updated);
+  return { inserted, updated, unchanged: n - inserted - updated - new Set(refused.map((r) => r.line)).size, refused };
+}
+
+export async function upsertCustomers(q: Queryable, orgId: string, rows: UpsertCustomer[], opts: { insertOnly?: boolean } = {}): Promise<UpsertResult> {
+  if (!rows.length) return { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+  const conflict = opts.insertOnly
+    ? 'DO NOTHING'
+    : `DO UPDATE SET legal_name = EXCLUDED.legal_name, kind = EXCLUDED.kind, siren = coalesce(EXCLUDED.siren, customers.siren),
+         siret = coalesce(EXCLUDED.siret, customers.siret), vat_number = coalesce(EXCLUDED.vat_number, customers.vat_number),
+         country = EXCLUDED.country, language = EXCLUDED.language, payment_terms_days = EXCLUDED.payment_terms_days,
+         segment = coalesce(EXCLUDED.segment, customers.segment), updated_at = now()
+       WHERE (customers.legal_name, customers.kind, customers.siren, customers.siret, customers.vat_number, customers.country,
+              customers.language, customers.payment_terms_days, customers.segment)
+         IS DISTINCT FROM (EXCLUDED.legal_name, EXCLUDED.kind, coalesce(EXCLUDED.siren, customers.siren), coalesce(EXCLUDED.siret, customers.siret),
+              coalesce(EXCLUDED.vat_number, customers.vat_number), EXCLUDED.country, EXCLUDED.language, EXCLUDED.payment_terms_days,
+              coalesce(EXCLUDED.segment, customers.segment))`;
+  const [o] = await q.query<Outcome>(
+    `WITH x AS (
+       SELECT * FROM json_to_recordset($2::json) AS x(line int, "externalId" text, "legalName" text, kind text, siren text, siret text,
+         "vatNumber" text, country text, language text, "paymentTermsDays" int, segment text)),
+     ins AS (
+       INSERT INTO customers AS customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, segment)
+       SELECT $1, x."externalId", x."legalName", coalesce(x.kind, 'business'), x.siren, x.siret, x."vatNumber", coalesce(x.country, 'FR'),
+              coalesce(x.language, 'fr'), coalesce(x."paymentTermsDays", 30), x.segment
+         FROM x
+       ON CONFLICT (organisation_id, external_id) ${conflict}
+       RETURNING (xmax = 0) AS inserted)
+     SELECT (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
+            (SELECT json_agg(json_build_object('line', x.line, 'field', 'externalId', 'reason', 'this customer appears twice in the file'))
+               FROM x JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."externalId"
+              WHERE c.xmin::text::bigint = ${THIS_TX} AND $3::boolean) AS refused`,
+    [orgId, J(rows.map(({ contact: _c, ...r }) => r)), !opts.insertOnly],
+  );
+  const contacts = rows.filter((r) => r.contact).map((r) => ({ ...r.contact!, customerExternalId: r.externalId }));
+  if (contacts.length) {
+    await q.query(
+      `INSERT INTO contacts (organisation_id, customer_id, name, email, phone, address_line1, postal_code, city, country, receives_reminders)
+       SELECT $1, c.id, x.name, x.email, x.phone, x."addressLine1", x."postalCode", x.city, x.country, x.email IS NOT NULL
+         FROM json_to_recordset($2::json) AS x("customerExternalId" text, name text, email text, phone text, "addressLine1" text,
+              "postalCode" text, city text, country text)
+         JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
+        WHERE NOT EXISTS (SELECT 1 FROM contacts k WHERE k.organisation_id = $1 AND k.customer_id = c.id
+                            AND (lower(k.email) = lower(x.email) OR (x.email IS NULL AND k.name = x.name)))`,
+      [orgId, J(contacts)],
+    );
+  }
+  return result(rows.length, o!);
+}
+
+export async function upsertInvoices(q: Queryable, orgId: string, rows: UpsertInvoice[]): Promise<UpsertResult> {
+  if (!rows.length) return { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+  const [o] = await q.query<Outcome>(
+    `WITH x AS (
+       SELECT x.*, c.id AS customer_id, i.id AS invoice_id, i.xmin::text::bigint = ${THIS_TX} AS seen,
+              coalesce(i.allocated_minor + i.written_off_minor > x."amountInclTaxMinor"::bigint, false) AS overallocated,
+              coalesce(i.allocated_minor > 0 AND i.currency <> x.currency, false) AS currency_locked
+         FROM json_to_recordset($2::json) AS x(line int, "customerExternalId" text, number text, "externalId" text, "issueDate" date,
+              "dueDate" date, currency text, "amountExclTaxMinor" text, "amountInclTaxMinor" text)
+         LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
+         LEFT JOIN invoices i ON i.organisation_id = $1 AND i.number = x.number),
+     bad AS (
+       SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '" (import the customers first or name it in the file)' AS reason FROM x WHERE customer_id IS NULL
+       UNION ALL SELECT line, 'number', 'this invoice number appears twice in the file' FROM x WHERE seen
+       UNION ALL SELECT line, 'amountInclTax', 'the invoice is already paid beyond this amount' FROM x WHERE overallocated
+       UNION ALL SELECT line, 'currency', 'the invoice has payments in another currency' FROM x WHERE currency_locked),
+     ins AS (
+       INSERT INTO invoices AS invoices (organisation_id, customer_id, number, external_id, issue_date, due_date, currency, amount_excl_tax_minor, amount_incl_tax_minor)
+       SELECT $1, x.customer_id, x.number, x."externalId", x."issueDate", x."dueDate", x.currency, x."amountExclTaxMinor"::bigint, x."amountInclTaxMinor"::bigint
+         FROM x WHERE NOT EXISTS (SELECT 1 FROM bad)
+       ON CONFLICT (organisation_id, number) DO UPDATE SET customer_id = EXCLUDED.customer_id,
+         external_id = coalesce(EXCLUDED.external_id, invoices.external_id), issue_date = EXCLUDED.issue_date, due_date = EXCLUDED.due_date,
+         currency = EXCLUDED.currency, amount_excl_tax_minor = EXCLUDED.amount_excl_tax_minor, amount_incl_tax_minor = EXCLUDED.amount_incl_tax_minor
+       WHERE (invoices.customer_id, invoices.external_id, invoices.issue_date, invoices.due_date, invoices.currency, invoices.amount_excl_tax_minor,
+              invoices.amount_incl_tax_minor)
+         IS DISTINCT FROM (EXCLUDED.customer_id, coalesce(EXCLUDED.external_id, invoices.external_id), EXCLUDED.issue_date, EXCLUDED.due_date,
+              EXCLUDED.currency, EXCLUDED.amount_excl_tax_minor, EXCLUDED.amount_incl_tax_minor)
+       RETURNING (xmax = 0) AS inserted)
+     SELECT (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
+            (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
+    [orgId, J(rows)],
+  );
+  return result(rows.length, o!);
+}
+
+export async function upsertPayments(q: Queryable, orgId: string, rows: UpsertPayment[]): Promise<UpsertResult> {
+  if (!rows.length) return { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+  const [o] = await q.query<Outcome>(
+    `WITH x AS (
+       SELECT x.*, c.id AS customer_id, p.xmin::text::bigint = ${THIS_TX} AS seen,
+              coalesce(p.allocated_minor > x."amountMinor"::bigint OR (p.allocated_minor > 0 AND p.currency <> x.currency), false) AS locked
+         FROM json_to_recordset($2::json) AS x(line int, "externalId" text, "customerExternalId" text, "paymentDate" date, currency text,
+              "amountMinor" text, method text, reference text, "payerName" text, "payerIban" text)
+         LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
+         LEFT JOIN payments p ON p.organisation_id = $1 AND p.external_id = x."externalId"),
+     bad AS (
+       SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '"' AS reason FROM x WHERE customer_id IS NULL AND "customerExternalId" IS NOT NULL
+       UNION ALL SELECT line, 'externalId', 'this payment appears twice in the file' FROM x WHERE seen
+       UNION ALL SELECT line, 'amount', 'the payment is already allocated beyond this amount or in another currency' FROM x WHERE locked),
+     ins AS (
+       INSERT INTO payments AS payments (organisation_id, customer_id, external_id, payment_date, currency, amount_minor, method, reference, payer_name, payer_iban)
+       SELECT $1, x.customer_id, x."externalId", x."paymentDate", x.currency, x."amountMinor"::bigint, x.method, x.reference, x."payerName", x."payerIban"
+         FROM x WHERE NOT EXISTS (SELECT 1 FROM bad)
+       ON CONFLICT (organisation_id, external_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, payment_date = EXCLUDED.payment_date,
+         currency = EXCLUDED.currency, amount_minor = EXCLUDED.amount_minor, method = EXCLUDED.method, reference = EXCLUDED.reference,
+         payer_name = EXCLUDED.payer_name, payer_iban = EXCLUDED.payer_iban
+       WHERE (payments.customer_id, payments.payment_date, payments.currency, payments.amount_minor, payments.method, payments.reference,
+              payments.payer_name, payments.payer_iban)
+         IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.payment_date, EXCLUDED.currency, EXCLUDED.amount_minor, EXCLUDED.method,
+              EXCLUDED.reference, EXCLUDED.payer_name, EXCLUDED.payer_iban)
+       RETURNING (xmax = 0) AS inserted)
+     SELECT (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
+            (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
+    [orgId, J(rows)],
+  );
+  return result(rows.length, o!);
+}
+
+/**
+ * Brings each (invoice, payment) pair up to the total the file says was applied: only the missing
+ * part is inserted, so a re-import adds nothing. A smaller total than already applied is left
+ * alone (allocations are facts, undone only by an explicit reversal).
+ */
+export async function upsertAllocations(q: Queryable, orgId: string, rows: UpsertAllocation[]): Promise<UpsertResult> {
+  if (!rows.length) return { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+  const [o] = await q.query<Outcome>(
+    `WITH x AS (
+       SELECT x.*, i.id AS invoice_id, p.id AS payment_id, i.currency AS invoice_currency, p.currency AS payment_currency,
+              x."amountMinor"::bigint - coalesce((SELECT sum(a.amount_minor) FROM allocations a
+                 WHERE a.organisation_id = $1 AND a.invoice_id = i.id AND a.payment_id = p.id), 0) AS missing,
+              i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS invoice_open,
+              p.amount_minor - p.allocated_minor AS payment_left
+         FROM json_to_recordset($2::json) AS x(line int, "invoiceNumber" text, "paymentExternalId" text, currency text, "amountMinor" text, "allocatedOn" date)
+         LEFT JOIN invoices i ON i.organisation_id = $1 AND i.number = x."invoiceNumber"
+         LEFT JOIN payments p ON p.organisation_id = $1 AND p.external_id = x."paymentExternalId"),
+     bad AS (
+       SELECT line, 'invoice' AS field, 'no invoice "' || "invoiceNumber" || '"' AS reason FROM x WHERE invoice_id IS NULL
+       UNION ALL SELECT line, 'payment', 'no payment "' || "paymentExternalId" || '"' FROM x WHERE payment_id IS NULL
+       UNION ALL SELECT line, 'currency', 'the payment and the invoice are in different currencies' FROM x WHERE invoice_currency <> payment_currency
+       UNION ALL SELECT line, 'amount', 'the invoice has only ' || invoice_open || ' minor units left to pay' FROM x WHERE missing > invoice_open
+       UNION ALL SELECT line, 'amount', 'the payment has only ' || payment_left || ' minor units left to allocate' FROM x WHERE missing > payment_left AND missing <= invoice_open),
+     ins AS (
+       INSERT INTO allocations (organisation_id, invoice_id, payment_id, currency, amount_minor, allocated_on)
+       SELECT $1, invoice_id, payment_id, currency, missing, "allocatedOn" FROM x WHERE missing > 0 AND NOT EXISTS (SELECT 1 FROM bad)
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM ins) AS inserted, 0::bigint AS updated, (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
+    [orgId, J(rows)],
+  );
+  return result(rows.length, o!);
 }

@@ -1,0 +1,169 @@
+/**
+ * What every import answers, whatever the format: what it read, what it wrote (or would write, in
+ * a dry run), and every rejected row with its line, column and reason. An import with one problem
+ * writes nothing: the transaction is rolled back and the report says why.
+ */
+import { createHash } from 'node:crypto';
+import type { Db, Queryable } from '../db/driver.ts';
+import { isRelanceError } from '../errors.ts';
+import type { UpsertResult } from '../ledger/bulk.ts';
+
+export type ImportKind = 'customers' | 'invoices' | 'payments' | 'fec' | 'einvoice';
+export const IMPORT_KINDS: readonly ImportKind[] = ['customers', 'invoices', 'payments', 'fec', 'einvoice'];
+
+export interface ImportProblem {
+  line: number | null;
+  column: string | null;
+  reason: string;
+}
+
+export interface TableCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface ImportReport {
+  kind: ImportKind;
+  filename: string | null;
+  sha256: string | null;
+  dryRun: boolean;
+  /** imported: written; rejected: problems, nothing written; dry_run: checked, nothing written. */
+  outcome: 'imported' | 'rejected' | 'dry_run';
+  rowsRead: number;
+  /** How the file was read: encoding, separator, the column each field came from. */
+  detected: Record<string, unknown>;
+  counts: Record<string, TableCounts>;
+  problems: ImportProblem[];
+  problemCount: number;
+  warnings: string[];
+  importRunId: bigint | null;
+}
+
+export interface ImportProgress {
+  rows: number;
+  bytesRead: number;
+  bytesTotal: number;
+}
+
+export interface ImportOptions {
+  dryRun?: boolean;
+  onProgress?: (p: ImportProgress) => void;
+  /** Problems kept in the report (all are counted); default 10,000. */
+  maxProblems?: number;
+}
+
+/** Collects problems in constant memory beyond the cap (they are still counted). */
+export class Problems {
+  readonly list: ImportProblem[] = [];
+  count = 0;
+  constructor(private readonly max = 10_000) {}
+  add(line: number | null, column: string | null, reason: string) {
+    this.count++;
+    if (this.list.length < this.max) this.list.push({ line, column, reason });
+  }
+  /** A RelanceError thrown while reading a row becomes a problem at that row. */
+  addError(line: number | null, e: unknown, column: string | null = null) {
+    if (isRelanceError(e)) this.add(e.where?.line ?? line, e.where?.field ?? column, e.message);
+    else throw e;
+  }
+  get any() {
+    return this.count > 0;
+  }
+}
+
+export class Counts {
+  readonly tables: Record<string, TableCounts> = {};
+  add(table: string, r: Pick<UpsertResult, 'inserted' | 'updated' | 'unchanged'>) {
+    const t = (this.tables[table] ??= { inserted: 0, updated: 0, unchanged: 0 });
+    t.inserted += r.inserted;
+    t.updated += r.updated;
+    t.unchanged += Math.max(0, r.unchanged);
+  }
+}
+
+class Rollback extends Error {}
+
+export interface ImportBody {
+  problems: Problems;
+  counts: Counts;
+  detected: Record<string, unknown>;
+  warnings: string[];
+  rowsRead: number;
+}
+
+/**
+ * Runs an import body in one transaction. The body reads and writes as it goes (streaming), and
+ * records problems instead of throwing; if any problem was recorded, or in a dry run, everything
+ * is rolled back. The run is logged in import_runs afterwards, whatever the outcome.
+ */
+export async function runImport(
+  db: Db,
+  orgId: string,
+  kind: ImportKind,
+  meta: { filename: string | null; sha256: string | null },
+  opts: ImportOptions,
+  body: (q: Queryable, b: ImportBody) => Promise<void>,
+): Promise<ImportReport> {
+  const b: ImportBody = { problems: new Problems(opts.maxProblems), counts: new Counts(), detected: {}, warnings: [], rowsRead: 0 };
+  try {
+    await db.tx(async (q) => {
+      try {
+        await body(q, b);
+      } catch (e) {
+        // A failure that is about the input (a whole-file problem) is reported, not thrown.
+        if (!isRelanceError(e)) throw e;
+        b.problems.add(e.where?.line ?? null, e.where?.field ?? null, e.message);
+      }
+      if (b.problems.any || opts.dryRun) throw new Rollback();
+    });
+  } catch (e) {
+    if (!(e instanceof Rollback)) throw e;
+  }
+  const outcome = b.problems.any ? 'rejected' : opts.dryRun ? 'dry_run' : 'imported';
+  const [run] = await db.query<{ id: bigint }>(
+    `INSERT INTO import_runs (organisation_id, kind, filename, sha256, outcome, rows_read, counts, problems)
+     VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8::jsonb) RETURNING id`,
+    [orgId, kind, meta.filename, meta.sha256, outcome, b.rowsRead, JSON.stringify(b.counts.tables), JSON.stringify(b.problems.list.slice(0, 100))],
+  );
+  return {
+    kind,
+    filename: meta.filename,
+    sha256: meta.sha256,
+    dryRun: Boolean(opts.dryRun),
+    outcome,
+    rowsRead: b.rowsRead,
+    detected: b.detected,
+    counts: b.counts.tables,
+    problems: b.problems.list,
+    problemCount: b.problems.count,
+    warnings: b.warnings,
+    importRunId: run!.id,
+  };
+}
+
+/**
+ * Keeps one database write in flight while the caller parses the next batch: Node and the
+ * database each keep a core busy. Errors surface at the next push or at drain.
+ */
+export class WritePipe {
+  private pending: Promise<void> | null = null;
+  async push(write: () => Promise<void>) {
+    if (this.pending) await this.pending;
+    this.pending = write();
+    // Surface a failure at the next await rather than as an unhandled rejection.
+    this.pending.catch(() => {});
+  }
+  async drain() {
+    if (this.pending) await this.pending;
+    this.pending = null;
+  }
+}
+
+export function sha256Hex(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+export function recordRefusals(problems: Problems, r: UpsertResult) {
+  for (const x of r.refused) problems.add(x.line, x.field, x.reason);
+}
