@@ -138,6 +138,20 @@ describe('camt.053', () => {
   });
 });
 
+describe('strict XML reader', () => {
+  it('reports the line of a mismatched tag, refuses DTDs, decodes entities', async () => {
+    const { readXml, XmlSyntaxError } = await import('../src/formats/bank/xml.ts');
+    expect(() => readXml('<a>\n<b>\n</a>')).toThrow(XmlSyntaxError);
+    try {
+      readXml('<a>\n<b>\n</a>');
+    } catch (e) {
+      expect((e as InstanceType<typeof XmlSyntaxError>).line).toBe(3);
+    }
+    expect(() => readXml('<!DOCTYPE a [<!ENTITY x "y">]><a/>')).toThrow(/DOCTYPE/);
+    expect(readXml('<p:a xmlns:p="urn:x"><p:b k="1">A &amp; B</p:b><c>&#233;</c><c/></p:a>')).toEqual({ a: { b: { '@k': '1', '#text': 'A & B' }, c: ['é', ''] } });
+  });
+});
+
 describe('CFONB 120', () => {
   it('reads example.txt: two statements, signed amounts, 05 complements, balances', () => {
     const r = parseCfonb120(fixture('cfonb120/example.txt'));
@@ -176,7 +190,7 @@ describe('CFONB 120', () => {
   it('rejects an invalid date, naming the line', () => {
     const e = rejection(() => parseCfonb120(fixture('cfonb120/invalid_date.txt'), { filename: 'invalid_date.txt' }));
     expect(e.where).toEqual({ file: 'invalid_date.txt', line: 1 });
-    expect(e.message).toMatch(/date "  CART"/);
+    expect(e.message).toMatch(/date " {2}CART"/);
   });
 
   it('rejects a movement outside a statement', () => {

@@ -458,7 +458,7 @@ for (let i = 0; i < 15; i++) {
 }
 // 16. Wrong amount, no reference, known IBAN: the customer is sure, the invoice is not.
 for (let i = 0; i < 15; i++) {
-  const inv = freeInvoice((x, c) => c.ibans.length > 0);
+  const inv = freeInvoice((_x, c) => c.ibans.length > 0);
   const c = custOf(inv);
   push('wrong_amount', {
     bookingDate: payDate(inv),
