@@ -4,7 +4,7 @@ import { addDays, type CalendarDate, dayOfWeek } from '../src/domain/dates.ts';
 import { workingDays } from '../src/domain/engine/holidays.ts';
 import { computeLateFees, defaultRateTables } from '../src/domain/law/index.ts';
 import { runCycle } from '../src/engine/cycle.ts';
-import { createPaymentPlan, createPause, liftPause, openDispute, recordPromise, replanCustomer, resolveDispute } from '../src/engine/events.ts';
+import { createPaymentPlan, createPause, liftPause, openDispute, recordPromise, replanAfterScenarioChange, replanCustomer, resolveDispute } from '../src/engine/events.ts';
 import { customerCalendar } from '../src/engine/preview.ts';
 import { assignScenario, ensureBuiltinScenarios, getScenario, updateScenario } from '../src/engine/scenarios.ts';
 import { allocate, createCustomer, createInvoice, createOrganisation, recordPayment } from '../src/ledger/repo.ts';
@@ -102,6 +102,7 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
         steps: [...std.definition.steps.filter((x) => x.offset !== 20), { offset: 15, channel: 'sms', template: 'reminder', tone: 'reminder' }],
       }),
     );
+    await db.tx((q) => replanAfterScenarioChange(q, s.org, d('2026-03-10')));
     const r = await runCycle(db, s.org, { today: d('2026-03-17') });
     expect(r.actionsCreated).toBe(1);
     const rows = await actions(s.org);
@@ -212,6 +213,10 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     const r = await runCycle(db, s.org, { today: d('2026-03-23') });
     expect(r.plansBroken).toBe(1);
     expect((await db.query<{ status: string }>('SELECT status FROM payment_plans WHERE organisation_id = $1', [s.org]))[0]!.status).toBe('broken');
+    // the plan paused the invoice from 5 to 23 March: its clock resumes, and reminders come again
+    expect((await db.query<{ kind: string }>('SELECT kind FROM tasks WHERE organisation_id = $1', [s.org])).map((t) => t.kind)).toEqual(['missed_instalment']);
+    const later = await runCycle(db, s.org, { today: d('2026-04-09') });
+    expect(later.actionsCreated).toBeGreaterThan(0);
   });
 
   it('an organisation far from UTC: the window opens at 09:00 local (Nouméa)', async () => {

@@ -11,6 +11,7 @@ import { missedInstalment, type PlannedAction, planDay, promiseState, type Skipp
 import { windowStart } from '../domain/engine/window.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
+import { replanCustomer } from './events.ts';
 import { loadPlannerInput } from './planner-input.ts';
 
 export interface CycleOptions {
@@ -105,23 +106,36 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   await settlePaymentPlans(q, orgId, today, summary);
 
   const assignments = await loadAssignments(q, orgId);
+  // Paid invoices whose day came drop out of the schedule once and for all.
+  await q.query(
+    `UPDATE invoices SET next_step_on = 'infinity' WHERE organisation_id = $1 AND next_step_on <= $2
+        AND allocated_minor + written_off_minor >= amount_incl_tax_minor`,
+    [orgId, today],
+  );
+  // The customers with at least one invoice whose day has come, walked by keyset in chunks.
+  await q.exec('DROP TABLE IF EXISTS cycle_candidates');
+  await q.query(
+    `CREATE TEMP TABLE cycle_candidates ON COMMIT DROP AS
+       SELECT DISTINCT customer_id FROM invoices
+        WHERE organisation_id = $1 AND (next_step_on IS NULL OR next_step_on <= $2)
+          AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
+    [orgId, today],
+  );
+  await q.exec('CREATE INDEX ON cycle_candidates (customer_id)');
   const chunk = opts.chunkSize ?? 2000;
   let after = -1n;
   for (;;) {
-    // The next chunk of customers that have something open: keyset pagination on the customer id.
-    const ids = await q.query<{ id: bigint }>(
-      `SELECT c.id FROM customers c WHERE c.organisation_id = $1 AND c.id > $2
-          AND EXISTS (SELECT 1 FROM invoices i WHERE i.organisation_id = c.organisation_id AND i.customer_id = c.id
-                        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor)
-        ORDER BY c.id LIMIT $3`,
-      [orgId, after, chunk],
-    );
+    const ids = await q.query<{ customer_id: bigint }>('SELECT customer_id FROM cycle_candidates WHERE customer_id > $1 ORDER BY customer_id LIMIT $2', [after, chunk]);
     if (ids.length === 0) break;
-    const last = ids[ids.length - 1]!.id;
-    const input = await loadPlannerInput(q, orgId, today, { fromExclusive: after, toInclusive: last }, assignments);
-    const plan = planDay(today, input.customers, input.invoices);
+    const last = ids[ids.length - 1]!.customer_id;
+    const input = await loadPlannerInput(q, orgId, today, { fromExclusive: after, toInclusive: last }, assignments, { candidatesOnly: true });
+    const plan = planDay(today, input.customers, input.invoices, input.overdue);
     summary.invoicesHeldByGap += plan.held.length;
     const written = await writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today);
+    // An action that collided with one already there (same day, same customer and channel) leaves
+    // its invoices to be looked at again by the next run rather than scheduled past the step.
+    for (const a of plan.actions) if (!written.createdKeys.has(a.dedupeKey)) for (const i of a.invoices) plan.nextStepOn.delete(i.invoiceId);
+    await saveNextSteps(q, orgId, input.invoices.map((i) => i.invoiceId), plan.nextStepOn);
     summary.actionsCreated += written.created;
     summary.actionsAlreadyThere += plan.actions.length - written.created;
     summary.stepsSkipped += written.skipped;
@@ -140,6 +154,20 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
 }
 
 const J = (v: unknown) => JSON.stringify(v, jsonReplacer);
+/** Step keys ("-5:email") need no quoting inside a PostgreSQL array literal. */
+const pgTextArray = (keys: string[]) => `{${keys.join(',')}}`;
+
+/** Records when each looked-at invoice next needs the planner (NULL: at the next run). */
+async function saveNextSteps(q: Queryable, orgId: string, invoiceIds: bigint[], next: Map<bigint, string>): Promise<void> {
+  if (invoiceIds.length === 0) return;
+  const rows = invoiceIds.map((id) => ({ id, d: next.get(id) ?? null }));
+  await q.query(
+    `UPDATE invoices i SET next_step_on = x.d::date
+       FROM json_to_recordset($2::json) AS x(id text, d text)
+      WHERE i.organisation_id = $1 AND i.id = x.id::bigint AND i.next_step_on IS DISTINCT FROM x.d::date`,
+    [orgId, J(rows)],
+  );
+}
 
 async function writePlan(
   q: Queryable,
@@ -180,7 +208,7 @@ async function writePlan(
       a.invoices.map((i) => {
         const sup = supersededBy.get(i.invoiceId) ?? [];
         supersededBy.delete(i.invoiceId);
-        return { dedupeKey: a.dedupeKey, invoiceId: i.invoiceId, stepKey: i.stepKey, stepOffset: i.stepOffset, superseded: sup };
+        return { dedupeKey: a.dedupeKey, invoiceId: i.invoiceId, stepKey: i.stepKey, stepOffset: i.stepOffset, superseded: sup, sup: pgTextArray(sup) };
       }),
     );
     leftoverSuperseded = supersededBy;
@@ -198,8 +226,8 @@ async function writePlan(
          RETURNING id, dedupe_key),
        s AS (
          INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, action_id, recorded_on, superseded)
-         SELECT $1, y."invoiceId"::bigint, y."stepKey", y."stepOffset", 'planned', a.id, $3, ARRAY(SELECT json_array_elements_text(y.superseded))
-           FROM json_to_recordset($4::json) AS y("dedupeKey" text, "invoiceId" text, "stepKey" text, "stepOffset" int, superseded json)
+         SELECT $1, y."invoiceId"::bigint, y."stepKey", y."stepOffset", 'planned', a.id, $3, y.sup::text[]
+           FROM json_to_recordset($4::json) AS y("dedupeKey" text, "invoiceId" text, "stepKey" text, "stepOffset" int, sup text)
            JOIN a ON a.dedupe_key = y."dedupeKey"
          ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE
            SET outcome = 'planned', action_id = EXCLUDED.action_id, recorded_on = EXCLUDED.recorded_on, reason = NULL,
@@ -220,15 +248,15 @@ async function writePlan(
     .map((sk) => {
       const sup = leftoverSuperseded.get(sk.invoiceId) ?? [];
       leftoverSuperseded.delete(sk.invoiceId);
-      return { invoiceId: sk.invoiceId, stepKey: sk.stepKey, stepOffset: sk.stepOffset, reason: sk.reason, superseded: sup };
+      return { invoiceId: sk.invoiceId, stepKey: sk.stepKey, stepOffset: sk.stepOffset, reason: sk.reason, superseded: sup, sup: pgTextArray(sup) };
     });
   let skippedCount = supersededWritten;
   if (own.length) {
     const rows = await q.query<{ n: bigint }>(
       `WITH s AS (
          INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, reason, recorded_on, superseded)
-         SELECT $1, x."invoiceId"::bigint, x."stepKey", x."stepOffset", 'skipped', x.reason, $3, ARRAY(SELECT json_array_elements_text(x.superseded))
-           FROM json_to_recordset($2::json) AS x("invoiceId" text, "stepKey" text, "stepOffset" int, reason text, superseded json)
+         SELECT $1, x."invoiceId"::bigint, x."stepKey", x."stepOffset", 'skipped', x.reason, $3, x.sup::text[]
+           FROM json_to_recordset($2::json) AS x("invoiceId" text, "stepKey" text, "stepOffset" int, reason text, sup text)
          ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE SET outcome = 'skipped', reason = EXCLUDED.reason, recorded_on = EXCLUDED.recorded_on,
            superseded = step_records.superseded || EXCLUDED.superseded
            WHERE step_records.outcome = 'cancelled'
@@ -259,6 +287,7 @@ async function settlePromises(q: Queryable, orgId: string, today: CalendarDate, 
     if (state === 'open') continue;
     await q.query('UPDATE promises SET status = $3, closed_on = $4 WHERE organisation_id = $1 AND id = $2', [orgId, r.id, state, today]);
     await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, r.pause_id, today]);
+    await replanCustomer(q, orgId, r.customer_id as bigint, today);
     if (state === 'broken') {
       summary.promisesBroken++;
       await q.query(
@@ -288,6 +317,7 @@ async function settlePaymentPlans(q: Queryable, orgId: string, today: CalendarDa
       summary.plansCompleted++;
       await q.query(`UPDATE payment_plans SET status = 'completed', closed_on = $3 WHERE organisation_id = $1 AND id = $2`, [orgId, p.id, today]);
       await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, p.pause_id, today]);
+      await replanCustomer(q, orgId, p.customer_id as bigint, today);
       continue;
     }
     const missed = missedInstalment(instalments, (p.open_at_start_minor as bigint) - openNow, today, Number(p.grace_days));
@@ -295,6 +325,7 @@ async function settlePaymentPlans(q: Queryable, orgId: string, today: CalendarDa
     summary.plansBroken++;
     await q.query(`UPDATE payment_plans SET status = 'broken', closed_on = $3 WHERE organisation_id = $1 AND id = $2`, [orgId, p.id, today]);
     await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, p.pause_id, today]);
+    await replanCustomer(q, orgId, p.customer_id as bigint, today);
     await q.query(
       `INSERT INTO tasks (organisation_id, customer_id, kind, source_id, due_on, note) VALUES ($1,$2,'missed_instalment',$3,$4,$5)
        ON CONFLICT (organisation_id, kind, source_id) DO NOTHING`,

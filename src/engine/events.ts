@@ -9,7 +9,7 @@ import { stepKey } from '../domain/engine/scenario.ts';
 import type { Minor } from '../domain/money.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { getInvoice } from '../ledger/repo.ts';
-import { loadPlannerInput } from './planner-input.ts';
+import { ACTIVE_PAUSE, loadPlannerInput } from './planner-input.ts';
 import { loadAssignments } from './scenarios.ts';
 
 export const PAUSE_REASONS = ['dispute', 'promise_to_pay', 'payment_plan', 'manual_hold', 'insolvency', 'other'] as const;
@@ -147,36 +147,41 @@ export async function createPaymentPlan(
 }
 
 /**
- * Cancels this customer's pending actions that are no longer due: invoice paid, paused, disputed,
- * or its step gone from the scenario it now follows. Touches this customer only.
+ * After anything that changes what a customer owes or whether it may be reminded: cancels its
+ * pending actions that are no longer due (invoice paid or paused, including by a dispute, a
+ * promise or a payment plan) and asks the next run to look at its invoices again. Set-based SQL
+ * on this customer only. Scenario changes go through replanAfterScenarioChange.
  */
 export async function replanCustomer(q: Queryable, orgId: string, customerId: bigint, today: CalendarDate): Promise<{ cancelledActions: number }> {
-  const pending = await q.query<Record<string, unknown>>(
-    `SELECT sr.invoice_id, sr.step_key, sr.action_id
-       FROM actions a JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id
-      WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued') AND sr.outcome = 'planned'`,
+  await q.query(
+    `UPDATE invoices SET next_step_on = NULL
+      WHERE organisation_id = $1 AND customer_id = $2 AND next_step_on IS NOT NULL AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
     [orgId, customerId],
   );
-  if (pending.length === 0) return { cancelledActions: 0 };
-  const input = await loadPlannerInput(q, orgId, today, { customerId }, await loadAssignments(q, orgId));
-  const byId = new Map(input.invoices.map((i) => [i.invoiceId, i]));
-  const cancel: { invoiceId: bigint; stepKey: string; reason: string }[] = [];
-  for (const r of pending) {
-    const inv = byId.get(r.invoice_id as bigint);
-    const key = String(r.step_key);
-    let reason: string | null = null;
-    if (!inv) reason = 'paid';
-    else if (inv.paused) reason = 'paused';
-    else if (!inv.scenario.steps.some((s) => stepKey(s) === key)) reason = 'scenario_changed';
-    if (reason) cancel.push({ invoiceId: r.invoice_id as bigint, stepKey: key, reason });
-  }
-  if (cancel.length === 0) return { cancelledActions: 0 };
-  await q.query(
-    `UPDATE step_records sr SET outcome = 'cancelled', reason = x.reason
-       FROM json_to_recordset($2::json) AS x("invoiceId" text, "stepKey" text, reason text)
-      WHERE sr.organisation_id = $1 AND sr.invoice_id = x."invoiceId"::bigint AND sr.step_key = x."stepKey"`,
-    [orgId, JSON.stringify(cancel, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))],
+  const rows = await q.query<{ n: bigint }>(
+    `WITH stale AS (
+       SELECT sr.invoice_id, sr.step_key,
+              CASE WHEN i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor THEN 'paid' ELSE 'paused' END AS reason
+         FROM actions a
+         JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned'
+         JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
+        WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued')
+          AND (i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor
+               OR EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2
+                            AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', '$3::date')}))),
+     upd AS (
+       UPDATE step_records sr SET outcome = 'cancelled', reason = stale.reason
+         FROM stale WHERE sr.organisation_id = $1 AND sr.invoice_id = stale.invoice_id AND sr.step_key = stale.step_key
+       RETURNING sr.action_id)
+     SELECT count(*) AS n FROM upd`,
+    [orgId, customerId, today],
   );
+  if (rows[0]!.n === 0n) return { cancelledActions: 0 };
+  return { cancelledActions: await cancelEmptyActions(q, orgId, customerId) };
+}
+
+/** Actions whose invoices were all cancelled are cancelled too, with the reasons. */
+async function cancelEmptyActions(q: Queryable, orgId: string, customerId: bigint): Promise<number> {
   const cancelled = await q.query(
     `UPDATE actions a SET status = 'cancelled', updated_at = now(),
             status_reason = (SELECT string_agg(DISTINCT sr.reason, ',') FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id)
@@ -185,5 +190,41 @@ export async function replanCustomer(q: Queryable, orgId: string, customerId: bi
       RETURNING a.id`,
     [orgId, customerId],
   );
-  return { cancelledActions: cancelled.length };
+  return cancelled.length;
+}
+
+/**
+ * A scenario was edited or reassigned: pending actions for a step the invoice's scenario no
+ * longer has are cancelled; every open invoice of the organisation is looked at again.
+ */
+export async function replanAfterScenarioChange(q: Queryable, orgId: string, today: CalendarDate): Promise<{ cancelledActions: number }> {
+  const pending = await q.query<Record<string, unknown>>(
+    `SELECT DISTINCT a.customer_id FROM actions a WHERE a.organisation_id = $1 AND a.status IN ('planned', 'awaiting_approval', 'queued')`,
+    [orgId],
+  );
+  const assignments = await loadAssignments(q, orgId);
+  let cancelledActions = 0;
+  for (const p of pending) {
+    const customerId = p.customer_id as bigint;
+    const input = await loadPlannerInput(q, orgId, today, { customerId }, assignments);
+    const byId = new Map(input.invoices.map((i) => [i.invoiceId, i]));
+    const records = await q.query<Record<string, unknown>>(
+      `SELECT sr.invoice_id, sr.step_key FROM actions a JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned'
+        WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued')`,
+      [orgId, customerId],
+    );
+    const gone = records.filter((r) => {
+      const inv = byId.get(r.invoice_id as bigint);
+      return inv && !inv.scenario.steps.some((s) => stepKey(s) === String(r.step_key));
+    });
+    if (gone.length === 0) continue;
+    await q.query(
+      `UPDATE step_records sr SET outcome = 'cancelled', reason = 'scenario_changed'
+         FROM json_to_recordset($2::json) AS x(invoice_id text, step_key text)
+        WHERE sr.organisation_id = $1 AND sr.invoice_id = x.invoice_id::bigint AND sr.step_key = x.step_key`,
+      [orgId, JSON.stringify(gone, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))],
+    );
+    cancelledActions += await cancelEmptyActions(q, orgId, customerId);
+  }
+  return { cancelledActions };
 }

@@ -18,6 +18,8 @@ export const ACTIVE_PAUSE = (p: string, today: string) =>
 export interface PlannerInput {
   customers: Map<bigint, PlannerCustomer>;
   invoices: PlannerInvoice[];
+  /** Overdue per customer and currency over all open invoices (the conditions need it). */
+  overdue: Map<bigint, Map<string, bigint>>;
 }
 
 export type CustomerRange = { fromExclusive: bigint; toInclusive: bigint } | { customerId: bigint };
@@ -27,7 +29,18 @@ function rangeSql(r: CustomerRange, col: string, first: number): { sql: string; 
   return { sql: `${col} > $${first} AND ${col} <= $${first + 1}`, params: [r.fromExclusive, r.toInclusive] };
 }
 
-export async function loadPlannerInput(q: Queryable, orgId: string, today: CalendarDate, range: CustomerRange, assignments: Assignments): Promise<PlannerInput> {
+/**
+ * `candidatesOnly`: only the invoices whose next_step_on has come (or was never computed); the
+ * daily cycle reads those, previews read everything.
+ */
+export async function loadPlannerInput(
+  q: Queryable,
+  orgId: string,
+  today: CalendarDate,
+  range: CustomerRange,
+  assignments: Assignments,
+  opts: { candidatesOnly?: boolean } = {},
+): Promise<PlannerInput> {
   const rc = rangeSql(range, 'c.id', 3);
   const customerRows = await q.query<Record<string, unknown>>(
     `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment,
@@ -60,22 +73,43 @@ export async function loadPlannerInput(q: Queryable, orgId: string, today: Calen
     customerMeta.set(id, { tags: (r.tags as string[]) ?? [], segment: (r.segment as string | null) ?? null });
   }
   const ri = rangeSql(range, 'i.customer_id', 2);
+  const n = ri.params.length;
+  // The daily cycle reads only the invoices whose day has come; the rest count through the
+  // overdue totals below, which the step conditions need.
+  const candidate = `(NOT $${n + 2}::boolean OR i.next_step_on IS NULL OR i.next_step_on <= $${n + 3}::date)`;
   const invoiceRows = await q.query<Record<string, unknown>>(
     `SELECT i.id, i.number, i.customer_id, i.currency, i.due_date, i.issue_date,
             i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
             sa.scenario_id AS assigned_scenario
        FROM invoices i
        LEFT JOIN scenario_assignments sa ON sa.organisation_id = i.organisation_id AND sa.invoice_id = i.id
-      WHERE i.organisation_id = $1 AND ${ri.sql} AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
-    [orgId, ...ri.params],
+      WHERE i.organisation_id = $1 AND ${ri.sql} AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND ${candidate}`,
+    [orgId, ...ri.params, Boolean(opts.candidatesOnly), today],
   );
+  const overdueRows = await q.query<Record<string, unknown>>(
+    `SELECT i.customer_id, i.currency, sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor) AS overdue
+       FROM invoices i
+      WHERE i.organisation_id = $1 AND ${ri.sql} AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND i.due_date < $${n + 2}::date
+      GROUP BY 1, 2`,
+    [orgId, ...ri.params, today],
+  );
+  const overdue = new Map<bigint, Map<string, bigint>>();
+  for (const r of overdueRows) {
+    const cid = r.customer_id as bigint;
+    let m = overdue.get(cid);
+    if (!m) overdue.set(cid, (m = new Map()));
+    m.set(String(r.currency), r.overdue as bigint);
+  }
   const rs = rangeSql(range, 'i.customer_id', 2);
   const records = await q.query<Record<string, unknown>>(
-    `SELECT sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
-       FROM step_records sr JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
-      WHERE sr.organisation_id = $1 AND ${rs.sql}
-        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
-    [orgId, ...rs.params],
+    // Driven from the customer's invoices (LATERAL): step_records grows by a row per invoice each
+    // run and often has no statistics yet inside the cycle's transaction.
+    `SELECT i.id AS invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
+       FROM invoices i
+       CROSS JOIN LATERAL (SELECT * FROM step_records s WHERE s.organisation_id = i.organisation_id AND s.invoice_id = i.id) sr
+      WHERE i.organisation_id = $1 AND ${rs.sql}
+        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND ${candidate}`,
+    [orgId, ...rs.params, Boolean(opts.candidatesOnly), today],
   );
   const done = new Map<bigint, { keys: Set<string>; max: number | null }>();
   for (const r of records) {
@@ -115,7 +149,9 @@ export async function loadPlannerInput(q: Queryable, orgId: string, today: Calen
     const id = r.id as bigint;
     const scenario = resolveScenario(assignments, (r.assigned_scenario as bigint | null) ?? null, customerId, meta.tags, meta.segment);
     const pauses = (pausesByCustomer.get(customerId) ?? []).filter((p) => p.invoiceId === null || p.invoiceId === id);
-    const paused = pauses.some((p) => p.start <= today && (p.end === null || p.end > today));
+    const active = pauses.filter((p) => p.start <= today && (p.end === null || p.end > today));
+    const paused = active.length > 0;
+    const pausedUntil = paused && active.every((p) => p.end !== null) ? (active.map((p) => p.end!).sort().at(-1) as CalendarDate) : null;
     const d = done.get(id);
     invoices.push({
       invoiceId: id,
@@ -128,11 +164,12 @@ export async function loadPlannerInput(q: Queryable, orgId: string, today: Calen
       scenarioVersion: scenario.version,
       scenario: scenario.definition,
       paused,
+      pausedUntil,
       // The clock stops while paused, from the issue date on (a pause before the due date delays the courtesy notice too).
       pausedDays: pauses.length ? pausedDaysBetween(pauses, r.issue_date as CalendarDate, today) : 0,
       done: d?.keys ?? new Set(),
       maxDoneOffset: d?.max ?? null,
     });
   }
-  return { customers, invoices };
+  return { customers, invoices, overdue };
 }

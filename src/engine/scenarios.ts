@@ -71,6 +71,7 @@ export async function updateScenario(q: Queryable, orgId: string, key: string, d
   if (!r) throw notFound('scenario', key);
   const row = toRow(r);
   await q.query('INSERT INTO scenario_versions (organisation_id, scenario_id, version, definition) VALUES ($1,$2,$3,$4::jsonb)', [orgId, row.id, row.version, JSON.stringify(def)]);
+  await lookAgainAtOpenInvoices(q, orgId);
   return row;
 }
 
@@ -85,10 +86,23 @@ export async function createScenario(q: Queryable, orgId: string, key: string, n
   return row;
 }
 
+/**
+ * Invoices in progress follow a changed scenario from their next step: the next run must look at
+ * every open invoice again (events.replanAfterScenarioChange also cancels pending actions whose
+ * step is gone).
+ */
+async function lookAgainAtOpenInvoices(q: Queryable, orgId: string): Promise<void> {
+  await q.query(
+    `UPDATE invoices SET next_step_on = NULL WHERE organisation_id = $1 AND next_step_on IS NOT NULL AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
+    [orgId],
+  );
+}
+
 export type AssignmentTarget = { organisationDefault: true } | { tag: string; priority?: number } | { customerId: bigint } | { invoiceId: bigint };
 
 export async function assignScenario(q: Queryable, orgId: string, scenarioKey: string, target: AssignmentTarget): Promise<void> {
   const s = await getScenario(q, orgId, scenarioKey);
+  await lookAgainAtOpenInvoices(q, orgId);
   if ('organisationDefault' in target) {
     await q.query('UPDATE scenarios SET is_default = false WHERE organisation_id = $1 AND is_default', [orgId]);
     await q.query('UPDATE scenarios SET is_default = true WHERE organisation_id = $1 AND id = $2', [orgId, s.id]);

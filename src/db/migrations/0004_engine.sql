@@ -209,3 +209,22 @@ CREATE TABLE cycle_runs (
   finished_at     timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (organisation_id, id)
 );
+
+-- When the planner next has something to decide for an invoice: NULL = evaluate at the next run,
+-- 'infinity' = nothing left (paid, no step left, paused without end). The daily cycle reads only
+-- invoices whose day has come, through this index, instead of every open invoice.
+ALTER TABLE invoices ADD COLUMN next_step_on date;
+CREATE INDEX invoices_next_step_idx ON invoices (organisation_id, next_step_on);
+
+-- An undone allocation or write-off reopens the invoice: the planner must look at it again.
+CREATE OR REPLACE FUNCTION reopen_for_planning() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE invoices i SET next_step_on = NULL
+    FROM (SELECT DISTINCT organisation_id, invoice_id FROM changed) d
+   WHERE i.organisation_id = d.organisation_id AND i.id = d.invoice_id AND i.next_step_on IS NOT NULL;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER allocations_reopen AFTER DELETE ON allocations
+  REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION reopen_for_planning();
+CREATE TRIGGER write_offs_reopen AFTER DELETE ON write_offs
+  REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION reopen_for_planning();

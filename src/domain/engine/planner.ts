@@ -40,6 +40,8 @@ export interface PlannerInvoice {
   scenario: ScenarioDefinition;
   /** An active pause (invoice or customer), dispute, promise or payment plan covers it today. */
   paused: boolean;
+  /** When the active pause is planned to end (null: until lifted). */
+  pausedUntil?: CalendarDate | null;
   /** Days spent paused so far: the scenario's clock stopped for them. */
   pausedDays: number;
   /** Step keys ("offset:channel") already planned, sent or skipped for this invoice. */
@@ -93,10 +95,15 @@ export interface HeldInvoice {
   until: CalendarDate;
 }
 
+/** 'infinity': nothing left to decide until something happens (a payment undone, a pause lifted). */
+export type NextStepOn = CalendarDate | 'infinity';
+
 export interface DayPlan {
   actions: PlannedAction[];
   skipped: SkippedStep[];
   held: HeldInvoice[];
+  /** For every invoice looked at: the next day the planner has something to decide for it. */
+  nextStepOn: Map<bigint, NextStepOn>;
 }
 
 const MESSAGE_CHANNELS: ReadonlySet<Channel> = new Set(['email', 'sms', 'letter', 'registered_letter']);
@@ -148,10 +155,16 @@ function conditionsMet(step: Step, c: PlannerCustomer, inv: PlannerInvoice, cust
  * Plans one day for a set of customers and their open invoices. Invoices of customers not in
  * `customers` are ignored (the cycle feeds both in chunks).
  */
-export function planDay(today: CalendarDate, customers: ReadonlyMap<bigint, PlannerCustomer>, invoices: readonly PlannerInvoice[]): DayPlan {
-  const plan: DayPlan = { actions: [], skipped: [], held: [] };
-  const overdueByCustomer = new Map<bigint, Map<string, Minor>>();
-  for (const inv of invoices) {
+export function planDay(
+  today: CalendarDate,
+  customers: ReadonlyMap<bigint, PlannerCustomer>,
+  invoices: readonly PlannerInvoice[],
+  /** Each customer's overdue total per currency over all its open invoices, when `invoices` holds only some. */
+  overdue?: ReadonlyMap<bigint, Map<string, Minor>>,
+): DayPlan {
+  const plan: DayPlan = { actions: [], skipped: [], held: [], nextStepOn: new Map() };
+  const overdueByCustomer = new Map<bigint, Map<string, Minor>>(overdue ?? []);
+  if (!overdue) for (const inv of invoices) {
     if (inv.openMinor <= 0n || inv.dueDate >= today) continue;
     let m = overdueByCustomer.get(inv.customerId);
     if (!m) overdueByCustomer.set(inv.customerId, (m = new Map()));
@@ -160,13 +173,25 @@ export function planDay(today: CalendarDate, customers: ReadonlyMap<bigint, Plan
   const groups = new Map<string, PlannedAction>();
   for (const inv of invoices) {
     const customer = customers.get(inv.customerId);
-    if (!customer || inv.openMinor <= 0n || inv.paused) continue;
+    if (!customer) continue;
+    if (inv.openMinor <= 0n) {
+      plan.nextStepOn.set(inv.invoiceId, 'infinity');
+      continue;
+    }
+    if (inv.paused) {
+      plan.nextStepOn.set(inv.invoiceId, inv.pausedUntil ?? 'infinity');
+      continue;
+    }
     const due: Step[] = [];
+    let nextFuture: CalendarDate | null = null;
     for (const step of inv.scenario.steps) {
       if (inv.done.has(stepKey(step))) continue;
       if (inv.maxDoneOffset !== null && step.offset <= inv.maxDoneOffset) continue;
-      if (stepDate(inv, step) <= today) due.push(step);
+      const date = stepDate(inv, step);
+      if (date <= today) due.push(step);
+      else if (nextFuture === null || date < nextFuture) nextFuture = date;
     }
+    plan.nextStepOn.set(inv.invoiceId, nextFuture ?? 'infinity');
     if (due.length === 0) continue;
     const top = Math.max(...due.map((s) => s.offset));
     for (const step of due) {
@@ -192,7 +217,9 @@ export function planDay(today: CalendarDate, customers: ReadonlyMap<bigint, Plan
       }
       const gap = inv.scenario.options.minGapDays;
       if (MESSAGE_CHANNELS.has(channel) && customer.lastMessageOn && daysBetween(customer.lastMessageOn, today) < gap) {
-        plan.held.push({ invoiceId: inv.invoiceId, customerId: inv.customerId, reason: 'min_gap', until: addDays(customer.lastMessageOn, gap) });
+        const until = addDays(customer.lastMessageOn, gap);
+        plan.held.push({ invoiceId: inv.invoiceId, customerId: inv.customerId, reason: 'min_gap', until });
+        plan.nextStepOn.set(inv.invoiceId, until);
         continue;
       }
       const perCustomer = inv.scenario.options.grouping === 'per_customer';
