@@ -6,8 +6,9 @@
  *
  * The automatic run writes set-based (one INSERT per table for the whole batch) because thousands
  * of lines one repository call at a time would take minutes; the amounts were checked by the
- * matching against the open amounts read in the same transaction, the invoices are locked and
- * re-checked before writing, and the ledger's CHECK constraints refuse any over-allocation. A
+ * matching against the open amounts read in the same transaction, and the ledger's CHECK
+ * constraints refuse any over-allocation a concurrent writer would cause (the batch then rolls
+ * back whole with a conflict error). A
  * person's match or undo (manualMatch, undoMatch) goes through the ledger repository instead.
  */
 import type { Db, Queryable } from '../db/driver.ts';
