@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { parseCsvStatement } from '../src/formats/bank/csv.ts';
 import { detectBankFormat, parseBankFile } from '../src/formats/bank/detect.ts';
 import { parseOfx } from '../src/formats/bank/ofx.ts';
 
-const FIX = '/work/shared/fixtures/bank';
+const FIX = fileURLToPath(new URL('../../shared/fixtures/bank', import.meta.url));
 const fixture = (p: string) => readFileSync(join(FIX, p));
 
 function rejection(fn: () => unknown): RelanceError {

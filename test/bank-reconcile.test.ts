@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBankFile } from '../src/bank/import.ts';
@@ -8,7 +9,7 @@ import { RelanceError } from '../src/errors.ts';
 import { createCustomer, createInvoice, createOrganisation, getInvoiceByNumber } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
 
-const FIX = '/work/shared/fixtures/bank';
+const FIX = fileURLToPath(new URL('../../shared/fixtures/bank', import.meta.url));
 const ACCOUNT = 'FR7630006000011234567890189';
 const ACME_IBAN = 'DE89370400440532013000';
 
@@ -97,25 +98,6 @@ describe.each(dbTargets())('bank import and reconciliation on $name', (target) =
       changed.push(ids);
     };
     beforeAll(async () => {
-      // 0001_ledger.sql's refuse_delete_settled() reads OLD.written_off_minor on payments rows too,
-      // so no payment can be deleted (reported to the ledger owner). Undo and reversal delete the
-      // payment they created: until 0001 is fixed, this test database gets the corrected body.
-      const [fn] = await db.query<{ src: string }>(`SELECT prosrc AS src FROM pg_proc WHERE proname = 'refuse_delete_settled'`);
-      if (fn?.src.includes("TG_TABLE_NAME = 'invoices' AND OLD.written_off_minor")) {
-        process.stderr.write('bank-reconcile test: patching the known refuse_delete_settled() bug of 0001_ledger.sql in the test database\n');
-        await db.exec(`CREATE OR REPLACE FUNCTION refuse_delete_settled() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN
-            IF OLD.allocated_minor > 0 THEN
-              RAISE EXCEPTION '% % has allocations: reverse them first', TG_TABLE_NAME, OLD.id USING ERRCODE = 'RL001';
-            END IF;
-            IF TG_TABLE_NAME = 'invoices' THEN
-              IF OLD.written_off_minor > 0 THEN
-                RAISE EXCEPTION '% % has write-offs: reverse them first', TG_TABLE_NAME, OLD.id USING ERRCODE = 'RL001';
-              END IF;
-            END IF;
-            RETURN OLD;
-          END $$`);
-      }
       await db.query('UPDATE bank_lines SET status = $2 WHERE organisation_id = $1', [org, 'ignored']);
       acme = (await createCustomer(db, org, { legalName: 'ACME Plomberie SARL' })).id;
       beta = (await createCustomer(db, org, { legalName: 'Beta Transports SAS' })).id;

@@ -188,3 +188,23 @@ describe.each(dbTargets())('ledger on $name', (target) => {
     expect((await getInvoice(db, orgA, inv.id)).openMinor).toBe(inv.amountInclTaxMinor);
   });
 });
+
+describe.each(dbTargets())('deleting settled rows on $name', (target) => {
+  it('an unallocated payment can be deleted; an allocated one or a written-off invoice cannot', async () => {
+    const db = await target.open();
+    try {
+      const org = (await createOrganisation(db, { legalName: 'Del SAS' })).id;
+      const c = await createCustomer(db, org, { legalName: 'C' });
+      const inv = await createInvoice(db, org, { customerId: c.id, number: 'D-1', issueDate: '2026-01-01', dueDate: '2026-01-31', currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 1_000n });
+      const free = await recordPayment(db, org, { customerId: c.id, paymentDate: '2026-02-01', currency: 'EUR', amountMinor: 500n });
+      await db.query('DELETE FROM payments WHERE organisation_id = $1 AND id = $2', [org, free.id]);
+      const used = await recordPayment(db, org, { customerId: c.id, paymentDate: '2026-02-01', currency: 'EUR', amountMinor: 500n });
+      await allocate(db, org, { invoiceId: inv.id, paymentId: used.id, amountMinor: 500n, allocatedOn: '2026-02-01' as CalendarDate });
+      await expect(db.query('DELETE FROM payments WHERE organisation_id = $1 AND id = $2', [org, used.id])).rejects.toMatchObject({ code: 'ledger_invariant' });
+      await writeOff(db, org, { invoiceId: inv.id, amountMinor: 100n, writtenOffOn: '2026-02-02' as CalendarDate });
+      await expect(db.query('DELETE FROM invoices WHERE organisation_id = $1 AND id = $2', [org, inv.id])).rejects.toThrow(/allocations|write-offs/);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -270,8 +270,14 @@ FROM invoices i;
 -- Settled invoices and payments cannot disappear from under their allocations.
 CREATE FUNCTION refuse_delete_settled() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF OLD.allocated_minor > 0 OR (TG_TABLE_NAME = 'invoices' AND OLD.written_off_minor > 0) THEN
+  -- Only invoices have written_off_minor: PL/pgSQL would fail resolving it on another table.
+  IF OLD.allocated_minor > 0 THEN
     RAISE EXCEPTION '% % has allocations: reverse them first', TG_TABLE_NAME, OLD.id USING ERRCODE = 'RL001';
+  END IF;
+  IF TG_TABLE_NAME = 'invoices' THEN
+    IF OLD.written_off_minor > 0 THEN
+      RAISE EXCEPTION 'invoice % has write-offs: reverse them first', OLD.id USING ERRCODE = 'RL001';
+    END IF;
   END IF;
   RETURN OLD;
 END $$;
