@@ -4,7 +4,9 @@ import { addDays, type CalendarDate, dayOfWeek } from '../src/domain/dates.ts';
 import { workingDays } from '../src/domain/engine/holidays.ts';
 import { computeLateFees, defaultRateTables } from '../src/domain/law/index.ts';
 import { runCycle } from '../src/engine/cycle.ts';
-import { createPaymentPlan, createPause, liftPause, openDispute, recordPromise, replanAfterScenarioChange, replanCustomer, resolveDispute } from '../src/engine/events.ts';
+import { importBankFile } from '../src/bank/import.ts';
+import { reconcile } from '../src/bank/reconcile.ts';
+import { createPaymentPlan, createPause, liftPause, openDispute, recordPromise, replanAfterScenarioChange, replanCustomer, replanOnPayment, resolveDispute } from '../src/engine/events.ts';
 import { customerCalendar } from '../src/engine/preview.ts';
 import { assignScenario, ensureBuiltinScenarios, getScenario, updateScenario } from '../src/engine/scenarios.ts';
 import { allocate, createCustomer, createInvoice, createOrganisation, recordPayment } from '../src/ledger/repo.ts';
@@ -248,6 +250,17 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect(r.hold).toMatchObject({ held: true, reason: 'stale_bank_data', lastImportOn: '2026-02-20' });
     expect(r.hold.message).toMatch(/10 days ago/);
     expect((await db.query<{ hold_reason: string }>('SELECT hold_reason FROM actions WHERE organisation_id = $1', [s.org]))[0]!.hold_reason).toBe('stale_bank_data');
+  });
+
+  it('Akaunting #259: a bank statement that pays the invoice cancels its pending reminder at once', async () => {
+    const s = await setup();
+    await runCycle(db, s.org, { today: d('2026-03-02') });
+    expect((await actions(s.org)).map((a) => a.status)).toEqual(['queued']);
+    const csv = `Date;Libellé;Montant\n02/03/2026;VIR SEPA CLIENT ${n} SARL FACTURE ${s.invoices[0]!.number};1200,00\n`;
+    await importBankFile(db, s.org, Buffer.from(csv), { filename: 'releve.csv', account: 'FR7630006000011234567890189' });
+    const r = await reconcile(db, s.org, { onCustomersChanged: replanOnPayment(d('2026-03-02')) });
+    expect(r.matched).toBe(1);
+    expect((await actions(s.org)).map((a) => [a.status, a.status_reason])).toEqual([['cancelled', 'paid']]);
   });
 
   it('Invoice Ninja #11118: late fees are statutory interest plus the 40 € indemnity, not a flat fee', () => {

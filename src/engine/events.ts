@@ -228,3 +228,13 @@ export async function replanAfterScenarioChange(q: Queryable, orgId: string, tod
   }
   return { cancelledActions };
 }
+
+/**
+ * The hook other parts (bank reconciliation, imports, the API) pass to their write paths so a
+ * payment re-plans its customers at once, inside the same transaction.
+ */
+export function replanOnPayment(today: CalendarDate) {
+  return async (q: Queryable, orgId: string, customerIds: bigint[]): Promise<void> => {
+    for (const id of new Set(customerIds)) await replanCustomer(q, orgId, id, today);
+  };
+}

@@ -7,12 +7,21 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { importBankFile } from '../../bank/import.ts';
 import { acceptProposal, reconcile, reviewQueue, undoMatch } from '../../bank/reconcile.ts';
+import type { Db } from '../../db/driver.ts';
+import { todayIn } from '../../domain/dates.ts';
+import { replanOnPayment } from '../../engine/events.ts';
 import { formatMoney, parseAmount, toDecimalString } from '../../domain/money.ts';
 import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
 import type { CsvMapping } from '../../formats/bank/csv.ts';
 import { defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
+
+/** Reconciled payments re-plan their customers at once: pending reminders are cancelled. */
+async function replanHook(db: Db, orgId: string) {
+  const org = await getOrganisation(db, orgId);
+  return replanOnPayment(todayIn(org.timeZone, Date.now()));
+}
 
 const M = defineMessages({
   read: { fr: '{file} : {format}, {statements} relevé(s), {read} ligne(s) lue(s)', en: '{file}: {format}, {statements} statement(s), {read} line(s) read' },
@@ -80,7 +89,7 @@ export function register(program: Command, ctx: CliContext): void {
         const org = await getOrganisation(db, orgId);
         const lang = org.language as Lang;
         const r = await importBankFile(db, orgId, content, { filename: file, account: o.account, dryRun: o.dryRun, mapping });
-        const rec = !o.dryRun && o.reconcile ? await reconcile(db, orgId, { ...settings, lineIds: r.lines.filter((l) => l.status === 'new' && l.id !== null).map((l) => l.id!) }) : null;
+        const rec = !o.dryRun && o.reconcile ? await reconcile(db, orgId, { ...settings, onCustomersChanged: await replanHook(db, orgId), lineIds: r.lines.filter((l) => l.status === 'new' && l.id !== null).map((l) => l.id!) }) : null;
         if (o.json) {
           ctx.out(
             json({
@@ -136,7 +145,7 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         const orgId = await ctx.resolveOrg(db, o.org);
         const lang = (await getOrganisation(db, orgId)).language as Lang;
-        const r = await reconcile(db, orgId, matchOptions(o));
+        const r = await reconcile(db, orgId, { ...matchOptions(o), onCustomersChanged: await replanHook(db, orgId) });
         ctx.out(o.json ? json(r) : t(M, lang, 'reconciled', { ...r, customerIds: '', timings: '' }));
       } finally {
         await db.close();
@@ -171,7 +180,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (proposal: string, o: { org?: string }) => {
       const db = await ctx.openDb();
       try {
-        const payment = await acceptProposal(db, await ctx.resolveOrg(db, o.org), BigInt(proposal));
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const payment = await acceptProposal(db, orgId, BigInt(proposal), { onCustomersChanged: await replanHook(db, orgId) });
         ctx.out(`payment ${payment}`);
       } finally {
         await db.close();
@@ -184,7 +194,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (line: string, o: { org?: string }) => {
       const db = await ctx.openDb();
       try {
-        await undoMatch(db, await ctx.resolveOrg(db, o.org), BigInt(line));
+        const orgId = await ctx.resolveOrg(db, o.org);
+        await undoMatch(db, orgId, BigInt(line), { onCustomersChanged: await replanHook(db, orgId) });
         ctx.out(`line ${line}: match undone`);
       } finally {
         await db.close();
