@@ -130,8 +130,21 @@ export interface UpsertPayment {
 export interface UpsertAllocation {
   line: number;
   invoiceNumber: string;
-  paymentExternalId: string;
+  /** The source: a payment (by external id) or a credit note (by number). */
+  paymentExternalId: string | null;
+  creditNoteNumber?: string | null;
   currency: string;
   amountMinor: Minor;
   allocatedOn: CalendarDate;
+}
+
+export interface UpsertCreditNote {
+  line: number;
+  customerExternalId: string;
+  number: string;
+  externalId: string | null;
+  issueDate: CalendarDate;
+  currency: string;
+  amountMinor: Minor;
+  reason: string | null;
 }

@@ -8,7 +8,7 @@ import type { Queryable } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { validateCustomer, validateInvoice, validatePayment } from '../domain/ledger.ts';
 import { ERROR_CODES, RelanceError, isRelanceError } from '../errors.ts';
-import type { LedgerBatch, UpsertAllocation, UpsertCustomer, UpsertInvoice, UpsertPayment } from './bulk-types.ts';
+import type { LedgerBatch, UpsertAllocation, UpsertCreditNote, UpsertCustomer, UpsertInvoice, UpsertPayment } from './bulk-types.ts';
 
 export interface BulkCounts {
   customers: number;
@@ -172,6 +172,9 @@ async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, counts: B
 // customer, an update that would leave the invoice over-allocated, and a key already written
 // earlier in this same transaction, i.e. a duplicate further up the file (its row version carries
 // this transaction's id as xmin). Callers dedupe keys inside one batch before calling.
+//
+// Rows come as JSON from the caller, or from a staging table of the same transaction (the FEC
+// import derives its rows in SQL): `{ table, from, to }` reads rows with from < rn <= to.
 
 export interface RowRefusal {
   line: number;
@@ -186,76 +189,106 @@ export interface UpsertResult {
   refused: RowRefusal[];
 }
 
+export interface StagedRows {
+  table: string;
+  from: number;
+  to: number;
+}
+
+type Source<T> = T[] | StagedRows;
+
 const THIS_TX = 'txid_current() % 4294967296';
 
 interface Outcome {
+  n: bigint;
   inserted: bigint;
   updated: bigint;
   refused: { line: number; field: string; reason: string }[] | null;
 }
 
-function result(n: number, o: Outcome): UpsertResult {
+function result(o: Outcome): UpsertResult {
   const refused = o.refused ?? [];
   const inserted = Number(o.inserted);
   const updated = Number(o.updated);
-  return { inserted, updated, unchanged: n - inserted - updated - new Set(refused.map((r) => r.line)).size, refused };
+  return { inserted, updated, unchanged: Number(o.n) - inserted - updated - new Set(refused.map((r) => r.line)).size, refused };
 }
 
-export async function upsertCustomers(q: Queryable, orgId: string, rows: UpsertCustomer[], opts: { insertOnly?: boolean } = {}): Promise<UpsertResult> {
-  if (!rows.length) return { inserted: 0, updated: 0, unchanged: 0, refused: [] };
-  const conflict = opts.insertOnly
-    ? 'DO NOTHING'
-    : `DO UPDATE SET legal_name = EXCLUDED.legal_name, kind = EXCLUDED.kind, siren = coalesce(EXCLUDED.siren, customers.siren),
-         siret = coalesce(EXCLUDED.siret, customers.siret), vat_number = coalesce(EXCLUDED.vat_number, customers.vat_number),
-         country = EXCLUDED.country, language = EXCLUDED.language, payment_terms_days = EXCLUDED.payment_terms_days,
-         segment = coalesce(EXCLUDED.segment, customers.segment), updated_at = now()
-       WHERE (customers.legal_name, customers.kind, customers.siren, customers.siret, customers.vat_number, customers.country,
-              customers.language, customers.payment_terms_days, customers.segment)
-         IS DISTINCT FROM (EXCLUDED.legal_name, EXCLUDED.kind, coalesce(EXCLUDED.siren, customers.siren), coalesce(EXCLUDED.siret, customers.siret),
-              coalesce(EXCLUDED.vat_number, customers.vat_number), EXCLUDED.country, EXCLUDED.language, EXCLUDED.payment_terms_days,
-              coalesce(EXCLUDED.segment, customers.segment))`;
+const EMPTY: UpsertResult = { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+const isEmpty = (s: Source<unknown>) => (Array.isArray(s) ? s.length === 0 : s.to <= s.from);
+
+/** The rows CTE and its parameters ($2, $3, $4 after the organisation id). */
+function rowsFrom<T>(src: Source<T>, columns: string, map: (rows: T[]) => unknown[] = (r) => r): { sql: string; params: unknown[] } {
+  if (Array.isArray(src)) return { sql: `SELECT * FROM json_to_recordset($2::json) AS x(${columns}) WHERE $3::int IS NULL AND $4::int IS NULL`, params: [J(map(src)), null, null] };
+  if (!/^[a-z_]+$/.test(src.table)) throw new Error(`bad staging table name ${src.table}`);
+  return { sql: `SELECT * FROM ${src.table} WHERE $2::json IS NULL AND rn > $3::int AND rn <= $4::int`, params: [null, src.from, src.to] };
+}
+
+const CUSTOMER_COLUMNS = `line int, "externalId" text, "legalName" text, kind text, siren text, siret text, "vatNumber" text, country text, language text, "paymentTermsDays" int, segment text`;
+
+/**
+ * New customers are inserted; existing ones get the fields the file gives (a field the file
+ * leaves empty keeps what is stored). insertOnly: customers named in passing by an invoice or
+ * payment file are created when missing and never changed.
+ */
+export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<UpsertCustomer>, opts: { insertOnly?: boolean } = {}): Promise<UpsertResult> {
+  if (isEmpty(rows)) return EMPTY;
+  const src = rowsFrom(rows, CUSTOMER_COLUMNS, (r) => r.map(({ contact: _c, ...x }) => x));
   const [o] = await q.query<Outcome>(
-    `WITH x AS (
-       SELECT * FROM json_to_recordset($2::json) AS x(line int, "externalId" text, "legalName" text, kind text, siren text, siret text,
-         "vatNumber" text, country text, language text, "paymentTermsDays" int, segment text)),
+    `WITH x AS (${src.sql}),
      ins AS (
-       INSERT INTO customers AS customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, segment)
+       INSERT INTO customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, segment)
        SELECT $1, x."externalId", x."legalName", coalesce(x.kind, 'business'), x.siren, x.siret, x."vatNumber", coalesce(x.country, 'FR'),
               coalesce(x.language, 'fr'), coalesce(x."paymentTermsDays", 30), x.segment
          FROM x
-       ON CONFLICT (organisation_id, external_id) ${conflict}
-       RETURNING (xmax = 0) AS inserted)
-     SELECT (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
+       ON CONFLICT (organisation_id, external_id) DO NOTHING
+       RETURNING 1),
+     upd AS (
+       UPDATE customers c SET legal_name = x."legalName", kind = coalesce(x.kind, c.kind), siren = coalesce(x.siren, c.siren),
+              siret = coalesce(x.siret, c.siret), vat_number = coalesce(x."vatNumber", c.vat_number), country = coalesce(x.country, c.country),
+              language = coalesce(x.language, c.language), payment_terms_days = coalesce(x."paymentTermsDays", c.payment_terms_days),
+              segment = coalesce(x.segment, c.segment), updated_at = now()
+         FROM x
+        WHERE c.organisation_id = $1 AND c.external_id = x."externalId" AND NOT $5::boolean
+          AND (c.legal_name, c.kind, c.siren, c.siret, c.vat_number, c.country, c.language, c.payment_terms_days, c.segment)
+              IS DISTINCT FROM (x."legalName", coalesce(x.kind, c.kind), coalesce(x.siren, c.siren), coalesce(x.siret, c.siret),
+              coalesce(x."vatNumber", c.vat_number), coalesce(x.country, c.country), coalesce(x.language, c.language),
+              coalesce(x."paymentTermsDays", c.payment_terms_days), coalesce(x.segment, c.segment))
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM upd) AS updated,
             (SELECT json_agg(json_build_object('line', x.line, 'field', 'externalId', 'reason', 'this customer appears twice in the file'))
                FROM x JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."externalId"
-              WHERE c.xmin::text::bigint = ${THIS_TX} AND $3::boolean) AS refused`,
-    [orgId, J(rows.map(({ contact: _c, ...r }) => r)), !opts.insertOnly],
+              WHERE c.xmin::text::bigint = ${THIS_TX} AND NOT $5::boolean) AS refused`,
+    [orgId, ...src.params, Boolean(opts.insertOnly)],
   );
-  const contacts = rows.filter((r) => r.contact).map((r) => ({ ...r.contact!, customerExternalId: r.externalId }));
-  if (contacts.length) {
-    await q.query(
-      `INSERT INTO contacts (organisation_id, customer_id, name, email, phone, address_line1, postal_code, city, country, receives_reminders)
-       SELECT $1, c.id, x.name, x.email, x.phone, x."addressLine1", x."postalCode", x.city, x.country, x.email IS NOT NULL
-         FROM json_to_recordset($2::json) AS x("customerExternalId" text, name text, email text, phone text, "addressLine1" text,
-              "postalCode" text, city text, country text)
-         JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
-        WHERE NOT EXISTS (SELECT 1 FROM contacts k WHERE k.organisation_id = $1 AND k.customer_id = c.id
-                            AND (lower(k.email) = lower(x.email) OR (x.email IS NULL AND k.name = x.name)))`,
-      [orgId, J(contacts)],
-    );
+  if (Array.isArray(rows)) {
+    const contacts = rows.filter((r) => r.contact).map((r) => ({ ...r.contact!, customerExternalId: r.externalId }));
+    if (contacts.length) {
+      await q.query(
+        `INSERT INTO contacts (organisation_id, customer_id, name, email, phone, address_line1, postal_code, city, country, receives_reminders)
+         SELECT $1, c.id, x.name, x.email, x.phone, x."addressLine1", x."postalCode", x.city, x.country, x.email IS NOT NULL
+           FROM json_to_recordset($2::json) AS x("customerExternalId" text, name text, email text, phone text, "addressLine1" text,
+                "postalCode" text, city text, country text)
+           JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
+          WHERE NOT EXISTS (SELECT 1 FROM contacts k WHERE k.organisation_id = $1 AND k.customer_id = c.id
+                              AND (lower(k.email) = lower(x.email) OR (x.email IS NULL AND k.name = x.name)))`,
+        [orgId, J(contacts)],
+      );
+    }
   }
-  return result(rows.length, o!);
+  return result(o!);
 }
 
-export async function upsertInvoices(q: Queryable, orgId: string, rows: UpsertInvoice[]): Promise<UpsertResult> {
-  if (!rows.length) return { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+const INVOICE_COLUMNS = `line int, "customerExternalId" text, number text, "externalId" text, "issueDate" date, "dueDate" date, currency text, "amountExclTaxMinor" text, "amountInclTaxMinor" text`;
+
+export async function upsertInvoices(q: Queryable, orgId: string, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
+  if (isEmpty(rows)) return EMPTY;
+  const src = rowsFrom(rows, INVOICE_COLUMNS);
   const [o] = await q.query<Outcome>(
     `WITH x AS (
        SELECT x.*, c.id AS customer_id, i.id AS invoice_id, i.xmin::text::bigint = ${THIS_TX} AS seen,
               coalesce(i.allocated_minor + i.written_off_minor > x."amountInclTaxMinor"::bigint, false) AS overallocated,
               coalesce(i.allocated_minor > 0 AND i.currency <> x.currency, false) AS currency_locked
-         FROM json_to_recordset($2::json) AS x(line int, "customerExternalId" text, number text, "externalId" text, "issueDate" date,
-              "dueDate" date, currency text, "amountExclTaxMinor" text, "amountInclTaxMinor" text)
+         FROM (${src.sql}) x
          LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
          LEFT JOIN invoices i ON i.organisation_id = $1 AND i.number = x.number),
      bad AS (
@@ -275,21 +308,23 @@ export async function upsertInvoices(q: Queryable, orgId: string, rows: UpsertIn
          IS DISTINCT FROM (EXCLUDED.customer_id, coalesce(EXCLUDED.external_id, invoices.external_id), EXCLUDED.issue_date, EXCLUDED.due_date,
               EXCLUDED.currency, EXCLUDED.amount_excl_tax_minor, EXCLUDED.amount_incl_tax_minor)
        RETURNING (xmax = 0) AS inserted)
-     SELECT (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
+     SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
             (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
-    [orgId, J(rows)],
+    [orgId, ...src.params],
   );
-  return result(rows.length, o!);
+  return result(o!);
 }
 
-export async function upsertPayments(q: Queryable, orgId: string, rows: UpsertPayment[]): Promise<UpsertResult> {
-  if (!rows.length) return { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+const PAYMENT_COLUMNS = `line int, "externalId" text, "customerExternalId" text, "paymentDate" date, currency text, "amountMinor" text, method text, reference text, "payerName" text, "payerIban" text`;
+
+export async function upsertPayments(q: Queryable, orgId: string, rows: Source<UpsertPayment>): Promise<UpsertResult> {
+  if (isEmpty(rows)) return EMPTY;
+  const src = rowsFrom(rows, PAYMENT_COLUMNS);
   const [o] = await q.query<Outcome>(
     `WITH x AS (
        SELECT x.*, c.id AS customer_id, p.xmin::text::bigint = ${THIS_TX} AS seen,
               coalesce(p.allocated_minor > x."amountMinor"::bigint OR (p.allocated_minor > 0 AND p.currency <> x.currency), false) AS locked
-         FROM json_to_recordset($2::json) AS x(line int, "externalId" text, "customerExternalId" text, "paymentDate" date, currency text,
-              "amountMinor" text, method text, reference text, "payerName" text, "payerIban" text)
+         FROM (${src.sql}) x
          LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
          LEFT JOIN payments p ON p.organisation_id = $1 AND p.external_id = x."externalId"),
      bad AS (
@@ -308,42 +343,82 @@ export async function upsertPayments(q: Queryable, orgId: string, rows: UpsertPa
          IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.payment_date, EXCLUDED.currency, EXCLUDED.amount_minor, EXCLUDED.method,
               EXCLUDED.reference, EXCLUDED.payer_name, EXCLUDED.payer_iban)
        RETURNING (xmax = 0) AS inserted)
-     SELECT (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
+     SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
             (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
-    [orgId, J(rows)],
+    [orgId, ...src.params],
   );
-  return result(rows.length, o!);
+  return result(o!);
 }
 
-/**
- * Brings each (invoice, payment) pair up to the total the file says was applied: only the missing
- * part is inserted, so a re-import adds nothing. A smaller total than already applied is left
- * alone (allocations are facts, undone only by an explicit reversal).
- */
-export async function upsertAllocations(q: Queryable, orgId: string, rows: UpsertAllocation[]): Promise<UpsertResult> {
-  if (!rows.length) return { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+const CREDIT_NOTE_COLUMNS = `line int, "customerExternalId" text, number text, "externalId" text, "issueDate" date, currency text, "amountMinor" text, reason text`;
+
+export async function upsertCreditNotes(q: Queryable, orgId: string, rows: Source<UpsertCreditNote>): Promise<UpsertResult> {
+  if (isEmpty(rows)) return EMPTY;
+  const src = rowsFrom(rows, CREDIT_NOTE_COLUMNS);
   const [o] = await q.query<Outcome>(
     `WITH x AS (
-       SELECT x.*, i.id AS invoice_id, p.id AS payment_id, i.currency AS invoice_currency, p.currency AS payment_currency,
+       SELECT x.*, c.id AS customer_id, n.xmin::text::bigint = ${THIS_TX} AS seen,
+              coalesce(n.allocated_minor > x."amountMinor"::bigint OR (n.allocated_minor > 0 AND n.currency <> x.currency), false) AS locked
+         FROM (${src.sql}) x
+         LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
+         LEFT JOIN credit_notes n ON n.organisation_id = $1 AND n.number = x.number),
+     bad AS (
+       SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '"' AS reason FROM x WHERE customer_id IS NULL
+       UNION ALL SELECT line, 'number', 'this credit note appears twice in the file' FROM x WHERE seen
+       UNION ALL SELECT line, 'amount', 'the credit note is already allocated beyond this amount or in another currency' FROM x WHERE locked),
+     ins AS (
+       INSERT INTO credit_notes AS n (organisation_id, customer_id, number, external_id, issue_date, currency, amount_minor, reason)
+       SELECT $1, x.customer_id, x.number, x."externalId", x."issueDate", x.currency, x."amountMinor"::bigint, x.reason
+         FROM x WHERE NOT EXISTS (SELECT 1 FROM bad)
+       ON CONFLICT (organisation_id, number) DO UPDATE SET customer_id = EXCLUDED.customer_id, issue_date = EXCLUDED.issue_date,
+         currency = EXCLUDED.currency, amount_minor = EXCLUDED.amount_minor, reason = coalesce(EXCLUDED.reason, n.reason)
+       WHERE (n.customer_id, n.issue_date, n.currency, n.amount_minor, n.reason)
+         IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.issue_date, EXCLUDED.currency, EXCLUDED.amount_minor, coalesce(EXCLUDED.reason, n.reason))
+       RETURNING (xmax = 0) AS inserted)
+     SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins WHERE inserted) AS inserted, (SELECT count(*) FROM ins WHERE NOT inserted) AS updated,
+            (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
+    [orgId, ...src.params],
+  );
+  return result(o!);
+}
+
+const ALLOCATION_COLUMNS = `line int, "invoiceNumber" text, "paymentExternalId" text, "creditNoteNumber" text, currency text, "amountMinor" text, "allocatedOn" date`;
+
+/**
+ * Brings each (invoice, payment or credit note) pair up to the total the file says was applied:
+ * only the missing part is inserted, so a re-import adds nothing. A smaller total than already
+ * applied is left alone (allocations are facts, undone only by an explicit reversal).
+ */
+export async function upsertAllocations(q: Queryable, orgId: string, rows: Source<UpsertAllocation>): Promise<UpsertResult> {
+  if (isEmpty(rows)) return EMPTY;
+  const src = rowsFrom(rows, ALLOCATION_COLUMNS, (r) => r.map((a) => ({ creditNoteNumber: null, ...a })));
+  const [o] = await q.query<Outcome>(
+    `WITH x AS (
+       SELECT x.*, i.id AS invoice_id, p.id AS payment_id, n.id AS credit_note_id, i.currency AS invoice_currency,
+              coalesce(p.currency, n.currency) AS source_currency,
               x."amountMinor"::bigint - coalesce((SELECT sum(a.amount_minor) FROM allocations a
-                 WHERE a.organisation_id = $1 AND a.invoice_id = i.id AND a.payment_id = p.id), 0) AS missing,
+                 WHERE a.organisation_id = $1 AND a.invoice_id = i.id
+                   AND (a.payment_id = p.id OR a.credit_note_id = n.id)), 0) AS missing,
               i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS invoice_open,
-              p.amount_minor - p.allocated_minor AS payment_left
-         FROM json_to_recordset($2::json) AS x(line int, "invoiceNumber" text, "paymentExternalId" text, currency text, "amountMinor" text, "allocatedOn" date)
+              coalesce(p.amount_minor - p.allocated_minor, n.amount_minor - n.allocated_minor) AS source_left
+         FROM (${src.sql}) x
          LEFT JOIN invoices i ON i.organisation_id = $1 AND i.number = x."invoiceNumber"
-         LEFT JOIN payments p ON p.organisation_id = $1 AND p.external_id = x."paymentExternalId"),
+         LEFT JOIN payments p ON p.organisation_id = $1 AND p.external_id = x."paymentExternalId"
+         LEFT JOIN credit_notes n ON n.organisation_id = $1 AND n.number = x."creditNoteNumber"),
      bad AS (
        SELECT line, 'invoice' AS field, 'no invoice "' || "invoiceNumber" || '"' AS reason FROM x WHERE invoice_id IS NULL
-       UNION ALL SELECT line, 'payment', 'no payment "' || "paymentExternalId" || '"' FROM x WHERE payment_id IS NULL
-       UNION ALL SELECT line, 'currency', 'the payment and the invoice are in different currencies' FROM x WHERE invoice_currency <> payment_currency
+       UNION ALL SELECT line, 'payment', 'no payment or credit note "' || coalesce("paymentExternalId", "creditNoteNumber") || '"' FROM x
+          WHERE payment_id IS NULL AND credit_note_id IS NULL
+       UNION ALL SELECT line, 'currency', 'the payment and the invoice are in different currencies' FROM x WHERE invoice_currency <> source_currency
        UNION ALL SELECT line, 'amount', 'the invoice has only ' || invoice_open || ' minor units left to pay' FROM x WHERE missing > invoice_open
-       UNION ALL SELECT line, 'amount', 'the payment has only ' || payment_left || ' minor units left to allocate' FROM x WHERE missing > payment_left AND missing <= invoice_open),
+       UNION ALL SELECT line, 'amount', 'the payment has only ' || source_left || ' minor units left to allocate' FROM x
+          WHERE missing > source_left AND missing <= invoice_open),
      ins AS (
-       INSERT INTO allocations (organisation_id, invoice_id, payment_id, currency, amount_minor, allocated_on)
-       SELECT $1, invoice_id, payment_id, currency, missing, "allocatedOn" FROM x WHERE missing > 0 AND NOT EXISTS (SELECT 1 FROM bad)
+       INSERT INTO allocations (organisation_id, invoice_id, payment_id, credit_note_id, currency, amount_minor, allocated_on)
+       SELECT $1, invoice_id, payment_id, credit_note_id, currency, missing, "allocatedOn" FROM x WHERE missing > 0 AND NOT EXISTS (SELECT 1 FROM bad)
        RETURNING 1)
-     SELECT (SELECT count(*) FROM ins) AS inserted, 0::bigint AS updated, (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
-    [orgId, J(rows)],
+     SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins) AS inserted, 0::bigint AS updated, (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
+    [orgId, ...src.params],
   );
-  return result(rows.length, o!);
+  return result(o!);
 }

@@ -1,0 +1,235 @@
+/**
+ * FEC import: the receivables of a French general ledger export become the Relance ledger.
+ *  - customers: the auxiliary accounts (CompAuxNum, CompAuxLib) of the 411 lines;
+ *  - invoices: debits on 411, one per piece (PieceRef); the VAT collected in the same entry gives
+ *    the amount excluding tax; due date = piece date + the customer's payment terms;
+ *  - credit notes: credits on 411 in an entry that also moves revenue (class 7);
+ *  - payments: other credits on 411, one per entry and customer;
+ *  - allocations: inside each lettered group (same customer, same EcritureLet), credits settle
+ *    debits oldest first; an unbalanced group is a partial payment; unlettered debits stay open.
+ * The file is streamed once into a staging table of the transaction (constant memory in Node);
+ * the ledger rows are then derived in SQL and written with the same upserts as the CSV imports.
+ */
+import { createHash } from 'node:crypto';
+import type { Db, Queryable } from '../db/driver.ts';
+import { jsonReplacer } from '../db/driver.ts';
+import { fecColumns, type FecLine, isReceivable, isRevenue, isVatCollected, readFecLine } from '../formats/fec.ts';
+import { upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
+import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, WritePipe } from './report.ts';
+import { type ImportInput, inputName, inputSize, openDelimited } from './source.ts';
+
+const BATCH = 5000;
+
+interface Staged {
+  line: number;
+  journal: string;
+  entry: string;
+  entryDate: string;
+  cust: string;
+  custName: string;
+  pieceRef: string;
+  pieceDate: string | null;
+  label: string;
+  debit: bigint;
+  credit: bigint;
+  letter: string;
+  letterDate: string | null;
+  entryVat: bigint;
+  entryRevenue: boolean;
+}
+
+export async function importFec(db: Db, orgId: string, input: ImportInput, opts: ImportOptions & { encoding?: string } = {}): Promise<ImportReport> {
+  const filename = inputName(input) ?? null;
+  const meta = { filename, sha256: null as string | null };
+  return runImport(db, orgId, 'fec', meta, opts, async (q, b) => {
+    const hash = createHash('sha256');
+    const total = inputSize(input);
+    let bytes = 0;
+    const file = await openDelimited(input, {
+      encoding: opts.encoding,
+      candidates: ['\t', '|', ';'],
+      quoted: false,
+      onChunk: (c, n) => {
+        hash.update(c);
+        bytes = n;
+      },
+    });
+    const cols = fecColumns(file.header, filename ?? undefined);
+    b.detected = { encoding: file.encoding, bom: file.bomLength > 0, separator: file.separator === '\t' ? 'tab' : file.separator, amounts: cols.amountStyle };
+    await q.exec(`CREATE TEMP TABLE fec_stage (line int, journal text, entry text, entry_date date, cust text, cust_name text, piece_ref text,
+      piece_date date, label text, debit bigint, credit bigint, letter text, letter_date date, entry_vat bigint, entry_revenue boolean) ON COMMIT DROP`);
+    const pipe = new WritePipe();
+    let batch: Staged[] = [];
+    const stage = async () => {
+      const rows = batch;
+      batch = [];
+      if (!rows.length || b.problems.any) return;
+      await pipe.push(async () => {
+        await q.query(
+          `INSERT INTO fec_stage SELECT * FROM json_to_recordset($1::json) AS x(line int, journal text, entry text, "entryDate" date, cust text,
+             "custName" text, "pieceRef" text, "pieceDate" date, label text, debit bigint, credit bigint, letter text, "letterDate" date,
+             "entryVat" bigint, "entryRevenue" boolean)`,
+          [JSON.stringify(rows, jsonReplacer)],
+        );
+      });
+    };
+    // Lines of one entry are consecutive in a FEC: gather them to know the entry's VAT and
+    // whether it moves revenue (an invoice or credit note) or cash (a payment).
+    let entryKey = '';
+    let entryLines: FecLine[] = [];
+    const closeEntry = () => {
+      const receivables = entryLines.filter((l) => isReceivable(l.account));
+      if (receivables.length) {
+        let vat = 0n;
+        let revenue = false;
+        for (const l of entryLines) {
+          if (isVatCollected(l.account)) vat += l.credit - l.debit;
+          if (isRevenue(l.account)) revenue = true;
+        }
+        receivables.forEach((l, i) => {
+          if (l.debit === 0n && l.credit === 0n) return;
+          batch.push({
+            line: l.line,
+            journal: l.journalCode,
+            entry: l.entryNumber,
+            entryDate: l.entryDate,
+            cust: l.auxAccount || l.account,
+            custName: l.auxLabel || l.accountLabel,
+            pieceRef: l.pieceRef,
+            pieceDate: l.pieceDate,
+            label: l.label,
+            debit: l.debit,
+            credit: l.credit,
+            letter: l.letter.toUpperCase(),
+            letterDate: l.letterDate,
+            // The entry's VAT counts once, on its first receivable line.
+            entryVat: i === 0 ? vat : 0n,
+            entryRevenue: revenue,
+          });
+        });
+      }
+      entryLines = [];
+    };
+    for await (const rec of file.records) {
+      b.rowsRead++;
+      let l: FecLine;
+      try {
+        l = readFecLine(cols, rec.fields, rec.line, filename ?? undefined);
+      } catch (e) {
+        b.problems.addError(rec.line, e);
+        continue;
+      }
+      const key = `${l.journalCode}\u001f${l.entryNumber}`;
+      if (key !== entryKey) {
+        closeEntry();
+        entryKey = key;
+      }
+      entryLines.push(l);
+      if (batch.length >= BATCH) {
+        await stage();
+        opts.onProgress?.({ rows: b.rowsRead, bytesRead: bytes, bytesTotal: total });
+      }
+    }
+    closeEntry();
+    await stage();
+    await pipe.drain();
+    meta.sha256 = hash.digest('hex');
+    if (b.problems.any) return;
+    await deriveLedger(q, orgId, b);
+    opts.onProgress?.({ rows: b.rowsRead, bytesRead: total, bytesTotal: total });
+  });
+}
+
+async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
+  await q.exec(`
+    CREATE TEMP TABLE fec_customers ON COMMIT DROP AS
+      SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, cust AS "externalId",
+             coalesce((array_agg(nullif(cust_name, '') ORDER BY line DESC) FILTER (WHERE cust_name <> ''))[1], cust) AS "legalName",
+             NULL::text AS kind, NULL::text AS siren, NULL::text AS siret, NULL::text AS "vatNumber", NULL::text AS country,
+             NULL::text AS language, NULL::int AS "paymentTermsDays", NULL::text AS segment
+        FROM fec_stage GROUP BY cust;
+    CREATE TEMP TABLE fec_docs ON COMMIT DROP AS
+      SELECT *, coalesce(nullif(piece_ref, ''), journal || '-' || entry) AS number FROM fec_stage;
+  `);
+  await writePaged(q, 'fec_customers', b, 'customers', (src) => upsertCustomers(q, orgId, src));
+
+  // One invoice per piece; a piece on two customer accounts cannot be one invoice.
+  const split = await q.query<{ line: number; number: string }>(
+    `SELECT min(line) AS line, number FROM fec_docs WHERE debit > 0 GROUP BY number HAVING count(DISTINCT cust) > 1 ORDER BY 1 LIMIT 1000`,
+  );
+  for (const s of split) b.problems.add(s.line, 'PieceRef', `piece ${s.number} is debited to two customer accounts`);
+  if (b.problems.any) return;
+  await q.query(
+    `CREATE TEMP TABLE fec_invoices ON COMMIT DROP AS
+       SELECT row_number() OVER (ORDER BY min(d.line)) AS rn, min(d.line) AS line, min(d.cust) AS "customerExternalId", d.number,
+              NULL::text AS "externalId", min(coalesce(d.piece_date, d.entry_date)) AS "issueDate",
+              min(coalesce(d.piece_date, d.entry_date)) + coalesce(min(c.payment_terms_days), 30) AS "dueDate", 'EUR'::text AS currency,
+              greatest(sum(d.debit) - greatest(sum(d.entry_vat), 0), 0) AS "amountExclTaxMinor", sum(d.debit) AS "amountInclTaxMinor"
+         FROM fec_docs d LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = d.cust
+        WHERE d.debit > 0 GROUP BY d.number`,
+    [orgId],
+  );
+  await writePaged(q, 'fec_invoices', b, 'invoices', (src) => upsertInvoices(q, orgId, src));
+
+  await q.exec(`
+    CREATE TEMP TABLE fec_credit_notes ON COMMIT DROP AS
+      SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, min(cust) AS "customerExternalId", number,
+             NULL::text AS "externalId", min(coalesce(piece_date, entry_date)) AS "issueDate", 'EUR'::text AS currency,
+             sum(credit) AS "amountMinor", min(nullif(label, '')) AS reason
+        FROM fec_docs WHERE credit > 0 AND entry_revenue GROUP BY number;
+    CREATE TEMP TABLE fec_payments ON COMMIT DROP AS
+      SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, 'fec:' || journal || ':' || entry || ':' || cust AS "externalId",
+             cust AS "customerExternalId", min(entry_date) AS "paymentDate", 'EUR'::text AS currency, sum(credit) AS "amountMinor",
+             'transfer'::text AS method, coalesce(min(nullif(label, '')), min(nullif(piece_ref, ''))) AS reference,
+             NULL::text AS "payerName", NULL::text AS "payerIban"
+        FROM fec_docs WHERE credit > 0 AND NOT entry_revenue GROUP BY journal, entry, cust;
+  `);
+  await writePaged(q, 'fec_credit_notes', b, 'credit_notes', (src) => upsertCreditNotes(q, orgId, src));
+  await writePaged(q, 'fec_payments', b, 'payments', (src) => upsertPayments(q, orgId, src));
+
+  // Inside a lettered group, credits settle debits oldest first: each side laid end to end on one
+  // axis, an allocation is the overlap of a debit's interval with a credit's.
+  await q.exec(`
+    CREATE TEMP TABLE fec_allocations ON COMMIT DROP AS
+    WITH d AS (
+      SELECT cust, letter, number, sum(debit) AS amt, min(coalesce(piece_date, entry_date)) AS dt, max(letter_date) AS let_dt
+        FROM fec_docs WHERE debit > 0 AND letter <> '' GROUP BY cust, letter, number),
+    c AS (
+      SELECT cust, letter, min(line) AS line, pay, cn, sum(credit) AS amt, min(entry_date) AS dt, max(letter_date) AS let_dt
+        FROM (SELECT *, CASE WHEN entry_revenue THEN NULL ELSE 'fec:' || journal || ':' || entry || ':' || cust END AS pay,
+                     CASE WHEN entry_revenue THEN number END AS cn
+                FROM fec_docs WHERE credit > 0 AND letter <> '') s
+       GROUP BY cust, letter, pay, cn),
+    dr AS (SELECT *, sum(amt) OVER w - amt AS lo, sum(amt) OVER w AS hi FROM d WINDOW w AS (PARTITION BY cust, letter ORDER BY dt, number)),
+    cr AS (SELECT *, sum(amt) OVER w - amt AS lo, sum(amt) OVER w AS hi FROM c WINDOW w AS (PARTITION BY cust, letter ORDER BY dt, line))
+    SELECT row_number() OVER (ORDER BY cr.line, dr.dt, dr.number) AS rn, cr.line, dr.number AS "invoiceNumber", cr.pay AS "paymentExternalId",
+           cr.cn AS "creditNoteNumber", 'EUR'::text AS currency, least(dr.hi, cr.hi) - greatest(dr.lo, cr.lo) AS "amountMinor",
+           coalesce(greatest(dr.let_dt, cr.let_dt), greatest(dr.dt, cr.dt)) AS "allocatedOn"
+      FROM dr JOIN cr ON cr.cust = dr.cust AND cr.letter = dr.letter
+     WHERE least(dr.hi, cr.hi) > greatest(dr.lo, cr.lo);
+  `);
+  await writePaged(q, 'fec_allocations', b, 'allocations', (src) => upsertAllocations(q, orgId, src));
+  const [partial] = await q.query<{ n: bigint }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM fec_docs WHERE letter <> '' GROUP BY cust, letter HAVING sum(debit) <> sum(credit)) g`,
+  );
+  b.detected.partialLetteringGroups = Number(partial!.n);
+}
+
+async function writePaged(
+  q: Queryable,
+  table: string,
+  b: ImportBody,
+  counter: string,
+  write: (src: { table: string; from: number; to: number }) => Promise<import('../ledger/bulk.ts').UpsertResult>,
+) {
+  if (b.problems.any) return;
+  await q.exec(`CREATE INDEX ON ${table} (rn)`);
+  const [{ n }] = (await q.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)) as [{ n: bigint }];
+  for (let from = 0; from < Number(n); from += BATCH) {
+    const r = await write({ table, from, to: from + BATCH });
+    recordRefusals(b.problems, r);
+    b.counts.add(counter, r);
+    if (b.problems.any) return;
+  }
+  if (Number(n) === 0) b.counts.add(counter, { inserted: 0, updated: 0, unchanged: 0 });
+}
