@@ -516,23 +516,24 @@ export interface CustomerLedger {
  * index and the customer indexes on payments and credit notes).
  */
 export async function customerLedger(q: Queryable | Db, orgId: string, customerId: bigint, at: CalendarDate): Promise<CustomerLedger> {
-  const items = await q.query<Row>(
-    `SELECT id, number, issue_date, due_date, currency, amount_incl_tax_minor,
+  // One round trip: open items, then one row per currency of unallocated credit (kind 'c').
+  const rows = await q.query<Row>(
+    `SELECT 'i' AS kind, id, number, issue_date, due_date, currency, amount_incl_tax_minor,
             amount_incl_tax_minor - allocated_minor - written_off_minor AS open_minor,
             greatest(0, $3::date - due_date) AS days_past_due
        FROM invoices
       WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor + written_off_minor < amount_incl_tax_minor
-      ORDER BY due_date, id`,
-    [orgId, customerId, at],
-  );
-  const credits = await q.query<Row>(
-    `SELECT currency, sum(amount_minor - allocated_minor) AS unallocated FROM (
+     UNION ALL
+     SELECT 'c', NULL, NULL, NULL, NULL, currency, NULL, sum(amount_minor - allocated_minor), NULL FROM (
         SELECT currency, amount_minor, allocated_minor FROM payments WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor < amount_minor
         UNION ALL
         SELECT currency, amount_minor, allocated_minor FROM credit_notes WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor < amount_minor
-     ) c GROUP BY currency`,
-    [orgId, customerId],
+     ) c GROUP BY currency
+     ORDER BY kind DESC, due_date, id`,
+    [orgId, customerId, at],
   );
+  const items = rows.filter((r) => r.kind === 'i');
+  const credits = rows.filter((r) => r.kind === 'c').map((r) => ({ currency: r.currency, unallocated: r.open_minor }));
   const openItems: OpenItem[] = items.map((r) => ({
     invoiceId: r.id as bigint,
     number: String(r.number),
