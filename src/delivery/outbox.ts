@@ -1,0 +1,663 @@
+/**
+ * The outbox in the database: workers claim due actions with FOR UPDATE SKIP LOCKED under a lease,
+ * re-checking in that same transaction that each is still due (invoice open, not paused, not
+ * disputed, sending not held, inside the window, within the rate limit); the hand-over is committed
+ * before a message leaves; outcomes, retries with backoff, fallbacks, and what humans do (approve,
+ * cancel, resolve an uncertain message) are recorded here.
+ */
+import type { Db, Queryable } from '../db/driver.ts';
+import { jsonReplacer } from '../db/driver.ts';
+import { type CalendarDate, todayIn } from '../domain/dates.ts';
+import {
+  type ActionStatus,
+  DEFAULT_RATE_LIMITS,
+  documentChannel,
+  fromStatuses,
+  nextSendingInstant,
+  type OutboxEvent,
+  rateWindowStart,
+  retryDelaySeconds,
+  type SendOutcome,
+  transition,
+} from '../domain/delivery.ts';
+import { workingDays } from '../domain/engine/holidays.ts';
+import { DEFAULT_OPTIONS, requiresApproval, type ScenarioDefinition } from '../domain/engine/scenario.ts';
+import { ACTIVE_PAUSE } from '../engine/planner-input.ts';
+import { isTemplateKey, TEMPLATES } from '../documents/registry.ts';
+import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
+
+const J = (v: unknown) => JSON.stringify(v, jsonReplacer);
+
+export interface ClaimedAction {
+  orgId: string;
+  id: bigint;
+  dedupeKey: string;
+  customerId: bigint;
+  channel: string;
+  fallbackFrom: string | null;
+  tone: string;
+  template: string;
+  stepOffset: number;
+  scenarioId: bigint;
+  scenarioVersion: number;
+  plannedOn: CalendarDate;
+  /** Attempt number of this claim: the fencing token for everything the worker writes. */
+  attempt: number;
+  invoiceIds: bigint[];
+  timeZone: string;
+}
+
+// ------------------------------------------------------------------ scenarios (immutable versions, cached)
+
+const scenarioCache = new Map<string, ScenarioDefinition>();
+
+export async function scenarioDefinition(q: Queryable, orgId: string, scenarioId: bigint, version: number): Promise<ScenarioDefinition> {
+  const key = `${orgId}/${scenarioId}/${version}`;
+  const hit = scenarioCache.get(key);
+  if (hit) return hit;
+  const [r] = await q.query<{ definition: unknown }>(
+    `SELECT definition FROM scenario_versions WHERE organisation_id = $1 AND scenario_id = $2 AND version = $3
+     UNION ALL SELECT definition FROM scenarios WHERE organisation_id = $1 AND id = $2 LIMIT 1`,
+    [orgId, scenarioId, version],
+  );
+  const def = r ? ((typeof r.definition === 'string' ? JSON.parse(r.definition) : r.definition) as ScenarioDefinition) : { options: DEFAULT_OPTIONS, steps: [] };
+  if (scenarioCache.size > 5000) scenarioCache.clear();
+  scenarioCache.set(key, def);
+  return def;
+}
+
+// ------------------------------------------------------------------ claiming
+
+export interface ClaimOptions {
+  owner: string;
+  now: Date;
+  leaseMs: number;
+  limit: number;
+  /** Only these channels (a worker dedicated to calls, say); all when absent. */
+  channels?: string[];
+}
+
+export interface ClaimResult {
+  /** Due actions this claim looked at (0: nothing is due). */
+  seen: number;
+  claimed: ClaimedAction[];
+  cancelled: number;
+  deferred: number;
+}
+
+interface DueRow {
+  organisation_id: string;
+  id: bigint;
+  dedupe_key: string;
+  customer_id: bigint;
+  channel: string;
+  fallback_from: string | null;
+  tone: string;
+  template: string;
+  step_offset: number;
+  scenario_id: bigint;
+  scenario_version: number;
+  planned_on: CalendarDate;
+  attempts: number;
+  time_zone: string;
+}
+
+export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
+  const nowIso = o.now.toISOString();
+  return db.tx(async (q) => {
+    const due = await q.query<DueRow>(
+      `SELECT a.organisation_id, a.id, a.dedupe_key, a.customer_id, a.channel, a.fallback_from, a.tone, a.template, a.step_offset,
+              a.scenario_id, a.scenario_version, a.planned_on, a.attempts, o.time_zone
+         FROM actions a JOIN organisations o ON o.id = a.organisation_id
+        WHERE a.status = 'queued' AND a.hold_reason IS NULL AND coalesce(a.next_attempt_at, a.send_after) <= $1
+          ${o.channels ? 'AND a.channel = ANY($3::text[])' : ''}
+        ORDER BY coalesce(a.next_attempt_at, a.send_after), a.id
+        LIMIT $2
+        FOR UPDATE OF a SKIP LOCKED`,
+      o.channels ? [nowIso, o.limit, `{${o.channels.join(',')}}`] : [nowIso, o.limit],
+    );
+    if (due.length === 0) return { seen: 0, claimed: [], cancelled: 0, deferred: 0 };
+
+    // Re-check every invoice of every claimed action, now, in this transaction.
+    const todayByOrg = new Map<string, CalendarDate>();
+    for (const r of due) if (!todayByOrg.has(r.organisation_id)) todayByOrg.set(r.organisation_id, todayIn(r.time_zone, o.now));
+    const keys = due.map((r) => ({ org: r.organisation_id, id: r.id, today: todayByOrg.get(r.organisation_id) }));
+    const items = await q.query<{ organisation_id: string; action_id: bigint; invoice_id: bigint; step_key: string; open_minor: bigint; paused: boolean; disputed: boolean }>(
+      `SELECT sr.organisation_id, sr.action_id, sr.invoice_id, sr.step_key,
+              i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
+              EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
+                        AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', 'x.today')}) AS paused,
+              EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = sr.organisation_id AND d.customer_id = i.customer_id
+                        AND (d.invoice_id IS NULL OR d.invoice_id = i.id) AND d.resolved_on IS NULL) AS disputed
+         FROM json_to_recordset($1::json) AS x(org uuid, id text, today date)
+         JOIN step_records sr ON sr.organisation_id = x.org AND sr.action_id = x.id::bigint AND sr.outcome = 'planned'
+         JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id`,
+      [J(keys)],
+    );
+    const byAction = new Map<string, typeof items>();
+    for (const it of items) {
+      const k = `${it.organisation_id}/${it.action_id}`;
+      const list = byAction.get(k) ?? [];
+      list.push(it);
+      byAction.set(k, list);
+    }
+
+    const cancelActions: { org: string; id: bigint; reason: string }[] = [];
+    const dropSteps: { org: string; invoiceId: bigint; stepKey: string; reason: string }[] = [];
+    const defer: { org: string; id: bigint; at: string }[] = [];
+    const candidates: (DueRow & { invoiceIds: bigint[] })[] = [];
+    for (const r of due) {
+      const list = byAction.get(`${r.organisation_id}/${r.id}`) ?? [];
+      const keep: bigint[] = [];
+      const reasons = new Set<string>();
+      for (const it of list) {
+        const reason = it.open_minor <= 0n ? 'paid' : it.disputed ? 'disputed' : it.paused ? 'paused' : null;
+        if (reason) {
+          reasons.add(reason);
+          dropSteps.push({ org: r.organisation_id, invoiceId: it.invoice_id, stepKey: it.step_key, reason });
+        } else keep.push(it.invoice_id);
+      }
+      if (keep.length === 0) {
+        cancelActions.push({ org: r.organisation_id, id: r.id, reason: reasons.size ? [...reasons].sort().join(',') : 'no_invoice' });
+        continue;
+      }
+      const def = await scenarioDefinition(q, r.organisation_id, r.scenario_id, r.scenario_version);
+      const opts = { ...DEFAULT_OPTIONS, ...def.options };
+      let cal: ReturnType<typeof workingDays>;
+      try {
+        cal = workingDays(opts.holidayCalendar);
+      } catch {
+        cal = workingDays('FR');
+      }
+      const next = nextSendingInstant(nowIso, { timeZone: r.time_zone, window: opts.window, workingDaysOnly: opts.workingDaysOnly, isWorkingDay: (d) => cal.isWorkingDay(d) });
+      if (next !== nowIso) {
+        defer.push({ org: r.organisation_id, id: r.id, at: next });
+        continue;
+      }
+      candidates.push({ ...r, invoiceIds: keep });
+    }
+
+    if (dropSteps.length) {
+      await q.query(
+        `UPDATE step_records sr SET outcome = 'cancelled', reason = x.reason
+           FROM json_to_recordset($1::json) AS x(org uuid, "invoiceId" text, "stepKey" text, reason text)
+          WHERE sr.organisation_id = x.org AND sr.invoice_id = x."invoiceId"::bigint AND sr.step_key = x."stepKey"`,
+        [J(dropSteps)],
+      );
+    }
+    if (cancelActions.length) {
+      await q.query(
+        `WITH c AS (
+           UPDATE actions a SET status = 'cancelled', status_reason = x.reason, lease_owner = NULL, lease_until = NULL, updated_at = now()
+             FROM json_to_recordset($1::json) AS x(org uuid, id text, reason text)
+            WHERE a.organisation_id = x.org AND a.id = x.id::bigint
+           RETURNING a.organisation_id, a.id, x.reason)
+         INSERT INTO delivery_events (organisation_id, action_id, kind, at, detail)
+         SELECT organisation_id, id, 'cancelled', $2, jsonb_build_object('reason', reason, 'by', 'worker re-check') FROM c`,
+        [J(cancelActions), nowIso],
+      );
+    }
+    if (defer.length) {
+      await q.query(
+        `UPDATE actions a SET next_attempt_at = x.at::timestamptz, updated_at = now()
+           FROM json_to_recordset($1::json) AS x(org uuid, id text, at text)
+          WHERE a.organisation_id = x.org AND a.id = x.id::bigint`,
+        [J(defer)],
+      );
+    }
+
+    // Rate limits: one budget per organisation, channel and minute, shared by every worker.
+    const allowed = await takeRateBudget(q, candidates, nowIso);
+    const limited = candidates.filter((c) => !allowed.has(`${c.organisation_id}/${c.id}`));
+    if (limited.length) {
+      const nextMinute = new Date(Date.parse(rateWindowStart(nowIso)) + 60_000).toISOString();
+      await q.query(
+        `UPDATE actions a SET next_attempt_at = $2::timestamptz, updated_at = now()
+           FROM json_to_recordset($1::json) AS x(org uuid, id text) WHERE a.organisation_id = x.org AND a.id = x.id::bigint`,
+        [J(limited.map((c) => ({ org: c.organisation_id, id: c.id }))), nextMinute],
+      );
+    }
+    const go = candidates.filter((c) => allowed.has(`${c.organisation_id}/${c.id}`));
+    if (go.length === 0) return { seen: due.length, claimed: [], cancelled: cancelActions.length, deferred: defer.length + limited.length };
+    const leaseUntil = new Date(o.now.getTime() + o.leaseMs).toISOString();
+    const marked = await q.query<{ organisation_id: string; id: bigint; attempts: number }>(
+      `UPDATE actions a SET status = 'sending', lease_owner = $2, lease_until = $3::timestamptz, attempts = a.attempts + 1,
+              handed_over_at = NULL, next_attempt_at = NULL, updated_at = now()
+         FROM json_to_recordset($1::json) AS x(org uuid, id text)
+        WHERE a.organisation_id = x.org AND a.id = x.id::bigint AND a.status = 'queued'
+        RETURNING a.organisation_id, a.id, a.attempts`,
+      [J(go.map((c) => ({ org: c.organisation_id, id: c.id }))), o.owner, leaseUntil],
+    );
+    const attempts = new Map(marked.map((m) => [`${m.organisation_id}/${m.id}`, Number(m.attempts)]));
+    const claimed = go
+      .filter((c) => attempts.has(`${c.organisation_id}/${c.id}`))
+      .map((c) => ({
+        orgId: c.organisation_id,
+        id: c.id,
+        dedupeKey: c.dedupe_key,
+        customerId: c.customer_id,
+        channel: c.channel,
+        fallbackFrom: c.fallback_from,
+        tone: c.tone,
+        template: c.template,
+        stepOffset: Number(c.step_offset),
+        scenarioId: c.scenario_id,
+        scenarioVersion: Number(c.scenario_version),
+        plannedOn: c.planned_on,
+        attempt: attempts.get(`${c.organisation_id}/${c.id}`)!,
+        invoiceIds: c.invoiceIds,
+        timeZone: c.time_zone,
+      }));
+    return { seen: due.length, claimed, cancelled: cancelActions.length, deferred: defer.length + limited.length };
+  });
+}
+
+async function takeRateBudget(q: Queryable, candidates: { organisation_id: string; id: bigint; channel: string }[], nowIso: string): Promise<Set<string>> {
+  const allowed = new Set<string>();
+  if (candidates.length === 0) return allowed;
+  const groups = new Map<string, typeof candidates>();
+  for (const c of candidates) {
+    const k = `${c.organisation_id}|${c.channel}`;
+    const g = groups.get(k) ?? [];
+    g.push(c);
+    groups.set(k, g);
+  }
+  const orgs = [...new Set(candidates.map((c) => c.organisation_id))];
+  const limitRows = await q.query<{ organisation_id: string; rate_limits: unknown }>(
+    'SELECT organisation_id, rate_limits FROM delivery_settings WHERE organisation_id = ANY($1::uuid[])',
+    [`{${orgs.join(',')}}`],
+  );
+  const limits = new Map(limitRows.map((r) => [r.organisation_id, (typeof r.rate_limits === 'string' ? JSON.parse(r.rate_limits) : r.rate_limits) as Record<string, number>]));
+  const window = rateWindowStart(nowIso);
+  for (const [k, g] of groups) {
+    const [org, channel] = k.split('|') as [string, string];
+    const limit = limits.get(org)?.[channel] ?? DEFAULT_RATE_LIMITS[channel] ?? 600;
+    // The upsert locks this window's row: concurrent workers wait here and see each other's use.
+    const [row] = await q.query<{ used: number }>(
+      `INSERT INTO delivery_rate_usage (organisation_id, channel, window_start, used) VALUES ($1, $2, $3, 0)
+       ON CONFLICT (organisation_id, channel, window_start) DO UPDATE SET used = delivery_rate_usage.used RETURNING used`,
+      [org, channel, window],
+    );
+    const take = Math.max(0, Math.min(g.length, limit - Number(row!.used)));
+    if (take === 0) continue;
+    await q.query('UPDATE delivery_rate_usage SET used = used + $4 WHERE organisation_id = $1 AND channel = $2 AND window_start = $3', [org, channel, window, take]);
+    for (const c of g.slice(0, take)) allowed.add(`${c.organisation_id}/${c.id}`);
+  }
+  return allowed;
+}
+
+// ------------------------------------------------------------------ leases
+
+/**
+ * Actions whose worker stopped (lease expired): back to the queue when nothing was handed over,
+ * else uncertain — the message may have gone out, a human decides.
+ */
+export async function reapExpiredLeases(db: Db, now: Date): Promise<{ requeued: number; uncertain: number }> {
+  const nowIso = now.toISOString();
+  return db.tx(async (q) => {
+    const rows = await q.query<{ organisation_id: string; id: bigint; status: string }>(
+      `WITH x AS (SELECT organisation_id, id FROM actions WHERE status = 'sending' AND lease_until < $1 FOR UPDATE SKIP LOCKED)
+       UPDATE actions a SET
+              status = CASE WHEN a.handed_over_at IS NULL THEN 'queued' ELSE 'uncertain' END,
+              status_reason = CASE WHEN a.handed_over_at IS NULL THEN a.status_reason
+                                   ELSE 'the worker stopped after handing the message over: it may have gone out' END,
+              next_attempt_at = CASE WHEN a.handed_over_at IS NULL THEN $1::timestamptz END,
+              lease_owner = NULL, lease_until = NULL, updated_at = now()
+         FROM x WHERE a.organisation_id = x.organisation_id AND a.id = x.id
+       RETURNING a.organisation_id, a.id, a.status`,
+      [nowIso],
+    );
+    const uncertain = rows.filter((r) => r.status === 'uncertain');
+    if (uncertain.length) {
+      await q.query(
+        `INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, detail)
+         SELECT x.org, x.id::bigint,
+                (SELECT max(d.id) FROM deliveries d WHERE d.organisation_id = x.org AND d.action_id = x.id::bigint),
+                'uncertain', $2, '{"reason": "worker lost after hand-over"}'::jsonb
+           FROM json_to_recordset($1::json) AS x(org uuid, id text)`,
+        [J(uncertain.map((r) => ({ org: r.organisation_id, id: r.id }))), nowIso],
+      );
+    }
+    // Old rate windows are of no use to anyone.
+    await q.query(`DELETE FROM delivery_rate_usage WHERE window_start < $1::timestamptz - interval '1 hour'`, [nowIso]);
+    return { requeued: rows.length - uncertain.length, uncertain: uncertain.length };
+  });
+}
+
+export async function renewLeases(db: Db, owner: string, now: Date, leaseMs: number): Promise<number> {
+  const rows = await db.query(
+    `UPDATE actions SET lease_until = $2 WHERE status = 'sending' AND lease_owner = $1 RETURNING 1`,
+    [owner, new Date(now.getTime() + leaseMs).toISOString()],
+  );
+  return rows.length;
+}
+
+// ------------------------------------------------------------------ hand-over and outcomes
+
+export class LeaseLost extends Error {
+  constructor(a: { orgId: string; id: bigint }) {
+    super(`action ${a.id} is no longer owned by this worker: not handed over`);
+  }
+}
+
+export interface DeliveryRecord {
+  channel: 'email' | 'sms' | 'letter' | 'registered_letter';
+  provider: string;
+  recipients: object;
+  subject: string | null;
+  messageId: string | null;
+  invoiceIds: bigint[];
+  contentType: string;
+  content: Buffer;
+  sha256: string;
+  customerId: bigint;
+}
+
+/**
+ * Commits, before the message leaves, that this attempt hands it over, with its exact content.
+ * Refused (LeaseLost) when another worker took the action over: then nothing may be sent.
+ */
+export async function handOver(q: Queryable, a: ClaimedAction, owner: string, d: DeliveryRecord, now: Date): Promise<bigint> {
+  const ok = await q.query(
+    `UPDATE actions SET handed_over_at = $5, updated_at = now()
+      WHERE organisation_id = $1 AND id = $2 AND status = 'sending' AND lease_owner = $3 AND attempts = $4 AND handed_over_at IS NULL
+      RETURNING id`,
+    [a.orgId, a.id, owner, a.attempt, now.toISOString()],
+  );
+  if (ok.length === 0) throw new LeaseLost(a);
+  const [row] = await q.query<{ id: bigint }>(
+    `INSERT INTO deliveries (organisation_id, action_id, attempt, customer_id, channel, provider, recipients, subject, message_id, invoice_ids,
+                             content_type, content, sha256, handed_over_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10::bigint[],$11,$12,$13,$14) RETURNING id`,
+    [
+      a.orgId, a.id, a.attempt, d.customerId, d.channel, d.provider, J(d.recipients), d.subject, d.messageId, `{${d.invoiceIds.join(',')}}`,
+      d.contentType, d.content, d.sha256, now.toISOString(),
+    ],
+  );
+  await q.query(`INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, detail) VALUES ($1,$2,$3,'handed_over',$4,$5::jsonb)`, [
+    a.orgId,
+    a.id,
+    row!.id,
+    now.toISOString(),
+    J({ provider: d.provider, attempt: a.attempt }),
+  ]);
+  return row!.id;
+}
+
+export interface OutcomeContext {
+  now: Date;
+  maxAttempts: number;
+  deliveryId: bigint | null;
+  provider: string;
+}
+
+/**
+ * Records what happened to an attempt (fenced by its attempt number: a worker that lost its lease
+ * cannot overwrite a newer attempt). Returns the fallback action id when one was created.
+ */
+export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: SendOutcome, c: OutcomeContext): Promise<{ status: ActionStatus; fallbackId: bigint | null }> {
+  const nowIso = c.now.toISOString();
+  const fence = 'organisation_id = $1 AND id = $2 AND attempts = $3 AND status IN (\'sending\', \'uncertain\')';
+  const event = async (kind: string, detail: object, providerId: string | null = null) =>
+    q.query(`INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, provider_message_id, detail) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb)`, [
+      a.orgId, a.id, c.deliveryId, kind, nowIso, providerId, J(detail),
+    ]);
+  switch (outcome.kind) {
+    case 'sent': {
+      const rows = await q.query(
+        `UPDATE actions SET status = 'sent', sent_at = $4, provider = $5, provider_message_id = $6, last_error = NULL, status_reason = NULL,
+                lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence} RETURNING id`,
+        [a.orgId, a.id, a.attempt, nowIso, c.provider, outcome.providerMessageId],
+      );
+      if (rows.length) await event('accepted', { response: outcome.response ?? null, provider: c.provider }, outcome.providerMessageId);
+      return { status: 'sent', fallbackId: null };
+    }
+    case 'uncertain': {
+      await q.query(
+        `UPDATE actions SET status = 'uncertain', status_reason = $4, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence}`,
+        [a.orgId, a.id, a.attempt, outcome.error],
+      );
+      await event('uncertain', { error: outcome.error });
+      return { status: 'uncertain', fallbackId: null };
+    }
+    case 'temporary': {
+      if (a.attempt < c.maxAttempts) {
+        const next = new Date(c.now.getTime() + retryDelaySeconds(a.attempt, a.id) * 1000).toISOString();
+        await q.query(
+          `UPDATE actions SET status = 'queued', next_attempt_at = $4, last_error = $5, handed_over_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
+            WHERE ${fence}`,
+          [a.orgId, a.id, a.attempt, next, outcome.error],
+        );
+        await event('refused_temporary', { error: outcome.error, retryAt: next, attempt: a.attempt });
+        return { status: 'queued', fallbackId: null };
+      }
+      return recordOutcome(q, a, { kind: 'permanent', error: `gave up after ${a.attempt} attempts: ${outcome.error}` }, c);
+    }
+    case 'permanent': {
+      await q.query(
+        `UPDATE actions SET status = 'failed', status_reason = $4, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence}`,
+        [a.orgId, a.id, a.attempt, outcome.error],
+      );
+      await event('refused_permanent', { error: outcome.error, badAddress: outcome.badAddress ?? false });
+      const fallbackId = await createFallback(q, a.orgId, a.id, outcome.error, c.now);
+      return { status: 'failed', fallbackId };
+    }
+  }
+}
+
+/**
+ * A permanent failure (or a hard bounce) moves the step to its fallback channel when it has one:
+ * a new action, unique by its dedupe key (so at most one fallback per action), taking over the
+ * step records. A fallback has no fallback of its own.
+ */
+export async function createFallback(q: Queryable, orgId: string, actionId: bigint, reason: string, now: Date): Promise<bigint | null> {
+  const [a] = await q.query<Record<string, unknown>>('SELECT * FROM actions WHERE organisation_id = $1 AND id = $2', [orgId, actionId]);
+  if (!a || a.fallback_from) return null;
+  const def = await scenarioDefinition(q, orgId, a.scenario_id as bigint, Number(a.scenario_version));
+  const step = def.steps.find((s) => s.offset === Number(a.step_offset) && s.channel === a.channel);
+  const fb = step?.fallbackChannel;
+  if (!step || !fb) return null;
+  const docChannel = documentChannel(fb);
+  const template = String(a.template);
+  if (docChannel && !(isTemplateKey(template) && TEMPLATES[template].channels.includes(docChannel))) return null;
+  const [row] = await q.query<{ id: bigint }>(
+    `INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, fallback_from, tone, template, step_offset, scenario_id, scenario_version,
+                          planned_on, send_after, status, status_reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (organisation_id, dedupe_key) DO NOTHING RETURNING id`,
+    [
+      orgId, `${a.dedupe_key}|fallback:${fb}`, a.customer_id, fb, a.channel, a.tone, template, a.step_offset, a.scenario_id, a.scenario_version,
+      a.planned_on, now.toISOString(), requiresApproval(step) ? 'awaiting_approval' : 'queued', `fallback after ${a.channel}: ${reason}`.slice(0, 500),
+    ],
+  );
+  if (!row) return null;
+  await q.query(`UPDATE step_records SET action_id = $3 WHERE organisation_id = $1 AND action_id = $2 AND outcome = 'planned'`, [orgId, actionId, row.id]);
+  await q.query('UPDATE actions SET fallback_action_id = $3, updated_at = now() WHERE organisation_id = $1 AND id = $2', [orgId, actionId, row.id]);
+  await q.query(`INSERT INTO delivery_events (organisation_id, action_id, kind, at, detail) VALUES ($1,$2,'fallback',$3,$4::jsonb)`, [
+    orgId,
+    actionId,
+    now.toISOString(),
+    J({ to: fb, fallbackActionId: row.id, reason }),
+  ]);
+  return row.id;
+}
+
+// ------------------------------------------------------------------ humans
+
+export interface OutboxFilter {
+  ids?: bigint[];
+  status?: ActionStatus[];
+  channel?: string[];
+  customerId?: bigint;
+  plannedOn?: CalendarDate;
+  limit?: number;
+}
+
+export interface OutboxRow {
+  id: bigint;
+  customerId: bigint;
+  customerName: string;
+  channel: string;
+  template: string;
+  tone: string;
+  status: ActionStatus;
+  statusReason: string | null;
+  plannedOn: CalendarDate;
+  sendAfter: string;
+  nextAttemptAt: string | null;
+  attempts: number;
+  holdReason: string | null;
+  lastError: string | null;
+  sentAt: string | null;
+  providerMessageId: string | null;
+  invoices: string[];
+}
+
+function where(orgId: string, f: OutboxFilter, first = 2): { sql: string; params: unknown[] } {
+  const parts = ['a.organisation_id = $1'];
+  const params: unknown[] = [orgId];
+  let n = first;
+  if (f.ids?.length) {
+    parts.push(`a.id = ANY($${n++}::bigint[])`);
+    params.push(`{${f.ids.join(',')}}`);
+  }
+  if (f.status?.length) {
+    parts.push(`a.status = ANY($${n++}::text[])`);
+    params.push(`{${f.status.join(',')}}`);
+  }
+  if (f.channel?.length) {
+    parts.push(`a.channel = ANY($${n++}::text[])`);
+    params.push(`{${f.channel.join(',')}}`);
+  }
+  if (f.customerId !== undefined) {
+    parts.push(`a.customer_id = $${n++}`);
+    params.push(f.customerId);
+  }
+  if (f.plannedOn) {
+    parts.push(`a.planned_on = $${n++}`);
+    params.push(f.plannedOn);
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+export async function listOutbox(q: Queryable, orgId: string, f: OutboxFilter = {}): Promise<OutboxRow[]> {
+  const w = where(orgId, f);
+  const rows = await q.query<Record<string, unknown>>(
+    `SELECT a.*, c.legal_name,
+            (SELECT array_agg(i.number ORDER BY i.due_date) FROM step_records sr JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
+              WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id) AS invoice_numbers
+       FROM actions a JOIN customers c ON c.organisation_id = a.organisation_id AND c.id = a.customer_id
+      WHERE ${w.sql} ORDER BY a.planned_on DESC, a.id DESC LIMIT ${Math.min(f.limit ?? 200, 10_000)}`,
+    w.params,
+  );
+  return rows.map((r) => ({
+    id: r.id as bigint,
+    customerId: r.customer_id as bigint,
+    customerName: String(r.legal_name),
+    channel: String(r.channel),
+    template: String(r.template),
+    tone: String(r.tone),
+    status: r.status as ActionStatus,
+    statusReason: (r.status_reason as string | null) ?? null,
+    plannedOn: r.planned_on as CalendarDate,
+    sendAfter: String(r.send_after),
+    nextAttemptAt: (r.next_attempt_at as string | null) ?? null,
+    attempts: Number(r.attempts),
+    holdReason: (r.hold_reason as string | null) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+    sentAt: (r.sent_at as string | null) ?? null,
+    providerMessageId: (r.provider_message_id as string | null) ?? null,
+    invoices: (r.invoice_numbers as string[] | null) ?? [],
+  }));
+}
+
+async function applyHumanEvent(
+  q: Queryable,
+  orgId: string,
+  f: OutboxFilter,
+  event: OutboxEvent,
+  by: string,
+  now: Date,
+  set: string,
+  extra: unknown[],
+): Promise<bigint[]> {
+  if (!f.ids?.length && !f.status && !f.channel && f.customerId === undefined && !f.plannedOn) {
+    throw validation('say which actions: ids, or a filter (--all with --status/--channel/--customer/--date)', { field: 'ids' });
+  }
+  const allowed = fromStatuses(event);
+  // Explicit ids in a state the event cannot leave are an error that names them; filters just skip them.
+  if (f.ids?.length) {
+    const check = where(orgId, f, 2);
+    const rows = await q.query<{ id: bigint; status: ActionStatus }>(`SELECT a.id, a.status FROM actions a WHERE ${check.sql}`, check.params);
+    const found = new Set(rows.map((r) => String(r.id)));
+    const missing = f.ids.filter((id) => !found.has(String(id)));
+    if (missing.length) throw notFound('action', missing.join(', '));
+    for (const r of rows) transition(r.status, event);
+  }
+  const w = where(orgId, f, 3 + extra.length);
+  const rows = await q.query<{ id: bigint }>(
+    `UPDATE actions a SET ${set}, updated_at = now() WHERE ${w.sql} AND a.status = ANY($2::text[]) RETURNING a.id`,
+    [w.params[0], `{${allowed.join(',')}}`, ...extra, ...w.params.slice(1)],
+  );
+  if (rows.length) {
+    await q.query(
+      `INSERT INTO delivery_events (organisation_id, action_id, kind, at, detail)
+       SELECT $1, x::bigint, $3, $4, $5::jsonb FROM unnest($2::text[]) AS x`,
+      [orgId, `{${rows.map((r) => r.id).join(',')}}`, event === 'approve' ? 'approved' : event === 'cancel' ? 'cancelled' : event === 'resolve_sent' ? 'resolved_sent' : 'resolved_not_sent', now.toISOString(), J({ by })],
+    );
+  }
+  return rows.map((r) => r.id);
+}
+
+/** Approve actions that wait for a human (formal notices by default); they join the queue. */
+export async function approveActions(q: Queryable, orgId: string, f: OutboxFilter, by: string, now: Date): Promise<bigint[]> {
+  return applyHumanEvent(q, orgId, f, 'approve', by, now, `status = 'queued', approved_by = $3, approved_at = $4::timestamptz`, [by, now.toISOString()]);
+}
+
+/**
+ * Cancel actions that have not gone out. Their steps are recorded as skipped by a human, so the
+ * next cycle does not plan them again.
+ */
+export async function cancelActions(q: Queryable, orgId: string, f: OutboxFilter, by: string, reason: string, now: Date): Promise<bigint[]> {
+  if (!reason.trim()) throw validation('say why the actions are cancelled', { field: 'reason' });
+  const ids = await applyHumanEvent(q, orgId, f, 'cancel', by, now, `status = 'cancelled', cancelled_by = $3, status_reason = $4`, [by, reason]);
+  if (ids.length) {
+    await q.query(
+      `UPDATE step_records SET outcome = 'skipped', reason = $3 WHERE organisation_id = $1 AND action_id = ANY($2::bigint[]) AND outcome = 'planned'`,
+      [orgId, `{${ids.join(',')}}`, `cancelled_by_user: ${reason}`.slice(0, 300)],
+    );
+  }
+  return ids;
+}
+
+/**
+ * A human resolves an uncertain message: it went out (found in the sent folder, the customer
+ * answered) -> sent; it did not -> queued for a new attempt.
+ */
+export async function resolveUncertain(q: Queryable, orgId: string, ids: bigint[], as: 'sent' | 'not_sent', by: string, now: Date): Promise<bigint[]> {
+  if (as === 'sent') {
+    return applyHumanEvent(q, orgId, { ids }, 'resolve_sent', by, now, `status = 'sent', resolved_by = $3, sent_at = coalesce(handed_over_at, $4::timestamptz), status_reason = 'confirmed sent by a human'`, [
+      by,
+      now.toISOString(),
+    ]);
+  }
+  return applyHumanEvent(q, orgId, { ids }, 'resolve_retry', by, now, `status = 'queued', resolved_by = $3, next_attempt_at = $4::timestamptz, handed_over_at = NULL, status_reason = 'confirmed not sent by a human'`, [
+    by,
+    now.toISOString(),
+  ]);
+}
+
+/** Status counts, for `relance outbox list --summary` and the worker's log. */
+export async function outboxCounts(q: Queryable, orgId?: string): Promise<Record<string, number>> {
+  const rows = await q.query<{ status: string; n: bigint }>(
+    `SELECT status, count(*) AS n FROM actions ${orgId ? 'WHERE organisation_id = $1' : ''} GROUP BY status ORDER BY status`,
+    orgId ? [orgId] : [],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+export function assertStatus(s: string): ActionStatus {
+  const all = ['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled'];
+  if (!all.includes(s)) throw new RelanceError(ERROR_CODES.VALIDATION, `unknown status "${s}"; known: ${all.join(', ')}`, { where: { field: '--status' } });
+  return s as ActionStatus;
+}

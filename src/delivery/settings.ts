@@ -1,0 +1,188 @@
+/**
+ * Per-organisation channel settings: SMTP server and sender, SMS and registered-mail providers,
+ * call assignee, rate limits. Secrets are read from the row or, better, from the environment
+ * variable the row names; `describeSettings` is what may be printed (secrets masked).
+ */
+import type { Queryable } from '../db/driver.ts';
+import { DEFAULT_RATE_LIMITS, isPlausibleEmail } from '../domain/delivery.ts';
+import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
+
+export interface DeliverySettings {
+  smtp: {
+    host: string;
+    port: number;
+    security: 'none' | 'starttls' | 'tls';
+    user: string | null;
+    password: string | null;
+    poolSize: number;
+  } | null;
+  fromAddress: string | null;
+  fromName: string | null;
+  replyTo: string | null;
+  sms: { provider: 'local' } | { provider: 'http'; url: string; token: string | null; sender: string | null };
+  registered: { provider: 'local' } | { provider: 'http'; url: string; token: string | null };
+  callAssignee: string;
+  maxAttempts: number;
+  rateLimits: Record<string, number>;
+  updatedAt: string | null;
+}
+
+export interface SettingsInput {
+  smtpHost?: string | null;
+  smtpPort?: number | null;
+  smtpSecurity?: 'none' | 'starttls' | 'tls';
+  smtpUser?: string | null;
+  smtpPassword?: string | null;
+  smtpPasswordEnv?: string | null;
+  smtpPoolSize?: number;
+  fromAddress?: string | null;
+  fromName?: string | null;
+  replyTo?: string | null;
+  smsProvider?: 'local' | 'http';
+  smsUrl?: string | null;
+  smsToken?: string | null;
+  smsTokenEnv?: string | null;
+  smsSender?: string | null;
+  registeredProvider?: 'local' | 'http';
+  registeredUrl?: string | null;
+  registeredToken?: string | null;
+  registeredTokenEnv?: string | null;
+  callAssignee?: string;
+  maxAttempts?: number;
+  rateLimits?: Record<string, number>;
+}
+
+const COLUMNS: Record<keyof SettingsInput, string> = {
+  smtpHost: 'smtp_host',
+  smtpPort: 'smtp_port',
+  smtpSecurity: 'smtp_security',
+  smtpUser: 'smtp_user',
+  smtpPassword: 'smtp_password',
+  smtpPasswordEnv: 'smtp_password_env',
+  smtpPoolSize: 'smtp_pool_size',
+  fromAddress: 'from_address',
+  fromName: 'from_name',
+  replyTo: 'reply_to',
+  smsProvider: 'sms_provider',
+  smsUrl: 'sms_url',
+  smsToken: 'sms_token',
+  smsTokenEnv: 'sms_token_env',
+  smsSender: 'sms_sender',
+  registeredProvider: 'registered_provider',
+  registeredUrl: 'registered_url',
+  registeredToken: 'registered_token',
+  registeredTokenEnv: 'registered_token_env',
+  callAssignee: 'call_assignee',
+  maxAttempts: 'max_attempts',
+  rateLimits: 'rate_limits',
+};
+
+/** Only the keys given are changed; null clears a value. */
+export async function saveDeliverySettings(q: Queryable, orgId: string, input: SettingsInput): Promise<void> {
+  for (const f of ['fromAddress', 'replyTo'] as const) {
+    const v = input[f];
+    if (v != null && !isPlausibleEmail(v)) throw validation(`"${v}" is not an email address`, { field: f });
+  }
+  if (input.rateLimits) {
+    for (const [channel, n] of Object.entries(input.rateLimits)) {
+      if (!(channel in DEFAULT_RATE_LIMITS)) throw validation(`unknown channel "${channel}" in rate limits`, { field: 'rateLimits' });
+      if (!Number.isInteger(n) || n < 0 || n > 100_000) throw validation('a rate limit is a whole number of messages per minute (0 to 100000)', { field: `rateLimits.${channel}` });
+    }
+  }
+  for (const f of ['smsUrl', 'registeredUrl'] as const) {
+    const v = input[f];
+    if (v != null && !/^https?:\/\//.test(v)) throw validation(`"${v}" is not an http(s) URL`, { field: f });
+  }
+  const keys = (Object.keys(input) as (keyof SettingsInput)[]).filter((k) => input[k] !== undefined && k in COLUMNS);
+  await q.query('INSERT INTO delivery_settings (organisation_id) VALUES ($1) ON CONFLICT DO NOTHING', [orgId]);
+  if (keys.length === 0) return;
+  const sets = keys.map((k, i) => (k === 'rateLimits' ? `rate_limits = rate_limits || $${i + 2}::jsonb` : `${COLUMNS[k]} = $${i + 2}`));
+  await q.query(`UPDATE delivery_settings SET ${sets.join(', ')}, updated_at = now() WHERE organisation_id = $1`, [
+    orgId,
+    ...keys.map((k) => (k === 'rateLimits' ? JSON.stringify(input[k]) : input[k])),
+  ]);
+}
+
+function secret(value: unknown, envName: unknown, env: NodeJS.ProcessEnv, field: string): string | null {
+  if (typeof envName === 'string' && envName) {
+    const v = env[envName];
+    if (v === undefined) throw new RelanceError(ERROR_CODES.CONFIG, `environment variable ${envName} (named by ${field}) is not set`, { where: { field } });
+    return v;
+  }
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+export async function loadDeliverySettings(q: Queryable, orgId: string, env: NodeJS.ProcessEnv = process.env): Promise<DeliverySettings> {
+  const [r] = await q.query<Record<string, unknown>>('SELECT * FROM delivery_settings WHERE organisation_id = $1', [orgId]);
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  if (!r) {
+    return {
+      smtp: null,
+      fromAddress: null,
+      fromName: null,
+      replyTo: null,
+      sms: { provider: 'local' },
+      registered: { provider: 'local' },
+      callAssignee: 'team:recouvrement',
+      maxAttempts: 8,
+      rateLimits: { ...DEFAULT_RATE_LIMITS },
+      updatedAt: null,
+    };
+  }
+  const rates = (typeof r.rate_limits === 'string' ? JSON.parse(r.rate_limits) : r.rate_limits) as Record<string, number>;
+  return {
+    smtp: str(r.smtp_host)
+      ? {
+          host: String(r.smtp_host),
+          port: r.smtp_port ? Number(r.smtp_port) : r.smtp_security === 'tls' ? 465 : 587,
+          security: r.smtp_security as 'none' | 'starttls' | 'tls',
+          user: str(r.smtp_user),
+          password: secret(r.smtp_password, r.smtp_password_env, env, 'smtp_password_env'),
+          poolSize: Number(r.smtp_pool_size),
+        }
+      : null,
+    fromAddress: str(r.from_address),
+    fromName: str(r.from_name),
+    replyTo: str(r.reply_to),
+    sms:
+      r.sms_provider === 'http' && str(r.sms_url)
+        ? { provider: 'http', url: String(r.sms_url), token: secret(r.sms_token, r.sms_token_env, env, 'sms_token_env'), sender: str(r.sms_sender) }
+        : { provider: 'local' },
+    registered:
+      r.registered_provider === 'http' && str(r.registered_url)
+        ? { provider: 'http', url: String(r.registered_url), token: secret(r.registered_token, r.registered_token_env, env, 'registered_token_env') }
+        : { provider: 'local' },
+    callAssignee: String(r.call_assignee),
+    maxAttempts: Number(r.max_attempts),
+    rateLimits: { ...DEFAULT_RATE_LIMITS, ...rates },
+    updatedAt: String(r.updated_at),
+  };
+}
+
+/** The settings as they may be shown: every secret replaced by "***" (or the variable's name). */
+export async function describeSettings(q: Queryable, orgId: string): Promise<Record<string, unknown>> {
+  const [r] = await q.query<Record<string, unknown>>('SELECT * FROM delivery_settings WHERE organisation_id = $1', [orgId]);
+  if (!r) return { configured: false, email: 'local .eml outbox (no SMTP server configured)', sms: 'local', registered: 'local', rateLimits: DEFAULT_RATE_LIMITS };
+  const mask = (v: unknown, env: unknown) => (env ? `from $${env}` : v ? '***' : null);
+  return {
+    smtpHost: r.smtp_host ?? null,
+    smtpPort: r.smtp_port ?? null,
+    smtpSecurity: r.smtp_security,
+    smtpUser: r.smtp_user ?? null,
+    smtpPassword: mask(r.smtp_password, r.smtp_password_env),
+    smtpPoolSize: r.smtp_pool_size,
+    fromAddress: r.from_address ?? null,
+    fromName: r.from_name ?? null,
+    replyTo: r.reply_to ?? null,
+    smsProvider: r.sms_provider,
+    smsUrl: r.sms_url ?? null,
+    smsToken: mask(r.sms_token, r.sms_token_env),
+    smsSender: r.sms_sender ?? null,
+    registeredProvider: r.registered_provider,
+    registeredUrl: r.registered_url ?? null,
+    registeredToken: mask(r.registered_token, r.registered_token_env),
+    callAssignee: r.call_assignee,
+    maxAttempts: r.max_attempts,
+    rateLimits: { ...DEFAULT_RATE_LIMITS, ...((typeof r.rate_limits === 'string' ? JSON.parse(r.rate_limits) : r.rate_limits) as object) },
+  };
+}
