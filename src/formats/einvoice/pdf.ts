@@ -1,0 +1,322 @@
+/**
+ * A small reader of the files embedded in a PDF (PDF/A-3 attachments), enough to take the
+ * invoice XML out of a Factur-X / ZUGFeRD / XRechnung PDF: objects (also inside compressed object
+ * streams), the catalog's EmbeddedFiles name tree and /AF array, file specifications, and
+ * FlateDecode streams inflated with node:zlib. It does not render or validate the PDF.
+ */
+import { inflateSync } from 'node:zlib';
+import { ERROR_CODES, RelanceError } from '../../errors.ts';
+
+type PdfValue = number | boolean | null | string | PdfName | PdfRef | PdfValue[] | PdfDict | PdfBytes;
+class PdfName {
+  constructor(readonly name: string) {}
+}
+class PdfRef {
+  constructor(
+    readonly num: number,
+    readonly gen: number,
+  ) {}
+}
+/** A PDF string, kept as bytes (decoded to text where a name is needed). */
+class PdfBytes {
+  constructor(readonly bytes: Buffer) {}
+}
+type PdfDict = Map<string, PdfValue>;
+
+interface PdfObject {
+  value: PdfValue;
+  /** Raw stream bytes, when the object is a stream. */
+  stream?: Buffer;
+}
+
+const WS = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
+const DELIM = new Set([0x28, 0x29, 0x3c, 0x3e, 0x5b, 0x5d, 0x7b, 0x7d, 0x2f, 0x25]);
+
+class Lexer {
+  constructor(
+    readonly b: Buffer,
+    public pos: number,
+  ) {}
+  skip() {
+    const b = this.b;
+    while (this.pos < b.length) {
+      const c = b[this.pos]!;
+      if (WS.has(c)) this.pos++;
+      else if (c === 0x25) {
+        while (this.pos < b.length && b[this.pos] !== 0x0a && b[this.pos] !== 0x0d) this.pos++;
+      } else break;
+    }
+  }
+  word(): string {
+    const start = this.pos;
+    while (this.pos < this.b.length && !WS.has(this.b[this.pos]!) && !DELIM.has(this.b[this.pos]!)) this.pos++;
+    return this.b.toString('latin1', start, this.pos);
+  }
+  value(): PdfValue {
+    this.skip();
+    const b = this.b;
+    const c = b[this.pos];
+    if (c === undefined) throw new Error('unexpected end of PDF');
+    if (c === 0x2f) {
+      this.pos++;
+      return new PdfName(this.word().replace(/#([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16))));
+    }
+    if (c === 0x3c && b[this.pos + 1] === 0x3c) {
+      this.pos += 2;
+      const d: PdfDict = new Map();
+      for (;;) {
+        this.skip();
+        if (b[this.pos] === 0x3e && b[this.pos + 1] === 0x3e) {
+          this.pos += 2;
+          return d;
+        }
+        const k = this.value();
+        if (!(k instanceof PdfName)) throw new Error('dictionary key is not a name');
+        d.set(k.name, this.value());
+      }
+    }
+    if (c === 0x3c) {
+      const end = b.indexOf(0x3e, this.pos);
+      const hex = b.toString('latin1', this.pos + 1, end).replace(/\s/g, '');
+      this.pos = end + 1;
+      return new PdfBytes(Buffer.from(hex.length % 2 ? `${hex}0` : hex, 'hex'));
+    }
+    if (c === 0x28) return this.literal();
+    if (c === 0x5b) {
+      this.pos++;
+      const arr: PdfValue[] = [];
+      for (;;) {
+        this.skip();
+        if (b[this.pos] === 0x5d) {
+          this.pos++;
+          return arr;
+        }
+        arr.push(this.value());
+      }
+    }
+    const w = this.word();
+    if (w === 'true') return true;
+    if (w === 'false') return false;
+    if (w === 'null') return null;
+    if (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(w)) {
+      // "N G R": an indirect reference.
+      const save = this.pos;
+      if (/^\d+$/.test(w)) {
+        this.skip();
+        const g = this.word();
+        if (/^\d+$/.test(g)) {
+          this.skip();
+          if (b[this.pos] === 0x52 && (this.pos + 1 >= b.length || WS.has(b[this.pos + 1]!) || DELIM.has(b[this.pos + 1]!))) {
+            this.pos++;
+            return new PdfRef(Number(w), Number(g));
+          }
+        }
+        this.pos = save;
+      }
+      return Number(w);
+    }
+    if (w === '') {
+      this.pos++;
+      return null;
+    }
+    return w;
+  }
+  literal(): PdfBytes {
+    const b = this.b;
+    this.pos++;
+    const out: number[] = [];
+    let depth = 1;
+    while (this.pos < b.length) {
+      const c = b[this.pos++]!;
+      if (c === 0x5c) {
+        const n = b[this.pos++]!;
+        const map: Record<number, number> = { 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09, 0x62: 0x08, 0x66: 0x0c };
+        if (map[n] !== undefined) out.push(map[n]!);
+        else if (n >= 0x30 && n <= 0x37) {
+          let oct = n - 0x30;
+          for (let k = 0; k < 2 && b[this.pos]! >= 0x30 && b[this.pos]! <= 0x37; k++) oct = oct * 8 + (b[this.pos++]! - 0x30);
+          out.push(oct & 0xff);
+        } else if (n === 0x0d) {
+          if (b[this.pos] === 0x0a) this.pos++;
+        } else if (n !== 0x0a) out.push(n);
+      } else if (c === 0x28) {
+        depth++;
+        out.push(c);
+      } else if (c === 0x29) {
+        if (--depth === 0) break;
+        out.push(c);
+      } else out.push(c);
+    }
+    return new PdfBytes(Buffer.from(out));
+  }
+}
+
+function pdfText(v: PdfValue | undefined): string | null {
+  if (!(v instanceof PdfBytes)) return null;
+  const b = v.bytes;
+  if (b[0] === 0xfe && b[1] === 0xff) return b.subarray(2).swap16().toString('utf16le');
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return b.subarray(3).toString('utf8');
+  return b.toString('latin1');
+}
+
+class PdfFile {
+  readonly objects = new Map<number, PdfObject>();
+  trailer: PdfDict = new Map();
+
+  constructor(readonly b: Buffer) {
+    const text = b.toString('latin1');
+    const re = /(?:^|[\s>])(\d+)\s+(\d+)\s+obj\b/g;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      const num = Number(m[1]);
+      const lex = new Lexer(b, m.index + m[0].length);
+      try {
+        const value = lex.value();
+        lex.skip();
+        let stream: Buffer | undefined;
+        if (text.startsWith('stream', lex.pos)) {
+          let start = lex.pos + 6;
+          if (b[start] === 0x0d) start++;
+          if (b[start] === 0x0a) start++;
+          const declared = value instanceof Map ? value.get('Length') : undefined;
+          const end = typeof declared === 'number' ? start + declared : text.indexOf('endstream', start);
+          // An indirect /Length is resolved later; the endstream search is the fallback.
+          stream = b.subarray(start, end < 0 ? b.length : end);
+          if (typeof declared !== 'number') stream = trimEol(stream);
+          re.lastIndex = Math.max(re.lastIndex, end);
+        }
+        this.objects.set(num, { value, stream });
+      } catch {
+        // A damaged object that is not an attachment does not matter here.
+      }
+    }
+    for (let i = text.lastIndexOf('trailer'); i >= 0; i = text.lastIndexOf('trailer', i - 1)) {
+      try {
+        const v = new Lexer(b, i + 7).value();
+        if (v instanceof Map) {
+          this.trailer = v;
+          break;
+        }
+      } catch {
+        /* try an earlier trailer */
+      }
+    }
+    // Cross-reference streams (PDF 1.5+) hold the trailer entries in their own dictionary.
+    for (const o of this.objects.values()) {
+      if (o.value instanceof Map && name(o.value.get('Type')) === 'XRef' && !this.trailer.has('Root')) this.trailer = o.value;
+      if (o.value instanceof Map && name(o.value.get('Type')) === 'ObjStm') this.unpackObjectStream(o);
+    }
+  }
+
+  private unpackObjectStream(o: PdfObject) {
+    const d = o.value as PdfDict;
+    const data = this.streamData(o);
+    const n = Number(d.get('N'));
+    const first = Number(d.get('First'));
+    const head = data.toString('latin1', 0, first).trim().split(/\s+/).map(Number);
+    for (let i = 0; i < n; i++) {
+      const num = head[2 * i]!;
+      if (this.objects.has(num)) continue;
+      try {
+        this.objects.set(num, { value: new Lexer(data, first + head[2 * i + 1]!).value() });
+      } catch {
+        /* skip */
+      }
+    }
+  }
+
+  resolve(v: PdfValue | undefined): PdfValue | undefined {
+    for (let k = 0; v instanceof PdfRef && k < 32; k++) v = this.objects.get(v.num)?.value;
+    return v;
+  }
+
+  objectOf(v: PdfValue | undefined): PdfObject | undefined {
+    return v instanceof PdfRef ? this.objects.get(v.num) : undefined;
+  }
+
+  streamData(o: PdfObject): Buffer {
+    const d = o.value instanceof Map ? o.value : new Map<string, PdfValue>();
+    let raw = o.stream ?? Buffer.alloc(0);
+    const len = this.resolve(d.get('Length'));
+    if (typeof len === 'number' && len <= raw.length) raw = raw.subarray(0, len);
+    const filters = this.resolve(d.get('Filter'));
+    const list = Array.isArray(filters) ? filters.map((f) => name(this.resolve(f))) : filters ? [name(filters)] : [];
+    for (const f of list) {
+      if (f === 'FlateDecode') raw = inflateSync(raw, { finishFlush: 2 /* Z_SYNC_FLUSH: tolerate a missing end */ });
+      else throw new RelanceError(ERROR_CODES.PARSE, `PDF stream filter ${f} is not supported`, { where: { path: 'EmbeddedFile' } });
+    }
+    return raw;
+  }
+}
+
+function trimEol(b: Buffer): Buffer {
+  let end = b.length;
+  if (b[end - 1] === 0x0a) end--;
+  if (b[end - 1] === 0x0d) end--;
+  return b.subarray(0, end);
+}
+
+const name = (v: PdfValue | undefined) => (v instanceof PdfName ? v.name : undefined);
+
+export interface EmbeddedFile {
+  name: string;
+  relationship: string | null;
+  data: Buffer;
+}
+
+/** Every embedded file: from the EmbeddedFiles name tree, the /AF array, and any Filespec found. */
+export function embeddedFiles(pdf: Buffer): EmbeddedFile[] {
+  if (pdf.toString('latin1', 0, 5) !== '%PDF-') throw new RelanceError(ERROR_CODES.PARSE, 'not a PDF file (no %PDF- header)');
+  const f = new PdfFile(pdf);
+  const specs = new Set<PdfObject | PdfDict>();
+  const catalog = f.resolve(f.trailer.get('Root'));
+  const visitTree = (node: PdfValue | undefined, depth = 0) => {
+    const n = f.resolve(node);
+    if (!(n instanceof Map) || depth > 16) return;
+    const names = f.resolve(n.get('Names'));
+    if (Array.isArray(names)) for (let i = 1; i < names.length; i += 2) addSpec(names[i]);
+    const kids = f.resolve(n.get('Kids'));
+    if (Array.isArray(kids)) for (const k of kids) visitTree(k, depth + 1);
+  };
+  const addSpec = (v: PdfValue | undefined) => {
+    const d = f.resolve(v);
+    if (d instanceof Map) specs.add(d);
+  };
+  if (catalog instanceof Map) {
+    const names = f.resolve(catalog.get('Names'));
+    if (names instanceof Map) visitTree(names.get('EmbeddedFiles'));
+    const af = f.resolve(catalog.get('AF'));
+    if (Array.isArray(af)) af.forEach(addSpec);
+  }
+  for (const o of f.objects.values()) if (o.value instanceof Map && name(o.value.get('Type')) === 'Filespec') specs.add(o.value);
+  const out: EmbeddedFile[] = [];
+  const seen = new Set<number>();
+  for (const s of specs) {
+    const spec = s as PdfDict;
+    const fileName = pdfText(f.resolve(spec.get('UF'))) ?? pdfText(f.resolve(spec.get('F')));
+    const ef = f.resolve(spec.get('EF'));
+    if (!fileName || !(ef instanceof Map)) continue;
+    const ref = ef.get('UF') ?? ef.get('F');
+    const obj = f.objectOf(ref);
+    if (!obj || (ref instanceof PdfRef && seen.has(ref.num))) continue;
+    if (ref instanceof PdfRef) seen.add(ref.num);
+    out.push({ name: fileName, relationship: name(f.resolve(spec.get('AFRelationship'))) ?? null, data: f.streamData(obj) });
+  }
+  return out;
+}
+
+/** The names an e-invoice XML goes by inside a PDF, most specific first. */
+export const INVOICE_XML_NAMES = ['factur-x.xml', 'zugferd-invoice.xml', 'xrechnung.xml', 'zugferd-invoice.xml'.toUpperCase()];
+
+export function invoiceXmlFromPdf(pdf: Buffer): { name: string; xml: Buffer } {
+  const files = embeddedFiles(pdf);
+  const wanted = ['factur-x.xml', 'zugferd-invoice.xml', 'xrechnung.xml'];
+  const hit = files.find((x) => wanted.includes(x.name.toLowerCase())) ?? files.find((x) => /\.xml$/i.test(x.name) && /CrossIndustryInvoice|<Invoice\b/.test(x.data.toString('utf8', 0, 4096)));
+  if (!hit) {
+    throw new RelanceError(
+      ERROR_CODES.PARSE,
+      `no factur-x.xml, zugferd-invoice.xml or xrechnung.xml embedded in this PDF${files.length ? ` (it holds: ${files.map((x) => x.name).join(', ')})` : ''}`,
+      { where: { path: 'EmbeddedFiles' } },
+    );
+  }
+  return { name: hit.name, xml: hit.data };
+}
