@@ -218,7 +218,9 @@ export async function renderAction(q: Queryable, a: ActionToRender, ctx: RenderC
         const letter = await composeDocument({ key, channel: 'letter', input: doc.input, override: ctx.overrides, creationDate: ctx.now });
         attachments.push({ filename: `${key}-${doc.invoices[0]!.number}.pdf`, contentType: 'application/pdf', content: letter.pdf! });
       }
-      const raw = await buildEml({
+      // SMTP carries CRLF line ends (nodemailer converts bare LF on the wire): store what the
+      // server receives, byte for byte.
+      const eml = await buildEml({
         from,
         to: emails.filter((c) => to.includes(c.email!)).map((c) => `${quoteName(c.name)} <${c.email}>`).join(', '),
         replyTo,
@@ -230,6 +232,7 @@ export async function renderAction(q: Queryable, a: ActionToRender, ctx: RenderC
         messageId,
         headers: { 'X-Relance-Action': `${a.orgId}/${a.id}`, 'X-Auto-Response-Suppress': 'OOF' },
       });
+      const raw = Buffer.from(eml.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
       return {
         channel: 'email',
         subject: composed.subject ?? '',

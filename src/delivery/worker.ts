@@ -112,7 +112,10 @@ export class DeliveryWorker {
       const deadline = Date.now() + (opts.waitForLeasesMs ?? this.leaseMs + 5_000);
       for (;;) {
         await reapExpiredLeases(this.db, this.clock());
+        const before = this.stats.claimed + this.stats.cancelled;
         await this.drain();
+        // What this drain did may have made more due (a fallback action): go round again.
+        if (this.stats.claimed + this.stats.cancelled > before) continue;
         const [foreign] = await this.db.query<{ until: string | null }>(
           `SELECT min(lease_until) AS until FROM actions WHERE status = 'sending' AND lease_owner <> $1`,
           [this.owner],
