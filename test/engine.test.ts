@@ -268,3 +268,24 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect([r.interestMinor, r.indemnityMinor, r.totalMinor]).toEqual([37_243n, 4_000n, 41_243n]);
   });
 });
+
+describe.each(dbTargets())('daily cycle in the server on $name', (target) => {
+  it('runs once per organisation per local day, in the organisation time zone', async () => {
+    const { runDueCycles } = await import('../src/engine/scheduler.ts');
+    const db = await target.open();
+    try {
+      const org = await createOrganisation(db, { legalName: 'Sched SAS', timeZone: 'Pacific/Noumea' });
+      const c = await createCustomer(db, org.id, { legalName: 'C', contacts: [{ name: 'x', email: 'x@y.fr', receivesReminders: true }] });
+      await createInvoice(db, org.id, { customerId: c.id, number: 'S-1', issueDate: '2026-02-01', dueDate: '2026-03-02', currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 100n });
+      const lines: string[] = [];
+      // 13:30 UTC on 1 March is 00:30 on 2 March in Nouméa: the due day there.
+      const first = await runDueCycles(db, Date.UTC(2026, 2, 1, 13, 30), (l) => lines.push(l));
+      expect(first.map((s) => s.today)).toEqual(['2026-03-02']);
+      expect(first[0]!.actionsCreated).toBe(1);
+      expect(await runDueCycles(db, Date.UTC(2026, 2, 1, 20, 0), (l) => lines.push(l))).toEqual([]);
+      expect(lines[0]).toMatch(/daily cycle 2026-03-02 for Sched SAS: 1 actions planned/);
+    } finally {
+      await db.close();
+    }
+  });
+});

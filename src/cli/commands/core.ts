@@ -5,6 +5,7 @@ import { seedDemo } from '../../demo/seed.ts';
 import { validation } from '../../errors.ts';
 import { listOrganisations } from '../../ledger/repo.ts';
 import { startServer } from '../../http/server.ts';
+import { startDailyCycle } from '../../engine/scheduler.ts';
 import { redactUrl } from '../../db/driver.ts';
 import type { CliContext } from '../context.ts';
 
@@ -51,7 +52,8 @@ export function register(program: Command, ctx: CliContext): void {
     .description('start the web app and API (embedded database unless DATABASE_URL is set)')
     .option('--port <port>', 'port to listen on (default: PORT or 3000)', positiveInt('--port'))
     .option('--seed-demo', 'on first start (no organisation yet), seed the demo company')
-    .action(async (o: { port?: number; seedDemo?: boolean }) => {
+    .option('--no-cycle', 'do not run the daily dunning cycle in this process')
+    .action(async (o: { port?: number; seedDemo?: boolean; cycle?: boolean }) => {
       const db = await ctx.openDb();
       ctx.out(`database: ${db.kind === 'postgres' ? redactUrl(ctx.config.databaseUrl!) : `${ctx.config.dataDir} (embedded PGlite)`}`);
       if (o.seedDemo && (await listOrganisations(db)).length === 0) {
@@ -61,7 +63,10 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const server = await startServer(db, { port: o.port ?? ctx.config.port, host: ctx.config.host });
       ctx.out(`Relance is running at ${server.url}`);
+      const cycle = o.cycle === false ? null : startDailyCycle(db, { log: ctx.out });
       const stop = async () => {
+        cycle?.stop();
+        await cycle?.idle();
         await server.close();
         await db.close();
         process.exit(0);
