@@ -1,0 +1,175 @@
+/**
+ * Who is calling: users (web app) with a role in an organisation, their sessions, and API keys
+ * with a scope. Secrets are stored as hashes only: scrypt for passwords, SHA-256 for session
+ * tokens and API keys (both are 256-bit random values, so a fast hash is enough).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db, Queryable } from '../db/driver.ts';
+import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
+import { generatePassword, hashPassword, verifyPassword } from './passwords.ts';
+
+export const ROLES = ['admin', 'collector', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+export const SCOPES = ['read', 'write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** What a role may do through the API: a viewer reads, a collector writes, an admin administers. */
+export const ROLE_SCOPE: Record<Role, Scope> = { admin: 'admin', collector: 'write', viewer: 'read' };
+export const scopeAllows = (have: Scope, need: Scope) => SCOPES.indexOf(have) >= SCOPES.indexOf(need);
+
+export interface Principal {
+  organisationId: string;
+  kind: 'session' | 'api_key';
+  scope: Scope;
+  userId: string | null;
+  apiKeyId: bigint | null;
+  role: Role | null;
+  email: string | null;
+  language: 'fr' | 'en';
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+// ------------------------------------------------------------------ users
+
+export interface UserInput {
+  email: string;
+  role: Role;
+  password?: string;
+  name?: string | null;
+  language?: 'fr' | 'en';
+}
+
+/** Creates a user in the organisation (or adds an existing user to it). Returns the generated password, once, when none was given. */
+export async function addUser(q: Queryable, orgId: string, u: UserInput): Promise<{ userId: string; email: string; role: Role; password: string | null }> {
+  const email = u.email.trim().toLowerCase();
+  if (!EMAIL_RE.test(email)) throw validation(`"${u.email}" is not an email address`, { field: 'email' });
+  if (!ROLES.includes(u.role)) throw validation(`role must be one of ${ROLES.join(', ')}`, { field: 'role' });
+  if (u.password !== undefined && u.password.length < 12) throw validation('a password has at least 12 characters', { field: 'password' });
+  const generated = u.password === undefined ? generatePassword() : null;
+  const hash = await hashPassword(u.password ?? generated!);
+  const [row] = await q.query<{ id: string; inserted: boolean }>(
+    `INSERT INTO users (email, name, language, password_hash) VALUES ($1, $2, coalesce($3, 'fr'), $4)
+     ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id, (xmax = 0) AS inserted`,
+    [email, u.name ?? null, u.language ?? null, hash],
+  );
+  await q.query(
+    `INSERT INTO memberships (organisation_id, user_id, role) VALUES ($1, $2, $3)
+     ON CONFLICT (organisation_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
+    [orgId, row!.id, u.role],
+  );
+  // An existing user keeps their password: only a new account gets the generated one.
+  return { userId: row!.id, email, role: u.role, password: row!.inserted ? generated : null };
+}
+
+/**
+ * First start: when the organisation has no admin, create one and return the generated password
+ * (shown once by the caller); null when an admin exists.
+ */
+export async function ensureAdmin(db: Db, orgId: string, email = 'admin@relance.local'): Promise<{ email: string; password: string | null } | null> {
+  return db.tx(async (q) => {
+    // Two processes starting at once: the row lock makes the second see the first one's admin.
+    await q.query('SELECT id FROM organisations WHERE id = $1 FOR UPDATE', [orgId]);
+    const [admin] = await q.query(`SELECT 1 FROM memberships WHERE organisation_id = $1 AND role = 'admin' LIMIT 1`, [orgId]);
+    if (admin) return null;
+    // An address that already has an account (admin of another organisation) keeps its password: null.
+    const r = await addUser(q, orgId, { email, role: 'admin' });
+    return { email: r.email, password: r.password };
+  });
+}
+
+// ------------------------------------------------------------------ sessions
+
+export const SESSION_DAYS = 14;
+
+export async function login(
+  q: Queryable,
+  email: string,
+  password: string,
+  opts: { organisationId?: string; now: Date },
+): Promise<{ token: string; expiresAt: Date; principal: Principal }> {
+  const [user] = await q.query<{ id: string; password_hash: string; disabled_at: string | null }>(
+    'SELECT id, password_hash, disabled_at FROM users WHERE email = $1',
+    [email.trim().toLowerCase()],
+  );
+  // The same work and the same answer whether the address exists or not.
+  const ok = user ? await verifyPassword(password, user.password_hash) : await verifyPassword(password, DUMMY_HASH).then(() => false);
+  if (!user || !ok || user.disabled_at) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, 'wrong email or password');
+  const [m] = await q.query<{ organisation_id: string }>(
+    `SELECT organisation_id FROM memberships WHERE user_id = $1 AND ($2::uuid IS NULL OR organisation_id = $2) ORDER BY created_at LIMIT 1`,
+    [user.id, opts.organisationId ?? null],
+  );
+  if (!m) throw new RelanceError(ERROR_CODES.FORBIDDEN, 'this account has no access to that organisation');
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(opts.now.getTime() + SESSION_DAYS * 86_400_000);
+  await q.query('INSERT INTO sessions (token_hash, organisation_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+    sha256(token),
+    m.organisation_id,
+    user.id,
+    opts.now,
+    expiresAt,
+  ]);
+  const principal = await sessionPrincipal(q, token, opts.now);
+  return { token, expiresAt, principal: principal! };
+}
+
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+export async function sessionPrincipal(q: Queryable, token: string, now: Date): Promise<Principal | null> {
+  const [r] = await q.query<{ organisation_id: string; user_id: string; role: Role; email: string; language: 'fr' | 'en' }>(
+    `SELECT s.organisation_id, s.user_id, m.role, u.email, u.language
+       FROM sessions s JOIN memberships m ON m.organisation_id = s.organisation_id AND m.user_id = s.user_id
+       JOIN users u ON u.id = s.user_id
+      WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL`,
+    [sha256(token), now],
+  );
+  if (!r) return null;
+  return { organisationId: r.organisation_id, kind: 'session', scope: ROLE_SCOPE[r.role], userId: r.user_id, apiKeyId: null, role: r.role, email: r.email, language: r.language };
+}
+
+export async function logout(q: Queryable, token: string): Promise<void> {
+  await q.query('DELETE FROM sessions WHERE token_hash = $1', [sha256(token)]);
+}
+
+// ------------------------------------------------------------------ API keys
+
+export const API_KEY_PREFIX = 'rlk_';
+
+export async function createApiKey(q: Queryable, orgId: string, k: { name: string; scope: Scope }): Promise<{ id: bigint; key: string; prefix: string; scope: Scope }> {
+  if (!SCOPES.includes(k.scope)) throw validation(`scope must be one of ${SCOPES.join(', ')}`, { field: 'scope' });
+  if (!k.name?.trim()) throw validation('an API key needs a name', { field: 'name' });
+  const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const prefix = key.slice(0, 12);
+  const [row] = await q.query<{ id: bigint }>(
+    'INSERT INTO api_keys (organisation_id, name, prefix, key_hash, scope) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+    [orgId, k.name.trim(), prefix, sha256(key), k.scope],
+  );
+  return { id: row!.id, key, prefix, scope: k.scope };
+}
+
+export async function apiKeyPrincipal(q: Queryable, key: string, now: Date): Promise<Principal | null> {
+  if (!key.startsWith(API_KEY_PREFIX)) return null;
+  const [r] = await q.query<{ organisation_id: string; id: bigint; scope: Scope; last_used_at: string | null }>(
+    'SELECT organisation_id, id, scope, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+    [sha256(key)],
+  );
+  if (!r) return null;
+  // Written at most once a minute per key: a busy integration does not turn reads into writes.
+  if (!r.last_used_at || Date.parse(r.last_used_at) < now.getTime() - 60_000) {
+    await q.query('UPDATE api_keys SET last_used_at = $3 WHERE organisation_id = $1 AND id = $2', [r.organisation_id, r.id, now]);
+  }
+  return { organisationId: r.organisation_id, kind: 'api_key', scope: r.scope, userId: null, apiKeyId: r.id, role: null, email: null, language: 'en' };
+}
+
+export async function listApiKeys(q: Queryable, orgId: string) {
+  return q.query<{ id: bigint; name: string; prefix: string; scope: Scope; created_at: string; last_used_at: string | null; revoked_at: string | null }>(
+    'SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys WHERE organisation_id = $1 ORDER BY id',
+    [orgId],
+  );
+}
+
+export async function revokeApiKey(q: Queryable, orgId: string, id: bigint, now: Date): Promise<void> {
+  const rows = await q.query('UPDATE api_keys SET revoked_at = $3 WHERE organisation_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING 1', [orgId, id, now]);
+  if (!rows.length) throw notFound('API key', String(id));
+}
