@@ -11,6 +11,7 @@ import * as law from './commands/law.ts';
 import * as documents from './commands/documents.ts';
 import * as engine from './commands/engine.ts';
 import * as bank from './commands/bank.ts';
+import * as imports from './commands/imports.ts';
 
 const program = new Command('relance')
   .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
@@ -18,7 +19,7 @@ const program = new Command('relance')
   .configureHelp({ sortSubcommands: true });
 
 const ctx = createCliContext();
-for (const mod of [core, law, documents, engine, bank]) mod.register(program, ctx);
+for (const mod of [core, law, documents, engine, bank, imports]) mod.register(program, ctx);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,237 @@
+/**
+ * `relance import customers|invoices|payments|fec|einvoice FILE [--mapping FILE] [--dry-run] [--json]`
+ * (added to the shared `import` command), `relance users add`, `relance api-keys create|list|revoke`,
+ * `relance webhooks deliver`. The import report is printed line by line, or as JSON; a rejected
+ * import exits with the validation code and writes nothing.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { addUser, createApiKey, listApiKeys, revokeApiKey, ROLES, type Role, SCOPES, type Scope } from '../../auth/index.ts';
+import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
+import { type CsvKind, type ColumnMapping, importCsv } from '../../imports/csv.ts';
+import { importEInvoices } from '../../imports/einvoice.ts';
+import { importFec } from '../../imports/fec.ts';
+import type { ImportProgress, ImportReport } from '../../imports/report.ts';
+import { defineMessages, type Lang, t } from '../../i18n/index.ts';
+import { deliverDue } from '../../webhooks/index.ts';
+import type { CliContext } from '../context.ts';
+import { importCommand } from './bank.ts';
+
+const M = defineMessages({
+  read: { fr: '{file} : {rows} ligne(s) lue(s)', en: '{file}: {rows} row(s) read' },
+  detected: { fr: 'lu comme : {what}', en: 'read as: {what}' },
+  table: { fr: '{table} : {inserted} ajouté(s), {updated} mis à jour, {unchanged} inchangé(s)', en: '{table}: {inserted} added, {updated} updated, {unchanged} unchanged' },
+  imported: { fr: 'import terminé', en: 'import done' },
+  dryRun: { fr: 'essai à blanc : rien n’a été écrit', en: 'dry run: nothing was written' },
+  rejected: { fr: '{count} ligne(s) refusée(s) : rien n’a été importé', en: '{count} row(s) rejected: nothing was imported' },
+  problem: { fr: 'ligne {line}, colonne {column} : {reason}', en: 'line {line}, column {column}: {reason}' },
+  more: { fr: '… et {count} autre(s)', en: '… and {count} more' },
+  warning: { fr: 'attention : {text}', en: 'warning: {text}' },
+  userCreated: { fr: 'utilisateur {email} ({role}) ; mot de passe (affiché une seule fois) : {password}', en: 'user {email} ({role}); password (shown once): {password}' },
+  userExists: { fr: 'utilisateur {email} : rôle {role} dans cette organisation (mot de passe inchangé)', en: 'user {email}: role {role} in this organisation (password unchanged)' },
+  keyCreated: { fr: 'clé d’API {prefix}… ({scope}) ; à copier maintenant, elle ne sera plus affichée :', en: 'API key {prefix}… ({scope}); copy it now, it will not be shown again:' },
+  delivered: { fr: '{attempted} livraison(s) tentée(s) : {delivered} réussie(s), {failed} en échec', en: '{attempted} delivery attempt(s): {delivered} delivered, {failed} failed' },
+});
+
+const lang = (): Lang => (process.env.RELANCE_LANG === 'en' || /^en/.test(process.env.LANG ?? '') ? 'en' : 'fr');
+const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
+
+/** A progress bar on stderr when it is a terminal; nothing otherwise (pipes, CI logs). */
+function progressBar(): { update(p: ImportProgress): void; done(): void } {
+  if (!process.stderr.isTTY) return { update() {}, done() {} };
+  let last = 0;
+  return {
+    update(p) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      const frac = p.bytesTotal ? Math.min(1, p.bytesRead / p.bytesTotal) : 0;
+      const width = 30;
+      const filled = Math.round(frac * width);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${p.rows.toLocaleString('fr-FR')} rows`);
+    },
+    done() {
+      process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+export function printReport(ctx: CliContext, r: ImportReport, l: Lang) {
+  ctx.out(t(M, l, 'read', { file: r.filename ?? '-', rows: r.rowsRead }));
+  const d = r.detected;
+  const what = Object.entries(d)
+    .filter(([k]) => k !== 'columns' && k !== 'files')
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+  if (what) ctx.out(t(M, l, 'detected', { what }));
+  if (d.columns) for (const [f, h] of Object.entries(d.columns as Record<string, string>)) ctx.out(`  ${f} <- "${h}"`);
+  for (const w of r.warnings) ctx.out(t(M, l, 'warning', { text: w }));
+  if (r.outcome === 'rejected') {
+    ctx.out(t(M, l, 'rejected', { count: r.problemCount }));
+    for (const p of r.problems.slice(0, 200)) ctx.out(`  ${t(M, l, 'problem', { line: p.line ?? '-', column: p.column ?? '-', reason: p.reason })}`);
+    if (r.problemCount > 200) ctx.out(`  ${t(M, l, 'more', { count: r.problemCount - 200 })}`);
+    return;
+  }
+  for (const [table, c] of Object.entries(r.counts)) ctx.out(t(M, l, 'table', { table, ...c }));
+  ctx.out(t(M, l, r.outcome === 'dry_run' ? 'dryRun' : 'imported'));
+}
+
+function readMapping(path: string | undefined): ColumnMapping | undefined {
+  if (!path) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ColumnMapping;
+  } catch (e) {
+    throw validation(`cannot read the mapping file: ${(e as Error).message}`, { file: path, field: '--mapping' });
+  }
+}
+
+interface ImportOpts {
+  mapping?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  org?: string;
+  encoding?: string;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const imp = importCommand(program);
+  const run = async (kind: CsvKind | 'fec' | 'einvoice', files: string[], o: ImportOpts) => {
+    const db = await ctx.openDb();
+    try {
+      const orgId = await ctx.resolveOrg(db, o.org);
+      const bar = o.json ? { update() {}, done() {} } : progressBar();
+      const opts = { dryRun: o.dryRun, onProgress: (p: ImportProgress) => bar.update(p) };
+      for (const f of files) {
+        try {
+          readFileSync(f, { flag: 'r' }).subarray(0, 0);
+        } catch (e) {
+          throw new RelanceError(ERROR_CODES.NOT_FOUND, `cannot read ${f}: ${(e as Error).message}`, { where: { file: f } });
+        }
+      }
+      let report: ImportReport;
+      if (kind === 'fec') report = await importFec(db, orgId, { path: files[0]! }, { ...opts, encoding: o.encoding });
+      else if (kind === 'einvoice') report = await importEInvoices(db, orgId, files.map((path) => ({ path })), opts);
+      else {
+        const mapping = readMapping(o.mapping);
+        report = await importCsv(db, orgId, kind, { path: files[0]! }, { ...opts, mapping: o.encoding ? { ...mapping, encoding: o.encoding } : mapping });
+      }
+      bar.done();
+      if (o.json) ctx.out(json(report));
+      else printReport(ctx, report, lang());
+      if (report.outcome === 'rejected') process.exitCode = 2;
+    } finally {
+      await db.close();
+    }
+  };
+  for (const kind of ['customers', 'invoices', 'payments'] as const) {
+    imp
+      .command(`${kind} <file>`)
+      .description(`import ${kind} from a CSV file (, ; or TAB; UTF-8 or Windows-1252; French or English headers)`)
+      .option('--mapping <file>', 'JSON mapping: {"columns": {"number": "Num pièce", ...}, "dateFormat": "dd/mm/yyyy", "separator": ";"}')
+      .option('--encoding <name>', 'utf-8, windows-1252 or iso-8859-15 (detected otherwise)')
+      .option('--dry-run', 'check everything and count what would change, write nothing')
+      .option('--json', 'print the report as JSON')
+      .option('--org <org>', 'organisation (id, SIREN or name)')
+      .action((file: string, o: ImportOpts) => run(kind, [file], o));
+  }
+  imp
+    .command('fec <file>')
+    .description('import the receivables of a FEC (Fichier des écritures comptables): 411 customers, open items, lettering')
+    .option('--encoding <name>', 'utf-8, iso-8859-15 or windows-1252 (detected otherwise)')
+    .option('--dry-run', 'check everything and count what would change, write nothing')
+    .option('--json', 'print the report as JSON')
+    .option('--org <org>', 'organisation (id, SIREN or name)')
+    .action((file: string, o: ImportOpts) => run('fec', [file], o));
+  imp
+    .command('einvoice <files...>')
+    .description('import e-invoices: Factur-X / ZUGFeRD PDF, CII XML or UBL XML')
+    .option('--dry-run', 'check everything, write nothing')
+    .option('--json', 'print the report as JSON')
+    .option('--org <org>', 'organisation (id, SIREN or name)')
+    .action((files: string[], o: ImportOpts) => run('einvoice', files, o));
+
+  const users = program.command('users').description('people who sign in to the web app');
+  users
+    .command('add')
+    .description('add a user to the organisation (the password is generated and shown once unless --password is given)')
+    .requiredOption('--email <email>', 'sign-in address')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+    .option('--password <password>', 'at least 12 characters (prefer the generated one)')
+    .option('--name <name>', 'display name')
+    .option('--lang <fr|en>', 'interface language', 'fr')
+    .option('--org <org>', 'organisation (id, SIREN or name)')
+    .action(async (o: { email: string; role: string; password?: string; name?: string; lang: string; org?: string }) => {
+      if (!(ROLES as readonly string[]).includes(o.role)) throw validation(`--role must be one of ${ROLES.join(', ')}`, { field: '--role' });
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const r = await db.tx((q) => addUser(q, orgId, { email: o.email, role: o.role as Role, password: o.password, name: o.name, language: o.lang === 'en' ? 'en' : 'fr' }));
+        ctx.out(r.password ? t(M, lang(), 'userCreated', { email: r.email, role: r.role, password: r.password }) : t(M, lang(), 'userExists', { email: r.email, role: r.role }));
+      } finally {
+        await db.close();
+      }
+    });
+
+  const keys = program.command('api-keys').description('keys for the REST API (/api/v1)');
+  keys
+    .command('create')
+    .description('create an API key; it is printed once and stored hashed')
+    .requiredOption('--scope <scope>', `one of ${SCOPES.join(', ')}`)
+    .option('--name <name>', 'what the key is for', 'cli')
+    .option('--json', 'print as JSON')
+    .option('--org <org>', 'organisation (id, SIREN or name)')
+    .action(async (o: { scope: string; name: string; json?: boolean; org?: string }) => {
+      if (!(SCOPES as readonly string[]).includes(o.scope)) throw validation(`--scope must be one of ${SCOPES.join(', ')}`, { field: '--scope' });
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const k = await createApiKey(db, orgId, { name: o.name, scope: o.scope as Scope });
+        if (o.json) ctx.out(json({ id: k.id, key: k.key, scope: k.scope, organisationId: orgId }));
+        else {
+          ctx.out(t(M, lang(), 'keyCreated', { prefix: k.prefix, scope: k.scope }));
+          ctx.out(k.key);
+        }
+      } finally {
+        await db.close();
+      }
+    });
+  keys
+    .command('list')
+    .option('--org <org>', 'organisation (id, SIREN or name)')
+    .action(async (o: { org?: string }) => {
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        for (const k of await listApiKeys(db, orgId)) ctx.out(`${k.id}\t${k.prefix}…\t${k.scope}\t${k.name}\t${k.revoked_at ? `revoked ${k.revoked_at}` : `last used ${k.last_used_at ?? '-'}`}`);
+      } finally {
+        await db.close();
+      }
+    });
+  keys
+    .command('revoke <id>')
+    .option('--org <org>', 'organisation (id, SIREN or name)')
+    .action(async (id: string, o: { org?: string }) => {
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        await revokeApiKey(db, orgId, BigInt(id), new Date());
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('webhooks')
+    .description('webhook deliveries')
+    .command('deliver')
+    .description('post the webhook deliveries that are due (the server does this continuously)')
+    .action(async () => {
+      const db = await ctx.openDb();
+      try {
+        const r = await deliverDue(db);
+        ctx.out(t(M, lang(), 'delivered', r));
+      } finally {
+        await db.close();
+      }
+    });
+}
