@@ -12,6 +12,7 @@ import * as documents from './commands/documents.ts';
 import * as engine from './commands/engine.ts';
 import * as bank from './commands/bank.ts';
 import * as imports from './commands/imports.ts';
+import * as delivery from './commands/delivery.ts';
 
 const program = new Command('relance')
   .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
@@ -19,7 +20,7 @@ const program = new Command('relance')
   .configureHelp({ sortSubcommands: true });
 
 const ctx = createCliContext();
-for (const mod of [core, law, documents, engine, bank, imports]) mod.register(program, ctx);
+for (const mod of [core, law, documents, engine, bank, imports, delivery]) mod.register(program, ctx);
 
 try {
   await program.parseAsync(process.argv);
