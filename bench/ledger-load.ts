@@ -12,8 +12,7 @@ import { type Db, openPglite, openPostgres } from '../src/db/driver.ts';
 import { migrate } from '../src/db/migrate.ts';
 import type { CalendarDate } from '../src/domain/dates.ts';
 import { DEMO_ORGANISATION, generateLedger } from '../src/demo/generate.ts';
-import { emptyCounts, loadBatches } from '../src/ledger/bulk.ts';
-import { createOrganisation } from '../src/ledger/repo.ts';
+import { loadNewOrganisation } from '../src/ledger/parallel-load.ts';
 
 const [mode, target, customersArg, invoicesArg, url, schema] = process.argv.slice(2) as [string, string, string, string, string, string];
 const customers = Number(customersArg);
@@ -22,15 +21,11 @@ const today = '2026-11-22' as CalendarDate;
 const gen = () => generateLedger({ customers, invoices, seed: 'bench', today, batchCustomers: 1000 });
 
 async function loader(): Promise<Record<string, unknown>> {
-  const db: Db = target === 'pglite' ? await openPglite() : await openPostgres(url, { searchPath: schema, max: 2 });
+  const db: Db = target === 'pglite' ? await openPglite() : await openPostgres(url, { searchPath: schema, max: 3 });
   await migrate(db);
   const t0 = process.hrtime.bigint();
-  const counts = await db.tx(async (q) => {
-    const org = await createOrganisation(q, DEMO_ORGANISATION);
-    const c = emptyCounts();
-    await loadBatches(q, org.id, gen(), c);
-    return { ...c, org: org.id };
-  });
+  const loaded = await loadNewOrganisation(db, DEMO_ORGANISATION, gen(), { parallel: 2 });
+  const counts = { ...loaded.counts, org: loaded.organisation.id };
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   // Leave the PostgreSQL data in place for the query figures; PGlite measures them here.
   let p95: number | undefined;

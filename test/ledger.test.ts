@@ -208,3 +208,27 @@ describe.each(dbTargets())('deleting settled rows on $name', (target) => {
     }
   });
 });
+
+describe.each(dbTargets())('loading a new organisation on $name', (target) => {
+  it('all or nothing: a bad batch in one worker leaves no trace of the organisation', async () => {
+    const { loadNewOrganisation } = await import('../src/ledger/parallel-load.ts');
+    const { generateLedger } = await import('../src/demo/generate.ts');
+    const { listOrganisations } = await import('../src/ledger/repo.ts');
+    const db = await target.open();
+    try {
+      const good = [...generateLedger({ customers: 40, invoices: 400, seed: 3, today: '2026-11-22' as CalendarDate, batchCustomers: 10 })];
+      const ok = await loadNewOrganisation(db, { legalName: 'Good Load SAS' }, good, { parallel: 2 });
+      expect(ok.counts).toMatchObject({ customers: 40, invoices: 400 });
+      expect((await listOrganisations(db)).map((o) => o.legalName)).toContain('Good Load SAS');
+      const bad = [...generateLedger({ customers: 40, invoices: 400, seed: 4, today: '2026-11-22' as CalendarDate, batchCustomers: 10 })];
+      // the last batch repeats an invoice number of the first one: the unique key refuses it
+      bad[3]!.invoices[0] = { ...bad[3]!.invoices[0]!, number: bad[0]!.invoices[0]!.number };
+      await expect(loadNewOrganisation(db, { legalName: 'Bad Load SAS' }, bad, { parallel: 2 })).rejects.toMatchObject({ code: 'conflict' });
+      expect((await listOrganisations(db)).map((o) => o.legalName)).not.toContain('Bad Load SAS');
+      const left = await db.query<{ n: bigint }>(`SELECT count(*) AS n FROM organisations WHERE legal_name = 'Bad Load SAS'`);
+      expect(left[0]!.n).toBe(0n);
+    } finally {
+      await db.close();
+    }
+  });
+});

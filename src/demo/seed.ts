@@ -2,8 +2,9 @@
 import type { Db } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
-import { type BulkCounts, emptyCounts, loadBatches } from '../ledger/bulk.ts';
-import { createOrganisation, listOrganisations, type Organisation } from '../ledger/repo.ts';
+import type { BulkCounts } from '../ledger/bulk.ts';
+import { loadNewOrganisation } from '../ledger/parallel-load.ts';
+import { listOrganisations, type Organisation } from '../ledger/repo.ts';
 import { DEMO_ORGANISATION, generateLedger } from './generate.ts';
 
 export interface SeedOptions {
@@ -18,10 +19,6 @@ export async function seedDemo(db: Db, opts: SeedOptions): Promise<{ organisatio
   if (existing) {
     throw new RelanceError(ERROR_CODES.CONFLICT, `the demo organisation already exists (${existing.legalName}, ${existing.id})`);
   }
-  return db.tx(async (q) => {
-    const organisation = await createOrganisation(q, DEMO_ORGANISATION);
-    const batches = generateLedger({ customers: opts.customers ?? 200, invoices: opts.invoices ?? 2000, seed: opts.seed ?? 42, today: opts.today });
-    const counts = await loadBatches(q, organisation.id, batches, emptyCounts());
-    return { organisation, counts };
-  });
+  const batches = generateLedger({ customers: opts.customers ?? 200, invoices: opts.invoices ?? 2000, seed: opts.seed ?? 42, today: opts.today });
+  return loadNewOrganisation(db, DEMO_ORGANISATION, batches);
 }

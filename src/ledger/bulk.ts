@@ -85,7 +85,7 @@ export async function loadBatch(q: Queryable, orgId: string, b: LedgerBatch, cou
   return writeBatch(q, orgId, b, counts);
 }
 
-async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, counts: BulkCounts): Promise<BulkCounts> {
+export async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, counts: BulkCounts): Promise<BulkCounts> {
   if (b.customers.length) {
     await q.query(
       `INSERT INTO customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language,

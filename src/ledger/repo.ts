@@ -75,7 +75,7 @@ export async function getOrganisation(q: Queryable, id: string): Promise<Organis
 }
 
 export async function listOrganisations(q: Queryable): Promise<Organisation[]> {
-  return (await q.query<Row>('SELECT * FROM organisations ORDER BY created_at, id')).map(toOrganisation);
+  return (await q.query<Row>('SELECT * FROM organisations WHERE NOT loading ORDER BY created_at, id')).map(toOrganisation);
 }
 
 type Row = Record<string, unknown>;

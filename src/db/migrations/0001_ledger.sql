@@ -18,6 +18,8 @@ CREATE TABLE organisations (
   time_zone       text NOT NULL DEFAULT 'Europe/Paris',
   currency        char(3) NOT NULL DEFAULT 'EUR',
   language        text NOT NULL DEFAULT 'fr' CHECK (language IN ('fr', 'en')),
+  -- True while a parallel bulk load fills a new organisation: nobody lists it until it is whole.
+  loading         boolean NOT NULL DEFAULT false,
   created_at      timestamptz NOT NULL DEFAULT now()
 );
 
