@@ -6,6 +6,8 @@ import { validation } from '../../errors.ts';
 import { listOrganisations } from '../../ledger/repo.ts';
 import { startServer } from '../../http/server.ts';
 import { startDailyCycle } from '../../engine/scheduler.ts';
+import { ensureAdmin } from '../../auth/index.ts';
+import { startInProcessWorker } from '../../delivery/worker.ts';
 import { redactUrl } from '../../db/driver.ts';
 import type { CliContext } from '../context.ts';
 
@@ -53,7 +55,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--port <port>', 'port to listen on (default: PORT or 3000)', positiveInt('--port'))
     .option('--seed-demo', 'on first start (no organisation yet), seed the demo company')
     .option('--no-cycle', 'do not run the daily dunning cycle in this process')
-    .action(async (o: { port?: number; seedDemo?: boolean; cycle?: boolean }) => {
+    .option('--no-worker', 'do not deliver messages from this process (run `relance worker` elsewhere)')
+    .action(async (o: { port?: number; seedDemo?: boolean; cycle?: boolean; worker?: boolean }) => {
       const db = await ctx.openDb();
       ctx.out(`database: ${db.kind === 'postgres' ? redactUrl(ctx.config.databaseUrl!) : `${ctx.config.dataDir} (embedded PGlite)`}`);
       if (o.seedDemo && (await listOrganisations(db)).length === 0) {
@@ -61,12 +64,20 @@ export function register(program: Command, ctx: CliContext): void {
         const { organisation, counts } = await seedDemo(db, { today });
         ctx.out(`first start: seeded the demo company ${organisation.legalName} (${counts.customers} customers, ${counts.invoices} invoices)`);
       }
+      // First start: every organisation gets an admin; the password is printed once, here only.
+      for (const org of await listOrganisations(db)) {
+        const admin = await ensureAdmin(db, org.id);
+        if (admin?.password) ctx.out(`admin of ${org.legalName}: ${admin.email} / ${admin.password} (shown once: change it after signing in)`);
+      }
       const server = await startServer(db, { port: o.port ?? ctx.config.port, host: ctx.config.host });
       ctx.out(`Relance is running at ${server.url}`);
       const cycle = o.cycle === false ? null : startDailyCycle(db, { log: ctx.out });
+      // On the embedded database this process is the only one: it delivers too.
+      const worker = o.worker === false ? null : startInProcessWorker(db, ctx.config);
       const stop = async () => {
         cycle?.stop();
         await cycle?.idle();
+        await worker?.stop();
         await server.close();
         await db.close();
         process.exit(0);
