@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type SimpleParser, simpleParser } from 'mailparser';
+import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import type { Db } from '../src/db/driver.ts';
 import { addDays, type CalendarDate } from '../src/domain/dates.ts';
@@ -135,7 +135,7 @@ export interface TestSmtp {
   failData: { code: number; times: number } | null;
   /** Accept the message, then drop the connection instead of replying, for the next n messages. */
   dropAfterData: number;
-  parse(m: ReceivedMail): ReturnType<typeof simpleParser>;
+  parse(m: ReceivedMail): Promise<ParsedMail>;
   close(): Promise<void>;
 }
 
@@ -146,7 +146,7 @@ export async function startSmtp(): Promise<TestSmtp> {
     rejectRecipients: new Set(),
     failData: null,
     dropAfterData: 0,
-    parse: (m) => simpleParser(m.raw) as ReturnType<SimpleParser>,
+    parse: (m) => simpleParser(m.raw),
     close: async () => {},
   };
   const server = new SMTPServer({
@@ -193,6 +193,8 @@ export async function startSmtp(): Promise<TestSmtp> {
       });
     },
   });
+  // A client killed mid-session resets its connection: expected here, not a test failure.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   state.port = (server.server.address() as { port: number }).port;
   state.close = () =>

@@ -16,7 +16,7 @@ import type { SourceLookup } from '../documents/engine.ts';
 import { documentFromLedger, type LedgerDocument } from '../documents/from-ledger.ts';
 import { isTemplateKey, TEMPLATES, type TemplateKey } from '../documents/registry.ts';
 import type { DocumentInput, InvoiceData, InvoiceFees, ReminderData } from '../documents/variables.ts';
-import { RelanceError, validation } from '../errors.ts';
+import { RelanceError } from '../errors.ts';
 import type { Contact, Organisation } from '../ledger/repo.ts';
 import type { DeliverySettings } from './settings.ts';
 
@@ -37,6 +37,8 @@ export interface ActionToRender {
   channel: string;
   template: string;
   invoiceIds: bigint[];
+  /** The invoices' numbers, in the same order (saves a query when the caller has them). */
+  invoiceNumbers?: string[];
 }
 
 export interface RenderContext {
@@ -123,10 +125,12 @@ async function previousReminders(q: Queryable, a: ActionToRender, timeZone: stri
 
 /** The document input for all the action's invoices (documentFromLedger is per invoice). */
 async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ctx: RenderContext, at: CalendarDate): Promise<{ input: DocumentInput; attachments: LedgerDocument['attachment'][]; invoices: InvoiceSummary[] }> {
-  const numbers = await q.query<{ id: bigint; number: string }>('SELECT id, number FROM invoices WHERE organisation_id = $1 AND id = ANY($2::bigint[]) ORDER BY due_date, id', [
-    a.orgId,
-    `{${a.invoiceIds.join(',')}}`,
-  ]);
+  const numbers = a.invoiceNumbers
+    ? a.invoiceIds.map((id, k) => ({ id, number: a.invoiceNumbers![k]! }))
+    : await q.query<{ id: bigint; number: string }>('SELECT id, number FROM invoices WHERE organisation_id = $1 AND id = ANY($2::bigint[]) ORDER BY due_date, id', [
+        a.orgId,
+        `{${a.invoiceIds.join(',')}}`,
+      ]);
   if (numbers.length === 0) throw new PermanentContentError('the action has no invoice left to remind');
   const docs: LedgerDocument[] = [];
   const perInvoice = TEMPLATES[key].allOpenInvoices ? numbers.slice(0, 1) : numbers;
@@ -272,6 +276,3 @@ export async function renderAction(q: Queryable, a: ActionToRender, ctx: RenderC
   }
 }
 
-export function assertNever(x: never): never {
-  throw validation(`unexpected ${String(x)}`);
-}

@@ -43,7 +43,9 @@ export interface ClaimedAction {
   plannedOn: CalendarDate;
   /** Attempt number of this claim: the fencing token for everything the worker writes. */
   attempt: number;
+  /** The invoices still due, by due date, and their numbers in the same order. */
   invoiceIds: bigint[];
+  invoiceNumbers: string[];
   timeZone: string;
 }
 
@@ -122,8 +124,8 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
     const todayByOrg = new Map<string, CalendarDate>();
     for (const r of due) if (!todayByOrg.has(r.organisation_id)) todayByOrg.set(r.organisation_id, todayIn(r.time_zone, o.now));
     const keys = due.map((r) => ({ org: r.organisation_id, id: r.id, today: todayByOrg.get(r.organisation_id) }));
-    const items = await q.query<{ organisation_id: string; action_id: bigint; invoice_id: bigint; step_key: string; open_minor: bigint; paused: boolean; disputed: boolean }>(
-      `SELECT sr.organisation_id, sr.action_id, sr.invoice_id, sr.step_key,
+    const items = await q.query<{ organisation_id: string; action_id: bigint; invoice_id: bigint; number: string; step_key: string; open_minor: bigint; paused: boolean; disputed: boolean }>(
+      `SELECT sr.organisation_id, sr.action_id, sr.invoice_id, i.number, sr.step_key,
               i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
               EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
                         AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', 'x.today')}) AS paused,
@@ -131,7 +133,8 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
                         AND (d.invoice_id IS NULL OR d.invoice_id = i.id) AND d.resolved_on IS NULL) AS disputed
          FROM json_to_recordset($1::json) AS x(org uuid, id text, today date)
          JOIN step_records sr ON sr.organisation_id = x.org AND sr.action_id = x.id::bigint AND sr.outcome = 'planned'
-         JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id`,
+         JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
+        ORDER BY i.due_date, i.id`,
       [J(keys)],
     );
     const byAction = new Map<string, typeof items>();
@@ -145,17 +148,21 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
     const cancelActions: { org: string; id: bigint; reason: string }[] = [];
     const dropSteps: { org: string; invoiceId: bigint; stepKey: string; reason: string }[] = [];
     const defer: { org: string; id: bigint; at: string }[] = [];
-    const candidates: (DueRow & { invoiceIds: bigint[] })[] = [];
+    const candidates: (DueRow & { invoiceIds: bigint[]; invoiceNumbers: string[] })[] = [];
     for (const r of due) {
       const list = byAction.get(`${r.organisation_id}/${r.id}`) ?? [];
       const keep: bigint[] = [];
+      const keepNumbers: string[] = [];
       const reasons = new Set<string>();
       for (const it of list) {
         const reason = it.open_minor <= 0n ? 'paid' : it.disputed ? 'disputed' : it.paused ? 'paused' : null;
         if (reason) {
           reasons.add(reason);
           dropSteps.push({ org: r.organisation_id, invoiceId: it.invoice_id, stepKey: it.step_key, reason });
-        } else keep.push(it.invoice_id);
+        } else {
+          keep.push(it.invoice_id);
+          keepNumbers.push(it.number);
+        }
       }
       if (keep.length === 0) {
         cancelActions.push({ org: r.organisation_id, id: r.id, reason: reasons.size ? [...reasons].sort().join(',') : 'no_invoice' });
@@ -174,7 +181,7 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
         defer.push({ org: r.organisation_id, id: r.id, at: next });
         continue;
       }
-      candidates.push({ ...r, invoiceIds: keep });
+      candidates.push({ ...r, invoiceIds: keep, invoiceNumbers: keepNumbers });
     }
 
     if (dropSteps.length) {
@@ -246,6 +253,7 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
         plannedOn: c.planned_on,
         attempt: attempts.get(`${c.organisation_id}/${c.id}`)!,
         invoiceIds: c.invoiceIds,
+        invoiceNumbers: c.invoiceNumbers,
         timeZone: c.time_zone,
       }));
     return { seen: due.length, claimed, cancelled: cancelActions.length, deferred: defer.length + limited.length };
@@ -358,30 +366,29 @@ export interface DeliveryRecord {
  * Refused (LeaseLost) when another worker took the action over: then nothing may be sent.
  */
 export async function handOver(q: Queryable, a: ClaimedAction, owner: string, d: DeliveryRecord, now: Date): Promise<bigint> {
-  const ok = await q.query(
-    `UPDATE actions SET handed_over_at = $5, updated_at = now()
-      WHERE organisation_id = $1 AND id = $2 AND status = 'sending' AND lease_owner = $3 AND attempts = $4 AND handed_over_at IS NULL
-      RETURNING id`,
-    [a.orgId, a.id, owner, a.attempt, now.toISOString()],
-  );
-  if (ok.length === 0) throw new LeaseLost(a);
-  const [row] = await q.query<{ id: bigint }>(
-    `INSERT INTO deliveries (organisation_id, action_id, attempt, customer_id, channel, provider, recipients, subject, message_id, invoice_ids,
-                             content_type, content, sha256, handed_over_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10::bigint[],$11,$12,$13,$14) RETURNING id`,
+  // One statement (atomic on its own): the fenced update, the proof row and its event.
+  const rows = await q.query<{ id: bigint }>(
+    `WITH u AS (
+       UPDATE actions SET handed_over_at = $5::timestamptz, updated_at = now()
+        WHERE organisation_id = $1::uuid AND id = $2::bigint AND status = 'sending' AND lease_owner = $3::text AND attempts = $4::int AND handed_over_at IS NULL
+        RETURNING organisation_id, id),
+     d AS (
+       INSERT INTO deliveries (organisation_id, action_id, attempt, customer_id, channel, provider, recipients, subject, message_id, invoice_ids,
+                               content_type, content, sha256, handed_over_at)
+       SELECT u.organisation_id, u.id, $4::int, $6::bigint, $7::text, $8::text, $9::jsonb, $10::text, $11::text, $12::bigint[], $13::text, $14::bytea, $15::text, $5::timestamptz
+         FROM u
+       RETURNING id, organisation_id, action_id),
+     e AS (
+       INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, detail)
+       SELECT d.organisation_id, d.action_id, d.id, 'handed_over', $5::timestamptz, $16::jsonb FROM d)
+     SELECT id FROM d`,
     [
-      a.orgId, a.id, a.attempt, d.customerId, d.channel, d.provider, J(d.recipients), d.subject, d.messageId, `{${d.invoiceIds.join(',')}}`,
-      d.contentType, d.content, d.sha256, now.toISOString(),
+      a.orgId, a.id, owner, a.attempt, now.toISOString(), d.customerId, d.channel, d.provider, J(d.recipients), d.subject, d.messageId,
+      `{${d.invoiceIds.join(',')}}`, d.contentType, d.content, d.sha256, J({ provider: d.provider, attempt: a.attempt }),
     ],
   );
-  await q.query(`INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, detail) VALUES ($1,$2,$3,'handed_over',$4,$5::jsonb)`, [
-    a.orgId,
-    a.id,
-    row!.id,
-    now.toISOString(),
-    J({ provider: d.provider, attempt: a.attempt }),
-  ]);
-  return row!.id;
+  if (rows.length === 0) throw new LeaseLost(a);
+  return rows[0]!.id;
 }
 
 export interface OutcomeContext {
@@ -404,12 +411,17 @@ export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: Sen
     ]);
   switch (outcome.kind) {
     case 'sent': {
-      const rows = await q.query(
-        `UPDATE actions SET status = 'sent', sent_at = $4, provider = $5, provider_message_id = $6, last_error = NULL, status_reason = NULL,
-                lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence} RETURNING id`,
-        [a.orgId, a.id, a.attempt, nowIso, c.provider, outcome.providerMessageId],
+      // One statement: the fenced update and its event (a stale attempt writes neither).
+      await q.query(
+        `WITH u AS (
+           UPDATE actions SET status = 'sent', sent_at = $4::timestamptz, provider = $5::text, provider_message_id = $6::text, last_error = NULL, status_reason = NULL,
+                  lease_owner = NULL, lease_until = NULL, updated_at = now()
+            WHERE organisation_id = $1::uuid AND id = $2::bigint AND attempts = $3::int AND status IN ('sending', 'uncertain')
+            RETURNING organisation_id, id)
+         INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, provider_message_id, detail)
+         SELECT organisation_id, id, $7::bigint, 'accepted', $4::timestamptz, $6::text, $8::jsonb FROM u`,
+        [a.orgId, a.id, a.attempt, nowIso, c.provider, outcome.providerMessageId, c.deliveryId, J({ response: outcome.response ?? null, provider: c.provider })],
       );
-      if (rows.length) await event('accepted', { response: outcome.response ?? null, provider: c.provider }, outcome.providerMessageId);
       return { status: 'sent', fallbackId: null };
     }
     case 'uncertain': {

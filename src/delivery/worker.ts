@@ -72,6 +72,7 @@ interface OrgResources {
   registered: RegisteredProvider;
   overrides: SourceLookup;
   overridesLoadedAt: number;
+  loadedAt: number;
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -86,11 +87,18 @@ export class DeliveryWorker {
   private readonly clock: () => Date;
   private readonly log: (line: string) => void;
   private readonly orgs = new Map<string, OrgResources>();
+  private readonly loading = new Map<string, Promise<OrgResources>>();
   private rates: { tables: RateTables; at: number } | null = null;
   private stopping = false;
   private loop: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
+  /**
+   * What rendering reads through: the database, except the organisation and its branding, which
+   * every message of an organisation reads the same and are kept a few seconds.
+   */
+  private readonly reader: Queryable;
+  private readonly orgRowCache = new Map<string, { at: number; rows: Promise<unknown[]> }>();
 
   constructor(
     private readonly db: Db,
@@ -103,6 +111,20 @@ export class DeliveryWorker {
     this.pollMs = o.pollMs ?? 5_000;
     this.clock = o.clock ?? (() => new Date());
     this.log = o.log ?? (() => {});
+    const cacheable = /^\s*SELECT \* FROM organisations WHERE id = \$1\s*$|FROM document_branding b/;
+    this.reader = {
+      query: <T>(sql: string, params?: readonly unknown[]) => {
+        if (!cacheable.test(sql)) return this.db.query<T>(sql, params);
+        const key = `${sql}\u0000${JSON.stringify(params)}`;
+        const hit = this.orgRowCache.get(key);
+        if (hit && Date.now() - hit.at < 5_000) return hit.rows as Promise<T[]>;
+        const rows = this.db.query<T>(sql, params);
+        this.orgRowCache.set(key, { at: Date.now(), rows });
+        rows.catch(() => this.orgRowCache.delete(key));
+        return rows;
+      },
+      exec: (sql: string) => this.db.exec(sql),
+    };
   }
 
   /** Delivers everything due now, waits for dead workers' leases to expire, then returns. */
@@ -236,9 +258,22 @@ export class DeliveryWorker {
   }
 
   private async resources(orgId: string): Promise<OrgResources> {
-    const settings = await loadDeliverySettings(this.db, orgId, this.o.env ?? process.env);
     const have = this.orgs.get(orgId);
+    // Settings are looked at again every few seconds, not for every message; lanes asking at
+    // the same time share one load (and one SMTP pool).
+    if (have && Date.now() - have.loadedAt < 5_000) return have;
+    let p = this.loading.get(orgId);
+    if (!p) {
+      p = this.loadResources(orgId, have).finally(() => this.loading.delete(orgId));
+      this.loading.set(orgId, p);
+    }
+    return p;
+  }
+
+  private async loadResources(orgId: string, have: OrgResources | undefined): Promise<OrgResources> {
+    const settings = await loadDeliverySettings(this.db, orgId, this.o.env ?? process.env);
     if (have && have.settingsStamp === settings.updatedAt) {
+      have.loadedAt = Date.now();
       if (Date.now() - have.overridesLoadedAt > 60_000) {
         have.overrides = await loadTemplateOverrides(this.db, orgId);
         have.overridesLoadedAt = Date.now();
@@ -267,6 +302,7 @@ export class DeliveryWorker {
       registered,
       overrides: await loadTemplateOverrides(this.db, orgId),
       overridesLoadedAt: Date.now(),
+      loadedAt: Date.now(),
     };
     this.orgs.set(orgId, r);
     return r;
@@ -283,7 +319,7 @@ export class DeliveryWorker {
     const now = this.clock();
     let rendered: RenderedAction;
     try {
-      rendered = await renderAction(this.db, a, { now, org: res.org, settings: res.settings, rates: await this.rateTables(), overrides: res.overrides });
+      rendered = await renderAction(this.reader, a, { now, org: res.org, settings: res.settings, rates: await this.rateTables(), overrides: res.overrides });
     } catch (e) {
       const outcome: SendOutcome =
         e instanceof PermanentContentError
@@ -297,11 +333,14 @@ export class DeliveryWorker {
 
     let deliveryId: bigint | null = null;
     const takeOver = (d: Omit<DeliveryRecord, 'sha256' | 'customerId' | 'invoiceIds'>, after?: (q: Queryable, id: bigint) => Promise<void>) => async () => {
-      deliveryId = await this.db.tx(async (q) => {
-        const id = await handOver(q, a, this.owner, { ...d, sha256: sha256(d.content), customerId: a.customerId, invoiceIds: a.invoiceIds }, this.clock());
-        if (after) await after(q, id);
-        return id;
-      });
+      const record = { ...d, sha256: sha256(d.content), customerId: a.customerId, invoiceIds: a.invoiceIds };
+      deliveryId = after
+        ? await this.db.tx(async (q) => {
+            const id = await handOver(q, a, this.owner, record, this.clock());
+            await after(q, id);
+            return id;
+          })
+        : await handOver(this.db, a, this.owner, record, this.clock());
     };
 
     let outcome: SendOutcome & { trackingNumber?: string; proof?: Buffer | null };
@@ -366,7 +405,8 @@ export class DeliveryWorker {
       outcome = deliveryId !== null ? { kind: 'uncertain', error: (e as Error).message } : { kind: 'temporary', error: (e as Error).message };
       provider = 'unknown';
     }
-    await this.record(a, outcome, deliveryId, provider, res, async (q) => {
+    const needsExtra = deliveryId !== null && (rendered.channel === 'sms' || rendered.channel === 'registered_letter');
+    await this.record(a, outcome, deliveryId, provider, res, needsExtra ? async (q) => {
       if (deliveryId === null) return;
       if (rendered.channel === 'sms' && (outcome.kind === 'sent' || outcome.kind === 'uncertain')) {
         await q.query(
@@ -388,15 +428,20 @@ export class DeliveryWorker {
           );
         }
       }
-    });
+    } : undefined);
   }
 
   private async record(a: ClaimedAction, outcome: SendOutcome, deliveryId: bigint | null, provider: string, res: OrgResources, extra?: (q: Queryable) => Promise<void>) {
-    const r = await this.db.tx(async (q) => {
-      const out = await recordOutcome(q, a, outcome, { now: this.clock(), maxAttempts: res.settings.maxAttempts, deliveryId, provider });
-      if (extra) await extra(q);
-      return out;
-    });
+    const context = { now: this.clock(), maxAttempts: res.settings.maxAttempts, deliveryId, provider };
+    // A plain "sent" is one statement: no transaction round trips on the hot path.
+    const r =
+      outcome.kind === 'sent' && !extra
+        ? await recordOutcome(this.db, a, outcome, context)
+        : await this.db.tx(async (q) => {
+            const out = await recordOutcome(q, a, outcome, context);
+            if (extra) await extra(q);
+            return out;
+          });
     if (r.status === 'sent') this.stats.sent++;
     else if (r.status === 'queued') this.stats.retried++;
     else if (r.status === 'failed') this.stats.failed++;
