@@ -14,6 +14,8 @@ export interface AgingItem {
   dueDate: CalendarDate;
   openMinor: Minor;
   disputed: boolean;
+  /** Items already summed by due date (SQL pre-aggregation): how many invoices. Default 1. */
+  count?: number;
 }
 
 export interface Amounts {
@@ -48,7 +50,7 @@ export function aging(items: Iterable<AgingItem>, today: CalendarDate, unallocat
     if (i.openMinor <= 0n) continue;
     const into = i.disputed ? disputed : buckets[agingBucket(i.dueDate, today)];
     into.amountMinor += i.openMinor;
-    into.count++;
+    into.count += i.count ?? 1;
     total += i.openMinor;
   }
   return { buckets, disputed, unallocatedMinor, totalMinor: total };

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import type { Db } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { toProblem } from './problem.ts';
+import { registerApi } from './routes/api.ts';
 
 export interface AppContext {
   db: Db;
@@ -29,5 +30,7 @@ export function createApp(ctx: AppContext): Hono {
     await ctx.db.query('SELECT 1');
     return json({ status: 'ok', database: ctx.db.kind });
   });
+  // REST API: sign-in, /api/v1 (API key or session), /api/openapi.json, /api/docs.
+  registerApi(app, ctx);
   return app;
 }

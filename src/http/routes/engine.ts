@@ -1,0 +1,241 @@
+/** /api/v1 dunning resources: scenarios, pauses, promises, disputes, payment plans, actions. */
+import { z } from 'zod';
+import type { CalendarDate } from '../../domain/dates.ts';
+import type { ScenarioDefinition } from '../../domain/engine/scenario.ts';
+import { parseAmount } from '../../domain/money.ts';
+import { createPaymentPlan, createPause, liftPause, openDispute, PAUSE_REASONS, recordPromise, resolveDispute } from '../../engine/events.ts';
+import { getScenario, listScenarios, updateScenario } from '../../engine/scenarios.ts';
+import { ERROR_CODES, notFound, RelanceError } from '../../errors.ts';
+import { getInvoice } from '../../ledger/repo.ts';
+import { emitEvent } from '../../webhooks/index.ts';
+import type { Principal } from '../../auth/index.ts';
+import type { Queryable } from '../../db/driver.ts';
+import { approveActions, cancelActions } from '../../delivery/outbox.ts';
+import { Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, page, paged, route, type RouteDef } from './define.ts';
+
+type Row = Record<string, unknown>;
+const camel = (r: Row) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), v]));
+const D = (s: string) => s as CalendarDate;
+
+const Scenario = z.looseObject({ id: z.string(), key: z.string(), name: z.string(), version: z.number(), isDefault: z.boolean(), definition: z.unknown() });
+const Pause = z.looseObject({ id: z.string(), customerId: z.string(), invoiceId: z.string().nullable(), reason: z.string(), startsOn: z.string(), endsOn: z.string().nullable(), liftedOn: z.string().nullable() });
+const Dispute = z.looseObject({ id: z.string(), customerId: z.string(), invoiceId: z.string().nullable(), reason: z.string(), openedOn: z.string(), resolvedOn: z.string().nullable() });
+const Promise_ = z.looseObject({ id: z.string(), customerId: z.string(), promisedOn: z.string(), amountMinor: z.string(), status: z.string() });
+const Plan = z.looseObject({ id: z.string(), customerId: z.string(), status: z.string(), instalments: z.array(z.looseObject({ seq: z.number(), dueDate: z.string(), amountMinor: z.string() })) });
+const Action = z.looseObject({
+  id: z.string(),
+  customerId: z.string(),
+  channel: z.string(),
+  template: z.string(),
+  tone: z.string(),
+  plannedOn: z.string(),
+  status: z.enum(['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled']),
+  statusReason: z.string().nullable(),
+});
+const CustomerQuery = z.object({ customerId: Id.optional(), limit: Limit, cursor: Cursor });
+
+async function listOf(q: { query<T>(s: string, p?: readonly unknown[]): Promise<T[]> }, sql: string, orgId: string, query: z.infer<typeof CustomerQuery>) {
+  const rows = await q.query<Row>(`${sql} AND ($2::bigint IS NULL OR customer_id = $2) AND ($3::bigint IS NULL OR id > $3) ORDER BY id LIMIT $4`, [
+    orgId,
+    query.customerId ?? null,
+    decodeCursor(query.cursor),
+    query.limit + 1,
+  ]);
+  return paged(rows.map(camel) as { id: bigint }[], query.limit);
+}
+
+async function pauseRow(q: { query<T>(s: string, p?: readonly unknown[]): Promise<T[]> }, orgId: string, id: bigint) {
+  const [r] = await q.query<Row>('SELECT id, customer_id, invoice_id, reason, starts_on, ends_on, lifted_on, note FROM pauses WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+  if (!r) throw notFound('pause', String(id));
+  return camel(r);
+}
+
+export const engineRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/scenarios', operationId: 'listScenarios', summary: 'Dunning scenarios of the organisation', tag: 'scenarios', scope: 'read',
+    response: z.object({ data: z.array(Scenario) }),
+    handler: async ({ q, orgId }) => ({ data: await listScenarios(q, orgId) }),
+  }),
+  route({
+    method: 'get', path: '/api/v1/scenarios/{key}', operationId: 'getScenario', summary: 'One scenario and its steps', tag: 'scenarios', scope: 'read',
+    params: z.object({ key: z.string().min(1).max(100) }), response: Scenario,
+    handler: async ({ q, orgId, params }) => getScenario(q, orgId, params.key),
+  }),
+  route({
+    method: 'put', path: '/api/v1/scenarios/{key}', operationId: 'updateScenario', summary: 'Replace the steps of a scenario (a new version)', tag: 'scenarios', scope: 'admin',
+    params: z.object({ key: z.string().min(1).max(100) }), body: z.object({ definition: z.looseObject({ steps: z.array(z.looseObject({})) }) }), response: Scenario,
+    handler: async ({ q, orgId, params, body }) => updateScenario(q, orgId, params.key, body.definition as unknown as ScenarioDefinition),
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/pauses', operationId: 'listPauses', summary: 'Pauses of reminders', tag: 'pauses', scope: 'read',
+    query: CustomerQuery, response: page(Pause),
+    handler: async ({ q, orgId, query }) => listOf(q, 'SELECT id, customer_id, invoice_id, reason, starts_on, ends_on, lifted_on, note FROM pauses WHERE organisation_id = $1', orgId, query),
+  }),
+  route({
+    method: 'post', path: '/api/v1/pauses', operationId: 'createPause', summary: 'Pause reminders for a customer or one invoice', tag: 'pauses', scope: 'write',
+    body: z.object({
+      customerId: Id,
+      invoiceId: Id.nullish(),
+      reason: z.enum(PAUSE_REASONS),
+      startsOn: IsoDate.optional(),
+      endsOn: IsoDate.nullish(),
+      note: z.string().max(1000).nullish(),
+    }),
+    response: Pause, errors: [404],
+    handler: async ({ q, orgId, body, today }) => {
+      const id = await createPause(
+        q, orgId,
+        { customerId: BigInt(body.customerId), invoiceId: body.invoiceId ? BigInt(body.invoiceId) : null, reason: body.reason, startsOn: D(body.startsOn ?? today), endsOn: body.endsOn ? D(body.endsOn) : null, note: body.note ?? null },
+        today,
+      );
+      return pauseRow(q, orgId, id);
+    },
+  }),
+  route({
+    method: 'post', path: '/api/v1/pauses/{id}/lift', operationId: 'liftPause', summary: 'End a pause today; the scenario resumes where it was', tag: 'pauses', scope: 'write',
+    params: IdParams, response: Pause, status: 200,
+    handler: async ({ q, orgId, params, today }) => {
+      await liftPause(q, orgId, BigInt(params.id), today);
+      return pauseRow(q, orgId, BigInt(params.id));
+    },
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/promises', operationId: 'listPromises', summary: 'Promises to pay', tag: 'promises', scope: 'read',
+    query: CustomerQuery, response: page(Promise_),
+    handler: async ({ q, orgId, query }) =>
+      listOf(q, 'SELECT id, customer_id, invoice_ids, promised_on, currency, amount_minor, status, closed_on FROM promises WHERE organisation_id = $1', orgId, query),
+  }),
+  route({
+    method: 'post', path: '/api/v1/promises', operationId: 'createPromise', summary: 'Record a promise to pay: reminders pause until its date', tag: 'promises', scope: 'write',
+    body: z.object({ customerId: Id, invoiceIds: z.array(Id).min(1).max(200), promisedOn: IsoDate, amount: DecimalAmount }), response: Promise_, errors: [404, 422],
+    handler: async ({ q, orgId, body, today }) => {
+      const first = await getInvoice(q, orgId, BigInt(body.invoiceIds[0]!));
+      const id = await recordPromise(
+        q, orgId,
+        { customerId: BigInt(body.customerId), invoiceIds: body.invoiceIds.map(BigInt), promisedOn: D(body.promisedOn), amountMinor: parseAmount(body.amount, first.currency, { field: 'amount' }) },
+        today,
+      );
+      const [r] = await q.query<Row>('SELECT id, customer_id, invoice_ids, promised_on, currency, amount_minor, status, closed_on FROM promises WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+      return camel(r!);
+    },
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/disputes', operationId: 'listDisputes', summary: 'Disputes', tag: 'disputes', scope: 'read',
+    query: CustomerQuery, response: page(Dispute),
+    handler: async ({ q, orgId, query }) => listOf(q, 'SELECT id, customer_id, invoice_id, reason, opened_on, resolved_on, resolution FROM disputes WHERE organisation_id = $1', orgId, query),
+  }),
+  route({
+    method: 'post', path: '/api/v1/disputes', operationId: 'openDispute', summary: 'Open a dispute: reminders pause for the customer or the invoice', tag: 'disputes', scope: 'write',
+    body: z.object({ customerId: Id, invoiceId: Id.nullish(), reason: z.string().min(1).max(2000) }), response: Dispute, errors: [404],
+    handler: async ({ q, orgId, body, today }) => {
+      const id = await openDispute(q, orgId, { customerId: BigInt(body.customerId), invoiceId: body.invoiceId ? BigInt(body.invoiceId) : null, reason: body.reason }, today);
+      await emitEvent(q, orgId, 'dispute.opened', { disputeId: id, customerId: body.customerId, invoiceId: body.invoiceId ?? null, reason: body.reason });
+      const [r] = await q.query<Row>('SELECT id, customer_id, invoice_id, reason, opened_on, resolved_on, resolution FROM disputes WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+      return camel(r!);
+    },
+  }),
+  route({
+    method: 'post', path: '/api/v1/disputes/{id}/resolve', operationId: 'resolveDispute', summary: 'Resolve a dispute: reminders resume', tag: 'disputes', scope: 'write',
+    params: IdParams, body: z.object({ resolution: z.string().min(1).max(2000) }), response: Dispute, status: 200,
+    handler: async ({ q, orgId, params, body, today }) => {
+      await resolveDispute(q, orgId, BigInt(params.id), body.resolution, today);
+      const [r] = await q.query<Row>('SELECT id, customer_id, invoice_id, reason, opened_on, resolved_on, resolution FROM disputes WHERE organisation_id = $1 AND id = $2', [orgId, BigInt(params.id)]);
+      await emitEvent(q, orgId, 'dispute.resolved', { disputeId: params.id, customerId: r!.customer_id, resolution: body.resolution });
+      return camel(r!);
+    },
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/payment-plans', operationId: 'listPaymentPlans', summary: 'Payment plans with their instalments', tag: 'payment plans', scope: 'read',
+    query: CustomerQuery, response: page(Plan),
+    handler: async ({ q, orgId, query }) =>
+      listOf(
+        q,
+        `SELECT id, customer_id, invoice_ids, currency, open_at_start_minor, started_on, grace_days, status, closed_on,
+                (SELECT coalesce(json_agg(json_build_object('seq', i.seq, 'dueDate', i.due_date, 'amountMinor', i.amount_minor::text) ORDER BY i.seq), '[]')
+                   FROM payment_plan_instalments i WHERE i.organisation_id = p.organisation_id AND i.plan_id = p.id) AS instalments
+           FROM payment_plans p WHERE organisation_id = $1`,
+        orgId,
+        query,
+      ),
+  }),
+  route({
+    method: 'post', path: '/api/v1/payment-plans', operationId: 'createPaymentPlan', summary: 'Reschedule invoices into instalments (they must add up to what is owed)', tag: 'payment plans', scope: 'write',
+    body: z.object({
+      customerId: Id,
+      invoiceIds: z.array(Id).min(1).max(200),
+      instalments: z.array(z.object({ dueDate: IsoDate, amount: DecimalAmount })).min(1).max(120),
+      graceDays: z.number().int().min(0).max(60).optional(),
+    }),
+    response: Plan, errors: [404],
+    handler: async ({ q, orgId, body, today }) => {
+      const first = await getInvoice(q, orgId, BigInt(body.invoiceIds[0]!));
+      const id = await createPaymentPlan(
+        q, orgId,
+        {
+          customerId: BigInt(body.customerId),
+          invoiceIds: body.invoiceIds.map(BigInt),
+          instalments: body.instalments.map((i, n) => ({ dueDate: D(i.dueDate), amountMinor: parseAmount(i.amount, first.currency, { field: `instalments.${n}.amount` }) })),
+          graceDays: body.graceDays,
+        },
+        today,
+      );
+      const [r] = await q.query<Row>(
+        `SELECT id, customer_id, invoice_ids, currency, open_at_start_minor, started_on, grace_days, status, closed_on,
+                (SELECT json_agg(json_build_object('seq', i.seq, 'dueDate', i.due_date, 'amountMinor', i.amount_minor::text) ORDER BY i.seq)
+                   FROM payment_plan_instalments i WHERE i.organisation_id = p.organisation_id AND i.plan_id = p.id) AS instalments
+           FROM payment_plans p WHERE organisation_id = $1 AND id = $2`,
+        [orgId, id],
+      );
+      return camel(r!);
+    },
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/actions', operationId: 'listActions', summary: 'Actions the engine planned (messages, calls), filtered by status', tag: 'actions', scope: 'read',
+    query: z.object({
+      status: z.enum(['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled']).optional(),
+      customerId: Id.optional(),
+      limit: Limit,
+      cursor: Cursor,
+    }),
+    response: page(Action),
+    handler: async ({ q, orgId, query }) => {
+      const rows = await q.query<Row>(
+        `SELECT id, customer_id, channel, tone, template, step_offset, scenario_id, scenario_version, planned_on, send_after, status, status_reason, hold_reason
+           FROM actions WHERE organisation_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR customer_id = $3)
+            AND ($4::bigint IS NULL OR id > $4) ORDER BY id LIMIT $5`,
+        [orgId, query.status ?? null, query.customerId ?? null, decodeCursor(query.cursor), query.limit + 1],
+      );
+      return paged(rows.map(camel) as { id: bigint }[], query.limit);
+    },
+  }),
+  route({
+    method: 'post', path: '/api/v1/actions/{id}/approve', operationId: 'approveAction', summary: 'Approve an action awaiting approval: it is queued for sending', tag: 'actions', scope: 'write',
+    params: IdParams, response: Action, status: 200, errors: [409],
+    handler: async ({ q, orgId, params, principal, now }) => transition(q, orgId, BigInt(params.id), 'queued', null, actor(principal), now),
+  }),
+  route({
+    method: 'post', path: '/api/v1/actions/{id}/cancel', operationId: 'cancelAction', summary: 'Cancel a pending action, with the reason', tag: 'actions', scope: 'write',
+    params: IdParams, body: z.object({ reason: z.string().min(1).max(500) }), response: Action, status: 200, errors: [409],
+    handler: async ({ q, orgId, params, body, principal, now }) => transition(q, orgId, BigInt(params.id), 'cancelled', body.reason, actor(principal), now),
+  }),
+];
+
+const ACTION_COLUMNS = 'id, customer_id, channel, tone, template, step_offset, scenario_id, scenario_version, planned_on, send_after, status, status_reason, hold_reason';
+
+const actor = (p: Principal) => (p.kind === 'session' ? `user:${p.email}` : `api-key:${p.apiKeyId}`);
+
+/** Approval and cancellation are the delivery outbox's (its audit trail, its step records). */
+async function transition(q: Queryable, orgId: string, id: bigint, to: 'queued' | 'cancelled', reason: string | null, by: string, now: Date) {
+  const done = to === 'queued' ? await approveActions(q, orgId, { ids: [id] }, by, now) : await cancelActions(q, orgId, { ids: [id] }, by, reason!, now);
+  const [r] = await q.query<Row>(`SELECT ${ACTION_COLUMNS} FROM actions WHERE organisation_id = $1 AND id = $2`, [orgId, id]);
+  if (!r) throw notFound('action', String(id));
+  if (!done.length) {
+    throw new RelanceError(ERROR_CODES.CONFLICT, `action ${id} is ${String(r.status)}: it can only be ${to === 'queued' ? 'approved while awaiting approval' : 'cancelled before it is sent'}`);
+  }
+  return camel(r);
+}

@@ -1,0 +1,375 @@
+/**
+ * /api/v1: template preview, late-fee computation, file imports, bank statements, KPIs, webhooks,
+ * API keys.
+ */
+import { z } from 'zod';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/index.ts';
+import { importBankFile } from '../../bank/import.ts';
+import type { Queryable } from '../../db/driver.ts';
+import { composeDocument } from '../../documents/compose.ts';
+import { documentFromLedger } from '../../documents/from-ledger.ts';
+import { CHANNELS, TEMPLATE_KEYS } from '../../documents/registry.ts';
+import { loadTemplateOverrides } from '../../documents/repo.ts';
+import { sampleInput } from '../../documents/samples.ts';
+import { addDays, addMonths, type CalendarDate, daysBetween } from '../../domain/dates.ts';
+import {
+  aging,
+  averageDaysDelinquent,
+  averageDaysToPay,
+  bestPossibleDso,
+  collectionEffectivenessIndex,
+  dsoCountback,
+  overdueShare,
+} from '../../domain/kpi.ts';
+import { computeLateFees, JURISDICTIONS } from '../../domain/law/index.ts';
+import { parseAmount } from '../../domain/money.ts';
+import { type ColumnMapping, importCsv } from '../../imports/csv.ts';
+import { importEInvoices } from '../../imports/einvoice.ts';
+import { importFec } from '../../imports/fec.ts';
+import { IMPORT_KINDS } from '../../imports/report.ts';
+import { loadRateTables } from '../../law/rates-repo.ts';
+import { validation } from '../../errors.ts';
+import {
+  createSubscription,
+  deleteSubscription,
+  listDeliveries,
+  listSubscriptions,
+  replayDelivery,
+  WEBHOOK_EVENTS,
+} from '../../webhooks/index.ts';
+import { Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, MinorString, page, paged, route, type RouteDef } from './define.ts';
+
+type Row = Record<string, unknown>;
+const camel = (r: Row) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), v]));
+const D = (s: string) => s as CalendarDate;
+
+const ImportReport = z.looseObject({
+  kind: z.enum(IMPORT_KINDS as [string, ...string[]]),
+  outcome: z.enum(['imported', 'rejected', 'dry_run']),
+  rowsRead: z.number(),
+  counts: z.record(z.string(), z.object({ inserted: z.number(), updated: z.number(), unchanged: z.number() })),
+  problems: z.array(z.object({ line: z.number().nullable(), column: z.string().nullable(), reason: z.string() })),
+  problemCount: z.number(),
+  warnings: z.array(z.string()),
+  detected: z.record(z.string(), z.unknown()),
+});
+
+const Amounts = z.object({ amountMinor: MinorString, count: z.number() });
+const Kpis = z.object({
+  currency: z.string(),
+  asOf: z.string(),
+  receivablesMinor: MinorString,
+  currentMinor: MinorString,
+  pastDueMinor: MinorString,
+  overdueSharePercent: z.number(),
+  aging: z.object({ buckets: z.record(z.string(), Amounts), disputed: Amounts, unallocatedMinor: MinorString, totalMinor: MinorString }),
+  dso: z.object({ days: z.number(), exhausted: z.boolean(), method: z.literal('countback') }),
+  bestPossibleDso: z.number(),
+  averageDaysDelinquent: z.number(),
+  cei: z.object({ percent: z.number().nullable(), months: z.number() }),
+  averageDaysToPay: z.number().nullable(),
+  monthlySales: z.array(z.object({ month: z.string(), salesMinor: MinorString, days: z.number() })),
+  formulas: z.record(z.string(), z.string()),
+});
+
+export const FORMULAS = {
+  dso: 'countback: walk back month by month from the receivables balance, subtracting each month’s sales and adding its days while the balance covers them; last month: remaining / sales × days',
+  bestPossibleDso: 'current (not yet due) receivables / credit sales of the last 3 months × their days',
+  averageDaysDelinquent: 'DSO − best possible DSO',
+  cei: '(opening AR + sales/N − closing total AR) / (opening AR + sales/N − closing current AR) × 100, N months, sales over the N months',
+  overdueShare: 'past-due AR / total AR × 100',
+  averageDaysToPay: 'Σ amount × (payment date − issue date) / Σ amount, payments applied over the last 12 months',
+};
+
+/** The KPIs of the organisation's currency, from SQL aggregates fed to the pure formulas. */
+export async function computeKpis(q: Queryable, orgId: string, currency: string, today: CalendarDate, ceiMonths = 3) {
+  const byDue = await q.query<{ due_date: CalendarDate; disputed: boolean; open: bigint; n: bigint }>(
+    `SELECT i.due_date,
+            EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = i.organisation_id AND d.customer_id = i.customer_id
+                       AND d.resolved_on IS NULL AND (d.invoice_id IS NULL OR d.invoice_id = i.id)) AS disputed,
+            sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor) AS open, count(*) AS n
+       FROM invoices i
+      WHERE i.organisation_id = $1 AND i.currency = $2 AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor
+      GROUP BY 1, 2`,
+    [orgId, currency],
+  );
+  const [credit] = await q.query<{ unallocated: bigint }>(
+    `SELECT coalesce((SELECT sum(amount_minor - allocated_minor) FROM payments WHERE organisation_id = $1 AND currency = $2), 0)
+          + coalesce((SELECT sum(amount_minor - allocated_minor) FROM credit_notes WHERE organisation_id = $1 AND currency = $2), 0) AS unallocated`,
+    [orgId, currency],
+  );
+  const ag = aging(byDue.map((r) => ({ dueDate: r.due_date, openMinor: r.open, disputed: r.disputed, count: Number(r.n) })), today, credit!.unallocated);
+  let total = 0n;
+  let current = 0n;
+  for (const r of byDue) {
+    total += r.open;
+    if (r.due_date >= today) current += r.open;
+  }
+  const from12 = addMonths(D(`${today.slice(0, 7)}-01`), -11);
+  const sales = await q.query<{ month: string; sales: bigint }>(
+    `SELECT to_char(issue_date, 'YYYY-MM') AS month, sum(amount_incl_tax_minor) AS sales FROM invoices
+      WHERE organisation_id = $1 AND currency = $2 AND issue_date >= $3 AND issue_date <= $4 GROUP BY 1`,
+    [orgId, currency, from12, today],
+  );
+  const salesBy = new Map(sales.map((s) => [s.month, s.sales]));
+  const months: { month: string; salesMinor: bigint; days: number }[] = [];
+  for (let m = D(`${today.slice(0, 7)}-01`), k = 0; k < 12; k++, m = addMonths(m, -1)) {
+    // The current month counts the days that are over, today included.
+    const days = k === 0 ? daysBetween(m, today) + 1 : daysBetween(m, addMonths(m, 1));
+    months.push({ month: m.slice(0, 7), salesMinor: salesBy.get(m.slice(0, 7)) ?? 0n, days });
+  }
+  const dso = dsoCountback(total, months);
+  const last3 = months.slice(0, 3);
+  const bp = bestPossibleDso(current, last3.reduce((a, m) => a + m.salesMinor, 0n), last3.reduce((a, m) => a + m.days, 0));
+  const start = addMonths(today, -ceiMonths);
+  const [cei] = await q.query<{ opening: bigint; sales: bigint }>(
+    `SELECT coalesce((SELECT sum(amount_incl_tax_minor) FROM invoices WHERE organisation_id = $1 AND currency = $2 AND issue_date < $3), 0)
+          - coalesce((SELECT sum(a.amount_minor) FROM allocations a WHERE a.organisation_id = $1 AND a.currency = $2 AND a.allocated_on < $3), 0)
+          - coalesce((SELECT sum(w.amount_minor) FROM write_offs w WHERE w.organisation_id = $1 AND w.currency = $2 AND w.written_off_on < $3), 0) AS opening,
+            coalesce((SELECT sum(amount_incl_tax_minor) FROM invoices WHERE organisation_id = $1 AND currency = $2 AND issue_date >= $3 AND issue_date <= $4), 0) AS sales`,
+    [orgId, currency, start, today],
+  );
+  // Days to pay summed per number of days: a few hundred rows whatever the ledger's size.
+  const paid = await q.query<{ days: number; amount: bigint }>(
+    `SELECT (a.allocated_on - i.issue_date) AS days, sum(a.amount_minor) AS amount
+       FROM allocations a JOIN invoices i ON i.organisation_id = a.organisation_id AND i.id = a.invoice_id
+      WHERE a.organisation_id = $1 AND a.currency = $2 AND a.allocated_on > $3 AND a.allocated_on <= $4 GROUP BY 1`,
+    [orgId, currency, addMonths(today, -12), today],
+  );
+  const origin = D('2000-01-01');
+  const dso1 = dso.days;
+  return {
+    currency,
+    asOf: today,
+    receivablesMinor: total,
+    currentMinor: current,
+    pastDueMinor: total - current,
+    overdueSharePercent: overdueShare(total - current, total),
+    aging: ag,
+    dso: { ...dso, method: 'countback' as const },
+    bestPossibleDso: bp,
+    averageDaysDelinquent: averageDaysDelinquent(dso1, bp),
+    cei: {
+      percent: collectionEffectivenessIndex({
+        openingReceivablesMinor: cei!.opening,
+        creditSalesMinor: cei!.sales,
+        months: ceiMonths,
+        closingReceivablesMinor: total,
+        closingCurrentReceivablesMinor: current,
+      }),
+      months: ceiMonths,
+    },
+    averageDaysToPay: averageDaysToPay(paid.map((p) => ({ amountMinor: p.amount, issueDate: origin, paidDate: addDays(origin, Number(p.days)) }))),
+    monthlySales: months.map((m) => ({ month: m.month, salesMinor: m.salesMinor, days: m.days })),
+    formulas: FORMULAS,
+  };
+}
+
+const Subscription = z.looseObject({ id: z.string(), url: z.string(), events: z.array(z.string()), active: z.boolean() });
+const Delivery = z.looseObject({ id: z.string(), eventId: z.string(), type: z.string(), status: z.enum(['pending', 'delivered', 'dead']), attempts: z.number() });
+const ApiKey = z.looseObject({ id: z.string(), name: z.string(), prefix: z.string(), scope: z.enum(['read', 'write', 'admin']) });
+
+export const miscRoutes: RouteDef[] = [
+  route({
+    method: 'post', path: '/api/v1/templates/preview', operationId: 'previewTemplate', summary: 'Render a template (email, SMS, letter, call script) for an invoice or sample data', tag: 'templates', scope: 'read',
+    body: z.object({
+      template: z.enum(TEMPLATE_KEYS),
+      channel: z.enum(CHANNELS),
+      invoiceNumber: z.string().max(100).optional(),
+      lang: z.enum(['fr', 'en']).optional(),
+    }),
+    response: z.object({ subject: z.string().nullable(), html: z.string().nullable(), text: z.string().nullable(), epcPayload: z.string().nullable(), lang: z.string() }),
+    status: 200,
+    handler: async ({ q, orgId, body, today, org }) => {
+      const input = body.invoiceNumber
+        ? (await documentFromLedger(q, orgId, { invoiceNumber: body.invoiceNumber, key: body.template, lang: body.lang, at: today, rates: await loadRateTables(q) })).input
+        : sampleInput('business', body.lang ?? org.language, body.template);
+      const doc = await composeDocument({ key: body.template, channel: body.channel, input, override: await loadTemplateOverrides(q, orgId) });
+      return { subject: doc.subject, html: doc.html, text: doc.text, epcPayload: doc.epcPayload, lang: doc.lang };
+    },
+  }),
+  route({
+    method: 'post', path: '/api/v1/late-fees', operationId: 'computeLateFees', summary: 'Late-payment interest and fixed compensation for an amount or an invoice', tag: 'late fees', scope: 'read',
+    body: z.object({
+      invoiceId: Id.optional(),
+      amount: DecimalAmount.optional(),
+      currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+      dueDate: IsoDate.optional(),
+      until: IsoDate.optional(),
+      jurisdiction: z.enum(JURISDICTIONS as unknown as [string, ...string[]]).optional(),
+      debtor: z.enum(['business', 'consumer']).optional(),
+      contractRatePercent: z.string().regex(/^\d{1,3}(\.\d{1,4})?$/).optional(),
+    }),
+    response: z.looseObject({ interestMinor: MinorString, indemnityMinor: MinorString, totalMinor: MinorString, currency: z.string(), daysLate: z.number() }),
+    status: 200,
+    handler: async ({ q, orgId, body, today, org }) => {
+      let amountMinor: bigint;
+      let currency = body.currency ?? org.currency;
+      let dueDate = body.dueDate ? D(body.dueDate) : null;
+      let debtor = body.debtor ?? 'business';
+      let payments: { date: CalendarDate; amountMinor: bigint }[] = [];
+      if (body.invoiceId) {
+        const [i] = await q.query<Row>(
+          `SELECT i.amount_incl_tax_minor, i.currency, i.due_date, c.kind FROM invoices i JOIN customers c ON c.organisation_id = i.organisation_id AND c.id = i.customer_id
+            WHERE i.organisation_id = $1 AND i.id = $2`,
+          [orgId, BigInt(body.invoiceId)],
+        );
+        if (!i) throw validation(`invoice ${body.invoiceId} not found`, { field: 'invoiceId' });
+        amountMinor = i.amount_incl_tax_minor as bigint;
+        currency = String(i.currency);
+        dueDate = i.due_date as CalendarDate;
+        debtor = body.debtor ?? (i.kind as 'business' | 'consumer');
+        payments = (
+          await q.query<{ date: CalendarDate; amount: bigint }>(
+            'SELECT allocated_on AS date, amount_minor AS amount FROM allocations WHERE organisation_id = $1 AND invoice_id = $2',
+            [orgId, BigInt(body.invoiceId)],
+          )
+        ).map((p) => ({ date: p.date, amountMinor: p.amount }));
+      } else {
+        if (!body.amount) throw validation('give an invoiceId, or an amount and a due date', { field: 'amount' });
+        if (!dueDate) throw validation('dueDate is required with an amount', { field: 'dueDate' });
+        amountMinor = parseAmount(body.amount, currency, { field: 'amount' });
+      }
+      return computeLateFees(
+        {
+          jurisdiction: (body.jurisdiction ?? (org.country === 'FR' ? 'FR' : 'EU')) as never,
+          debtor,
+          currency,
+          amountMinor,
+          dueDate: dueDate!,
+          until: body.until ? D(body.until) : today,
+          payments,
+          contractRatePercent: body.contractRatePercent,
+        },
+        await loadRateTables(q),
+      );
+    },
+  }),
+
+  route({
+    method: 'post', path: '/api/v1/imports/{kind}', operationId: 'importFile', summary: 'Import a file: customers, invoices or payments CSV, a FEC, or an e-invoice (PDF, CII, UBL)', tag: 'imports', scope: 'write',
+    params: z.object({ kind: z.enum(IMPORT_KINDS as [string, ...string[]]) }),
+    query: z.object({
+      dryRun: z.enum(['true', 'false']).optional(),
+      filename: z.string().max(255).optional(),
+      mapping: z.string().max(10_000).optional().meta({ description: 'CSV column mapping as JSON, e.g. {"columns":{"number":"Num"}}' }),
+    }),
+    rawBody: { contentTypes: ['text/csv', 'text/plain', 'application/pdf', 'application/xml', 'application/octet-stream'] },
+    response: ImportReport, status: 200, ownTransaction: true,
+    handler: async ({ db, orgId, params, query, raw }) => {
+      if (raw.length === 0) throw validation('send the file as the request body', { field: 'body' });
+      const input = { bytes: raw, filename: query.filename ?? `upload.${params.kind}` };
+      const opts = { dryRun: query.dryRun === 'true' };
+      if (params.kind === 'fec') return importFec(db, orgId, input, opts);
+      if (params.kind === 'einvoice') return importEInvoices(db, orgId, [input], opts);
+      let mapping: ColumnMapping | undefined;
+      if (query.mapping) {
+        try {
+          mapping = JSON.parse(query.mapping) as ColumnMapping;
+        } catch {
+          throw validation('mapping is not JSON', { field: 'mapping' });
+        }
+      }
+      return importCsv(db, orgId, params.kind as 'customers', input, { ...opts, mapping });
+    },
+  }),
+  route({
+    method: 'get', path: '/api/v1/imports', operationId: 'listImports', summary: 'Past imports with their outcome', tag: 'imports', scope: 'read',
+    query: z.object({ limit: Limit, cursor: Cursor }),
+    response: page(z.looseObject({ id: z.string(), kind: z.string(), outcome: z.string(), rowsRead: z.number() })),
+    handler: async ({ q, orgId, query }) => {
+      const c = decodeCursor(query.cursor);
+      const rows = await q.query<Row>(
+        `SELECT id, kind, filename, sha256, outcome, rows_read, counts, problems, created_at FROM import_runs
+          WHERE organisation_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
+        [orgId, c, query.limit + 1],
+      );
+      return paged(rows.map(camel) as { id: bigint }[], query.limit);
+    },
+  }),
+
+  route({
+    method: 'post', path: '/api/v1/bank-statements', operationId: 'importBankStatement', summary: 'Import a bank statement (camt.053, CFONB 120, OFX, CSV)', tag: 'bank statements', scope: 'write',
+    query: z.object({ account: z.string().max(40).optional(), filename: z.string().max(255).optional(), dryRun: z.enum(['true', 'false']).optional() }),
+    rawBody: { contentTypes: ['application/xml', 'text/plain', 'text/csv', 'application/octet-stream'] },
+    response: z.looseObject({ format: z.string(), statements: z.number(), summary: z.looseObject({ read: z.number(), new: z.number(), duplicates: z.number() }) }),
+    status: 200, ownTransaction: true,
+    handler: async ({ db, orgId, query, raw }) => {
+      if (raw.length === 0) throw validation('send the statement file as the request body', { field: 'body' });
+      const r = await importBankFile(db, orgId, raw, { filename: query.filename, account: query.account, dryRun: query.dryRun === 'true' });
+      return { format: r.format, version: r.version, statements: r.statements, statementIds: r.statementIds, summary: r.summary, sha256: r.sha256 };
+    },
+  }),
+  route({
+    method: 'get', path: '/api/v1/bank-statements', operationId: 'listBankStatements', summary: 'Imported bank statements', tag: 'bank statements', scope: 'read',
+    query: z.object({ limit: Limit, cursor: Cursor }),
+    response: page(z.looseObject({ id: z.string(), format: z.string() })),
+    handler: async ({ q, orgId, query }) => {
+      const rows = await q.query<Row>(
+        `SELECT * FROM bank_statements WHERE organisation_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
+        [orgId, decodeCursor(query.cursor), query.limit + 1],
+      );
+      return paged(rows.map(camel).map(({ organisationId: _o, ...r }) => r) as { id: bigint }[], query.limit);
+    },
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/kpis', operationId: 'getKpis', summary: 'Aging, DSO (countback), best possible DSO, ADD, CEI, overdue share, average days to pay', tag: 'KPIs', scope: 'read',
+    query: z.object({ currency: z.string().regex(/^[A-Z]{3}$/).optional(), ceiMonths: z.coerce.number().int().min(1).max(12).default(3) }),
+    response: Kpis,
+    handler: async ({ q, orgId, org, query, today }) => computeKpis(q, orgId, query.currency ?? org.currency, today, query.ceiMonths),
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/webhooks', operationId: 'listWebhooks', summary: 'Webhook subscriptions', tag: 'webhooks', scope: 'admin',
+    response: z.object({ data: z.array(Subscription) }),
+    handler: async ({ q, orgId }) => ({ data: await listSubscriptions(q, orgId) }),
+  }),
+  route({
+    method: 'post', path: '/api/v1/webhooks', operationId: 'createWebhook', summary: 'Subscribe a URL to events; the signing secret is returned once', tag: 'webhooks', scope: 'admin',
+    body: z.object({ url: z.url(), events: z.array(z.enum([...WEBHOOK_EVENTS, '*'])).min(1), description: z.string().max(300).nullish() }),
+    response: Subscription.extend({ secret: z.string() }),
+    handler: async ({ q, orgId, body }) => createSubscription(q, orgId, body),
+  }),
+  route({
+    method: 'delete', path: '/api/v1/webhooks/{id}', operationId: 'deleteWebhook', summary: 'Remove a subscription', tag: 'webhooks', scope: 'admin',
+    params: IdParams, response: z.object({ deleted: z.literal(true) }),
+    handler: async ({ q, orgId, params }) => {
+      await deleteSubscription(q, orgId, BigInt(params.id));
+      return { deleted: true as const };
+    },
+  }),
+  route({
+    method: 'get', path: '/api/v1/webhooks/deliveries', operationId: 'listWebhookDeliveries', summary: 'Delivery log, most recent first', tag: 'webhooks', scope: 'admin',
+    query: z.object({ subscriptionId: Id.optional(), limit: Limit, cursor: Cursor }), response: page(Delivery),
+    handler: async ({ q, orgId, query }) => {
+      const rows = await listDeliveries(q, orgId, { subscriptionId: query.subscriptionId ? BigInt(query.subscriptionId) : undefined, afterId: decodeCursor(query.cursor) ?? undefined, limit: query.limit + 1 });
+      return paged(rows.map(camel) as { id: bigint }[], query.limit);
+    },
+  }),
+  route({
+    method: 'post', path: '/api/v1/webhooks/deliveries/{id}/replay', operationId: 'replayWebhookDelivery', summary: 'Send a delivery again (a new delivery of the same event)', tag: 'webhooks', scope: 'admin',
+    params: IdParams, response: z.object({ deliveryId: z.string() }),
+    handler: async ({ q, orgId, params, now }) => ({ deliveryId: await replayDelivery(q, orgId, BigInt(params.id), now) }),
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/api-keys', operationId: 'listApiKeys', summary: 'API keys of the organisation (never the keys themselves)', tag: 'API keys', scope: 'admin',
+    response: z.object({ data: z.array(ApiKey) }),
+    handler: async ({ q, orgId }) => ({ data: (await listApiKeys(q, orgId)).map(camel) }),
+  }),
+  route({
+    method: 'post', path: '/api/v1/api-keys', operationId: 'createApiKey', summary: 'Create an API key: shown once in this response, stored hashed', tag: 'API keys', scope: 'admin',
+    body: z.object({ name: z.string().min(1).max(100), scope: z.enum(['read', 'write', 'admin']) }),
+    response: z.object({ id: z.string(), key: z.string(), prefix: z.string(), scope: z.enum(['read', 'write', 'admin']) }),
+    handler: async ({ q, orgId, body }) => createApiKey(q, orgId, body),
+  }),
+  route({
+    method: 'delete', path: '/api/v1/api-keys/{id}', operationId: 'revokeApiKey', summary: 'Revoke an API key', tag: 'API keys', scope: 'admin',
+    params: IdParams, response: z.object({ revoked: z.literal(true) }),
+    handler: async ({ q, orgId, params, now }) => {
+      await revokeApiKey(q, orgId, BigInt(params.id), now);
+      return { revoked: true as const };
+    },
+  }),
+];
