@@ -41,6 +41,8 @@ export function documentInputFor(key: TemplateKey, input: DocumentInput): Docume
     ...input,
     claimPenalties: input.claimPenalties ?? spec.claimPenalties,
     deadlineDays: input.deadlineDays ?? (spec.deadlineDays || 8),
+    // Only an instalment reminder is about one instalment (and asks for its amount).
+    plan: input.plan && key !== 'instalment' ? { ...input.plan, current: null } : input.plan,
   };
 }
 

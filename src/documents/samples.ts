@@ -106,6 +106,7 @@ export function sampleInput(kind: 'business' | 'consumer', lang: Lang, key: Temp
             { date: d('2025-11-05'), amountMinor: 400_000n },
             { date: d('2025-12-05'), amountMinor: 400_000n },
           ],
+          current: key === 'instalment' ? { seq: 2, date: d('2025-11-05'), amountMinor: 400_000n, overdue: true } : null,
         }
       : null,
     promise: full ? { date: d('2025-09-30'), amountMinor: 1_200_000n } : null,

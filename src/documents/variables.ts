@@ -145,6 +145,12 @@ export const VARIABLES: Record<string, VarDoc> = {
     count: num('Nombre d’échéances', 'Number of instalments'),
     total: str('Montant total', 'Total amount'),
     installments: list('Échéances', 'Instalments', { number: num('Rang', 'Rank'), date: str('Date', 'Date'), amount: str('Montant', 'Amount') }),
+    current: obj('Échéance concernée par ce rappel', 'Instalment this reminder is about', {
+      number: num('Rang', 'Rank'),
+      date: str('Date', 'Date'),
+      amount: str('Montant restant dû', 'Amount still due'),
+      overdue: bool('Date dépassée', 'Date passed'),
+    }, true),
   }, true),
   promise: obj('Promesse de paiement', 'Promise to pay', {
     date: str('Date promise', 'Promised date'),
@@ -275,7 +281,11 @@ export interface DocumentInput {
   reminders?: readonly ReminderData[];
   deadlineDays?: number;
   links?: { payment?: string | null; portal?: string | null; satisfactionHappy?: string | null; satisfactionUnhappy?: string | null };
-  plan?: { installments: ReadonlyArray<{ date: CalendarDate; amountMinor: Minor }> } | null;
+  plan?: {
+    installments: ReadonlyArray<{ date: CalendarDate; amountMinor: Minor }>;
+    /** The instalment a reminder is about, with what is still due on it. */
+    current?: { seq: number; date: CalendarDate; amountMinor: Minor; overdue: boolean } | null;
+  } | null;
   promise?: { date: CalendarDate; amountMinor: Minor } | null;
   dispute?: { receivedOn: CalendarDate; reason?: string | null; reference: string } | null;
   handover?: { agency: string; date: CalendarDate } | null;
@@ -521,7 +531,8 @@ export function computeDocument(input: DocumentInput) {
       bic: nz(org.bic),
       reference: single ? first.reference : null,
       remittance,
-      amount: money(claimed),
+      // An instalment reminder asks for the instalment, not the whole balance.
+      amount: money(input.plan?.current ? input.plan.current.amountMinor : claimed),
       link: nz(input.links?.payment),
       portal_link: nz(input.links?.portal),
     },
@@ -537,6 +548,9 @@ export function computeDocument(input: DocumentInput) {
           count: input.plan.installments.length,
           total: money(input.plan.installments.reduce((s, i) => s + i.amountMinor, 0n)),
           installments: input.plan.installments.map((i, n) => ({ number: n + 1, date: long(i.date), amount: money(i.amountMinor) })),
+          current: input.plan.current
+            ? { number: input.plan.current.seq, date: long(input.plan.current.date), amount: money(input.plan.current.amountMinor), overdue: input.plan.current.overdue }
+            : null,
         }
       : null,
     promise: input.promise ? { date: long(input.promise.date), amount: money(input.promise.amountMinor) } : null,
@@ -548,7 +562,8 @@ export function computeDocument(input: DocumentInput) {
   return {
     vars,
     currency,
-    claimedMinor: claimed,
+    /** What the document asks to pay now (the QR code's amount): the instalment for an instalment reminder. */
+    claimedMinor: input.plan?.current ? input.plan.current.amountMinor : claimed,
     /** RF reference when the document concerns one invoice whose number fits ISO 11649. */
     reference: single ? first.reference : null,
     remittance,
