@@ -176,7 +176,7 @@ describe.each(dbTargets())('REST API contract on $name', (target) => {
     if (c.query && Object.keys(c.query).length) url += `?${new URLSearchParams(c.query)}`;
     const headers: Record<string, string> = {};
     if (key) headers.authorization = `Bearer ${key}`;
-    let body: BodyInit | undefined;
+    let body: string | Uint8Array | undefined;
     if (c.raw) {
       headers['content-type'] = c.raw.type;
       body = new Uint8Array(c.raw.bytes);
@@ -184,7 +184,7 @@ describe.each(dbTargets())('REST API contract on $name', (target) => {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(c.body);
     }
-    const res = await app.request(url, { method: method.toUpperCase(), headers, body });
+    const res = await app.request(url, { method: method.toUpperCase(), headers, body: body as never });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type') ?? '', json: text ? JSON.parse(text) : null, headers: res.headers };
   }
@@ -280,7 +280,7 @@ describe.each(dbTargets())('REST API contract on $name', (target) => {
     expect(bad.status).toBe(401);
     const missing = await app.request('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'viewer@example.fr' }) });
     expect(missing.status).toBe(400);
-    expect((await missing.json()).where.field).toBe('password');
+    expect(((await missing.json()) as { where: { field: string } }).where.field).toBe('password');
     const res = await app.request('https://relance.example.com/api/auth/login', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -322,7 +322,7 @@ describe.each(dbTargets())('REST API contract on $name', (target) => {
     // Without a key, the unique invoice number still refuses a duplicate.
     const dup = await app.request('/api/v1/invoices', { method: 'POST', headers: { authorization: `Bearer ${keys.write}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(dup.status).toBe(409);
-    expect((await dup.json()).code).toBe('conflict');
+    expect(((await dup.json()) as { code: string }).code).toBe('conflict');
   });
 
   it('cursor pagination walks every customer once', async () => {

@@ -12,7 +12,7 @@ import { isRelanceError, validation } from '../errors.ts';
 import { type EInvoice, parseEInvoice } from '../formats/einvoice/index.ts';
 import { upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
 import { getOrganisation, type Organisation } from '../ledger/repo.ts';
-import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, sha256Hex } from './report.ts';
+import { type ImportBody, type ImportOptions, type ImportReport, runImport, sha256Hex } from './report.ts';
 import { type ImportInput, inputName, readAllBytes } from './source.ts';
 
 export function sellerIsOrganisation(inv: EInvoice, org: Pick<Organisation, 'siren' | 'vatNumber'>): boolean | null {

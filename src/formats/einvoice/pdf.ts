@@ -29,6 +29,14 @@ interface PdfObject {
   stream?: Buffer;
 }
 
+/** \n \r \t \b \f in PDF literal strings. */
+const ESCAPES = new Map([
+  [0x6e, 0x0a],
+  [0x72, 0x0d],
+  [0x74, 0x09],
+  [0x62, 0x08],
+  [0x66, 0x0c],
+]);
 const WS = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
 const DELIM = new Set([0x28, 0x29, 0x3c, 0x3e, 0x5b, 0x5d, 0x7b, 0x7d, 0x2f, 0x25]);
 
@@ -130,8 +138,8 @@ class Lexer {
       const c = b[this.pos++]!;
       if (c === 0x5c) {
         const n = b[this.pos++]!;
-        const map: Record<number, number> = { 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09, 0x62: 0x08, 0x66: 0x0c };
-        if (map[n] !== undefined) out.push(map[n]!);
+        const esc = ESCAPES.get(n);
+        if (esc !== undefined) out.push(esc);
         else if (n >= 0x30 && n <= 0x37) {
           let oct = n - 0x30;
           for (let k = 0; k < 2 && b[this.pos]! >= 0x30 && b[this.pos]! <= 0x37; k++) oct = oct * 8 + (b[this.pos++]! - 0x30);
@@ -304,13 +312,12 @@ export function embeddedFiles(pdf: Buffer): EmbeddedFile[] {
   return out;
 }
 
-/** The names an e-invoice XML goes by inside a PDF, most specific first. */
-export const INVOICE_XML_NAMES = ['factur-x.xml', 'zugferd-invoice.xml', 'xrechnung.xml', 'zugferd-invoice.xml'.toUpperCase()];
+/** The names an e-invoice XML goes by inside a PDF: Factur-X, ZUGFeRD 2.0, XRechnung (case ignored). */
+export const INVOICE_XML_NAMES = ['factur-x.xml', 'zugferd-invoice.xml', 'xrechnung.xml'];
 
 export function invoiceXmlFromPdf(pdf: Buffer): { name: string; xml: Buffer } {
   const files = embeddedFiles(pdf);
-  const wanted = ['factur-x.xml', 'zugferd-invoice.xml', 'xrechnung.xml'];
-  const hit = files.find((x) => wanted.includes(x.name.toLowerCase())) ?? files.find((x) => /\.xml$/i.test(x.name) && /CrossIndustryInvoice|<Invoice\b/.test(x.data.toString('utf8', 0, 4096)));
+  const hit = files.find((x) => INVOICE_XML_NAMES.includes(x.name.toLowerCase())) ?? files.find((x) => /\.xml$/i.test(x.name) && /CrossIndustryInvoice|<Invoice\b/.test(x.data.toString('utf8', 0, 4096)));
   if (!hit) {
     throw new RelanceError(
       ERROR_CODES.PARSE,
