@@ -121,11 +121,11 @@ async function coverList(letters: BatchLetter[], orgName: string, day: CalendarD
   if (letters.length === 0) doc.text(t(M, lang, 'none'));
   const cols = [
     { key: 'col_no', x: 50, w: 30 },
-    { key: 'col_recipient', x: 82, w: 200 },
-    { key: 'col_mode', x: 284, w: 60 },
-    { key: 'col_tracking', x: 346, w: 90 },
-    { key: 'col_pages', x: 438, w: 35 },
-    { key: 'col_hash', x: 475, w: 70 },
+    { key: 'col_recipient', x: 80, w: 175 },
+    { key: 'col_mode', x: 258, w: 50 },
+    { key: 'col_tracking', x: 310, w: 95 },
+    { key: 'col_pages', x: 407, w: 30 },
+    { key: 'col_hash', x: 440, w: 105 },
   ] as const;
   const header = () => {
     const y = doc.y;
@@ -142,7 +142,7 @@ async function coverList(letters: BatchLetter[], orgName: string, day: CalendarD
       header();
     }
     const y = doc.y;
-    const cells = [String(k + 1), l.recipient.join(', '), t(M, lang, l.registered ? 'registered' : 'simple'), l.tracking ?? '', String(l.pages), `${l.sha256.slice(0, 16)}…`];
+    const cells = [String(k + 1), l.recipient.join(', '), t(M, lang, l.registered ? 'registered' : 'simple'), l.tracking ?? '', String(l.pages), l.sha256.slice(0, 16)];
     let bottom = y;
     cols.forEach((c, i) => {
       doc.text(cells[i]!, c.x, y, { width: c.w });
