@@ -206,14 +206,53 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect(later.actionsCreated).toBeGreaterThan(0);
   });
 
+  it('a paid instalment is not reminded; the next one is, on its own date', async () => {
+    const s = await setup();
+    await db.tx((q) =>
+      createPaymentPlan(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[0]!.id], instalments: [{ dueDate: d('2026-03-16'), amountMinor: 60_000n }, { dueDate: d('2026-04-16'), amountMinor: 60_000n }] }, d('2026-03-05')),
+    );
+    await db.tx(async (q) => {
+      const p = await recordPayment(q, s.org, { customerId: s.customer, paymentDate: '2026-03-10', currency: 'EUR', amountMinor: 60_000n });
+      await allocate(q, s.org, { invoiceId: s.invoices[0]!.id, paymentId: p.id, amountMinor: 60_000n, allocatedOn: d('2026-03-10') });
+      await replanCustomer(q, s.org, s.customer, d('2026-03-10'));
+    });
+    expect((await runCycle(db, s.org, { today: d('2026-03-13') })).instalmentReminders).toBe(0);
+    expect((await runCycle(db, s.org, { today: d('2026-03-17') })).instalmentReminders).toBe(0);
+    const r = await runCycle(db, s.org, { today: d('2026-04-13') });
+    expect(r.instalmentReminders).toBe(1);
+    expect((await db.query<{ instalment_seq: number }>('SELECT instalment_seq FROM actions WHERE organisation_id = $1', [s.org])).map((a) => a.instalment_seq)).toEqual([2]);
+    // and the plan's pause keeps the regular scenario quiet meanwhile
+    expect(r.actionsCreated).toBe(1);
+  });
+
   it('a missed instalment breaks the payment plan', async () => {
     const s = await setup();
     await db.tx((q) =>
       createPaymentPlan(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[0]!.id], instalments: [{ dueDate: d('2026-03-15'), amountMinor: 60_000n }, { dueDate: d('2026-04-15'), amountMinor: 60_000n }] }, d('2026-03-05')),
     );
+    // each instalment is followed up on its own date: 3 days before, then the day after if unpaid
+    const before = await runCycle(db, s.org, { today: d('2026-03-12') });
+    expect([before.actionsCreated, before.instalmentReminders]).toEqual([1, 1]);
     expect((await runCycle(db, s.org, { today: d('2026-03-12') })).actionsCreated).toBe(0);
+    const after = await runCycle(db, s.org, { today: d('2026-03-16') });
+    expect(after.instalmentReminders).toBe(1);
+    const rows = await actions(s.org);
+    expect(rows.map((a) => [a.tone, a.step_offset, a.planned_on])).toEqual([
+      ['courtesy', -3, '2026-03-12'],
+      ['reminder', 1, '2026-03-16'],
+    ]);
+    expect((await db.query<{ template: string; instalment_seq: number }>('SELECT template, instalment_seq FROM actions WHERE organisation_id = $1', [s.org])).map((a) => [a.template, a.instalment_seq])).toEqual([
+      ['instalment', 1],
+      ['instalment', 1],
+    ]);
     const r = await runCycle(db, s.org, { today: d('2026-03-23') });
     expect(r.plansBroken).toBe(1);
+    // the plan ended: its pending (never sent) instalment reminders go too, and the scenario resumes
+    expect((await actions(s.org)).map((a) => [a.status, a.status_reason])).toEqual([
+      ['cancelled', 'plan_ended'],
+      ['cancelled', 'plan_ended'],
+      ['queued', null],
+    ]);
     expect((await db.query<{ status: string }>('SELECT status FROM payment_plans WHERE organisation_id = $1', [s.org]))[0]!.status).toBe('broken');
     // the plan paused the invoice from 5 to 23 March: its clock resumes, and reminders come again
     expect((await db.query<{ kind: string }>('SELECT kind FROM tasks WHERE organisation_id = $1', [s.org])).map((t) => t.kind)).toEqual(['missed_instalment']);

@@ -6,13 +6,15 @@
  */
 import type { Db, Queryable } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
-import { type CalendarDate, daysBetween } from '../domain/dates.ts';
+import { addDays, type CalendarDate, daysBetween } from '../domain/dates.ts';
+import { workingDays } from '../domain/engine/holidays.ts';
+import type { ScenarioDefinition } from '../domain/engine/scenario.ts';
 import { missedInstalment, type PlannedAction, planDay, promiseState, type SkippedStep } from '../domain/engine/planner.ts';
 import { windowStart } from '../domain/engine/window.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
 import { replanCustomer } from './events.ts';
-import { loadPlannerInput } from './planner-input.ts';
+import { ACTIVE_PAUSE, loadPlannerInput } from './planner-input.ts';
 
 export interface CycleOptions {
   today: CalendarDate;
@@ -35,6 +37,8 @@ export interface CycleSummary {
   today: CalendarDate;
   dryRun: boolean;
   actionsCreated: number;
+  /** Of which reminders of a payment plan's instalment. */
+  instalmentReminders: number;
   actionsAlreadyThere: number;
   stepsSkipped: number;
   invoicesHeldByGap: number;
@@ -92,6 +96,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     today,
     dryRun: Boolean(opts.dryRun),
     actionsCreated: 0,
+    instalmentReminders: 0,
     actionsAlreadyThere: 0,
     stepsSkipped: 0,
     invoicesHeldByGap: 0,
@@ -104,6 +109,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   };
   await settlePromises(q, orgId, today, summary);
   await settlePaymentPlans(q, orgId, today, summary);
+  await planInstalmentReminders(q, orgId, today, org.timeZone, summary, opts.onChunk);
 
   const assignments = await loadAssignments(q, orgId);
   // Paid invoices whose day came drop out of the schedule once and for all.
@@ -330,6 +336,122 @@ async function settlePaymentPlans(q: Queryable, orgId: string, today: CalendarDa
       `INSERT INTO tasks (organisation_id, customer_id, kind, source_id, due_on, note) VALUES ($1,$2,'missed_instalment',$3,$4,$5)
        ON CONFLICT (organisation_id, kind, source_id) DO NOTHING`,
       [orgId, p.customer_id, p.id, today, `instalment ${missed.seq} due ${missed.dueDate} not paid`],
+    );
+  }
+}
+
+/**
+ * Each instalment of an active payment plan is followed up on its own date: a courtesy reminder
+ * three days before and a reminder the day after if it is still unpaid. Same rules as the
+ * scenario steps: recorded per invoice and step (step_key "plan<id>#<seq>:<offset>:<channel>"),
+ * never twice, only the latest due step after downtime. The plan's own pause does not stop
+ * them; any other pause (a dispute) does.
+ */
+const INSTALMENT_STEPS = [
+  { offset: -3, tone: 'courtesy' as const },
+  { offset: 1, tone: 'reminder' as const },
+];
+
+async function planInstalmentReminders(
+  q: Queryable,
+  orgId: string,
+  today: CalendarDate,
+  timeZone: string,
+  summary: CycleSummary,
+  onChunk?: CycleOptions['onChunk'],
+): Promise<void> {
+  const plans = await q.query<Record<string, unknown>>(
+    `SELECT p.id, p.customer_id, p.invoice_ids, p.currency, p.open_at_start_minor, c.legal_name,
+            (SELECT coalesce(sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor), 0) FROM invoices i
+              WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS open_now,
+            EXISTS (SELECT 1 FROM contacts ct WHERE ct.organisation_id = p.organisation_id AND ct.customer_id = p.customer_id AND coalesce(ct.email, '') <> '') AS has_email,
+            EXISTS (SELECT 1 FROM contacts ct WHERE ct.organisation_id = p.organisation_id AND ct.customer_id = p.customer_id AND coalesce(ct.phone, '') <> '') AS has_phone,
+            EXISTS (SELECT 1 FROM pauses ps WHERE ps.organisation_id = p.organisation_id AND ps.customer_id = p.customer_id
+                      AND ps.reason <> 'payment_plan' AND ${ACTIVE_PAUSE('ps', '$2::date')}) AS otherwise_paused
+       FROM payment_plans p JOIN customers c ON c.organisation_id = p.organisation_id AND c.id = p.customer_id
+      WHERE p.organisation_id = $1 AND p.status = 'active'`,
+    [orgId, today],
+  );
+  if (plans.length === 0) return;
+  const [scenario] = await q.query<{ id: bigint; version: number; definition: unknown }>(
+    'SELECT id, version, definition FROM scenarios WHERE organisation_id = $1 ORDER BY is_default DESC, id LIMIT 1',
+    [orgId],
+  );
+  const def = (typeof scenario!.definition === 'string' ? JSON.parse(scenario!.definition) : scenario!.definition) as ScenarioDefinition;
+  const calendar = workingDays(def.options.holidayCalendar);
+  for (const p of plans) {
+    if (p.otherwise_paused || (!p.has_email && !p.has_phone)) continue;
+    const planId = p.id as bigint;
+    const instalments = await q.query<{ seq: number; due_date: CalendarDate; amount_minor: bigint }>(
+      'SELECT seq, due_date, amount_minor FROM payment_plan_instalments WHERE organisation_id = $1 AND plan_id = $2 ORDER BY seq',
+      [orgId, planId],
+    );
+    const paid = (p.open_at_start_minor as bigint) - (p.open_now as bigint);
+    let cumulative = 0n;
+    const next = instalments.find((i) => (cumulative += i.amount_minor) > paid);
+    if (!next) continue;
+    const channel = p.has_email ? 'email' : 'sms';
+    const keyOf = (offset: number) => `plan${planId}#${next.seq}:${offset}:${channel}`;
+    const invoiceIds = (p.invoice_ids as (bigint | string)[]).map((x) => BigInt(x));
+    const recorded = new Set(
+      (
+        await q.query<{ step_key: string }>(
+          `SELECT DISTINCT step_key FROM step_records WHERE organisation_id = $1 AND invoice_id = ANY($2::bigint[]) AND step_key LIKE $3`,
+          [orgId, `{${invoiceIds.join(',')}}`, `plan${planId}#${next.seq}:%`],
+        )
+      ).map((r) => r.step_key),
+    );
+    const due = INSTALMENT_STEPS.filter((st) => calendar.nextWorkingDay(addDays(next.due_date, st.offset)) <= today);
+    const top = due.at(-1);
+    if (!top || INSTALMENT_STEPS.some((st) => st.offset >= top.offset && recorded.has(keyOf(st.offset)))) continue;
+    const superseded = due.filter((st) => st.offset < top.offset && !recorded.has(keyOf(st.offset))).map((st) => keyOf(st.offset));
+    const dedupeKey = `${today}:p${planId}#${next.seq}:${channel}`;
+    const open = await q.query<{ id: bigint; number: string; open_minor: bigint }>(
+      `SELECT id, number, amount_incl_tax_minor - allocated_minor - written_off_minor AS open_minor FROM invoices
+        WHERE organisation_id = $1 AND id = ANY($2::bigint[]) AND allocated_minor + written_off_minor < amount_incl_tax_minor ORDER BY id`,
+      [orgId, `{${invoiceIds.join(',')}}`],
+    );
+    if (open.length === 0) continue;
+    const [action] = await q.query<{ id: bigint }>(
+      `INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, tone, template, step_offset, scenario_id, scenario_version,
+                            planned_on, send_after, status, hold_reason, payment_plan_id, instalment_seq)
+       VALUES ($1,$2,$3,$4,$5,'instalment',$6,$7,$8,$9,$10,'queued',$11,$12,$13)
+       ON CONFLICT (organisation_id, dedupe_key) DO NOTHING RETURNING id`,
+      [
+        orgId, dedupeKey, p.customer_id, channel, top.tone, top.offset, scenario!.id, scenario!.version, today,
+        windowStart(today, timeZone, def.options.window.start), summary.hold.held ? summary.hold.reason : null, planId, next.seq,
+      ],
+    );
+    if (!action) continue;
+    for (const [k, inv] of open.entries()) {
+      await q.query(
+        `INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, action_id, recorded_on, superseded)
+         VALUES ($1,$2,$3,$4,'planned',$5,$6,$7::text[]) ON CONFLICT DO NOTHING`,
+        [orgId, inv.id, keyOf(top.offset), top.offset, action.id, today, k === 0 ? `{${superseded.join(',')}}` : '{}'],
+      );
+    }
+    summary.actionsCreated++;
+    summary.instalmentReminders++;
+    summary.stepsSkipped += superseded.length;
+    onChunk?.(
+      [
+        {
+          dedupeKey,
+          customerId: p.customer_id as bigint,
+          customerName: String(p.legal_name),
+          channel,
+          fallbackFrom: null,
+          tone: top.tone,
+          template: 'instalment',
+          stepOffset: top.offset,
+          requiresApproval: false,
+          scenarioId: scenario!.id,
+          scenarioVersion: scenario!.version,
+          plannedOn: today,
+          invoices: open.map((i) => ({ invoiceId: i.id, number: i.number, stepOffset: top.offset, stepKey: keyOf(top.offset), openMinor: i.open_minor, currency: String(p.currency) })),
+        },
+      ],
+      [],
     );
   }
 }

@@ -161,14 +161,21 @@ export async function replanCustomer(q: Queryable, orgId: string, customerId: bi
   const rows = await q.query<{ n: bigint }>(
     `WITH stale AS (
        SELECT sr.invoice_id, sr.step_key,
-              CASE WHEN i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor THEN 'paid' ELSE 'paused' END AS reason
+              CASE WHEN i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor THEN 'paid'
+                   WHEN a.payment_plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment_plans pp
+                          WHERE pp.organisation_id = $1 AND pp.id = a.payment_plan_id AND pp.status = 'active') THEN 'plan_ended'
+                   ELSE 'paused' END AS reason
          FROM actions a
          JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned'
          JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
         WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued')
           AND (i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor
+               -- an instalment reminder is what a payment plan's own pause lets through
                OR EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2
-                            AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', '$3::date')}))),
+                            AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', '$3::date')}
+                            AND NOT (a.payment_plan_id IS NOT NULL AND p.reason = 'payment_plan'))
+               OR (a.payment_plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment_plans pp
+                            WHERE pp.organisation_id = $1 AND pp.id = a.payment_plan_id AND pp.status = 'active')))),
      upd AS (
        UPDATE step_records sr SET outcome = 'cancelled', reason = stale.reason
          FROM stale WHERE sr.organisation_id = $1 AND sr.invoice_id = stale.invoice_id AND sr.step_key = stale.step_key

@@ -108,7 +108,8 @@ export async function loadPlannerInput(
        FROM invoices i
        CROSS JOIN LATERAL (SELECT * FROM step_records s WHERE s.organisation_id = i.organisation_id AND s.invoice_id = i.id) sr
       WHERE i.organisation_id = $1 AND ${rs.sql}
-        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND ${candidate}`,
+        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND ${candidate}
+        AND sr.step_key NOT LIKE 'plan%'`,
     [orgId, ...rs.params, Boolean(opts.candidatesOnly), today],
   );
   const done = new Map<bigint, { keys: Set<string>; max: number | null }>();

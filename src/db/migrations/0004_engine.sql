@@ -162,6 +162,9 @@ CREATE TABLE actions (
   status           text NOT NULL CHECK (status IN ('planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled')),
   status_reason    text,
   hold_reason      text,
+  -- Set for the reminder of one instalment of a payment plan (template 'instalment').
+  payment_plan_id  bigint,
+  instalment_seq   integer,
   created_at       timestamptz NOT NULL DEFAULT now(),
   updated_at       timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (organisation_id, id),
