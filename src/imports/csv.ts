@@ -118,6 +118,7 @@ export function resolveColumns(kind: CsvKind, header: string[], mapping: ColumnM
 }
 
 const BATCH = 5000;
+const KNOWN_MAX = 200_000;
 
 export interface CsvImportOptions extends ImportOptions {
   mapping?: ColumnMapping;
@@ -244,6 +245,11 @@ class CsvSink {
   allocations: UpsertAllocation[] = [];
   keysInBatch = new Map<string, number>();
   contentSeen = new Map<string, number>();
+  /**
+   * Customers named by earlier rows and already written in this import: not sent again. Bounded
+   * (cleared past KNOWN_MAX keys), so memory stays flat however long the file.
+   */
+  knownCustomers = new Set<string>();
   readonly pipe = new WritePipe();
   derivedDueDates = 0;
 
@@ -344,7 +350,7 @@ class CsvSink {
     const siren = r.text('customerSiren') ? normaliseDigits(r.text('customerSiren')!) : null;
     if (siren && !isValidSiren(siren)) throw validation(`SIREN "${siren}" is not valid (9 digits, Luhn key)`, r.where('customerSiren'));
     if (!this.once(`i:${number}`, r, 'number')) return;
-    if (!this.implicitCustomers.has(cust.key)) {
+    if (!this.implicitCustomers.has(cust.key) && !this.knownCustomers.has(cust.key)) {
       const email = r.text('customerEmail');
       this.implicitCustomers.set(cust.key, {
         line: r.line,
@@ -425,7 +431,7 @@ class CsvSink {
       externalId = `csv:${createHash('sha256').update(`${base}\u001f${n}`).digest('hex').slice(0, 32)}`;
     }
     if (!this.once(`p:${externalId}`, r, 'externalId')) return;
-    if (cust && !this.implicitCustomers.has(cust.key) && cust.name) {
+    if (cust && !this.implicitCustomers.has(cust.key) && !this.knownCustomers.has(cust.key) && cust.name) {
       this.implicitCustomers.set(cust.key, {
         line: r.line, externalId: cust.key, legalName: cust.name, kind: null, siren: null, siret: null, vatNumber: null, country: null,
         language: null, paymentTermsDays: null, segment: null, contact: null,
@@ -453,6 +459,8 @@ class CsvSink {
     const payments = [...this.payments, ...this.settlements.map((s) => s.payment)];
     const allocations = [...this.allocations, ...this.settlements.map((s) => s.allocation)];
     this.customers = [];
+    if (this.knownCustomers.size + implicit.length > KNOWN_MAX) this.knownCustomers.clear();
+    for (const c of implicit) this.knownCustomers.add(c.externalId);
     this.implicitCustomers = new Map();
     this.invoices = [];
     this.payments = [];
