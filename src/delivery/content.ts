@@ -124,6 +124,51 @@ async function previousReminders(q: Queryable, a: ActionToRender, timeZone: stri
 }
 
 /** The document input for all the action's invoices (documentFromLedger is per invoice). */
+/**
+ * The payment plan an instalment reminder (or a plan confirmation) is about: its instalments, and
+ * for a reminder the instalment concerned with what is still due on it.
+ */
+async function planFor(q: Queryable, a: ActionToRender, at: CalendarDate): Promise<DocumentInput['plan']> {
+  const [ref] = await q.query<{ payment_plan_id: bigint | null; instalment_seq: number | null }>(
+    'SELECT payment_plan_id, instalment_seq FROM actions WHERE organisation_id = $1 AND id = $2',
+    [a.orgId, a.id],
+  );
+  const planId =
+    ref?.payment_plan_id ??
+    (
+      await q.query<{ id: bigint }>(
+        `SELECT id FROM payment_plans WHERE organisation_id = $1 AND customer_id = $2 AND status = 'active' ORDER BY id DESC LIMIT 1`,
+        [a.orgId, a.customerId],
+      )
+    )[0]?.id;
+  if (planId == null) return null;
+  const [plan] = await q.query<{ open_at_start_minor: bigint; open_now: bigint }>(
+    `SELECT p.open_at_start_minor,
+            (SELECT coalesce(sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor), 0) FROM invoices i
+              WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS open_now
+       FROM payment_plans p WHERE p.organisation_id = $1 AND p.id = $2`,
+    [a.orgId, planId],
+  );
+  const rows = await q.query<{ seq: number; due_date: CalendarDate; amount_minor: bigint }>(
+    'SELECT seq, due_date, amount_minor FROM payment_plan_instalments WHERE organisation_id = $1 AND plan_id = $2 ORDER BY seq',
+    [a.orgId, planId],
+  );
+  let current: NonNullable<DocumentInput['plan']>['current'] = null;
+  if (ref?.instalment_seq != null && plan) {
+    const paid = plan.open_at_start_minor - plan.open_now;
+    let cumulative = 0n;
+    for (const r of rows) {
+      cumulative += r.amount_minor;
+      if (r.seq !== ref.instalment_seq) continue;
+      const left = cumulative - paid;
+      const due = left < r.amount_minor ? left : r.amount_minor;
+      if (due > 0n) current = { seq: r.seq, date: r.due_date, amountMinor: due, overdue: at > r.due_date };
+    }
+    if (!current) throw new PermanentContentError(`instalment ${ref.instalment_seq} is already paid`);
+  }
+  return { installments: rows.map((r) => ({ date: r.due_date, amountMinor: r.amount_minor })), current };
+}
+
 async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ctx: RenderContext, at: CalendarDate): Promise<{ input: DocumentInput; attachments: LedgerDocument['attachment'][]; invoices: InvoiceSummary[] }> {
   const numbers = a.invoiceNumbers
     ? a.invoiceIds.map((id, k) => ({ id, number: a.invoiceNumbers![k]! }))
@@ -142,6 +187,7 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
   const currencies = new Set(invoices.map((i) => i.currency));
   if (currencies.size > 1) throw new PermanentContentError(`one message cannot ask for several currencies (${[...currencies].join(', ')})`);
   const input: DocumentInput = { ...first.input, invoices, fees };
+  if (key === 'instalment' || key === 'payment_plan') input.plan = await planFor(q, a, at);
   return {
     input,
     attachments: docs.map((d) => d.attachment),

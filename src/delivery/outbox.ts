@@ -128,7 +128,9 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
       `SELECT sr.organisation_id, sr.action_id, sr.invoice_id, i.number, sr.step_key,
               i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
               EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
-                        AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', 'x.today')}) AS paused,
+                        AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', 'x.today')}
+                        -- an instalment reminder is what a payment plan's own pause lets through
+                        AND NOT (p.reason = 'payment_plan' AND sr.step_key LIKE 'plan%')) AS paused,
               EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = sr.organisation_id AND d.customer_id = i.customer_id
                         AND (d.invoice_id IS NULL OR d.invoice_id = i.id) AND d.resolved_on IS NULL) AS disputed
          FROM json_to_recordset($1::json) AS x(org uuid, id text, today date)

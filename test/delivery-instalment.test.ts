@@ -1,0 +1,43 @@
+/**
+ * A payment plan's instalment reminder goes out through the outbox (the plan's own pause lets it
+ * through), asks for the instalment's amount, and names the instalment.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../src/db/driver.ts';
+import { listLocalOutbox } from '../src/delivery/channels/email.ts';
+import { createPaymentPlan } from '../src/engine/events.ts';
+import { dbTargets } from './db.ts';
+import { actions, addCustomer, addInvoice, d, paris, plan, setupOrg, worker } from './delivery-fixture.ts';
+
+describe.each(dbTargets())('instalment reminders on $name', (target) => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await target.open();
+  });
+  afterAll(async () => db?.close());
+
+  it('the reminder of instalment 1 is sent during the plan, for its amount', async () => {
+    const org = await setupOrg(db);
+    const c = await addCustomer(db, org.id);
+    const inv = await addInvoice(db, org.id, c.id, '2026-02-02', { number: 'F-PLAN-1', amount: 90_000n });
+    await db.tx((q) =>
+      createPaymentPlan(q, org.id, { customerId: c.id, invoiceIds: [inv.id], instalments: [{ dueDate: d('2026-03-09'), amountMinor: 30_000n }, { dueDate: d('2026-04-09'), amountMinor: 60_000n }] }, d('2026-03-02')),
+    );
+    const r = await plan(db, org.id, '2026-03-10');
+    expect(r.instalmentReminders).toBe(1);
+    const dataDir = mkdtempSync(join(tmpdir(), 'relance-plan-'));
+    const stats = await worker(db, paris('2026-03-10'), { dataDir }).runOnce();
+    expect(stats.sent).toBe(1);
+    expect((await actions(db, org.id)).map((a) => a.status)).toEqual(['sent']);
+    const [file] = listLocalOutbox(join(dataDir, 'outbox'), org.id);
+    const mail = await simpleParser(readFileSync(file!.file));
+    expect(mail.subject).toMatch(/^Échéance n° 1 non reçue/);
+    const text = (mail.text ?? '').replace(/[\u202f\u00a0]/g, ' ');
+    expect(text).toContain('l’échéance n° 1 de l’échéancier convenu, soit 300,00 €, attendue le 9 mars 2026');
+    expect(text).toContain('Montant à régler : 300,00 €');
+  });
+});
