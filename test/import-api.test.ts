@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../src/auth/index.ts';
+import type { Db } from '../src/db/driver.ts';
+import { createApp } from '../src/http/app.ts';
+import { importCsv } from '../src/imports/csv.ts';
+import type { ImportProgress } from '../src/imports/report.ts';
+import { createOrganisation, getInvoiceByNumber } from '../src/ledger/repo.ts';
+import { dbTargets } from './db.ts';
+
+const F = (n: string) => join(import.meta.dirname, 'fixtures', 'imports', n);
+
+describe.each(dbTargets())('imports through the API on $name', (target) => {
+  let db: Db;
+  let org: string;
+  let key: string;
+  beforeAll(async () => {
+    db = await target.open();
+    org = (await createOrganisation(db, { legalName: 'LE FOURNISSEUR', siren: '123456782' })).id;
+    key = (await createApiKey(db, org, { name: 'erp', scope: 'write' })).key;
+  });
+  afterAll(async () => db?.close());
+
+  const post = (kind: string, bytes: Buffer, query = '') =>
+    createApp({ db, now: () => new Date() }).request(`/api/v1/imports/${kind}${query}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(bytes),
+    });
+
+  it('the same implementation as the CLI: dry run, then import, then the run log', async () => {
+    const file = readFileSync(F('invoices-fr-1252.csv'));
+    const dry = await (await post('invoices', file, '?dryRun=true&filename=factures.csv')).json();
+    expect(dry).toMatchObject({ outcome: 'dry_run', rowsRead: 4, detected: { encoding: 'windows-1252', separator: ';' } });
+    await expect(getInvoiceByNumber(db, org, 'FA-2026-001')).rejects.toThrow(/not found/);
+    const done = await (await post('invoices', file, '?filename=factures.csv')).json();
+    expect(done).toMatchObject({ outcome: 'imported', counts: { invoices: { inserted: 4 } } });
+    const runs = await (await createApp({ db, now: () => new Date() }).request('/api/v1/imports', { headers: { authorization: `Bearer ${key}` } })).json();
+    expect(runs.data.map((r: { outcome: string; filename: string }) => [r.outcome, r.filename])).toEqual([
+      ['imported', 'factures.csv'],
+      ['dry_run', 'factures.csv'],
+    ]);
+  });
+
+  it('a rejected file answers 200 with the report of every bad row, and writes nothing', async () => {
+    const r = await post('invoices', readFileSync(F('invoices-bad.tsv')));
+    expect(r.status).toBe(200);
+    const body = await r.json();
+    expect(body.outcome).toBe('rejected');
+    expect(body.problemCount).toBe(6);
+    expect(body.problems[0]).toEqual({ line: 3, column: 'Date facture', reason: expect.stringContaining('31/02/2026') });
+  });
+
+  it('imports a Factur-X PDF uploaded as the body', async () => {
+    const r = await (await post('einvoice', readFileSync('/work/shared/fixtures/einvoice/factur-x-invoice_EN16931.pdf'), '?filename=F20260023.pdf')).json();
+    expect(r).toMatchObject({ outcome: 'imported', counts: { invoices: { inserted: 1 } } });
+    expect((await getInvoiceByNumber(db, org, 'F20260023')).pdfDocumentId).not.toBeNull();
+  });
+
+  it('reports progress while it reads (what the web app shows)', async () => {
+    const header = 'N° facture;Client;Date;Montant TTC\n';
+    const rows = Array.from({ length: 12_000 }, (_, i) => `P-${i};Client ${i % 50};01/02/2026;${(i % 900) + 1},50`).join('\n');
+    const seen: ImportProgress[] = [];
+    const r = await importCsv(db, org, 'invoices', { bytes: Buffer.from(header + rows), filename: 'big.csv' }, { dryRun: true, onProgress: (p) => seen.push(p) });
+    expect(r.outcome).toBe('dry_run');
+    expect(r.rowsRead).toBe(12_000);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.at(-1)).toMatchObject({ rows: 12_000 });
+    expect(seen.at(-1)!.bytesRead).toBe(seen.at(-1)!.bytesTotal);
+    expect(seen.map((p) => p.rows)).toEqual([...seen.map((p) => p.rows)].sort((a, b) => a - b));
+  });
+});
