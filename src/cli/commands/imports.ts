@@ -197,6 +197,7 @@ export function register(program: Command, ctx: CliContext): void {
     });
   keys
     .command('list')
+    .description('list the API keys of the organisation (prefix, scope, name, last use; never the key)')
     .option('--org <org>', 'organisation (id, SIREN or name)')
     .action(async (o: { org?: string }) => {
       const db = await ctx.openDb();
@@ -209,6 +210,7 @@ export function register(program: Command, ctx: CliContext): void {
     });
   keys
     .command('revoke <id>')
+    .description('revoke an API key: requests made with it are refused from now on')
     .option('--org <org>', 'organisation (id, SIREN or name)')
     .action(async (id: string, o: { org?: string }) => {
       const db = await ctx.openDb();

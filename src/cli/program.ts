@@ -1,0 +1,22 @@
+/**
+ * The `relance` command tree. Each command lives in src/cli/commands/<name>.ts and exports
+ * `register(program, ctx)`; this file only wires them (main.ts runs it, tests inspect it).
+ */
+import { Command } from 'commander';
+import type { CliContext } from './context.ts';
+import * as bank from './commands/bank.ts';
+import * as core from './commands/core.ts';
+import * as delivery from './commands/delivery.ts';
+import * as documents from './commands/documents.ts';
+import * as engine from './commands/engine.ts';
+import * as imports from './commands/imports.ts';
+import * as law from './commands/law.ts';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('relance')
+    .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+  for (const mod of [core, law, documents, engine, bank, imports, delivery]) mod.register(program, ctx);
+  return program;
+}
