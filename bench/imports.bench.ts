@@ -46,7 +46,7 @@ async function write(path: string, lines: Iterable<string>, encoding: BufferEnco
   for (const l of lines) {
     buf += `${l}\n`;
     if (buf.length > 1 << 16) {
-      if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
       buf = '';
     }
   }

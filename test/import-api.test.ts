@@ -36,7 +36,9 @@ describe.each(dbTargets())('imports through the API on $name', (target) => {
     await expect(getInvoiceByNumber(db, org, 'FA-2026-001')).rejects.toThrow(/not found/);
     const done = await (await post('invoices', file, '?filename=factures.csv')).json();
     expect(done).toMatchObject({ outcome: 'imported', counts: { invoices: { inserted: 4 } } });
-    const runs = await (await createApp({ db, now: () => new Date() }).request('/api/v1/imports', { headers: { authorization: `Bearer ${key}` } })).json();
+    const runs = (await (await createApp({ db, now: () => new Date() }).request('/api/v1/imports', { headers: { authorization: `Bearer ${key}` } })).json()) as {
+      data: { outcome: string; filename: string }[];
+    };
     expect(runs.data.map((r: { outcome: string; filename: string }) => [r.outcome, r.filename])).toEqual([
       ['imported', 'factures.csv'],
       ['dry_run', 'factures.csv'],
@@ -46,7 +48,7 @@ describe.each(dbTargets())('imports through the API on $name', (target) => {
   it('a rejected file answers 200 with the report of every bad row, and writes nothing', async () => {
     const r = await post('invoices', readFileSync(F('invoices-bad.tsv')));
     expect(r.status).toBe(200);
-    const body = await r.json();
+    const body = (await r.json()) as { outcome: string; problemCount: number; problems: unknown[] };
     expect(body.outcome).toBe('rejected');
     expect(body.problemCount).toBe(6);
     expect(body.problems[0]).toEqual({ line: 3, column: 'Date facture', reason: expect.stringContaining('31/02/2026') });

@@ -4,7 +4,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
-/** N = 2^15, r = 8: 32 MiB and ~50-100 ms per hash on a server core (OWASP's scrypt floor is 2^17 x 8 x 1 / or N=2^15 with p=3). */
+/** N = 2^15, r = 8, p = 1: 32 MiB and some 50-100 ms per hash on a server core. */
 export const SCRYPT_PARAMS = { N: 32768, r: 8, p: 1, keyLength: 32 } as const;
 
 function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number, keyLength: number): Promise<Buffer> {
@@ -13,7 +13,7 @@ function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: nu
   );
 }
 
-export async function hashPassword(password: string, params = SCRYPT_PARAMS): Promise<string> {
+export async function hashPassword(password: string, params: { N: number; r: number; p: number; keyLength: number } = SCRYPT_PARAMS): Promise<string> {
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, params.N, params.r, params.p, params.keyLength);
   return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
