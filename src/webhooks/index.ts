@@ -226,3 +226,26 @@ export async function deliveryAttempts(q: Queryable, orgId: string, deliveryId: 
     [orgId, deliveryId],
   );
 }
+
+/**
+ * Runs deliverDue every `intervalMs` in this process (the server calls it at start); returns a
+ * stop function. Several processes may run it: deliveries are claimed with row locks and leases.
+ */
+export function startWebhookDispatcher(db: Db, opts: DispatchOptions & { intervalMs?: number; onError?: (e: unknown) => void } = {}): () => Promise<void> {
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    if (stopped) return;
+    running = deliverDue(db, opts)
+      .catch((e) => opts.onError?.(e))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, opts.intervalMs ?? 5000);
+      });
+  };
+  let timer = setTimeout(tick, 0);
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
+}
