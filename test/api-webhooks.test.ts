@@ -12,6 +12,7 @@ import {
   listDeliveries,
   replayDelivery,
   SIGNATURE_HEADER,
+  startWebhookDispatcher,
   verifySignature,
 } from '../src/webhooks/index.ts';
 import { dbTargets } from './db.ts';
@@ -109,5 +110,19 @@ describe.each(dbTargets())('webhooks against a real receiver on 127.0.0.1 ($name
     const [d] = await listDeliveries(db, o);
     expect(d).toMatchObject({ status: 'dead', attempts: 7 });
     expect(String(d!.last_error)).not.toBe('');
+  });
+
+  it('the dispatcher started by the server delivers what is emitted', async () => {
+    const o = (await createOrganisation(db, { legalName: 'Dispatcher Co' })).id;
+    await createSubscription(db, o, { url: `${url}/dispatcher`, events: ['promise.broken'] });
+    const before = received.length;
+    const stop = startWebhookDispatcher(db, { intervalMs: 20 });
+    try {
+      await db.tx((q) => emitEvent(q, o, 'promise.broken', { promiseId: '7' }));
+      for (let i = 0; i < 200 && received.length === before; i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      await stop();
+    }
+    expect(JSON.parse(received.at(-1)!.body)).toMatchObject({ type: 'promise.broken', data: { promiseId: '7' } });
   });
 });
