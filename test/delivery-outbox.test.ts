@@ -219,7 +219,7 @@ describe.each(dbTargets())('outbox on $name', (target) => {
 
   it('a call becomes a task with script, numbers and open invoices; outcomes act (promise, dispute, already paid, wrong number, no answer)', async () => {
     const org = await setupOrg(db, { callAssignee: 'team:recouvrement' });
-    const customers = [];
+    const customers: Awaited<ReturnType<typeof addCustomer>>[] = [];
     for (let k = 0; k < 5; k++) {
       const c = await addCustomer(db, org.id, [{ phone: `+3361234567${k}` }]);
       await addInvoice(db, org.id, c.id, '2026-02-09', { number: `F-CALL-${k}` });
