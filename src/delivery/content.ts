@@ -17,7 +17,7 @@ import { documentFromLedger, type LedgerDocument } from '../documents/from-ledge
 import { isTemplateKey, TEMPLATES, type TemplateKey } from '../documents/registry.ts';
 import type { DocumentInput, InvoiceData, InvoiceFees, ReminderData } from '../documents/variables.ts';
 import { RelanceError } from '../errors.ts';
-import type { Contact, Organisation } from '../ledger/repo.ts';
+import { type Contact, type Organisation, toContact } from '../ledger/repo.ts';
 import type { DeliverySettings } from './settings.ts';
 
 /** A failure that will not go away by retrying: no address, no template for the channel... */
@@ -78,23 +78,7 @@ async function loadContacts(q: Queryable, orgId: string, customerId: bigint): Pr
        FROM contacts c WHERE c.organisation_id = $1 AND c.customer_id = $2 ORDER BY c.receives_reminders DESC, c.id`,
     [orgId, customerId],
   );
-  const s = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
-  return rows.map((r) => ({
-    id: r.id as bigint,
-    customerId: r.customer_id as bigint,
-    name: String(r.name),
-    role: s(r.role),
-    email: s(r.email),
-    phone: s(r.phone),
-    addressLine1: s(r.address_line1),
-    addressLine2: s(r.address_line2),
-    postalCode: s(r.postal_code),
-    city: s(r.city),
-    country: s(r.country),
-    receivesReminders: Boolean(r.receives_reminders),
-    invalidEmail: Boolean(r.invalid_email),
-    invalidPhone: Boolean(r.invalid_phone),
-  }));
+  return rows.map((r) => ({ ...toContact(r), invalidEmail: Boolean(r.invalid_email), invalidPhone: Boolean(r.invalid_phone) }));
 }
 
 /** Contacts flagged to receive reminders, or all of them when none is flagged. */

@@ -154,7 +154,9 @@ function toCustomer(r: Row): Customer {
   };
 }
 
-function toContact(r: Row): Contact {
+/** A contacts row as the ledger shows it; blank texts read as absent. */
+export function toContact(r: Row): Contact {
+  const s = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
   return {
     id: r.id as bigint,
     customerId: r.customer_id as bigint,
