@@ -7,6 +7,8 @@ import type { Db } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { toProblem } from './problem.ts';
 import { registerApi } from './routes/api.ts';
+import { registerWebRoutes } from './routes/web.ts';
+import { registerStatic } from './static.ts';
 
 export interface AppContext {
   db: Db;
@@ -32,5 +34,8 @@ export function createApp(ctx: AppContext): Hono {
   });
   // REST API: sign-in, /api/v1 (API key or session), /api/openapi.json, /api/docs.
   registerApi(app, ctx);
+  registerWebRoutes(app, ctx);
+  // Last: every other GET outside /api gets the web app (static files, then index.html).
+  registerStatic(app);
   return app;
 }

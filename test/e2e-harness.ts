@@ -1,0 +1,72 @@
+/**
+ * The server the browser tests drive: the seeded demo on an embedded database in a temporary data
+ * folder, the daily cycle run once, the delivery worker in the process (as `relance serve` does),
+ * and a clock fixed to a working day inside the sending window, so what is due and what may be
+ * sent does not depend on when the suite runs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureAdmin } from '../src/auth/index.ts';
+import type { Db } from '../src/db/driver.ts';
+import { openDatabase } from '../src/db/open.ts';
+import { addDays, type CalendarDate, dayOfWeek, todayIn } from '../src/domain/dates.ts';
+import { workingDays } from '../src/domain/engine/holidays.ts';
+import { seedDemo } from '../src/demo/seed.ts';
+import { saveDeliverySettings } from '../src/delivery/settings.ts';
+import { DeliveryWorker, startInProcessWorker } from '../src/delivery/worker.ts';
+import { runDueCycles } from '../src/engine/scheduler.ts';
+import { startServer } from '../src/http/server.ts';
+
+export interface E2eServer {
+  url: string;
+  db: Db;
+  orgId: string;
+  today: CalendarDate;
+  now: () => Date;
+  admin: { email: string; password: string };
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** 10:30 in Paris on the next working day (today if it is one): inside every scenario's window. */
+function fixedClock(): () => Date {
+  const cal = workingDays('FR');
+  let day = todayIn('Europe/Paris', Date.now());
+  while (cal.nextWorkingDay(day) !== day || dayOfWeek(day) > 5) day = addDays(day, 1);
+  // 10:30 Paris is 08:30 or 09:30 UTC; 09:00 UTC is inside the window in both seasons.
+  const start = Date.parse(`${day}T09:00:00Z`);
+  const t0 = Date.now();
+  return () => new Date(start + (Date.now() - t0));
+}
+
+export async function startE2eServer(opts: { customers?: number; invoices?: number } = {}): Promise<E2eServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'relance-e2e-'));
+  const now = fixedClock();
+  const db = await openDatabase({ databaseUrl: undefined, dataDir });
+  const today = todayIn('Europe/Paris', now());
+  const { organisation } = await seedDemo(db, { today, customers: opts.customers, invoices: opts.invoices });
+  const admin = await ensureAdmin(db, organisation.id);
+  if (!admin?.password) throw new Error('the demo organisation already had an admin');
+  // The demo sends from a local address: with no SMTP server, emails land in the local outbox.
+  await db.tx((q) => saveDeliverySettings(q, organisation.id, { fromAddress: 'relances@menuiserie-lambert.fr', fromName: 'Menuiserie Lambert & Fils' }));
+  await runDueCycles(db, now().getTime(), () => {});
+  await new DeliveryWorker(db, { dataDir, clock: now, concurrency: 4 }).runOnce({ waitForLeasesMs: 0 });
+  const server = await startServer(db, { port: 0, host: '127.0.0.1', now });
+  const worker = startInProcessWorker(db, { dataDir }, { clock: now, pollMs: 300 });
+  return {
+    url: server.url,
+    db,
+    orgId: organisation.id,
+    today,
+    now,
+    admin: { email: admin.email, password: admin.password! },
+    dataDir,
+    async close() {
+      await worker.stop();
+      await server.close();
+      await db.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * The web app in a real browser (Debian's chromium, driven by playwright-core) against a server on
+ * the seeded demo: sign in, the dashboard's KPIs, approving a formal notice, logging a call with a
+ * promise, matching a bank line by hand, editing a template, switching to English. Each test saves
+ * a screenshot under artifacts/screenshots/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+// The harness first: it loads the HTTP app, whose route modules must load before misc.ts on its own.
+import { type E2eServer, startE2eServer } from './e2e-harness.ts';
+import { addDays } from '../src/domain/dates.ts';
+import { formatMoney } from '../src/domain/money.ts';
+import { computeKpis } from '../src/http/routes/misc.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SHOTS = `${ROOT}artifacts/screenshots`;
+
+let server: E2eServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+
+const shot = (name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+/** French figures as the app prints them: "1 234,5" with a narrow no-break space. */
+const frNumber = (n: number) => new Intl.NumberFormat('fr-FR', { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(n);
+
+describe('web app in chromium', () => {
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`chromium is not installed at ${CHROMIUM}: the browser tests need it (apt-get install -y chromium; .ci/run installs it)`);
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    // Test what the code says now: build the web app first (a second or two).
+    const { build } = await import('vite');
+    await build({ configFile: `${ROOT}web/vite.config.ts`, logLevel: 'error' });
+    server = await startE2eServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+    context.setDefaultTimeout(15_000);
+    page = await context.newPage();
+  }, 180_000);
+
+  // A failed test must not leave a dialog over the next one's page.
+  afterEach(async () => {
+    if (page && (await page.locator('.modal-back').count())) await page.keyboard.press('Escape');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('refuses a wrong password, then signs in and lands on the dashboard', async () => {
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForURL(/\/login/);
+    await page.locator('input[name=email]').fill(server.admin.email);
+    await page.locator('input[name=password]').fill('not the password');
+    await page.locator('button[type=submit]').click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('incorrect');
+    await page.locator('input[name=password]').fill(server.admin.password);
+    await page.locator('button[type=submit]').click();
+    await page.getByTestId('dashboard').waitFor();
+    expect(await page.getByTestId('nav-dashboard').textContent()).toBe('Tableau de bord');
+    await shot('01-signed-in-dashboard');
+  });
+
+  it('shows the KPIs the KPI functions compute on the same database, in French formats', async () => {
+    const k = await computeKpis(server.db, server.orgId, 'EUR', server.today, 3);
+    const text = async (id: string) => (await page.getByTestId(`${id}-value`).textContent())?.trim();
+    expect(await text('kpi-receivables')).toBe(formatMoney(k.receivablesMinor, 'EUR', 'fr'));
+    expect(await text('kpi-overdue')).toBe(formatMoney(k.pastDueMinor, 'EUR', 'fr'));
+    expect(await text('kpi-overdue-share')).toBe(`${frNumber(k.overdueSharePercent)}\u202f%`);
+    expect(await text('kpi-dso')).toBe(`${k.dso.exhausted ? '≥ ' : ''}${frNumber(k.dso.days)} jours`);
+    expect(await text('kpi-best-dso')).toBe(`${frNumber(k.bestPossibleDso)} jours`);
+    expect(await text('kpi-add')).toBe(`${frNumber(k.averageDaysDelinquent)} jours`);
+    expect(await text('kpi-cei')).toBe(`${frNumber(k.cei.percent!)}\u202f%`);
+    expect(await text('kpi-adp')).toBe(`${frNumber(k.averageDaysToPay!)} jours`);
+    // "1 234,56 €": narrow no-break spaces, decimal comma.
+    expect(await text('kpi-receivables')).toMatch(/^\d{1,3}(\u202f\d{3})*,\d{2}\u202f€$/);
+    // The formula is there on hover.
+    await page.getByTestId('kpi-dso').hover();
+    expect(await page.getByTestId('kpi-dso').getAttribute('title')).toContain('épuisement');
+    expect(await page.getByTestId('aging-chart').locator('rect').count()).toBe(5);
+    await shot('02-dashboard-kpis');
+  });
+
+  it('approves a formal notice after previewing its letter, and finds it in the outbox', async () => {
+    await page.getByTestId('nav-today').click();
+    const notice = page.locator('[data-testid^=approval-][data-template=formal_notice]').first();
+    await notice.waitFor();
+    const customer = (await notice.locator('td').nth(1).textContent())!.trim();
+    await notice.getByTestId('open-preview').click();
+    await page.getByTestId('action-preview').waitFor();
+    expect(await page.getByTestId('preview-pdf-link').getAttribute('href')).toMatch(/\/api\/app\/actions\/\d+\/preview\.pdf$/);
+    const pdf = await page.request.get(`${server.url}${await page.getByTestId('preview-pdf-link').getAttribute('href')}`);
+    expect(pdf.headers()['content-type']).toBe('application/pdf');
+    expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
+    await shot('03-formal-notice-preview');
+    await page.getByTestId('approve-one').click();
+    await page.getByTestId('today-notice').waitFor();
+    // The in-process worker sends it at its next pass: look in the outbox until it is there.
+    await page.getByTestId('nav-outbox').click();
+    const row = page.locator(`[data-testid=outbox-row][data-template=formal_notice]`, { hasText: customer });
+    for (let i = 0; i < 40 && (await row.count()) === 0; i++) {
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.getByTestId('outbox').waitFor();
+    }
+    await row.first().waitFor();
+    expect(await row.first().getAttribute('data-channel')).toBe('registered_letter');
+    await row.first().getByTestId('open-message').click();
+    await page.getByTestId('message-modal').waitFor();
+    await shot('04-formal-notice-in-outbox');
+    await page.keyboard.press('Escape');
+  });
+
+  it('logs a call with a promise to pay, and the customer’s reminders are paused', async () => {
+    await page.getByTestId('nav-today').click();
+    const call = page.locator('[data-testid^=call-]').first();
+    await call.waitFor();
+    const customer = (await call.locator('td').first().textContent())!.trim();
+    await call.getByTestId('log-call').click();
+    const form = page.getByTestId('call-form');
+    await form.locator('select[name=outcome]').selectOption('promise_to_pay');
+    await form.locator('select[name=reason]').selectOption('cash_difficulty');
+    await form.locator('input[name=promisedOn]').fill(addDays(server.today, 10));
+    await form.locator('textarea[name=note]').fill('Paiement promis au téléphone');
+    await shot('05-call-outcome-form');
+    await page.getByTestId('save-call').click();
+    await page.getByTestId('today-notice').waitFor();
+    await page.getByRole('link', { name: customer }).first().click();
+    await page.getByTestId('customer-page').waitFor();
+    await page.getByTestId('paused-badge').waitFor();
+    // Every step still to come is held by the promise's pause.
+    const steps = page.getByTestId('next-step');
+    const held = page.locator('[data-testid=next-step][data-paused=yes]');
+    expect(await steps.count()).toBeGreaterThan(0);
+    expect(await held.count()).toBe(await steps.count());
+    expect(await page.locator('[data-testid=timeline] li[data-kind=call]').first().textContent()).toContain('Promesse de paiement');
+    await shot('06-customer-paused-by-promise');
+  });
+
+  it('matches a bank line by hand and the invoice is paid', async () => {
+    const [inv] = await server.db.query<{ id: bigint; number: string; open: bigint }>(
+      `SELECT id, number, amount_incl_tax_minor - allocated_minor - written_off_minor AS open FROM invoices
+        WHERE organisation_id = $1 AND allocated_minor = 0 AND written_off_minor = 0 ORDER BY due_date DESC, id LIMIT 1`,
+      [server.orgId],
+    );
+    const amount = `${inv!.open / 100n}.${String(inv!.open % 100n).padStart(2, '0')}`;
+    const statement = `<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><GrpHdr><MsgId>E2E-1</MsgId></GrpHdr>
+<Stmt><Id>E2E</Id><Acct><Id><IBAN>FR7630004008210001234567849</IBAN></Id></Acct>
+<Ntry><Amt Ccy="EUR">${amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>${server.today}</Dt></BookgDt><AcctSvcrRef>E2E-LINE-1</AcctSvcrRef>
+<NtryDtls><TxDtls><RltdPties><Dbtr><Pty><Nm>M OU MME INCONNU</Nm></Pty></Dbtr></RltdPties><RmtInf><Ustrd>VIREMENT DIVERS</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>`;
+    await page.getByTestId('nav-bank').click();
+    await page.getByTestId('bank-file').setInputFiles({ name: 'releve.xml', mimeType: 'application/xml', buffer: Buffer.from(statement) });
+    await page.getByTestId('bank-upload').click();
+    await page.getByTestId('bank-notice').waitFor();
+    const line = page.getByTestId('review-queue').locator('tr', { hasText: 'VIREMENT DIVERS' });
+    await line.getByTestId('match-by-hand').click();
+    await page.getByTestId('invoice-search').fill(inv!.number);
+    const found = page.locator(`[data-testid=found-invoice][data-number="${inv!.number}"]`);
+    await found.locator('input[type=checkbox]').check();
+    await shot('07-manual-match');
+    await page.getByTestId('confirm-match').click();
+    await page.getByTestId('bank-notice').filter({ hasText: 'rapprochée' }).waitFor();
+    await page.goto(`${server.url}/invoices/${inv!.id}`);
+    await page.getByTestId('invoice-page').waitFor();
+    expect(await page.getByTestId('invoice-status').textContent()).toBe('Payée');
+    expect(await page.getByTestId('invoice-open').textContent()).toBe(formatMoney(0n, 'EUR', 'fr'));
+    await shot('08-invoice-paid');
+  });
+
+  it('edits a template: the preview follows, and an invalid template cannot be saved', async () => {
+    await page.getByTestId('nav-templates').click();
+    await page.getByTestId('template-key').selectOption('reminder');
+    await page.getByTestId('template-channel-email').click();
+    const subject = page.getByTestId('part-subject');
+    await subject.waitFor();
+    await page.getByTestId('preview-subject').waitFor();
+    const before = await page.getByTestId('preview-subject').textContent();
+    await subject.fill(`${await subject.inputValue()} — merci de votre retour`);
+    await page.getByTestId('preview-subject').filter({ hasText: 'merci de votre retour' }).waitFor();
+    expect(await page.getByTestId('preview-subject').textContent()).not.toBe(before);
+    await shot('09-template-preview-changed');
+    await subject.fill('Relance {{ facture_inconnue }}');
+    await page.getByTestId('template-error').waitFor();
+    expect(await page.getByTestId('save-template').isDisabled()).toBe(true);
+    await shot('10-template-invalid');
+  });
+
+  it('switches to English: texts, amounts and dates follow the user', async () => {
+    await page.getByTestId('nav-dashboard').click();
+    await page.getByTestId('switch-language').click();
+    await page.getByTestId('nav-dashboard').filter({ hasText: 'Dashboard' }).waitFor();
+    expect(await page.getByTestId('nav-customers').textContent()).toBe('Customers');
+    // Amounts in the English form (the figure itself may be a background refresh away after the match above).
+    expect((await page.getByTestId('kpi-receivables-value').textContent())?.trim()).toMatch(/^€\d{1,3}(,\d{3})*\.\d{2}$/);
+    expect(await page.getByTestId('kpi-dso').getAttribute('title')).toContain('Countback');
+    // The choice is the user's: it survives a reload.
+    await page.reload();
+    await page.getByTestId('nav-dashboard').filter({ hasText: 'Dashboard' }).waitFor();
+    await shot('11-english');
+  });
+});

@@ -1,0 +1,71 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Link, Outlet, useNavigate } from '@tanstack/react-router';
+import { api } from './api.ts';
+import { LangProvider, translate } from './i18n.tsx';
+import type { MessageKey } from './messages.ts';
+import { useMe } from './session.ts';
+
+const NAV: { to: string; key: MessageKey }[] = [
+  { to: '/dashboard', key: 'nav.dashboard' },
+  { to: '/today', key: 'nav.today' },
+  { to: '/customers', key: 'nav.customers' },
+  { to: '/scenarios', key: 'nav.scenarios' },
+  { to: '/templates', key: 'nav.templates' },
+  { to: '/bank', key: 'nav.bank' },
+  { to: '/imports', key: 'nav.imports' },
+  { to: '/outbox', key: 'nav.outbox' },
+  { to: '/settings', key: 'nav.settings' },
+];
+
+export function Layout() {
+  const me = useMe();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const lang = me.data?.user.language ?? 'fr';
+  const t = (k: MessageKey) => translate(lang, k);
+  const switchLang = useMutation({
+    mutationFn: (language: 'fr' | 'en') => api('/api/app/me/language', { body: { language } }),
+    onSuccess: () => qc.invalidateQueries(),
+  });
+  const logout = useMutation({
+    mutationFn: () => api('/api/auth/logout', { body: {} }),
+    onSettled: () => {
+      qc.clear();
+      navigate({ to: '/login', search: { next: undefined } });
+    },
+  });
+  if (me.isPending) return <div className="boot">Relance…</div>;
+  if (me.isError) return <div className="boot">{me.error.message}</div>;
+  return (
+    <LangProvider lang={lang}>
+      <div className="shell">
+        <nav className="side">
+          <div className="brand">Relance</div>
+          <div className="org" title={me.data.organisation.id}>
+            {me.data.organisation.legalName}
+          </div>
+          {NAV.map((n) => (
+            <Link key={n.to} to={n.to} className="nav" activeProps={{ className: 'nav active' }} data-testid={`nav-${n.to.slice(1)}`}>
+              {t(n.key)}
+            </Link>
+          ))}
+          <div className="side-foot">
+            <div className="who">
+              {me.data.user.name ?? me.data.user.email}
+              <span className="role">{t(`role.${me.data.user.role}` as MessageKey)}</span>
+            </div>
+            <button type="button" className="link" data-testid="switch-language" onClick={() => switchLang.mutate(lang === 'fr' ? 'en' : 'fr')}>
+              {lang === 'fr' ? 'English' : 'Français'}
+            </button>
+            <button type="button" className="link" onClick={() => logout.mutate()}>
+              {t('nav.logout')}
+            </button>
+          </div>
+        </nav>
+        <main className="main">
+          <Outlet />
+        </main>
+      </div>
+    </LangProvider>
+  );
+}

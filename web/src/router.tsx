@@ -1,0 +1,52 @@
+/**
+ * Routes of the app. The first page (dashboard) ships in the main bundle; every other screen is a
+ * separate chunk loaded when it is opened, which keeps the first page's JavaScript small.
+ */
+import type { QueryClient } from '@tanstack/react-query';
+import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
+import { Layout } from './Layout.tsx';
+import { Dashboard } from './screens/Dashboard.tsx';
+import { Login } from './screens/Login.tsx';
+
+const root = createRootRouteWithContext<{ queryClient: QueryClient }>()({});
+
+const login = createRoute({
+  getParentRoute: () => root,
+  path: '/login',
+  validateSearch: (s: Record<string, unknown>) => ({ next: typeof s.next === 'string' ? s.next : undefined }),
+  component: Login,
+});
+
+const app = createRoute({ getParentRoute: () => root, id: 'app', component: Layout });
+
+const index = createRoute({
+  getParentRoute: () => app,
+  path: '/',
+  beforeLoad: () => {
+    throw redirect({ to: '/dashboard' });
+  },
+});
+const dashboard = createRoute({ getParentRoute: () => app, path: '/dashboard', component: Dashboard });
+const today = createRoute({ getParentRoute: () => app, path: '/today', component: lazyRouteComponent(() => import('./screens/Today.tsx'), 'Today') });
+const customers = createRoute({ getParentRoute: () => app, path: '/customers', component: lazyRouteComponent(() => import('./screens/Customers.tsx'), 'Customers') });
+const customer = createRoute({ getParentRoute: () => app, path: '/customers/$customerId', component: lazyRouteComponent(() => import('./screens/Customer.tsx'), 'Customer') });
+const invoice = createRoute({ getParentRoute: () => app, path: '/invoices/$invoiceId', component: lazyRouteComponent(() => import('./screens/Invoice.tsx'), 'InvoicePage') });
+const scenarios = createRoute({ getParentRoute: () => app, path: '/scenarios', component: lazyRouteComponent(() => import('./screens/Scenarios.tsx'), 'Scenarios') });
+const templates = createRoute({ getParentRoute: () => app, path: '/templates', component: lazyRouteComponent(() => import('./screens/Templates.tsx'), 'Templates') });
+const bank = createRoute({ getParentRoute: () => app, path: '/bank', component: lazyRouteComponent(() => import('./screens/Bank.tsx'), 'Bank') });
+const imports = createRoute({ getParentRoute: () => app, path: '/imports', component: lazyRouteComponent(() => import('./screens/Imports.tsx'), 'Imports') });
+const settings = createRoute({ getParentRoute: () => app, path: '/settings', component: lazyRouteComponent(() => import('./screens/Settings.tsx'), 'Settings') });
+const outbox = createRoute({ getParentRoute: () => app, path: '/outbox', component: lazyRouteComponent(() => import('./screens/Outbox.tsx'), 'Outbox') });
+
+const routeTree = root.addChildren([
+  login,
+  app.addChildren([index, dashboard, today, customers, customer, invoice, scenarios, templates, bank, imports, settings, outbox]),
+]);
+
+export const router = createRouter({ routeTree, context: { queryClient: undefined! }, defaultPreload: 'intent', scrollRestoration: true });
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: typeof router;
+  }
+}

@@ -1,0 +1,259 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import { type FormEvent, useEffect, useState } from 'react';
+import { api, qs } from '../api.ts';
+import { Modal } from '../components/ui.tsx';
+import { date, dateTime, money, pct, useLang, useT } from '../i18n.tsx';
+import { can, useMe } from '../session.ts';
+
+interface QueueItem {
+  lineId: string;
+  bookingDate: string;
+  amountMinor: string;
+  currency: string;
+  counterpartyName: string | null;
+  text: string | null;
+  status: string;
+  candidates: { proposalId: string; customerId: string; customerName: string | null; confidence: number; reason: { fr: string; en: string } }[];
+}
+interface BankData {
+  today: string;
+  currency: string;
+  hold: { held: boolean; message: string | null; lastImportOn: string | null };
+  statements: { id: string; format: string; account_iban: string | null; filename: string | null; imported_at: string; lines: number; matched: number; closing_date: string | null; closingMinor: string | null; currency: string | null }[];
+  queue: QueueItem[];
+  matched: { id: string; bookingDate: string; amountMinor: string; currency: string; counterpartyName: string | null; text: string; matchedBy: string; customerId: string | null; customerName: string | null }[];
+}
+interface FoundInvoice {
+  id: string;
+  number: string;
+  customerId: string;
+  customerName: string;
+  dueDate: string;
+  currency: string;
+  openMinor: string;
+}
+
+export function Bank() {
+  const t = useT();
+  const lang = useLang();
+  const me = useMe();
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: ['bank'], queryFn: () => api<BankData>('/api/app/bank') });
+  const [matching, setMatching] = useState<QueueItem | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const refresh = () => {
+    qc.invalidateQueries({ queryKey: ['bank'] });
+    qc.invalidateQueries({ queryKey: ['dashboard'] });
+    qc.invalidateQueries({ queryKey: ['today'] });
+  };
+  const upload = useMutation({
+    mutationFn: (form: FormData) => api<{ summary: { read: number; new: number; duplicates: number }; reconcile: { matched: number; review: number; unmatched: number } | null }>('/api/app/bank/import', { form }),
+    onSuccess: (r) => {
+      setNotice(t('bank.imported', { read: r.summary.read, fresh: r.summary.new, dup: r.summary.duplicates, matched: r.reconcile?.matched ?? 0, review: (r.reconcile?.review ?? 0) + (r.reconcile?.unmatched ?? 0) }));
+      refresh();
+    },
+  });
+  const accept = useMutation({ mutationFn: (id: string) => api(`/api/app/bank/proposals/${id}/accept`, { body: {} }), onSuccess: refresh });
+  const undo = useMutation({ mutationFn: (id: string) => api(`/api/app/bank/lines/${id}/undo`, { body: {} }), onSuccess: refresh });
+  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
+  if (q.isError) return <p className="error">{q.error.message}</p>;
+  const d = q.data;
+  const writer = can(me.data, 'write');
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    upload.mutate(new FormData(e.currentTarget));
+  };
+  const err = upload.error ?? accept.error ?? undo.error;
+  return (
+    <div className="page" data-testid="bank">
+      <header className="page-head">
+        <h1>{t('nav.bank')}</h1>
+      </header>
+      {d.hold.message && <div className={d.hold.held ? 'banner bad' : 'banner'}>{d.hold.message}</div>}
+      {notice && <div className="banner good" data-testid="bank-notice">{notice}</div>}
+      {err && <div className="banner bad">{err.message}</div>}
+      {writer && (
+        <form className="card toolbar" onSubmit={submit}>
+          <strong>{t('bank.import')}</strong>
+          <input type="file" name="file" required accept=".xml,.txt,.ofx,.qfx,.csv,.cfonb,.120" data-testid="bank-file" />
+          <input name="account" placeholder={t('bank.account')} />
+          <button type="submit" className="primary" disabled={upload.isPending} data-testid="bank-upload">
+            {t('bank.upload')}
+          </button>
+          <span className="muted small">{t('bank.formats')}</span>
+        </form>
+      )}
+      <section className="card" data-testid="review-queue">
+        <h2>
+          {t('bank.review')} ({d.queue.length})
+        </h2>
+        {d.queue.length === 0 ? (
+          <p className="muted">{t('bank.nothingToReview')}</p>
+        ) : (
+          <table className="table">
+            <thead>
+              <tr>
+                <th>{t('col.date')}</th>
+                <th className="num">{t('col.amount')}</th>
+                <th>{t('bank.payer')}</th>
+                <th>{t('bank.text')}</th>
+                <th>{t('bank.candidates')}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {d.queue.map((l) => (
+                <tr key={l.lineId} data-testid={`line-${l.lineId}`}>
+                  <td>{date(l.bookingDate, lang)}</td>
+                  <td className="num">{money(l.amountMinor, l.currency, lang)}</td>
+                  <td>{l.counterpartyName}</td>
+                  <td className="small">{l.text}</td>
+                  <td className="small">
+                    {l.candidates.length === 0 && <span className="muted">{t('bank.noCandidate')}</span>}
+                    {l.candidates.map((c) => (
+                      <div key={c.proposalId}>
+                        <strong>{c.customerName}</strong> · {pct(c.confidence * 100, lang, 0)} — {c.reason[lang]}{' '}
+                        {writer && (
+                          <button type="button" className="link" onClick={() => accept.mutate(c.proposalId)}>
+                            {t('bank.accept')}
+                          </button>
+                        )}
+                      </div>
+                    ))}
+                  </td>
+                  <td>
+                    {writer && (
+                      <button type="button" onClick={() => setMatching(l)} data-testid="match-by-hand">
+                        {t('bank.matchByHand')}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="card">
+        <h2>{t('bank.matched')}</h2>
+        <table className="table" data-testid="matched-lines">
+          <tbody>
+            {d.matched.map((l) => (
+              <tr key={l.id}>
+                <td>{date(l.bookingDate, lang)}</td>
+                <td className="num">{money(l.amountMinor, l.currency, lang)}</td>
+                <td>{l.customerId ? <Link to="/customers/$customerId" params={{ customerId: l.customerId }}>{l.customerName}</Link> : l.counterpartyName}</td>
+                <td className="small">{l.text}</td>
+                <td>
+                  <span className="pill">{l.matchedBy === 'auto' ? t('bank.auto') : t('bank.manual')}</span>
+                </td>
+                <td>
+                  {writer && (
+                    <button type="button" className="link" onClick={() => undo.mutate(l.id)}>
+                      {t('bank.undo')}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section className="card">
+        <h2>{t('bank.statements')}</h2>
+        <table className="table">
+          <tbody>
+            {d.statements.map((s) => (
+              <tr key={s.id}>
+                <td>{dateTime(s.imported_at, lang)}</td>
+                <td>{s.format}</td>
+                <td className="small">{s.filename}</td>
+                <td className="small">{s.account_iban}</td>
+                <td className="num">
+                  {s.matched}/{s.lines}
+                </td>
+                <td className="num">{s.closingMinor ? `${money(s.closingMinor, s.currency ?? d.currency, lang)} (${date(s.closing_date, lang)})` : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      {matching && (
+        <ManualMatch
+          line={matching}
+          onClose={() => setMatching(null)}
+          onDone={() => {
+            setMatching(null);
+            setNotice(t('bank.matchedOk'));
+            refresh();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function ManualMatch({ line, onClose, onDone }: { line: QueueItem; onClose: () => void; onDone: () => void }) {
+  const t = useT();
+  const lang = useLang();
+  const [search, setSearch] = useState(line.candidates[0]?.customerName ?? line.counterpartyName ?? '');
+  const [term, setTerm] = useState(search);
+  const [chosen, setChosen] = useState<Map<string, { inv: FoundInvoice; amount: bigint }>>(new Map());
+  useEffect(() => {
+    const h = setTimeout(() => setTerm(search), 250);
+    return () => clearTimeout(h);
+  }, [search]);
+  const found = useQuery({ queryKey: ['invoice-search', term], queryFn: () => api<FoundInvoice[]>(`/api/app/invoices/search${qs({ q: term })}`) });
+  const total = [...chosen.values()].reduce((s, c) => s + c.amount, 0n);
+  const left = BigInt(line.amountMinor) - total;
+  const customers = new Set([...chosen.values()].map((c) => c.inv.customerId));
+  const match = useMutation({
+    mutationFn: () =>
+      api(`/api/app/bank/lines/${line.lineId}/match`, {
+        body: { customerId: [...customers][0], allocations: [...chosen.values()].map((c) => ({ invoiceId: c.inv.id, amountMinor: c.amount.toString() })) },
+      }),
+    onSuccess: onDone,
+  });
+  const toggle = (inv: FoundInvoice) => {
+    const m = new Map(chosen);
+    if (m.has(inv.id)) m.delete(inv.id);
+    else {
+      const remaining = BigInt(line.amountMinor) - [...m.values()].reduce((s, c) => s + c.amount, 0n);
+      const open = BigInt(inv.openMinor);
+      m.set(inv.id, { inv, amount: remaining < open ? (remaining > 0n ? remaining : 0n) : open });
+    }
+    setChosen(m);
+  };
+  return (
+    <Modal title={t('bank.matchByHand')} onClose={onClose} testId="match-modal">
+      <p>
+        <strong>{money(line.amountMinor, line.currency, lang)}</strong> · {date(line.bookingDate, lang)} · {line.counterpartyName} · <span className="small">{line.text}</span>
+      </p>
+      <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder={t('bank.searchInvoice')} data-testid="invoice-search" />
+      <table className="table">
+        <tbody>
+          {found.data?.map((inv) => (
+            <tr key={inv.id} className={chosen.has(inv.id) ? 'sel' : ''} data-testid="found-invoice" data-number={inv.number}>
+              <td>
+                <input type="checkbox" checked={chosen.has(inv.id)} onChange={() => toggle(inv)} aria-label={inv.number} disabled={customers.size > 0 && !customers.has(inv.customerId)} />
+              </td>
+              <td>{inv.number}</td>
+              <td>{inv.customerName}</td>
+              <td>{date(inv.dueDate, lang)}</td>
+              <td className="num">{money(inv.openMinor, inv.currency, lang)}</td>
+              <td className="num">{chosen.has(inv.id) ? money(chosen.get(inv.id)!.amount.toString(), inv.currency, lang) : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="small">{t('bank.leftAsCredit', { amount: money(left.toString(), line.currency, lang) })}</p>
+      {match.error && <p className="error">{match.error.message}</p>}
+      <div className="actions-row">
+        <button type="button" className="primary" disabled={chosen.size === 0 || left < 0n || match.isPending} onClick={() => match.mutate()} data-testid="confirm-match">
+          {t('bank.confirmMatch')}
+        </button>
+      </div>
+    </Modal>
+  );
+}

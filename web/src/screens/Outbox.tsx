@@ -1,0 +1,142 @@
+import { useQuery } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import { useState } from 'react';
+import { api } from '../api.ts';
+import { Code, HtmlFrame, Modal, PdfFrame } from '../components/ui.tsx';
+import { dateTime, useLang, useT } from '../i18n.tsx';
+
+interface Row {
+  id: string;
+  actionId: string;
+  customerId: string;
+  customerName: string;
+  channel: string;
+  provider: string;
+  local: boolean;
+  recipients: unknown;
+  subject: string | null;
+  contentType: string;
+  bytes: number;
+  handedOverAt: string;
+  template: string;
+  invoices: string[];
+}
+interface Detail {
+  id: string;
+  channel: string;
+  subject: string | null;
+  contentType: string;
+  sha256: string;
+  rawUrl: string;
+  email?: { from: string; to: string; subject: string; html: string | null; text: string | null; attachments: { filename: string; size: number }[] };
+  text?: string;
+  events: { kind: string; at: string }[];
+}
+
+const recipientsText = (r: unknown) => {
+  if (!r || typeof r !== 'object') return '';
+  const o = r as Record<string, unknown>;
+  if (Array.isArray(o.to)) return o.to.join(', ');
+  if (typeof o.to === 'string') return o.to;
+  if (Array.isArray(o.address)) return o.address.join(', ');
+  return '';
+};
+
+export function Outbox() {
+  const t = useT();
+  const lang = useLang();
+  const [channel, setChannel] = useState('');
+  const [open, setOpen] = useState<Row | null>(null);
+  const q = useQuery({ queryKey: ['outbox', channel], queryFn: () => api<{ smtpConfigured: boolean; rows: Row[] }>(`/api/app/outbox${channel ? `?channel=${channel}` : ''}`) });
+  return (
+    <div className="page" data-testid="outbox">
+      <header className="page-head">
+        <h1>{t('nav.outbox')}</h1>
+        <select value={channel} onChange={(e) => setChannel(e.target.value)}>
+          <option value="">{t('outbox.all')}</option>
+          {['email', 'sms', 'letter', 'registered_letter'].map((c) => (
+            <option key={c} value={c}>
+              {t(`channel.${c}` as never)}
+            </option>
+          ))}
+        </select>
+      </header>
+      {q.data && !q.data.smtpConfigured && <div className="banner">{t('outbox.local')}</div>}
+      {q.isError && <p className="error">{q.error.message}</p>}
+      <section className="card">
+        {q.data?.rows.length === 0 && <p className="muted">{t('outbox.empty')}</p>}
+        <table className="table">
+          <tbody>
+            {q.data?.rows.map((r) => (
+              <tr key={r.id} data-testid="outbox-row" data-channel={r.channel} data-template={r.template}>
+                <td>{dateTime(r.handedOverAt, lang)}</td>
+                <td>
+                  <Code prefix="channel" value={r.channel} />
+                  {r.local && <span className="pill">{t('outbox.localPill')}</span>}
+                </td>
+                <td>
+                  <Link to="/customers/$customerId" params={{ customerId: r.customerId }}>
+                    {r.customerName}
+                  </Link>
+                </td>
+                <td>{r.subject ?? <Code prefix="template" value={r.template} />}</td>
+                <td className="small">{recipientsText(r.recipients)}</td>
+                <td className="small">{r.invoices.join(', ')}</td>
+                <td>
+                  <button type="button" onClick={() => setOpen(r)} data-testid="open-message">
+                    {t('outbox.open')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      {open && <Message row={open} onClose={() => setOpen(null)} />}
+    </div>
+  );
+}
+
+function Message({ row, onClose }: { row: Row; onClose: () => void }) {
+  const t = useT();
+  const lang = useLang();
+  const q = useQuery({ queryKey: ['delivery', row.id], queryFn: () => api<Detail>(`/api/app/deliveries/${row.id}`) });
+  const d = q.data;
+  return (
+    <Modal title={row.subject ?? row.template} onClose={onClose} testId="message-modal">
+      {d && (
+        <>
+          <div className="small muted">
+            SHA-256 {d.sha256} · <a href={d.rawUrl}>{t('outbox.download')}</a>
+          </div>
+          {d.email && (
+            <>
+              <div className="small">
+                {t('preview.from')} {d.email.from} · {t('preview.to')} {d.email.to}
+              </div>
+              {d.email.html ? <HtmlFrame html={d.email.html} title={d.email.subject} /> : <pre className="text">{d.email.text}</pre>}
+              {d.email.attachments.length > 0 && (
+                <div className="small">
+                  {t('preview.attachments')}: {d.email.attachments.map((a) => a.filename).join(', ')}
+                </div>
+              )}
+            </>
+          )}
+          {d.text !== undefined && <pre className="text">{d.text}</pre>}
+          {d.contentType.includes('pdf') && <PdfFrame url={d.rawUrl} title={row.subject ?? 'PDF'} />}
+          <ul className="timeline">
+            {d.events.map((e) => (
+              <li key={`${e.kind}-${e.at}`}>
+                <span className="when">{dateTime(e.at, lang)}</span>
+                <span>
+                  <Code prefix="event" value={e.kind} />
+                </span>
+                <span />
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </Modal>
+  );
+}

@@ -1,0 +1,327 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { api } from '../api.ts';
+import { Code } from '../components/ui.tsx';
+import { date, useLang, useT } from '../i18n.tsx';
+import type { MessageKey } from '../messages.ts';
+import { can, useMe } from '../session.ts';
+import { toMinor } from './Today.tsx';
+
+interface Step {
+  offset: number;
+  channel: string;
+  template: string;
+  tone: string;
+  requiresApproval?: boolean;
+  fallbackChannel?: string;
+  conditions?: { customerKind?: 'business' | 'consumer'; minOverdueMinor?: Record<string, string>; tags?: string[] };
+}
+interface Definition {
+  options: { workingDaysOnly: boolean; holidayCalendar: string; window: { start: string; end: string }; minGapDays: number; grouping: 'per_customer' | 'per_invoice' };
+  steps: Step[];
+}
+interface ScenarioRow {
+  id: string;
+  key: string;
+  name: string;
+  version: number;
+  isDefault: boolean;
+  definition: Definition;
+  customers: number;
+  tags: string[];
+}
+interface ListData {
+  scenarios: ScenarioRow[];
+  channels: string[];
+  tones: string[];
+  templates: string[];
+  holidayCalendars: { key: string; name: string }[];
+}
+interface Simulation {
+  dueDate: string;
+  days: { date: string; relative: number; actions: { channel: string; fallbackFrom: string | null; template: string; tone: string; requiresApproval: boolean; stepOffset: number }[]; skipped: { stepKey: string; reason: string }[]; held: boolean }[];
+}
+
+export function Scenarios() {
+  const t = useT();
+  const me = useMe();
+  const qc = useQueryClient();
+  const list = useQuery({ queryKey: ['scenarios'], queryFn: () => api<ListData>('/api/app/scenarios') });
+  const [key, setKey] = useState<string | null>(null);
+  const current = list.data?.scenarios.find((s) => s.key === key) ?? list.data?.scenarios.find((s) => s.isDefault) ?? list.data?.scenarios[0];
+  const [def, setDef] = useState<Definition | null>(null);
+  const [name, setName] = useState('');
+  useEffect(() => {
+    if (current) {
+      setDef(structuredClone(current.definition));
+      setName(current.name);
+    }
+  }, [current]);
+  const save = useMutation({
+    mutationFn: () => api(`/api/app/scenarios/${current!.key}`, { method: 'PUT', body: { definition: def, name } }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['scenarios'] }),
+  });
+  const makeDefault = useMutation({
+    mutationFn: () => api(`/api/app/scenarios/${current!.key}/default`, { body: {} }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['scenarios'] }),
+  });
+  if (list.isPending) return <p className="muted">{t('common.loading')}</p>;
+  if (list.isError) return <p className="error">{list.error.message}</p>;
+  if (!current || !def) return null;
+  const L = list.data;
+  const admin = can(me.data, 'admin');
+  const setStep = (i: number, patch: Partial<Step>) => setDef({ ...def, steps: def.steps.map((s, k) => (k === i ? { ...s, ...patch } : s)) });
+  return (
+    <div className="page" data-testid="scenarios">
+      <header className="page-head">
+        <h1>{t('nav.scenarios')}</h1>
+        <div className="tabs">
+          {L.scenarios.map((s) => (
+            <button type="button" key={s.key} className={s.key === current.key ? 'on' : ''} onClick={() => setKey(s.key)}>
+              {s.name}
+              {s.isDefault ? ' ★' : ''}
+            </button>
+          ))}
+        </div>
+      </header>
+      <div className="split">
+        <section className="card">
+          <div className="form">
+            <label>
+              {t('scenario.name')}
+              <input value={name} onChange={(e) => setName(e.target.value)} disabled={!admin} />
+            </label>
+            <label>
+              {t('scenario.window')}
+              <span className="toolbar">
+                <input type="time" value={def.options.window.start} onChange={(e) => setDef({ ...def, options: { ...def.options, window: { ...def.options.window, start: e.target.value } } })} />
+                <input type="time" value={def.options.window.end} onChange={(e) => setDef({ ...def, options: { ...def.options, window: { ...def.options.window, end: e.target.value } } })} />
+              </span>
+            </label>
+            <label>
+              {t('scenario.minGap')}
+              <input type="number" min={0} max={60} value={def.options.minGapDays} onChange={(e) => setDef({ ...def, options: { ...def.options, minGapDays: Number(e.target.value) } })} />
+            </label>
+            <label>
+              {t('scenario.grouping')}
+              <select value={def.options.grouping} onChange={(e) => setDef({ ...def, options: { ...def.options, grouping: e.target.value as Definition['options']['grouping'] } })}>
+                <option value="per_customer">{t('scenario.perCustomer')}</option>
+                <option value="per_invoice">{t('scenario.perInvoice')}</option>
+              </select>
+            </label>
+            <label>
+              {t('scenario.holidays')}
+              <select value={def.options.holidayCalendar} onChange={(e) => setDef({ ...def, options: { ...def.options, holidayCalendar: e.target.value } })}>
+                {L.holidayCalendars.map((h) => (
+                  <option key={h.key} value={h.key}>
+                    {h.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="inline">
+              <input type="checkbox" checked={def.options.workingDaysOnly} onChange={(e) => setDef({ ...def, options: { ...def.options, workingDaysOnly: e.target.checked } })} />
+              {t('scenario.workingDays')}
+            </label>
+          </div>
+          <h3>{t('scenario.steps')}</h3>
+          <table className="table" data-testid="steps">
+            <thead>
+              <tr>
+                <th>{t('scenario.offset')}</th>
+                <th>{t('col.channel')}</th>
+                <th>{t('col.template')}</th>
+                <th>{t('scenario.tone')}</th>
+                <th>{t('scenario.fallback')}</th>
+                <th>{t('scenario.conditions')}</th>
+                <th>{t('scenario.approval')}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {def.steps.map((s, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: steps are edited in place; the index is their identity while editing
+                <tr key={i}>
+                  <td>
+                    <input type="number" value={s.offset} style={{ width: 64 }} onChange={(e) => setStep(i, { offset: Number(e.target.value) })} aria-label={t('scenario.offset')} />
+                  </td>
+                  <td>
+                    <select value={s.channel} onChange={(e) => setStep(i, { channel: e.target.value })}>
+                      {L.channels.map((c) => (
+                        <option key={c} value={c}>
+                          {t(`channel.${c}` as MessageKey)}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>
+                    <select value={s.template} onChange={(e) => setStep(i, { template: e.target.value })}>
+                      {L.templates.map((c) => (
+                        <option key={c} value={c}>
+                          {t(`template.${c}` as MessageKey)}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>
+                    <select value={s.tone} onChange={(e) => setStep(i, { tone: e.target.value })}>
+                      {L.tones.map((c) => (
+                        <option key={c} value={c}>
+                          {t(`tone.${c}` as MessageKey)}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>
+                    <select value={s.fallbackChannel ?? ''} onChange={(e) => setStep(i, { fallbackChannel: e.target.value || undefined })}>
+                      <option value="">—</option>
+                      {L.channels.map((c) => (
+                        <option key={c} value={c}>
+                          {t(`channel.${c}` as MessageKey)}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>
+                    <select
+                      value={s.conditions?.customerKind ?? ''}
+                      onChange={(e) => setStep(i, { conditions: { ...s.conditions, customerKind: (e.target.value || undefined) as 'business' | 'consumer' | undefined } })}
+                      aria-label={t('col.kind')}
+                    >
+                      <option value="">{t('scenario.anyCustomer')}</option>
+                      <option value="business">{t('kind.business')}</option>
+                      <option value="consumer">{t('kind.consumer')}</option>
+                    </select>
+                    <input
+                      placeholder={t('scenario.minOverdue')}
+                      style={{ width: 110 }}
+                      defaultValue={s.conditions?.minOverdueMinor?.EUR ? (Number(s.conditions.minOverdueMinor.EUR) / 100).toString() : ''}
+                      onBlur={(e) => {
+                        const m = toMinor(e.target.value);
+                        setStep(i, { conditions: { ...s.conditions, minOverdueMinor: m ? { EUR: m } : undefined } });
+                      }}
+                    />
+                  </td>
+                  <td>
+                    <input type="checkbox" checked={s.requiresApproval ?? s.tone === 'formal_notice'} onChange={(e) => setStep(i, { requiresApproval: e.target.checked })} aria-label={t('scenario.approval')} />
+                  </td>
+                  <td>
+                    <button type="button" className="link" onClick={() => setDef({ ...def, steps: def.steps.filter((_, k) => k !== i) })}>
+                      ✕
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div className="actions-row" style={{ marginTop: 10 }}>
+            <button type="button" onClick={() => setDef({ ...def, steps: [...def.steps, { offset: (def.steps.at(-1)?.offset ?? 0) + 7, channel: 'email', template: 'reminder', tone: 'reminder' }] })}>
+              {t('scenario.addStep')}
+            </button>
+            <span className="spacer" />
+            {admin && (
+              <>
+                {!current.isDefault && (
+                  <button type="button" onClick={() => makeDefault.mutate()}>
+                    {t('scenario.makeDefault')}
+                  </button>
+                )}
+                <button type="button" className="primary" onClick={() => save.mutate()} disabled={save.isPending} data-testid="save-scenario">
+                  {t('scenario.save', { v: current.version + 1 })}
+                </button>
+              </>
+            )}
+          </div>
+          {save.error && <p className="error">{save.error.message}</p>}
+          {save.isSuccess && <p className="ok">{t('common.saved')}</p>}
+          <p className="muted small">{t('scenario.versionNote', { v: current.version, n: current.customers })}</p>
+        </section>
+        <Simulator def={def} />
+      </div>
+    </div>
+  );
+}
+
+function Simulator({ def }: { def: Definition }) {
+  const t = useT();
+  const lang = useLang();
+  const [dueDate, setDueDate] = useState(() => new Date().toISOString().slice(0, 10));
+  const [amount, setAmount] = useState('1200');
+  const [kind, setKind] = useState<'business' | 'consumer'>('business');
+  const [hasEmail, setHasEmail] = useState(true);
+  const [hasPhone, setHasPhone] = useState(true);
+  const [paidOn, setPaidOn] = useState('');
+  const sim = useMutation({
+    mutationFn: () =>
+      api<Simulation>('/api/app/scenarios/preview', { body: { definition: def, sample: { dueDate, amountMinor: toMinor(amount) ?? '120000', kind, hasEmail, hasPhone, paidOn: paidOn || undefined } } }),
+  });
+  // Previews follow the edits (debounced) so the timeline always shows the draft.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: sim.mutate is stable; the inputs are the dependencies
+  useEffect(() => {
+    const h = setTimeout(() => sim.mutate(), 300);
+    return () => clearTimeout(h);
+  }, [def, dueDate, amount, kind, hasEmail, hasPhone, paidOn]);
+  const days = sim.data?.days.filter((d) => d.actions.length || d.skipped.length || d.relative === 0) ?? [];
+  return (
+    <section className="card" data-testid="simulator">
+      <h2>{t('scenario.preview')}</h2>
+      <div className="form">
+        <label>
+          {t('col.due')}
+          <input type="date" value={dueDate} onChange={(e) => setDueDate(e.target.value)} />
+        </label>
+        <label>
+          {t('col.amount')}
+          <input value={amount} onChange={(e) => setAmount(e.target.value)} />
+        </label>
+        <label>
+          {t('col.kind')}
+          <select value={kind} onChange={(e) => setKind(e.target.value as 'business' | 'consumer')}>
+            <option value="business">{t('kind.business')}</option>
+            <option value="consumer">{t('kind.consumer')}</option>
+          </select>
+        </label>
+        <label>
+          {t('scenario.paidOn')}
+          <input type="date" value={paidOn} onChange={(e) => setPaidOn(e.target.value)} />
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={hasEmail} onChange={(e) => setHasEmail(e.target.checked)} /> {t('scenario.hasEmail')}
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={hasPhone} onChange={(e) => setHasPhone(e.target.checked)} /> {t('scenario.hasPhone')}
+        </label>
+      </div>
+      {sim.error && <p className="error">{sim.error.message}</p>}
+      <div className="days" style={{ marginTop: 12 }} data-testid="sim-days">
+        {days.map((d) => (
+          <div key={d.date} className={`day ${d.actions.length ? 'has' : ''} ${d.relative === 0 ? 'due' : ''}`}>
+            <div className="d">
+              {date(d.date, lang)} · {d.relative === 0 ? 'J' : `J${d.relative > 0 ? '+' : ''}${d.relative}`}
+            </div>
+            {d.actions.map((a) => (
+              <div key={`${a.channel}-${a.template}`}>
+                <strong>
+                  <Code prefix="channel" value={a.channel} />
+                </strong>{' '}
+                <Code prefix="template" value={a.template} />
+                {a.fallbackFrom && (
+                  <span className="muted">
+                    {' '}
+                    ({t('scenario.insteadOf')} <Code prefix="channel" value={a.fallbackFrom} />)
+                  </span>
+                )}
+                {a.requiresApproval && <span className="pill warn">{t('scenario.approval')}</span>}
+              </div>
+            ))}
+            {d.skipped.map((s) => (
+              <div key={s.stepKey} className="muted">
+                {s.stepKey}: <Code prefix="skip" value={s.reason} />
+              </div>
+            ))}
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}

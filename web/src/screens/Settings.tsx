@@ -1,0 +1,410 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, type ReactNode, useState } from 'react';
+import { api } from '../api.ts';
+import { dateTime, useLang, useT } from '../i18n.tsx';
+import type { MessageKey } from '../messages.ts';
+import { can, useMe } from '../session.ts';
+
+interface SettingsData {
+  organisation: Record<string, string | null>;
+  branding: Record<string, string | null>;
+  delivery: Record<string, unknown>;
+  staleBankDays: number;
+  sending: { window: { start: string; end: string }; holidayCalendar: string; workingDaysOnly: boolean } | null;
+  holidayCalendars: { key: string; name: string }[];
+  users: { id: string; email: string; name: string | null; language: string; role: string; disabled: boolean }[];
+  apiKeys: { id: string; name: string; prefix: string; scope: string; created_at: string; last_used_at: string | null; revoked_at: string | null }[];
+  webhooks: { id: string; url: string; events: string[]; description: string | null; active: boolean }[];
+  webhookEvents: string[];
+  rates: { table: string; from: string; ratePercent: string; note: string | null }[];
+  rateTables: string[];
+}
+
+const formObject = (e: FormEvent<HTMLFormElement>) => {
+  e.preventDefault();
+  const o: Record<string, string> = {};
+  new FormData(e.currentTarget).forEach((v, k) => {
+    if (typeof v === 'string') o[k] = v;
+  });
+  return o;
+};
+
+function Section({ title, children, testId }: { title: string; children: ReactNode; testId?: string }) {
+  return (
+    <section className="card" data-testid={testId}>
+      <h2>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+export function Settings() {
+  const t = useT();
+  const lang = useLang();
+  const me = useMe();
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: ['settings'], queryFn: () => api<SettingsData>('/api/app/settings') });
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const call = useMutation({
+    mutationFn: (v: { path: string; method?: string; body?: unknown }) => api<Record<string, unknown>>(`/api/app/settings${v.path}`, { method: v.method ?? 'PUT', body: v.body ?? {} }),
+    onSuccess: (r) => {
+      const secret = (r.password as string | undefined) ?? (r.key as string | undefined) ?? (r.secret as string | undefined);
+      setMessage({ ok: true, text: secret ? t('settings.shownOnce', { secret }) : r.outcome ? t('settings.testSent', { result: JSON.stringify(r.outcome) }) : t('common.saved') });
+      qc.invalidateQueries({ queryKey: ['settings'] });
+      qc.invalidateQueries({ queryKey: ['me'] });
+    },
+    onError: (e) => setMessage({ ok: false, text: e.message }),
+  });
+  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
+  if (q.isError) return <p className="error">{q.error.message}</p>;
+  const d = q.data;
+  const admin = can(me.data, 'admin');
+  const o = d.organisation;
+  const b = d.branding;
+  const dl = d.delivery;
+  const field = (name: string, label: MessageKey, value: unknown, extra: Record<string, unknown> = {}) => (
+    <label key={name}>
+      {t(label)}
+      <input name={name} defaultValue={value === null || value === undefined ? '' : String(value)} disabled={!admin} {...extra} />
+    </label>
+  );
+  return (
+    <div className="page" data-testid="settings">
+      <header className="page-head">
+        <h1>{t('nav.settings')}</h1>
+      </header>
+      {message && <div className={message.ok ? 'banner good' : 'banner bad'} data-testid="settings-message">{message.text}</div>}
+      {!admin && <div className="banner">{t('settings.readOnly')}</div>}
+
+      <Section title={t('settings.identity')}>
+        <form
+          className="form"
+          onSubmit={(e) => {
+            const f = formObject(e);
+            const { colour, signatoryName, signatoryTitle, footer, email, phone, website, place, ...org } = f;
+            call.mutate({ path: '/organisation', body: { ...org, branding: { colour, signatoryName, signatoryTitle, footer, email, phone, website, place } } });
+          }}
+        >
+          {field('legalName', 'settings.legalName', o.legalName, { required: true })}
+          {field('siren', 'settings.siren', o.siren)}
+          {field('siret', 'settings.siret', o.siret)}
+          {field('vatNumber', 'settings.vat', o.vatNumber)}
+          {field('addressLine1', 'settings.address1', o.addressLine1)}
+          {field('addressLine2', 'settings.address2', o.addressLine2)}
+          {field('postalCode', 'settings.postalCode', o.postalCode)}
+          {field('city', 'settings.city', o.city)}
+          {field('country', 'settings.country', o.country)}
+          {field('timeZone', 'settings.timeZone', o.timeZone)}
+          <label>
+            {t('settings.language')}
+            <select name="language" defaultValue={o.language ?? 'fr'} disabled={!admin}>
+              <option value="fr">Français</option>
+              <option value="en">English</option>
+            </select>
+          </label>
+          {field('footer', 'settings.legalMentions', b.footer, { className: 'wide' })}
+          {field('signatoryName', 'settings.signatory', b.signatoryName)}
+          {field('signatoryTitle', 'settings.signatoryTitle', b.signatoryTitle)}
+          {field('email', 'settings.contactEmail', b.email)}
+          {field('phone', 'settings.phone', b.phone)}
+          {field('website', 'settings.website', b.website)}
+          {field('place', 'settings.place', b.place)}
+          {field('colour', 'settings.colour', b.colour, { type: 'color' })}
+          <h3 className="wide">{t('settings.bankAccount')}</h3>
+          {field('iban', 'settings.iban', o.iban)}
+          {field('bic', 'settings.bic', o.bic)}
+          {admin && (
+            <div className="wide">
+              <button type="submit" className="primary">
+                {t('common.save')}
+              </button>
+            </div>
+          )}
+        </form>
+      </Section>
+
+      <Section title={t('settings.channels')} testId="settings-delivery">
+        <form
+          className="form"
+          onSubmit={(e) => {
+            const f = formObject(e);
+            call.mutate({
+              path: '/delivery',
+              body: {
+                smtpHost: f.smtpHost || null,
+                smtpPort: f.smtpPort ? Number(f.smtpPort) : null,
+                smtpSecurity: f.smtpSecurity,
+                smtpUser: f.smtpUser || null,
+                smtpPassword: f.smtpPassword,
+                fromAddress: f.fromAddress || null,
+                fromName: f.fromName || null,
+                replyTo: f.replyTo || null,
+                smsProvider: f.smsProvider,
+                smsUrl: f.smsUrl || null,
+                smsToken: f.smsToken,
+                smsSender: f.smsSender || null,
+                registeredProvider: f.registeredProvider,
+                registeredUrl: f.registeredUrl || null,
+                registeredToken: f.registeredToken,
+                callAssignee: f.callAssignee || undefined,
+              },
+            });
+          }}
+        >
+          <h3 className="wide">SMTP</h3>
+          {field('smtpHost', 'settings.smtpHost', dl.smtpHost)}
+          {field('smtpPort', 'settings.smtpPort', dl.smtpPort, { type: 'number' })}
+          <label>
+            {t('settings.smtpSecurity')}
+            <select name="smtpSecurity" defaultValue={String(dl.smtpSecurity ?? 'starttls')} disabled={!admin}>
+              <option value="starttls">STARTTLS</option>
+              <option value="tls">TLS</option>
+              <option value="none">{t('settings.none')}</option>
+            </select>
+          </label>
+          {field('smtpUser', 'settings.smtpUser', dl.smtpUser)}
+          {field('smtpPassword', 'settings.smtpPassword', dl.smtpPassword, { type: 'password', autoComplete: 'new-password' })}
+          {field('fromAddress', 'settings.fromAddress', dl.fromAddress)}
+          {field('fromName', 'settings.fromName', dl.fromName)}
+          {field('replyTo', 'settings.replyTo', dl.replyTo)}
+          <h3 className="wide">{t('settings.sms')}</h3>
+          <label>
+            {t('settings.provider')}
+            <select name="smsProvider" defaultValue={String(dl.smsProvider ?? 'local')} disabled={!admin}>
+              <option value="local">{t('settings.localProvider')}</option>
+              <option value="http">HTTP</option>
+            </select>
+          </label>
+          {field('smsUrl', 'settings.url', dl.smsUrl)}
+          {field('smsToken', 'settings.token', dl.smsToken, { type: 'password' })}
+          {field('smsSender', 'settings.sender', dl.smsSender)}
+          <h3 className="wide">{t('settings.registered')}</h3>
+          <label>
+            {t('settings.provider')}
+            <select name="registeredProvider" defaultValue={String(dl.registeredProvider ?? 'local')} disabled={!admin}>
+              <option value="local">{t('settings.localProvider')}</option>
+              <option value="http">HTTP</option>
+            </select>
+          </label>
+          {field('registeredUrl', 'settings.url', dl.registeredUrl)}
+          {field('registeredToken', 'settings.token', dl.registeredToken, { type: 'password' })}
+          {field('callAssignee', 'settings.callAssignee', dl.callAssignee)}
+          {admin && (
+            <div className="wide actions-row">
+              <button type="submit" className="primary">
+                {t('common.save')}
+              </button>
+            </div>
+          )}
+        </form>
+        {admin && (
+          <form
+            className="toolbar"
+            style={{ marginTop: 12 }}
+            onSubmit={(e) => {
+              const f = formObject(e);
+              call.mutate({ path: '/delivery/test', method: 'POST', body: { to: f.to } });
+            }}
+          >
+            <input name="to" type="email" placeholder={me.data?.user.email} />
+            <button type="submit" data-testid="send-test-email">
+              {t('settings.sendTest')}
+            </button>
+          </form>
+        )}
+      </Section>
+
+      <Section title={t('settings.sending')}>
+        <form
+          className="form"
+          onSubmit={(e) => {
+            const f = formObject(e);
+            call.mutate({ path: '/engine', body: { staleBankDays: Number(f.staleBankDays), window: { start: f.start, end: f.end }, holidayCalendar: f.holidayCalendar, workingDaysOnly: f.workingDaysOnly === 'on' } });
+          }}
+        >
+          {field('start', 'settings.windowStart', d.sending?.window.start, { type: 'time' })}
+          {field('end', 'settings.windowEnd', d.sending?.window.end, { type: 'time' })}
+          <label>
+            {t('scenario.holidays')}
+            <select name="holidayCalendar" defaultValue={d.sending?.holidayCalendar} disabled={!admin}>
+              {d.holidayCalendars.map((h) => (
+                <option key={h.key} value={h.key}>
+                  {h.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="inline">
+            <input type="checkbox" name="workingDaysOnly" defaultChecked={d.sending?.workingDaysOnly} disabled={!admin} />
+            {t('scenario.workingDays')}
+          </label>
+          {field('staleBankDays', 'settings.staleBankDays', d.staleBankDays, { type: 'number', min: 1, max: 60 })}
+          {admin && (
+            <div className="wide">
+              <button type="submit" className="primary">
+                {t('common.save')}
+              </button>
+            </div>
+          )}
+        </form>
+      </Section>
+
+      <Section title={t('settings.users')} testId="settings-users">
+        <table className="table">
+          <tbody>
+            {d.users.map((u) => (
+              <tr key={u.id}>
+                <td>{u.email}</td>
+                <td>{u.name}</td>
+                <td>
+                  {admin && u.id !== me.data?.user.id ? (
+                    <select defaultValue={u.role} onChange={(e) => call.mutate({ path: `/users/${u.id}`, body: { role: e.target.value } })}>
+                      {['admin', 'collector', 'viewer'].map((r) => (
+                        <option key={r} value={r}>
+                          {t(`role.${r}` as MessageKey)}
+                        </option>
+                      ))}
+                    </select>
+                  ) : (
+                    t(`role.${u.role}` as MessageKey)
+                  )}
+                </td>
+                <td>{u.disabled ? <span className="pill bad">{t('settings.disabled')}</span> : null}</td>
+                <td>
+                  {admin && u.id !== me.data?.user.id && (
+                    <button type="button" className="link" onClick={() => call.mutate({ path: `/users/${u.id}`, body: { disabled: !u.disabled } })}>
+                      {u.disabled ? t('settings.enable') : t('settings.disable')}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {admin && (
+          <form className="toolbar" style={{ marginTop: 10 }} onSubmit={(e) => call.mutate({ path: '/users', method: 'POST', body: formObject(e) })}>
+            <input name="email" type="email" required placeholder="email" />
+            <input name="name" placeholder={t('settings.name')} />
+            <select name="role" defaultValue="collector">
+              {['admin', 'collector', 'viewer'].map((r) => (
+                <option key={r} value={r}>
+                  {t(`role.${r}` as MessageKey)}
+                </option>
+              ))}
+            </select>
+            <select name="language" defaultValue={lang}>
+              <option value="fr">Français</option>
+              <option value="en">English</option>
+            </select>
+            <button type="submit">{t('settings.addUser')}</button>
+          </form>
+        )}
+      </Section>
+
+      {admin && (
+        <Section title={t('settings.apiKeys')}>
+          <table className="table">
+            <tbody>
+              {d.apiKeys.map((k) => (
+                <tr key={k.id}>
+                  <td>{k.name}</td>
+                  <td>
+                    <code>{k.prefix}…</code>
+                  </td>
+                  <td>{k.scope}</td>
+                  <td className="small">{k.last_used_at ? dateTime(k.last_used_at, lang) : '—'}</td>
+                  <td>{k.revoked_at ? <span className="pill bad">{t('settings.revoked')}</span> : <button type="button" className="link" onClick={() => call.mutate({ path: `/api-keys/${k.id}`, method: 'DELETE' })}>{t('settings.revoke')}</button>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <form className="toolbar" style={{ marginTop: 10 }} onSubmit={(e) => call.mutate({ path: '/api-keys', method: 'POST', body: formObject(e) })}>
+            <input name="name" required placeholder={t('settings.name')} />
+            <select name="scope" defaultValue="read">
+              <option value="read">read</option>
+              <option value="write">write</option>
+              <option value="admin">admin</option>
+            </select>
+            <button type="submit">{t('settings.createKey')}</button>
+          </form>
+        </Section>
+      )}
+
+      {admin && (
+        <Section title={t('settings.webhooks')}>
+          <table className="table">
+            <tbody>
+              {d.webhooks.map((w) => (
+                <tr key={w.id}>
+                  <td>{w.url}</td>
+                  <td className="small">{w.events.join(', ')}</td>
+                  <td>
+                    <button type="button" className="link" onClick={() => call.mutate({ path: `/webhooks/${w.id}`, method: 'DELETE' })}>
+                      {t('settings.delete')}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <form
+            className="toolbar"
+            style={{ marginTop: 10 }}
+            onSubmit={(e) => {
+              e.preventDefault();
+              const f = new FormData(e.currentTarget);
+              call.mutate({ path: '/webhooks', method: 'POST', body: { url: f.get('url'), events: f.getAll('events'), description: f.get('description') } });
+            }}
+          >
+            <input name="url" type="url" required placeholder="https://…" style={{ minWidth: 280 }} />
+            <input name="description" placeholder={t('settings.description')} />
+            {d.webhookEvents.map((ev) => (
+              <label key={ev} className="inline small">
+                <input type="checkbox" name="events" value={ev} /> {ev}
+              </label>
+            ))}
+            <button type="submit">{t('settings.addWebhook')}</button>
+          </form>
+        </Section>
+      )}
+
+      <Section title={t('settings.rates')}>
+        <p className="muted small">{t('settings.ratesNote')}</p>
+        <table className="table">
+          <tbody>
+            {d.rates.map((r) => (
+              <tr key={`${r.table}-${r.from}`}>
+                <td>{r.table}</td>
+                <td>{r.from}</td>
+                <td className="num">{r.ratePercent} %</td>
+                <td className="small">{r.note}</td>
+                <td>
+                  {admin && (
+                    <button type="button" className="link" onClick={() => call.mutate({ path: `/rates/${r.table}/${r.from}`, method: 'DELETE' })}>
+                      {t('settings.delete')}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {admin && (
+          <form className="toolbar" style={{ marginTop: 10 }} onSubmit={(e) => call.mutate({ path: '/rates', method: 'POST', body: formObject(e) })}>
+            <select name="table">
+              {d.rateTables.map((x) => (
+                <option key={x} value={x}>
+                  {x}
+                </option>
+              ))}
+            </select>
+            <input name="from" type="date" required />
+            <input name="ratePercent" required placeholder="4.15" style={{ width: 90 }} />
+            <input name="note" placeholder={t('settings.description')} />
+            <button type="submit">{t('settings.addRate')}</button>
+          </form>
+        )}
+      </Section>
+    </div>
+  );
+}

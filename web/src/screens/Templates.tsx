@@ -1,0 +1,203 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { api } from '../api.ts';
+import { HtmlFrame, PdfFrame } from '../components/ui.tsx';
+import { type Lang, useLang, useT } from '../i18n.tsx';
+import type { MessageKey } from '../messages.ts';
+import { can, useMe } from '../session.ts';
+
+interface VarDoc {
+  type: string;
+  fr: string;
+  en: string;
+  optional?: boolean;
+  fields?: Record<string, VarDoc>;
+}
+interface ListData {
+  templates: { key: string; label: { fr: string; en: string }; channels: string[]; overridden: string[] }[];
+  parts: Record<string, string[]>;
+  variables: Record<string, VarDoc>;
+}
+interface Sources {
+  parts: Record<string, { source: string; builtIn: string; overridden: boolean }>;
+}
+interface Preview {
+  errors: { part: string; message: string; line: number | null }[];
+  subject: string | null;
+  html: string | null;
+  text: string | null;
+  body: string | null;
+  pdf: string | null;
+}
+
+export function Templates() {
+  const t = useT();
+  const uiLang = useLang();
+  const me = useMe();
+  const qc = useQueryClient();
+  const list = useQuery({ queryKey: ['templates'], queryFn: () => api<ListData>('/api/app/templates') });
+  const [key, setKey] = useState('reminder');
+  const [channel, setChannel] = useState('email');
+  const [lang, setLang] = useState<Lang>(uiLang);
+  const [sample, setSample] = useState<'business' | 'consumer'>('business');
+  const sources = useQuery({ queryKey: ['template', key, channel, lang], queryFn: () => api<Sources>(`/api/app/templates/${key}/${channel}/${lang}`) });
+  const [draft, setDraft] = useState<Record<string, string>>({});
+  useEffect(() => {
+    if (sources.data) setDraft(Object.fromEntries(Object.entries(sources.data.parts).map(([p, v]) => [p, v.source])));
+  }, [sources.data]);
+  const preview = useMutation({ mutationFn: (v: { parts: Record<string, string> }) => api<Preview>('/api/app/templates/preview', { body: { key, channel, lang, sample, parts: v.parts } }) });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: preview.mutate is stable; the draft and its context are the dependencies
+  useEffect(() => {
+    if (!Object.keys(draft).length) return;
+    const h = setTimeout(() => preview.mutate({ parts: draft }), 350);
+    return () => clearTimeout(h);
+  }, [draft, sample]);
+  const save = useMutation({
+    mutationFn: () => api(`/api/app/templates/${key}/${channel}/${lang}`, { method: 'PUT', body: { parts: draft } }),
+    onSuccess: () => {
+      qc.invalidateQueries({ queryKey: ['templates'] });
+      qc.invalidateQueries({ queryKey: ['template', key, channel, lang] });
+    },
+  });
+  const reset = useMutation({
+    mutationFn: () => api(`/api/app/templates/${key}/${channel}/${lang}`, { method: 'DELETE' }),
+    onSuccess: () => {
+      qc.invalidateQueries({ queryKey: ['templates'] });
+      qc.invalidateQueries({ queryKey: ['template', key, channel, lang] });
+    },
+  });
+  if (list.isPending) return <p className="muted">{t('common.loading')}</p>;
+  if (list.isError) return <p className="error">{list.error.message}</p>;
+  const L = list.data;
+  const spec = L.templates.find((x) => x.key === key)!;
+  const errors = preview.data?.errors ?? [];
+  const admin = can(me.data, 'admin');
+  const pick = (k: string) => {
+    setKey(k);
+    const s = L.templates.find((x) => x.key === k)!;
+    if (!s.channels.includes(channel)) setChannel(s.channels[0]!);
+  };
+  const p = preview.data;
+  return (
+    <div className="page" data-testid="templates">
+      <header className="page-head">
+        <h1>{t('nav.templates')}</h1>
+      </header>
+      <div className="toolbar">
+        <select value={key} onChange={(e) => pick(e.target.value)} data-testid="template-key">
+          {L.templates.map((x) => (
+            <option key={x.key} value={x.key}>
+              {x.label[uiLang]}
+              {x.overridden.length ? ' ✎' : ''}
+            </option>
+          ))}
+        </select>
+        <div className="tabs">
+          {spec.channels.map((c) => (
+            <button type="button" key={c} className={c === channel ? 'on' : ''} onClick={() => setChannel(c)} data-testid={`template-channel-${c}`}>
+              {t(`docchannel.${c}` as MessageKey)}
+            </button>
+          ))}
+        </div>
+        <div className="tabs">
+          {(['fr', 'en'] as const).map((l) => (
+            <button type="button" key={l} className={l === lang ? 'on' : ''} onClick={() => setLang(l)} data-testid={`template-lang-${l}`}>
+              {l === 'fr' ? 'Français' : 'English'}
+            </button>
+          ))}
+        </div>
+        <select value={sample} onChange={(e) => setSample(e.target.value as 'business' | 'consumer')} aria-label={t('templates.sample')}>
+          <option value="business">{t('templates.sampleBusiness')}</option>
+          <option value="consumer">{t('templates.sampleConsumer')}</option>
+        </select>
+      </div>
+      <div className="split">
+        <section className="card">
+          {sources.data &&
+            (L.parts[channel] ?? []).map((part) => (
+              <label key={part} style={{ marginBottom: 10 }}>
+                {t(`part.${part}` as MessageKey)}
+                {sources.data.parts[part]?.overridden && <span className="pill info">{t('templates.custom')}</span>}
+                <textarea
+                  data-testid={`part-${part}`}
+                  rows={part === 'subject' ? 2 : 16}
+                  value={draft[part] ?? ''}
+                  spellCheck={false}
+                  onChange={(e) => setDraft({ ...draft, [part]: e.target.value })}
+                />
+                {errors
+                  .filter((e) => e.part === part)
+                  .map((e) => (
+                    <span className="error" key={e.message} data-testid="template-error">
+                      {e.line ? t('templates.line', { n: e.line }) : ''} {e.message}
+                    </span>
+                  ))}
+              </label>
+            ))}
+          {admin && (
+            <div className="actions-row">
+              <button type="button" className="primary" disabled={errors.length > 0 || save.isPending || preview.isPending} onClick={() => save.mutate()} data-testid="save-template">
+                {t('common.save')}
+              </button>
+              <button type="button" onClick={() => reset.mutate()}>
+                {t('templates.reset')}
+              </button>
+              {errors.length > 0 && <span className="error small">{t('templates.cannotSave')}</span>}
+              {save.isSuccess && <span className="ok small">{t('common.saved')}</span>}
+              {save.error && <span className="error small">{save.error.message}</span>}
+            </div>
+          )}
+          <details style={{ marginTop: 14 }}>
+            <summary>{t('templates.variables')}</summary>
+            <VarList vars={L.variables} lang={uiLang} />
+          </details>
+        </section>
+        <section className="card" data-testid="template-preview">
+          <h2>{t('templates.preview')}</h2>
+          {preview.error && <p className="error">{preview.error.message}</p>}
+          {p?.subject && (
+            <p>
+              <strong>{t('part.subject')}:</strong> <span data-testid="preview-subject">{p.subject}</span>
+            </p>
+          )}
+          {p?.html && <HtmlFrame html={p.html} title="email" testId="preview-email" />}
+          {p && !p.html && p.text && (
+            <pre className="text" data-testid="preview-text">
+              {p.text}
+            </pre>
+          )}
+          {p?.pdf && (
+            <>
+              {p.body && (
+                <pre className="text" data-testid="preview-letter-text">
+                  {p.body}
+                </pre>
+              )}
+              <PdfFrame base64={p.pdf} title="letter" />
+            </>
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}
+
+function VarList({ vars, lang, prefix = '' }: { vars: Record<string, VarDoc>; lang: Lang; prefix?: string }) {
+  return (
+    <ul className="vars">
+      {Object.entries(vars).map(([name, v]) => (
+        <li key={name}>
+          <code>
+            {prefix}
+            {name}
+          </code>{' '}
+          <span className="muted">
+            {v[lang]}
+            {v.optional ? ' (?)' : ''}
+          </span>
+          {v.fields && <VarList vars={v.fields} lang={lang} prefix={v.type === 'list' ? `${name}[].` : `${prefix}${name}.`} />}
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,531 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import { type FormEvent, useState } from 'react';
+import { api } from '../api.ts';
+import { ActionPreview, Code, Modal, StatusPill } from '../components/ui.tsx';
+import { date, dateTime, money, useLang, useT } from '../i18n.tsx';
+import { can, useMe } from '../session.ts';
+
+interface ActionRow {
+  id: string;
+  customerId: string;
+  customerName: string;
+  channel: string;
+  template: string;
+  tone: string;
+  status: string;
+  statusReason: string | null;
+  plannedOn: string;
+  holdReason: string | null;
+  lastError: string | null;
+  invoices: string[];
+  openMinor: string;
+  currency: string;
+}
+
+interface CallRow {
+  id: string;
+  kind: 'call' | 'manual';
+  actionId: string;
+  customerId: string;
+  customerName: string;
+  script: string | null;
+  phones: string[];
+  invoices: { id: string; number: string; dueDate?: string; open?: string; openMinor?: string; currency?: string }[];
+  dueOn: string;
+  attempts: number;
+}
+
+interface TaskRow {
+  id: string;
+  customerId: string;
+  customerName: string;
+  dueOn: string;
+  note: string | null;
+  promisedOn: string | null;
+  amountMinor: string | null;
+  currency: string | null;
+}
+
+interface TodayData {
+  today: string;
+  bank: { held: boolean; message: string | null; lastImportOn: string | null };
+  approvals: ActionRow[];
+  problems: ActionRow[];
+  calls: CallRow[];
+  brokenPromises: TaskRow[];
+  missedInstalments: TaskRow[];
+  disputes: { id: string; customerId: string; customerName: string; invoice: string | null; reason: string; openedOn: string }[];
+  followups: { id: string; kind: string; customerId: string; customerName: string; note: string | null; createdAt: string }[];
+}
+
+const step = (offset: number) => (offset === 0 ? 'J' : `J${offset > 0 ? '+' : ''}${offset}`);
+
+export function Today() {
+  const t = useT();
+  const lang = useLang();
+  const me = useMe();
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: ['today'], queryFn: () => api<TodayData>('/api/app/today') });
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [preview, setPreview] = useState<ActionRow | null>(null);
+  const [call, setCall] = useState<CallRow | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const refresh = () => {
+    qc.invalidateQueries({ queryKey: ['today'] });
+    qc.invalidateQueries({ queryKey: ['dashboard'] });
+  };
+  const approve = useMutation({
+    mutationFn: (ids: string[]) => api<{ approved: string[] }>('/api/app/actions/approve', { body: { ids } }),
+    onSuccess: (r) => {
+      setNotice(t('today.approvedN', { n: r.approved.length }));
+      setSelected(new Set());
+      setPreview(null);
+      refresh();
+    },
+  });
+  const cancel = useMutation({
+    mutationFn: (v: { ids: string[]; reason: string }) => api<{ cancelled: string[] }>('/api/app/actions/cancel', { body: v }),
+    onSuccess: (r) => {
+      setNotice(t('today.cancelledN', { n: r.cancelled.length }));
+      setSelected(new Set());
+      setPreview(null);
+      refresh();
+    },
+  });
+  const resolve = useMutation({
+    mutationFn: (v: { ids: string[]; as: 'sent' | 'not_sent' }) => api('/api/app/actions/resolve', { body: v }),
+    onSuccess: refresh,
+  });
+  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
+  if (q.isError) return <p className="error">{q.error.message}</p>;
+  const d = q.data;
+  const calls = d.calls.filter((c) => c.kind === 'call');
+  const tasks = d.calls.filter((c) => c.kind !== 'call');
+  const writer = can(me.data, 'write');
+  const askCancel = (ids: string[]) => {
+    const reason = window.prompt(t('today.cancelReason'));
+    if (reason?.trim()) cancel.mutate({ ids, reason });
+  };
+  const toggle = (id: string) => {
+    const s = new Set(selected);
+    if (s.has(id)) s.delete(id);
+    else s.add(id);
+    setSelected(s);
+  };
+  const error = approve.error ?? cancel.error ?? resolve.error;
+  return (
+    <div className="page" data-testid="today">
+      <header className="page-head">
+        <h1>{t('today.title')}</h1>
+        <span className="muted">{date(d.today, lang)}</span>
+      </header>
+      {d.bank.message && (
+        <div className={d.bank.held ? 'banner bad' : 'banner'} data-testid="bank-warning">
+          <strong>{d.bank.held ? t('today.bankHeld') : t('today.bankNote')}</strong> {d.bank.message} <Link to="/bank">{t('nav.bank')} →</Link>
+        </div>
+      )}
+      {notice && (
+        <div className="banner good" data-testid="today-notice">
+          {notice}
+        </div>
+      )}
+      {error && <div className="banner bad">{error.message}</div>}
+
+      <section className="card" data-testid="approvals">
+        <div className="page-head">
+          <h2>
+            {t('today.approvals')} ({d.approvals.length})
+          </h2>
+          <span className="spacer" />
+          {writer && d.approvals.length > 0 && (
+            <div className="actions-row">
+              <button type="button" onClick={() => setSelected(selected.size === d.approvals.length ? new Set() : new Set(d.approvals.map((a) => a.id)))}>
+                {selected.size === d.approvals.length ? t('common.selectNone') : t('common.selectAll')}
+              </button>
+              <button type="button" className="primary" disabled={selected.size === 0 || approve.isPending} onClick={() => approve.mutate([...selected])} data-testid="approve-selected">
+                {t('today.approveN', { n: selected.size })}
+              </button>
+              <button type="button" className="danger" disabled={selected.size === 0} onClick={() => askCancel([...selected])}>
+                {t('today.cancelN', { n: selected.size })}
+              </button>
+            </div>
+          )}
+        </div>
+        {d.approvals.length === 0 ? (
+          <p className="muted">{t('today.noApprovals')}</p>
+        ) : (
+          <table className="table">
+            <thead>
+              <tr>
+                <th />
+                <th>{t('col.customer')}</th>
+                <th>{t('col.channel')}</th>
+                <th>{t('col.template')}</th>
+                <th>{t('col.invoices')}</th>
+                <th className="num">{t('col.open')}</th>
+                <th>{t('col.planned')}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {d.approvals.map((a) => (
+                <tr key={a.id} data-testid={`approval-${a.id}`} data-template={a.template} className={selected.has(a.id) ? 'sel' : ''}>
+                  <td>{writer && <input type="checkbox" checked={selected.has(a.id)} onChange={() => toggle(a.id)} aria-label={a.customerName} />}</td>
+                  <td>
+                    <Link to="/customers/$customerId" params={{ customerId: a.customerId }}>
+                      {a.customerName}
+                    </Link>
+                  </td>
+                  <td>
+                    <Code prefix="channel" value={a.channel} />
+                  </td>
+                  <td>
+                    <Code prefix="template" value={a.template} />
+                  </td>
+                  <td className="small">{a.invoices.join(', ')}</td>
+                  <td className="num">{money(a.openMinor, a.currency, lang)}</td>
+                  <td>{date(a.plannedOn, lang)}</td>
+                  <td>
+                    <button type="button" onClick={() => setPreview(a)} data-testid="open-preview">
+                      {t('today.preview')}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section className="card" data-testid="calls">
+        <h2>
+          {t('today.calls')} ({d.calls.length})
+        </h2>
+        {d.calls.length === 0 ? (
+          <p className="muted">{t('today.noCalls')}</p>
+        ) : (
+          <table className="table">
+            <thead>
+              <tr>
+                <th>{t('col.customer')}</th>
+                <th>{t('col.phones')}</th>
+                <th>{t('col.invoices')}</th>
+                <th>{t('col.due')}</th>
+                <th className="num">{t('col.attempts')}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {calls.map((c) => (
+                <tr key={c.id} data-testid={`call-${c.id}`}>
+                  <td>
+                    <Link to="/customers/$customerId" params={{ customerId: c.customerId }}>
+                      {c.customerName}
+                    </Link>
+                  </td>
+                  <td>
+                    {c.phones.map((p) => (
+                      <div key={p}>
+                        <a href={`tel:${p.replace(/\s/g, '')}`}>{p}</a>
+                      </div>
+                    ))}
+                  </td>
+                  <td className="small">{c.invoices.map((i) => i.number).join(', ')}</td>
+                  <td>{date(c.dueOn, lang)}</td>
+                  <td className="num">{c.attempts}</td>
+                  <td>
+                    {writer && (
+                      <button type="button" className="primary" onClick={() => setCall(c)} data-testid="log-call">
+                        {t('today.logCall')}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      {tasks.length > 0 && (
+        <section className="card" data-testid="tasks">
+          <h2>
+            {t('today.tasks')} ({tasks.length})
+          </h2>
+          <table className="table">
+            <tbody>
+              {tasks.map((c) => (
+                <tr key={c.id}>
+                  <td>
+                    <Link to="/customers/$customerId" params={{ customerId: c.customerId }}>
+                      {c.customerName}
+                    </Link>
+                  </td>
+                  <td className="small">{c.script}</td>
+                  <td>{date(c.dueOn, lang)}</td>
+                  <td>
+                    {writer && (
+                      <button type="button" onClick={() => setCall(c)}>
+                        {t('today.logTask')}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+
+      <div className="grid2">
+        <section className="card" data-testid="broken-promises">
+          <h2>
+            {t('today.brokenPromises')} ({d.brokenPromises.length + d.missedInstalments.length})
+          </h2>
+          {d.brokenPromises.length + d.missedInstalments.length === 0 && <p className="muted">{t('common.none')}</p>}
+          <ul className="timeline">
+            {[...d.brokenPromises, ...d.missedInstalments].map((b) => (
+              <li key={b.id}>
+                <span className="when">{date(b.dueOn, lang)}</span>
+                <span>
+                  <Link to="/customers/$customerId" params={{ customerId: b.customerId }}>
+                    {b.customerName}
+                  </Link>
+                </span>
+                <span className="small">
+                  {b.promisedOn ? t('today.promiseOf', { amount: money(b.amountMinor, b.currency ?? 'EUR', lang), date: date(b.promisedOn, lang) }) : b.note}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+        <section className="card" data-testid="new-disputes">
+          <h2>
+            {t('today.disputes')} ({d.disputes.length})
+          </h2>
+          {d.disputes.length === 0 && <p className="muted">{t('common.none')}</p>}
+          <ul className="timeline">
+            {d.disputes.map((x) => (
+              <li key={x.id}>
+                <span className="when">{date(x.openedOn, lang)}</span>
+                <span>
+                  <Link to="/customers/$customerId" params={{ customerId: x.customerId }}>
+                    {x.customerName}
+                  </Link>
+                </span>
+                <span className="small">
+                  {x.invoice ? `${x.invoice} — ` : ''}
+                  {x.reason}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+
+      <section className="card" data-testid="delivery-problems">
+        <h2>
+          {t('today.problems')} ({d.problems.length})
+        </h2>
+        {d.problems.length === 0 ? (
+          <p className="muted">{t('common.none')}</p>
+        ) : (
+          <table className="table">
+            <tbody>
+              {d.problems.map((a) => (
+                <tr key={a.id}>
+                  <td>
+                    <StatusPill status={a.status} />
+                  </td>
+                  <td>
+                    <Link to="/customers/$customerId" params={{ customerId: a.customerId }}>
+                      {a.customerName}
+                    </Link>
+                  </td>
+                  <td>
+                    <Code prefix="channel" value={a.channel} /> · <Code prefix="template" value={a.template} />
+                  </td>
+                  <td className="small error">{a.lastError ?? a.statusReason}</td>
+                  <td>
+                    {writer && a.status === 'uncertain' && (
+                      <div className="actions-row">
+                        <button type="button" onClick={() => resolve.mutate({ ids: [a.id], as: 'sent' })}>
+                          {t('today.wasSent')}
+                        </button>
+                        <button type="button" onClick={() => resolve.mutate({ ids: [a.id], as: 'not_sent' })}>
+                          {t('today.notSent')}
+                        </button>
+                      </div>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      {d.followups.length > 0 && (
+        <section className="card">
+          <h2>{t('today.followups')}</h2>
+          <ul className="timeline">
+            {d.followups.map((f) => (
+              <li key={f.id}>
+                <span className="when">{dateTime(f.createdAt, lang)}</span>
+                <span>
+                  <Link to="/customers/$customerId" params={{ customerId: f.customerId }}>
+                    {f.customerName}
+                  </Link>
+                </span>
+                <span className="small">
+                  <Code prefix="followup" value={f.kind} /> — {f.note}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+
+      {preview && (
+        <Modal title={`${preview.customerName} — ${step(0) && ''}${t(`template.${preview.template}` as never)}`} onClose={() => setPreview(null)} testId="preview-modal">
+          <ActionPreview id={preview.id} />
+          {writer && (
+            <div className="actions-row">
+              <button type="button" className="primary" onClick={() => approve.mutate([preview.id])} disabled={approve.isPending} data-testid="approve-one">
+                {t('today.approve')}
+              </button>
+              <button type="button" className="danger" onClick={() => askCancel([preview.id])}>
+                {t('today.cancel')}
+              </button>
+            </div>
+          )}
+        </Modal>
+      )}
+      {call && <CallOutcome call={call} today={d.today} onClose={() => setCall(null)} onDone={(msg) => { setCall(null); setNotice(msg); refresh(); }} />}
+    </div>
+  );
+}
+
+const OUTCOMES = ['reached', 'no_answer', 'wrong_number', 'promise_to_pay', 'dispute', 'already_paid', 'payment_plan_requested'] as const;
+const REASONS = ['forgot', 'invoice_not_received', 'missing_purchase_order', 'dispute', 'cash_difficulty', 'bad_faith', 'other'] as const;
+
+/** Parses "1 234,56" or "1234.56" into minor units without a float. */
+export function toMinor(text: string): string | null {
+  const s = text.replace(/[\s\u00a0\u202f€]/g, '').replace(',', '.');
+  const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(s);
+  if (!m) return null;
+  return (BigInt(m[1]!) * 100n + BigInt((m[2] ?? '').padEnd(2, '0') || '0')).toString();
+}
+
+function CallOutcome({ call, today, onClose, onDone }: { call: CallRow; today: string; onClose: () => void; onDone: (msg: string) => void }) {
+  const t = useT();
+  const lang = useLang();
+  const [outcome, setOutcome] = useState<(typeof OUTCOMES)[number]>('reached');
+  const [reason, setReason] = useState('');
+  const [note, setNote] = useState('');
+  const [promisedOn, setPromisedOn] = useState(today);
+  const total = call.invoices.reduce((s, i) => s + BigInt(i.openMinor ?? '0'), 0n);
+  const currency = call.invoices[0]?.currency ?? 'EUR';
+  const [amount, setAmount] = useState(total > 0n ? (Number(total) / 100).toFixed(2).replace('.', lang === 'fr' ? ',' : '.') : '');
+  const [disputeReason, setDisputeReason] = useState('');
+  const save = useMutation({
+    mutationFn: () =>
+      api(`/api/app/calls/${call.id}/outcome`, {
+        body: {
+          outcome,
+          reason: reason || undefined,
+          note,
+          promisedOn: outcome === 'promise_to_pay' ? promisedOn : undefined,
+          promisedMinor: outcome === 'promise_to_pay' ? (toMinor(amount) ?? '') : undefined,
+          disputeReason: outcome === 'dispute' ? disputeReason : undefined,
+        },
+      }),
+    onSuccess: () => onDone(t('today.callSaved')),
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate();
+  };
+  return (
+    <Modal title={`${t('today.logCall')} — ${call.customerName}`} onClose={onClose} testId="call-modal">
+      <div className="grid2">
+        <div>
+          <h3>{t('today.script')}</h3>
+          <pre className="text">{call.script ?? '—'}</pre>
+        </div>
+        <div>
+          <h3>{t('col.phones')}</h3>
+          {call.phones.map((p) => (
+            <div key={p}>
+              <a href={`tel:${p.replace(/\s/g, '')}`}>{p}</a>
+            </div>
+          ))}
+          <h3>{t('col.invoices')}</h3>
+          <table className="table">
+            <tbody>
+              {call.invoices.map((i) => (
+                <tr key={i.id ?? i.number}>
+                  <td>{i.number}</td>
+                  <td>{date(i.dueDate, lang)}</td>
+                  <td className="num">{i.openMinor ? money(i.openMinor, i.currency ?? currency, lang) : i.open}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </div>
+      <form className="form" onSubmit={submit} data-testid="call-form">
+        <label>
+          {t('call.outcome')}
+          <select name="outcome" value={outcome} onChange={(e) => setOutcome(e.target.value as (typeof OUTCOMES)[number])}>
+            {OUTCOMES.map((o) => (
+              <option key={o} value={o}>
+                {t(`outcome.${o}` as never)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('call.reason')}
+          <select name="reason" value={reason} onChange={(e) => setReason(e.target.value)}>
+            <option value="">—</option>
+            {REASONS.map((o) => (
+              <option key={o} value={o}>
+                {t(`reason.${o}` as never)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {outcome === 'promise_to_pay' && (
+          <>
+            <label>
+              {t('call.promisedOn')}
+              <input type="date" name="promisedOn" value={promisedOn} min={today} onChange={(e) => setPromisedOn(e.target.value)} required />
+            </label>
+            <label>
+              {t('call.promisedAmount')}
+              <input name="promisedAmount" value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" required />
+            </label>
+          </>
+        )}
+        {outcome === 'dispute' && (
+          <label className="wide">
+            {t('call.disputeReason')}
+            <input name="disputeReason" value={disputeReason} onChange={(e) => setDisputeReason(e.target.value)} required />
+          </label>
+        )}
+        <label className="wide">
+          {t('call.note')}
+          <textarea name="note" rows={3} value={note} onChange={(e) => setNote(e.target.value)} />
+        </label>
+        {save.error && <div className="error wide">{save.error.message}</div>}
+        <div className="actions-row wide">
+          <button type="submit" className="primary" disabled={save.isPending} data-testid="save-call">
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
