@@ -427,31 +427,32 @@ export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: Sen
       return { status: 'sent', fallbackId: null };
     }
     case 'uncertain': {
-      await q.query(
-        `UPDATE actions SET status = 'uncertain', status_reason = $4, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence}`,
+      const rows = await q.query(
+        `UPDATE actions SET status = 'uncertain', status_reason = $4, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence} RETURNING id`,
         [a.orgId, a.id, a.attempt, outcome.error],
       );
-      await event('uncertain', { error: outcome.error });
+      if (rows.length) await event('uncertain', { error: outcome.error });
       return { status: 'uncertain', fallbackId: null };
     }
     case 'temporary': {
       if (a.attempt < c.maxAttempts) {
         const next = new Date(c.now.getTime() + retryDelaySeconds(a.attempt, a.id) * 1000).toISOString();
-        await q.query(
+        const rows = await q.query(
           `UPDATE actions SET status = 'queued', next_attempt_at = $4, last_error = $5, handed_over_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
-            WHERE ${fence}`,
+            WHERE ${fence} RETURNING id`,
           [a.orgId, a.id, a.attempt, next, outcome.error],
         );
-        await event('refused_temporary', { error: outcome.error, retryAt: next, attempt: a.attempt });
+        if (rows.length) await event('refused_temporary', { error: outcome.error, retryAt: next, attempt: a.attempt });
         return { status: 'queued', fallbackId: null };
       }
       return recordOutcome(q, a, { kind: 'permanent', error: `gave up after ${a.attempt} attempts: ${outcome.error}` }, c);
     }
     case 'permanent': {
-      await q.query(
-        `UPDATE actions SET status = 'failed', status_reason = $4, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence}`,
+      const rows = await q.query(
+        `UPDATE actions SET status = 'failed', status_reason = $4, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence} RETURNING id`,
         [a.orgId, a.id, a.attempt, outcome.error],
       );
+      if (rows.length === 0) return { status: 'failed', fallbackId: null };
       await event('refused_permanent', { error: outcome.error, badAddress: outcome.badAddress ?? false });
       const fallbackId = await createFallback(q, a.orgId, a.id, outcome.error, c.now);
       return { status: 'failed', fallbackId };

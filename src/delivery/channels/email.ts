@@ -60,6 +60,7 @@ type ConnectionWithEvents = SMTPConnection & { on(event: 'error' | 'end', fn: (e
 class HandOverStream extends Readable {
   started = false;
   handedOver = false;
+  refusal: Error | null = null;
   constructor(
     private readonly raw: Buffer,
     private readonly handOver: HandOver,
@@ -75,7 +76,10 @@ class HandOverStream extends Readable {
         this.push(this.raw);
         this.push(null);
       },
-      (e) => this.destroy(e instanceof Error ? e : new Error(String(e))),
+      (e) => {
+        this.refusal = e instanceof Error ? e : new Error(String(e));
+        this.destroy(this.refusal);
+      },
     );
   }
 }
@@ -177,16 +181,17 @@ export class SmtpTransport implements EmailTransport {
       return classifySmtpError({ message: err.message ?? String(e), code: err.code, responseCode: err.responseCode, command: err.command, dataStarted: false });
     }
     const stream = new HandOverStream(m.raw, handOver);
-    return new Promise<SendOutcome>((resolve) => {
+    return new Promise<SendOutcome>((resolve, reject) => {
       pooled.conn.send({ from: m.from, to: m.to }, stream, (err, info) => {
         if (err) {
           const e = err as Error & { code?: string; responseCode?: number; command?: string };
           // A refused hand-over (lease lost) left the server waiting in DATA: drop the connection
-          // so the half-sent message is discarded, and report that nothing went out.
+          // so the half-sent message is discarded; the refusal goes back to the worker.
           if (stream.started && !stream.handedOver) {
             pooled.broken = true;
             pooled.conn.close();
             this.release(pooled);
+            if (stream.refusal) return reject(stream.refusal);
             return resolve({ kind: 'temporary', error: `not handed over: ${e.message}` });
           }
           // A reply after DATA leaves the session usable (RSET); a lost connection does not.
