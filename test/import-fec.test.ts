@@ -20,7 +20,7 @@ describe.each(dbTargets())('FEC import on $name', (target) => {
     const r = await importFec(db, org, { path: F('732829320FEC20261231.txt') });
     expect(r.problems).toEqual([]);
     expect(r.outcome).toBe('imported');
-    expect(r.detected).toMatchObject({ encoding: 'windows-1252', separator: 'tab', amounts: 'debit_credit', partialLetteringGroups: 1 });
+    expect(r.detected).toMatchObject({ encoding: 'iso-8859-15', separator: 'tab', amounts: 'debit_credit', partialLetteringGroups: 1 });
     expect(r.counts.customers?.inserted).toBe(2);
     expect(r.counts.invoices?.inserted).toBe(4);
     expect(r.counts.credit_notes?.inserted).toBe(1);

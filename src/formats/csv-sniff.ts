@@ -21,12 +21,12 @@ export interface Sniffed {
  * taken as UTF-8 (a Windows-1252 file with accents almost never is); otherwise Windows-1252, a
  * superset of ISO 8859-1 that also decodes ISO 8859-15 text except for its 8 changed letters.
  */
-export function sniffEncoding(head: Uint8Array, declared?: string): Sniffed {
+export function sniffEncoding(head: Uint8Array, declared?: string, eightBit: TextEncoding = 'windows-1252'): Sniffed {
   const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   if (declared) return { encoding: normaliseEncoding(declared), bomLength: bom };
   if (bom) return { encoding: 'utf-8', bomLength: 3 };
   if (head[0] === 0xff && head[1] === 0xfe) throw validation('UTF-16 files are not supported: save the file as UTF-8', { field: 'encoding' });
-  return { encoding: isUtf8Prefix(head) ? 'utf-8' : 'windows-1252', bomLength: 0 };
+  return { encoding: isUtf8Prefix(head) ? 'utf-8' : eightBit, bomLength: 0 };
 }
 
 export function normaliseEncoding(e: string): TextEncoding {

@@ -49,6 +49,7 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
       encoding: opts.encoding,
       candidates: ['\t', '|', ';'],
       quoted: false,
+      eightBit: 'iso-8859-15',
       onChunk: (c, n) => {
         hash.update(c);
         bytes = n;

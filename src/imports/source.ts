@@ -41,6 +41,8 @@ export interface DelimitedOptions {
   candidates?: readonly Separator[];
   /** false for formats that never quote (FEC): a stray " in a label is then just a character. */
   quoted?: boolean;
+  /** The 8-bit encoding assumed when the file is not UTF-8 (FEC: ISO 8859-15, whose 0xA4 is €). */
+  eightBit?: TextEncoding;
   /** Every chunk of bytes as it is read (progress, checksum). */
   onChunk?: (chunk: Buffer, readSoFar: number) => void;
 }
@@ -73,7 +75,7 @@ export async function openDelimited(input: ImportInput, opts: DelimitedOptions =
   }
   const head = Buffer.concat(headChunks);
   if (head.length === 0) throw validation('the file is empty', { file });
-  const sniffed = sniffEncoding(head, opts.encoding);
+  const sniffed = sniffEncoding(head, opts.encoding, opts.eightBit);
   const decode = decoderFor(sniffed.encoding, file);
   let bytesRead = 0;
   async function* text(): AsyncGenerator<string> {
