@@ -33,7 +33,7 @@ const scenario = (channel: 'email' | 'letter'): ScenarioDefinition => ({
   steps: [{ offset: 0, channel, template: channel === 'email' ? 'due' : 'firm', tone: 'reminder' }],
 });
 
-async function startSmtp(): Promise<{ port: number; count: () => number; close(): Promise<void> }> {
+export async function startSmtp(): Promise<{ port: number; count: () => number; close(): Promise<void> }> {
   let received = 0;
   const server = new SMTPServer({
     authOptional: true,
@@ -66,7 +66,7 @@ function middayZone(): string {
   return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
 }
 
-async function seed(db: Db, n: number, channel: 'email' | 'letter', smtpPort: number): Promise<string> {
+export async function seed(db: Db, n: number, channel: 'email' | 'letter', smtpPort: number): Promise<string> {
   const zone = middayZone();
   const org = await createOrganisation(db, {
     legalName: 'Bench Menuiserie SAS',
