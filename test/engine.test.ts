@@ -6,6 +6,7 @@ import { computeLateFees, defaultRateTables } from '../src/domain/law/index.ts';
 import { runCycle } from '../src/engine/cycle.ts';
 import { importBankFile } from '../src/bank/import.ts';
 import { reconcile } from '../src/bank/reconcile.ts';
+import { createSubscription } from '../src/webhooks/index.ts';
 import { createPaymentPlan, createPause, liftPause, openDispute, recordPromise, replanAfterScenarioChange, replanCustomer, replanOnPayment, resolveDispute } from '../src/engine/events.ts';
 import { customerCalendar } from '../src/engine/preview.ts';
 import { assignScenario, ensureBuiltinScenarios, getScenario, updateScenario } from '../src/engine/scenarios.ts';
@@ -300,6 +301,26 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     const r = await reconcile(db, s.org, { onCustomersChanged: replanOnPayment(d('2026-03-02')) });
     expect(r.matched).toBe(1);
     expect((await actions(s.org)).map((a) => [a.status, a.status_reason])).toEqual([['cancelled', 'paid']]);
+  });
+
+  it('webhook events from the engine: invoice.overdue once, promise.broken, case.escalated with suspension recommended, invoice.paid from the bank', async () => {
+    const s = await setup({ invoices: [{ due: '2026-03-02' }, { due: '2026-03-02' }] });
+    await createSubscription(db, s.org, { url: 'http://127.0.0.1:9/hook', events: ['*'] });
+    const events = async () => (await db.query<{ type: string }>('SELECT type FROM webhook_events WHERE organisation_id = $1 ORDER BY id', [s.org])).map((e) => e.type);
+    await runCycle(db, s.org, { today: d('2026-03-02') });
+    expect(await events()).toEqual([]); // due today is not overdue yet
+    await runCycle(db, s.org, { today: d('2026-03-03') });
+    await runCycle(db, s.org, { today: d('2026-03-03') });
+    expect(await events()).toEqual(['invoice.overdue', 'invoice.overdue']);
+    await db.tx((q) => recordPromise(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[0]!.id], promisedOn: d('2026-03-05'), amountMinor: 120_000n }, d('2026-03-03')));
+    await runCycle(db, s.org, { today: d('2026-03-09') });
+    expect((await events()).slice(2)).toEqual(['promise.broken']);
+    await runCycle(db, s.org, { today: d('2026-04-30') }); // J+45 and more: handover
+    expect((await events()).slice(3)).toEqual(['case.escalated', 'customer.suspension_recommended']);
+    const csv = `Date;Libellé;Montant\n30/04/2026;VIR CLIENT ${n} SARL FACTURE ${s.invoices[1]!.number};1200,00\n`;
+    await importBankFile(db, s.org, Buffer.from(csv), { filename: 'r.csv', account: 'FR7630006000011234567890189' });
+    await reconcile(db, s.org, { onCustomersChanged: replanOnPayment(d('2026-04-30')) });
+    expect((await events()).slice(5)).toEqual(['invoice.paid']);
   });
 
   it('Invoice Ninja #11118: late fees are statutory interest plus the 40 € indemnity, not a flat fee', () => {

@@ -14,6 +14,8 @@ import { windowStart } from '../domain/engine/window.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
 import { replanCustomer } from './events.ts';
+import { emitEvent, noticeOverdue } from './notices.ts';
+import { toDecimalString } from '../domain/money.ts';
 import { ACTIVE_PAUSE, loadPlannerInput } from './planner-input.ts';
 
 export interface CycleOptions {
@@ -110,6 +112,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   await settlePromises(q, orgId, today, summary);
   await settlePaymentPlans(q, orgId, today, summary);
   await planInstalmentReminders(q, orgId, today, org.timeZone, summary, opts.onChunk);
+  await noticeOverdue(q, orgId, today);
 
   const assignments = await loadAssignments(q, orgId);
   // Paid invoices whose day came drop out of the schedule once and for all.
@@ -142,6 +145,14 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     // its invoices to be looked at again by the next run rather than scheduled past the step.
     for (const a of plan.actions) if (!written.createdKeys.has(a.dedupeKey)) for (const i of a.invoices) plan.nextStepOn.delete(i.invoiceId);
     await saveNextSteps(q, orgId, input.invoices.map((i) => i.invoiceId), plan.nextStepOn);
+    // The handover step comes after an unanswered formal notice: the case is escalated, and an
+    // integrator may suspend the customer's service.
+    for (const a of plan.actions) {
+      if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey)) continue;
+      const payload = { customerId: String(a.customerId), customer: a.customerName, invoices: a.invoices.map((i) => i.number), plannedOn: today };
+      await emitEvent(q, orgId, 'case.escalated', payload);
+      await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
+    }
     summary.actionsCreated += written.created;
     summary.actionsAlreadyThere += plan.actions.length - written.created;
     summary.stepsSkipped += written.skipped;
@@ -296,6 +307,13 @@ async function settlePromises(q: Queryable, orgId: string, today: CalendarDate, 
     await replanCustomer(q, orgId, r.customer_id as bigint, today);
     if (state === 'broken') {
       summary.promisesBroken++;
+      await emitEvent(q, orgId, 'promise.broken', {
+        promiseId: String(r.id),
+        customerId: String(r.customer_id),
+        promisedOn: r.promised_on,
+        amount: toDecimalString(r.amount_minor as bigint),
+        stillOpen: toDecimalString(r.open_now as bigint),
+      });
       await q.query(
         `INSERT INTO tasks (organisation_id, customer_id, kind, source_id, due_on, note) VALUES ($1,$2,'broken_promise',$3,$4,$5)
          ON CONFLICT (organisation_id, kind, source_id) DO NOTHING`,

@@ -9,6 +9,7 @@ import { stepKey } from '../domain/engine/scenario.ts';
 import type { Minor } from '../domain/money.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { getInvoice } from '../ledger/repo.ts';
+import { noticePaid } from './notices.ts';
 import { ACTIVE_PAUSE, loadPlannerInput } from './planner-input.ts';
 import { loadAssignments } from './scenarios.ts';
 
@@ -242,6 +243,8 @@ export async function replanAfterScenarioChange(q: Queryable, orgId: string, tod
  */
 export function replanOnPayment(today: CalendarDate) {
   return async (q: Queryable, orgId: string, customerIds: bigint[]): Promise<void> => {
-    for (const id of new Set(customerIds)) await replanCustomer(q, orgId, id, today);
+    const ids = [...new Set(customerIds)];
+    for (const id of ids) await replanCustomer(q, orgId, id, today);
+    await noticePaid(q, orgId, ids, today);
   };
 }

@@ -8,6 +8,7 @@ import { startServer } from '../../http/server.ts';
 import { startDailyCycle } from '../../engine/scheduler.ts';
 import { ensureAdmin } from '../../auth/index.ts';
 import { startInProcessWorker } from '../../delivery/worker.ts';
+import { startWebhookDispatcher } from '../../webhooks/index.ts';
 import { redactUrl } from '../../db/driver.ts';
 import type { CliContext } from '../context.ts';
 
@@ -55,7 +56,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--port <port>', 'port to listen on (default: PORT or 3000)', positiveInt('--port'))
     .option('--seed-demo', 'on first start (no organisation yet), seed the demo company')
     .option('--no-cycle', 'do not run the daily dunning cycle in this process')
-    .option('--no-worker', 'do not deliver messages from this process (run `relance worker` elsewhere)')
+    .option('--no-worker', 'do not deliver messages or webhooks from this process (run `relance worker` elsewhere)')
     .action(async (o: { port?: number; seedDemo?: boolean; cycle?: boolean; worker?: boolean }) => {
       const db = await ctx.openDb();
       ctx.out(`database: ${db.kind === 'postgres' ? redactUrl(ctx.config.databaseUrl!) : `${ctx.config.dataDir} (embedded PGlite)`}`);
@@ -74,7 +75,9 @@ export function register(program: Command, ctx: CliContext): void {
       const cycle = o.cycle === false ? null : startDailyCycle(db, { log: ctx.out });
       // On the embedded database this process is the only one: it delivers too.
       const worker = o.worker === false ? null : startInProcessWorker(db, ctx.config);
+      const stopWebhooks = o.worker === false ? null : startWebhookDispatcher(db, { onError: (e) => ctx.out(`webhook delivery failed: ${(e as Error).message}`) });
       const stop = async () => {
+        await stopWebhooks?.();
         cycle?.stop();
         await cycle?.idle();
         await worker?.stop();

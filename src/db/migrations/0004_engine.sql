@@ -231,3 +231,14 @@ CREATE TRIGGER allocations_reopen AFTER DELETE ON allocations
   REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION reopen_for_planning();
 CREATE TRIGGER write_offs_reopen AFTER DELETE ON write_offs
   REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION reopen_for_planning();
+
+-- Events told once per invoice (webhooks invoice.overdue / invoice.paid), keyed so a rerun or a
+-- racing process cannot tell them twice.
+CREATE TABLE invoice_notices (
+  organisation_id uuid NOT NULL,
+  invoice_id      bigint NOT NULL,
+  kind            text NOT NULL CHECK (kind IN ('overdue', 'paid')),
+  noticed_on      date NOT NULL,
+  PRIMARY KEY (organisation_id, invoice_id, kind),
+  FOREIGN KEY (organisation_id, invoice_id) REFERENCES invoices (organisation_id, id) ON DELETE CASCADE
+);
