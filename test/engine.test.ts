@@ -323,6 +323,16 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect((await events()).slice(5)).toEqual(['invoice.paid']);
   });
 
+  it('an email address that bounced is no way to reach the customer: the step falls back to its letter', async () => {
+    const s = await setup();
+    await runCycle(db, s.org, { today: d('2026-03-10') });
+    const [ct] = await db.query<{ id: bigint; email: string }>('SELECT id, email FROM contacts WHERE organisation_id = $1', [s.org]);
+    await db.query(`INSERT INTO contact_address_status (organisation_id, contact_id, kind, value, reason) VALUES ($1, $2, 'email', $3, '550 mailbox unknown')`, [s.org, ct!.id, ct!.email]);
+    await runCycle(db, s.org, { today: d('2026-03-23') }); // J+20: email (fallback letter) and letter
+    const rows = await db.query<{ channel: string; fallback_from: string | null }>('SELECT channel, fallback_from FROM actions WHERE organisation_id = $1 AND planned_on = $2', [s.org, '2026-03-23']);
+    expect(rows).toEqual([{ channel: 'letter', fallback_from: 'email' }]);
+  });
+
   it('Invoice Ninja #11118: late fees are statutory interest plus the 40 € indemnity, not a flat fee', () => {
     const r = computeLateFees({ jurisdiction: 'FR', debtor: 'business', currency: 'EUR', amountMinor: 1_200_000n, dueDate: d('2025-06-15'), until: d('2025-09-15') }, defaultRateTables());
     expect([r.interestMinor, r.indemnityMinor, r.totalMinor]).toEqual([37_243n, 4_000n, 41_243n]);

@@ -44,8 +44,11 @@ export async function loadPlannerInput(
   const rc = rangeSql(range, 'c.id', 3);
   const customerRows = await q.query<Record<string, unknown>>(
     `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment,
-            coalesce(bool_or(ct.email IS NOT NULL AND ct.email <> ''), false) AS has_email,
-            coalesce(bool_or(ct.phone IS NOT NULL AND ct.phone <> ''), false) AS has_phone,
+            -- an address that bounced (or a wrong number) is no way to reach the customer
+            coalesce(bool_or(ct.email IS NOT NULL AND ct.email <> '' AND NOT EXISTS (SELECT 1 FROM contact_address_status x
+                 WHERE x.organisation_id = ct.organisation_id AND x.contact_id = ct.id AND x.kind = 'email' AND x.value = ct.email)), false) AS has_email,
+            coalesce(bool_or(ct.phone IS NOT NULL AND ct.phone <> '' AND NOT EXISTS (SELECT 1 FROM contact_address_status x
+                 WHERE x.organisation_id = ct.organisation_id AND x.contact_id = ct.id AND x.kind = 'phone' AND x.value = ct.phone)), false) AS has_phone,
             coalesce(bool_or(ct.address_line1 IS NOT NULL AND ct.postal_code IS NOT NULL), false) AS has_postal,
             (SELECT max(a.planned_on) FROM actions a WHERE a.organisation_id = $1 AND a.customer_id = c.id
                 AND a.channel IN ${MESSAGE_CHANNELS_SQL} AND a.status <> 'cancelled' AND a.planned_on < $2) AS last_message_on
