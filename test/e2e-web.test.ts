@@ -196,6 +196,28 @@ describe('web app in chromium', () => {
     await shot('10-template-invalid');
   });
 
+  it('finds customers by the beginning of a word of their name, accents or not', async () => {
+    const [c] = await server.db.query<{ id: bigint; legal_name: string }>(
+      `SELECT id, legal_name FROM customers WHERE organisation_id = $1 AND legal_name ~ '[éèàç]' ORDER BY id LIMIT 1`,
+      [server.orgId],
+    );
+    const word = c!.legal_name.split(/\s+/).find((w) => /[éèàç]/.test(w))!;
+    const typed = word.slice(0, Math.max(4, word.search(/[éèàç]/) + 2)).normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+    await page.getByTestId('nav-customers').click();
+    await page.getByTestId('customer-search').fill(typed);
+    const matches = (n: string) => new RegExp(`(^|[^a-z0-9])${typed.toLowerCase()}`).test(n.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase());
+    // The list asks the server once typing pauses: wait for the filtered page.
+    let names: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      names = await page.getByTestId('customer-row').locator('td:first-child a').allTextContents();
+      if (names.length > 0 && names.every(matches)) break;
+      await page.waitForTimeout(100);
+    }
+    expect(names).toContain(c!.legal_name);
+    expect(names.every(matches)).toBe(true);
+    await shot('11-customer-search');
+  });
+
   it('switches to English: texts, amounts and dates follow the user', async () => {
     await page.getByTestId('nav-dashboard').click();
     await page.getByTestId('switch-language').click();
@@ -207,6 +229,6 @@ describe('web app in chromium', () => {
     // The choice is the user's: it survives a reload.
     await page.reload();
     await page.getByTestId('nav-dashboard').filter({ hasText: 'Dashboard' }).waitFor();
-    await shot('11-english');
+    await shot('12-english');
   });
 });

@@ -384,6 +384,11 @@ export const MESSAGES = defineMessages({
   'part.script': { fr: 'Script', en: 'Script' },
 
   // bank
+  'bank.never': { fr: 'aucun relevé bancaire importé : les paiements ne sont connus que par la comptabilité.', en: 'no bank statement imported yet: payments are known only from the ledger.' },
+  'bank.stale': {
+    fr: 'le dernier relevé bancaire a été importé le {date}, il y a {days} jours : les relances sont préparées mais leur envoi attend un relevé récent.',
+    en: 'the newest bank statement was imported on {date}, {days} days ago: reminders are planned but sending waits for a fresh statement.',
+  },
   'bank.import': { fr: 'Importer un relevé', en: 'Import a statement' },
   'bank.account': { fr: 'IBAN du compte (si le fichier ne le dit pas)', en: 'Account IBAN (if the file does not say)' },
   'bank.upload': { fr: 'Importer et rapprocher', en: 'Import and reconcile' },

@@ -5,7 +5,6 @@
  * Every route runs behind the session middleware and checks the role; every query is scoped to the
  * session's organisation.
  */
-import { gzipSync } from 'node:zlib';
 import type { Context, Hono } from 'hono';
 import type { Db, Queryable } from '../../db/driver.ts';
 import { jsonReplacer } from '../../db/driver.ts';
@@ -47,6 +46,7 @@ import type { Lang } from '../../i18n/index.ts';
 import { PermanentContentError, type RenderedAction, renderAction } from '../../delivery/content.ts';
 import { approveActions, cancelActions, listOutbox, type OutboxRow, resolveUncertain } from '../../delivery/outbox.ts';
 import { recordCallOutcome } from '../../delivery/calls.ts';
+import { customerHistoryPdf } from '../../delivery/proof.ts';
 import { SmtpTransport } from '../../delivery/channels/email.ts';
 import { describeSettings, loadDeliverySettings, type SettingsInput, saveDeliverySettings } from '../../delivery/settings.ts';
 import { buildEml } from '../../documents/email.ts';
@@ -191,6 +191,22 @@ export function refreshDashboard(ctx: WebContext, orgId: string): Promise<Dashbo
   return p;
 }
 
+/** Starts a background refresh when the snapshot is stale or old; never waits for it. */
+function refreshIfStale(ctx: WebContext, orgId: string): void {
+  if (refreshing.has(orgId)) return;
+  ctx.db
+    .query<{ stale: boolean; computed_at: string }>('SELECT stale, computed_at FROM dashboard_snapshots WHERE organisation_id = $1', [orgId])
+    .then(([row]) => {
+      if (!row || row.stale || ctx.now().getTime() - Date.parse(row.computed_at) > SNAPSHOT_MAX_AGE_MS) return refreshDashboard(ctx, orgId);
+    })
+    .catch((e) => console.error('dashboard refresh failed', e));
+}
+
+/** Lower case without accents, as the search terms are stored (migration 0009_web_search). */
+export function foldForSearch(s: string): string {
+  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
 /** The app changed the ledger or the plan: the next read recomputes in the background. */
 export async function markDashboardStale(q: Queryable, orgId: string): Promise<void> {
   await q.query('UPDATE dashboard_snapshots SET stale = true WHERE organisation_id = $1', [orgId]);
@@ -231,15 +247,21 @@ async function computeAndStore(ctx: WebContext, orgId: string): Promise<Dashboar
       [orgId, today, payload.computedAt, Date.now() - t0, J(payload)],
     );
     await q.query('DELETE FROM customer_balance_snapshots WHERE organisation_id = $1', [orgId]);
+    // Every customer gets a row (zero when nothing is open): the list sorted by amount walks this table.
     await q.query(
       `INSERT INTO customer_balance_snapshots (organisation_id, customer_id, open_minor, overdue_minor, oldest_due)
-       SELECT organisation_id, customer_id, sum(amount_incl_tax_minor - allocated_minor - written_off_minor),
-              coalesce(sum(amount_incl_tax_minor - allocated_minor - written_off_minor) FILTER (WHERE due_date < $2), 0), min(due_date)
-         FROM invoices WHERE organisation_id = $1 AND allocated_minor + written_off_minor < amount_incl_tax_minor
-        GROUP BY organisation_id, customer_id`,
+       SELECT c.organisation_id, c.id, coalesce(b.open, 0), coalesce(b.overdue, 0), b.oldest
+         FROM customers c LEFT JOIN (
+              SELECT customer_id, sum(amount_incl_tax_minor - allocated_minor - written_off_minor) AS open,
+                     sum(amount_incl_tax_minor - allocated_minor - written_off_minor) FILTER (WHERE due_date < $2) AS overdue, min(due_date) AS oldest
+                FROM invoices WHERE organisation_id = $1 AND allocated_minor + written_off_minor < amount_incl_tax_minor
+               GROUP BY customer_id) b ON b.customer_id = c.id
+        WHERE c.organisation_id = $1`,
       [orgId, today],
     );
   });
+  // Fresh statistics: the planner walks the new rows by index rather than guessing from the old ones.
+  await ctx.db.exec('ANALYZE customer_balance_snapshots');
   return payload;
 }
 
@@ -779,22 +801,40 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const where = ['c.organisation_id = $1'];
     const params: unknown[] = [p.orgId];
     if (search) {
-      params.push(search.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`), search);
-      where.push(`(lower(c.legal_name) LIKE '%' || $${params.length - 1} || '%' OR c.external_id = $${params.length} OR c.siren = $${params.length}
-                   OR EXISTS (SELECT 1 FROM invoices i WHERE i.organisation_id = c.organisation_id AND i.customer_id = c.id AND i.number = $${params.length}))`);
+      // Word beginnings through the search-terms table (a range scan of its key per word), and an
+      // exact invoice number through the invoices' unique index: never a scan of every customer.
+      const words = foldForSearch(search).split(/[^a-z0-9]+/).filter(Boolean).slice(0, 6);
+      const sets = words.map((w) => {
+        params.push(w, `${w}\uffff`);
+        return `SELECT customer_id FROM customer_search_terms WHERE organisation_id = $1 AND term >= $${params.length - 1} AND term < $${params.length}`;
+      });
+      params.push(search);
+      const byInvoice = `SELECT customer_id FROM invoices WHERE organisation_id = $1 AND number = $${params.length}`;
+      where.push(`c.id IN (SELECT customer_id FROM (${sets.length ? `(${sets.join(' INTERSECT ')}) UNION ` : ''}${byInvoice}) hits)`);
     }
     if (filter === 'overdue') where.push('s.overdue_minor > 0');
     if (filter === 'open') where.push('s.open_minor > 0');
     if (filter === 'disputed') where.push('EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = c.organisation_id AND d.customer_id = c.id AND d.resolved_on IS NULL)');
     if (filter === 'paused') where.push(`EXISTS (SELECT 1 FROM pauses pa WHERE pa.organisation_id = c.organisation_id AND pa.customer_id = c.id AND ${ACTIVE_PAUSE('pa', `'${today}'::date`)})`);
-    const order =
-      sort === 'balance' ? `coalesce(s.open_minor, 0) ${dir}, c.id` : sort === 'overdue' ? `coalesce(s.overdue_minor, 0) ${dir}, c.id` : sort === 'id' ? `c.id ${dir}` : `lower(c.legal_name) ${dir}, c.id`;
-    const from = `customers c LEFT JOIN customer_balance_snapshots s ON s.organisation_id = c.organisation_id AND s.customer_id = c.id WHERE ${where.join(' AND ')}`;
+    const bySnapshot = sort === 'balance' || sort === 'overdue';
+    const order = sort === 'balance' ? `s.open_minor ${dir}, s.customer_id` : sort === 'overdue' ? `s.overdue_minor ${dir}, s.customer_id` : sort === 'id' ? `c.id ${dir}` : `lower(c.legal_name) ${dir}, c.id`;
+    // Sorted by amount, the list walks the snapshot's index (every customer has a row there after
+    // each refresh; one created since appears at the next refresh, a few minutes at most).
+    const from = bySnapshot
+      ? `customer_balance_snapshots s JOIN customers c ON c.organisation_id = s.organisation_id AND c.id = s.customer_id WHERE s.organisation_id = $1 AND ${where.join(' AND ')}`
+      : `customers c LEFT JOIN customer_balance_snapshots s ON s.organisation_id = c.organisation_id AND s.customer_id = c.id WHERE ${where.join(' AND ')}`;
+    if (bySnapshot && !(await db.query('SELECT 1 FROM dashboard_snapshots WHERE organisation_id = $1', [p.orgId])).length) await refreshDashboard(ctx, p.orgId);
     const rows = await db.query<Record<string, unknown>>(
       `SELECT c.id, c.legal_name, c.external_id, c.kind, c.siren, c.tags, c.segment FROM ${from} ORDER BY ${order} LIMIT ${size} OFFSET ${page * size}`,
       params,
     );
-    const [count] = await db.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${from}`, params);
+    // The total needs the snapshot only when a filter reads it; otherwise counting customers is enough.
+    const needsSnapshot = filter === 'open' || filter === 'overdue';
+    const countFrom = needsSnapshot
+      ? `customer_balance_snapshots s JOIN customers c ON c.organisation_id = s.organisation_id AND c.id = s.customer_id WHERE s.organisation_id = $1 AND ${where.join(' AND ')}`
+      : `customers c WHERE ${where.join(' AND ')}`;
+    const [count] = await db.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${countFrom}`, params);
+    refreshIfStale(ctx, p.orgId);
     const ids = rows.map((x) => String(x.id));
     // The rows shown carry their live balances (the snapshot only orders them).
     const live = ids.length
@@ -967,8 +1007,10 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const p = allow(c, 'read');
     const id = idParam(c, 'id');
     const { today } = await orgToday(ctx, p.orgId);
-    const tar = await evidenceFile(db, p.orgId, id, today);
-    return download(tar, 'application/gzip', `evidence-customer-${id}-${today}.tar.gz`);
+    // The delivery area's evidence file: every action, every message as it went out (with its
+    // SHA-256, events and the letters themselves), the call outcomes, in one PDF.
+    const { pdf } = await customerHistoryPdf(db, p.orgId, id, ctx.now());
+    return download(pdf, 'application/pdf', `evidence-customer-${id}-${today}.pdf`);
   });
 
   // ---------------------------------------------------------------- invoices
@@ -1720,80 +1762,6 @@ async function customerPenalties(q: Queryable, orgId: string, customerId: bigint
     });
   }
   return { today, kind: customer.kind, interestMinor: String(interest), indemnityMinor: String(indemnity), invoices };
-}
-
-// ------------------------------------------------------------------ evidence file
-
-/** A POSIX ustar archive (no dependency): a 512-byte header per file, contents padded to 512. */
-function tarArchive(files: { name: string; content: Buffer; mtime: Date }[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const f of files) {
-    const h = Buffer.alloc(512);
-    const name = f.name.slice(0, 99);
-    h.write(name, 0, 'utf8');
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(`${f.content.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write(`${Math.floor(f.mtime.getTime() / 1000).toString(8).padStart(11, '0')}\0`, 136);
-    h.write('        ', 148);
-    h.write('0', 156);
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    blocks.push(h, f.content, Buffer.alloc((512 - (f.content.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
-
-/**
- * The customer's evidence file: every message as it went out (the exact bytes, with their SHA-256),
- * the delivery events, call outcomes, promises and disputes, the open invoices and their late fees,
- * in one .tar.gz with an index. What a collection agency or a court needs to see.
- */
-async function evidenceFile(q: Queryable, orgId: string, customerId: bigint, today: CalendarDate): Promise<Buffer> {
-  const customer = await getCustomer(q, orgId, customerId);
-  const org = await getOrganisation(q, orgId);
-  const deliveries = await q.query<Record<string, unknown>>(
-    `SELECT d.id, d.action_id, d.channel, d.provider, d.recipients, d.subject, d.message_id, d.content_type, d.content, d.sha256, d.handed_over_at, a.template,
-            (SELECT array_agg(i.number) FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)) AS invoices
-       FROM deliveries d JOIN actions a ON a.organisation_id = d.organisation_id AND a.id = d.action_id
-      WHERE d.organisation_id = $1 AND d.customer_id = $2 ORDER BY d.handed_over_at, d.id`,
-    [orgId, customerId],
-  );
-  const events = await q.query<Record<string, unknown>>(
-    `SELECT e.action_id, e.delivery_id, e.kind, e.at, e.provider_message_id, e.detail FROM delivery_events e
-       JOIN actions a ON a.organisation_id = e.organisation_id AND a.id = e.action_id WHERE e.organisation_id = $1 AND a.customer_id = $2 ORDER BY e.at, e.id`,
-    [orgId, customerId],
-  );
-  const now = new Date();
-  const files: { name: string; content: Buffer; mtime: Date }[] = [];
-  const index: Record<string, unknown>[] = [];
-  for (const d of deliveries) {
-    const type = String(d.content_type);
-    const ext = type.includes('pdf') ? 'pdf' : type.includes('rfc822') ? 'eml' : 'txt';
-    const name = `messages/${String(d.handed_over_at).slice(0, 10)}-${d.id}-${d.channel}.${ext}`;
-    files.push({ name, content: Buffer.from(d.content as Uint8Array), mtime: new Date(String(d.handed_over_at)) });
-    index.push({ file: name, sha256: d.sha256, channel: d.channel, provider: d.provider, template: d.template, subject: d.subject, messageId: d.message_id, handedOverAt: d.handed_over_at, recipients: d.recipients, invoices: d.invoices });
-  }
-  const penalties = await customerPenalties(q, orgId, customerId, today, org.language);
-  const timeline = await customerTimeline(q, orgId, customerId);
-  const summary = {
-    generatedOn: today,
-    creditor: { name: org.legalName, siren: org.siren, address: [org.addressLine1, org.postalCode, org.city].filter(Boolean).join(' ') },
-    debtor: { name: customer.legalName, id: String(customer.id), externalId: customer.externalId, siren: customer.siren, kind: customer.kind },
-    messages: index,
-    penalties,
-  };
-  files.unshift(
-    { name: 'summary.json', content: Buffer.from(J(summary)), mtime: now },
-    { name: 'delivery-events.json', content: Buffer.from(J(events)), mtime: now },
-    { name: 'timeline.json', content: Buffer.from(J(timeline)), mtime: now },
-  );
-  return gzipSync(tarArchive(files));
 }
 
 function langParam(v: string | undefined): Lang {

@@ -1,7 +1,8 @@
 import type { ReactNode } from 'react';
 import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
-import { hasKey, useT } from '../i18n.tsx';
+import { Link } from '@tanstack/react-router';
+import { date, hasKey, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 
 export function Modal({ title, onClose, children, testId }: { title: string; onClose: () => void; children: ReactNode; testId?: string }) {
@@ -136,6 +137,20 @@ export function Pager({ page, size, total, onPage }: { page: number; size: numbe
       <button type="button" disabled={page + 1 >= pages} onClick={() => onPage(page + 1)}>
         →
       </button>
+    </div>
+  );
+}
+
+/** The stale-bank-data guard of the daily cycle, said in the user's language. */
+export function BankHold({ hold, today }: { hold: { held: boolean; message: string | null; lastImportOn: string | null }; today: string }) {
+  const t = useT();
+  const lang = useLang();
+  if (!hold.message) return null;
+  const days = hold.lastImportOn ? Math.round((Date.parse(today) - Date.parse(hold.lastImportOn)) / 86_400_000) : 0;
+  return (
+    <div className={hold.held ? 'banner bad' : 'banner'} data-testid="bank-warning" title={hold.message}>
+      <strong>{hold.held ? t('today.bankHeld') : t('today.bankNote')}</strong>{' '}
+      {hold.lastImportOn ? t('bank.stale', { date: date(hold.lastImportOn, lang), days }) : t('bank.never')} <Link to="/bank">{t('nav.bank')} →</Link>
     </div>
   );
 }

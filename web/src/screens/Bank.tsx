@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, qs } from '../api.ts';
-import { Modal } from '../components/ui.tsx';
+import { BankHold, Modal } from '../components/ui.tsx';
 import { date, dateTime, money, pct, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
 
@@ -70,7 +70,7 @@ export function Bank() {
       <header className="page-head">
         <h1>{t('nav.bank')}</h1>
       </header>
-      {d.hold.message && <div className={d.hold.held ? 'banner bad' : 'banner'}>{d.hold.message}</div>}
+      <BankHold hold={d.hold} today={d.today} />
       {notice && <div className="banner good" data-testid="bank-notice">{notice}</div>}
       {err && <div className="banner bad">{err.message}</div>}
       {writer && (

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { api } from '../api.ts';
 import { BarChart, BarLegend, LineChart } from '../components/charts.tsx';
+import { BankHold, Code } from '../components/ui.tsx';
 import { date, money, num, pct, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 
@@ -64,11 +65,7 @@ export function Dashboard() {
           {t('dash.asOf', { date: date(d.asOf, lang) })}
         </span>
       </header>
-      {d.bank.message && (
-        <div className={d.bank.held ? 'banner bad' : 'banner'} data-testid="bank-warning">
-          {d.bank.held ? t('today.bankHeld') : t('today.bankNote')} {d.bank.message}
-        </div>
-      )}
+      <BankHold hold={d.bank} today={d.asOf} />
       <section className="kpis">
         <Kpi testId="kpi-receivables" label={t('kpi.receivables')} value={m(d.totals.receivablesMinor)} formula={t('kpi.receivables.f')} />
         <Kpi testId="kpi-overdue" label={t('kpi.overdue')} value={m(d.totals.overdueMinor)} formula={t('kpi.overdue.f')} tone="bad" />
@@ -128,7 +125,7 @@ export function Dashboard() {
               {d.steps.map((s) => (
                 <tr key={`${s.stepKey}-${s.template}`}>
                   <td>
-                    {s.stepKey.split(':')[0] === '0' ? 'J' : `J${Number(s.stepKey.split(':')[0]) > 0 ? '+' : ''}${s.stepKey.split(':')[0]}`} · {s.template}
+                    {s.stepKey.split(':')[0] === '0' ? 'J' : `J${Number(s.stepKey.split(':')[0]) > 0 ? '+' : ''}${s.stepKey.split(':')[0]}`} · <Code prefix="template" value={s.template} />
                   </td>
                   <td>{t(`channel.${s.channel}` as MessageKey)}</td>
                   <td className="num">{num(s.actions, lang)}</td>

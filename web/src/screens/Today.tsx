@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
-import { ActionPreview, Code, Modal, StatusPill } from '../components/ui.tsx';
+import { ActionPreview, BankHold, Code, Modal, StatusPill } from '../components/ui.tsx';
 import { date, dateTime, money, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
 
@@ -120,11 +120,7 @@ export function Today() {
         <h1>{t('today.title')}</h1>
         <span className="muted">{date(d.today, lang)}</span>
       </header>
-      {d.bank.message && (
-        <div className={d.bank.held ? 'banner bad' : 'banner'} data-testid="bank-warning">
-          <strong>{d.bank.held ? t('today.bankHeld') : t('today.bankNote')}</strong> {d.bank.message} <Link to="/bank">{t('nav.bank')} →</Link>
-        </div>
-      )}
+      <BankHold hold={d.bank} today={d.today} />
       {notice && (
         <div className="banner good" data-testid="today-notice">
           {notice}
