@@ -359,3 +359,23 @@ describe.each(dbTargets())('daily cycle in the server on $name', (target) => {
     }
   });
 });
+
+describe.each(dbTargets())('imports stop reminders on $name', (target) => {
+  it('a CSV of payments that settles an invoice cancels its pending reminder in the same import', async () => {
+    const db = await target.open();
+    try {
+      const org = await createOrganisation(db, { legalName: 'Import SAS' });
+      const c = await createCustomer(db, org.id, { legalName: 'Client Import SARL', externalId: 'CI1', contacts: [{ name: 'x', email: 'x@y.fr', receivesReminders: true }] });
+      await createInvoice(db, org.id, { customerId: c.id, number: 'IMP-1', issueDate: '2026-02-01', dueDate: '2026-03-02', currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 50_000n });
+      await runCycle(db, org.id, { today: d('2026-03-02') });
+      const { importCsv } = await import('../src/imports/csv.ts');
+      const csv = 'N° facture;Date;Montant\nIMP-1;03/03/2026;500,00\n';
+      const report = await importCsv(db, org.id, 'payments', { bytes: Buffer.from(csv), filename: 'paiements.csv' });
+      expect(report.outcome).toBe('imported');
+      const rows = await db.query<{ status: string; status_reason: string }>('SELECT status, status_reason FROM actions WHERE organisation_id = $1', [org.id]);
+      expect(rows).toEqual([{ status: 'cancelled', status_reason: 'paid' }]);
+    } finally {
+      await db.close();
+    }
+  });
+});

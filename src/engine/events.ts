@@ -154,11 +154,25 @@ export async function createPaymentPlan(
  * on this customer only. Scenario changes go through replanAfterScenarioChange.
  */
 export async function replanCustomer(q: Queryable, orgId: string, customerId: bigint, today: CalendarDate): Promise<{ cancelledActions: number }> {
-  await q.query(
-    `UPDATE invoices SET next_step_on = NULL
-      WHERE organisation_id = $1 AND customer_id = $2 AND next_step_on IS NOT NULL AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
-    [orgId, customerId],
-  );
+  return replan(q, orgId, customerId, today);
+}
+
+/** The same for every customer of the organisation at once, set-based (after a bulk import). */
+export async function replanOrganisation(q: Queryable, orgId: string, today: CalendarDate): Promise<{ cancelledActions: number }> {
+  return replan(q, orgId, null, today);
+}
+
+async function replan(q: Queryable, orgId: string, customerId: bigint | null, today: CalendarDate): Promise<{ cancelledActions: number }> {
+  const customer = (alias: string) => `($2::bigint IS NULL OR ${alias}.customer_id = $2::bigint)`;
+  // A customer's pause or plan may have changed: its invoices are looked at again at the next run.
+  // (Organisation-wide, after an import, new invoices are new to the schedule anyway.)
+  if (customerId !== null) {
+    await q.query(
+      `UPDATE invoices SET next_step_on = NULL
+        WHERE organisation_id = $1 AND customer_id = $2 AND next_step_on IS NOT NULL AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
+      [orgId, customerId],
+    );
+  }
   const rows = await q.query<{ n: bigint }>(
     `WITH stale AS (
        SELECT sr.invoice_id, sr.step_key,
@@ -169,10 +183,10 @@ export async function replanCustomer(q: Queryable, orgId: string, customerId: bi
          FROM actions a
          JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned'
          JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
-        WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued')
+        WHERE a.organisation_id = $1 AND ${customer('a')} AND a.status IN ('planned', 'awaiting_approval', 'queued')
           AND (i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor
                -- an instalment reminder is what a payment plan's own pause lets through
-               OR EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2
+               OR EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = a.customer_id
                             AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', '$3::date')}
                             AND NOT (a.payment_plan_id IS NOT NULL AND p.reason = 'payment_plan'))
                OR (a.payment_plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment_plans pp
@@ -189,11 +203,11 @@ export async function replanCustomer(q: Queryable, orgId: string, customerId: bi
 }
 
 /** Actions whose invoices were all cancelled are cancelled too, with the reasons. */
-async function cancelEmptyActions(q: Queryable, orgId: string, customerId: bigint): Promise<number> {
+async function cancelEmptyActions(q: Queryable, orgId: string, customerId: bigint | null): Promise<number> {
   const cancelled = await q.query(
     `UPDATE actions a SET status = 'cancelled', updated_at = now(),
             status_reason = (SELECT string_agg(DISTINCT sr.reason, ',') FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id)
-      WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued')
+      WHERE a.organisation_id = $1 AND ($2::bigint IS NULL OR a.customer_id = $2::bigint) AND a.status IN ('planned', 'awaiting_approval', 'queued')
         AND NOT EXISTS (SELECT 1 FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned')
       RETURNING a.id`,
     [orgId, customerId],

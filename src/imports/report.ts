@@ -5,6 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
+import { todayIn } from '../domain/dates.ts';
+import { replanOrganisation } from '../engine/events.ts';
+import { getOrganisation } from '../ledger/repo.ts';
 import { isRelanceError } from '../errors.ts';
 import type { UpsertResult } from '../ledger/bulk.ts';
 
@@ -116,6 +119,9 @@ export async function runImport(
         b.problems.add(e.where?.line ?? null, e.where?.field ?? null, e.message);
       }
       if (b.problems.any || opts.dryRun) throw new Rollback();
+      // What the file paid (or paused) stops the pending reminders at once, in the same transaction.
+      const org = await getOrganisation(q, orgId);
+      await replanOrganisation(q, orgId, todayIn(org.timeZone, Date.now()));
     });
   } catch (e) {
     if (!(e instanceof Rollback)) throw e;
