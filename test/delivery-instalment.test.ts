@@ -41,3 +41,23 @@ describe.each(dbTargets())('instalment reminders on $name', (target) => {
     expect(text).toContain('Montant à régler : 300,00 €');
   });
 });
+
+describe.each(dbTargets())('delivery webhooks on $name', (target) => {
+  it('action.sent is told when a message goes out', async () => {
+    const { createSubscription } = await import('../src/webhooks/index.ts');
+    const db = await target.open();
+    try {
+      const org = await setupOrg(db);
+      await createSubscription(db, org.id, { url: 'http://127.0.0.1:9/hook', events: ['action.sent', 'action.failed'] });
+      const c = await addCustomer(db, org.id);
+      await addInvoice(db, org.id, c.id, '2026-03-02', { number: 'F-HOOK-1' });
+      await plan(db, org.id, '2026-03-02');
+      const stats = await worker(db, paris('2026-03-02')).runOnce();
+      expect(stats.sent).toBe(1);
+      const ev = await db.query<{ type: string; payload: { channel: string } }>('SELECT type, payload FROM webhook_events WHERE organisation_id = $1', [org.id]);
+      expect(ev.map((e) => [e.type, e.payload.channel])).toEqual([['action.sent', 'email']]);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@
  * cancel, resolve an uncertain message) are recorded here.
  */
 import type { Db, Queryable } from '../db/driver.ts';
+import { emitEvent } from '../webhooks/index.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import {
@@ -414,16 +415,18 @@ export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: Sen
   switch (outcome.kind) {
     case 'sent': {
       // One statement: the fenced update and its event (a stale attempt writes neither).
-      await q.query(
+      const sent = await q.query(
         `WITH u AS (
            UPDATE actions SET status = 'sent', sent_at = $4::timestamptz, provider = $5::text, provider_message_id = $6::text, last_error = NULL, status_reason = NULL,
                   lease_owner = NULL, lease_until = NULL, updated_at = now()
             WHERE organisation_id = $1::uuid AND id = $2::bigint AND attempts = $3::int AND status IN ('sending', 'uncertain')
             RETURNING organisation_id, id)
          INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, provider_message_id, detail)
-         SELECT organisation_id, id, $7::bigint, 'accepted', $4::timestamptz, $6::text, $8::jsonb FROM u`,
+         SELECT organisation_id, id, $7::bigint, 'accepted', $4::timestamptz, $6::text, $8::jsonb FROM u
+         RETURNING action_id`,
         [a.orgId, a.id, a.attempt, nowIso, c.provider, outcome.providerMessageId, c.deliveryId, J({ response: outcome.response ?? null, provider: c.provider })],
       );
+      if (sent.length) await emitEvent(q, a.orgId, 'action.sent', { actionId: String(a.id), channel: a.channel, provider: c.provider, providerMessageId: outcome.providerMessageId, sentAt: nowIso });
       return { status: 'sent', fallbackId: null };
     }
     case 'uncertain': {
@@ -455,6 +458,7 @@ export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: Sen
       if (rows.length === 0) return { status: 'failed', fallbackId: null };
       await event('refused_permanent', { error: outcome.error, badAddress: outcome.badAddress ?? false });
       const fallbackId = await createFallback(q, a.orgId, a.id, outcome.error, c.now);
+      await emitEvent(q, a.orgId, 'action.failed', { actionId: String(a.id), channel: a.channel, error: outcome.error, fallbackActionId: fallbackId === null ? null : String(fallbackId) });
       return { status: 'failed', fallbackId };
     }
   }
