@@ -79,10 +79,6 @@ export interface WebPrincipal {
 export interface WebContext {
   db: Db;
   now: () => Date;
-  /** Folder of the local outbox and provider records (the data folder). */
-  dataDir?: string;
-  /** Wakes the delivery worker when actions were approved (they are due at once). */
-  onApproved?: () => void;
 }
 
 type C = Context;
@@ -555,8 +551,9 @@ function download(bytes: Uint8Array, contentType: string, filename: string, inli
       'content-type': contentType,
       'content-disposition': `${inline ? 'inline' : 'attachment'}; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
       'x-content-type-options': 'nosniff',
-      // Stored messages are shown in a sandboxed frame: no script, no network.
-      'content-security-policy': "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox",
+      // A stored message opened in the browser runs no script and loads nothing (PDFs excepted:
+      // the browser's viewer refuses to show one in a sandboxed document).
+      ...(contentType === 'application/pdf' ? {} : { 'content-security-policy': "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox" }),
     },
   });
 }
@@ -710,7 +707,6 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const ids = idList(b.ids, 'ids');
     const done = await db.tx((q) => approveActions(q, p.orgId, { ids }, p.email, ctx.now()));
     await markDashboardStale(db, p.orgId);
-    ctx.onApproved?.();
     return json({ approved: done.map(String) });
   });
   app.post(r('/actions/cancel'), async (c) => {
