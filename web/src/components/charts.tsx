@@ -19,6 +19,7 @@ export function BarChart({ bars, height = 180, testId }: { bars: Bar[]; height?:
   const w = 100 / Math.max(1, bars.length);
   return (
     <svg className="chart" viewBox={`0 0 100 ${height / 2}`} preserveAspectRatio="none" role="img" data-testid={testId} style={{ height }}>
+      <title>{bars.map((b) => `${b.label}: ${b.caption}`).join(' · ')}</title>
       {bars.map((b, i) => {
         const h = (b.value / max) * (height / 2 - 2);
         return (
@@ -62,7 +63,9 @@ export function LineChart({ labels, series, height = 200, testId }: { labels: st
   const x = (i: number) => pad + (i * (W - 2 * pad)) / Math.max(1, labels.length - 1);
   return (
     <div className="linechart" data-testid={testId}>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: hover only highlights a point; the values are also in the title and the legend */}
       <svg viewBox={`0 0 ${W} ${H}`} role="img" onMouseLeave={() => setHover(null)}>
+        <title>{series.map((s) => s.name).join(', ')}</title>
         {labels.map((l, i) => (
           <text key={l} x={x(i)} y={H - 4} fontSize="10" textAnchor="middle" fill="#667">
             {l}
@@ -81,6 +84,7 @@ export function LineChart({ labels, series, height = 200, testId }: { labels: st
           );
         })}
         {labels.map((l, i) => (
+          // biome-ignore lint/a11y/noStaticElementInteractions: hover only highlights a month; the figures are in the title
           <rect key={`h${l}`} x={x(i) - (W - 2 * pad) / labels.length / 2} y={0} width={(W - 2 * pad) / labels.length} height={H} fill="transparent" onMouseEnter={() => setHover(i)} />
         ))}
       </svg>

@@ -13,6 +13,7 @@ export function Modal({ title, onClose, children, testId }: { title: string; onC
   }, [onClose]);
   const t = useT();
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: a click outside the dialog closes it; Escape does the same from the keyboard
     <div className="modal-back" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div className="modal" role="dialog" aria-label={title} data-testid={testId}>
         <div className="page-head">

@@ -28,6 +28,7 @@ export interface DashboardData {
 
 function Kpi({ label, value, formula, testId, tone }: { label: string; value: string; formula: string; testId: string; tone?: 'bad' | 'ok' }) {
   return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable so keyboard users get the formula shown on hover
     <div className={`kpi ${tone ?? ''}`} title={formula} data-testid={testId} tabIndex={0}>
       <div className="kpi-label">{label}</div>
       <div className="kpi-value" data-testid={`${testId}-value`}>
