@@ -14,7 +14,7 @@ import { windowStart } from '../domain/engine/window.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
 import { replanCustomer } from './events.ts';
-import { emitEvent, noticeOverdue } from './notices.ts';
+import { emitEvent, hasSubscribers, noticeOverdue } from './notices.ts';
 import { toDecimalString } from '../domain/money.ts';
 import { ACTIVE_PAUSE, loadPlannerInput } from './planner-input.ts';
 
@@ -131,6 +131,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     [orgId, today],
   );
   await q.exec('CREATE INDEX ON cycle_candidates (customer_id)');
+  const tellEscalations = (await hasSubscribers(q, orgId, 'case.escalated')) || (await hasSubscribers(q, orgId, 'customer.suspension_recommended'));
   const chunk = opts.chunkSize ?? 2000;
   let after = -1n;
   for (;;) {
@@ -148,10 +149,10 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     // The handover step comes after an unanswered formal notice: the case is escalated, and an
     // integrator may suspend the customer's service.
     for (const a of plan.actions) {
-      if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey)) continue;
+      if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey) || !tellEscalations) continue;
       const payload = { customerId: String(a.customerId), customer: a.customerName, invoices: a.invoices.map((i) => i.number), plannedOn: today };
-      await emitEvent(q, orgId, 'case.escalated', payload);
-      await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
+      if (await hasSubscribers(q, orgId, 'case.escalated')) await emitEvent(q, orgId, 'case.escalated', payload);
+      if (await hasSubscribers(q, orgId, 'customer.suspension_recommended')) await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
     }
     summary.actionsCreated += written.created;
     summary.actionsAlreadyThere += plan.actions.length - written.created;
@@ -163,6 +164,9 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     );
     after = last;
   }
+  // A run that wrote a lot (catching up a whole ledger) leaves the planner's statistics far
+  // behind; refreshed here, the next re-plans and screens use the customer indexes at once.
+  if (summary.actionsCreated + summary.stepsSkipped > 10_000) await q.exec('ANALYZE invoices; ANALYZE actions; ANALYZE step_records');
   await q.query(
     'INSERT INTO cycle_runs (organisation_id, run_on, actions_created, steps_skipped, hold_reason) VALUES ($1,$2,$3,$4,$5)',
     [orgId, today, summary.actionsCreated, summary.stepsSkipped, summary.hold.reason],

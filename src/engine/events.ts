@@ -163,13 +163,16 @@ export async function replanOrganisation(q: Queryable, orgId: string, today: Cal
 }
 
 async function replan(q: Queryable, orgId: string, customerId: bigint | null, today: CalendarDate): Promise<{ cancelledActions: number }> {
-  const customer = (alias: string) => `($2::bigint IS NULL OR ${alias}.customer_id = $2::bigint)`;
+  // Two statement texts, not "$2 IS NULL OR ...": a generic plan would then ignore the customer index.
+  const customer = (alias: string) => (customerId === null ? '$2::bigint IS NULL' : `${alias}.customer_id = $2::bigint`);
   // A customer's pause or plan may have changed: its invoices are looked at again at the next run.
   // (Organisation-wide, after an import, new invoices are new to the schedule anyway.)
   if (customerId !== null) {
     await q.query(
+      // No "next_step_on IS NOT NULL" here: the planner would pick the schedule index and walk the
+      // whole organisation; the customer index finds this customer's few invoices.
       `UPDATE invoices SET next_step_on = NULL
-        WHERE organisation_id = $1 AND customer_id = $2 AND next_step_on IS NOT NULL AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
+        WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
       [orgId, customerId],
     );
   }
@@ -207,7 +210,7 @@ async function cancelEmptyActions(q: Queryable, orgId: string, customerId: bigin
   const cancelled = await q.query(
     `UPDATE actions a SET status = 'cancelled', updated_at = now(),
             status_reason = (SELECT string_agg(DISTINCT sr.reason, ',') FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id)
-      WHERE a.organisation_id = $1 AND ($2::bigint IS NULL OR a.customer_id = $2::bigint) AND a.status IN ('planned', 'awaiting_approval', 'queued')
+      WHERE a.organisation_id = $1 AND ${customerId === null ? '$2::bigint IS NULL' : 'a.customer_id = $2::bigint'} AND a.status IN ('planned', 'awaiting_approval', 'queued')
         AND NOT EXISTS (SELECT 1 FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned')
       RETURNING a.id`,
     [orgId, customerId],
