@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
 import { todayIn } from '../domain/dates.ts';
+import { matchPayments } from '../bank/match-payments.ts';
 import { replanOrganisation } from '../engine/events.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { isRelanceError } from '../errors.ts';
@@ -119,6 +120,9 @@ export async function runImport(
         b.problems.add(e.where?.line ?? null, e.where?.field ?? null, e.message);
       }
       if (b.problems.any || opts.dryRun) throw new Rollback();
+      // Payments the file did not tie to an invoice go through the bank matching (reference, known
+      // IBAN and amount, payer name and amount); what it is not sure of stays as customer credit.
+      if (kind === 'payments') await matchPayments(q, orgId, { createdInThisTransaction: true });
       // What the file paid (or paused) stops the pending reminders at once, in the same transaction.
       const org = await getOrganisation(q, orgId);
       await replanOrganisation(q, orgId, todayIn(org.timeZone, Date.now()));

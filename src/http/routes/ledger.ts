@@ -1,4 +1,5 @@
 /** /api/v1 ledger resources: customers, contacts, invoices, credit notes, payments, allocations. */
+import { matchPayments } from '../../bank/match-payments.ts';
 import { z } from 'zod';
 import type { CalendarDate } from '../../domain/dates.ts';
 import { parseAmount } from '../../domain/money.ts';
@@ -282,8 +283,15 @@ export const ledgerRoutes: RouteDef[] = [
         left -= amount;
         if (inv.openMinor === amount) await emitEvent(q, orgId, 'invoice.paid', { invoiceId: inv.id, number: inv.number, customerId: inv.customerId, paymentId: p.id });
       }
+      // Not told which invoices it pays: the same matching as bank lines decides, or it stays credit.
+      const matched = body.allocateTo?.length ? null : await matchPayments(q, orgId, { paymentIds: [p.id] });
+      if (matched) {
+        for (const a of await q.query<Record<string, unknown>>('SELECT * FROM allocations WHERE organisation_id = $1 AND payment_id = $2 ORDER BY id', [orgId, p.id])) {
+          allocations.push({ id: a.id as bigint, invoiceId: a.invoice_id as bigint, paymentId: p.id, creditNoteId: null, currency: String(a.currency), amountMinor: a.amount_minor as bigint, allocatedOn: a.allocated_on as CalendarDate });
+        }
+      }
       // Reminders planned for what was just paid are cancelled now, not at the next cycle.
-      for (const c of new Set(invoices.map((i) => i.customerId))) await replanCustomer(q, orgId, c, today);
+      for (const c of new Set([...invoices.map((i) => i.customerId), ...(matched?.customerIds ?? [])])) await replanCustomer(q, orgId, c, today);
       return { ...(await getPayment(q, orgId, p.id)), allocations };
     },
   }),
