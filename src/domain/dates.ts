@@ -19,8 +19,10 @@ export function isCalendarDate(s: string): s is CalendarDate {
   return mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo);
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 export function daysInMonth(year: number, month: number): number {
-  return [31, isLeapYear(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  return month === 2 && isLeapYear(year) ? 29 : MONTH_DAYS[month - 1]!;
 }
 
 export function isLeapYear(year: number): boolean {
@@ -54,19 +56,17 @@ export function parseCalendarDate(text: string, where?: ErrorPlace): CalendarDat
  * Hinnant's civil-date algorithms: exact integer maths, ~100x faster than the Temporal polyfill,
  * which matters when a cycle or a loader touches millions of dates.
  */
-export function toEpochDay(d: CalendarDate): number {
-  let y = (d.charCodeAt(0) - 48) * 1000 + (d.charCodeAt(1) - 48) * 100 + (d.charCodeAt(2) - 48) * 10 + (d.charCodeAt(3) - 48);
-  const m = (d.charCodeAt(5) - 48) * 10 + (d.charCodeAt(6) - 48);
-  const day = (d.charCodeAt(8) - 48) * 10 + (d.charCodeAt(9) - 48);
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+export function civilToDay(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
   return era * 146097 + doe - 719468;
 }
 
-export function fromEpochDay(n: number): CalendarDate {
+/** [year, month 1-12, day 1-31] of an epoch-day number. */
+export function dayToCivil(n: number): [number, number, number] {
   const z = n + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
@@ -74,8 +74,20 @@ export function fromEpochDay(n: number): CalendarDate {
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp + (mp < 10 ? 3 : -9);
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return [m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d];
+}
+
+/** Epoch day of an ISO date already known to be valid (no checks: the hot path of cycles and loaders). */
+export function toEpochDay(d: CalendarDate): number {
+  const y = (d.charCodeAt(0) - 48) * 1000 + (d.charCodeAt(1) - 48) * 100 + (d.charCodeAt(2) - 48) * 10 + (d.charCodeAt(3) - 48);
+  const m = (d.charCodeAt(5) - 48) * 10 + (d.charCodeAt(6) - 48);
+  const day = (d.charCodeAt(8) - 48) * 10 + (d.charCodeAt(9) - 48);
+  return civilToDay(y, m, day);
+}
+
+export function fromEpochDay(n: number): CalendarDate {
+  const [y, m, d] = dayToCivil(n);
   return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}` as CalendarDate;
 }
 
