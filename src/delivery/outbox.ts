@@ -23,7 +23,7 @@ import {
 } from '../domain/delivery.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
 import { DEFAULT_OPTIONS, requiresApproval, type ScenarioDefinition } from '../domain/engine/scenario.ts';
-import { ACTIVE_PAUSE } from '../engine/planner-input.ts';
+import { ACTIVE_PAUSE, INSTALMENT_STEP } from '../engine/planner-input.ts';
 import { isTemplateKey, TEMPLATES } from '../documents/registry.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 
@@ -131,7 +131,7 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
               EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
                         AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', 'x.today')}
                         -- an instalment reminder is what a payment plan's own pause lets through
-                        AND NOT (p.reason = 'payment_plan' AND sr.step_key LIKE 'plan%')) AS paused,
+                        AND NOT (p.reason = 'payment_plan' AND ${INSTALMENT_STEP('sr')})) AS paused,
               EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = sr.organisation_id AND d.customer_id = i.customer_id
                         AND (d.invoice_id IS NULL OR d.invoice_id = i.id) AND d.resolved_on IS NULL) AS disputed
          FROM json_to_recordset($1::json) AS x(org uuid, id text, today date)

@@ -5,12 +5,13 @@
  * lets the user get an error that names the field instead of a constraint name.
  */
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
-import { type CalendarDate, calendarDate, daysPastDue } from './dates.ts';
+import { type CalendarDate, calendarDate } from './dates.ts';
 import { assertCurrency, type Minor } from './money.ts';
 import { isValidIban, isValidSiren, isValidSiret } from './identifiers.ts';
 
 export type CustomerKind = 'business' | 'consumer';
 export type Language = 'fr' | 'en';
+/** Derived by the database's invoice_balances view from allocations and write-offs, never stored. */
 export type InvoiceStatus = 'open' | 'partially_paid' | 'paid' | 'written_off';
 
 export interface InvoiceAmounts {
@@ -22,20 +23,6 @@ export interface InvoiceAmounts {
 export function openAmount(i: InvoiceAmounts): Minor {
   return i.amountInclTaxMinor - i.allocatedMinor - i.writtenOffMinor;
 }
-
-export function invoiceStatus(i: InvoiceAmounts): InvoiceStatus {
-  const settled = i.allocatedMinor + i.writtenOffMinor;
-  if (settled === 0n) return 'open';
-  if (settled < i.amountInclTaxMinor) return 'partially_paid';
-  if (i.writtenOffMinor > 0n && i.allocatedMinor === 0n) return 'written_off';
-  return 'paid';
-}
-
-export function isOverdue(i: InvoiceAmounts & { dueDate: CalendarDate }, at: CalendarDate): boolean {
-  return openAmount(i) > 0n && at > i.dueDate;
-}
-
-export { daysPastDue };
 
 export interface CustomerBalance {
   currency: string;

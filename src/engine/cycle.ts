@@ -8,13 +8,14 @@ import type { Db, Queryable } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { addDays, type CalendarDate, daysBetween } from '../domain/dates.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
-import type { ScenarioDefinition } from '../domain/engine/scenario.ts';
+import { instalmentStepKey, type ScenarioDefinition } from '../domain/engine/scenario.ts';
 import { missedInstalment, type PlannedAction, planDay, promiseState, type SkippedStep } from '../domain/engine/planner.ts';
 import { windowStart } from '../domain/engine/window.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
 import { replanCustomer } from './events.ts';
-import { emitEvent, hasSubscribers, noticeOverdue } from './notices.ts';
+import { emitEvent } from '../webhooks/index.ts';
+import { hasSubscribers, noticeOverdue } from './notices.ts';
 import { toDecimalString } from '../domain/money.ts';
 import { ACTIVE_PAUSE, loadPlannerInput } from './planner-input.ts';
 
@@ -131,7 +132,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     [orgId, today],
   );
   await q.exec('CREATE INDEX ON cycle_candidates (customer_id)');
-  const tellEscalations = (await hasSubscribers(q, orgId, 'case.escalated')) || (await hasSubscribers(q, orgId, 'customer.suspension_recommended'));
+  const tell = { escalated: await hasSubscribers(q, orgId, 'case.escalated'), suspension: await hasSubscribers(q, orgId, 'customer.suspension_recommended') };
   const chunk = opts.chunkSize ?? 2000;
   let after = -1n;
   for (;;) {
@@ -149,10 +150,10 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     // The handover step comes after an unanswered formal notice: the case is escalated, and an
     // integrator may suspend the customer's service.
     for (const a of plan.actions) {
-      if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey) || !tellEscalations) continue;
+      if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey)) continue;
       const payload = { customerId: String(a.customerId), customer: a.customerName, invoices: a.invoices.map((i) => i.number), plannedOn: today };
-      if (await hasSubscribers(q, orgId, 'case.escalated')) await emitEvent(q, orgId, 'case.escalated', payload);
-      if (await hasSubscribers(q, orgId, 'customer.suspension_recommended')) await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
+      if (tell.escalated) await emitEvent(q, orgId, 'case.escalated', payload);
+      if (tell.suspension) await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
     }
     summary.actionsCreated += written.created;
     summary.actionsAlreadyThere += plan.actions.length - written.created;
@@ -290,6 +291,15 @@ async function writePlan(
   return { created: createdKeys.size, createdKeys, skipped: skippedCount };
 }
 
+/**
+ * A promise or a plan is over: its pause ends today (if nobody lifted it already) and the customer
+ * is re-planned either way, so reminders tied to it (an instalment's) go too.
+ */
+async function resumeAfter(q: Queryable, orgId: string, pauseId: bigint, customerId: bigint, today: CalendarDate): Promise<void> {
+  await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, pauseId, today]);
+  await replanCustomer(q, orgId, customerId, today);
+}
+
 /** Promises whose date has passed: kept if paid, else broken (a task, and reminders resume). */
 async function settlePromises(q: Queryable, orgId: string, today: CalendarDate, summary: CycleSummary): Promise<void> {
   const rows = await q.query<Record<string, unknown>>(
@@ -307,8 +317,7 @@ async function settlePromises(q: Queryable, orgId: string, today: CalendarDate, 
     );
     if (state === 'open') continue;
     await q.query('UPDATE promises SET status = $3, closed_on = $4 WHERE organisation_id = $1 AND id = $2', [orgId, r.id, state, today]);
-    await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, r.pause_id, today]);
-    await replanCustomer(q, orgId, r.customer_id as bigint, today);
+    await resumeAfter(q, orgId, r.pause_id as bigint, r.customer_id as bigint, today);
     if (state === 'broken') {
       summary.promisesBroken++;
       await emitEvent(q, orgId, 'promise.broken', {
@@ -344,16 +353,14 @@ async function settlePaymentPlans(q: Queryable, orgId: string, today: CalendarDa
     if (openNow <= 0n) {
       summary.plansCompleted++;
       await q.query(`UPDATE payment_plans SET status = 'completed', closed_on = $3 WHERE organisation_id = $1 AND id = $2`, [orgId, p.id, today]);
-      await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, p.pause_id, today]);
-      await replanCustomer(q, orgId, p.customer_id as bigint, today);
+      await resumeAfter(q, orgId, p.pause_id as bigint, p.customer_id as bigint, today);
       continue;
     }
     const missed = missedInstalment(instalments, (p.open_at_start_minor as bigint) - openNow, today, Number(p.grace_days));
     if (!missed) continue;
     summary.plansBroken++;
     await q.query(`UPDATE payment_plans SET status = 'broken', closed_on = $3 WHERE organisation_id = $1 AND id = $2`, [orgId, p.id, today]);
-    await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, p.pause_id, today]);
-    await replanCustomer(q, orgId, p.customer_id as bigint, today);
+    await resumeAfter(q, orgId, p.pause_id as bigint, p.customer_id as bigint, today);
     await q.query(
       `INSERT INTO tasks (organisation_id, customer_id, kind, source_id, due_on, note) VALUES ($1,$2,'missed_instalment',$3,$4,$5)
        ON CONFLICT (organisation_id, kind, source_id) DO NOTHING`,
@@ -413,13 +420,13 @@ async function planInstalmentReminders(
     const next = instalments.find((i) => (cumulative += i.amount_minor) > paid);
     if (!next) continue;
     const channel = p.has_email ? 'email' : 'sms';
-    const keyOf = (offset: number) => `plan${planId}#${next.seq}:${offset}:${channel}`;
+    const keyOf = (offset: number) => instalmentStepKey(planId, next.seq, offset, channel);
     const invoiceIds = (p.invoice_ids as (bigint | string)[]).map((x) => BigInt(x));
     const recorded = new Set(
       (
         await q.query<{ step_key: string }>(
-          `SELECT DISTINCT step_key FROM step_records WHERE organisation_id = $1 AND invoice_id = ANY($2::bigint[]) AND step_key LIKE $3`,
-          [orgId, `{${invoiceIds.join(',')}}`, `plan${planId}#${next.seq}:%`],
+          `SELECT DISTINCT step_key FROM step_records WHERE organisation_id = $1 AND invoice_id = ANY($2::bigint[]) AND step_key = ANY($3::text[])`,
+          [orgId, `{${invoiceIds.join(',')}}`, `{${INSTALMENT_STEPS.map((st) => keyOf(st.offset)).join(',')}}`],
         )
       ).map((r) => r.step_key),
     );

@@ -10,7 +10,7 @@ import type { Minor } from '../domain/money.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { getInvoice } from '../ledger/repo.ts';
 import { noticePaid } from './notices.ts';
-import { ACTIVE_PAUSE, loadPlannerInput } from './planner-input.ts';
+import { ACTIVE_PAUSE, INSTALMENT_STEP, loadPlannerInput } from './planner-input.ts';
 import { loadAssignments } from './scenarios.ts';
 
 export const PAUSE_REASONS = ['dispute', 'promise_to_pay', 'payment_plan', 'manual_hold', 'insolvency', 'other'] as const;
@@ -191,7 +191,7 @@ async function replan(q: Queryable, orgId: string, customerId: bigint | null, to
                -- an instalment reminder is what a payment plan's own pause lets through
                OR EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = a.customer_id
                             AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', '$3::date')}
-                            AND NOT (a.payment_plan_id IS NOT NULL AND p.reason = 'payment_plan'))
+                            AND NOT (p.reason = 'payment_plan' AND ${INSTALMENT_STEP('sr')}))
                OR (a.payment_plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment_plans pp
                             WHERE pp.organisation_id = $1 AND pp.id = a.payment_plan_id AND pp.status = 'active')))),
      upd AS (

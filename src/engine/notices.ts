@@ -57,4 +57,3 @@ export function noticePaid(q: Queryable, orgId: string, customerIds: bigint[], t
   ]);
 }
 
-export { emitEvent };

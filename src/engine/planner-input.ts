@@ -7,9 +7,13 @@
 import type { Queryable } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import { type PlannerCustomer, type PlannerInvoice, pausedDaysBetween } from '../domain/engine/planner.ts';
+import { INSTALMENT_STEP_PREFIX } from '../domain/engine/scenario.ts';
 import { type Assignments, resolveScenario } from './scenarios.ts';
 
 export const MESSAGE_CHANNELS_SQL = `('email','sms','letter','registered_letter')`;
+
+/** SQL predicate: step record `alias` is a payment-plan instalment's reminder, not a scenario step. */
+export const INSTALMENT_STEP = (alias: string) => `${alias}.step_key LIKE '${INSTALMENT_STEP_PREFIX}%'`;
 
 /** SQL predicate: pause p is active on date $today. */
 export const ACTIVE_PAUSE = (p: string, today: string) =>
@@ -112,7 +116,7 @@ export async function loadPlannerInput(
        CROSS JOIN LATERAL (SELECT * FROM step_records s WHERE s.organisation_id = i.organisation_id AND s.invoice_id = i.id) sr
       WHERE i.organisation_id = $1 AND ${rs.sql}
         AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND ${candidate}
-        AND sr.step_key NOT LIKE 'plan%'`,
+        AND NOT ${INSTALMENT_STEP('sr')}`,
     [orgId, ...rs.params, Boolean(opts.candidatesOnly), today],
   );
   const done = new Map<bigint, { keys: Set<string>; max: number | null }>();

@@ -11,7 +11,7 @@
  * - A pause stops the invoice's clock: when it ends the scenario resumes where it was.
  * - Partially paid invoices keep being followed up for their open amount.
  */
-import { addDays, type CalendarDate, daysBetween, maxDate, toEpochDay } from '../dates.ts';
+import { addDays, type CalendarDate, daysBetween, toEpochDay } from '../dates.ts';
 import type { Minor } from '../money.ts';
 import { type WorkingDays, workingDays } from './holidays.ts';
 import { type Channel, requiresApproval, type ScenarioDefinition, type Step, stepKey, TONES, type Tone } from './scenario.ts';
@@ -334,4 +334,3 @@ export function missedInstalment(
   return null;
 }
 
-export { maxDate };

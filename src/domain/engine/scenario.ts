@@ -57,6 +57,14 @@ export const DEFAULT_OPTIONS: ScenarioOptions = {
 /** Identity of a step inside an invoice's history: its offset and channel, stable across versions. */
 export const stepKey = (s: Pick<Step, 'offset' | 'channel'>) => `${s.offset}:${s.channel}`;
 
+/**
+ * Identity of a payment-plan instalment's reminder in an invoice's history. The prefix keeps them
+ * apart from scenario steps: the planner ignores them, and the plan's own pause lets them through.
+ */
+export const INSTALMENT_STEP_PREFIX = 'plan';
+export const instalmentStepKey = (planId: bigint, seq: number, offset: number, channel: string) =>
+  `${INSTALMENT_STEP_PREFIX}${planId}#${seq}:${offset}:${channel}`;
+
 export const BUILTIN_SCENARIOS: Record<string, { name: { fr: string; en: string }; definition: ScenarioDefinition }> = {
   'standard-b2b': {
     name: { fr: 'Standard B2B', en: 'Standard B2B' },
