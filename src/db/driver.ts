@@ -6,6 +6,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
 
 export type DbKind = 'pglite' | 'postgres';
@@ -15,6 +16,13 @@ export interface Queryable {
   query<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Bulk load: `data` in COPY text format (tab-separated, `\N` for NULL, one line per row) into
+   * `table (columns)`. Offered only inside a transaction (a pool could send the COPY and the next
+   * statement on two connections). PostgreSQL streams it (COPY FROM STDIN); PGlite reads it as a
+   * blob (COPY FROM '/dev/blob'). Callers fall back to parameters when it is absent.
+   */
+  copyIn?(table: string, columns: readonly string[], data: string): Promise<void>;
 }
 
 export interface Db extends Queryable {
@@ -52,6 +60,22 @@ function serialiseParams(params: readonly unknown[] | undefined): unknown[] {
     if (p !== null && typeof p === 'object' && !Array.isArray(p) && !(p instanceof Uint8Array)) return JSON.stringify(p, jsonReplacer);
     return p;
   });
+}
+
+/**
+ * A PostgreSQL array literal ("{...}") for a parameter cast to an array type. Bulk writes pass
+ * columns as arrays and unnest them server-side: cheaper to build and to parse than JSON.
+ */
+export function pgArray(values: ReadonlyArray<string | number | bigint | null | undefined>): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'string') out += `"${v.replace(/[\\"]/g, '\\$&')}"`;
+    else out += String(v);
+  }
+  return `${out}}`;
 }
 
 export function jsonReplacer(_k: string, v: unknown) {
@@ -126,12 +150,18 @@ export async function openPglite(dataDir?: string): Promise<Db> {
     },
   });
   const base = q(pgl);
+  const inTx = (t: PGlite): Queryable => ({
+    ...q(t),
+    async copyIn(table, columns, data) {
+      await wrap(t.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([data]) }));
+    },
+  });
   return {
     kind: 'pglite',
     ...base,
     async tx<T>(fn: (q: Queryable) => Promise<T>) {
       try {
-        return await pgl.transaction((t) => fn(q(t as unknown as PGlite)));
+        return await pgl.transaction((t) => fn(inTx(t as unknown as PGlite)));
       } catch (e) {
         throw mapDbError(e);
       }
@@ -185,7 +215,19 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
       const c = await pool.connect();
       try {
         await c.query('BEGIN');
-        const out = await fn(client(c));
+        const out = await fn({
+          ...client(c),
+          async copyIn(table, columns, data) {
+            const stream = c.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+            await wrap(
+              new Promise<void>((resolve, reject) => {
+                stream.on('error', reject);
+                stream.on('finish', () => resolve());
+                stream.end(data);
+              }),
+            );
+          },
+        });
         await c.query('COMMIT');
         return out;
       } catch (e) {

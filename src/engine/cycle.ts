@@ -5,7 +5,7 @@
  * transaction rolled back, so it prints exactly the decisions the real run would make.
  */
 import type { Db, Queryable } from '../db/driver.ts';
-import { jsonReplacer } from '../db/driver.ts';
+import { pgArray } from '../db/driver.ts';
 import { addDays, type CalendarDate, daysBetween } from '../domain/dates.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
 import { instalmentStepKey, type ScenarioDefinition } from '../domain/engine/scenario.ts';
@@ -116,19 +116,14 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   await noticeOverdue(q, orgId, today);
 
   const assignments = await loadAssignments(q, orgId);
-  // Paid invoices whose day came drop out of the schedule once and for all.
-  await q.query(
-    `UPDATE invoices SET next_step_on = 'infinity' WHERE organisation_id = $1 AND next_step_on <= $2
-        AND allocated_minor + written_off_minor >= amount_incl_tax_minor`,
-    [orgId, today],
-  );
   // The customers with at least one invoice whose day has come, walked by keyset in chunks.
   await q.exec('DROP TABLE IF EXISTS cycle_candidates');
   await q.query(
     `CREATE TEMP TABLE cycle_candidates ON COMMIT DROP AS
-       SELECT DISTINCT customer_id FROM invoices
-        WHERE organisation_id = $1 AND (next_step_on IS NULL OR next_step_on <= $2)
-          AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
+       SELECT DISTINCT i.customer_id FROM invoices i
+         LEFT JOIN invoice_schedule s ON s.organisation_id = i.organisation_id AND s.invoice_id = i.id
+        WHERE i.organisation_id = $1 AND (s.next_step_on IS NULL OR s.next_step_on <= $2)
+          AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
     [orgId, today],
   );
   await q.exec('CREATE INDEX ON cycle_candidates (customer_id)');
@@ -175,20 +170,33 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   return summary;
 }
 
-const J = (v: unknown) => JSON.stringify(v, jsonReplacer);
 /** Step keys ("-5:email") need no quoting inside a PostgreSQL array literal. */
 const pgTextArray = (keys: string[]) => `{${keys.join(',')}}`;
 
-/** Records when each looked-at invoice next needs the planner (NULL: at the next run). */
+/** Records when each looked-at invoice next needs the planner (no row: at the next run). */
 async function saveNextSteps(q: Queryable, orgId: string, invoiceIds: bigint[], next: Map<bigint, string>): Promise<void> {
   if (invoiceIds.length === 0) return;
-  const rows = invoiceIds.map((id) => ({ id, d: next.get(id) ?? null }));
-  await q.query(
-    `UPDATE invoices i SET next_step_on = x.d::date
-       FROM json_to_recordset($2::json) AS x(id text, d text)
-      WHERE i.organisation_id = $1 AND i.id = x.id::bigint AND i.next_step_on IS DISTINCT FROM x.d::date`,
-    [orgId, J(rows)],
-  );
+  const ids: bigint[] = [];
+  const days: string[] = [];
+  const undated: bigint[] = [];
+  for (const id of invoiceIds) {
+    const d = next.get(id);
+    if (d === undefined) undated.push(id);
+    else {
+      ids.push(id);
+      days.push(d);
+    }
+  }
+  if (ids.length) {
+    await q.query(
+      `INSERT INTO invoice_schedule (organisation_id, invoice_id, next_step_on)
+       SELECT $1, x.id, x.d FROM unnest($2::bigint[], $3::date[]) AS x(id, d)
+       ON CONFLICT (organisation_id, invoice_id) DO UPDATE SET next_step_on = EXCLUDED.next_step_on
+        WHERE invoice_schedule.next_step_on <> EXCLUDED.next_step_on`,
+      [orgId, pgArray(ids), pgArray(days)],
+    );
+  }
+  if (undated.length) await q.query('DELETE FROM invoice_schedule WHERE organisation_id = $1 AND invoice_id = ANY($2::bigint[])', [orgId, pgArray(undated)]);
 }
 
 async function writePlan(
@@ -202,91 +210,117 @@ async function writePlan(
   today: CalendarDate,
 ): Promise<{ created: number; createdKeys: Set<string>; skipped: number }> {
   const createdKeys = new Set<string>();
-  let leftoverSuperseded = new Map<bigint, string[]>();
-  for (const sk of skipped) if (sk.reason === 'superseded') leftoverSuperseded.set(sk.invoiceId, [...(leftoverSuperseded.get(sk.invoiceId) ?? []), sk.stepKey]);
-  let supersededWritten = 0;
+  // The steps an invoice passed over ride on its first record of the day: the planned one, or
+  // else the one skipped for its own reason.
+  const superseded = new Map<bigint, string[]>();
+  for (const sk of skipped) {
+    if (sk.reason !== 'superseded') continue;
+    const list = superseded.get(sk.invoiceId);
+    if (list) list.push(sk.stepKey);
+    else superseded.set(sk.invoiceId, [sk.stepKey]);
+  }
+  const takeSuperseded = (invoiceId: bigint): string[] => {
+    const list = superseded.get(invoiceId);
+    if (!list) return [];
+    superseded.delete(invoiceId);
+    return list;
+  };
+  let skippedCount = 0;
   if (actions.length) {
-    const rows = actions.map((a) => {
-      const window = assignments.scenarios.get(a.scenarioId)!.definition.options.window;
-      return {
-        dedupeKey: a.dedupeKey,
-        customerId: a.customerId,
-        channel: a.channel,
-        fallbackFrom: a.fallbackFrom,
-        tone: a.tone,
-        template: a.template,
-        stepOffset: a.stepOffset,
-        scenarioId: a.scenarioId,
-        scenarioVersion: a.scenarioVersion,
-        sendAfter: windowStart(a.plannedOn, timeZone, window.start),
-        status: a.requiresApproval ? 'awaiting_approval' : 'queued',
-        holdReason: hold.held ? hold.reason : null,
-      };
-    });
-    // The superseded steps of an invoice ride on its first planned record.
-    const supersededBy = new Map<bigint, string[]>();
-    for (const sk of skipped) if (sk.reason === 'superseded') supersededBy.set(sk.invoiceId, [...(supersededBy.get(sk.invoiceId) ?? []), sk.stepKey]);
-    const items = actions.flatMap((a) =>
-      a.invoices.map((i) => {
-        const sup = supersededBy.get(i.invoiceId) ?? [];
-        supersededBy.delete(i.invoiceId);
-        return { dedupeKey: a.dedupeKey, invoiceId: i.invoiceId, stepKey: i.stepKey, stepOffset: i.stepOffset, superseded: sup, sup: pgTextArray(sup) };
-      }),
-    );
-    leftoverSuperseded = supersededBy;
+    const sendAfter = new Map<bigint, string>();
+    const windowOf = (scenarioId: bigint) => {
+      let v = sendAfter.get(scenarioId);
+      if (v === undefined) sendAfter.set(scenarioId, (v = windowStart(today, timeZone, assignments.scenarios.get(scenarioId)!.definition.options.window.start)));
+      return v;
+    };
+    const col = { key: [] as string[], customer: [] as bigint[], channel: [] as string[], fallback: [] as (string | null)[], tone: [] as string[], template: [] as string[], offset: [] as number[], scenario: [] as bigint[], version: [] as number[], sendAfter: [] as string[], status: [] as string[] };
+    const item = { key: [] as string[], invoice: [] as bigint[], step: [] as string[], offset: [] as number[], sup: [] as string[] };
+    const supersededOf = new Map<string, number>();
+    for (const a of actions) {
+      col.key.push(a.dedupeKey);
+      col.customer.push(a.customerId);
+      col.channel.push(a.channel);
+      col.fallback.push(a.fallbackFrom);
+      col.tone.push(a.tone);
+      col.template.push(a.template);
+      col.offset.push(a.stepOffset);
+      col.scenario.push(a.scenarioId);
+      col.version.push(a.scenarioVersion);
+      col.sendAfter.push(windowOf(a.scenarioId));
+      col.status.push(a.requiresApproval ? 'awaiting_approval' : 'queued');
+      let n = 0;
+      for (const i of a.invoices) {
+        const sup = takeSuperseded(i.invoiceId);
+        n += sup.length;
+        item.key.push(a.dedupeKey);
+        item.invoice.push(i.invoiceId);
+        item.step.push(i.stepKey);
+        item.offset.push(i.stepOffset);
+        item.sup.push(pgTextArray(sup));
+      }
+      supersededOf.set(a.dedupeKey, n);
+    }
     // Actions that collide with an existing dedupe key (a rerun, a racing process) add nothing,
     // and neither do their step records: those are joined to the actions actually inserted.
     const inserted = await q.query<{ dedupe_key: string }>(
       `WITH a AS (
          INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, fallback_from, tone, template, step_offset,
                               scenario_id, scenario_version, planned_on, send_after, status, hold_reason)
-         SELECT $1, x."dedupeKey", x."customerId"::bigint, x.channel, x."fallbackFrom", x.tone, x.template, x."stepOffset",
-                x."scenarioId"::bigint, x."scenarioVersion", $3, x."sendAfter"::timestamptz, x.status, x."holdReason"
-           FROM json_to_recordset($2::json) AS x("dedupeKey" text, "customerId" text, channel text, "fallbackFrom" text, tone text,
-                template text, "stepOffset" int, "scenarioId" text, "scenarioVersion" int, "sendAfter" text, status text, "holdReason" text)
+         SELECT $1, x.k, x.customer, x.channel, x.fallback, x.tone, x.template, x.off, x.scenario, x.version, $2, x.send_after, x.status, $3
+           FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::int[],
+                       $13::timestamptz[], $14::text[])
+                AS x(k, customer, channel, fallback, tone, template, off, scenario, version, send_after, status)
          ON CONFLICT (organisation_id, dedupe_key) DO NOTHING
          RETURNING id, dedupe_key),
        s AS (
          INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, action_id, recorded_on, superseded)
-         SELECT $1, y."invoiceId"::bigint, y."stepKey", y."stepOffset", 'planned', a.id, $3, y.sup::text[]
-           FROM json_to_recordset($4::json) AS y("dedupeKey" text, "invoiceId" text, "stepKey" text, "stepOffset" int, sup text)
-           JOIN a ON a.dedupe_key = y."dedupeKey"
+         SELECT $1, y.invoice, y.step, y.off, 'planned', a.id, $2, y.sup::text[]
+           FROM unnest($15::text[], $16::bigint[], $17::text[], $18::int[], $19::text[]) AS y(k, invoice, step, off, sup)
+           JOIN a ON a.dedupe_key = y.k
          ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE
            SET outcome = 'planned', action_id = EXCLUDED.action_id, recorded_on = EXCLUDED.recorded_on, reason = NULL,
                superseded = step_records.superseded || EXCLUDED.superseded
-           WHERE step_records.outcome = 'cancelled'
-         RETURNING 1)
-       SELECT dedupe_key, (SELECT count(*) FROM s) AS records FROM a`,
-      [orgId, J(rows), today, J(items)],
+           WHERE step_records.outcome = 'cancelled')
+       SELECT dedupe_key FROM a`,
+      [
+        orgId, today, hold.held ? hold.reason : null,
+        pgArray(col.key), pgArray(col.customer), pgArray(col.channel), pgArray(col.fallback), pgArray(col.tone), pgArray(col.template),
+        pgArray(col.offset), pgArray(col.scenario), pgArray(col.version), pgArray(col.sendAfter), pgArray(col.status),
+        pgArray(item.key), pgArray(item.invoice), pgArray(item.step), pgArray(item.offset), pgArray(item.sup),
+      ],
     );
-    const insertedKeys = new Set(inserted.map((r) => r.dedupe_key));
-    supersededWritten = items.filter((i) => insertedKeys.has(i.dedupeKey)).reduce((n, i) => n + i.superseded.length, 0);
-    for (const r of inserted) createdKeys.add(r.dedupe_key);
+    for (const r of inserted) {
+      createdKeys.add(r.dedupe_key);
+      skippedCount += supersededOf.get(r.dedupe_key) ?? 0;
+    }
   }
-  // Steps skipped for their own reason (condition, no way to reach the customer) get a row each,
-  // carrying the invoice's superseded steps when no planned record took them.
-  const own = skipped
-    .filter((sk) => sk.reason !== 'superseded')
-    .map((sk) => {
-      const sup = leftoverSuperseded.get(sk.invoiceId) ?? [];
-      leftoverSuperseded.delete(sk.invoiceId);
-      return { invoiceId: sk.invoiceId, stepKey: sk.stepKey, stepOffset: sk.stepOffset, reason: sk.reason, superseded: sup, sup: pgTextArray(sup) };
-    });
-  let skippedCount = supersededWritten;
-  if (own.length) {
+  // Steps skipped for their own reason (condition, no way to reach the customer) get a row each.
+  const own = { invoice: [] as bigint[], step: [] as string[], offset: [] as number[], reason: [] as string[], sup: [] as string[] };
+  let ownSuperseded = 0;
+  for (const sk of skipped) {
+    if (sk.reason === 'superseded') continue;
+    const sup = takeSuperseded(sk.invoiceId);
+    ownSuperseded += sup.length;
+    own.invoice.push(sk.invoiceId);
+    own.step.push(sk.stepKey);
+    own.offset.push(sk.stepOffset);
+    own.reason.push(sk.reason);
+    own.sup.push(pgTextArray(sup));
+  }
+  if (own.invoice.length) {
     const rows = await q.query<{ n: bigint }>(
       `WITH s AS (
          INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, reason, recorded_on, superseded)
-         SELECT $1, x."invoiceId"::bigint, x."stepKey", x."stepOffset", 'skipped', x.reason, $3, x.sup::text[]
-           FROM json_to_recordset($2::json) AS x("invoiceId" text, "stepKey" text, "stepOffset" int, reason text, sup text)
+         SELECT $1, x.invoice, x.step, x.off, 'skipped', x.reason, $2, x.sup::text[]
+           FROM unnest($3::bigint[], $4::text[], $5::int[], $6::text[], $7::text[]) AS x(invoice, step, off, reason, sup)
          ON CONFLICT (organisation_id, invoice_id, step_key) DO UPDATE SET outcome = 'skipped', reason = EXCLUDED.reason, recorded_on = EXCLUDED.recorded_on,
            superseded = step_records.superseded || EXCLUDED.superseded
            WHERE step_records.outcome = 'cancelled'
          RETURNING 1)
        SELECT count(*) AS n FROM s`,
-      [orgId, J(own), today],
+      [orgId, today, pgArray(own.invoice), pgArray(own.step), pgArray(own.offset), pgArray(own.reason), pgArray(own.sup)],
     );
-    skippedCount += Number(rows[0]!.n) + own.reduce((n, o) => n + o.superseded.length, 0);
+    skippedCount += Number(rows[0]!.n) + ownSuperseded;
   }
   return { created: createdKeys.size, createdKeys, skipped: skippedCount };
 }

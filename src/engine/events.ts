@@ -169,10 +169,8 @@ async function replan(q: Queryable, orgId: string, customerId: bigint | null, to
   // (Organisation-wide, after an import, new invoices are new to the schedule anyway.)
   if (customerId !== null) {
     await q.query(
-      // No "next_step_on IS NOT NULL" here: the planner would pick the schedule index and walk the
-      // whole organisation; the customer index finds this customer's few invoices.
-      `UPDATE invoices SET next_step_on = NULL
-        WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
+      `DELETE FROM invoice_schedule s USING invoices i
+        WHERE i.organisation_id = $1 AND i.customer_id = $2 AND s.organisation_id = i.organisation_id AND s.invoice_id = i.id`,
       [orgId, customerId],
     );
   }

@@ -34,7 +34,7 @@ function rangeSql(r: CustomerRange, col: string, first: number): { sql: string; 
 }
 
 /**
- * `candidatesOnly`: only the invoices whose next_step_on has come (or was never computed); the
+ * `candidatesOnly`: only the invoices whose scheduled day has come (or was never computed); the
  * daily cycle reads those, previews read everything.
  */
 export async function loadPlannerInput(
@@ -83,7 +83,8 @@ export async function loadPlannerInput(
   const n = ri.params.length;
   // The daily cycle reads only the invoices whose day has come; the rest count through the
   // overdue totals below, which the step conditions need.
-  const candidate = `(NOT $${n + 2}::boolean OR i.next_step_on IS NULL OR i.next_step_on <= $${n + 3}::date)`;
+  const candidate = `(NOT $${n + 2}::boolean OR NOT EXISTS (SELECT 1 FROM invoice_schedule s
+      WHERE s.organisation_id = i.organisation_id AND s.invoice_id = i.id AND s.next_step_on > $${n + 3}::date))`;
   const invoiceRows = await q.query<Record<string, unknown>>(
     `SELECT i.id, i.number, i.customer_id, i.currency, i.due_date, i.issue_date,
             i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
@@ -107,18 +108,16 @@ export async function loadPlannerInput(
     if (!m) overdue.set(cid, (m = new Map()));
     m.set(String(r.currency), r.overdue as bigint);
   }
-  const rs = rangeSql(range, 'i.customer_id', 2);
-  const records = await q.query<Record<string, unknown>>(
-    // Driven from the customer's invoices (LATERAL): step_records grows by a row per invoice each
-    // run and often has no statistics yet inside the cycle's transaction.
-    `SELECT i.id AS invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
-       FROM invoices i
-       CROSS JOIN LATERAL (SELECT * FROM step_records s WHERE s.organisation_id = i.organisation_id AND s.invoice_id = i.id) sr
-      WHERE i.organisation_id = $1 AND ${rs.sql}
-        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND ${candidate}
-        AND NOT ${INSTALMENT_STEP('sr')}`,
-    [orgId, ...rs.params, Boolean(opts.candidatesOnly), today],
-  );
+  // By the invoices just read: step_records grows by a row per invoice each run and often has
+  // no statistics yet inside the cycle's transaction, so the primary key is the way in.
+  const records = invoiceRows.length
+    ? await q.query<Record<string, unknown>>(
+        `SELECT sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
+           FROM step_records sr
+          WHERE sr.organisation_id = $1 AND sr.invoice_id = ANY($2::bigint[]) AND NOT ${INSTALMENT_STEP('sr')}`,
+        [orgId, `{${invoiceRows.map((r) => r.id).join(',')}}`],
+      )
+    : [];
   const done = new Map<bigint, { keys: Set<string>; max: number | null }>();
   for (const r of records) {
     const id = r.invoice_id as bigint;

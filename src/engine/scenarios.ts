@@ -93,7 +93,7 @@ export async function createScenario(q: Queryable, orgId: string, key: string, n
  */
 async function lookAgainAtOpenInvoices(q: Queryable, orgId: string): Promise<void> {
   await q.query(
-    `UPDATE invoices SET next_step_on = NULL WHERE organisation_id = $1 AND next_step_on IS NOT NULL AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
+    'DELETE FROM invoice_schedule WHERE organisation_id = $1',
     [orgId],
   );
 }

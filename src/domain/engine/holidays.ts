@@ -3,7 +3,7 @@
  * (Code du travail L3133-1), Alsace-Moselle (L3134-13: Good Friday, 26 December) and the overseas
  * departments' abolition-of-slavery days (L3422-2). Another country is one more entry here.
  */
-import { addDays, type CalendarDate, dayOfWeek, fromEpochDay, toEpochDay } from '../dates.ts';
+import { type CalendarDate, dayOfWeek, fromEpochDay, toEpochDay } from '../dates.ts';
 
 export interface HolidayCalendarDef {
   name: string;
@@ -71,12 +71,24 @@ export class WorkingDays {
 
   /** The same day if it is a working day, else the next one. */
   nextWorkingDay(d: CalendarDate): CalendarDate {
-    let n = toEpochDay(d);
-    for (let i = 0; i < 30; i++, n++) {
-      const day = fromEpochDay(n);
-      if (this.isWorkingDay(day)) return day;
+    return fromEpochDay(this.nextWorkingEpochDay(toEpochDay(d)));
+  }
+
+  private readonly next = new Map<number, number>();
+  /** nextWorkingDay on day numbers (see dates.ts), remembered: the planner asks it millions of times. */
+  nextWorkingEpochDay(n: number): number {
+    let r = this.next.get(n);
+    if (r === undefined) {
+      r = n + 30;
+      for (let i = 0; i < 30; i++) {
+        if (this.isWorkingDay(fromEpochDay(n + i))) {
+          r = n + i;
+          break;
+        }
+      }
+      this.next.set(n, r);
     }
-    return addDays(d, 30);
+    return r;
   }
 }
 

@@ -11,7 +11,7 @@
  * - A pause stops the invoice's clock: when it ends the scenario resumes where it was.
  * - Partially paid invoices keep being followed up for their open amount.
  */
-import { addDays, type CalendarDate, daysBetween, toEpochDay } from '../dates.ts';
+import { addDays, type CalendarDate, daysBetween, fromEpochDay, toEpochDay } from '../dates.ts';
 import type { Minor } from '../money.ts';
 import { type WorkingDays, workingDays } from './holidays.ts';
 import { type Channel, requiresApproval, type ScenarioDefinition, type Step, stepKey, TONES, type Tone } from './scenario.ts';
@@ -118,8 +118,21 @@ function calendarFor(name: string): WorkingDays {
 
 /** The day a step falls on for an invoice. */
 export function stepDate(inv: Pick<PlannerInvoice, 'dueDate' | 'pausedDays' | 'scenario'>, step: Step): CalendarDate {
-  const raw = addDays(inv.dueDate, step.offset + inv.pausedDays);
-  return inv.scenario.options.workingDaysOnly ? calendarFor(inv.scenario.options.holidayCalendar).nextWorkingDay(raw) : raw;
+  return fromEpochDay(stepDay(toEpochDay(inv.dueDate) + inv.pausedDays, inv.scenario, step));
+}
+
+/** stepDate on day numbers: `start` is the due date's day number plus the days spent paused. */
+function stepDay(start: number, scenario: ScenarioDefinition, step: Step): number {
+  const raw = start + step.offset;
+  return scenario.options.workingDaysOnly ? calendarFor(scenario.options.holidayCalendar).nextWorkingEpochDay(raw) : raw;
+}
+
+const stepKeys = new WeakMap<Step, string>();
+/** A step's key, made once per step object (the planner asks for it per invoice and step). */
+function keyOf(step: Step): string {
+  let k = stepKeys.get(step);
+  if (k === undefined) stepKeys.set(step, (k = stepKey(step)));
+  return k;
 }
 
 function canReach(c: PlannerCustomer, ch: Channel): boolean {
@@ -171,6 +184,8 @@ export function planDay(
     m.set(inv.currency, (m.get(inv.currency) ?? 0n) + inv.openMinor);
   }
   const groups = new Map<string, PlannedAction>();
+  const todayDay = toEpochDay(today);
+  const noOverdue = new Map<string, Minor>();
   for (const inv of invoices) {
     const customer = customers.get(inv.customerId);
     if (!customer) continue;
@@ -183,24 +198,26 @@ export function planDay(
       continue;
     }
     const due: Step[] = [];
-    let nextFuture: CalendarDate | null = null;
+    let nextFuture: number | null = null;
+    const start = toEpochDay(inv.dueDate) + inv.pausedDays;
     for (const step of inv.scenario.steps) {
-      if (inv.done.has(stepKey(step))) continue;
+      if (inv.done.has(keyOf(step))) continue;
       if (inv.maxDoneOffset !== null && step.offset <= inv.maxDoneOffset) continue;
-      const date = stepDate(inv, step);
-      if (date <= today) due.push(step);
-      else if (nextFuture === null || date < nextFuture) nextFuture = date;
+      const day = stepDay(start, inv.scenario, step);
+      if (day <= todayDay) due.push(step);
+      else if (nextFuture === null || day < nextFuture) nextFuture = day;
     }
-    plan.nextStepOn.set(inv.invoiceId, nextFuture ?? 'infinity');
+    plan.nextStepOn.set(inv.invoiceId, nextFuture === null ? 'infinity' : fromEpochDay(nextFuture));
     if (due.length === 0) continue;
-    const top = Math.max(...due.map((s) => s.offset));
+    let top = due[0]!.offset;
+    for (const step of due) if (step.offset > top) top = step.offset;
     for (const step of due) {
-      const base = { invoiceId: inv.invoiceId, number: inv.number, customerId: inv.customerId, stepKey: stepKey(step), stepOffset: step.offset, channel: step.channel };
+      const base = { invoiceId: inv.invoiceId, number: inv.number, customerId: inv.customerId, stepKey: keyOf(step), stepOffset: step.offset, channel: step.channel };
       if (step.offset < top) {
         plan.skipped.push({ ...base, reason: 'superseded' });
         continue;
       }
-      if (!conditionsMet(step, customer, inv, overdueByCustomer.get(inv.customerId) ?? new Map())) {
+      if (!conditionsMet(step, customer, inv, overdueByCustomer.get(inv.customerId) ?? noOverdue)) {
         plan.skipped.push({ ...base, reason: 'condition_not_met' });
         continue;
       }
@@ -254,7 +271,7 @@ export function planDay(
         action.requiresApproval ||= requiresApproval(step);
         action.fallbackFrom ??= fallbackFrom;
       }
-      action.invoices.push({ invoiceId: inv.invoiceId, number: inv.number, stepOffset: step.offset, stepKey: stepKey(step), openMinor: inv.openMinor, currency: inv.currency });
+      action.invoices.push({ invoiceId: inv.invoiceId, number: inv.number, stepOffset: step.offset, stepKey: base.stepKey, openMinor: inv.openMinor, currency: inv.currency });
     }
   }
   plan.actions = [...groups.values()];
@@ -275,7 +292,7 @@ export interface CalendarEntry {
 export function invoiceCalendar(inv: PlannerInvoice, today: CalendarDate): CalendarEntry[] {
   return inv.scenario.steps.map((step) => {
     const date = stepDate(inv, step);
-    const key = stepKey(step);
+    const key = keyOf(step);
     let state: CalendarEntry['state'];
     if (inv.done.has(key)) state = 'done';
     else if (inv.maxDoneOffset !== null && step.offset <= inv.maxDoneOffset) state = 'passed';
