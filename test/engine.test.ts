@@ -333,6 +333,37 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect(rows).toEqual([{ channel: 'letter', fallback_from: 'email' }]);
   });
 
+  it('step records name an invoice and an action of the organisation, and go with their invoice', async () => {
+    const s = await setup();
+    const other = await setup();
+    await runCycle(db, s.org, { today: d('2026-03-02') });
+    const [action] = await actions(s.org);
+    const invoiceId = s.invoices[0]!.id;
+    // Another organisation's invoice, or an action that does not exist, is refused and nothing is written.
+    await expect(
+      db.query(`INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, recorded_on) VALUES ($1, $2, '8:call_task', 8, 'skipped', '2026-03-10')`, [
+        s.org,
+        other.invoices[0]!.id,
+      ]),
+    ).rejects.toThrow(/does not exist in this organisation/);
+    await expect(
+      db.query(`INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, action_id, recorded_on) VALUES ($1, $2, '8:call_task', 8, 'planned', $3, '2026-03-10')`, [
+        s.org,
+        invoiceId,
+        action!.id + 1000n,
+      ]),
+    ).rejects.toThrow(/does not exist in this organisation/);
+    const count = async () => Number((await db.query<{ n: bigint }>('SELECT count(*) AS n FROM step_records WHERE organisation_id = $1 AND invoice_id = $2', [s.org, invoiceId]))[0]!.n);
+    expect(await count()).toBe(1);
+    // An invoice that goes takes its step records and its schedule along (no settlement yet).
+    await db.tx(async (q) => {
+      await q.query(`UPDATE actions SET status = 'cancelled' WHERE organisation_id = $1`, [s.org]);
+      await q.query('DELETE FROM invoices WHERE organisation_id = $1 AND id = $2', [s.org, invoiceId]);
+    });
+    expect(await count()).toBe(0);
+    expect(await db.query('SELECT 1 FROM invoice_schedule WHERE organisation_id = $1 AND invoice_id = $2', [s.org, invoiceId])).toEqual([]);
+  });
+
   it('Invoice Ninja #11118: late fees are statutory interest plus the 40 € indemnity, not a flat fee', () => {
     const r = computeLateFees({ jurisdiction: 'FR', debtor: 'business', currency: 'EUR', amountMinor: 1_200_000n, dueDate: d('2025-06-15'), until: d('2025-09-15') }, defaultRateTables());
     expect([r.interestMinor, r.indemnityMinor, r.totalMinor]).toEqual([37_243n, 4_000n, 41_243n]);
