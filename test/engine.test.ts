@@ -333,6 +333,35 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect(rows).toEqual([{ channel: 'letter', fallback_from: 'email' }]);
   });
 
+  it('a cycle walked in small chunks (each read while the previous is written) decides exactly what one chunk does', async () => {
+    const build = async () => {
+      const s = await setup({ invoices: [{ due: '2026-01-05' }, { due: '2026-02-16' }] });
+      for (let k = 0; k < 4; k++) {
+        const c = await createCustomer(db, s.org, { legalName: `Autre ${k}`, kind: 'business', contacts: [{ name: 'AP', email: `ap${k}@autre.fr`, receivesReminders: true }] });
+        for (const [j, due] of ['2026-01-20', '2026-02-27', '2026-03-09'].entries()) {
+          await createInvoice(db, s.org, { customerId: c.id, number: `A${k}-${j}`, issueDate: addDays(d(due), -30), dueDate: due, currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 50_000n * BigInt(k + 1) });
+        }
+      }
+      return s.org;
+    };
+    const [one, many] = [await build(), await build()];
+    const shape = async (org: string) => ({
+      actions: (await db.query<Record<string, unknown>>('SELECT channel, tone, step_offset, status FROM actions WHERE organisation_id = $1 ORDER BY customer_id, channel', [org])),
+      records: (await db.query<Record<string, unknown>>(
+        `SELECT i.number, sr.step_key, sr.outcome, sr.superseded FROM step_records sr JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
+          WHERE sr.organisation_id = $1 ORDER BY i.number, sr.step_key`, [org])).map((r) => ({ ...r, number: String(r.number).replace(/^F\d+-/, 'F-') })),
+      schedule: await db.query('SELECT s.next_step_on FROM invoice_schedule s JOIN invoices i ON i.organisation_id = s.organisation_id AND i.id = s.invoice_id WHERE s.organisation_id = $1 ORDER BY i.customer_id, i.due_date', [org]),
+    });
+    for (const today of ['2026-03-10', '2026-03-11', '2026-03-30']) {
+      const a = await runCycle(db, one, { today: d(today) });
+      const b = await runCycle(db, many, { today: d(today), chunkSize: 1 });
+      expect({ ...b, today: a.today }).toEqual(a);
+    }
+    const [x, y] = [await shape(one), await shape(many)];
+    expect(x.actions.length).toBeGreaterThan(5);
+    expect(y).toEqual(x);
+  });
+
   it('step records name an invoice and an action of the organisation, and go with their invoice', async () => {
     const s = await setup();
     const other = await setup();

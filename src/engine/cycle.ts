@@ -129,36 +129,50 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   await q.exec('CREATE INDEX ON cycle_candidates (customer_id)');
   const tell = { escalated: await hasSubscribers(q, orgId, 'case.escalated'), suspension: await hasSubscribers(q, orgId, 'customer.suspension_recommended') };
   const chunk = opts.chunkSize ?? 2000;
-  let after = -1n;
-  for (;;) {
+  const loadChunk = async (after: bigint) => {
     const ids = await q.query<{ customer_id: bigint }>('SELECT customer_id FROM cycle_candidates WHERE customer_id > $1 ORDER BY customer_id LIMIT $2', [after, chunk]);
-    if (ids.length === 0) break;
+    if (ids.length === 0) return null;
     const last = ids[ids.length - 1]!.customer_id;
-    const input = await loadPlannerInput(q, orgId, today, { fromExclusive: after, toInclusive: last }, assignments, { candidatesOnly: true });
-    const plan = planDay(today, input.customers, input.invoices, input.overdue);
-    summary.invoicesHeldByGap += plan.held.length;
-    const written = await writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today);
-    // An action that collided with one already there (same day, same customer and channel) leaves
-    // its invoices to be looked at again by the next run rather than scheduled past the step.
-    for (const a of plan.actions) if (!written.createdKeys.has(a.dedupeKey)) for (const i of a.invoices) plan.nextStepOn.delete(i.invoiceId);
-    await saveNextSteps(q, orgId, input.invoices.map((i) => i.invoiceId), plan.nextStepOn);
-    // The handover step comes after an unanswered formal notice: the case is escalated, and an
-    // integrator may suspend the customer's service.
-    for (const a of plan.actions) {
-      if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey)) continue;
-      const payload = { customerId: String(a.customerId), customer: a.customerName, invoices: a.invoices.map((i) => i.number), plannedOn: today };
-      if (tell.escalated) await emitEvent(q, orgId, 'case.escalated', payload);
-      if (tell.suspension) await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
+    return { last, input: await loadPlannerInput(q, orgId, today, { fromExclusive: after, toInclusive: last }, assignments, { candidatesOnly: true }) };
+  };
+  // The next chunk is read while this one is planned and written: its customers are others, so
+  // nothing written here changes what it reads, and the database works while Node plans.
+  let next = loadChunk(-1n);
+  try {
+    for (;;) {
+      const current = await next;
+      if (!current) break;
+      const { last, input } = current;
+      next = loadChunk(last);
+      // Observed below; until then a failure here must not count as unhandled.
+      next.catch(() => {});
+      const plan = planDay(today, input.customers, input.invoices, input.overdue);
+      summary.invoicesHeldByGap += plan.held.length;
+      const written = await writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today);
+      // An action that collided with one already there (same day, same customer and channel) leaves
+      // its invoices to be looked at again by the next run rather than scheduled past the step.
+      for (const a of plan.actions) if (!written.createdKeys.has(a.dedupeKey)) for (const i of a.invoices) plan.nextStepOn.delete(i.invoiceId);
+      await saveNextSteps(q, orgId, input.invoices.map((i) => i.invoiceId), plan.nextStepOn);
+      // The handover step comes after an unanswered formal notice: the case is escalated, and an
+      // integrator may suspend the customer's service.
+      for (const a of plan.actions) {
+        if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey)) continue;
+        const payload = { customerId: String(a.customerId), customer: a.customerName, invoices: a.invoices.map((i) => i.number), plannedOn: today };
+        if (tell.escalated) await emitEvent(q, orgId, 'case.escalated', payload);
+        if (tell.suspension) await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
+      }
+      summary.actionsCreated += written.created;
+      summary.actionsAlreadyThere += plan.actions.length - written.created;
+      summary.stepsSkipped += written.skipped;
+      summary.awaitingApproval += plan.actions.filter((a) => a.requiresApproval && written.createdKeys.has(a.dedupeKey)).length;
+      opts.onChunk?.(
+        plan.actions.filter((a) => written.createdKeys.has(a.dedupeKey)),
+        plan.skipped,
+      );
     }
-    summary.actionsCreated += written.created;
-    summary.actionsAlreadyThere += plan.actions.length - written.created;
-    summary.stepsSkipped += written.skipped;
-    summary.awaitingApproval += plan.actions.filter((a) => a.requiresApproval && written.createdKeys.has(a.dedupeKey)).length;
-    opts.onChunk?.(
-      plan.actions.filter((a) => written.createdKeys.has(a.dedupeKey)),
-      plan.skipped,
-    );
-    after = last;
+  } finally {
+    // Leaving on an error: the read in flight settles before the transaction gives its connection back.
+    await next.catch(() => null);
   }
   // A run that wrote a lot (catching up a whole ledger) leaves the planner's statistics far
   // behind; refreshed here, the next re-plans and screens use the customer indexes at once.
