@@ -21,14 +21,14 @@ import {
   dsoCountback,
   overdueShare,
 } from '../../domain/kpi.ts';
-import { computeLateFees, JURISDICTIONS } from '../../domain/law/index.ts';
+import { computeLateFees, JURISDICTIONS, RATE_TABLE_NAMES } from '../../domain/law/index.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { type ColumnMapping, importCsv } from '../../imports/csv.ts';
 import { importEInvoices } from '../../imports/einvoice.ts';
 import { importFec } from '../../imports/fec.ts';
 import { IMPORT_KINDS } from '../../imports/report.ts';
-import { loadRateTables } from '../../law/rates-repo.ts';
-import { validation } from '../../errors.ts';
+import { loadRateTables, setRateOverride } from '../../law/rates-repo.ts';
+import { isRelanceError, RelanceError, validation } from '../../errors.ts';
 import {
   createSubscription,
   deleteSubscription,
@@ -165,6 +165,29 @@ export async function computeKpis(q: Queryable, orgId: string, currency: string,
   };
 }
 
+const RateTableName = z.enum(RATE_TABLE_NAMES as unknown as [string, ...string[]]);
+const RatePercent = z
+  .string()
+  .regex(/^-?\d{1,3}([.,]\d{1,4})?$/, 'a rate is a percentage like "2.15"')
+  .meta({ description: 'rate in percent as a decimal string', example: '2.15' });
+const RateTable = z.object({
+  name: RateTableName,
+  description: z.string(),
+  kind: z.enum(['semester', 'changes']).meta({ description: 'semester: one rate per half-year (1 January, 1 July); changes: a policy rate that changes on any date' }),
+  knownThrough: IsoDate.meta({ description: 'last day for which the table is known to give the rate in force; later days use the latest rate, flagged provisional' }),
+  entries: z.array(
+    z.object({ from: IsoDate, ratePercent: z.string(), source: z.string(), origin: z.enum(['shipped', 'operator']) }),
+  ),
+});
+const StoredRate = z.object({
+  table: RateTableName,
+  from: IsoDate,
+  ratePercent: z.string(),
+  note: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
 const Subscription = z.looseObject({ id: z.string(), url: z.string(), events: z.array(z.string()), active: z.boolean() });
 const Delivery = z.looseObject({ id: z.string(), eventId: z.string(), type: z.string(), status: z.enum(['pending', 'delivered', 'dead']), attempts: z.number() });
 const ApiKey = z.looseObject({ id: z.string(), name: z.string(), prefix: z.string(), scope: z.enum(['read', 'write', 'admin']) });
@@ -243,6 +266,37 @@ export const miscRoutes: RouteDef[] = [
         },
         await loadRateTables(q),
       );
+    },
+  }),
+
+  route({
+    method: 'get', path: '/api/v1/rates', operationId: 'listRates', summary: 'The dated legal rate tables (ECB MRO, French taux légal, Basiszinssatz, Bank Rate): shipped and operator-set rates, and how far each is known', tag: 'late fees', scope: 'read',
+    query: z.object({ table: RateTableName.optional() }),
+    response: z.object({ data: z.array(RateTable) }),
+    handler: async ({ q, query }) => {
+      const tables = await loadRateTables(q);
+      const names = query.table ? [query.table as (typeof RATE_TABLE_NAMES)[number]] : RATE_TABLE_NAMES;
+      return { data: names.map((n) => tables[n]) };
+    },
+  }),
+  route({
+    method: 'post', path: '/api/v1/rates', operationId: 'setRate', summary: 'Set a rate of a table from a date (or correct the one set for that date); rates are instance-wide, for every organisation', tag: 'late fees', scope: 'admin',
+    body: z.object({
+      table: RateTableName,
+      from: IsoDate.meta({ description: 'first day the rate is in force (1 January or 1 July for half-year tables)' }),
+      ratePercent: RatePercent,
+      note: z.string().max(500).nullish().meta({ description: 'where the rate comes from (publication, date)' }),
+    }),
+    response: StoredRate,
+    status: 200,
+    handler: async ({ q, body }) => {
+      try {
+        return await setRateOverride(q, { table: body.table, from: body.from, ratePercent: body.ratePercent.replace(',', '.'), note: body.note ?? null });
+      } catch (e) {
+        // The domain names the rate "rate" (the CLI's --rate); here it is the body's ratePercent.
+        if (isRelanceError(e) && e.where?.field === 'rate') throw new RelanceError(e.code, e.message, { where: { ...e.where, field: 'ratePercent' }, cause: e });
+        throw e;
+      }
     },
   }),
 
