@@ -2,16 +2,19 @@
  * Delivery bench.
  * - Emails per second through the outbox (claim with re-checks, render with the documents code,
  *   hand-over committed before DATA, pooled SMTP, outcome recorded) to a local SMTP server
- *   (smtp-server in this process), on the embedded database and on PostgreSQL (BENCH_DATABASE_URL,
- *   two worker instances) — beside raw nodemailer with a pooled transport sending the very same
+ *   (smtp-server in this process), on the embedded database (the worker in this process, as
+ *   `relance serve` runs it) and on PostgreSQL (BENCH_DATABASE_URL, two `relance worker` processes,
+ *   as a user runs them) — beside raw nodemailer with a pooled transport sending the very same
  *   messages (the .eml bytes the outbox stored), without any outbox. Target: >= 200 emails/s.
  * - Letter PDFs per second including the merge into one print batch with its cover list, beside
  *   rendering the same letters without the batch. Target: >= 50 letters/s.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
@@ -109,6 +112,33 @@ export async function seed(db: Db, n: number, channel: 'email' | 'letter', smtpP
   return org.id;
 }
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `relance worker` in a process of its own; ready once it says it is running. */
+function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[]) {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/relance.mjs'), 'worker', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const err: string[] = [];
+  child.stderr!.on('data', (c: Buffer) => err.push(c.toString()));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const ready = new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (/running/.test(out)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`relance worker exited with ${code}: ${err.join('')}`)));
+  });
+  return {
+    ready,
+    exitCode: () => child.exitCode,
+    stderr: () => err.join(''),
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 /** The same messages through nodemailer's own pooled SMTP transport, no outbox. */
@@ -182,16 +212,40 @@ export async function run(ctx: BenchContext): Promise<void> {
         const db = await openPostgres(ctx.databaseUrl, { searchPath: schema, max: 20 });
         await migrate(db);
         const orgId = await seed(db, n, 'email', smtp.port);
-        const before = smtp.count();
-        const workers = [0, 1].map(() => new DeliveryWorker(db, { dataDir: mkdtempSync(join(tmpdir(), 'relance-bench-')), concurrency: 8 }));
-        const t0 = process.hrtime.bigint();
-        const stats = await Promise.all(workers.map((w) => w.runOnce({ waitForLeasesMs: 0 })));
-        const sent = stats.reduce((a, s) => a + s.sent, 0);
-        const rate = sent / seconds(t0);
-        if (smtp.count() - before !== n) throw new Error(`expected ${n} messages at the server, got ${smtp.count() - before}`);
+        // Two `relance worker` processes, as a user runs them: started first and idle (the due
+        // actions are held), then everything is released at once; the clock runs from the
+        // release until every action is recorded as sent.
+        await db.query(`UPDATE actions SET hold_reason = 'bench' WHERE organisation_id = $1 AND status = 'queued'`, [orgId]);
+        const u = new URL(ctx.databaseUrl);
+        u.searchParams.set('options', `-c search_path=${schema}`);
+        const env = { ...process.env, DATABASE_URL: u.toString(), RELANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'relance-bench-')) };
+        const workers = [0, 1].map(() => startWorkerProcess(env, ['--concurrency', '8', '--poll-ms', '100']));
+        let rate: number;
+        try {
+          await Promise.all(workers.map((w) => w.ready));
+          const before = smtp.count();
+          const t0 = process.hrtime.bigint();
+          await db.query(`UPDATE actions SET hold_reason = NULL WHERE organisation_id = $1 AND hold_reason = 'bench'`, [orgId]);
+          for (;;) {
+            const [r] = await db.query<{ sent: bigint; left: bigint }>(
+              `SELECT count(*) FILTER (WHERE status = 'sent') AS sent, count(*) FILTER (WHERE status IN ('queued', 'sending')) AS left FROM actions WHERE organisation_id = $1`,
+              [orgId],
+            );
+            if (Number(r!.left) === 0) {
+              if (Number(r!.sent) !== n) throw new Error(`expected ${n} sent, got ${r!.sent}`);
+              break;
+            }
+            if (workers.some((w) => w.exitCode() !== null)) throw new Error(`a worker stopped: ${workers.map((w) => w.stderr()).join('\n')}`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          rate = n / seconds(t0);
+          if (smtp.count() - before !== n) throw new Error(`expected ${n} messages at the server, got ${smtp.count() - before}`);
+        } finally {
+          await Promise.all(workers.map((w) => w.stop()));
+        }
         const baseline = await rawNodemailer(smtp.port, await storedMessages(db, orgId));
         ctx.report({
-          figure: `emails/s through the outbox, PostgreSQL, 2 workers, ${n} messages`,
+          figure: `emails/s through the outbox, PostgreSQL, 2 worker processes, ${n} messages`,
           value: Math.round(rate),
           unit: 'msg/s',
           baseline: Math.round(baseline),

@@ -1,22 +1,24 @@
 /**
- * What an action sends, built with the documents code (composeDocument, buildEml,
- * documentFromLedger): the .eml of an email with its attachments, the text of an SMS, the PDF of
- * a letter, the script of a call. A thin adapter: documentFromLedger reads one invoice, an action
- * may cover several (one message per customer), so their invoices and late fees are merged here;
- * the recipient is chosen here too, skipping addresses that bounced.
+ * What an action sends, built with the documents code (composeDocument, buildEml): the .eml of an
+ * email with its attachments, the text of an SMS, the PDF of a letter, the script of a call.
+ * The ledger data of a whole batch of actions is read at once (loadRenderData: a few set-based
+ * queries, the same reads as documentFromLedger makes for one invoice), then each action is
+ * rendered from it; an action may cover several invoices (one message per customer), whose late
+ * fees are computed here; the recipient is chosen here too, skipping addresses that bounced.
  */
 import type { Queryable } from '../db/driver.ts';
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import { caseReplyAddress, documentChannel, isPlausibleEmail, messageIdFor, normaliseE164, smsSegments, type SmsSegments } from '../domain/delivery.ts';
-import type { RateTables } from '../domain/law/index.ts';
+import { computeLateFees, type RateTables, renderLawNote } from '../domain/law/index.ts';
 import { formatMoney } from '../domain/money.ts';
 import { composeDocument } from '../documents/compose.ts';
 import { buildEml } from '../documents/email.ts';
 import type { SourceLookup } from '../documents/engine.ts';
-import { documentFromLedger, type LedgerDocument } from '../documents/from-ledger.ts';
 import { isTemplateKey, TEMPLATES, type TemplateKey } from '../documents/registry.ts';
-import type { DocumentInput, InvoiceData, InvoiceFees, ReminderData } from '../documents/variables.ts';
-import { RelanceError } from '../errors.ts';
+import { getBranding } from '../documents/repo.ts';
+import type { Branding, DocumentInput, InvoiceData, InvoiceFees, ReminderData } from '../documents/variables.ts';
+import { notFound, RelanceError, validation } from '../errors.ts';
+import type { Lang } from '../i18n/index.ts';
 import { type Contact, type Organisation, toContact } from '../ledger/repo.ts';
 import type { DeliverySettings } from './settings.ts';
 
@@ -70,17 +72,6 @@ interface ContactRow extends Contact {
   invalidPhone: boolean;
 }
 
-async function loadContacts(q: Queryable, orgId: string, customerId: bigint): Promise<ContactRow[]> {
-  const rows = await q.query<Record<string, unknown>>(
-    `SELECT c.*,
-            EXISTS (SELECT 1 FROM contact_address_status s WHERE s.organisation_id = c.organisation_id AND s.contact_id = c.id AND s.kind = 'email' AND s.value = c.email) AS invalid_email,
-            EXISTS (SELECT 1 FROM contact_address_status s WHERE s.organisation_id = c.organisation_id AND s.contact_id = c.id AND s.kind = 'phone' AND s.value = c.phone) AS invalid_phone
-       FROM contacts c WHERE c.organisation_id = $1 AND c.customer_id = $2 ORDER BY c.receives_reminders DESC, c.id`,
-    [orgId, customerId],
-  );
-  return rows.map((r) => ({ ...toContact(r), invalidEmail: Boolean(r.invalid_email), invalidPhone: Boolean(r.invalid_phone) }));
-}
-
 /** Contacts flagged to receive reminders, or all of them when none is flagged. */
 function reminderContacts(contacts: ContactRow[]): ContactRow[] {
   const flagged = contacts.filter((c) => c.receivesReminders);
@@ -95,19 +86,6 @@ const REMINDER_CHANNEL: Record<string, ReminderData['channel'] | undefined> = {
   call_task: 'call',
 };
 
-async function previousReminders(q: Queryable, a: ActionToRender, timeZone: string): Promise<ReminderData[]> {
-  const rows = await q.query<{ sent_at: string; channel: string; template: string }>(
-    `SELECT sent_at, channel, template FROM actions WHERE organisation_id = $1 AND customer_id = $2 AND status = 'sent' AND id <> $3 AND sent_at IS NOT NULL
-      ORDER BY sent_at LIMIT 50`,
-    [a.orgId, a.customerId, a.id],
-  );
-  return rows.flatMap((r) => {
-    const channel = REMINDER_CHANNEL[r.channel];
-    return channel ? [{ date: todayIn(timeZone, Date.parse(r.sent_at)), channel, key: r.template }] : [];
-  });
-}
-
-/** The document input for all the action's invoices (documentFromLedger is per invoice). */
 /**
  * The payment plan an instalment reminder (or a plan confirmation) is about: its instalments, and
  * for a reminder the instalment concerned with what is still due on it.
@@ -153,34 +131,310 @@ async function planFor(q: Queryable, a: ActionToRender, at: CalendarDate): Promi
   return { installments: rows.map((r) => ({ date: r.due_date, amountMinor: r.amount_minor })), current };
 }
 
-async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ctx: RenderContext, at: CalendarDate): Promise<{ input: DocumentInput; attachments: LedgerDocument['attachment'][]; invoices: InvoiceSummary[] }> {
-  const numbers = a.invoiceNumbers
-    ? a.invoiceIds.map((id, k) => ({ id, number: a.invoiceNumbers![k]! }))
-    : await q.query<{ id: bigint; number: string }>('SELECT id, number FROM invoices WHERE organisation_id = $1 AND id = ANY($2::bigint[]) ORDER BY due_date, id', [
-        a.orgId,
-        `{${a.invoiceIds.join(',')}}`,
-      ]);
-  if (numbers.length === 0) throw new PermanentContentError('the action has no invoice left to remind');
-  const docs: LedgerDocument[] = [];
-  const perInvoice = TEMPLATES[key].allOpenInvoices ? numbers.slice(0, 1) : numbers;
-  for (const n of perInvoice) docs.push(await documentFromLedger(q, a.orgId, { invoiceNumber: n.number, key, at, rates: ctx.rates }));
-  const first = docs[0]!;
-  const invoices: InvoiceData[] = docs.flatMap((d) => d.input.invoices);
-  const fees = new Map<string, InvoiceFees>();
-  for (const d of docs) for (const [k, v] of d.input.fees ?? []) fees.set(k, v);
+// ------------------------------------------------------------------ what a batch of actions reads
+
+interface InvoiceRow extends InvoiceData {
+  id: bigint;
+  customerId: bigint;
+  pdfDocumentId: bigint | null;
+  /** As the ledger words it (invoice_balances): paid, or written off when only written off. */
+  settledAs: 'paid' | 'written_off';
+}
+
+interface CustomerRow {
+  legalName: string;
+  kind: 'business' | 'consumer';
+  number: string;
+  siren: string | null;
+  vatNumber: string | null;
+  language: Lang;
+}
+
+type Attachment = { filename: string; contentType: string; content: Buffer };
+
+/**
+ * Everything the actions of a batch read from the ledger, loaded in a few set-based queries (one
+ * per kind of row, whatever the number of actions): contacts and which of their addresses
+ * bounced, customers, invoices, the open invoices of customers who get a statement, payments and
+ * write-offs for the late fees, unallocated credits, the invoices' PDFs, the reminders already
+ * sent, and each organisation's branding. Rendering then reads only from here.
+ */
+export interface RenderData {
+  contacts: Map<string, ContactRow[]>;
+  customers: Map<string, CustomerRow>;
+  invoices: Map<string, InvoiceRow>;
+  openInvoices: Map<string, InvoiceRow[]>;
+  payments: Map<string, Array<{ date: CalendarDate; amountMinor: bigint }>>;
+  credits: Map<string, bigint>;
+  pdfs: Map<string, Attachment>;
+  reminders: Map<string, Array<{ id: bigint; sentOn: CalendarDate; channel: string; template: string }>>;
+  branding: Map<string, Branding>;
+  /** The day documents are dated, per organisation (its own calendar day). */
+  days: ReadonlyMap<string, CalendarDate>;
+}
+
+const k2 = (org: string, id: bigint | string) => `${org}/${id}`;
+const uuids = (xs: string[]) => `{${xs.join(',')}}`;
+const ints = (xs: Array<bigint | string>) => `{${xs.join(',')}}`;
+const dates = (xs: string[]) => `{${xs.join(',')}}`;
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V) {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
+function toInvoiceRow(r: Record<string, unknown>): InvoiceRow {
+  return {
+    id: r.id as bigint,
+    customerId: r.customer_id as bigint,
+    number: String(r.number),
+    issueDate: r.issue_date as CalendarDate,
+    dueDate: r.due_date as CalendarDate,
+    currency: String(r.currency),
+    amountInclTaxMinor: r.amount_incl_tax_minor as bigint,
+    openMinor: r.open_minor as bigint,
+    pdfDocumentId: (r.pdf_document_id as bigint | null) ?? null,
+    settledAs: (r.allocated_minor as bigint) === 0n && (r.written_off_minor as bigint) > 0n ? 'written_off' : 'paid',
+  };
+}
+
+export async function loadRenderData(q: Queryable, actions: readonly ActionToRender[], at: ReadonlyMap<string, CalendarDate>): Promise<RenderData> {
+  const data: RenderData = {
+    contacts: new Map(),
+    customers: new Map(),
+    invoices: new Map(),
+    openInvoices: new Map(),
+    payments: new Map(),
+    credits: new Map(),
+    pdfs: new Map(),
+    reminders: new Map(),
+    branding: new Map(),
+    days: at,
+  };
+  if (actions.length === 0) return data;
+  const customers = new Map<string, { org: string; id: bigint }>();
+  const invoiceKeys = new Map<string, { org: string; id: bigint }>();
+  for (const a of actions) {
+    customers.set(k2(a.orgId, a.customerId), { org: a.orgId, id: a.customerId });
+    for (const id of a.invoiceIds) invoiceKeys.set(k2(a.orgId, id), { org: a.orgId, id });
+  }
+  const cust = [...customers.values()];
+  const custParams = [uuids(cust.map((c) => c.org)), ints(cust.map((c) => c.id))];
+
+  const contactRows = await q.query<Record<string, unknown>>(
+    `SELECT c.*,
+            EXISTS (SELECT 1 FROM contact_address_status s WHERE s.organisation_id = c.organisation_id AND s.contact_id = c.id AND s.kind = 'email' AND s.value = c.email) AS invalid_email,
+            EXISTS (SELECT 1 FROM contact_address_status s WHERE s.organisation_id = c.organisation_id AND s.contact_id = c.id AND s.kind = 'phone' AND s.value = c.phone) AS invalid_phone
+       FROM unnest($1::uuid[], $2::bigint[]) AS k(org, customer_id)
+       JOIN contacts c ON c.organisation_id = k.org AND c.customer_id = k.customer_id
+      ORDER BY c.organisation_id, c.customer_id, c.receives_reminders DESC, c.id`,
+    custParams,
+  );
+  for (const r of contactRows) {
+    pushTo(data.contacts, k2(String(r.organisation_id), r.customer_id as bigint), { ...toContact(r), invalidEmail: Boolean(r.invalid_email), invalidPhone: Boolean(r.invalid_phone) });
+  }
+
+  const inv = [...invoiceKeys.values()];
+  const invoiceRows = await q.query<Record<string, unknown>>(
+    `SELECT i.organisation_id, i.id, i.customer_id, i.number, i.issue_date, i.due_date, i.currency, i.amount_incl_tax_minor, i.pdf_document_id, i.allocated_minor, i.written_off_minor,
+            i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor
+       FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN invoices i ON i.organisation_id = k.org AND i.id = k.id`,
+    [uuids(inv.map((x) => x.org)), ints(inv.map((x) => x.id))],
+  );
+  for (const r of invoiceRows) data.invoices.set(k2(String(r.organisation_id), r.id as bigint), toInvoiceRow(r));
+
+  // Only what a document shows, and only for actions that make one.
+  const documented = actions.filter((a) => a.channel !== 'manual_task' && documentChannel(a.channel) && isTemplateKey(a.template));
+  if (documented.length === 0) return data;
+
+  const customerRows = await q.query<Record<string, unknown>>(
+    `SELECT c.organisation_id, c.id, c.external_id, c.legal_name, c.kind, c.siren, c.vat_number, c.language
+       FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN customers c ON c.organisation_id = k.org AND c.id = k.id`,
+    custParams,
+  );
+  for (const r of customerRows) {
+    data.customers.set(k2(String(r.organisation_id), r.id as bigint), {
+      legalName: String(r.legal_name),
+      kind: r.kind as CustomerRow['kind'],
+      number: r.external_id === null || r.external_id === undefined ? String(r.id) : String(r.external_id),
+      siren: (r.siren as string | null) ?? null,
+      vatNumber: (r.vat_number as string | null) ?? null,
+      language: r.language as Lang,
+    });
+  }
+
+  // Statements list every open invoice of the customer.
+  const statementCustomers = new Map<string, { org: string; id: bigint }>();
+  for (const a of documented) if (TEMPLATES[a.template as TemplateKey].allOpenInvoices) statementCustomers.set(k2(a.orgId, a.customerId), { org: a.orgId, id: a.customerId });
+  if (statementCustomers.size) {
+    const sc = [...statementCustomers.values()];
+    const rows = await q.query<Record<string, unknown>>(
+      `SELECT i.organisation_id, i.id, i.customer_id, i.number, i.issue_date, i.due_date, i.currency, i.amount_incl_tax_minor, i.pdf_document_id, i.allocated_minor, i.written_off_minor,
+              i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor
+         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, customer_id)
+         JOIN invoices i ON i.organisation_id = k.org AND i.customer_id = k.customer_id AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor
+        ORDER BY i.due_date, i.id`,
+      [uuids(sc.map((x) => x.org)), ints(sc.map((x) => x.id))],
+    );
+    for (const r of rows) {
+      const row = toInvoiceRow(r);
+      pushTo(data.openInvoices, k2(String(r.organisation_id), row.customerId), row);
+      data.invoices.set(k2(String(r.organisation_id), row.id), data.invoices.get(k2(String(r.organisation_id), row.id)) ?? row);
+    }
+  }
+
+  // Payments and write-offs up to the document's day, for the invoices past due (late fees).
+  const overdue: Array<{ org: string; id: bigint; at: CalendarDate }> = [];
+  for (const [key, i] of data.invoices) {
+    const org = key.slice(0, key.indexOf('/'));
+    const day = at.get(org);
+    if (day && day > i.dueDate) overdue.push({ org, id: i.id, at: day });
+  }
+  if (overdue.length) {
+    const rows = await q.query<{ organisation_id: string; invoice_id: bigint; date: CalendarDate; amount: bigint }>(
+      `SELECT a.organisation_id, a.invoice_id, a.allocated_on AS date, a.amount_minor AS amount
+         FROM unnest($1::uuid[], $2::bigint[], $3::date[]) AS k(org, id, at)
+         JOIN allocations a ON a.organisation_id = k.org AND a.invoice_id = k.id AND a.allocated_on <= k.at
+       UNION ALL
+       SELECT w.organisation_id, w.invoice_id, w.written_off_on, w.amount_minor
+         FROM unnest($1::uuid[], $2::bigint[], $3::date[]) AS k(org, id, at)
+         JOIN write_offs w ON w.organisation_id = k.org AND w.invoice_id = k.id AND w.written_off_on <= k.at`,
+      [uuids(overdue.map((x) => x.org)), ints(overdue.map((x) => x.id)), dates(overdue.map((x) => x.at))],
+    );
+    for (const r of rows) pushTo(data.payments, k2(r.organisation_id, r.invoice_id), { date: r.date, amountMinor: r.amount });
+  }
+
+  const creditRows = await q.query<{ organisation_id: string; customer_id: bigint; currency: string; c: bigint | null }>(
+    `SELECT x.organisation_id, x.customer_id, x.currency, sum(x.amount_minor - x.allocated_minor) AS c FROM (
+       SELECT p.organisation_id, p.customer_id, p.currency, p.amount_minor, p.allocated_minor
+         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN payments p ON p.organisation_id = k.org AND p.customer_id = k.id
+       UNION ALL
+       SELECT n.organisation_id, n.customer_id, n.currency, n.amount_minor, n.allocated_minor
+         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN credit_notes n ON n.organisation_id = k.org AND n.customer_id = k.id) x
+     GROUP BY x.organisation_id, x.customer_id, x.currency`,
+    custParams,
+  );
+  for (const r of creditRows) data.credits.set(`${k2(r.organisation_id, r.customer_id)}/${r.currency}`, r.c ?? 0n);
+
+  const pdfKeys = new Map<string, { org: string; id: bigint }>();
+  for (const [key, i] of data.invoices) if (i.pdfDocumentId !== null) pdfKeys.set(k2(key.slice(0, key.indexOf('/')), i.pdfDocumentId), { org: key.slice(0, key.indexOf('/')), id: i.pdfDocumentId });
+  if (pdfKeys.size) {
+    const pk = [...pdfKeys.values()];
+    const rows = await q.query<{ organisation_id: string; id: bigint; filename: string; content_type: string; content: Uint8Array }>(
+      `SELECT d.organisation_id, d.id, d.filename, d.content_type, d.content
+         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN documents d ON d.organisation_id = k.org AND d.id = k.id`,
+      [uuids(pk.map((x) => x.org)), ints(pk.map((x) => x.id))],
+    );
+    for (const r of rows) data.pdfs.set(k2(r.organisation_id, r.id), { filename: r.filename, contentType: r.content_type, content: Buffer.from(r.content) });
+  }
+
+  // The reminders already sent to each customer, oldest first (one more than shown: the action
+  // being rendered is left out when it is among them, in a preview of a sent action).
+  // (The day each was sent is the organisation's calendar day.)
+  const reminderRows = await q.query<{ organisation_id: string; customer_id: bigint; id: bigint; sent_on: CalendarDate; channel: string; template: string }>(
+    `SELECT x.organisation_id, x.customer_id, x.id, (x.sent_at AT TIME ZONE o.time_zone)::date AS sent_on, x.channel, x.template FROM (
+       SELECT a.organisation_id, a.customer_id, a.id, a.sent_at, a.channel, a.template,
+              row_number() OVER (PARTITION BY a.organisation_id, a.customer_id ORDER BY a.sent_at, a.id) AS n
+         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id)
+         JOIN actions a ON a.organisation_id = k.org AND a.customer_id = k.id AND a.status = 'sent' AND a.sent_at IS NOT NULL) x
+       JOIN organisations o ON o.id = x.organisation_id
+      WHERE x.n <= 51 ORDER BY x.organisation_id, x.customer_id, x.n`,
+    custParams,
+  );
+  for (const r of reminderRows) pushTo(data.reminders, k2(r.organisation_id, r.customer_id), { id: r.id, sentOn: r.sent_on, channel: r.channel, template: r.template });
+
+  for (const org of new Set(documented.map((a) => a.orgId))) data.branding.set(org, await getBranding(q, org));
+  return data;
+}
+
+function previousReminders(data: RenderData, a: ActionToRender): ReminderData[] {
+  const rows = (data.reminders.get(k2(a.orgId, a.customerId)) ?? []).filter((r) => r.id !== a.id).slice(0, 50);
+  return rows.flatMap((r) => {
+    const channel = REMINDER_CHANNEL[r.channel];
+    return channel ? [{ date: r.sentOn, channel, key: r.template }] : [];
+  });
+}
+
+/**
+ * The document input for all the action's invoices, from the batch's data: one invoice per action
+ * invoice (every open one for a statement), late fees from the law engine at the document's day.
+ */
+async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ctx: RenderContext, at: CalendarDate, data: RenderData): Promise<{ input: DocumentInput; attachments: Attachment[]; invoices: InvoiceSummary[] }> {
+  const own = a.invoiceIds.flatMap((id) => {
+    const i = data.invoices.get(k2(a.orgId, id));
+    return i ? [i] : [];
+  });
+  own.sort((x, y) => (x.dueDate < y.dueDate ? -1 : x.dueDate > y.dueDate ? 1 : x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  if (own.length === 0) throw new PermanentContentError('the action has no invoice left to remind');
+  const customer = data.customers.get(k2(a.orgId, a.customerId));
+  if (!customer) throw notFound('customer', String(a.customerId));
+  const spec = TEMPLATES[key];
+  const lang = customer.language ?? ctx.org.language;
+  let invoices: InvoiceRow[];
+  if (spec.allOpenInvoices) {
+    const currency = own[0]!.currency;
+    invoices = (data.openInvoices.get(k2(a.orgId, a.customerId)) ?? []).filter((i) => i.currency === currency);
+    if (invoices.length === 0) throw validation(`customer ${customer.legalName} has no open invoice in ${currency} for a statement`, { field: '--invoice' });
+  } else {
+    for (const i of own) if (i.openMinor <= 0n) throw validation(`invoice ${i.number} is ${i.settledAs}: nothing to ask for`, { field: '--invoice' });
+    invoices = own;
+  }
   const currencies = new Set(invoices.map((i) => i.currency));
   if (currencies.size > 1) throw new PermanentContentError(`one message cannot ask for several currencies (${[...currencies].join(', ')})`);
-  const input: DocumentInput = { ...first.input, invoices, fees };
+
+  const fees = new Map<string, InvoiceFees>();
+  for (const i of invoices) {
+    if (at <= i.dueDate) continue;
+    const r = computeLateFees(
+      {
+        jurisdiction: 'FR',
+        debtor: customer.kind,
+        currency: i.currency,
+        amountMinor: i.amountInclTaxMinor,
+        dueDate: i.dueDate,
+        until: at,
+        payments: data.payments.get(k2(a.orgId, i.id)) ?? [],
+      },
+      ctx.rates,
+    );
+    fees.set(i.number, {
+      interestMinor: r.interestMinor,
+      indemnityMinor: r.indemnityMinor,
+      provisional: r.provisional,
+      notes: r.noteDetails.map((n) => renderLawNote(n, lang)),
+      periods: r.periods,
+    });
+  }
+
+  // The invoices' own PDFs (for a statement, the PDF of the invoice the step was planned for).
+  const attachments: Attachment[] = [];
+  for (const i of spec.allOpenInvoices ? own.slice(0, 1) : own) {
+    const pdf = i.pdfDocumentId === null ? undefined : data.pdfs.get(k2(a.orgId, i.pdfDocumentId));
+    if (pdf) attachments.push(pdf);
+  }
+
+  const input: DocumentInput = {
+    lang,
+    at,
+    organisation: ctx.org,
+    branding: data.branding.get(a.orgId) ?? (await getBranding(q, a.orgId)),
+    customer: { legalName: customer.legalName, kind: customer.kind, number: customer.number, siren: customer.siren, vatNumber: customer.vatNumber },
+    contact: null,
+    invoices: invoices.map((i) => ({ number: i.number, issueDate: i.issueDate, dueDate: i.dueDate, currency: i.currency, amountInclTaxMinor: i.amountInclTaxMinor, openMinor: i.openMinor })),
+    fees,
+    creditsMinor: data.credits.get(`${k2(a.orgId, a.customerId)}/${invoices[0]!.currency}`) ?? 0n,
+  };
   if (key === 'instalment' || key === 'payment_plan') input.plan = await planFor(q, a, at);
   return {
     input,
-    attachments: docs.map((d) => d.attachment),
-    invoices: invoices.map((i, k) => ({
-      id: String((docs[k]?.invoice.id ?? numbers[k]?.id) ?? ''),
+    attachments,
+    invoices: invoices.map((i) => ({
+      id: String(i.id),
       number: i.number,
       dueDate: i.dueDate,
       currency: i.currency,
-      open: formatMoney(i.openMinor, i.currency, input.lang),
+      open: formatMoney(i.openMinor, i.currency, lang),
       openMinor: i.openMinor.toString(),
     })),
   };
@@ -188,12 +442,58 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
 
 const quoteName = (s: string) => `"${s.replace(/["\\\r\n]/g, '')}"`;
 
+/** What one action sends, read from the ledger now (previews; the worker renders whole batches). */
 export async function renderAction(q: Queryable, a: ActionToRender, ctx: RenderContext): Promise<RenderedAction> {
-  const at = todayIn(ctx.org.timeZone, ctx.now);
-  const contacts = reminderContacts(await loadContacts(q, a.orgId, a.customerId));
+  const data = await loadRenderData(q, [a], new Map([[a.orgId, todayIn(ctx.org.timeZone, ctx.now)]]));
+  return renderFrom(q, a, ctx, data);
+}
+
+export type RenderResult<A> = { action: A; rendered: RenderedAction } | { action: A; error: unknown };
+
+/**
+ * What each action of a batch sends: the batch's ledger data read once (loadRenderData), then
+ * each action rendered from it, handed to `each` as soon as it is ready; a failure is that
+ * action's alone. Between two actions the event loop gets a turn, so that a worker's messages
+ * already on their way (SMTP replies, database answers) are not held up by a batch being rendered.
+ */
+export async function renderActions<A extends ActionToRender>(
+  q: Queryable,
+  actions: readonly A[],
+  ctxOf: (a: A) => RenderContext,
+  each?: (r: RenderResult<A>) => void,
+): Promise<Array<RenderResult<A>>> {
+  if (actions.length === 0) return [];
+  const at = new Map<string, CalendarDate>();
+  for (const a of actions) {
+    if (at.has(a.orgId)) continue;
+    const c = ctxOf(a);
+    at.set(a.orgId, todayIn(c.org.timeZone, c.now));
+  }
+  const data = await loadRenderData(q, actions, at);
+  const out: Array<RenderResult<A>> = [];
+  for (const a of actions) {
+    let r: RenderResult<A>;
+    try {
+      r = { action: a, rendered: await renderFrom(q, a, ctxOf(a), data) };
+    } catch (error) {
+      r = { action: a, error };
+    }
+    out.push(r);
+    each?.(r);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return out;
+}
+
+async function renderFrom(q: Queryable, a: ActionToRender, ctx: RenderContext, data: RenderData): Promise<RenderedAction> {
+  const at = data.days.get(a.orgId) ?? todayIn(ctx.org.timeZone, ctx.now);
+  const contacts = reminderContacts(data.contacts.get(k2(a.orgId, a.customerId)) ?? []);
 
   if (a.channel === 'manual_task') {
-    const numbers = await q.query<{ number: string }>('SELECT number FROM invoices WHERE organisation_id = $1 AND id = ANY($2::bigint[])', [a.orgId, `{${a.invoiceIds.join(',')}}`]);
+    const numbers = a.invoiceIds.flatMap((id) => {
+      const i = data.invoices.get(k2(a.orgId, id));
+      return i ? [i] : [];
+    });
     return {
       channel: 'manual_task',
       subject: null,
@@ -230,9 +530,9 @@ export async function renderAction(q: Queryable, a: ActionToRender, ctx: RenderC
       contact = contacts[0];
   }
 
-  const doc = await documentFor(q, a, key, ctx, at);
+  const doc = await documentFor(q, a, key, ctx, at, data);
   doc.input.contact = contact ?? null;
-  doc.input.reminders = await previousReminders(q, a, ctx.org.timeZone);
+  doc.input.reminders = previousReminders(data, a);
   const composed = await composeDocument({ key, channel: docChannel, input: doc.input, override: ctx.overrides, creationDate: ctx.now });
 
   switch (a.channel) {

@@ -6,7 +6,7 @@
  * cancel, resolve an uncertain message) are recorded here.
  */
 import type { Db, Queryable } from '../db/driver.ts';
-import { emitEvent } from '../webhooks/index.ts';
+import { emitEvent, eventCtes } from '../webhooks/index.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import {
@@ -152,6 +152,7 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
     const dropSteps: { org: string; invoiceId: bigint; stepKey: string; reason: string }[] = [];
     const defer: { org: string; id: bigint; at: string }[] = [];
     const candidates: (DueRow & { invoiceIds: bigint[]; invoiceNumbers: string[] })[] = [];
+    const opensAt = new Map<string, string>();
     for (const r of due) {
       const list = byAction.get(`${r.organisation_id}/${r.id}`) ?? [];
       const keep: bigint[] = [];
@@ -171,15 +172,21 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
         cancelActions.push({ org: r.organisation_id, id: r.id, reason: reasons.size ? [...reasons].sort().join(',') : 'no_invoice' });
         continue;
       }
-      const def = await scenarioDefinition(q, r.organisation_id, r.scenario_id, r.scenario_version);
-      const opts = { ...DEFAULT_OPTIONS, ...def.options };
-      let cal: ReturnType<typeof workingDays>;
-      try {
-        cal = workingDays(opts.holidayCalendar);
-      } catch {
-        cal = workingDays('FR');
+      // The same scenario in the same time zone opens at the same instant: worked out once per claim.
+      const windowKey = `${r.organisation_id}/${r.scenario_id}/${r.scenario_version}/${r.time_zone}`;
+      let next = opensAt.get(windowKey);
+      if (next === undefined) {
+        const def = await scenarioDefinition(q, r.organisation_id, r.scenario_id, r.scenario_version);
+        const opts = { ...DEFAULT_OPTIONS, ...def.options };
+        let cal: ReturnType<typeof workingDays>;
+        try {
+          cal = workingDays(opts.holidayCalendar);
+        } catch {
+          cal = workingDays('FR');
+        }
+        next = nextSendingInstant(nowIso, { timeZone: r.time_zone, window: opts.window, workingDaysOnly: opts.workingDaysOnly, isWorkingDay: (d) => cal.isWorkingDay(d) });
+        opensAt.set(windowKey, next);
       }
-      const next = nextSendingInstant(nowIso, { timeZone: r.time_zone, window: opts.window, workingDaysOnly: opts.workingDaysOnly, isWorkingDay: (d) => cal.isWorkingDay(d) });
       if (next !== nowIso) {
         defer.push({ org: r.organisation_id, id: r.id, at: next });
         continue;
@@ -369,29 +376,103 @@ export interface DeliveryRecord {
  * Refused (LeaseLost) when another worker took the action over: then nothing may be sent.
  */
 export async function handOver(q: Queryable, a: ClaimedAction, owner: string, d: DeliveryRecord, now: Date): Promise<bigint> {
-  // One statement (atomic on its own): the fenced update, the proof row and its event.
-  const rows = await q.query<{ id: bigint }>(
-    `WITH u AS (
-       UPDATE actions SET handed_over_at = $5::timestamptz, updated_at = now()
-        WHERE organisation_id = $1::uuid AND id = $2::bigint AND status = 'sending' AND lease_owner = $3::text AND attempts = $4::int AND handed_over_at IS NULL
-        RETURNING organisation_id, id),
+  const [id] = await handOverMany(q, owner, [{ a, d }], now);
+  if (id === null || id === undefined) throw new LeaseLost(a);
+  return id;
+}
+
+/**
+ * handOver for several messages in one statement (atomic on its own: the fenced updates, the
+ * proof rows and their events). Returns each message's delivery id, or null for an action this
+ * worker no longer owns (that message must not be sent). Workers group the hand-overs of the
+ * messages that reach the SMTP DATA phase together: one commit, each message still waits for its
+ * own hand-over before its first byte leaves.
+ */
+export async function handOverMany(q: Queryable, owner: string, items: ReadonlyArray<{ a: ClaimedAction; d: DeliveryRecord }>, now: Date): Promise<Array<bigint | null>> {
+  if (items.length === 0) return [];
+  const params: unknown[] = [owner, now.toISOString()];
+  // The content travels as base64 text, decoded by the server: the embedded database converts a
+  // bytea parameter byte by byte, several times slower than this.
+  const rows = items.map(({ a, d }) => {
+    const at = params.length + 1;
+    params.push(
+      a.orgId, a.id, a.attempt, d.customerId, d.channel, d.provider, J(d.recipients), d.subject, d.messageId,
+      `{${d.invoiceIds.join(',')}}`, d.contentType, d.content.toString('base64'), d.sha256, J({ provider: d.provider, attempt: a.attempt }),
+    );
+    const p = (k: number) => `$${at + k}`;
+    return `(${p(0)}::uuid, ${p(1)}::bigint, ${p(2)}::int, ${p(3)}::bigint, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb, ${p(7)}::text, ${p(8)}::text, ${p(9)}::bigint[], ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::jsonb)`;
+  });
+  const done = await q.query<{ organisation_id: string; action_id: bigint; id: bigint }>(
+    `WITH x (org, id, attempt, customer_id, channel, provider, recipients, subject, message_id, invoice_ids, content_type, content, sha256, detail) AS (
+       VALUES ${rows.join(',\n')}),
+     u AS (
+       UPDATE actions a SET handed_over_at = $2::timestamptz, updated_at = now()
+         FROM x
+        WHERE a.organisation_id = x.org AND a.id = x.id AND a.status = 'sending' AND a.lease_owner = $1::text AND a.attempts = x.attempt AND a.handed_over_at IS NULL
+        RETURNING a.organisation_id, a.id),
      d AS (
        INSERT INTO deliveries (organisation_id, action_id, attempt, customer_id, channel, provider, recipients, subject, message_id, invoice_ids,
                                content_type, content, sha256, handed_over_at)
-       SELECT u.organisation_id, u.id, $4::int, $6::bigint, $7::text, $8::text, $9::jsonb, $10::text, $11::text, $12::bigint[], $13::text, $14::bytea, $15::text, $5::timestamptz
-         FROM u
+       SELECT x.org, x.id, x.attempt, x.customer_id, x.channel, x.provider, x.recipients, x.subject, x.message_id, x.invoice_ids,
+              x.content_type, decode(x.content, 'base64'), x.sha256, $2::timestamptz
+         FROM x JOIN u ON u.organisation_id = x.org AND u.id = x.id
        RETURNING id, organisation_id, action_id),
      e AS (
        INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, detail)
-       SELECT d.organisation_id, d.action_id, d.id, 'handed_over', $5::timestamptz, $16::jsonb FROM d)
-     SELECT id FROM d`,
+       SELECT d.organisation_id, d.action_id, d.id, 'handed_over', $2::timestamptz, x.detail FROM d JOIN x ON x.org = d.organisation_id AND x.id = d.action_id)
+     SELECT organisation_id, action_id, id FROM d`,
+    params,
+  );
+  const ids = new Map(done.map((r) => [`${r.organisation_id}/${r.action_id}`, r.id]));
+  return items.map(({ a }) => ids.get(`${a.orgId}/${a.id}`) ?? null);
+}
+
+export interface SentRecord {
+  a: ClaimedAction;
+  provider: string;
+  providerMessageId: string | null;
+  response: string | null;
+  deliveryId: bigint | null;
+}
+
+/**
+ * Records that messages went out (fenced by attempt number: a stale attempt writes nothing), their
+ * 'accepted' events and the action.sent webhook events, for any number of actions, in one
+ * statement (atomic on its own). Returns, per record, whether it was this attempt's to record.
+ */
+export async function recordSentMany(q: Queryable, items: readonly SentRecord[], now: Date): Promise<boolean[]> {
+  if (items.length === 0) return [];
+  const rows = await q.query<{ n: number }>(
+    `WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(n int, org uuid, id text, attempt int, provider text, pmid text, delivery text, detail jsonb)),
+     u AS (
+       UPDATE actions a SET status = 'sent', sent_at = $2::timestamptz, provider = x.provider, provider_message_id = x.pmid, last_error = NULL, status_reason = NULL,
+              lease_owner = NULL, lease_until = NULL, updated_at = now()
+         FROM x
+        WHERE a.organisation_id = x.org AND a.id = x.id::bigint AND a.attempts = x.attempt AND a.status IN ('sending', 'uncertain')
+        RETURNING a.organisation_id, a.id, a.channel),
+     sent AS (SELECT x.n, x.org, x.id, x.provider, x.pmid, x.delivery, x.detail, u.channel FROM u JOIN x ON x.org = u.organisation_id AND x.id::bigint = u.id),
+     e AS (
+       INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, provider_message_id, detail)
+       SELECT org, id::bigint, delivery::bigint, 'accepted', $2::timestamptz, pmid, detail FROM sent),
+     told AS (
+       SELECT n, org, 'action.sent'::text AS type,
+              jsonb_build_object('actionId', id, 'channel', channel, 'provider', provider, 'providerMessageId', pmid, 'sentAt', $3::text) AS payload
+         FROM sent),
+     ${eventCtes('told')}
+     SELECT n FROM sent`,
     [
-      a.orgId, a.id, owner, a.attempt, now.toISOString(), d.customerId, d.channel, d.provider, J(d.recipients), d.subject, d.messageId,
-      `{${d.invoiceIds.join(',')}}`, d.contentType, d.content, d.sha256, J({ provider: d.provider, attempt: a.attempt }),
+      J(
+        items.map((r, n) => ({
+          n, org: r.a.orgId, id: r.a.id, attempt: r.a.attempt, provider: r.provider, pmid: r.providerMessageId, delivery: r.deliveryId,
+          detail: { response: r.response ?? null, provider: r.provider },
+        })),
+      ),
+      now.toISOString(),
+      now.toISOString(),
     ],
   );
-  if (rows.length === 0) throw new LeaseLost(a);
-  return rows[0]!.id;
+  const recorded = new Set(rows.map((r) => Number(r.n)));
+  return items.map((_, n) => recorded.has(n));
 }
 
 export interface OutcomeContext {
@@ -414,19 +495,7 @@ export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: Sen
     ]);
   switch (outcome.kind) {
     case 'sent': {
-      // One statement: the fenced update and its event (a stale attempt writes neither).
-      const sent = await q.query(
-        `WITH u AS (
-           UPDATE actions SET status = 'sent', sent_at = $4::timestamptz, provider = $5::text, provider_message_id = $6::text, last_error = NULL, status_reason = NULL,
-                  lease_owner = NULL, lease_until = NULL, updated_at = now()
-            WHERE organisation_id = $1::uuid AND id = $2::bigint AND attempts = $3::int AND status IN ('sending', 'uncertain')
-            RETURNING organisation_id, id)
-         INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, provider_message_id, detail)
-         SELECT organisation_id, id, $7::bigint, 'accepted', $4::timestamptz, $6::text, $8::jsonb FROM u
-         RETURNING action_id`,
-        [a.orgId, a.id, a.attempt, nowIso, c.provider, outcome.providerMessageId, c.deliveryId, J({ response: outcome.response ?? null, provider: c.provider })],
-      );
-      if (sent.length) await emitEvent(q, a.orgId, 'action.sent', { actionId: String(a.id), channel: a.channel, provider: c.provider, providerMessageId: outcome.providerMessageId, sentAt: nowIso });
+      await recordSentMany(q, [{ a, provider: c.provider, providerMessageId: outcome.providerMessageId, response: outcome.response ?? null, deliveryId: c.deliveryId }], c.now);
       return { status: 'sent', fallbackId: null };
     }
     case 'uncertain': {

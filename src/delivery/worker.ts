@@ -1,8 +1,11 @@
 /**
- * The delivery worker: claims due actions (outbox.ts), renders each with the documents code
- * (content.ts), hands it to its channel and records the outcome. Several lanes send in parallel
- * (the SMTP pool has as many connections); the next batch is claimed while the current one is
- * sent. Leases are renewed while the worker lives and expire when it dies.
+ * The delivery worker: claims due actions in batches (outbox.ts), reads what the whole batch needs
+ * from the ledger at once and renders each action with the documents code (content.ts), hands
+ * each to its channel and records the outcome. Several lanes send in parallel (the SMTP pool has
+ * as many connections); the next batch is claimed and rendered while the current one is sent.
+ * Hand-overs and "sent" records of messages in flight together are written together (group
+ * commit): each message still leaves only after its own hand-over committed. Leases are renewed
+ * while the worker lives and expire when it dies.
  *
  * `relance worker` runs one; `relance serve` runs one in-process on the embedded database
  * (startInProcessWorker); on PostgreSQL any number of worker processes share the outbox.
@@ -23,8 +26,9 @@ import { isRelanceError } from '../errors.ts';
 import { type EmailTransport, LocalOutbox, SmtpTransport } from './channels/email.ts';
 import { HttpRegistered, LocalRegistered, type RegisteredProvider } from './channels/registered.ts';
 import { HttpSms, LocalSms, type SmsProvider } from './channels/sms.ts';
-import { PermanentContentError, type RenderedAction, renderAction } from './content.ts';
-import { type ClaimedAction, claimDue, type DeliveryRecord, handOver, LeaseLost, reapExpiredLeases, recordOutcome, renewLeases } from './outbox.ts';
+import { PermanentContentError, type RenderContext, type RenderedAction, type RenderResult, renderActions } from './content.ts';
+import { GroupCommit } from './group-commit.ts';
+import { type ClaimedAction, claimDue, type DeliveryRecord, handOverMany, LeaseLost, reapExpiredLeases, recordOutcome, recordSentMany, renewLeases, type SentRecord } from './outbox.ts';
 import { type DeliverySettings, loadDeliverySettings } from './settings.ts';
 
 export interface WorkerOptions {
@@ -75,6 +79,15 @@ interface OrgResources {
   loadedAt: number;
 }
 
+/** A claimed action, rendered, waiting for a lane. */
+interface Prepared {
+  a: ClaimedAction;
+  res: OrgResources;
+  rendered: RenderedAction;
+  /** The organisation's calendar day when the batch was rendered (the local outbox's folder). */
+  day: string;
+}
+
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export class DeliveryWorker {
@@ -93,12 +106,25 @@ export class DeliveryWorker {
   private loop: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
+  /** Hand-overs of messages about to leave, committed together (see GroupCommit). */
+  private readonly handOvers: GroupCommit<{ a: ClaimedAction; d: DeliveryRecord }, bigint | null>;
+  /** "Sent" records (with their events), written together in one transaction. */
+  private readonly sentRecords: GroupCommit<SentRecord, boolean>;
   /**
-   * What rendering reads through: the database, except the organisation and its branding, which
-   * every message of an organisation reads the same and are kept a few seconds.
+   * Letters: handed over to the print batch and recorded as sent in one transaction per group, so
+   * a letter is never in the batch without being recorded, nor recorded without its PDF.
    */
-  private readonly reader: Queryable;
-  private readonly orgRowCache = new Map<string, { at: number; rows: Promise<unknown[]> }>();
+  private readonly letterRecords = new GroupCommit<{ a: ClaimedAction; d: DeliveryRecord }, bigint | null>((items) =>
+    this.db.tx(async (q) => {
+      const now = this.clock();
+      const ids = await handOverMany(q, this.owner, items, now);
+      const sent = items.flatMap((it, k) => (ids[k] == null ? [] : [{ a: it.a, provider: it.d.provider, providerMessageId: null, response: 'added to the print batch', deliveryId: ids[k]! }]));
+      await recordSentMany(q, sent, now);
+      return ids;
+    }),
+  );
+  /** Records still being written by lanes that went on to the next message. */
+  private readonly writes = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -111,20 +137,13 @@ export class DeliveryWorker {
     this.pollMs = o.pollMs ?? 5_000;
     this.clock = o.clock ?? (() => new Date());
     this.log = o.log ?? (() => {});
-    const cacheable = /^\s*SELECT \* FROM organisations WHERE id = \$1\s*$|FROM document_branding b/;
-    this.reader = {
-      query: <T>(sql: string, params?: readonly unknown[]) => {
-        if (!cacheable.test(sql)) return this.db.query<T>(sql, params);
-        const key = `${sql}\u0000${JSON.stringify(params)}`;
-        const hit = this.orgRowCache.get(key);
-        if (hit && Date.now() - hit.at < 5_000) return hit.rows as Promise<T[]>;
-        const rows = this.db.query<T>(sql, params);
-        this.orgRowCache.set(key, { at: Date.now(), rows });
-        rows.catch(() => this.orgRowCache.delete(key));
-        return rows;
-      },
-      exec: (sql: string) => this.db.exec(sql),
-    };
+    // On PostgreSQL a write is in flight while the next messages reach DATA: they group by
+    // themselves. The embedded database answers synchronously, in this thread: a hand-over
+    // waits a few milliseconds for the others, and "sent" records (nobody waits on them) a bit
+    // longer — a worker killed in between leaves those messages uncertain, for a human to check.
+    const embedded = db.kind === 'pglite';
+    this.handOvers = new GroupCommit((items) => handOverMany(this.db, this.owner, items, this.clock()), { lingerMs: embedded ? 3 : 0, maxItems: 64 });
+    this.sentRecords = new GroupCommit((items) => recordSentMany(this.db, items, this.clock()), { lingerMs: embedded ? 10 : 0, maxItems: 64 });
   }
 
   /** Delivers everything due now, waits for dead workers' leases to expire, then returns. */
@@ -207,11 +226,21 @@ export class DeliveryWorker {
     this.orgs.clear();
   }
 
-  /** Claims and delivers until nothing is due; claiming the next batch overlaps sending this one. */
+  /**
+   * Claims, renders and delivers until nothing is due. While the lanes send a batch, the next one
+   * is claimed and rendered, so the SMTP connections never wait for the database.
+   */
   private async drain(): Promise<void> {
-    const queue: ClaimedAction[] = [];
+    const queue: Prepared[] = [];
     let exhausted = false;
     let refilling: Promise<void> | null = null;
+    // Lanes without work wait for the next rendered message (or the end of the refill).
+    let waiters: Array<() => void> = [];
+    const notify = () => {
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    };
     const refill = (): Promise<void> => {
       refilling ??= (async () => {
         try {
@@ -219,14 +248,18 @@ export class DeliveryWorker {
           this.stats.claimed += r.claimed.length;
           this.stats.cancelled += r.cancelled;
           this.stats.deferred += r.deferred;
-          queue.push(...r.claimed);
           if (r.seen === 0) exhausted = true;
+          await this.prepare(r.claimed, (p) => {
+            queue.push(p);
+            notify();
+          });
         } catch (e) {
           this.stats.errors++;
           this.log(`worker: claim failed: ${(e as Error).message}`);
           exhausted = true;
         } finally {
           refilling = null;
+          notify();
         }
       })();
       return refilling;
@@ -234,11 +267,11 @@ export class DeliveryWorker {
     const lane = async () => {
       for (;;) {
         if (this.stopping && queue.length === 0) return;
-        if (!this.stopping && !exhausted && queue.length < this.concurrency && !refilling) void refill();
-        const a = queue.shift();
-        if (!a) {
+        if (!this.stopping && !exhausted && queue.length <= this.batchSize / 2 && !refilling) void refill();
+        const p = queue.shift();
+        if (!p) {
           if (refilling) {
-            await refilling;
+            await new Promise<void>((r) => waiters.push(r));
             continue;
           }
           if (exhausted || this.stopping) return;
@@ -246,15 +279,30 @@ export class DeliveryWorker {
           continue;
         }
         try {
-          await this.deliverOne(a);
+          await this.send(p);
         } catch (e) {
           // The lease expires and the action is reaped (retried, or uncertain if handed over).
           this.stats.errors++;
-          this.log(`worker: action ${a.id}: ${(e as Error).message}`);
+          this.log(`worker: action ${p.a.id}: ${(e as Error).message}`);
         }
       }
     };
     await Promise.all(Array.from({ length: this.concurrency }, lane));
+    await this.settle();
+  }
+
+  /** Waits for the records lanes left being written. */
+  private async settle(): Promise<void> {
+    while (this.writes.size) await Promise.all([...this.writes]);
+  }
+
+  private track(p: Promise<void>) {
+    const t = p.catch((e) => {
+      this.stats.errors++;
+      this.log(`worker: recording an outcome failed: ${(e as Error).message}`);
+    });
+    this.writes.add(t);
+    void t.finally(() => this.writes.delete(t));
   }
 
   private async resources(orgId: string): Promise<OrgResources> {
@@ -315,32 +363,62 @@ export class DeliveryWorker {
 
   /** One action: render, hand over, record. */
   async deliverOne(a: ClaimedAction): Promise<void> {
-    const res = await this.resources(a.orgId);
+    const ready: Prepared[] = [];
+    await this.prepare([a], (p) => ready.push(p));
+    for (const p of ready) await this.send(p);
+    await this.settle();
+  }
+
+  /**
+   * Renders a claimed batch: the ledger data of all its actions read at once, then each action,
+   * given to `ready` as soon as it is rendered (the lanes start on the first ones while the rest
+   * are rendered). What cannot be rendered is recorded (permanent when retrying cannot help).
+   */
+  private async prepare(claimed: ClaimedAction[], ready: (p: Prepared) => void): Promise<void> {
+    if (claimed.length === 0) return;
+    const res = new Map<string, OrgResources>();
+    for (const orgId of new Set(claimed.map((a) => a.orgId))) res.set(orgId, await this.resources(orgId));
     const now = this.clock();
-    let rendered: RenderedAction;
+    const rates = await this.rateTables();
+    const days = new Map([...res].map(([orgId, r]) => [orgId, todayIn(r.org.timeZone, now)]));
+    const ctxOf = (a: ClaimedAction): RenderContext => {
+      const r = res.get(a.orgId)!;
+      return { now, org: r.org, settings: r.settings, rates, overrides: r.overrides };
+    };
+    const failed: RenderResult<ClaimedAction>[] = [];
     try {
-      rendered = await renderAction(this.reader, a, { now, org: res.org, settings: res.settings, rates: await this.rateTables(), overrides: res.overrides });
+      await renderActions(this.db, claimed, ctxOf, (r) => {
+        if ('rendered' in r) ready({ a: r.action, res: res.get(r.action.orgId)!, rendered: r.rendered, day: days.get(r.action.orgId)! });
+        else failed.push(r);
+      });
     } catch (e) {
+      // The batch's data could not be read: nothing of it was rendered.
+      for (const action of claimed) failed.push({ action, error: e });
+    }
+    for (const { action, error: e } of failed as Array<{ action: ClaimedAction; error: unknown }>) {
       const outcome: SendOutcome =
         e instanceof PermanentContentError
           ? { kind: 'permanent', error: e.message, badAddress: false }
           : isRelanceError(e) && e.code === 'validation'
             ? { kind: 'permanent', error: e.message }
             : { kind: 'temporary', error: `could not prepare the message: ${(e as Error).message}` };
-      await this.record(a, outcome, null, 'none', res);
-      return;
+      try {
+        await this.record(action, outcome, null, 'none', res.get(action.orgId)!);
+      } catch (err) {
+        this.stats.errors++;
+        this.log(`worker: action ${action.id}: ${(err as Error).message}`);
+      }
     }
+  }
 
+  /** One rendered action: hand over, send, record. */
+  private async send({ a, res, rendered, day }: Prepared): Promise<void> {
     let deliveryId: bigint | null = null;
-    const takeOver = (d: Omit<DeliveryRecord, 'sha256' | 'customerId' | 'invoiceIds'>, after?: (q: Queryable, id: bigint) => Promise<void>) => async () => {
-      const record = { ...d, sha256: sha256(d.content), customerId: a.customerId, invoiceIds: a.invoiceIds };
-      deliveryId = after
-        ? await this.db.tx(async (q) => {
-            const id = await handOver(q, a, this.owner, record, this.clock());
-            await after(q, id);
-            return id;
-          })
-        : await handOver(this.db, a, this.owner, record, this.clock());
+    const deliveryRecord = (d: Omit<DeliveryRecord, 'sha256' | 'customerId' | 'invoiceIds'>): DeliveryRecord => ({ ...d, sha256: sha256(d.content), customerId: a.customerId, invoiceIds: a.invoiceIds });
+    const takeOver = (d: Omit<DeliveryRecord, 'sha256' | 'customerId' | 'invoiceIds'>) => async () => {
+      const id = await this.handOvers.add({ a, d: deliveryRecord(d) });
+      if (id === null) throw new LeaseLost(a);
+      deliveryId = id;
     };
 
     let outcome: SendOutcome & { trackingNumber?: string; proof?: Buffer | null };
@@ -349,7 +427,6 @@ export class DeliveryWorker {
       switch (rendered.channel) {
         case 'email': {
           provider = res.email.name;
-          const day = todayIn(res.org.timeZone, now);
           outcome = await (res.email as EmailTransport & { send: LocalOutbox['send'] }).send(
             { from: rendered.from, to: rendered.to, messageId: rendered.messageId, raw: rendered.raw, actionId: a.id, day },
             takeOver({ channel: 'email', provider, recipients: rendered.recipients, subject: rendered.subject, messageId: rendered.messageId, contentType: 'message/rfc822', content: rendered.raw }),
@@ -370,9 +447,8 @@ export class DeliveryWorker {
         case 'letter': {
           // A letter is handed over to the day's print batch: stored and sent in one transaction.
           provider = 'print-batch';
-          await takeOver({ channel: 'letter', provider, recipients: rendered.recipients, subject: rendered.subject, messageId: null, contentType: 'application/pdf', content: rendered.pdf }, async (q) => {
-            await recordOutcome(q, a, { kind: 'sent', providerMessageId: null, response: 'added to the print batch' }, { now: this.clock(), maxAttempts: res.settings.maxAttempts, deliveryId: null, provider });
-          })();
+          const id = await this.letterRecords.add({ a, d: deliveryRecord({ channel: 'letter', provider, recipients: rendered.recipients, subject: rendered.subject, messageId: null, contentType: 'application/pdf', content: rendered.pdf }) });
+          if (id === null) throw new LeaseLost(a);
           this.stats.sent++;
           return;
         }
@@ -432,16 +508,22 @@ export class DeliveryWorker {
   }
 
   private async record(a: ClaimedAction, outcome: SendOutcome, deliveryId: bigint | null, provider: string, res: OrgResources, extra?: (q: Queryable) => Promise<void>) {
+    if (outcome.kind === 'sent' && !extra) {
+      // A plain "sent" joins the next group write; the lane goes on to its next message.
+      this.track(
+        this.sentRecords.add({ a, provider, providerMessageId: outcome.providerMessageId, response: outcome.response ?? null, deliveryId }).then((recorded) => {
+          if (recorded) this.stats.sent++;
+          else this.log(`worker: action ${a.id}: sent, but a newer attempt owns it: not recorded again`);
+        }),
+      );
+      return;
+    }
     const context = { now: this.clock(), maxAttempts: res.settings.maxAttempts, deliveryId, provider };
-    // A plain "sent" is one statement: no transaction round trips on the hot path.
-    const r =
-      outcome.kind === 'sent' && !extra
-        ? await recordOutcome(this.db, a, outcome, context)
-        : await this.db.tx(async (q) => {
-            const out = await recordOutcome(q, a, outcome, context);
-            if (extra) await extra(q);
-            return out;
-          });
+    const r = await this.db.tx(async (q) => {
+      const out = await recordOutcome(q, a, outcome, context);
+      if (extra) await extra(q);
+      return out;
+    });
     if (r.status === 'sent') this.stats.sent++;
     else if (r.status === 'queued') this.stats.retried++;
     else if (r.status === 'failed') this.stats.failed++;

@@ -35,7 +35,9 @@ function engine(mode: RenderMode, lang: Lang): Liquid {
     parseLimit: 200_000,
     renderLimit: 2_000,
     memoryLimit: 10_000_000,
-    cache: false,
+    // The built-in partials ({% include %}) are parsed once per engine, not at every render: they
+    // are fixed (held in memory, per mode and language), and only they can be included.
+    cache: true,
   });
   if (mode === 'letter') {
     for (const b of LETTER_BLOCKS) {

@@ -109,6 +109,20 @@ export async function emitEvent(q: Queryable, orgId: string, type: WebhookEvent 
   return { eventId: row!.id, deliveries: Number(row!.deliveries) };
 }
 
+/**
+ * The two common table expressions that write events and their deliveries from rows of an
+ * earlier one, for callers that record a change and tell it in one statement (one round trip,
+ * atomic on its own): `source` names a CTE with columns (n, org, type, payload), events are
+ * numbered in n order. Adds the CTEs `webhook_e` and `webhook_d`.
+ */
+export function eventCtes(source: string): string {
+  return `webhook_e AS (INSERT INTO webhook_events (organisation_id, type, payload) SELECT org, type, payload FROM ${source} ORDER BY n RETURNING organisation_id, id, type),
+     webhook_d AS (INSERT INTO webhook_deliveries (organisation_id, event_id, subscription_id)
+                   SELECT webhook_e.organisation_id, webhook_e.id, s.id FROM webhook_e JOIN webhook_subscriptions s
+                       ON s.organisation_id = webhook_e.organisation_id AND s.active AND (webhook_e.type = ANY (s.events) OR '*' = ANY (s.events))
+                   RETURNING 1)`;
+}
+
 export interface DispatchOptions {
   now?: () => Date;
   /** Deliveries claimed per call. */
