@@ -34,14 +34,25 @@ export async function run(ctx: BenchContext): Promise<void> {
   const label = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`);
   const s = await measure(ctx.databaseUrl, small.customers, small.invoices);
   const b = await measure(ctx.databaseUrl, big.customers, big.invoices);
+  // The baseline computes the same due set only if it finds the same actions and step records.
+  const same = b.baselineActions === b.firstActions && b.baselineRecords === b.firstRecords;
   ctx.report({
-    figure: `daily cycle, first run over ${label(big.invoices)} open invoices / ${label(big.customers)} customers (${b.firstActions} actions, ${b.firstSkipped} steps skipped)`,
+    figure: `daily cycle, first run over ${label(big.invoices)} open invoices / ${label(big.customers)} customers (${b.firstActions} actions, ${b.firstRecords} step records, ${b.firstSkipped} steps skipped)`,
     value: round(b.firstSeconds),
     unit: 's',
     baseline: round(b.baselineSeconds),
     target: ctx.quick ? '<= 3x baseline' : '< 60 s and <= 3x baseline',
-    met: (ctx.quick || b.firstSeconds < 60) && b.firstSeconds <= 3 * b.baselineSeconds,
-    note: `baseline: one INSERT…SELECT of the same due set (${b.baselineRows} rows)`,
+    met: same && (ctx.quick || b.firstSeconds < 60) && b.firstSeconds <= 3 * b.baselineSeconds,
+    note: `baseline: one INSERT…SELECT writing the same due set into actions and step_records (${b.baselineActions} actions, ${b.baselineRecords} records${same ? ', the same as the cycle' : ', NOT the same as the cycle'}), rolled back`,
+  });
+  ctx.report({
+    figure: 'daily cycle, first run, beside the due step of each invoice alone',
+    value: round(b.firstSeconds),
+    unit: 's',
+    baseline: round(b.floorSeconds),
+    target: null,
+    met: null,
+    note: `floor: one INSERT…SELECT of each open invoice's most advanced step into a scratch table (${b.floorRows} rows), no calendar, no grouping, no actions`,
   });
   ctx.report({ figure: `daily cycle, next day (${b.nextActions} new actions)`, value: round(b.nextSeconds), unit: 's', baseline: round(b.baselineSeconds), target: null, met: null });
   ctx.report({ figure: `cycle peak RSS at ${label(big.invoices)} invoices (vs ${label(small.invoices)} as baseline)`, value: Math.round(b.peakRssMb), unit: 'MB', baseline: Math.round(s.peakRssMb), target: 'flat (<= 1.5x)', met: b.peakRssMb <= 1.5 * s.peakRssMb });

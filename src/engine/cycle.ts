@@ -17,7 +17,7 @@ import { replanCustomer } from './events.ts';
 import { emitEvent } from '../webhooks/index.ts';
 import { hasSubscribers, noticeOverdue } from './notices.ts';
 import { toDecimalString } from '../domain/money.ts';
-import { ACTIVE_PAUSE, loadPlannerInput } from './planner-input.ts';
+import { ACTIVE_PAUSE, gatherCycleCandidates, loadPlannerInput } from './planner-input.ts';
 
 export interface CycleOptions {
   today: CalendarDate;
@@ -117,23 +117,14 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
 
   const assignments = await loadAssignments(q, orgId);
   // The customers with at least one invoice whose day has come, walked by keyset in chunks.
-  await q.exec('DROP TABLE IF EXISTS cycle_candidates');
-  await q.query(
-    `CREATE TEMP TABLE cycle_candidates ON COMMIT DROP AS
-       SELECT DISTINCT i.customer_id FROM invoices i
-         LEFT JOIN invoice_schedule s ON s.organisation_id = i.organisation_id AND s.invoice_id = i.id
-        WHERE i.organisation_id = $1 AND (s.next_step_on IS NULL OR s.next_step_on <= $2)
-          AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
-    [orgId, today],
-  );
-  await q.exec('CREATE INDEX ON cycle_candidates (customer_id)');
+  await gatherCycleCandidates(q, orgId, today);
   const tell = { escalated: await hasSubscribers(q, orgId, 'case.escalated'), suspension: await hasSubscribers(q, orgId, 'customer.suspension_recommended') };
   const chunk = opts.chunkSize ?? 2000;
   const loadChunk = async (after: bigint) => {
     const ids = await q.query<{ customer_id: bigint }>('SELECT customer_id FROM cycle_candidates WHERE customer_id > $1 ORDER BY customer_id LIMIT $2', [after, chunk]);
     if (ids.length === 0) return null;
     const last = ids[ids.length - 1]!.customer_id;
-    return { last, input: await loadPlannerInput(q, orgId, today, { fromExclusive: after, toInclusive: last }, assignments, { candidatesOnly: true }) };
+    return { last, input: await loadPlannerInput(q, orgId, today, { fromExclusive: after, toInclusive: last }, assignments, { fromCycleCandidates: true }) };
   };
   // The next chunk is read while this one is planned and written: its customers are others, so
   // nothing written here changes what it reads, and the database works while Node plans.
@@ -176,7 +167,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   }
   // A run that wrote a lot (catching up a whole ledger) leaves the planner's statistics far
   // behind; refreshed here, the next re-plans and screens use the customer indexes at once.
-  if (summary.actionsCreated + summary.stepsSkipped > 10_000) await q.exec('ANALYZE invoices; ANALYZE actions; ANALYZE step_records');
+  if (summary.actionsCreated + summary.stepsSkipped > 10_000) await q.exec('ANALYZE invoices; ANALYZE actions; ANALYZE step_records; ANALYZE invoice_schedule');
   await q.query(
     'INSERT INTO cycle_runs (organisation_id, run_on, actions_created, steps_skipped, hold_reason) VALUES ($1,$2,$3,$4,$5)',
     [orgId, today, summary.actionsCreated, summary.stepsSkipped, summary.hold.reason],
