@@ -33,6 +33,23 @@ function rangeSql(r: CustomerRange, col: string, first: number): { sql: string; 
   return { sql: `${col} > $${first} AND ${col} <= $${first + 1}`, params: [r.fromExclusive, r.toInclusive] };
 }
 
+/**
+ * What the planner reads of a customer (alias c; $1 organisation, $2 today): how it can be reached
+ * and when it was last written to. Needs "GROUP BY c.organisation_id, c.id".
+ */
+const CUSTOMER_SELECT = `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment,
+            -- an address that bounced (or a wrong number) is no way to reach the customer
+            coalesce(bool_or(ct.email IS NOT NULL AND ct.email <> '' AND NOT EXISTS (SELECT 1 FROM contact_address_status x
+                 WHERE x.organisation_id = ct.organisation_id AND x.contact_id = ct.id AND x.kind = 'email' AND x.value = ct.email)), false) AS has_email,
+            coalesce(bool_or(ct.phone IS NOT NULL AND ct.phone <> '' AND NOT EXISTS (SELECT 1 FROM contact_address_status x
+                 WHERE x.organisation_id = ct.organisation_id AND x.contact_id = ct.id AND x.kind = 'phone' AND x.value = ct.phone)), false) AS has_phone,
+            coalesce(bool_or(ct.address_line1 IS NOT NULL AND ct.postal_code IS NOT NULL), false) AS has_postal,
+            (SELECT max(a.planned_on) FROM actions a WHERE a.organisation_id = $1 AND a.customer_id = c.id
+                AND a.channel IN ${MESSAGE_CHANNELS_SQL} AND a.status <> 'cancelled' AND a.planned_on < $2) AS last_message_on
+       FROM customers c
+       LEFT JOIN contacts ct ON ct.organisation_id = c.organisation_id AND ct.customer_id = c.id
+            AND (ct.receives_reminders OR NOT EXISTS (SELECT 1 FROM contacts x WHERE x.organisation_id = c.organisation_id AND x.customer_id = c.id AND x.receives_reminders))`;
+
 /** What the planner reads of an open invoice (alias i, scenario assignment sa). */
 const INVOICE_COLUMNS = `i.id, i.number, i.customer_id, i.currency, i.due_date, i.issue_date,
             i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
@@ -47,7 +64,7 @@ const ASSIGNMENT_JOIN = 'LEFT JOIN scenario_assignments sa ON sa.organisation_id
  * The tables go at the end of the transaction.
  */
 export async function gatherCycleCandidates(q: Queryable, orgId: string, today: CalendarDate): Promise<void> {
-  await q.exec('DROP TABLE IF EXISTS cycle_invoices, cycle_records, cycle_candidates');
+  await q.exec('DROP TABLE IF EXISTS cycle_invoices, cycle_records, cycle_candidates, cycle_customers');
   await q.query(
     `CREATE TEMP TABLE cycle_invoices ON COMMIT DROP AS
        SELECT ${INVOICE_COLUMNS}
@@ -70,6 +87,16 @@ export async function gatherCycleCandidates(q: Queryable, orgId: string, today: 
   );
   await q.exec('CREATE INDEX ON cycle_records (customer_id)');
   await q.exec('CREATE TEMP TABLE cycle_candidates ON COMMIT DROP AS SELECT DISTINCT customer_id FROM cycle_invoices; CREATE INDEX ON cycle_candidates (customer_id)');
+  await q.query(
+    `CREATE TEMP TABLE cycle_customers ON COMMIT DROP AS
+       ${CUSTOMER_SELECT}
+         JOIN cycle_candidates k ON k.customer_id = c.id
+        WHERE c.organisation_id = $1
+        GROUP BY c.organisation_id, c.id
+        ORDER BY c.id`,
+    [orgId, today],
+  );
+  await q.exec('CREATE INDEX ON cycle_customers (id)');
 }
 
 /**
@@ -85,23 +112,14 @@ export async function loadPlannerInput(
   opts: { fromCycleCandidates?: boolean } = {},
 ): Promise<PlannerInput> {
   const rc = rangeSql(range, 'c.id', 3);
-  const customerRows = await q.query<Record<string, unknown>>(
-    `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment,
-            -- an address that bounced (or a wrong number) is no way to reach the customer
-            coalesce(bool_or(ct.email IS NOT NULL AND ct.email <> '' AND NOT EXISTS (SELECT 1 FROM contact_address_status x
-                 WHERE x.organisation_id = ct.organisation_id AND x.contact_id = ct.id AND x.kind = 'email' AND x.value = ct.email)), false) AS has_email,
-            coalesce(bool_or(ct.phone IS NOT NULL AND ct.phone <> '' AND NOT EXISTS (SELECT 1 FROM contact_address_status x
-                 WHERE x.organisation_id = ct.organisation_id AND x.contact_id = ct.id AND x.kind = 'phone' AND x.value = ct.phone)), false) AS has_phone,
-            coalesce(bool_or(ct.address_line1 IS NOT NULL AND ct.postal_code IS NOT NULL), false) AS has_postal,
-            (SELECT max(a.planned_on) FROM actions a WHERE a.organisation_id = $1 AND a.customer_id = c.id
-                AND a.channel IN ${MESSAGE_CHANNELS_SQL} AND a.status <> 'cancelled' AND a.planned_on < $2) AS last_message_on
-       FROM customers c
-       LEFT JOIN contacts ct ON ct.organisation_id = c.organisation_id AND ct.customer_id = c.id
-            AND (ct.receives_reminders OR NOT EXISTS (SELECT 1 FROM contacts x WHERE x.organisation_id = c.organisation_id AND x.customer_id = c.id AND x.receives_reminders))
-      WHERE c.organisation_id = $1 AND ${rc.sql}
-      GROUP BY c.organisation_id, c.id`,
-    [orgId, today, ...rc.params],
-  );
+  const customerRows = opts.fromCycleCandidates
+    ? await q.query<Record<string, unknown>>(`SELECT * FROM cycle_customers c WHERE ${rangeSql(range, 'c.id', 1).sql}`, rc.params)
+    : await q.query<Record<string, unknown>>(
+        `${CUSTOMER_SELECT}
+          WHERE c.organisation_id = $1 AND ${rc.sql}
+          GROUP BY c.organisation_id, c.id`,
+        [orgId, today, ...rc.params],
+      );
   const customers = new Map<bigint, PlannerCustomer>();
   const customerMeta = new Map<bigint, { tags: string[]; segment: string | null }>();
   for (const r of customerRows) {
