@@ -135,6 +135,11 @@ function keyOf(step: Step): string {
   return k;
 }
 
+/** One object per skipped step, built in one go: catching up a ledger skips millions of them. */
+function skip(inv: PlannerInvoice, step: Step, reason: SkipReason): SkippedStep {
+  return { invoiceId: inv.invoiceId, number: inv.number, customerId: inv.customerId, stepKey: keyOf(step), stepOffset: step.offset, channel: step.channel, reason };
+}
+
 function canReach(c: PlannerCustomer, ch: Channel): boolean {
   switch (ch) {
     case 'email':
@@ -212,13 +217,12 @@ export function planDay(
     let top = due[0]!.offset;
     for (const step of due) if (step.offset > top) top = step.offset;
     for (const step of due) {
-      const base = { invoiceId: inv.invoiceId, number: inv.number, customerId: inv.customerId, stepKey: keyOf(step), stepOffset: step.offset, channel: step.channel };
       if (step.offset < top) {
-        plan.skipped.push({ ...base, reason: 'superseded' });
+        plan.skipped.push(skip(inv, step, 'superseded'));
         continue;
       }
       if (!conditionsMet(step, customer, inv, overdueByCustomer.get(inv.customerId) ?? noOverdue)) {
-        plan.skipped.push({ ...base, reason: 'condition_not_met' });
+        plan.skipped.push(skip(inv, step, 'condition_not_met'));
         continue;
       }
       let channel: Channel = step.channel;
@@ -228,7 +232,7 @@ export function planDay(
           fallbackFrom = channel;
           channel = step.fallbackChannel;
         } else {
-          plan.skipped.push({ ...base, reason: 'no_contact_channel' });
+          plan.skipped.push(skip(inv, step, 'no_contact_channel'));
           continue;
         }
       }
@@ -271,7 +275,7 @@ export function planDay(
         action.requiresApproval ||= requiresApproval(step);
         action.fallbackFrom ??= fallbackFrom;
       }
-      action.invoices.push({ invoiceId: inv.invoiceId, number: inv.number, stepOffset: step.offset, stepKey: base.stepKey, openMinor: inv.openMinor, currency: inv.currency });
+      action.invoices.push({ invoiceId: inv.invoiceId, number: inv.number, stepOffset: step.offset, stepKey: keyOf(step), openMinor: inv.openMinor, currency: inv.currency });
     }
   }
   plan.actions = [...groups.values()];
