@@ -113,6 +113,30 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect((await getScenario(db, s.org, 'standard-b2b')).version).toBe(2);
   });
 
+  it('a scenario change cancels the pending reminders of a step it removed, for every customer, and only those', async () => {
+    const s = await setup({ invoices: [{ due: '2026-02-27' }] }); // J+20 on 2026-03-19
+    const more = [];
+    for (const [k, due] of ['2026-02-27', '2026-03-11'].entries()) {
+      const c = await createCustomer(db, s.org, { legalName: `Autre ${k}`, kind: 'business', contacts: [{ name: 'AP', email: `ap${k}@autre.fr`, phone: '+33140000001', addressLine1: '2 rue X', postalCode: '75001', city: 'Paris', receivesReminders: true }] });
+      await createInvoice(db, s.org, { customerId: c.id, number: `B${k}`, issueDate: addDays(d(due), -30), dueDate: due, currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 90_000n });
+      more.push(c.id);
+    }
+    await runCycle(db, s.org, { today: d('2026-03-19') }); // J+20 email and letter for two customers, J+8 call for the third
+    const pending = async () =>
+      db.query<{ customer_id: bigint; channel: string; step_offset: number; status: string; status_reason: string | null }>(
+        'SELECT customer_id, channel, step_offset, status, status_reason FROM actions WHERE organisation_id = $1 ORDER BY customer_id, channel',
+        [s.org],
+      );
+    expect((await pending()).filter((a) => a.step_offset === 20 && a.status === 'queued')).toHaveLength(4);
+    const std = await getScenario(db, s.org, 'standard-b2b');
+    await db.tx((q) => updateScenario(q, s.org, 'standard-b2b', { ...std.definition, steps: std.definition.steps.filter((x) => x.offset !== 20) }));
+    const r = await db.tx((q) => replanAfterScenarioChange(q, s.org, d('2026-03-19')));
+    expect(r.cancelledActions).toBe(4);
+    const after = await pending();
+    expect(after.filter((a) => a.step_offset === 20).every((a) => a.status === 'cancelled' && a.status_reason === 'scenario_changed')).toBe(true);
+    expect(after.find((a) => a.customer_id === more[1])).toMatchObject({ channel: 'call_task', step_offset: 8, status: 'queued' });
+  });
+
   it('months of days: every working day for 100 days, with payments, a pause and a dispute; no duplicate, no weekend, no reminder after payment, no step lost', async () => {
     const dues = Array.from({ length: 12 }, (_, k) => ({ due: addDays(d('2026-02-02'), k * 5), amount: BigInt(50_000 + k * 1000) }));
     const s = await setup({ invoices: dues });

@@ -3,7 +3,7 @@
  * Each writes its fact and re-plans the customer at once (pending actions that are no longer due
  * are cancelled with the reason), in the caller's transaction.
  */
-import type { Queryable } from '../db/driver.ts';
+import { pgArray, type Queryable } from '../db/driver.ts';
 import { addDays, type CalendarDate, calendarDate } from '../domain/dates.ts';
 import { stepKey } from '../domain/engine/scenario.ts';
 import type { Minor } from '../domain/money.ts';
@@ -204,14 +204,15 @@ async function replan(q: Queryable, orgId: string, customerId: bigint | null, to
 }
 
 /** Actions whose invoices were all cancelled are cancelled too, with the reasons. */
-async function cancelEmptyActions(q: Queryable, orgId: string, customerId: bigint | null): Promise<number> {
+async function cancelEmptyActions(q: Queryable, orgId: string, customers: bigint | bigint[] | null): Promise<number> {
+  const which = customers === null ? '$2::text IS NULL' : typeof customers === 'bigint' ? 'a.customer_id = $2::bigint' : 'a.customer_id = ANY($2::bigint[])';
   const cancelled = await q.query(
     `UPDATE actions a SET status = 'cancelled', updated_at = now(),
             status_reason = (SELECT string_agg(DISTINCT sr.reason, ',') FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id)
-      WHERE a.organisation_id = $1 AND ${customerId === null ? '$2::bigint IS NULL' : 'a.customer_id = $2::bigint'} AND a.status IN ('planned', 'awaiting_approval', 'queued')
+      WHERE a.organisation_id = $1 AND ${which} AND a.status IN ('planned', 'awaiting_approval', 'queued')
         AND NOT EXISTS (SELECT 1 FROM step_records sr WHERE sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned')
       RETURNING a.id`,
-    [orgId, customerId],
+    [orgId, Array.isArray(customers) ? pgArray(customers) : customers],
   );
   return cancelled.length;
 }
@@ -221,35 +222,39 @@ async function cancelEmptyActions(q: Queryable, orgId: string, customerId: bigin
  * longer has are cancelled; every open invoice of the organisation is looked at again.
  */
 export async function replanAfterScenarioChange(q: Queryable, orgId: string, today: CalendarDate): Promise<{ cancelledActions: number }> {
-  const pending = await q.query<Record<string, unknown>>(
-    `SELECT DISTINCT a.customer_id FROM actions a WHERE a.organisation_id = $1 AND a.status IN ('planned', 'awaiting_approval', 'queued')`,
-    [orgId],
-  );
+  const pending = (
+    await q.query<{ customer_id: bigint }>(
+      `SELECT DISTINCT a.customer_id FROM actions a WHERE a.organisation_id = $1 AND a.status IN ('planned', 'awaiting_approval', 'queued') ORDER BY 1`,
+      [orgId],
+    )
+  ).map((r) => r.customer_id);
   const assignments = await loadAssignments(q, orgId);
-  let cancelledActions = 0;
-  for (const p of pending) {
-    const customerId = p.customer_id as bigint;
-    const input = await loadPlannerInput(q, orgId, today, { customerId }, assignments);
+  const touched: bigint[] = [];
+  // By ranges of customers, like the daily cycle: a large ledger is a few hundred reads, not one per customer.
+  for (let k = 0; k < pending.length; k += 1000) {
+    const ids = pending.slice(k, k + 1000);
+    const range = { fromExclusive: k === 0 ? -1n : pending[k - 1]!, toInclusive: ids.at(-1)! };
+    const input = await loadPlannerInput(q, orgId, today, range, assignments);
     const byId = new Map(input.invoices.map((i) => [i.invoiceId, i]));
-    const records = await q.query<Record<string, unknown>>(
+    const records = await q.query<{ invoice_id: bigint; step_key: string }>(
       `SELECT sr.invoice_id, sr.step_key FROM actions a JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned'
-        WHERE a.organisation_id = $1 AND a.customer_id = $2 AND a.status IN ('planned', 'awaiting_approval', 'queued')`,
-      [orgId, customerId],
+        WHERE a.organisation_id = $1 AND a.customer_id = ANY($2::bigint[]) AND a.status IN ('planned', 'awaiting_approval', 'queued')`,
+      [orgId, pgArray(ids)],
     );
     const gone = records.filter((r) => {
-      const inv = byId.get(r.invoice_id as bigint);
-      return inv && !inv.scenario.steps.some((s) => stepKey(s) === String(r.step_key));
+      const inv = byId.get(r.invoice_id);
+      return inv && !inv.scenario.steps.some((s) => stepKey(s) === r.step_key);
     });
     if (gone.length === 0) continue;
+    for (const g of gone) touched.push(byId.get(g.invoice_id)!.customerId);
     await q.query(
       `UPDATE step_records sr SET outcome = 'cancelled', reason = 'scenario_changed'
-         FROM json_to_recordset($2::json) AS x(invoice_id text, step_key text)
-        WHERE sr.organisation_id = $1 AND sr.invoice_id = x.invoice_id::bigint AND sr.step_key = x.step_key`,
-      [orgId, JSON.stringify(gone, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))],
+         FROM unnest($2::bigint[], $3::text[]) AS x(invoice_id, step_key)
+        WHERE sr.organisation_id = $1 AND sr.invoice_id = x.invoice_id AND sr.step_key = x.step_key`,
+      [orgId, pgArray(gone.map((g) => g.invoice_id)), pgArray(gone.map((g) => g.step_key))],
     );
-    cancelledActions += await cancelEmptyActions(q, orgId, customerId);
   }
-  return { cancelledActions };
+  return { cancelledActions: touched.length ? await cancelEmptyActions(q, orgId, [...new Set(touched)]) : 0 };
 }
 
 /**
