@@ -9,7 +9,9 @@
  */
 import { ERROR_CODES, RelanceError } from '../errors.ts';
 
-interface ParsedPdf {
+/** A PDF read once (parsePdf): its objects, catalog, page tree and page count. */
+export interface ParsedPdf {
+  name: string;
   objects: Map<number, Buffer>;
   root: number;
   pagesRoot: number;
@@ -23,7 +25,8 @@ function refuse(message: string, file: string): never {
   throw new RelanceError(ERROR_CODES.PARSE, `cannot merge ${file}: ${message}`, { where: { file } });
 }
 
-function parse(pdf: Buffer, file: string): ParsedPdf {
+/** Reads a PDF this module can merge (see above); refuses the others with a clear error. */
+export function parsePdf(pdf: Buffer, file: string): ParsedPdf {
   const head = latin1(pdf.subarray(0, 16));
   const version = /^%PDF-(\d\.\d)/.exec(head)?.[1] ?? refuse('not a PDF file', file);
   const tail = latin1(pdf.subarray(Math.max(0, pdf.length - 2048)));
@@ -76,7 +79,7 @@ function parse(pdf: Buffer, file: string): ParsedPdf {
   const pagesRoot = Number((/\/Pages (\d+) 0 R/.exec(catalog) ?? refuse('the catalog has no page tree', file))[1]);
   const pagesDict = latin1(objects.get(pagesRoot) ?? refuse('the page tree is missing', file));
   const pageCount = Number((/\/Count (\d+)/.exec(pagesDict) ?? refuse('the page tree has no /Count', file))[1]);
-  return { objects, root, pagesRoot, pageCount, version };
+  return { name: file, objects, root, pagesRoot, pageCount, version };
 }
 
 /** Finds where an object's body ends, skipping literal strings (which may contain anything). */
@@ -166,8 +169,8 @@ function scanForStream(body: Buffer): number | null {
   return null;
 }
 
-/** One PDF made of the given ones, in order. */
-export function mergePdfs(files: Array<{ name: string; pdf: Buffer }>, info: { title?: string } = {}): Buffer {
+/** One PDF made of the given ones, in order (each given as bytes, or already read by parsePdf). */
+export function mergePdfs(files: Array<{ name: string; pdf: Buffer } | ParsedPdf>, info: { title?: string } = {}): Buffer {
   if (files.length === 0) throw new RelanceError(ERROR_CODES.VALIDATION, 'nothing to merge');
   const chunks: Buffer[] = [];
   const offsets: number[] = [];
@@ -183,7 +186,7 @@ export function mergePdfs(files: Array<{ name: string; pdf: Buffer }>, info: { t
   let total = 0;
   const bodies: Array<{ num: number; body: Buffer }> = [];
   for (const f of files) {
-    const p = parse(f.pdf, f.name);
+    const p = 'objects' in f ? f : parsePdf(f.pdf, f.name);
     const shift = nextNum - 1;
     let max = 0;
     for (const [num, body] of p.objects) {
@@ -226,5 +229,5 @@ export function mergePdfs(files: Array<{ name: string; pdf: Buffer }>, info: { t
 
 /** Number of pages of a PDF this module can read. */
 export function pdfPageCount(pdf: Buffer, name = 'file.pdf'): number {
-  return parse(pdf, name).pageCount;
+  return parsePdf(pdf, name).pageCount;
 }

@@ -114,14 +114,17 @@ export class DeliveryWorker {
    * Letters: handed over to the print batch and recorded as sent in one transaction per group, so
    * a letter is never in the batch without being recorded, nor recorded without its PDF.
    */
-  private readonly letterRecords = new GroupCommit<{ a: ClaimedAction; d: DeliveryRecord }, bigint | null>((items) =>
-    this.db.tx(async (q) => {
-      const now = this.clock();
-      const ids = await handOverMany(q, this.owner, items, now);
-      const sent = items.flatMap((it, k) => (ids[k] == null ? [] : [{ a: it.a, provider: it.d.provider, providerMessageId: null, response: 'added to the print batch', deliveryId: ids[k]! }]));
-      await recordSentMany(q, sent, now);
-      return ids;
-    }),
+  private readonly letterRecords = new GroupCommit<{ a: ClaimedAction; d: DeliveryRecord }, bigint | null>(
+    (items) =>
+      this.db.tx(async (q) => {
+        const now = this.clock();
+        const ids = await handOverMany(q, this.owner, items, now);
+        const sent = items.flatMap((it, k) => (ids[k] == null ? [] : [{ a: it.a, provider: it.d.provider, providerMessageId: null, response: 'added to the print batch', deliveryId: ids[k]! }]));
+        await recordSentMany(q, sent, now);
+        return ids;
+      }),
+    // Nothing leaves the machine and nobody waits: letters are written in larger groups.
+    { lingerMs: 25, maxItems: 32 },
   );
   /** Records still being written by lanes that went on to the next message. */
   private readonly writes = new Set<Promise<void>>();
@@ -447,9 +450,18 @@ export class DeliveryWorker {
         case 'letter': {
           // A letter is handed over to the day's print batch: stored and sent in one transaction.
           provider = 'print-batch';
-          const id = await this.letterRecords.add({ a, d: deliveryRecord({ channel: 'letter', provider, recipients: rendered.recipients, subject: rendered.subject, messageId: null, contentType: 'application/pdf', content: rendered.pdf }) });
-          if (id === null) throw new LeaseLost(a);
-          this.stats.sent++;
+          // The lane goes on to its next message meanwhile: a letter that is not written stays
+          // queued (no hand-over, no delivery row) and is rendered again.
+          const letter = deliveryRecord({ channel: 'letter', provider, recipients: rendered.recipients, subject: rendered.subject, messageId: null, contentType: 'application/pdf', content: rendered.pdf });
+          this.track(
+            this.letterRecords.add({ a, d: letter }).then(
+              (id) => {
+                if (id === null) this.log(`worker: ${new LeaseLost(a).message}`);
+                else this.stats.sent++;
+              },
+              (e) => this.record(a, { kind: 'temporary', error: (e as Error).message }, null, 'unknown', res),
+            ),
+          );
           return;
         }
         case 'registered_letter': {
