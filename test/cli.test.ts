@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'relance-cli-'));
-const env = { ...process.env, RELANCE_DATA_DIR: dir, DATABASE_URL: '' };
+const env = { ...process.env, RELANCE_DATA_DIR: dir, DATABASE_URL: '', RELANCE_LANG: 'en' };
 const relance = (args: string[]) => run('node', ['bin/relance.mjs', ...args], { env, cwd: process.cwd() });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

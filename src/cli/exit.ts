@@ -1,5 +1,6 @@
 /** The one place error codes become CLI exit codes. */
 import { type ErrorCode, ERROR_CODES, isRelanceError } from '../errors.ts';
+import { type Lang, langOf } from '../i18n/index.ts';
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
   [ERROR_CODES.VALIDATION]: 2,
@@ -17,3 +18,11 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
 export function exitCodeFor(e: unknown): number {
   return isRelanceError(e) ? EXIT_CODES[e.code] : 1;
 }
+
+/** The CLI's language: RELANCE_LANG (fr|en), else LC_ALL, else LANG (fr_* → fr), else English. */
+export function cliLang(env: Record<string, string | undefined>): Lang {
+  const forced = env.RELANCE_LANG?.trim().toLowerCase();
+  if (forced === 'fr' || forced === 'en') return forced;
+  return langOf(env.LC_ALL) ?? langOf(env.LANG) ?? 'en';
+}
+

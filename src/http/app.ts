@@ -2,10 +2,12 @@
  * The HTTP application (Hono). Routes are plain functions of the app context, so tests call
  * app.request() without opening a socket.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Db } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
-import { toProblem } from './problem.ts';
+import type { Lang } from '../i18n/index.ts';
+import { principalOf } from './auth.ts';
+import { problemLang, toProblem } from './problem.ts';
 import { registerApi } from './routes/api.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { registerStatic } from './static.ts';
@@ -21,10 +23,22 @@ export function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body, jsonReplacer), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
 }
 
+/** The language of what a request gets back: the session user's, else Accept-Language. */
+export async function requestLang(c: Context, ctx: AppContext): Promise<Lang> {
+  let session: Lang | undefined;
+  try {
+    const who = await principalOf(c, ctx);
+    if (who?.kind === 'session') session = who.language;
+  } catch {
+    // No usable principal (wrong key, database down...): the header decides.
+  }
+  return problemLang(session, c.req.header('accept-language'));
+}
+
 export function createApp(ctx: AppContext): Hono {
   const app = new Hono();
-  app.onError((err) => {
-    const p = toProblem(err);
+  app.onError(async (err, c) => {
+    const p = toProblem(err, await requestLang(c, ctx));
     if (p.status >= 500) console.error(err);
     return new Response(JSON.stringify(p), { status: p.status, headers: { 'content-type': 'application/problem+json' } });
   });

@@ -1,5 +1,10 @@
-/** The one place error codes become HTTP statuses, answered as RFC 9457 problem+json. */
-import { type ErrorCode, ERROR_CODES, isRelanceError } from '../errors.ts';
+/**
+ * The one place error codes become HTTP statuses, answered as RFC 9457 problem+json, and the one
+ * place the HTTP API picks the language of an error: the web session user's language, else
+ * Accept-Language (fr → French, anything else → English). `code` never changes with the language.
+ */
+import { type ErrorCode, ERROR_CODES, isRelanceError, renderError } from '../errors.ts';
+import { type Lang, langOf } from '../i18n/index.ts';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   [ERROR_CODES.VALIDATION]: 400,
@@ -23,10 +28,17 @@ export interface Problem {
   where?: unknown;
 }
 
-export function toProblem(e: unknown): Problem {
+/** The language of a problem: the session user's, else the first Accept-Language, else English. */
+export function problemLang(sessionLanguage: Lang | null | undefined, acceptLanguage: string | null | undefined): Lang {
+  if (sessionLanguage) return sessionLanguage;
+  return langOf(acceptLanguage?.split(',')[0]?.split(';')[0]) ?? 'en';
+}
+
+export function toProblem(e: unknown, lang: Lang = 'en'): Problem {
+  const r = renderError(e, lang);
   if (isRelanceError(e)) {
     const status = HTTP_STATUS[e.code];
-    return { type: `https://relance.dev/problems/${e.code}`, title: e.code, status, detail: e.message, code: e.code, ...(e.where ? { where: e.where } : {}) };
+    return { type: `https://relance.dev/problems/${e.code}`, title: r.title, status, detail: r.detail, code: e.code, ...(e.where ? { where: e.where } : {}) };
   }
-  return { type: 'https://relance.dev/problems/internal', title: 'internal', status: 500, detail: 'internal error', code: 'internal' };
+  return { type: 'https://relance.dev/problems/internal', title: r.title, status: 500, detail: r.detail, code: 'internal' };
 }

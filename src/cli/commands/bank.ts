@@ -13,9 +13,15 @@ import { replanOnPayment } from '../../engine/events.ts';
 import { formatMoney, parseAmount, toDecimalString } from '../../domain/money.ts';
 import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
 import type { CsvMapping } from '../../formats/bank/csv.ts';
-import { defineMessages, type Lang, t } from '../../i18n/index.ts';
+import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
+
+const E = defineErrors('cli-bank', {
+  threshold: { fr: "--threshold doit être compris entre 0 et 1", en: "--threshold must be between 0 and 1" },
+  cannot_read: { fr: "impossible de lire {file} : {reason}", en: "cannot read {file}: {reason}" },
+  mapping_file: { fr: "fichier de correspondance : {reason}", en: "mapping file: {reason}" },
+});
 
 /** Reconciled payments re-plan their customers at once: pending reminders are cancelled. */
 async function replanHook(db: Db, orgId: string) {
@@ -46,7 +52,7 @@ function matchOptions(o: { threshold?: string; chargesTolerance?: string; charge
   const out: { autoThreshold?: number; bankChargesToleranceMinor?: bigint; bankCharges?: 'write_off' | 'leave_open' } = {};
   if (o.threshold !== undefined) {
     const n = Number(o.threshold);
-    if (!(n >= 0 && n <= 1)) throw validation('--threshold must be between 0 and 1', { field: '--threshold' });
+    if (!(n >= 0 && n <= 1)) throw validation(E('threshold'), { field: '--threshold' });
     out.autoThreshold = n;
   }
   if (o.chargesTolerance !== undefined) out.bankChargesToleranceMinor = parseAmount(o.chargesTolerance, 'EUR', { field: '--charges-tolerance' });
@@ -72,14 +78,14 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         content = readFileSync(file);
       } catch (e) {
-        throw new RelanceError(ERROR_CODES.NOT_FOUND, `cannot read ${file}: ${(e as Error).message}`, { where: { file } });
+        throw new RelanceError(ERROR_CODES.NOT_FOUND, E('cannot_read', { file, reason: (e as Error).message }), { where: { file } });
       }
       let mapping: CsvMapping | undefined;
       if (o.mapping) {
         try {
           mapping = JSON.parse(readFileSync(o.mapping, 'utf8')) as CsvMapping;
         } catch (e) {
-          throw new RelanceError(ERROR_CODES.PARSE, `mapping file: ${(e as Error).message}`, { where: { file: o.mapping } });
+          throw new RelanceError(ERROR_CODES.PARSE, E('mapping_file', { reason: (e as Error).message }), { where: { file: o.mapping } });
         }
       }
       const settings = matchOptions(o);

@@ -8,6 +8,27 @@ import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { ibanFromBban, isValidCreditorReference, ribKey } from '../../domain/identifiers.ts';
 import { currencyExponent, type Minor } from '../../domain/money.ts';
 import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('bank-cfonb120', {
+  record_length: { fr: "l’enregistrement fait {length} caractères ; un enregistrement CFONB 120 en fait 120 (ou un multiple de 120 sans saut de ligne)", en: "record is {length} characters long; CFONB 120 records are 120 characters (or a multiple of 120 without line breaks)" },
+  not_a_date: { fr: "{what} « {value} » n’est pas une date (JJMMAA attendu)", en: "{what} \"{value}\" is not a date (JJMMAA expected)" },
+  invalid_date: { fr: "{what} « {value} » n’est pas une date valide", en: "{what} \"{value}\" is not a valid date" },
+  amount_not_numeric: { fr: "le montant « {zone} » n’est pas numérique (positions 91 à 104)", en: "amount \"{zone}\" is not numeric (positions 91-104)" },
+  amount_sign: { fr: "le montant « {zone} » ne se termine pas par un caractère de signe CFONB ({, A-I, }, J-R)", en: "amount \"{zone}\" does not end with a CFONB sign character ({, A-I, }, J-R)" },
+  amount_decimals: { fr: "le montant « {zone} » a {decimals} décimales, plus que n’en admet {currency}", en: "amount \"{zone}\" has {decimals} decimals, more than {currency} allows" },
+  currency: { fr: "la devise « {currency} » n’est pas un code ISO 4217 (positions 17 à 19)", en: "currency \"{currency}\" is not an ISO 4217 code (positions 17-19)" },
+  decimals: { fr: "le nombre de décimales « {dec} » doit être un chiffre de 0 à 3 (position 20)", en: "number of decimals \"{dec}\" must be a digit 0-3 (position 20)" },
+  no_record: { fr: "le fichier ne contient aucun enregistrement CFONB 120", en: "the file holds no CFONB 120 record" },
+  statement_not_closed: { fr: "nouveau relevé (01) avant la clôture du précédent par un enregistrement 07", en: "new statement (01) before the previous one was closed by a 07 record" },
+  movement_outside: { fr: "mouvement (04) hors relevé : aucun enregistrement d’ancien solde (01) avant lui", en: "movement (04) outside a statement: no old-balance record (01) before it" },
+  movement_currency: { fr: "mouvement en {currency} dans un relevé en {statementCurrency}", en: "movement in {currency} inside a {statementCurrency} statement" },
+  complement_outside: { fr: "complément (05) sans mouvement (04) avant lui", en: "complement (05) without a movement (04) before it" },
+  balance_outside: { fr: "nouveau solde (07) hors relevé : aucun enregistrement d’ancien solde (01) avant lui", en: "new balance (07) outside a statement: no old-balance record (01) before it" },
+  balance_mismatch: { fr: "le nouveau solde {amount} diffère de l’ancien solde augmenté des mouvements, {expected} (en centimes) : le relevé est incomplet", en: "new balance {amount} differs from old balance + movements {expected} (minor units): the statement is incomplete" },
+  unknown_record: { fr: "code d’enregistrement inconnu « {code} » (01, 04, 05 ou 07 attendu)", en: "unknown record code \"{code}\" (expected 01, 04, 05 or 07)" },
+  truncated: { fr: "le dernier relevé n’a pas d’enregistrement de nouveau solde (07) : le fichier est tronqué", en: "the last statement has no new-balance record (07): the file is truncated" },
+});
 
 const RECORD = 120;
 
@@ -29,7 +50,7 @@ function records(content: string, filename: string | undefined): PhysicalRecord[
     if (raw.length > RECORD) {
       // A file without line breaks is one long line of back-to-back records.
       if (raw.length % RECORD !== 0) {
-        throw parseError(`record is ${raw.length} characters long; CFONB 120 records are 120 characters (or a multiple of 120 without line breaks)`, {
+        throw parseError(E('record_length', { length: raw.length }), {
           file: filename,
           line,
         });
@@ -44,11 +65,19 @@ function records(content: string, filename: string | undefined): PhysicalRecord[
 }
 
 /** JJMMAA -> calendar date; the two-digit year pivots at 80 (1980-2079). */
-function date6(s: string, what: string, where: { file?: string; line: number }): CalendarDate {
-  if (!/^\d{6}$/.test(s)) throw parseError(`${what} "${s}" is not a date (JJMMAA expected)`, where);
+const W = defineErrors('bank-cfonb120-dates', {
+  old_balance: { fr: 'la date d’ancien solde', en: 'old balance date' },
+  booking: { fr: 'la date d’opération', en: 'booking date' },
+  value: { fr: 'la date de valeur', en: 'value date' },
+  new_balance: { fr: 'la date de nouveau solde', en: 'new balance date' },
+});
+type DateWhat = Parameters<typeof W>[0];
+
+function date6(s: string, what: DateWhat, where: { file?: string; line: number }): CalendarDate {
+  if (!/^\d{6}$/.test(s)) throw parseError(E('not_a_date', { what: W(what), value: s }), where);
   const yy = Number(s.slice(4, 6));
   const iso = `${yy < 80 ? 2000 + yy : 1900 + yy}-${s.slice(2, 4)}-${s.slice(0, 2)}`;
-  if (!isCalendarDate(iso)) throw parseError(`${what} "${s}" is not a valid date`, where);
+  if (!isCalendarDate(iso)) throw parseError(E('invalid_date', { what: W(what), value: s }), where);
   return iso as CalendarDate;
 }
 
@@ -62,14 +91,14 @@ const NEGATIVE = '}JKLMNOPQR';
 export function cfonbAmount(zone: string, decimals: number, currency: string, where: { file?: string; line: number }): Minor {
   const body = zone.slice(0, -1);
   const last = zone.slice(-1);
-  if (!/^\d+$/.test(body)) throw parseError(`amount "${zone}" is not numeric (positions 91-104)`, where);
+  if (!/^\d+$/.test(body)) throw parseError(E('amount_not_numeric', { zone }), where);
   let digit = POSITIVE.indexOf(last);
   let sign = 1n;
   if (digit < 0) {
     digit = NEGATIVE.indexOf(last);
     sign = -1n;
   }
-  if (digit < 0) throw parseError(`amount "${zone}" does not end with a CFONB sign character ({, A-I, }, J-R)`, where);
+  if (digit < 0) throw parseError(E('amount_sign', { zone }), where);
   const raw = BigInt(body + String(digit));
   const exp = currencyExponent(currency);
   let minor: bigint;
@@ -77,7 +106,7 @@ export function cfonbAmount(zone: string, decimals: number, currency: string, wh
   else if (decimals < exp) minor = raw * 10n ** BigInt(exp - decimals);
   else {
     const f = 10n ** BigInt(decimals - exp);
-    if (raw % f !== 0n) throw parseError(`amount "${zone}" has ${decimals} decimals, more than ${currency} allows`, where);
+    if (raw % f !== 0n) throw parseError(E('amount_decimals', { zone, decimals, currency }), where);
     minor = raw / f;
   }
   return sign * minor;
@@ -93,9 +122,9 @@ interface Header {
 
 function header(rec: string, where: { file?: string; line: number }): Header {
   const currency = pos(rec, 17, 19);
-  if (!/^[A-Z]{3}$/.test(currency)) throw parseError(`currency "${currency}" is not an ISO 4217 code (positions 17-19)`, where);
+  if (!/^[A-Z]{3}$/.test(currency)) throw parseError(E('currency', { currency }), where);
   const dec = pos(rec, 20, 20);
-  if (!/^[0-3]$/.test(dec)) throw parseError(`number of decimals "${dec}" must be a digit 0-3 (position 20)`, where);
+  if (!/^[0-3]$/.test(dec)) throw parseError(E('decimals', { dec }), where);
   return { bank: pos(rec, 3, 7), branch: pos(rec, 12, 16), currency, decimals: Number(dec), account: pos(rec, 22, 32).trim() };
 }
 
@@ -152,7 +181,7 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
   // CFONB is specified in ASCII; Latin-1 decoding never fails and keeps accented bytes readable.
   const content = typeof input === 'string' ? input : input.toString('latin1');
   const recs = records(content, file);
-  if (recs.length === 0) throw parseError('the file holds no CFONB 120 record', { file, line: 1 });
+  if (recs.length === 0) throw parseError(E('no_record'), { file, line: 1 });
 
   const statements: BankStatement[] = [];
   let current: (BankStatement & { head: Header; sum: Minor }) | null = null;
@@ -173,9 +202,9 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
     switch (code) {
       case '01': {
         closeMovement();
-        if (current) throw parseError('new statement (01) before the previous one was closed by a 07 record', where);
+        if (current) throw parseError(E('statement_not_closed'), where);
         const h = header(r.text, where);
-        const date = date6(pos(r.text, 35, 40), 'old balance date', where);
+        const date = date6(pos(r.text, 35, 40), 'old_balance', where);
         const amount = cfonbAmount(pos(r.text, 91, 104), h.decimals, h.currency, where);
         current = {
           id: null,
@@ -192,14 +221,14 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
       }
       case '04': {
         closeMovement();
-        if (!current) throw parseError('movement (04) outside a statement: no old-balance record (01) before it', where);
+        if (!current) throw parseError(E('movement_outside'), where);
         const h = header(r.text, where);
         if (h.currency !== current.head.currency) {
-          throw parseError(`movement in ${h.currency} inside a ${current.head.currency} statement`, where);
+          throw parseError(E('movement_currency', { currency: h.currency, statementCurrency: current.head.currency }), where);
         }
-        const bookingDate = date6(pos(r.text, 35, 40), 'booking date', where);
+        const bookingDate = date6(pos(r.text, 35, 40), 'booking', where);
         const vd = pos(r.text, 43, 48);
-        const valueDate = vd.trim() === '' ? null : date6(vd, 'value date', where);
+        const valueDate = vd.trim() === '' ? null : date6(vd, 'value', where);
         const amount = cfonbAmount(pos(r.text, 91, 104), h.decimals, h.currency, where);
         current.sum += amount;
         const entryNo = pos(r.text, 82, 88).trim();
@@ -230,22 +259,22 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
         break;
       }
       case '05': {
-        if (!movement) throw parseError('complement (05) without a movement (04) before it', where);
+        if (!movement) throw parseError(E('complement_outside'), where);
         applyComplement(movement, pos(r.text, 46, 48).trim(), pos(r.text, 49, 118));
         break;
       }
       case '07': {
         closeMovement();
-        if (!current) throw parseError('new balance (07) outside a statement: no old-balance record (01) before it', where);
+        if (!current) throw parseError(E('balance_outside'), where);
         const h = header(r.text, where);
-        const date = date6(pos(r.text, 35, 40), 'new balance date', where);
+        const date = date6(pos(r.text, 35, 40), 'new_balance', where);
         const amount = cfonbAmount(pos(r.text, 91, 104), h.decimals, current.head.currency, where);
         // The movements must account exactly for the change of balance: a mismatch means a
         // record was lost or altered on the way, and importing the rest would hide it.
         const expected = current.openingBalance!.amountMinor + current.sum;
         if (expected !== amount) {
           throw parseError(
-            `new balance ${amount} differs from old balance + movements ${expected} (minor units): the statement is incomplete`,
+            E('balance_mismatch', { amount, expected }),
             where,
           );
         }
@@ -256,10 +285,10 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
         break;
       }
       default:
-        throw parseError(`unknown record code "${code}" (expected 01, 04, 05 or 07)`, where);
+        throw parseError(E('unknown_record', { code }), where);
     }
   }
   closeMovement();
-  if (current) throw parseError('the last statement has no new-balance record (07): the file is truncated', { file, line: recs.at(-1)!.line });
+  if (current) throw parseError(E('truncated'), { file, line: recs.at(-1)!.line });
   return { format: 'cfonb120', version: null, statements };
 }

@@ -12,6 +12,24 @@ import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { isRelanceError } from '../../errors.ts';
 import { type BankLine, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('bank-csv', {
+  not_a_date: { fr: "« {value} » n’est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ attendu)", en: "\"{value}\" is not a date (dd/mm/yyyy or yyyy-mm-dd expected)" },
+  not_an_amount: { fr: "« {value} » n’est pas un montant", en: "\"{value}\" is not an amount" },
+  not_an_amount_because: { fr: "« {value} » n’est pas un montant ({reason})", en: "\"{value}\" is not an amount ({reason})" },
+  empty: { fr: "le fichier est vide", en: "the file is empty" },
+  malformed: { fr: "CSV mal formé : {reason}", en: "malformed CSV: {reason}" },
+  no_header: { fr: "pas de ligne d’en-tête", en: "no header row" },
+  mapping_no_column_number: { fr: "correspondance : la colonne {ref} pour {field} n’existe pas ({count} colonnes)", en: "mapping: column {ref} for {field} does not exist ({count} columns)" },
+  mapping_no_column_name: { fr: "correspondance : pas de colonne « {ref} » pour {field} dans l’en-tête", en: "mapping: no column \"{ref}\" for {field} in the header" },
+  no_date_column: { fr: "aucune colonne de date d’opération trouvée : indiquez une correspondance de colonnes (--mapping)", en: "no booking date column found: give a column mapping (--mapping)" },
+  no_amount_column: { fr: "aucune colonne de montant (ou de débit/crédit) trouvée : indiquez une correspondance de colonnes (--mapping)", en: "no amount column (or debit/credit columns) found: give a column mapping (--mapping)" },
+  column_count: { fr: "{count} colonnes alors que l’en-tête en compte {header}", en: "{count} columns where the header has {header}" },
+  not_a_currency: { fr: "« {value} » n’est pas un code devise", en: "\"{value}\" is not a currency code" },
+  booking_date_empty: { fr: "la date d’opération est vide", en: "booking date is empty" },
+  no_debit_credit: { fr: "ni montant au débit ni montant au crédit", en: "neither a debit nor a credit amount" },
+});
 
 /** A column is named by its header text (case and accents ignored) or by its 1-based position. */
 export type ColumnRef = string | number;
@@ -116,7 +134,7 @@ function parseDate(text: string, format: CsvMapping['dateFormat'], where: { file
     const [day, month] = format === 'mm/dd/yyyy' ? [m[2]!, m[1]!] : [m[1]!, m[2]!];
     iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
   } else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(s))) iso = `${m[1]}-${m[2]}-${m[3]}`;
-  if (!iso || !isCalendarDate(iso)) throw parseError(`"${text}" is not a date (dd/mm/yyyy or yyyy-mm-dd expected)`, where);
+  if (!iso || !isCalendarDate(iso)) throw parseError(E('not_a_date', { value: text }), where);
   return iso as CalendarDate;
 }
 
@@ -128,7 +146,7 @@ function parseMoney(text: string, decimal: ',' | '.', currency: string, where: {
   try {
     return parseAmount(s, currency);
   } catch (e) {
-    throw parseError(`"${text}" is not an amount${isRelanceError(e) ? ` (${e.message})` : ''}`, where);
+    throw parseError(isRelanceError(e) ? E('not_an_amount_because', { value: text, reason: e.text ?? e.message }) : E('not_an_amount', { value: text }), where);
   }
 }
 
@@ -138,7 +156,7 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
   const text = decode(input).replace(/^\uFEFF/, '');
   const physical = text.split(/\r\n|\n|\r/);
   const nonEmpty = physical.map((l, i) => ({ l, i })).filter((x) => x.l.trim() !== '');
-  if (nonEmpty.length === 0) throw parseError('the file is empty', { file, line: 1 });
+  if (nonEmpty.length === 0) throw parseError(E('empty'), { file, line: 1 });
 
   // The header row: the given one, else the first line naming a date column.
   let headerIdx: number;
@@ -157,18 +175,18 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
     rows = parse(body.join('\n'), { delimiter, bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as typeof rows;
   } catch (e) {
     const line = (e as { lines?: number }).lines;
-    throw parseError(`malformed CSV: ${(e as Error).message}`, { file, line: line !== undefined ? line + headerIdx : headerIdx + 1 });
+    throw parseError(E('malformed', { reason: (e as Error).message }), { file, line: line !== undefined ? line + headerIdx : headerIdx + 1 });
   }
-  if (rows.length < 1) throw parseError('no header row', { file, line: headerIdx + 1 });
+  if (rows.length < 1) throw parseError(E('no_header'), { file, line: headerIdx + 1 });
   const header = rows[0]!.record.map(norm);
   const colOf = (ref: ColumnRef | undefined, field: string): number | null => {
     if (ref === undefined) return null;
     if (typeof ref === 'number') {
-      if (ref < 1 || ref > header.length) throw parseError(`mapping: column ${ref} for ${field} does not exist (${header.length} columns)`, { file, line: headerIdx + 1, field });
+      if (ref < 1 || ref > header.length) throw parseError(E('mapping_no_column_number', { ref, field, count: header.length }), { file, line: headerIdx + 1, field });
       return ref - 1;
     }
     const i = header.indexOf(norm(ref));
-    if (i < 0) throw parseError(`mapping: no column "${ref}" for ${field} in the header`, { file, line: headerIdx + 1, field });
+    if (i < 0) throw parseError(E('mapping_no_column_name', { ref, field }), { file, line: headerIdx + 1, field });
     return i;
   };
   const guess = (field: Field): number | null => {
@@ -197,9 +215,9 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
       : mapping.columns
         ? []
         : [guess('remittanceText')].filter((x): x is number => x !== null);
-  if (c.bookingDate === null) throw parseError('no booking date column found: give a column mapping (--mapping)', { file, line: headerIdx + 1 });
+  if (c.bookingDate === null) throw parseError(E('no_date_column'), { file, line: headerIdx + 1 });
   if (c.amount === null && c.debit === null && c.credit === null) {
-    throw parseError('no amount column (or debit/credit columns) found: give a column mapping (--mapping)', { file, line: headerIdx + 1 });
+    throw parseError(E('no_amount_column'), { file, line: headerIdx + 1 });
   }
 
   const amountCells = rows.slice(1).flatMap((r) => [c.amount, c.debit, c.credit].map((i) => (i === null ? '' : (r.record[i] ?? ''))));
@@ -214,12 +232,12 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
     const cell = (i: number | null) => (i === null ? null : cleanText(record[i] ?? ''));
     if (record.every((v) => v.trim() === '')) continue;
     if (record.length !== header.length) {
-      throw parseError(`${record.length} columns where the header has ${header.length}`, { file, line });
+      throw parseError(E('column_count', { count: record.length, header: header.length }), { file, line });
     }
     const currency = cell(c.currency)?.toUpperCase() ?? defaultCurrency;
-    if (!/^[A-Z]{3}$/.test(currency)) throw parseError(`"${currency}" is not a currency code`, { file, line, field: 'currency' });
+    if (!/^[A-Z]{3}$/.test(currency)) throw parseError(E('not_a_currency', { value: currency }), { file, line, field: 'currency' });
     const dateText = cell(c.bookingDate);
-    if (!dateText) throw parseError('booking date is empty', { file, line, field: 'bookingDate' });
+    if (!dateText) throw parseError(E('booking_date_empty'), { file, line, field: 'bookingDate' });
     const bookingDate = parseDate(dateText, mapping.dateFormat, { file, line, field: 'bookingDate' });
     const vd = cell(c.valueDate);
     const valueDate = vd ? parseDate(vd, mapping.dateFormat, { file, line, field: 'valueDate' }) : null;
@@ -229,7 +247,7 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
     else {
       const d = cell(c.debit);
       const cr = cell(c.credit);
-      if (d === null && cr === null) throw parseError('neither a debit nor a credit amount', { file, line, field: 'amount' });
+      if (d === null && cr === null) throw parseError(E('no_debit_credit'), { file, line, field: 'amount' });
       const dm = d === null ? 0n : parseMoney(d, decimal, currency, { file, line, field: 'debit' });
       const cm = cr === null ? 0n : parseMoney(cr, decimal, currency, { file, line, field: 'credit' });
       // A debit column holds the amount with or without its minus sign.

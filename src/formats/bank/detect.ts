@@ -9,6 +9,11 @@ import { parseCfonb120 } from './cfonb120.ts';
 import { type CsvMapping, parseCsvStatement } from './csv.ts';
 import { parseOfx } from './ofx.ts';
 import { type BankFormat, type ParsedBankFile, parseError } from './types.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('bank-detect', {
+  unknown_format: { fr: "format de relevé non reconnu (camt.053, CFONB 120, OFX ou CSV attendu)", en: "unrecognised statement format (expected camt.053, CFONB 120, OFX or CSV)" },
+});
 
 export function detectBankFormat(input: Buffer | string): BankFormat | null {
   const head = (typeof input === 'string' ? input.slice(0, 8192) : input.subarray(0, 8192).toString('latin1')).replace(/^\uFEFF|^\xEF\xBB\xBF/, '');
@@ -41,6 +46,6 @@ export function parseBankFile(input: Buffer | string, opts: { filename?: string;
     case 'csv':
       return parseCsvStatement(input, opts);
     default:
-      throw parseError('unrecognised statement format (expected camt.053, CFONB 120, OFX or CSV)', { file: opts.filename, line: 1 });
+      throw parseError(E('unknown_format'), { file: opts.filename, line: 1 });
   }
 }

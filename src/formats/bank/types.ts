@@ -6,6 +6,7 @@
 import type { CalendarDate } from '../../domain/dates.ts';
 import type { Minor } from '../../domain/money.ts';
 import { ERROR_CODES, RelanceError } from '../../errors.ts';
+import type { Text } from '../../i18n/index.ts';
 
 export type BankFormat = 'camt053' | 'cfonb120' | 'ofx' | 'csv';
 
@@ -67,7 +68,7 @@ export interface ParsedBankFile {
 }
 
 /** A malformed file is refused whole: the error names the file, line or element, and the reason. */
-export function parseError(message: string, where: { file?: string; line?: number; path?: string; field?: string }): RelanceError {
+export function parseError(message: string | Text, where: { file?: string; line?: number; path?: string; field?: string }): RelanceError {
   const clean: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(where)) if (v !== undefined) clean[k] = v;
   return new RelanceError(ERROR_CODES.PARSE, message, { where: clean });

@@ -57,7 +57,7 @@ import { getBranding, loadTemplateOverrides, resetTemplate, saveBranding, saveTe
 import { ERROR_CODES, isRelanceError, notFound, RelanceError, validation } from '../../errors.ts';
 import { listRateOverrides, loadRateTables, removeRateOverride, setRateOverride } from '../../law/rates-repo.ts';
 import { customerLedger, getCustomer, getInvoice, getOrganisation, type Organisation } from '../../ledger/repo.ts';
-import { json } from '../app.ts';
+import { json, requestLang } from '../app.ts';
 import { computeKpis } from './misc.ts';
 import { AGING_BUCKETS } from '../../domain/kpi.ts';
 import { principalOf } from '../auth.ts';
@@ -1327,6 +1327,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   /** Answers NDJSON: progress lines while the file is read, then the report (a dry run first shows the mapping). */
   app.post(r('/imports'), async (c) => {
     const p = allow(c, 'write');
+    const lang = await requestLang(c, ctx);
     const up = await uploaded(c);
     const kind = up.fields.kind ?? '';
     const dryRun = up.fields.dryRun === '1' || up.fields.dryRun === 'true';
@@ -1352,7 +1353,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
           if (!dryRun) await markDashboardStale(db, p.orgId);
           send({ type: 'report', report });
         } catch (e) {
-          send({ type: 'error', problem: toProblem(e) });
+          send({ type: 'error', problem: toProblem(e, lang) });
         } finally {
           controller.close();
         }
