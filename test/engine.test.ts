@@ -115,7 +115,7 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
 
   it('a scenario change cancels the pending reminders of a step it removed, for every customer, and only those', async () => {
     const s = await setup({ invoices: [{ due: '2026-02-27' }] }); // J+20 on 2026-03-19
-    const more = [];
+    const more: bigint[] = [];
     for (const [k, due] of ['2026-02-27', '2026-03-11'].entries()) {
       const c = await createCustomer(db, s.org, { legalName: `Autre ${k}`, kind: 'business', contacts: [{ name: 'AP', email: `ap${k}@autre.fr`, phone: '+33140000001', addressLine1: '2 rue X', postalCode: '75001', city: 'Paris', receivesReminders: true }] });
       await createInvoice(db, s.org, { customerId: c.id, number: `B${k}`, issueDate: addDays(d(due), -30), dueDate: due, currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 90_000n });

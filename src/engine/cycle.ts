@@ -9,7 +9,7 @@ import { pgArray } from '../db/driver.ts';
 import { addDays, type CalendarDate, daysBetween } from '../domain/dates.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
 import { instalmentStepKey, type ScenarioDefinition } from '../domain/engine/scenario.ts';
-import { missedInstalment, type PlannedAction, planDay, promiseState, type SkippedStep } from '../domain/engine/planner.ts';
+import { type DayPlan, missedInstalment, type PlannedAction, planDay, promiseState, type SkippedStep } from '../domain/engine/planner.ts';
 import { windowStart } from '../domain/engine/window.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
@@ -120,50 +120,66 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   await gatherCycleCandidates(q, orgId, today);
   const tell = { escalated: await hasSubscribers(q, orgId, 'case.escalated'), suspension: await hasSubscribers(q, orgId, 'customer.suspension_recommended') };
   const chunk = opts.chunkSize ?? 2000;
-  const loadChunk = async (after: bigint) => {
-    const ids = await q.query<{ customer_id: bigint }>('SELECT customer_id FROM cycle_candidates WHERE customer_id > $1 ORDER BY customer_id LIMIT $2', [after, chunk]);
-    if (ids.length === 0) return null;
-    const last = ids[ids.length - 1]!.customer_id;
-    return { last, input: await loadPlannerInput(q, orgId, today, { fromExclusive: after, toInclusive: last }, assignments, { fromCycleCandidates: true }) };
-  };
-  // The next chunk is read while this one is planned and written: its customers are others, so
-  // nothing written here changes what it reads, and the database works while Node plans.
-  let next = loadChunk(-1n);
-  try {
-    for (;;) {
-      const current = await next;
-      if (!current) break;
-      const { last, input } = current;
-      next = loadChunk(last);
-      // Observed below; until then a failure here must not count as unhandled.
-      next.catch(() => {});
-      const plan = planDay(today, input.customers, input.invoices, input.overdue);
-      summary.invoicesHeldByGap += plan.held.length;
-      const written = await writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today);
-      // An action that collided with one already there (same day, same customer and channel) leaves
-      // its invoices to be looked at again by the next run rather than scheduled past the step.
-      for (const a of plan.actions) if (!written.createdKeys.has(a.dedupeKey)) for (const i of a.invoices) plan.nextStepOn.delete(i.invoiceId);
-      await saveNextSteps(q, orgId, input.invoices.map((i) => i.invoiceId), plan.nextStepOn);
-      // The handover step comes after an unanswered formal notice: the case is escalated, and an
-      // integrator may suspend the customer's service.
-      for (const a of plan.actions) {
-        if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey)) continue;
-        const payload = { customerId: String(a.customerId), customer: a.customerName, invoices: a.invoices.map((i) => i.number), plannedOn: today };
-        if (tell.escalated) await emitEvent(q, orgId, 'case.escalated', payload);
-        if (tell.suspension) await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
-      }
-      summary.actionsCreated += written.created;
-      summary.actionsAlreadyThere += plan.actions.length - written.created;
-      summary.stepsSkipped += written.skipped;
-      summary.awaitingApproval += plan.actions.filter((a) => a.requiresApproval && written.createdKeys.has(a.dedupeKey)).length;
-      opts.onChunk?.(
-        plan.actions.filter((a) => written.createdKeys.has(a.dedupeKey)),
-        plan.skipped,
-      );
+  // Chunks of customers, bounded once: each chunk's reads can then all be sent at once.
+  const bounds = (
+    await q.query<{ customer_id: bigint }>(
+      `SELECT customer_id FROM (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS n, count(*) OVER () AS total FROM cycle_candidates) x
+        WHERE n % $1 = 0 OR n = total ORDER BY customer_id`,
+      [chunk],
+    )
+  ).map((r) => r.customer_id);
+  const read = (k: number) =>
+    loadPlannerInput(q, orgId, today, { fromExclusive: k === 0 ? -1n : bounds[k - 1]!, toInclusive: bounds[k]! }, assignments, { fromCycleCandidates: true });
+  const write = async (plan: DayPlan, invoiceIds: bigint[]) => {
+    // Sent together: the schedule is saved as planned, then put right for the rare action that
+    // collided with one already there (a rerun, a racing process): its invoices are looked at
+    // again by the next run rather than scheduled past the step.
+    const writing = writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today);
+    const scheduling = saveNextSteps(q, orgId, invoiceIds, plan.nextStepOn);
+    const [written] = await Promise.all([writing, scheduling]);
+    const collided = plan.actions.filter((a) => !written.createdKeys.has(a.dedupeKey)).flatMap((a) => a.invoices.map((i) => i.invoiceId));
+    if (collided.length) await q.query('DELETE FROM invoice_schedule WHERE organisation_id = $1 AND invoice_id = ANY($2::bigint[])', [orgId, pgArray(collided)]);
+    // The handover step comes after an unanswered formal notice: the case is escalated, and an
+    // integrator may suspend the customer's service.
+    for (const a of plan.actions) {
+      if (a.tone !== 'handover' || !written.createdKeys.has(a.dedupeKey)) continue;
+      const payload = { customerId: String(a.customerId), customer: a.customerName, invoices: a.invoices.map((i) => i.number), plannedOn: today };
+      if (tell.escalated) await emitEvent(q, orgId, 'case.escalated', payload);
+      if (tell.suspension) await emitEvent(q, orgId, 'customer.suspension_recommended', payload);
     }
+    summary.invoicesHeldByGap += plan.held.length;
+    summary.actionsCreated += written.created;
+    summary.actionsAlreadyThere += plan.actions.length - written.created;
+    summary.stepsSkipped += written.skipped;
+    summary.awaitingApproval += plan.actions.filter((a) => a.requiresApproval && written.createdKeys.has(a.dedupeKey)).length;
+    opts.onChunk?.(
+      plan.actions.filter((a) => written.createdKeys.has(a.dedupeKey)),
+      plan.skipped,
+    );
+  };
+  // A pipeline over one connection: while Node plans chunk k, the database writes chunk k-1 and
+  // reads chunk k+1 (other customers: nothing written changes what is read). At most one chunk
+  // is in each stage, so memory stays flat.
+  let reading = bounds.length ? read(0) : null;
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for (let k = 0; k < bounds.length; k++) {
+      const input = await reading!;
+      reading = k + 1 < bounds.length ? read(k + 1) : null;
+      // Observed in the next turn; until then a failure must not count as unhandled.
+      reading?.catch(() => {});
+      const plan = planDay(today, input.customers, input.invoices, input.overdue);
+      await writing;
+      writing = write(
+        plan,
+        input.invoices.map((i) => i.invoiceId),
+      );
+      writing.catch(() => {});
+    }
+    await writing;
   } finally {
-    // Leaving on an error: the read in flight settles before the transaction gives its connection back.
-    await next.catch(() => null);
+    // Leaving on an error: what is in flight settles before the transaction gives its connection back.
+    await Promise.allSettled([reading, writing]);
   }
   // A run that wrote a lot (catching up a whole ledger) leaves the planner's statistics far
   // behind; refreshed here, the next re-plans and screens use the customer indexes at once.
@@ -231,6 +247,8 @@ async function writePlan(
     return list;
   };
   let skippedCount = 0;
+  let insertedRead: Promise<{ dedupe_key: string }[]> = Promise.resolve([]);
+  const supersededOf = new Map<string, number>();
   if (actions.length) {
     const sendAfter = new Map<bigint, string>();
     const windowOf = (scenarioId: bigint) => {
@@ -240,7 +258,6 @@ async function writePlan(
     };
     const col = { key: [] as string[], customer: [] as bigint[], channel: [] as string[], fallback: [] as (string | null)[], tone: [] as string[], template: [] as string[], offset: [] as number[], scenario: [] as bigint[], version: [] as number[], sendAfter: [] as string[], status: [] as string[] };
     const item = { key: [] as string[], invoice: [] as bigint[], step: [] as string[], offset: [] as number[], sup: [] as string[] };
-    const supersededOf = new Map<string, number>();
     for (const a of actions) {
       col.key.push(a.dedupeKey);
       col.customer.push(a.customerId);
@@ -267,7 +284,7 @@ async function writePlan(
     }
     // Actions that collide with an existing dedupe key (a rerun, a racing process) add nothing,
     // and neither do their step records: those are joined to the actions actually inserted.
-    const inserted = await q.query<{ dedupe_key: string }>(
+    insertedRead = q.query<{ dedupe_key: string }>(
       `WITH a AS (
          INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, fallback_from, tone, template, step_offset,
                               scenario_id, scenario_version, planned_on, send_after, status, hold_reason)
@@ -294,10 +311,6 @@ async function writePlan(
         pgArray(item.key), pgArray(item.invoice), pgArray(item.step), pgArray(item.offset), pgArray(item.sup),
       ],
     );
-    for (const r of inserted) {
-      createdKeys.add(r.dedupe_key);
-      skippedCount += supersededOf.get(r.dedupe_key) ?? 0;
-    }
   }
   // Steps skipped for their own reason (condition, no way to reach the customer) get a row each.
   const own = { invoice: [] as bigint[], step: [] as string[], offset: [] as number[], reason: [] as string[], sup: [] as string[] };
@@ -312,8 +325,9 @@ async function writePlan(
     own.reason.push(sk.reason);
     own.sup.push(pgTextArray(sup));
   }
-  if (own.invoice.length) {
-    const rows = await q.query<{ n: bigint }>(
+  // Both statements are sent before either answer is awaited.
+  const ownRead = own.invoice.length
+    ? q.query<{ n: bigint }>(
       `WITH s AS (
          INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, reason, recorded_on, superseded)
          SELECT $1, x.invoice, x.step, x.off, 'skipped', x.reason, $2, x.sup::text[]
@@ -324,9 +338,14 @@ async function writePlan(
          RETURNING 1)
        SELECT count(*) AS n FROM s`,
       [orgId, today, pgArray(own.invoice), pgArray(own.step), pgArray(own.offset), pgArray(own.reason), pgArray(own.sup)],
-    );
-    skippedCount += Number(rows[0]!.n) + ownSuperseded;
+      )
+    : null;
+  const [inserted, ownRows] = await Promise.all([insertedRead, ownRead]);
+  for (const r of inserted) {
+    createdKeys.add(r.dedupe_key);
+    skippedCount += supersededOf.get(r.dedupe_key) ?? 0;
   }
+  if (ownRows) skippedCount += Number(ownRows[0]!.n) + ownSuperseded;
   return { created: createdKeys.size, createdKeys, skipped: skippedCount };
 }
 

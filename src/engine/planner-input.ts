@@ -111,15 +111,58 @@ export async function loadPlannerInput(
   assignments: Assignments,
   opts: { fromCycleCandidates?: boolean } = {},
 ): Promise<PlannerInput> {
+  // Every read is sent at once: none depends on another (but the live step records, on the
+  // invoices), so the database answers them back to back, and the cycle can have them under way
+  // while it plans the previous chunk.
+  type Rows = Record<string, unknown>[];
+  const cycle = Boolean(opts.fromCycleCandidates);
   const rc = rangeSql(range, 'c.id', 3);
-  const customerRows = opts.fromCycleCandidates
-    ? await q.query<Record<string, unknown>>(`SELECT * FROM cycle_customers c WHERE ${rangeSql(range, 'c.id', 1).sql}`, rc.params)
-    : await q.query<Record<string, unknown>>(
+  const customersRead = cycle
+    ? q.query<Record<string, unknown>>(`SELECT * FROM cycle_customers c WHERE ${rangeSql(range, 'c.id', 1).sql}`, rc.params)
+    : q.query<Record<string, unknown>>(
         `${CUSTOMER_SELECT}
           WHERE c.organisation_id = $1 AND ${rc.sql}
           GROUP BY c.organisation_id, c.id`,
         [orgId, today, ...rc.params],
       );
+  const ri = rangeSql(range, 'i.customer_id', 2);
+  const n = ri.params.length;
+  // The daily cycle reads only the invoices whose day has come; the rest count through the
+  // overdue totals below, which the step conditions need.
+  const invoicesRead = cycle
+    ? q.query<Record<string, unknown>>(`SELECT * FROM cycle_invoices i WHERE ${rangeSql(range, 'i.customer_id', 1).sql}`, ri.params)
+    : q.query<Record<string, unknown>>(
+        `SELECT ${INVOICE_COLUMNS} FROM invoices i ${ASSIGNMENT_JOIN}
+          WHERE i.organisation_id = $1 AND ${ri.sql} AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
+        [orgId, ...ri.params],
+      );
+  const overdueRead = q.query<Record<string, unknown>>(
+    `SELECT i.customer_id, i.currency, sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor) AS overdue
+       FROM invoices i
+      WHERE i.organisation_id = $1 AND ${ri.sql} AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND i.due_date < $${n + 2}::date
+      GROUP BY 1, 2`,
+    [orgId, ...ri.params, today],
+  );
+  const rr = rangeSql(range, 'sr.customer_id', 1);
+  const recordsRead: Promise<Rows> = cycle
+    ? q.query<Record<string, unknown>>(`SELECT * FROM cycle_records sr WHERE ${rr.sql}`, rr.params)
+    : invoicesRead.then((rows) =>
+        rows.length
+          ? q.query<Record<string, unknown>>(
+              `SELECT sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
+                 FROM step_records sr
+                WHERE sr.organisation_id = $1 AND sr.invoice_id = ANY($2::bigint[]) AND NOT ${INSTALMENT_STEP('sr')}`,
+              [orgId, `{${rows.map((r) => r.id).join(',')}}`],
+            )
+          : [],
+      );
+  const rp = rangeSql(range, 'p.customer_id', 2);
+  const pausesRead = q.query<Record<string, unknown>>(
+    `SELECT p.customer_id, p.invoice_id, p.starts_on, p.ends_on, p.lifted_on FROM pauses p WHERE p.organisation_id = $1 AND ${rp.sql}`,
+    [orgId, ...rp.params],
+  );
+  const [customerRows, invoiceRows, overdueRows, records, pauseRows] = await Promise.all([customersRead, invoicesRead, overdueRead, recordsRead, pausesRead]);
+
   const customers = new Map<bigint, PlannerCustomer>();
   const customerMeta = new Map<bigint, { tags: string[]; segment: string | null }>();
   for (const r of customerRows) {
@@ -136,24 +179,6 @@ export async function loadPlannerInput(
     });
     customerMeta.set(id, { tags: (r.tags as string[]) ?? [], segment: (r.segment as string | null) ?? null });
   }
-  const ri = rangeSql(range, 'i.customer_id', 2);
-  const n = ri.params.length;
-  // The daily cycle reads only the invoices whose day has come; the rest count through the
-  // overdue totals below, which the step conditions need.
-  const invoiceRows = opts.fromCycleCandidates
-    ? await q.query<Record<string, unknown>>(`SELECT * FROM cycle_invoices i WHERE ${rangeSql(range, 'i.customer_id', 1).sql}`, ri.params)
-    : await q.query<Record<string, unknown>>(
-        `SELECT ${INVOICE_COLUMNS} FROM invoices i ${ASSIGNMENT_JOIN}
-          WHERE i.organisation_id = $1 AND ${ri.sql} AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor`,
-        [orgId, ...ri.params],
-      );
-  const overdueRows = await q.query<Record<string, unknown>>(
-    `SELECT i.customer_id, i.currency, sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor) AS overdue
-       FROM invoices i
-      WHERE i.organisation_id = $1 AND ${ri.sql} AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor AND i.due_date < $${n + 2}::date
-      GROUP BY 1, 2`,
-    [orgId, ...ri.params, today],
-  );
   const overdue = new Map<bigint, Map<string, bigint>>();
   for (const r of overdueRows) {
     const cid = r.customer_id as bigint;
@@ -161,17 +186,6 @@ export async function loadPlannerInput(
     if (!m) overdue.set(cid, (m = new Map()));
     m.set(String(r.currency), r.overdue as bigint);
   }
-  const rr = rangeSql(range, 'sr.customer_id', 1);
-  const records = opts.fromCycleCandidates
-    ? await q.query<Record<string, unknown>>(`SELECT * FROM cycle_records sr WHERE ${rr.sql}`, rr.params)
-    : invoiceRows.length
-      ? await q.query<Record<string, unknown>>(
-          `SELECT sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
-             FROM step_records sr
-            WHERE sr.organisation_id = $1 AND sr.invoice_id = ANY($2::bigint[]) AND NOT ${INSTALMENT_STEP('sr')}`,
-          [orgId, `{${invoiceRows.map((r) => r.id).join(',')}}`],
-        )
-      : [];
   const done = new Map<bigint, { keys: Set<string>; max: number | null }>();
   for (const r of records) {
     const id = r.invoice_id as bigint;
@@ -190,11 +204,6 @@ export async function loadPlannerInput(
     }
     for (const off of offsets) d.max = d.max === null ? off : Math.max(d.max, off);
   }
-  const rp = rangeSql(range, 'p.customer_id', 2);
-  const pauseRows = await q.query<Record<string, unknown>>(
-    `SELECT p.customer_id, p.invoice_id, p.starts_on, p.ends_on, p.lifted_on FROM pauses p WHERE p.organisation_id = $1 AND ${rp.sql}`,
-    [orgId, ...rp.params],
-  );
   const pausesByCustomer = new Map<bigint, { invoiceId: bigint | null; start: CalendarDate; end: CalendarDate | null }[]>();
   for (const p of pauseRows) {
     const list = pausesByCustomer.get(p.customer_id as bigint) ?? [];
