@@ -8,6 +8,24 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('db', {
+  invoices_not_overallocated: { fr: "les affectations et passages en perte dépasseraient le montant de la facture (son reste dû)", en: "allocations and write-offs would exceed the invoice amount (its open amount)" },
+  payments_not_overallocated: { fr: "les affectations dépasseraient le montant du paiement", en: "allocations would exceed the payment amount" },
+  credit_notes_not_overallocated: { fr: "les affectations dépasseraient le montant de l’avoir", en: "allocations would exceed the credit note amount" },
+  invoices_number_unique: { fr: "une facture portant ce numéro existe déjà dans l’organisation", en: "an invoice with this number already exists in the organisation" },
+  customers_external_id_unique: { fr: "un client avec cet identifiant externe existe déjà dans l’organisation", en: "a customer with this external id already exists in the organisation" },
+  ledger_rule: { fr: "la base de données a refusé la modification : {reason}", en: "{reason}" },
+  ledger_invariant: { fr: "règle comptable non respectée", en: "ledger invariant" },
+  check: { fr: "la contrainte {constraint} a refusé la modification", en: "constraint {constraint} refused the change" },
+  duplicate: { fr: "valeur en double ({constraint})", en: "duplicate value ({constraint})" },
+  currency_mismatch: { fr: "les devises ne correspondent pas", en: "currencies do not match" },
+  missing_reference: { fr: "un enregistrement référencé n’existe pas dans cette organisation ou est dans une autre devise ({constraint})", en: "a referenced record does not exist in this organisation or has another currency ({constraint})" },
+  invalid_value: { fr: "valeur invalide : {reason}", en: "{reason}" },
+  invalid: { fr: "valeur invalide", en: "invalid value" },
+  cannot_connect: { fr: "impossible de se connecter à PostgreSQL sur {url} : {reason}", en: "cannot connect to PostgreSQL at {url}: {reason}" },
+});
 
 export type DbKind = 'pglite' | 'postgres';
 export type Row = Record<string, unknown>;
@@ -85,13 +103,15 @@ export function jsonReplacer(_k: string, v: unknown) {
 /** Custom SQLSTATE raised by our triggers (see migrations) for ledger invariants. */
 const LEDGER_SQLSTATE = 'RL001';
 
-const CONSTRAINT_MESSAGES: Record<string, string> = {
-  invoices_not_overallocated: 'allocations and write-offs would exceed the invoice amount (its open amount)',
-  payments_not_overallocated: 'allocations would exceed the payment amount',
-  credit_notes_not_overallocated: 'allocations would exceed the credit note amount',
-  invoices_number_unique: 'an invoice with this number already exists in the organisation',
-  customers_external_id_unique: 'a customer with this external id already exists in the organisation',
-};
+/** Constraints whose refusal has its own words (a key of the table above). */
+const CONSTRAINT_KEYS = {
+  invoices_not_overallocated: true,
+  payments_not_overallocated: true,
+  credit_notes_not_overallocated: true,
+  invoices_number_unique: true,
+  customers_external_id_unique: true,
+} as const;
+type ConstraintKey = keyof typeof CONSTRAINT_KEYS;
 
 /** Turn a driver error into a RelanceError that says what broke, in words. */
 export function mapDbError(e: unknown): unknown {
@@ -99,30 +119,30 @@ export function mapDbError(e: unknown): unknown {
   const err = e as { code?: string; constraint?: string; message?: string; detail?: string };
   if (!err || typeof err.code !== 'string') return e;
   const constraint = err.constraint;
-  const known = constraint ? CONSTRAINT_MESSAGES[constraint] : undefined;
+  const known = constraint && constraint in CONSTRAINT_KEYS ? E(constraint as ConstraintKey) : undefined;
   switch (err.code) {
     case LEDGER_SQLSTATE:
-      return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, err.message ?? 'ledger invariant', { cause: e });
+      return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, err.message ? E('ledger_rule', { reason: err.message }) : E('ledger_invariant'), { cause: e });
     case '23514': // check_violation
-      return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, known ?? `constraint ${constraint} refused the change`, {
+      return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, known ?? E('check', { constraint: String(constraint) }), {
         cause: e,
         details: { constraint },
       });
     case '23505': // unique_violation
-      return new RelanceError(ERROR_CODES.CONFLICT, known ?? `duplicate value (${constraint})`, { cause: e, details: { constraint, detail: err.detail } });
+      return new RelanceError(ERROR_CODES.CONFLICT, known ?? E('duplicate', { constraint: String(constraint) }), { cause: e, details: { constraint, detail: err.detail } });
     case '23503': // foreign_key_violation
       return new RelanceError(
         ERROR_CODES.LEDGER_INVARIANT,
         constraint?.includes('currency')
-          ? 'currencies do not match'
-          : `a referenced record does not exist in this organisation or has another currency (${constraint})`,
+          ? E('currency_mismatch')
+          : E('missing_reference', { constraint: String(constraint) }),
         { cause: e, details: { constraint } },
       );
     case '22P02':
     case '22007':
     case '22008':
     case '22003':
-      return new RelanceError(ERROR_CODES.VALIDATION, err.message ?? 'invalid value', { cause: e });
+      return new RelanceError(ERROR_CODES.VALIDATION, err.message ? E('invalid_value', { reason: err.message }) : E('invalid'), { cause: e });
     default:
       return e;
   }
@@ -198,13 +218,29 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
       await wrap(c.query(sql));
     },
   });
+  // A transaction's connection runs one statement at a time. Callers may send several without
+  // waiting (the cycle reads its next chunk while it writes this one): they are queued here, in
+  // the order sent, rather than inside pg (which deprecates being called while busy).
+  const serial = (c: pg.PoolClient): Queryable => {
+    const direct = client(c);
+    let tail: Promise<unknown> = Promise.resolve();
+    const next = <T>(run: () => Promise<T>): Promise<T> => {
+      const p = tail.then(run, run);
+      tail = p.catch(() => {});
+      return p;
+    };
+    return {
+      query: (sql, params) => next(() => direct.query(sql, params)),
+      exec: (sql) => next(() => direct.exec(sql)),
+    };
+  };
   // Fail fast with a clear message rather than at the first query.
   try {
     const c = await pool.connect();
     c.release();
   } catch (e) {
     await pool.end().catch(() => {});
-    throw new RelanceError(ERROR_CODES.CONFIG, `cannot connect to PostgreSQL at ${redactUrl(connectionString)}: ${(e as Error).message}`, {
+    throw new RelanceError(ERROR_CODES.CONFIG, E('cannot_connect', { url: redactUrl(connectionString), reason: (e as Error).message }), {
       cause: e,
     });
   }
@@ -216,7 +252,7 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
       try {
         await c.query('BEGIN');
         const out = await fn({
-          ...client(c),
+          ...serial(c),
           async copyIn(table, columns, data) {
             const stream = c.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
             await wrap(
