@@ -14,11 +14,24 @@ import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { fecColumns, type FecLine, isReceivable, isRevenue, isVatCollected, readFecLine } from '../formats/fec.ts';
-import { upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
+import { copyValue, upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments, withIndexLookups } from '../ledger/bulk.ts';
 import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, WritePipe } from './report.ts';
 import { type ImportInput, inputName, inputSize, openDelimited } from './source.ts';
 
-const BATCH = 5000;
+/** Receivable lines staged per statement. */
+const BATCH = 20_000;
+/** Ledger rows written per upsert statement. */
+const PAGE = 50_000;
+const STAGE_COLUMNS = ['line', 'journal', 'entry', 'entry_date', 'cust', 'cust_name', 'piece_ref', 'piece_date', 'label', 'debit', 'credit', 'letter', 'letter_date', 'entry_vat', 'entry_revenue'];
+
+/** Staged lines in COPY text format, in STAGE_COLUMNS order. */
+function copyText(rows: Staged[]): string {
+  let out = '';
+  for (const r of rows) {
+    out += `${r.line}\t${copyValue(r.journal)}\t${copyValue(r.entry)}\t${r.entryDate}\t${copyValue(r.cust)}\t${copyValue(r.custName)}\t${copyValue(r.pieceRef)}\t${copyValue(r.pieceDate)}\t${copyValue(r.label)}\t${r.debit}\t${r.credit}\t${copyValue(r.letter)}\t${copyValue(r.letterDate)}\t${r.entryVat}\t${r.entryRevenue}\n`;
+  }
+  return out;
+}
 
 interface Staged {
   line: number;
@@ -66,6 +79,10 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
       batch = [];
       if (!rows.length || b.problems.any) return;
       await pipe.push(async () => {
+        if (q.copyIn) {
+          await q.copyIn('fec_stage', STAGE_COLUMNS, copyText(rows));
+          return;
+        }
         await q.query(
           `INSERT INTO fec_stage SELECT * FROM json_to_recordset($1::json) AS x(line int, journal text, entry text, "entryDate" date, cust text,
              "custName" text, "pieceRef" text, "pieceDate" date, label text, debit bigint, credit bigint, letter text, "letterDate" date,
@@ -111,25 +128,25 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
       }
       entryLines = [];
     };
-    for await (const rec of file.records) {
-      b.rowsRead++;
-      let l: FecLine;
-      try {
-        l = readFecLine(cols, rec.fields, rec.line, filename ?? undefined);
-      } catch (e) {
-        b.problems.addError(rec.line, e);
-        continue;
+    for await (const records of file.batches) {
+      for (const rec of records) {
+        b.rowsRead++;
+        let l: FecLine;
+        try {
+          l = readFecLine(cols, rec.fields, rec.line, filename ?? undefined);
+        } catch (e) {
+          b.problems.addError(rec.line, e);
+          continue;
+        }
+        const key = `${l.journalCode}\u001f${l.entryNumber}`;
+        if (key !== entryKey) {
+          closeEntry();
+          entryKey = key;
+        }
+        entryLines.push(l);
+        if (batch.length >= BATCH) await stage();
       }
-      const key = `${l.journalCode}\u001f${l.entryNumber}`;
-      if (key !== entryKey) {
-        closeEntry();
-        entryKey = key;
-      }
-      entryLines.push(l);
-      if (batch.length >= BATCH) {
-        await stage();
-        opts.onProgress?.({ rows: b.rowsRead, bytesRead: bytes, bytesTotal: total });
-      }
+      opts.onProgress?.({ rows: b.rowsRead, bytesRead: bytes, bytesTotal: total });
     }
     closeEntry();
     await stage();
@@ -143,6 +160,7 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
 
 async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
   await q.exec(`
+    ANALYZE fec_stage;
     CREATE TEMP TABLE fec_customers ON COMMIT DROP AS
       SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, cust AS "externalId",
              coalesce((array_agg(nullif(cust_name, '') ORDER BY line DESC) FILTER (WHERE cust_name <> ''))[1], cust) AS "legalName",
@@ -160,15 +178,20 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
   );
   for (const s of split) b.problems.add(s.line, 'PieceRef', `piece ${s.number} is debited to two customer accounts`);
   if (b.problems.any) return;
-  await q.query(
-    `CREATE TEMP TABLE fec_invoices ON COMMIT DROP AS
-       SELECT row_number() OVER (ORDER BY min(d.line)) AS rn, min(d.line) AS line, min(d.cust) AS "customerExternalId", d.number,
-              NULL::text AS "externalId", min(coalesce(d.piece_date, d.entry_date)) AS "issueDate",
-              min(coalesce(d.piece_date, d.entry_date)) + coalesce(min(c.payment_terms_days), 30) AS "dueDate", 'EUR'::text AS currency,
-              greatest(sum(d.debit) - greatest(sum(d.entry_vat), 0), 0) AS "amountExclTaxMinor", sum(d.debit) AS "amountInclTaxMinor"
-         FROM fec_docs d LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = d.cust
-        WHERE d.debit > 0 GROUP BY d.number`,
-    [orgId],
+  // The customer's payment terms, one index lookup per piece (the customers were just written in
+  // this transaction: the planner's statistics do not know them yet).
+  await withIndexLookups(q, () =>
+    q.query(
+      `CREATE TEMP TABLE fec_invoices ON COMMIT DROP AS
+         SELECT row_number() OVER (ORDER BY g.line) AS rn, g.line, g.cust AS "customerExternalId", g.number,
+                NULL::text AS "externalId", g.issue AS "issueDate", g.issue + coalesce(c.payment_terms_days, 30) AS "dueDate", 'EUR'::text AS currency,
+                greatest(g.debit - greatest(g.vat, 0), 0) AS "amountExclTaxMinor", g.debit AS "amountInclTaxMinor"
+           FROM (SELECT min(line) AS line, min(cust) AS cust, number, min(coalesce(piece_date, entry_date)) AS issue, sum(debit) AS debit,
+                        sum(entry_vat) AS vat
+                   FROM fec_docs WHERE debit > 0 GROUP BY number) g
+           LEFT JOIN LATERAL (SELECT k.payment_terms_days FROM customers k WHERE k.organisation_id = $1 AND k.external_id = g.cust LIMIT 1) c ON true`,
+      [orgId],
+    ),
   );
   await writePaged(q, 'fec_invoices', b, 'invoices', (src) => upsertInvoices(q, orgId, src));
 
@@ -226,8 +249,8 @@ async function writePaged(
   if (b.problems.any) return;
   await q.exec(`CREATE INDEX ON ${table} (rn)`);
   const [{ n }] = (await q.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)) as [{ n: bigint }];
-  for (let from = 0; from < Number(n); from += BATCH) {
-    const r = await write({ table, from, to: from + BATCH });
+  for (let from = 0; from < Number(n); from += PAGE) {
+    const r = await write({ table, from, to: from + PAGE });
     recordRefusals(b.problems, r);
     b.counts.add(counter, r);
     if (b.problems.any) return;

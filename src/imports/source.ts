@@ -1,14 +1,13 @@
 /**
  * Reads a delimited file as a stream of records with their line numbers, in constant memory:
- * bytes -> decoded text (encoding sniffed from the first 64 KiB) -> csv-parse -> records. The
+ * bytes -> decoded text (encoding sniffed from the first 64 KiB) -> records (delimited.ts). The
  * same reader serves the CLI (a path), the API and the web app (an uploaded body).
  */
 import { createReadStream, statSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { type Separator, type Sniffed, sniffEncoding, sniffSeparator, type TextEncoding } from '../formats/csv-sniff.ts';
+import { type DelimitedRecord, RecordSplitter } from './delimited.ts';
 
 /** Where an import reads from: a file path, or bytes already in memory (an upload). */
 export type ImportInput = { path: string; filename?: string } | { bytes: Uint8Array; filename?: string };
@@ -27,11 +26,18 @@ export async function readAllBytes(input: ImportInput): Promise<Buffer> {
   return readFile(input.path);
 }
 
+/**
+ * 256 KiB at a time: each chunk is parsed in one synchronous stretch, and while it runs the
+ * database's replies wait; small chunks keep the database fed while Node parses (imports overlap
+ * parsing with writing).
+ */
+const CHUNK = 1 << 18;
+
 function byteChunks(input: ImportInput): AsyncIterable<Buffer> {
-  if ('path' in input) return createReadStream(input.path, { highWaterMark: 1 << 20 });
+  if ('path' in input) return createReadStream(input.path, { highWaterMark: CHUNK });
   const b = input.bytes;
   return (async function* () {
-    for (let i = 0; i < b.length; i += 1 << 20) yield Buffer.from(b.buffer, b.byteOffset + i, Math.min(1 << 20, b.length - i));
+    for (let i = 0; i < b.length; i += CHUNK) yield Buffer.from(b.buffer, b.byteOffset + i, Math.min(CHUNK, b.length - i));
   })();
 }
 
@@ -50,8 +56,11 @@ export interface DelimitedOptions {
 export interface DelimitedFile extends Sniffed {
   separator: Separator;
   header: string[];
-  /** Records after the header, with the 1-based line number where each starts. */
-  records: AsyncGenerator<{ line: number; fields: string[] }>;
+  /**
+   * Records after the header, a chunk's worth at a time (no promise per record), each with the
+   * line where it ends (csv-parse's info.lines; a quoted line break is rare in exports).
+   */
+  batches: AsyncGenerator<DelimitedRecord[]>;
 }
 
 /**
@@ -97,45 +106,38 @@ export async function openDelimited(input: ImportInput, opts: DelimitedOptions =
   const firstText = decoderFor(sniffed.encoding, file).write(sniffed.bomLength ? head.subarray(sniffed.bomLength) : head);
   const headerLine = firstText.split(/\r?\n/, 1)[0] ?? '';
   const separator = opts.separator ?? sniffSeparator(headerLine, opts.candidates);
-  const parser = parse({
-    delimiter: separator,
-    quote: opts.quoted === false ? false : '"',
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    info: true,
-    bom: false,
-  });
-  const source = Readable.from(text(), { objectMode: false, encoding: 'utf8' });
-  source.on('error', (e) => parser.destroy(e));
-  source.pipe(parser);
-  const records = parser[Symbol.asyncIterator]() as AsyncIterator<{ record: string[]; info: { lines: number } }>;
-  const first = await records.next().catch((e) => {
-    throw parseFailure(e, file);
-  });
-  if (first.done) throw validation('the file has no header line', { file });
-  const header = first.value.record.map((h) => h.trim());
-  async function* rest(): AsyncGenerator<{ line: number; fields: string[] }> {
+  const splitter = new RecordSplitter(separator, opts.quoted !== false, file);
+  const chunks = text();
+  // Records of the text read so far and not yet handed out (the header's chunk holds more).
+  let pending: DelimitedRecord[] = [];
+  let ended = false;
+  const fill = async () => {
+    while (pending.length === 0 && !ended) {
+      const n = await chunks.next();
+      if (n.done) {
+        splitter.end(pending);
+        ended = true;
+      } else splitter.push(n.value, pending);
+    }
+  };
+  await fill();
+  const first = pending.shift();
+  if (!first) throw validation('the file has no header line', { file });
+  const header = first.fields.map((h) => h.trim());
+  async function* batches(): AsyncGenerator<DelimitedRecord[]> {
     try {
-      while (true) {
-        const n = await records.next();
-        if (n.done) return;
-        // info.lines is the line where the record ends; quoted newlines are rare enough in exports.
-        yield { line: n.value.info.lines, fields: n.value.record };
+      for (;;) {
+        await fill();
+        if (pending.length === 0) return;
+        const out = pending;
+        pending = [];
+        yield out;
       }
-    } catch (e) {
-      throw parseFailure(e, file);
     } finally {
-      source.destroy();
+      await chunks.return(undefined);
     }
   }
-  return { ...sniffed, separator, header, records: rest() };
-}
-
-function parseFailure(e: unknown, file?: string): unknown {
-  if (e instanceof RelanceError) return e;
-  const err = e as { code?: string; message?: string; lines?: number };
-  return new RelanceError(ERROR_CODES.PARSE, err.message ?? String(e), { where: { file, line: err.lines }, cause: e });
+  return { ...sniffed, separator, header, batches: batches() };
 }
 
 interface Decoder {

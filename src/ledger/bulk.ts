@@ -216,11 +216,88 @@ function result(o: Outcome): UpsertResult {
 const EMPTY: UpsertResult = { inserted: 0, updated: 0, unchanged: 0, refused: [] };
 const isEmpty = (s: Source<unknown>) => (Array.isArray(s) ? s.length === 0 : s.to <= s.from);
 
+/** Batches at least this long travel by COPY into a staging table when the driver offers it. */
+const COPY_MIN_ROWS = 200;
+const COPY_ESCAPE = /[\\\t\n\r]/;
+const COPY_ESCAPE_ALL = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** One value in COPY text format: NULL as \N, backslash, tab and line breaks escaped. */
+export function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : String(v);
+  return COPY_ESCAPE.test(s) ? s.replace(COPY_ESCAPE_ALL, (c) => COPY_ESCAPES[c]!) : s;
+}
+
+/** `line int, "externalId" text` -> the SQL names ('line', '"externalId"') and the row keys. */
+function columnList(columns: string): { sql: string[]; keys: string[] } {
+  const sql = columns.split(',').map((c) => c.trim().split(/\s+/)[0]!);
+  return { sql, keys: sql.map((n) => n.replace(/"/g, '')) };
+}
+
+/**
+ * A batch given as an array is sent with COPY into a staging table of the transaction (created on
+ * first use, emptied for each batch) when the driver can, and read back as `{ table, from, to }`:
+ * PostgreSQL parses tab-separated text much faster than one JSON document, and the same SQL then
+ * reads either source. Small batches and drivers without COPY keep the JSON parameter.
+ */
+async function staged<T>(q: Queryable, src: Source<T>, name: string, columns: string): Promise<Source<T>> {
+  if (!Array.isArray(src) || !q.copyIn || src.length < COPY_MIN_ROWS) return src;
+  const table = `bulk_stage_${name}`;
+  const { sql, keys } = columnList(columns);
+  await q.exec(`CREATE TEMP TABLE IF NOT EXISTS ${table} (rn int, ${columns}) ON COMMIT DROP; TRUNCATE ${table}`);
+  const lines: string[] = new Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const row = src[i] as Record<string, unknown>;
+    let line = String(i + 1);
+    for (const k of keys) line += `\t${copyValue(row[k])}`;
+    lines[i] = line;
+  }
+  lines.push('');
+  await q.copyIn(table, ['rn', ...sql], lines.join('\n'));
+  return { table, from: 0, to: src.length };
+}
+
 /** The rows CTE and its parameters ($2, $3, $4 after the organisation id). */
 function rowsFrom<T>(src: Source<T>, columns: string, map: (rows: T[]) => unknown[] = (r) => r): { sql: string; params: unknown[] } {
   if (Array.isArray(src)) return { sql: `SELECT * FROM json_to_recordset($2::json) AS x(${columns}) WHERE $3::int IS NULL AND $4::int IS NULL`, params: [J(map(src)), null, null] };
   if (!/^[a-z_]+$/.test(src.table)) throw new Error(`bad staging table name ${src.table}`);
   return { sql: `SELECT * FROM ${src.table} WHERE $2::json IS NULL AND rn > $3::int AND rn <= $4::int`, params: [null, src.from, src.to] };
+}
+
+/**
+ * Runs an upsert with sequential scans switched off for that statement: the planner plans the
+ * batch's lookups from statistics taken before this transaction filled the tables (an
+ * organisation's first import finds customers and invoices "empty"), and would otherwise scan a
+ * whole table once per row of the batch. With seqscan off every probe is an index lookup; the
+ * staging table is still read sequentially (it has no index to prefer). The disabled scans' costs
+ * would then make the statement look worth JIT-compiling (most of a second per batch, for nothing):
+ * JIT is off too. SET LOCAL, so nothing
+ * outlives the transaction; an error aborts the transaction, so no reset is needed then.
+ */
+async function probeQuery(q: Queryable, sql: string, params: unknown[]): Promise<Outcome[]> {
+  return withIndexLookups(q, () => q.query<Outcome>(sql, params));
+}
+
+/**
+ * Runs fn's statements with sequential scans off (see probeQuery), then puts them back. JIT stays
+ * off for the rest of the transaction: it never pays for itself on these statements.
+ */
+export async function withIndexLookups<T>(q: Queryable, fn: () => Promise<T>): Promise<T> {
+  await q.exec('SET LOCAL enable_seqscan = off; SET LOCAL jit = off');
+  const out = await fn();
+  await q.exec('SET LOCAL enable_seqscan TO DEFAULT');
+  return out;
+}
+
+/**
+ * One row looked up by its unique key, as a LATERAL subquery: LIMIT 1 keeps the planner from
+ * flattening it into a join, so each row of the batch is one index probe whatever the statistics
+ * say (a table filled by this very transaction still looks empty to the planner, which would
+ * otherwise pick a nested loop over a full scan and go quadratic).
+ */
+function probe(table: string, alias: string, columns: string, key: string): string {
+  return `SELECT ${columns} FROM ${table} ${alias} WHERE ${alias}.organisation_id = $1 AND ${key} LIMIT 1`;
 }
 
 const CUSTOMER_COLUMNS = `line int, "externalId" text, "legalName" text, kind text, siren text, siret text, "vatNumber" text, country text, language text, "paymentTermsDays" int, segment text`;
@@ -232,8 +309,8 @@ const CUSTOMER_COLUMNS = `line int, "externalId" text, "legalName" text, kind te
  */
 export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<UpsertCustomer>, opts: { insertOnly?: boolean } = {}): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
-  const src = rowsFrom(rows, CUSTOMER_COLUMNS, (r) => r.map(({ contact: _c, ...x }) => x));
-  const [o] = await q.query<Outcome>(
+  const src = rowsFrom(await staged(q, rows, 'customers', CUSTOMER_COLUMNS), CUSTOMER_COLUMNS, (r) => r.map(({ contact: _c, ...x }) => x));
+  const [o] = await probeQuery(q, 
     `WITH x AS (${src.sql}),
      ins AS (
        INSERT INTO customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, segment)
@@ -256,8 +333,8 @@ export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<
        RETURNING 1)
      SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM upd) AS updated,
             (SELECT json_agg(json_build_object('line', x.line, 'field', 'externalId', 'reason', 'this customer appears twice in the file'))
-               FROM x JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."externalId"
-              WHERE c.xmin::text::bigint = ${THIS_TX} AND NOT $5::boolean) AS refused`,
+               FROM x JOIN LATERAL (${probe('customers', 'c', `c.xmin::text::bigint = ${THIS_TX} AS seen`, 'c.external_id = x."externalId"')}) c ON true
+              WHERE c.seen AND NOT $5::boolean) AS refused`,
     [orgId, ...src.params, Boolean(opts.insertOnly)],
   );
   if (Array.isArray(rows)) {
@@ -282,15 +359,15 @@ const INVOICE_COLUMNS = `line int, "customerExternalId" text, number text, "exte
 
 export async function upsertInvoices(q: Queryable, orgId: string, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
-  const src = rowsFrom(rows, INVOICE_COLUMNS);
-  const [o] = await q.query<Outcome>(
+  const src = rowsFrom(await staged(q, rows, 'invoices', INVOICE_COLUMNS), INVOICE_COLUMNS);
+  const [o] = await probeQuery(q, 
     `WITH x AS (
-       SELECT x.*, c.id AS customer_id, i.id AS invoice_id, i.xmin::text::bigint = ${THIS_TX} AS seen,
+       SELECT x.*, c.id AS customer_id, i.id AS invoice_id, i.seen,
               coalesce(i.allocated_minor + i.written_off_minor > x."amountInclTaxMinor"::bigint, false) AS overallocated,
               coalesce(i.allocated_minor > 0 AND i.currency <> x.currency, false) AS currency_locked
          FROM (${src.sql}) x
-         LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
-         LEFT JOIN invoices i ON i.organisation_id = $1 AND i.number = x.number),
+         LEFT JOIN LATERAL (${probe('customers', 'c', 'c.id', 'c.external_id = x."customerExternalId"')}) c ON true
+         LEFT JOIN LATERAL (${probe('invoices', 'i', `i.id, i.xmin::text::bigint = ${THIS_TX} AS seen, i.allocated_minor, i.written_off_minor, i.currency`, 'i.number = x.number')}) i ON true),
      bad AS (
        SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '" (import the customers first or name it in the file)' AS reason FROM x WHERE customer_id IS NULL
        UNION ALL SELECT line, 'number', 'this invoice number appears twice in the file' FROM x WHERE seen
@@ -319,14 +396,14 @@ const PAYMENT_COLUMNS = `line int, "externalId" text, "customerExternalId" text,
 
 export async function upsertPayments(q: Queryable, orgId: string, rows: Source<UpsertPayment>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
-  const src = rowsFrom(rows, PAYMENT_COLUMNS);
-  const [o] = await q.query<Outcome>(
+  const src = rowsFrom(await staged(q, rows, 'payments', PAYMENT_COLUMNS), PAYMENT_COLUMNS);
+  const [o] = await probeQuery(q, 
     `WITH x AS (
-       SELECT x.*, c.id AS customer_id, p.xmin::text::bigint = ${THIS_TX} AS seen,
+       SELECT x.*, c.id AS customer_id, p.seen,
               coalesce(p.allocated_minor > x."amountMinor"::bigint OR (p.allocated_minor > 0 AND p.currency <> x.currency), false) AS locked
          FROM (${src.sql}) x
-         LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
-         LEFT JOIN payments p ON p.organisation_id = $1 AND p.external_id = x."externalId"),
+         LEFT JOIN LATERAL (${probe('customers', 'c', 'c.id', 'c.external_id = x."customerExternalId"')}) c ON true
+         LEFT JOIN LATERAL (${probe('payments', 'p', `p.xmin::text::bigint = ${THIS_TX} AS seen, p.allocated_minor, p.currency`, 'p.external_id = x."externalId"')}) p ON true),
      bad AS (
        SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '"' AS reason FROM x WHERE customer_id IS NULL AND "customerExternalId" IS NOT NULL
        UNION ALL SELECT line, 'externalId', 'this payment appears twice in the file' FROM x WHERE seen
@@ -354,14 +431,14 @@ const CREDIT_NOTE_COLUMNS = `line int, "customerExternalId" text, number text, "
 
 export async function upsertCreditNotes(q: Queryable, orgId: string, rows: Source<UpsertCreditNote>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
-  const src = rowsFrom(rows, CREDIT_NOTE_COLUMNS);
-  const [o] = await q.query<Outcome>(
+  const src = rowsFrom(await staged(q, rows, 'credit_notes', CREDIT_NOTE_COLUMNS), CREDIT_NOTE_COLUMNS);
+  const [o] = await probeQuery(q, 
     `WITH x AS (
-       SELECT x.*, c.id AS customer_id, n.xmin::text::bigint = ${THIS_TX} AS seen,
+       SELECT x.*, c.id AS customer_id, n.seen,
               coalesce(n.allocated_minor > x."amountMinor"::bigint OR (n.allocated_minor > 0 AND n.currency <> x.currency), false) AS locked
          FROM (${src.sql}) x
-         LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
-         LEFT JOIN credit_notes n ON n.organisation_id = $1 AND n.number = x.number),
+         LEFT JOIN LATERAL (${probe('customers', 'c', 'c.id', 'c.external_id = x."customerExternalId"')}) c ON true
+         LEFT JOIN LATERAL (${probe('credit_notes', 'n', `n.xmin::text::bigint = ${THIS_TX} AS seen, n.allocated_minor, n.currency`, 'n.number = x.number')}) n ON true),
      bad AS (
        SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '"' AS reason FROM x WHERE customer_id IS NULL
        UNION ALL SELECT line, 'number', 'this credit note appears twice in the file' FROM x WHERE seen
@@ -391,8 +468,8 @@ const ALLOCATION_COLUMNS = `line int, "invoiceNumber" text, "paymentExternalId" 
  */
 export async function upsertAllocations(q: Queryable, orgId: string, rows: Source<UpsertAllocation>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
-  const src = rowsFrom(rows, ALLOCATION_COLUMNS, (r) => r.map((a) => ({ creditNoteNumber: null, ...a })));
-  const [o] = await q.query<Outcome>(
+  const src = rowsFrom(await staged(q, rows, 'allocations', ALLOCATION_COLUMNS), ALLOCATION_COLUMNS, (r) => r.map((a) => ({ creditNoteNumber: null, ...a })));
+  const [o] = await probeQuery(q, 
     `WITH x AS (
        SELECT x.*, i.id AS invoice_id, p.id AS payment_id, n.id AS credit_note_id, i.currency AS invoice_currency,
               coalesce(p.currency, n.currency) AS source_currency,
@@ -402,9 +479,9 @@ export async function upsertAllocations(q: Queryable, orgId: string, rows: Sourc
               i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS invoice_open,
               coalesce(p.amount_minor - p.allocated_minor, n.amount_minor - n.allocated_minor) AS source_left
          FROM (${src.sql}) x
-         LEFT JOIN invoices i ON i.organisation_id = $1 AND i.number = x."invoiceNumber"
-         LEFT JOIN payments p ON p.organisation_id = $1 AND p.external_id = x."paymentExternalId"
-         LEFT JOIN credit_notes n ON n.organisation_id = $1 AND n.number = x."creditNoteNumber"),
+         LEFT JOIN LATERAL (${probe('invoices', 'i', 'i.id, i.currency, i.amount_incl_tax_minor, i.allocated_minor, i.written_off_minor', 'i.number = x."invoiceNumber"')}) i ON true
+         LEFT JOIN LATERAL (${probe('payments', 'p', 'p.id, p.currency, p.amount_minor, p.allocated_minor', 'p.external_id = x."paymentExternalId"')}) p ON true
+         LEFT JOIN LATERAL (${probe('credit_notes', 'n', 'n.id, n.currency, n.amount_minor, n.allocated_minor', 'n.number = x."creditNoteNumber"')}) n ON true),
      bad AS (
        SELECT line, 'invoice' AS field, 'no invoice "' || "invoiceNumber" || '"' AS reason FROM x WHERE invoice_id IS NULL
        UNION ALL SELECT line, 'payment', 'no payment or credit note "' || coalesce("paymentExternalId", "creditNoteNumber") || '"' FROM x
