@@ -232,6 +232,19 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
     return {
       query: (sql, params) => next(() => direct.query(sql, params)),
       exec: (sql) => next(() => direct.exec(sql)),
+      // In the same queue: a statement sent meanwhile waits for the COPY to finish ('finish' comes
+      // after PostgreSQL's ReadyForQuery).
+      copyIn: (table, columns, data) =>
+        next(() =>
+          wrap(
+            new Promise<void>((resolve, reject) => {
+              const stream = c.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+              stream.on('error', reject);
+              stream.on('finish', () => resolve());
+              stream.end(data);
+            }),
+          ),
+        ),
     };
   };
   // Fail fast with a clear message rather than at the first query.
@@ -251,19 +264,7 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
       const c = await pool.connect();
       try {
         await c.query('BEGIN');
-        const out = await fn({
-          ...serial(c),
-          async copyIn(table, columns, data) {
-            const stream = c.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-            await wrap(
-              new Promise<void>((resolve, reject) => {
-                stream.on('error', reject);
-                stream.on('finish', () => resolve());
-                stream.end(data);
-              }),
-            );
-          },
-        });
+        const out = await fn(serial(c));
         await c.query('COMMIT');
         return out;
       } catch (e) {

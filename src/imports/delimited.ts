@@ -66,7 +66,8 @@ export class RecordSplitter {
         if (lineEnd > pos) {
           const text = s.slice(pos, lineEnd);
           breaks += strayBreaks(text);
-          out.push({ line: breaks + 1, fields: text.split(sep) });
+          // csv-parse counts a line break when the next character is read: not a last one.
+          out.push({ line: breaks + 1 - (eol < 0 && endsWithBreak(text) ? 1 : 0), fields: text.split(sep) });
         }
         if (eol < 0) {
           pos = n;
@@ -190,8 +191,13 @@ export class RecordSplitter {
     }
     if (fields.length === 0 && field.length === 0 && !wasQuoting) return { fields: null, line: breaks + 1, next: n, breaks };
     fields.push(field);
-    return { fields, line: breaks + 1, next: n, breaks };
+    return { fields, line: breaks + 1 - (endsWithBreak(s) ? 1 : 0), next: n, breaks };
   }
+}
+
+function endsWithBreak(text: string): boolean {
+  const c = text.charCodeAt(text.length - 1);
+  return c === CR || c === NL;
 }
 
 /** \r or \n characters inside a line that are not its delimiter (csv-parse counts each as a line). */
