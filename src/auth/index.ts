@@ -7,6 +7,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { generatePassword, hashPassword, verifyPassword } from './passwords.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('auth', {
+  email: { fr: "« {email} » n’est pas une adresse e-mail", en: "\"{email}\" is not an email address" },
+  role: { fr: "le rôle doit être l’un de : {roles}", en: "role must be one of {roles}" },
+  password_length: { fr: "un mot de passe compte au moins 12 caractères", en: "a password has at least 12 characters" },
+  wrong_login: { fr: "e-mail ou mot de passe incorrect", en: "wrong email or password" },
+  no_access: { fr: "ce compte n’a pas accès à cette organisation", en: "this account has no access to that organisation" },
+  scope: { fr: "le droit doit être l’un de : {scopes}", en: "scope must be one of {scopes}" },
+  key_name: { fr: "une clé d’API doit avoir un nom", en: "an API key needs a name" },
+});
 
 export const ROLES = ['admin', 'collector', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -44,9 +55,9 @@ export interface UserInput {
 /** Creates a user in the organisation (or adds an existing user to it). Returns the generated password, once, when none was given. */
 export async function addUser(q: Queryable, orgId: string, u: UserInput): Promise<{ userId: string; email: string; role: Role; password: string | null }> {
   const email = u.email.trim().toLowerCase();
-  if (!EMAIL_RE.test(email)) throw validation(`"${u.email}" is not an email address`, { field: 'email' });
-  if (!ROLES.includes(u.role)) throw validation(`role must be one of ${ROLES.join(', ')}`, { field: 'role' });
-  if (u.password !== undefined && u.password.length < 12) throw validation('a password has at least 12 characters', { field: 'password' });
+  if (!EMAIL_RE.test(email)) throw validation(E('email', { email: u.email }), { field: 'email' });
+  if (!ROLES.includes(u.role)) throw validation(E('role', { roles: ROLES.join(', ') }), { field: 'role' });
+  if (u.password !== undefined && u.password.length < 12) throw validation(E('password_length'), { field: 'password' });
   const generated = u.password === undefined ? generatePassword() : null;
   const hash = await hashPassword(u.password ?? generated!);
   const [row] = await q.query<{ id: string; inserted: boolean }>(
@@ -95,12 +106,12 @@ export async function login(
   );
   // The same work and the same answer whether the address exists or not.
   const ok = user ? await verifyPassword(password, user.password_hash) : await verifyPassword(password, DUMMY_HASH).then(() => false);
-  if (!user || !ok || user.disabled_at) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, 'wrong email or password');
+  if (!user || !ok || user.disabled_at) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('wrong_login'));
   const [m] = await q.query<{ organisation_id: string }>(
     `SELECT organisation_id FROM memberships WHERE user_id = $1 AND ($2::uuid IS NULL OR organisation_id = $2) ORDER BY created_at LIMIT 1`,
     [user.id, opts.organisationId ?? null],
   );
-  if (!m) throw new RelanceError(ERROR_CODES.FORBIDDEN, 'this account has no access to that organisation');
+  if (!m) throw new RelanceError(ERROR_CODES.FORBIDDEN, E('no_access'));
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(opts.now.getTime() + SESSION_DAYS * 86_400_000);
   await q.query('INSERT INTO sessions (token_hash, organisation_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
@@ -137,8 +148,8 @@ export async function logout(q: Queryable, token: string): Promise<void> {
 export const API_KEY_PREFIX = 'rlk_';
 
 export async function createApiKey(q: Queryable, orgId: string, k: { name: string; scope: Scope }): Promise<{ id: bigint; key: string; prefix: string; scope: Scope }> {
-  if (!SCOPES.includes(k.scope)) throw validation(`scope must be one of ${SCOPES.join(', ')}`, { field: 'scope' });
-  if (!k.name?.trim()) throw validation('an API key needs a name', { field: 'name' });
+  if (!SCOPES.includes(k.scope)) throw validation(E('scope', { scopes: SCOPES.join(', ') }), { field: 'scope' });
+  if (!k.name?.trim()) throw validation(E('key_name'), { field: 'name' });
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   const prefix = key.slice(0, 12);
   const [row] = await q.query<{ id: bigint }>(

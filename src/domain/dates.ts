@@ -5,6 +5,12 @@
  */
 import { Temporal } from 'temporal-polyfill';
 import { validation, type ErrorPlace } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('dates', {
+  calendar_date: { fr: "« {value} » n’est pas une date du calendrier (AAAA-MM-JJ attendu)", en: "\"{value}\" is not a calendar date (expected YYYY-MM-DD)" },
+  date: { fr: "« {value} » n’est pas une date : elle doit être au format JJ/MM/AAAA ou AAAA-MM-JJ", en: "\"{value}\" is not a date (expected YYYY-MM-DD or DD/MM/YYYY)" },
+});
 
 export type CalendarDate = string & { readonly __calendarDate: unique symbol };
 
@@ -31,7 +37,7 @@ export function isLeapYear(year: number): boolean {
 
 /** Validate an ISO date string; the error names where it came from. */
 export function calendarDate(s: string, where?: ErrorPlace): CalendarDate {
-  if (!isCalendarDate(s)) throw validation(`"${s}" is not a calendar date (expected YYYY-MM-DD)`, where);
+  if (!isCalendarDate(s)) throw validation(E('calendar_date', { value: s }), where);
   return s;
 }
 
@@ -47,7 +53,7 @@ export function parseCalendarDate(text: string, where?: ErrorPlace): CalendarDat
   if (m) iso = `${m[1]}-${m[2]}-${m[3]}`;
   else if ((m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(s))) iso = `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`;
   else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(s))) iso = `${m[1]}-${m[2]}-${m[3]}`;
-  if (!iso || !isCalendarDate(iso)) throw validation(`"${text}" is not a date (expected YYYY-MM-DD or DD/MM/YYYY)`, where);
+  if (!iso || !isCalendarDate(iso)) throw validation(E('date', { value: text }), where);
   return iso;
 }
 

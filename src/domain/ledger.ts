@@ -8,6 +8,32 @@ import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { type CalendarDate, calendarDate } from './dates.ts';
 import { assertCurrency, type Minor } from './money.ts';
 import { isValidIban, isValidSiren, isValidSiret } from './identifiers.ts';
+import { defineErrors, type Text } from '../i18n/index.ts';
+
+const E = defineErrors('ledger-rules', {
+  allocation_positive: { fr: "le montant d’une affectation doit être positif", en: "an allocation amount must be positive" },
+  currency_mismatch: { fr: "les devises ne correspondent pas : la facture {invoice} est en {invoiceCurrency}, {source} en {sourceCurrency}", en: "currencies do not match: invoice {invoice} is in {invoiceCurrency}, {source} in {sourceCurrency}" },
+  over_invoice: { fr: "l’affectation de {amount} dépasse le reste dû {open} de la facture {invoice} (en centimes)", en: "allocation of {amount} exceeds the open amount {open} of invoice {invoice} (minor units)" },
+  over_source: { fr: "l’affectation de {amount} dépasse le reste disponible ({left} centimes) sur {source}", en: "allocation of {amount} exceeds what is left of {source} ({left} minor units)" },
+  legal_name_required: { fr: "la raison sociale est obligatoire", en: "legal name is required" },
+  kind: { fr: "le type doit être business ou consumer, reçu « {kind} »", en: "kind must be business or consumer, got \"{kind}\"" },
+  siren: { fr: "le SIREN « {siren} » n’est pas valide (9 chiffres, clé de Luhn)", en: "SIREN \"{siren}\" is not valid (9 digits, Luhn key)" },
+  siret: { fr: "le SIRET « {siret} » n’est pas valide (14 chiffres, clé de Luhn)", en: "SIRET \"{siret}\" is not valid (14 digits, Luhn key)" },
+  language: { fr: "la langue doit être fr ou en, reçu « {language} »", en: "language must be fr or en, got \"{language}\"" },
+  country: { fr: "le pays doit être un code ISO 3166 alpha-2, reçu « {country} »", en: "country must be an ISO 3166 alpha-2 code, got \"{country}\"" },
+  payment_terms: { fr: "le délai de paiement doit être compris entre 0 et 365 jours", en: "payment terms must be 0 to 365 days" },
+  credit_limit: { fr: "l’encours autorisé ne peut pas être négatif", en: "credit limit cannot be negative" },
+  contact_name: { fr: "le nom du contact est obligatoire", en: "contact name is required" },
+  email: { fr: "« {email} » n’est pas une adresse e-mail", en: "\"{email}\" is not an email address" },
+  invoice_number: { fr: "le numéro de facture est obligatoire", en: "invoice number is required" },
+  due_before_issue: { fr: "la date d’échéance {dueDate} est antérieure à la date de facture {issueDate}", en: "due date {dueDate} is before issue date {issueDate}" },
+  excl_over_incl: { fr: "le montant HT dépasse le montant TTC", en: "amount excluding tax exceeds amount including tax" },
+  integer_minor: { fr: "{field} doit être un nombre entier de centimes", en: "{field} must be an integer number of minor units" },
+  positive: { fr: "{field} doit être positif", en: "{field} must be positive" },
+  zero_or_more: { fr: "{field} doit être positif ou nul", en: "{field} must be zero or more" },
+  payment_method: { fr: "mode de paiement inconnu « {method} »", en: "unknown payment method \"{method}\"" },
+  payer_iban: { fr: "l’IBAN du payeur « {iban} » n’est pas valide", en: "payer IBAN \"{iban}\" is not valid" },
+});
 
 export type CustomerKind = 'business' | 'consumer';
 export type Language = 'fr' | 'en';
@@ -63,14 +89,14 @@ export function customerBalances(
 /** Whether `amount` may be allocated from a source (payment or credit note) to an invoice. */
 export function checkAllocation(
   invoice: InvoiceAmounts & { currency: string; number: string },
-  source: { currency: string; amountMinor: Minor; allocatedMinor: Minor; label: string },
+  source: { currency: string; amountMinor: Minor; allocatedMinor: Minor; label: string | Text },
   amount: Minor,
 ): void {
-  if (amount <= 0n) throw validation('an allocation amount must be positive', { field: 'amount' });
+  if (amount <= 0n) throw validation(E('allocation_positive'), { field: 'amount' });
   if (invoice.currency !== source.currency) {
     throw new RelanceError(
       ERROR_CODES.LEDGER_INVARIANT,
-      `currencies do not match: invoice ${invoice.number} is in ${invoice.currency}, ${source.label} in ${source.currency}`,
+      E('currency_mismatch', { invoice: invoice.number, invoiceCurrency: invoice.currency, source: source.label, sourceCurrency: source.currency }),
       { where: { field: 'currency' } },
     );
   }
@@ -78,7 +104,7 @@ export function checkAllocation(
   if (amount > invoiceOpen) {
     throw new RelanceError(
       ERROR_CODES.LEDGER_INVARIANT,
-      `allocation of ${amount} exceeds the open amount ${invoiceOpen} of invoice ${invoice.number} (minor units)`,
+      E('over_invoice', { amount, open: invoiceOpen, invoice: invoice.number }),
       { where: { field: 'amount' } },
     );
   }
@@ -86,7 +112,7 @@ export function checkAllocation(
   if (amount > sourceLeft) {
     throw new RelanceError(
       ERROR_CODES.LEDGER_INVARIANT,
-      `allocation of ${amount} exceeds what is left of ${source.label} (${sourceLeft} minor units)`,
+      E('over_source', { amount, source: source.label, left: sourceLeft }),
       { where: { field: 'amount' } },
     );
   }
@@ -127,19 +153,19 @@ export interface ContactInput {
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function validateCustomer(c: CustomerInput): void {
-  if (!c.legalName?.trim()) throw validation('legal name is required', { field: 'legalName' });
-  if (c.kind && c.kind !== 'business' && c.kind !== 'consumer') throw validation(`kind must be business or consumer, got "${c.kind}"`, { field: 'kind' });
-  if (c.siren && !isValidSiren(c.siren)) throw validation(`SIREN "${c.siren}" is not valid (9 digits, Luhn key)`, { field: 'siren' });
-  if (c.siret && !isValidSiret(c.siret)) throw validation(`SIRET "${c.siret}" is not valid (14 digits, Luhn key)`, { field: 'siret' });
-  if (c.language && c.language !== 'fr' && c.language !== 'en') throw validation(`language must be fr or en, got "${c.language}"`, { field: 'language' });
-  if (c.country && !/^[A-Z]{2}$/.test(c.country)) throw validation(`country must be an ISO 3166 alpha-2 code, got "${c.country}"`, { field: 'country' });
+  if (!c.legalName?.trim()) throw validation(E('legal_name_required'), { field: 'legalName' });
+  if (c.kind && c.kind !== 'business' && c.kind !== 'consumer') throw validation(E('kind', { kind: c.kind }), { field: 'kind' });
+  if (c.siren && !isValidSiren(c.siren)) throw validation(E('siren', { siren: c.siren }), { field: 'siren' });
+  if (c.siret && !isValidSiret(c.siret)) throw validation(E('siret', { siret: c.siret }), { field: 'siret' });
+  if (c.language && c.language !== 'fr' && c.language !== 'en') throw validation(E('language', { language: c.language }), { field: 'language' });
+  if (c.country && !/^[A-Z]{2}$/.test(c.country)) throw validation(E('country', { country: c.country }), { field: 'country' });
   if (c.paymentTermsDays !== undefined && (!Number.isInteger(c.paymentTermsDays) || c.paymentTermsDays < 0 || c.paymentTermsDays > 365)) {
-    throw validation('payment terms must be 0 to 365 days', { field: 'paymentTermsDays' });
+    throw validation(E('payment_terms'), { field: 'paymentTermsDays' });
   }
-  if (c.creditLimitMinor != null && c.creditLimitMinor < 0n) throw validation('credit limit cannot be negative', { field: 'creditLimit' });
+  if (c.creditLimitMinor != null && c.creditLimitMinor < 0n) throw validation(E('credit_limit'), { field: 'creditLimit' });
   c.contacts?.forEach((ct, i) => {
-    if (!ct.name?.trim()) throw validation('contact name is required', { field: `contacts[${i}].name` });
-    if (ct.email && !EMAIL_RE.test(ct.email)) throw validation(`"${ct.email}" is not an email address`, { field: `contacts[${i}].email` });
+    if (!ct.name?.trim()) throw validation(E('contact_name'), { field: `contacts[${i}].name` });
+    if (ct.email && !EMAIL_RE.test(ct.email)) throw validation(E('email', { email: ct.email }), { field: `contacts[${i}].email` });
   });
 }
 
@@ -155,20 +181,20 @@ export interface InvoiceInput {
 }
 
 export function validateInvoice(i: InvoiceInput): { issueDate: CalendarDate; dueDate: CalendarDate } {
-  if (!i.number?.trim()) throw validation('invoice number is required', { field: 'number' });
+  if (!i.number?.trim()) throw validation(E('invoice_number'), { field: 'number' });
   const issueDate = calendarDate(i.issueDate, { field: 'issueDate' });
   const dueDate = calendarDate(i.dueDate, { field: 'dueDate' });
-  if (dueDate < issueDate) throw validation(`due date ${dueDate} is before issue date ${issueDate}`, { field: 'dueDate' });
+  if (dueDate < issueDate) throw validation(E('due_before_issue', { dueDate, issueDate }), { field: 'dueDate' });
   assertCurrency(i.currency, { field: 'currency' });
   assertMinor(i.amountInclTaxMinor, 'amountInclTax', true);
   assertMinor(i.amountExclTaxMinor, 'amountExclTax', false);
-  if (i.amountExclTaxMinor > i.amountInclTaxMinor) throw validation('amount excluding tax exceeds amount including tax', { field: 'amountExclTax' });
+  if (i.amountExclTaxMinor > i.amountInclTaxMinor) throw validation(E('excl_over_incl'), { field: 'amountExclTax' });
   return { issueDate, dueDate };
 }
 
 export function assertMinor(v: unknown, field: string, strictlyPositive: boolean): asserts v is bigint {
-  if (typeof v !== 'bigint') throw validation(`${field} must be an integer number of minor units`, { field });
-  if (strictlyPositive ? v <= 0n : v < 0n) throw validation(`${field} must be ${strictlyPositive ? 'positive' : 'zero or more'}`, { field });
+  if (typeof v !== 'bigint') throw validation(E('integer_minor', { field }), { field });
+  if (strictlyPositive ? v <= 0n : v < 0n) throw validation(E(strictlyPositive ? 'positive' : 'zero_or_more', { field }), { field });
 }
 
 export const PAYMENT_METHODS = ['transfer', 'direct_debit', 'card', 'cheque', 'cash', 'lcr', 'other'] as const;
@@ -190,7 +216,7 @@ export function validatePayment(p: PaymentInput): CalendarDate {
   const d = calendarDate(p.paymentDate, { field: 'paymentDate' });
   assertCurrency(p.currency, { field: 'currency' });
   assertMinor(p.amountMinor, 'amount', true);
-  if (p.method && !PAYMENT_METHODS.includes(p.method)) throw validation(`unknown payment method "${p.method}"`, { field: 'method' });
-  if (p.payerIban && !isValidIban(p.payerIban)) throw validation(`payer IBAN "${p.payerIban}" is not valid`, { field: 'payerIban' });
+  if (p.method && !PAYMENT_METHODS.includes(p.method)) throw validation(E('payment_method', { method: p.method }), { field: 'method' });
+  if (p.payerIban && !isValidIban(p.payerIban)) throw validation(E('payer_iban', { iban: p.payerIban }), { field: 'payerIban' });
   return d;
 }

@@ -4,6 +4,13 @@
  * division states its rounding.
  */
 import { validation, type ErrorPlace } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('money', {
+  currency: { fr: "« {currency} » n’est pas un code devise ISO 4217", en: "\"{currency}\" is not an ISO 4217 currency code" },
+  not_an_amount: { fr: "« {text} » n’est pas un montant", en: "\"{text}\" is not an amount" },
+  decimals: { fr: "« {text} » a plus de {exp} décimales pour {currency}", en: "\"{text}\" has more than {exp} decimals for {currency}" },
+});
 
 export type Minor = bigint;
 
@@ -16,7 +23,7 @@ export function currencyExponent(currency: string): number {
 
 const CURRENCY_RE = /^[A-Z]{3}$/;
 export function assertCurrency(currency: string, where?: ErrorPlace): string {
-  if (!CURRENCY_RE.test(currency)) throw validation(`"${currency}" is not an ISO 4217 currency code`, where);
+  if (!CURRENCY_RE.test(currency)) throw validation(E('currency', { currency }), where);
   return currency;
 }
 
@@ -48,18 +55,18 @@ export function parseAmount(text: string, currency = 'EUR', where?: ErrorPlace):
       if (occurrences > 1 && !s.includes(otherSep)) {
         intPart = s.split(decSep!).join('');
         frac = '';
-      } else throw validation(`"${text}" is not an amount`, where);
+      } else throw validation(E('not_an_amount', { text }), where);
     } else {
       intPart = s.slice(0, decIdx).split(otherSep).join('');
       frac = s.slice(decIdx + 1);
     }
   }
   if (!/^\d+$/.test(intPart || '0') || !/^\d*$/.test(frac) || (intPart === '' && frac === '')) {
-    throw validation(`"${text}" is not an amount`, where);
+    throw validation(E('not_an_amount', { text }), where);
   }
   if (frac.length > exp) {
     if (/^0*$/.test(frac.slice(exp))) frac = frac.slice(0, exp);
-    else throw validation(`"${text}" has more than ${exp} decimals for ${currency}`, where);
+    else throw validation(E('decimals', { text, exp, currency }), where);
   }
   const minor = BigInt((intPart || '0') + frac.padEnd(exp, '0'));
   return sign * minor;

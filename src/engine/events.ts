@@ -12,6 +12,21 @@ import { getInvoice } from '../ledger/repo.ts';
 import { noticePaid } from './notices.ts';
 import { ACTIVE_PAUSE, INSTALMENT_STEP, loadPlannerInput } from './planner-input.ts';
 import { loadAssignments } from './scenarios.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('engine-events', {
+  pause_reason: { fr: "motif de pause inconnu « {reason} »", en: "unknown pause reason \"{reason}\"" },
+  pause_end: { fr: "une pause doit se terminer après son début", en: "a pause must end after it starts" },
+  other_customer: { fr: "la facture appartient à un autre client", en: "the invoice belongs to another customer" },
+  dispute_reason: { fr: "un litige doit avoir un motif", en: "a dispute needs a reason" },
+  promise_past: { fr: "la date promise ne peut pas être dans le passé", en: "a promise date cannot be in the past" },
+  promise_amount: { fr: "le montant promis doit être positif", en: "a promised amount must be positive" },
+  promise_invoices: { fr: "une promesse porte sur au moins une facture", en: "a promise covers at least one invoice" },
+  invoice_other_customer: { fr: "la facture {invoice} appartient à un autre client", en: "invoice {invoice} belongs to another customer" },
+  promise_currency: { fr: "une promesse porte sur des factures d’une seule devise", en: "a promise covers invoices of one currency" },
+  plan_instalments: { fr: "un échéancier doit comporter des échéances", en: "a payment plan needs instalments" },
+  plan_total: { fr: "les échéances totalisent {total} alors que les factures doivent {open} (en centimes)", en: "instalments add up to {total} but the invoices owe {open} (minor units)" },
+});
 
 export const PAUSE_REASONS = ['dispute', 'promise_to_pay', 'payment_plan', 'manual_hold', 'insolvency', 'other'] as const;
 export type PauseReason = (typeof PAUSE_REASONS)[number];
@@ -26,12 +41,12 @@ export interface PauseInput {
 }
 
 export async function createPause(q: Queryable, orgId: string, p: PauseInput, today: CalendarDate): Promise<bigint> {
-  if (!PAUSE_REASONS.includes(p.reason)) throw validation(`unknown pause reason "${p.reason}"`, { field: 'reason' });
+  if (!PAUSE_REASONS.includes(p.reason)) throw validation(E('pause_reason', { reason: p.reason }), { field: 'reason' });
   calendarDate(p.startsOn, { field: 'startsOn' });
-  if (p.endsOn && p.endsOn <= p.startsOn) throw validation('a pause must end after it starts', { field: 'endsOn' });
+  if (p.endsOn && p.endsOn <= p.startsOn) throw validation(E('pause_end'), { field: 'endsOn' });
   if (p.invoiceId != null) {
     const inv = await getInvoice(q, orgId, p.invoiceId);
-    if (inv.customerId !== p.customerId) throw validation('the invoice belongs to another customer', { field: 'invoiceId' });
+    if (inv.customerId !== p.customerId) throw validation(E('other_customer'), { field: 'invoiceId' });
   }
   const [row] = await q.query<{ id: bigint }>(
     `INSERT INTO pauses (organisation_id, customer_id, invoice_id, reason, starts_on, ends_on, note) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`,
@@ -52,7 +67,7 @@ export async function liftPause(q: Queryable, orgId: string, pauseId: bigint, to
 }
 
 export async function openDispute(q: Queryable, orgId: string, d: { customerId: bigint; invoiceId?: bigint | null; reason: string }, today: CalendarDate): Promise<bigint> {
-  if (!d.reason?.trim()) throw validation('a dispute needs a reason', { field: 'reason' });
+  if (!d.reason?.trim()) throw validation(E('dispute_reason'), { field: 'reason' });
   const pauseId = await createPause(q, orgId, { customerId: d.customerId, invoiceId: d.invoiceId ?? null, reason: 'dispute', startsOn: today, note: d.reason }, today);
   const [row] = await q.query<{ id: bigint }>(
     'INSERT INTO disputes (organisation_id, customer_id, invoice_id, reason, opened_on, pause_id) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id',
@@ -78,15 +93,15 @@ export async function recordPromise(
   today: CalendarDate,
 ): Promise<bigint> {
   calendarDate(p.promisedOn, { field: 'promisedOn' });
-  if (p.promisedOn < today) throw validation('a promise date cannot be in the past', { field: 'promisedOn' });
-  if (p.amountMinor <= 0n) throw validation('a promised amount must be positive', { field: 'amount' });
-  if (p.invoiceIds.length === 0) throw validation('a promise covers at least one invoice', { field: 'invoiceIds' });
+  if (p.promisedOn < today) throw validation(E('promise_past'), { field: 'promisedOn' });
+  if (p.amountMinor <= 0n) throw validation(E('promise_amount'), { field: 'amount' });
+  if (p.invoiceIds.length === 0) throw validation(E('promise_invoices'), { field: 'invoiceIds' });
   let open = 0n;
   let currency: string | null = null;
   for (const id of p.invoiceIds) {
     const inv = await getInvoice(q, orgId, id);
-    if (inv.customerId !== p.customerId) throw validation(`invoice ${inv.number} belongs to another customer`, { field: 'invoiceIds' });
-    if (currency && inv.currency !== currency) throw new RelanceError(ERROR_CODES.LEDGER_INVARIANT, 'a promise covers invoices of one currency');
+    if (inv.customerId !== p.customerId) throw validation(E('invoice_other_customer', { invoice: inv.number }), { field: 'invoiceIds' });
+    if (currency && inv.currency !== currency) throw new RelanceError(ERROR_CODES.LEDGER_INVARIANT, E('promise_currency'));
     currency = inv.currency;
     open += inv.openMinor;
   }
@@ -116,17 +131,17 @@ export async function createPaymentPlan(
   p: { customerId: bigint; invoiceIds: bigint[]; instalments: { dueDate: CalendarDate; amountMinor: Minor }[]; graceDays?: number },
   today: CalendarDate,
 ): Promise<bigint> {
-  if (p.instalments.length === 0) throw validation('a payment plan needs instalments', { field: 'instalments' });
+  if (p.instalments.length === 0) throw validation(E('plan_instalments'), { field: 'instalments' });
   let open = 0n;
   let currency: string | null = null;
   for (const id of p.invoiceIds) {
     const inv = await getInvoice(q, orgId, id);
-    if (inv.customerId !== p.customerId) throw validation(`invoice ${inv.number} belongs to another customer`, { field: 'invoiceIds' });
+    if (inv.customerId !== p.customerId) throw validation(E('invoice_other_customer', { invoice: inv.number }), { field: 'invoiceIds' });
     currency ??= inv.currency;
     open += inv.openMinor;
   }
   const total = p.instalments.reduce((a, i) => a + i.amountMinor, 0n);
-  if (total !== open) throw validation(`instalments add up to ${total} but the invoices owe ${open} (minor units)`, { field: 'instalments' });
+  if (total !== open) throw validation(E('plan_total', { total, open }), { field: 'instalments' });
   const pauseId = await createPauseRow(q, orgId, p.customerId, null, 'payment_plan', today, null);
   const [row] = await q.query<{ id: bigint }>(
     `INSERT INTO payment_plans (organisation_id, customer_id, invoice_ids, currency, open_at_start_minor, started_on, grace_days, pause_id)

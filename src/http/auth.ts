@@ -10,6 +10,15 @@ import { z } from 'zod';
 import { apiKeyPrincipal, login, logout, type Principal, sessionPrincipal } from '../auth/index.ts';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
 import { type AppContext, json } from './app.ts';
+import { zodError } from './zod-text.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('http-auth', {
+  unknown_key: { fr: "cette clé d’API est inconnue ou révoquée", en: "this API key is unknown or revoked" },
+  cross_origin: { fr: "requête d’une autre origine refusée", en: "cross-origin request refused" },
+  not_json: { fr: "le corps de la requête n’est pas du JSON", en: "the request body is not JSON" },
+  not_signed_in: { fr: "vous n’êtes pas connecté", en: "not signed in" },
+});
 
 export const SESSION_COOKIE = 'relance_session';
 
@@ -24,7 +33,7 @@ export async function principalOf(c: Context, ctx: AppContext): Promise<Principa
   if (key) {
     p = await apiKeyPrincipal(ctx.db, key, now);
     // A wrong key is an error even if a cookie is also there: the caller meant the key.
-    if (!p) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, 'this API key is unknown or revoked');
+    if (!p) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('unknown_key'));
   } else {
     const token = getCookie(c, SESSION_COOKIE);
     if (token) p = await sessionPrincipal(ctx.db, token, now);
@@ -45,7 +54,7 @@ function checkSameOrigin(c: Context) {
   } catch {
     originHost = '';
   }
-  if (originHost !== host) throw new RelanceError(ERROR_CODES.FORBIDDEN, 'cross-origin request refused');
+  if (originHost !== host) throw new RelanceError(ERROR_CODES.FORBIDDEN, E('cross_origin'));
 }
 
 const isHttps = (c: Context) => c.req.header('x-forwarded-proto') === 'https' || new URL(c.req.url).protocol === 'https:';
@@ -71,15 +80,12 @@ export function registerAuthRoutes(app: Hono, ctx: AppContext) {
   app.post('/api/auth/login', async (c) => {
     let body: z.infer<typeof LoginBody>;
     try {
-      const r = LoginBody.safeParse(await c.req.json());
-      if (!r.success) {
-        const i = r.error.issues[0]!;
-        throw new RelanceError(ERROR_CODES.VALIDATION, `${i.path.join('.')}: ${i.message}`, { where: { field: i.path.join('.') } });
-      }
+      const r = LoginBody.safeParse(await c.req.json(), { reportInput: true });
+      if (!r.success) throw zodError(r.error, 'body');
       body = r.data;
     } catch (e) {
       if (e instanceof RelanceError) throw e;
-      throw new RelanceError(ERROR_CODES.VALIDATION, 'the request body is not JSON', { where: { field: 'body' } });
+      throw new RelanceError(ERROR_CODES.VALIDATION, E('not_json'), { where: { field: 'body' } });
     }
     const s = await ctx.db.tx((q) => login(q, body.email, body.password, { organisationId: body.organisationId, now: ctx.now() }));
     setCookie(c, SESSION_COOKIE, s.token, {
@@ -100,7 +106,7 @@ export function registerAuthRoutes(app: Hono, ctx: AppContext) {
   });
   app.get('/api/auth/me', async (c) => {
     const p = await principalOf(c, ctx);
-    if (!p) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, 'not signed in');
+    if (!p) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('not_signed_in'));
     return json(me(p));
   });
 }

@@ -20,6 +20,18 @@ import {
 import { type Minor, assertCurrency } from '../domain/money.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { normaliseIban } from '../domain/identifiers.ts';
+import { defineErrors, type Text } from '../i18n/index.ts';
+
+const E = defineErrors('ledger', {
+  time_zone: { fr: "« {tz} » n’est pas un fuseau horaire IANA", en: "\"{tz}\" is not an IANA time zone" },
+  legal_name_required: { fr: "la raison sociale est obligatoire", en: "legal name is required" },
+  credit_note_number: { fr: "le numéro d’avoir est obligatoire", en: "credit note number is required" },
+  one_source: { fr: "une affectation porte sur un paiement ou sur un avoir, exactement l’un des deux", en: "an allocation takes exactly one of a payment or a credit note" },
+  payment_label: { fr: "le paiement {id}", en: "payment {id}" },
+  credit_note_label: { fr: "l’avoir {number}", en: "credit note {number}" },
+  write_off_positive: { fr: "le montant d’un passage en perte doit être positif", en: "a write-off amount must be positive" },
+  write_off_over: { fr: "le passage en perte de {amount} dépasse le reste dû {open} de la facture {invoice}", en: "write-off of {amount} exceeds the open amount {open} of invoice {invoice}" },
+});
 
 export interface OrganisationInput {
   legalName: string;
@@ -46,12 +58,12 @@ function assertTimeZone(tz: string) {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
   } catch {
-    throw validation(`"${tz}" is not an IANA time zone`, { field: 'timeZone' });
+    throw validation(E('time_zone', { tz }), { field: 'timeZone' });
   }
 }
 
 export async function createOrganisation(q: Queryable, o: OrganisationInput): Promise<Organisation> {
-  if (!o.legalName?.trim()) throw validation('legal name is required', { field: 'legalName' });
+  if (!o.legalName?.trim()) throw validation(E('legal_name_required'), { field: 'legalName' });
   if (o.timeZone) assertTimeZone(o.timeZone);
   if (o.currency) assertCurrency(o.currency, { field: 'currency' });
   const [row] = await q.query<Row>(
@@ -380,7 +392,7 @@ export interface CreditNote {
 
 export async function createCreditNote(q: Queryable, orgId: string, c: CreditNoteInput): Promise<CreditNote> {
   const date = validatePayment({ paymentDate: c.issueDate, currency: c.currency, amountMinor: c.amountMinor });
-  if (!c.number?.trim()) throw validation('credit note number is required', { field: 'number' });
+  if (!c.number?.trim()) throw validation(E('credit_note_number'), { field: 'number' });
   await getCustomerRow(q, orgId, c.customerId);
   const [row] = await q.query<Row>(
     `INSERT INTO credit_notes (organisation_id, customer_id, number, external_id, issue_date, currency, amount_minor, reason)
@@ -428,23 +440,23 @@ export interface Allocation {
  */
 export async function allocate(q: Queryable, orgId: string, a: AllocationInput): Promise<Allocation> {
   if ((a.paymentId == null) === (a.creditNoteId == null)) {
-    throw validation('an allocation takes exactly one of a payment or a credit note', { field: 'paymentId' });
+    throw validation(E('one_source'), { field: 'paymentId' });
   }
   const [inv] = await q.query<Row>('SELECT * FROM invoice_balances WHERE organisation_id = $1 AND id = $2', [orgId, a.invoiceId]);
   if (!inv) throw notFound('invoice', String(a.invoiceId));
   await q.query('SELECT 1 FROM invoices WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, a.invoiceId]);
   const invoice = toInvoice((await q.query<Row>('SELECT * FROM invoice_balances WHERE organisation_id = $1 AND id = $2', [orgId, a.invoiceId]))[0]!);
-  let source: { currency: string; amountMinor: Minor; allocatedMinor: Minor; label: string };
+  let source: { currency: string; amountMinor: Minor; allocatedMinor: Minor; label: Text };
   if (a.paymentId != null) {
     const [p] = await q.query<Row>('SELECT * FROM payments WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, a.paymentId]);
     if (!p) throw notFound('payment', String(a.paymentId));
     const pay = toPayment(p);
-    source = { ...pay, label: `payment ${pay.id}` };
+    source = { ...pay, label: E('payment_label', { id: String(pay.id) }) };
   } else {
     const [c] = await q.query<Row>('SELECT * FROM credit_notes WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, a.creditNoteId]);
     if (!c) throw notFound('credit note', String(a.creditNoteId));
     const cn = toCreditNote(c);
-    source = { ...cn, label: `credit note ${cn.number}` };
+    source = { ...cn, label: E('credit_note_label', { number: cn.number }) };
   }
   checkAllocation(invoice, source, a.amountMinor);
   const [row] = await q.query<Row>(
@@ -480,10 +492,10 @@ export async function writeOff(
 ): Promise<void> {
   const invoice = await getInvoice(q, orgId, w.invoiceId);
   await q.query('SELECT 1 FROM invoices WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, w.invoiceId]);
-  if (w.amountMinor <= 0n) throw validation('a write-off amount must be positive', { field: 'amount' });
+  if (w.amountMinor <= 0n) throw validation(E('write_off_positive'), { field: 'amount' });
   const fresh = await getInvoice(q, orgId, w.invoiceId);
   if (w.amountMinor > fresh.openMinor) {
-    throw new RelanceError(ERROR_CODES.LEDGER_INVARIANT, `write-off of ${w.amountMinor} exceeds the open amount ${fresh.openMinor} of invoice ${invoice.number}`, {
+    throw new RelanceError(ERROR_CODES.LEDGER_INVARIANT, E('write_off_over', { amount: w.amountMinor, open: fresh.openMinor, invoice: invoice.number }), {
       where: { field: 'amount' },
     });
   }

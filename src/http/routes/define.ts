@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
+import { zodError } from '../zod-text.ts';
 import type { Db, Queryable } from '../../db/driver.ts';
 import { type CalendarDate, todayIn } from '../../domain/dates.ts';
 import { type Principal, type Scope, scopeAllows } from '../../auth/index.ts';
@@ -15,6 +16,17 @@ import { ERROR_CODES, RelanceError } from '../../errors.ts';
 import { getOrganisation, type Organisation } from '../../ledger/repo.ts';
 import { type AppContext, json } from '../app.ts';
 import { principalOf } from '../auth.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('http-api', {
+  cursor: { fr: "ce curseur n’a pas été donné par cette API", en: "cursor is not one this API gave" },
+  sign_in: { fr: "connectez-vous, ou envoyez une clé d’API dans l’en-tête « Authorization: Bearer rlk_... »", en: "sign in, or send an API key as \"Authorization: Bearer rlk_...\"" },
+  scope_key: { fr: "il faut le droit {needed} ; la clé a le droit {has}", en: "this needs the {needed} scope; the key has {has}" },
+  scope_role: { fr: "il faut le droit {needed} ; votre rôle donne le droit {has}", en: "this needs the {needed} scope; your role gives {has}" },
+  not_json: { fr: "le corps de la requête n’est pas du JSON", en: "the request body is not JSON" },
+  idempotency_length: { fr: "Idempotency-Key doit faire de 1 à 255 caractères", en: "Idempotency-Key must be 1 to 255 characters" },
+  idempotency_reused: { fr: "cette Idempotency-Key a déjà servi pour une autre requête", en: "this Idempotency-Key was already used for a different request" },
+});
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -104,7 +116,7 @@ export const encodeCursor = (id: bigint | string) => Buffer.from(`id:${id}`).toS
 export function decodeCursor(c: string | undefined): bigint | null {
   if (!c) return null;
   const s = Buffer.from(c, 'base64url').toString();
-  if (!/^id:\d{1,18}$/.test(s)) throw new RelanceError(ERROR_CODES.VALIDATION, 'cursor is not one this API gave', { where: { field: 'cursor' } });
+  if (!/^id:\d{1,18}$/.test(s)) throw new RelanceError(ERROR_CODES.VALIDATION, E('cursor'), { where: { field: 'cursor' } });
   return BigInt(s.slice(3));
 }
 export function paged<T extends { id: bigint }>(rows: T[], limit: number): { data: T[]; nextCursor: string | null } {
@@ -116,17 +128,16 @@ export function paged<T extends { id: bigint }>(rows: T[], limit: number): { dat
 // ------------------------------------------------------------------ registration
 
 function zodProblem(e: z.ZodError, part: string): RelanceError {
-  const first = e.issues[0]!;
-  const field = first.path.length ? first.path.join('.') : part;
-  return new RelanceError(ERROR_CODES.VALIDATION, `${field}: ${first.message}`, {
-    where: { field },
-    details: e.issues.map((i) => ({ field: i.path.join('.') || part, message: i.message })),
-  });
+  return zodError(
+    e,
+    part,
+    e.issues.map((i) => ({ field: i.path.join('.') || part, message: i.message })),
+  );
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, part: string): T {
   if (!schema) return undefined as T;
-  const r = schema.safeParse(value);
+  const r = schema.safeParse(value, { reportInput: true });
   if (!r.success) throw zodProblem(r.error, part);
   return r.data;
 }
@@ -142,9 +153,9 @@ export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[]) {
   for (const r of routes) {
     app.on(r.method.toUpperCase(), honoPath(r.path), async (c) => {
       const principal = await principalOf(c, ctx);
-      if (!principal) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, 'sign in, or send an API key as "Authorization: Bearer rlk_..."');
+      if (!principal) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('sign_in'));
       if (!scopeAllows(principal.scope, r.scope)) {
-        throw new RelanceError(ERROR_CODES.FORBIDDEN, `this needs the ${r.scope} scope; ${principal.kind === 'api_key' ? 'the key has' : 'your role gives'} ${principal.scope}`);
+        throw new RelanceError(ERROR_CODES.FORBIDDEN, E(principal.kind === 'api_key' ? 'scope_key' : 'scope_role', { needed: r.scope, has: principal.scope }));
       }
       const params = parse(r.params, c.req.param(), 'path');
       const query = parse(r.query, c.req.query(), 'query');
@@ -156,7 +167,7 @@ export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[]) {
         try {
           parsed = await c.req.json();
         } catch {
-          throw new RelanceError(ERROR_CODES.VALIDATION, 'the request body is not JSON', { where: { field: 'body' } });
+          throw new RelanceError(ERROR_CODES.VALIDATION, E('not_json'), { where: { field: 'body' } });
         }
         body = parse(r.body, parsed, 'body');
       }
@@ -168,7 +179,7 @@ export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[]) {
 
       const key = r.method === 'post' ? c.req.header('idempotency-key') : undefined;
       if (key !== undefined && (key.length < 1 || key.length > 255)) {
-        throw new RelanceError(ERROR_CODES.VALIDATION, 'Idempotency-Key must be 1 to 255 characters', { where: { field: 'Idempotency-Key' } });
+        throw new RelanceError(ERROR_CODES.VALIDATION, E('idempotency_length'), { where: { field: 'Idempotency-Key' } });
       }
       const requestHash = createHash('sha256')
         .update(`${r.method} ${c.req.path}\n${JSON.stringify(c.req.query())}\n`)
@@ -189,7 +200,7 @@ export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[]) {
               [principal.organisationId, key],
             );
             if (prev!.request_sha256 !== requestHash) {
-              throw new RelanceError(ERROR_CODES.CONFLICT, 'this Idempotency-Key was already used for a different request', { where: { field: 'Idempotency-Key' } });
+              throw new RelanceError(ERROR_CODES.CONFLICT, E('idempotency_reused'), { where: { field: 'Idempotency-Key' } });
             }
             return { replayed: true, status: prev!.status_code, text: prev!.response_body };
           }

@@ -12,6 +12,12 @@ import type { Principal } from '../../auth/index.ts';
 import type { Queryable } from '../../db/driver.ts';
 import { approveActions, cancelActions } from '../../delivery/outbox.ts';
 import { Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, page, paged, route, type RouteDef } from './define.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('http-engine', {
+  approve_only: { fr: "l’action {id} est au statut {status} : elle ne peut être approuvée que lorsqu’elle attend une approbation", en: "action {id} is {status}: it can only be approved while awaiting approval" },
+  cancel_only: { fr: "l’action {id} est au statut {status} : elle ne peut être annulée qu’avant son envoi", en: "action {id} is {status}: it can only be cancelled before it is sent" },
+});
 
 type Row = Record<string, unknown>;
 const camel = (r: Row) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), v]));
@@ -235,7 +241,7 @@ async function transition(q: Queryable, orgId: string, id: bigint, to: 'queued' 
   const [r] = await q.query<Row>(`SELECT ${ACTION_COLUMNS} FROM actions WHERE organisation_id = $1 AND id = $2`, [orgId, id]);
   if (!r) throw notFound('action', String(id));
   if (!done.length) {
-    throw new RelanceError(ERROR_CODES.CONFLICT, `action ${id} is ${String(r.status)}: it can only be ${to === 'queued' ? 'approved while awaiting approval' : 'cancelled before it is sent'}`);
+    throw new RelanceError(ERROR_CODES.CONFLICT, E(to === 'queued' ? 'approve_only' : 'cancel_only', { id: String(id), status: String(r.status) }));
   }
   return camel(r);
 }
