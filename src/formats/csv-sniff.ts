@@ -4,6 +4,13 @@
  * (the one of `,` `;` TAB `|` that splits the header line into the most fields).
  */
 import { validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('csv', {
+  utf16: { fr: "les fichiers UTF-16 ne sont pas pris en charge : enregistrez le fichier en UTF-8", en: "UTF-16 files are not supported: save the file as UTF-8" },
+  encoding: { fr: "encodage inconnu « {encoding} » (utf-8, windows-1252 ou iso-8859-15)", en: "unknown encoding \"{encoding}\" (use utf-8, windows-1252 or iso-8859-15)" },
+  separator: { fr: "impossible de déterminer le séparateur : la ligne d’en-tête n’a qu’une colonne (, ; TAB ou | attendu)", en: "cannot tell the separator: the header line has a single column (expected , ; TAB or |)" },
+});
 
 export type TextEncoding = 'utf-8' | 'windows-1252' | 'iso-8859-15';
 export type Separator = ',' | ';' | '\t' | '|';
@@ -25,7 +32,7 @@ export function sniffEncoding(head: Uint8Array, declared?: string, eightBit: Tex
   const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   if (declared) return { encoding: normaliseEncoding(declared), bomLength: bom };
   if (bom) return { encoding: 'utf-8', bomLength: 3 };
-  if (head[0] === 0xff && head[1] === 0xfe) throw validation('UTF-16 files are not supported: save the file as UTF-8', { field: 'encoding' });
+  if (head[0] === 0xff && head[1] === 0xfe) throw validation(E('utf16'), { field: 'encoding' });
   return { encoding: isUtf8Prefix(head) ? 'utf-8' : eightBit, bomLength: 0 };
 }
 
@@ -34,7 +41,7 @@ export function normaliseEncoding(e: string): TextEncoding {
   if (s === 'utf8' || s === 'utf-8') return 'utf-8';
   if (['windows-1252', 'cp1252', 'win1252', 'latin1', 'iso-8859-1', 'latin-1'].includes(s)) return 'windows-1252';
   if (['iso-8859-15', 'latin9', 'latin-9', 'iso8859-15'].includes(s)) return 'iso-8859-15';
-  throw validation(`unknown encoding "${e}" (use utf-8, windows-1252 or iso-8859-15)`, { field: 'encoding' });
+  throw validation(E('encoding', { encoding: e }), { field: 'encoding' });
 }
 
 /** Valid UTF-8, allowing a multi-byte sequence cut at the end of the sample. */
@@ -77,7 +84,7 @@ export function sniffSeparator(headerLine: string, candidates: readonly Separato
       bestCount = count;
     }
   }
-  if (bestCount <= 0) throw validation('cannot tell the separator: the header line has a single column (expected , ; TAB or |)', { line: 1 });
+  if (bestCount <= 0) throw validation(E('separator'), { line: 1 });
   return best;
 }
 

@@ -4,10 +4,18 @@
  * comma, dates AAAAMMJJ (DD/MM/YYYY seen in the wild). Debit/Credit may be Montant + Sens.
  * This module reads one line into typed values; src/imports/fec.ts turns lines into the ledger.
  */
-import { type CalendarDate, parseCalendarDate } from '../domain/dates.ts';
-import { parseAmount } from '../domain/money.ts';
+import type { CalendarDate } from '../domain/dates.ts';
 import { validation } from '../errors.ts';
 import { headerKey } from './csv-sniff.ts';
+import { amountOf, dateOf } from './values.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('fec', {
+  not_fec: { fr: "ce n’est pas un fichier FEC : pas de colonne {missing} (en-tête : {header}…)", en: "not a FEC file: no {missing} column (header: {header}…)" },
+  sens: { fr: "Sens doit valoir D ou C (ou +1 / -1), reçu « {value} »", en: "Sens must be D or C (or +1 / -1), got \"{value}\"" },
+  entry_date: { fr: "EcritureDate est vide", en: "EcritureDate is empty" },
+  account: { fr: "CompteNum est vide", en: "CompteNum is empty" },
+});
 
 export const FEC_FIELDS = [
   'JournalCode', 'JournalLib', 'EcritureNum', 'EcritureDate', 'CompteNum', 'CompteLib', 'CompAuxNum', 'CompAuxLib', 'PieceRef',
@@ -36,7 +44,12 @@ export interface FecLine {
 export interface FecColumns {
   idx: Record<string, number>;
   amountStyle: 'debit_credit' | 'montant_sens';
+  /** The column of each field read per line, -1 when absent (looked up once, not per line). */
+  at: Record<(typeof LINE_FIELDS)[number], number>;
 }
+
+const LINE_FIELDS = ['JournalCode', 'EcritureNum', 'EcritureDate', 'CompteNum', 'CompteLib', 'CompAuxNum', 'CompAuxLib', 'PieceRef', 'PieceDate', 'EcritureLib',
+  'Debit', 'Credit', 'EcritureLet', 'DateLet', 'Montant', 'Sens'] as const;
 
 /** Finds the FEC fields in the header (case-insensitive); says which mandatory ones are missing. */
 export function fecColumns(header: string[], file?: string): FecColumns {
@@ -49,25 +62,29 @@ export function fecColumns(header: string[], file?: string): FecColumns {
   const amountStyle = 'Debit' in idx && 'Credit' in idx ? 'debit_credit' : 'Montant' in idx && 'Sens' in idx ? 'montant_sens' : null;
   const missing = ['JournalCode', 'EcritureNum', 'EcritureDate', 'CompteNum', 'PieceRef'].filter((f) => !(f in idx));
   if (!amountStyle) missing.push('Debit/Credit or Montant/Sens');
-  if (missing.length) throw validation(`not a FEC file: no ${missing.join(', ')} column (header: ${header.slice(0, 8).join(' | ')}…)`, { file, line: 1 });
-  return { idx, amountStyle: amountStyle! };
+  if (missing.length) throw validation(E('not_fec', { missing: missing.join(', '), header: header.slice(0, 8).join(' | ') }), { file, line: 1 });
+  const at = Object.fromEntries(LINE_FIELDS.map((f) => [f, idx[f] ?? -1])) as FecColumns['at'];
+  return { idx, amountStyle: amountStyle!, at };
 }
 
 /** A FEC amount: decimal comma, no thousands separator; an empty field is zero. */
 function fecAmount(text: string | undefined, where: { file?: string; line: number; field: string }): bigint {
   const s = (text ?? '').trim();
   if (!s) return 0n;
-  return parseAmount(s, 'EUR', where);
+  return amountOf(s, 'EUR', where);
 }
 
 function fecDate(text: string | undefined, where: { file?: string; line: number; field: string }): CalendarDate | null {
   const s = (text ?? '').trim();
-  return s ? parseCalendarDate(s, where) : null;
+  return s ? dateOf(s, where) : null;
 }
 
 export function readFecLine(cols: FecColumns, fields: string[], line: number, file?: string): FecLine {
-  const { idx } = cols;
-  const get = (f: string) => (idx[f] === undefined ? '' : (fields[idx[f]!] ?? '').trim());
+  const { at } = cols;
+  const get = (f: (typeof LINE_FIELDS)[number]) => {
+    const i = at[f];
+    return i < 0 ? '' : (fields[i] ?? '').trim();
+  };
   const w = (field: string) => ({ file, line, field });
   let debit: bigint;
   let credit: bigint;
@@ -79,15 +96,15 @@ export function readFecLine(cols: FecColumns, fields: string[], line: number, fi
     const sens = get('Sens').toUpperCase();
     if (sens === 'D' || sens === '+1' || sens === '1') [debit, credit] = [amount, 0n];
     else if (sens === 'C' || sens === '-1') [debit, credit] = [0n, amount];
-    else throw validation(`Sens must be D or C (or +1 / -1), got "${get('Sens')}"`, w('Sens'));
+    else throw validation(E('sens', { value: get('Sens') }), w('Sens'));
   }
   // A negative amount on one side is the other side (some exports write reversals that way).
   if (debit < 0n) [debit, credit] = [0n, credit - debit];
   if (credit < 0n) [debit, credit] = [debit - credit, 0n];
   const entryDate = fecDate(get('EcritureDate'), w('EcritureDate'));
-  if (!entryDate) throw validation('EcritureDate is empty', w('EcritureDate'));
+  if (!entryDate) throw validation(E('entry_date'), w('EcritureDate'));
   const account = get('CompteNum');
-  if (!account) throw validation('CompteNum is empty', w('CompteNum'));
+  if (!account) throw validation(E('account'), w('CompteNum'));
   return {
     line,
     journalCode: get('JournalCode'),

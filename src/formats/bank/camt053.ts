@@ -9,6 +9,29 @@ import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { currencyExponent, type Minor } from '../../domain/money.ts';
 import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
 import { readXml, XmlSyntaxError } from './xml.ts';
+import { defineErrors, type Text } from '../../i18n/index.ts';
+
+const E = defineErrors('bank-camt053', {
+  malformed_xml: { fr: "XML mal formé : {reason}", en: "malformed XML: {reason}" },
+  not_camt: { fr: "ce n’est pas un document camt ISO 20022 (pas d’espace de noms urn:iso:std:iso:20022:tech:xsd:camt)", en: "not an ISO 20022 camt document (no urn:iso:std:iso:20022:tech:xsd:camt namespace)" },
+  not_statement: { fr: "{version} n’est pas un relevé (camt.053 attendu)", en: "{version} is not a statement (camt.053 expected)" },
+  version: { fr: "{version} n’est pas une version prise en charge (camt.053.001.02 à .001.13)", en: "{version} is not a supported version (camt.053.001.02 to .001.13)" },
+  no_document: { fr: "pas d’élément Document", en: "no Document element" },
+  no_bk: { fr: "pas d’élément BkToCstmrStmt", en: "no BkToCstmrStmt element" },
+  no_stmt: { fr: "pas d’élément Stmt : le fichier ne contient aucun relevé", en: "no Stmt element: the file holds no statement" },
+  missing: { fr: "{what} manquant", en: "{what} is missing" },
+  currency: { fr: "la devise « {currency} » n’est pas un code ISO 4217", en: "currency \"{currency}\" is not an ISO 4217 code" },
+  amount: { fr: "le montant « {value} » n’est pas un nombre décimal", en: "amount \"{value}\" is not a decimal number" },
+  amount_decimals: { fr: "le montant « {value} » a plus de décimales que n’en admet {currency}", en: "amount \"{value}\" has more decimals than {currency} allows" },
+  cdtdbt: { fr: "CdtDbtInd « {ind} » doit valoir CRDT ou DBIT", en: "CdtDbtInd \"{ind}\" must be CRDT or DBIT" },
+  no_date: { fr: "Dt ou DtTm manquant", en: "Dt or DtTm is missing" },
+  not_a_date: { fr: "« {value} » n’est pas une date", en: "\"{value}\" is not a date" },
+  balance_date: { fr: "date du solde manquante", en: "balance date is missing" },
+  no_amt: { fr: "Amt manquant", en: "Amt is missing" },
+  no_booking_date: { fr: "BookgDt (date d’opération) manquant", en: "BookgDt (booking date) is missing" },
+  what_amount: { fr: "montant", en: "amount" },
+  what_ccy: { fr: "attribut de devise Ccy", en: "currency attribute Ccy" },
+});
 
 // A parsed XML tree is untyped by nature.
 type X = any;
@@ -32,43 +55,43 @@ export function parseCamt053(input: Buffer | string, opts: ParseOptions = {}): P
   try {
     doc = readXml(text, REPEATED);
   } catch (e) {
-    if (e instanceof XmlSyntaxError) throw parseError(`malformed XML: ${e.message}`, { file, line: e.line });
+    if (e instanceof XmlSyntaxError) throw parseError(E('malformed_xml', { reason: e.message }), { file, line: e.line });
     throw e;
   }
   const ns = NS_RE.exec(text.slice(0, 2000));
-  if (!ns) throw parseError('not an ISO 20022 camt document (no urn:iso:std:iso:20022:tech:xsd:camt namespace)', { file, path: 'Document' });
+  if (!ns) throw parseError(E('not_camt'), { file, path: 'Document' });
   const version = `camt.${ns[1]}.001.${ns[2]}`;
   const v = Number(ns[2]);
-  if (ns[1] !== '053') throw parseError(`${version} is not a statement (camt.053 expected)`, { file, path: 'Document' });
-  if (v < 2 || v > 13) throw parseError(`${version} is not a supported version (camt.053.001.02 to .001.13)`, { file, path: 'Document' });
+  if (ns[1] !== '053') throw parseError(E('not_statement', { version }), { file, path: 'Document' });
+  if (v < 2 || v > 13) throw parseError(E('version', { version }), { file, path: 'Document' });
 
   const root = doc.Document;
-  if (!root) throw parseError('no Document element', { file, path: 'Document' });
+  if (!root) throw parseError(E('no_document'), { file, path: 'Document' });
   const bk = root.BkToCstmrStmt;
-  if (!bk) throw parseError('no BkToCstmrStmt element', { file, path: 'Document/BkToCstmrStmt' });
+  if (!bk) throw parseError(E('no_bk'), { file, path: 'Document/BkToCstmrStmt' });
   const stmts = arr(bk.Stmt);
-  if (stmts.length === 0) throw parseError('no Stmt element: the file holds no statement', { file, path: 'Document/BkToCstmrStmt' });
+  if (stmts.length === 0) throw parseError(E('no_stmt'), { file, path: 'Document/BkToCstmrStmt' });
 
   const statements: BankStatement[] = stmts.map((st: X, si: number) => parseStatement(st, `Document/BkToCstmrStmt/Stmt[${si + 1}]`, file));
   return { format: 'camt053', version, statements };
 }
 
-function need(value: string | null, what: string, where: { file?: string; path: string }): string {
-  if (value === null || value === '') throw parseError(`${what} is missing`, where);
+function need(value: string | null, what: Text, where: { file?: string; path: string }): string {
+  if (value === null || value === '') throw parseError(E('missing', { what }), where);
   return value;
 }
 
 function amountOf(node: X, path: string, file: string | undefined): { minor: Minor; currency: string } {
   const where = { file, path };
-  const value = need(txt(node), 'amount', where);
-  const currency = need(typeof node === 'object' ? (node['@Ccy'] ?? null) : null, 'currency attribute Ccy', where);
-  if (!/^[A-Z]{3}$/.test(currency)) throw parseError(`currency "${currency}" is not an ISO 4217 code`, where);
+  const value = need(txt(node), E('what_amount'), where);
+  const currency = need(typeof node === 'object' ? (node['@Ccy'] ?? null) : null, E('what_ccy'), where);
+  if (!/^[A-Z]{3}$/.test(currency)) throw parseError(E('currency', { currency }), where);
   const m = /^(\d+)(?:\.(\d+))?$/.exec(value);
-  if (!m) throw parseError(`amount "${value}" is not a decimal number`, where);
+  if (!m) throw parseError(E('amount', { value }), where);
   const exp = currencyExponent(currency);
   let frac = m[2] ?? '';
   if (frac.length > exp) {
-    if (!/^0*$/.test(frac.slice(exp))) throw parseError(`amount "${value}" has more decimals than ${currency} allows`, where);
+    if (!/^0*$/.test(frac.slice(exp))) throw parseError(E('amount_decimals', { value, currency }), where);
     frac = frac.slice(0, exp);
   }
   return { minor: BigInt(m[1]! + frac.padEnd(exp, '0')), currency };
@@ -78,17 +101,17 @@ function sign(node: X, path: string, file: string | undefined): 1n | -1n {
   const ind = txt(node);
   if (ind === 'CRDT') return 1n;
   if (ind === 'DBIT') return -1n;
-  throw parseError(`CdtDbtInd "${ind ?? ''}" must be CRDT or DBIT`, { file, path });
+  throw parseError(E('cdtdbt', { ind: ind ?? '' }), { file, path });
 }
 
 /** `Dt` or `DtTm`: the calendar date as the bank wrote it (the time and its offset are dropped). */
 function dateOf(node: X, path: string, file: string | undefined): CalendarDate | null {
   if (node === undefined || node === null) return null;
   const raw = txt(node.Dt) ?? txt(node.DtTm);
-  if (raw === null) throw parseError('Dt or DtTm is missing', { file, path });
+  if (raw === null) throw parseError(E('no_date'), { file, path });
   const d = raw.slice(0, 10);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || !isCalendarDate(d) || (raw.length > 10 && raw[10] !== 'T' && raw[10] !== '+' && raw[10] !== 'Z' && raw[10] !== '-')) {
-    throw parseError(`"${raw}" is not a date`, { file, path: `${path}/${node.Dt !== undefined ? 'Dt' : 'DtTm'}` });
+    throw parseError(E('not_a_date', { value: raw }), { file, path: `${path}/${node.Dt !== undefined ? 'Dt' : 'DtTm'}` });
   }
   return d as CalendarDate;
 }
@@ -111,7 +134,7 @@ function balanceOf(st: X, codes: string[], path: string, file: string | undefine
       const p = `${path}/Bal[${i + 1}]`;
       const { minor } = amountOf(b.Amt, `${p}/Amt`, file);
       const date = dateOf(b.Dt, `${p}/Dt`, file);
-      if (!date) throw parseError('balance date is missing', { file, path: `${p}/Dt` });
+      if (!date) throw parseError(E('balance_date'), { file, path: `${p}/Dt` });
       return { amountMinor: sign(b.CdtDbtInd, `${p}/CdtDbtInd`, file) * minor, date };
     }
   }
@@ -185,13 +208,13 @@ function parseStatement(st: X, path: string, file: string | undefined): BankStat
     const status = txt(n.Sts?.Cd) ?? txt(n.Sts);
     // A statement reports booked entries; pending or informational ones are not money received.
     if (status && status !== 'BOOK') return;
-    if (n.Amt === undefined) throw parseError('Amt is missing', { file, path: np });
+    if (n.Amt === undefined) throw parseError(E('no_amt'), { file, path: np });
     const { minor, currency: ccy } = amountOf(n.Amt, `${np}/Amt`, file);
     const sg = sign(n.CdtDbtInd, `${np}/CdtDbtInd`, file);
     const rv = txt(n.RvslInd);
     const reversal = rv === 'true' || rv === '1';
     const bookingDate = dateOf(n.BookgDt, `${np}/BookgDt`, file) ?? dateOf(n.ValDt, `${np}/ValDt`, file);
-    if (!bookingDate) throw parseError('BookgDt (booking date) is missing', { file, path: np });
+    if (!bookingDate) throw parseError(E('no_booking_date'), { file, path: np });
     const valueDate = dateOf(n.ValDt, `${np}/ValDt`, file);
     // The counterparty of a credit is the debtor; a reversal (a debit cancelling a credit) still
     // names the original debtor, which is how the reversed payment is found again.

@@ -9,6 +9,26 @@ import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { isRelanceError } from '../../errors.ts';
 import { type BankLine, type BankStatement, cleanText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
+import { defineErrors, type Text } from '../../i18n/index.ts';
+
+const E = defineErrors('bank-ofx', {
+  no_ofx: { fr: "pas d’élément <OFX> : ce n’est pas un fichier OFX", en: "no <OFX> element: not an OFX file" },
+  unexpected_text: { fr: "texte inattendu « {text} »", en: "unexpected text \"{text}\"" },
+  closing_tag: { fr: "la balise fermante </{name}> ne correspond pas à l’élément ouvert <{open}>", en: "closing tag </{name}> does not match the open element <{open}>" },
+  never_closed: { fr: "l’élément <{name}> n’est jamais fermé : le fichier est tronqué", en: "element <{name}> is never closed: the file is truncated" },
+  missing: { fr: "{what} manquant", en: "{what} is missing" },
+  not_ofx_date: { fr: "{what} « {value} » n’est pas une date OFX (AAAAMMJJ[HHMMSS[.XXX]][[fuseau]])", en: "{what} \"{value}\" is not an OFX date (YYYYMMDD[HHMMSS[.XXX]][[tz]])" },
+  invalid_date: { fr: "{what} « {value} » n’est pas une date valide", en: "{what} \"{value}\" is not a valid date" },
+  no_ofx_element: { fr: "pas d’élément <OFX>", en: "no <OFX> element" },
+  no_statement: { fr: "aucun relevé (STMTRS ou CCSTMTRS) dans le fichier", en: "no statement (STMTRS or CCSTMTRS) in the file" },
+  curdef: { fr: "CURDEF « {currency} » n’est pas un code devise", en: "CURDEF \"{currency}\" is not a currency code" },
+  no_trnamt: { fr: "TRNAMT (montant) manquant", en: "TRNAMT (amount) is missing" },
+  trnamt: { fr: "TRNAMT « {value} » : {reason}", en: "TRNAMT \"{value}\": {reason}" },
+  balamt: { fr: "BALAMT : {reason}", en: "BALAMT: {reason}" },
+  dtposted: { fr: "DTPOSTED (date d’opération)", en: "DTPOSTED (booking date)" },
+  dtavail: { fr: "DTAVAIL (date de valeur)", en: "DTAVAIL (value date)" },
+  dtasof: { fr: "DTASOF", en: "DTASOF" },
+});
 
 interface OfxNode {
   name: string;
@@ -47,7 +67,7 @@ function decode(input: Buffer | string): string {
 /** Parses the tag soup into a tree; `file` only names errors. */
 function tree(text: string, file: string | undefined): { root: OfxNode; version: string | null } {
   const start = text.search(/<OFX>/i);
-  if (start < 0) throw parseError('no <OFX> element: not an OFX file', { file, line: 1 });
+  if (start < 0) throw parseError(E('no_ofx'), { file, line: 1 });
   const headerText = text.slice(0, start);
   // "VERSION:102" in an SGML header, VERSION="203" in the <?OFX ...?> instruction of an XML one.
   const version = (/^VERSION:\s*(\d+)/im.exec(headerText) ?? /<\?OFX[^>]*\bVERSION\s*=\s*"(\d+)"/i.exec(headerText))?.[1] ?? null;
@@ -75,7 +95,7 @@ function tree(text: string, file: string | undefined): { root: OfxNode; version:
         if (m[1] !== undefined || textValue.trim() !== '') asLeaf(undecided, textValue);
       } else if (leafOpen) (leafOpen as OfxNode).value += textValue;
       else if (textValue.trim() !== '') {
-        throw parseError(`unexpected text "${textValue.trim().slice(0, 30)}"`, { file, line: tokLine, path: stack.at(-1)!.path });
+        throw parseError(E('unexpected_text', { text: textValue.trim().slice(0, 30) }), { file, line: tokLine, path: stack.at(-1)!.path });
       }
       continue;
     }
@@ -96,7 +116,7 @@ function tree(text: string, file: string | undefined): { root: OfxNode; version:
       // Closing an aggregate: leaves in between were never pushed, so the top must match.
       const top = stack.at(-1)!;
       if (top.name !== name) {
-        throw parseError(`closing tag </${name}> does not match the open element <${top.name}>`, { file, line: tokLine, path: top.path });
+        throw parseError(E('closing_tag', { name, open: top.name }), { file, line: tokLine, path: top.path });
       }
       stack.pop();
       continue;
@@ -121,7 +141,7 @@ function tree(text: string, file: string | undefined): { root: OfxNode; version:
   if (undecided) stack.push(undecided);
   if (stack.length > 1) {
     const open = stack.at(-1)!;
-    throw parseError(`element <${open.name}> is never closed: the file is truncated`, { file, line: open.line, path: open.path });
+    throw parseError(E('never_closed', { name: open.name }), { file, line: open.line, path: open.path });
   }
   return { root, version };
 }
@@ -144,12 +164,12 @@ function* findAll(n: OfxNode, name: string): Generator<OfxNode> {
  * DTPOSTED and friends: YYYYMMDD[HHMMSS[.XXX]][[offset:TZ]]. The calendar date is the one the
  * bank wrote, not shifted by the offset: the bank's booking day is what a statement shows.
  */
-export function ofxDate(value: string | null, what: string, where: { file?: string; line: number; path: string }): CalendarDate {
-  if (value === null || value === '') throw parseError(`${what} is missing`, where);
+export function ofxDate(value: string | null, what: string | Text, where: { file?: string; line: number; path: string }): CalendarDate {
+  if (value === null || value === '') throw parseError(E('missing', { what }), where);
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2}(\d{2}(\d{2}(\.\d{1,3})?)?)?)?\s*(\[[+-]?\d+(\.\d+)?(:[A-Za-z]+)?\])?$/.exec(value);
-  if (!m) throw parseError(`${what} "${value}" is not an OFX date (YYYYMMDD[HHMMSS[.XXX]][[tz]])`, where);
+  if (!m) throw parseError(E('not_ofx_date', { what, value }), where);
   const iso = `${m[1]}-${m[2]}-${m[3]}`;
-  if (!isCalendarDate(iso)) throw parseError(`${what} "${value}" is not a valid date`, where);
+  if (!isCalendarDate(iso)) throw parseError(E('invalid_date', { what, value: value }), where);
   return iso as CalendarDate;
 }
 
@@ -158,15 +178,15 @@ export function parseOfx(input: Buffer | string, opts: ParseOptions = {}): Parse
   const text = decode(input).replace(/^\uFEFF/, '');
   const { root, version } = tree(text, file);
   const ofx = child(root, 'OFX');
-  if (!ofx) throw parseError('no <OFX> element', { file, line: 1 });
+  if (!ofx) throw parseError(E('no_ofx_element'), { file, line: 1 });
 
   const statements: BankStatement[] = [];
   const stmtNodes = [...findAll(ofx, 'STMTRS'), ...findAll(ofx, 'CCSTMTRS')];
-  if (stmtNodes.length === 0) throw parseError('no statement (STMTRS or CCSTMTRS) in the file', { file, line: ofx.line, path: ofx.path });
+  if (stmtNodes.length === 0) throw parseError(E('no_statement'), { file, line: ofx.line, path: ofx.path });
   for (const st of stmtNodes) {
     const currency = leaf(st, 'CURDEF');
     const w = { file, line: st.line, path: st.path };
-    if (!currency || !/^[A-Z]{3}$/.test(currency)) throw parseError(`CURDEF "${currency ?? ''}" is not a currency code`, w);
+    if (!currency || !/^[A-Z]{3}$/.test(currency)) throw parseError(E('curdef', { currency: currency ?? '' }), w);
     const acct = child(st, 'BANKACCTFROM') ?? child(st, 'CCACCTFROM');
     const accountNumber = acct ? leaf(acct, 'ACCTID') : null;
     const bankId = acct ? leaf(acct, 'BANKID') : null;
@@ -177,16 +197,16 @@ export function parseOfx(input: Buffer | string, opts: ParseOptions = {}): Parse
     const lines: BankLine[] = [];
     for (const tr of list ? children(list, 'STMTTRN') : []) {
       const tw = { file, line: tr.line, path: tr.path };
-      const bookingDate = ofxDate(leaf(tr, 'DTPOSTED'), 'DTPOSTED (booking date)', tw);
+      const bookingDate = ofxDate(leaf(tr, 'DTPOSTED'), E('dtposted'), tw);
       const avail = leaf(tr, 'DTAVAIL');
-      const valueDate = avail ? ofxDate(avail, 'DTAVAIL (value date)', tw) : null;
+      const valueDate = avail ? ofxDate(avail, E('dtavail'), tw) : null;
       const amountText = leaf(tr, 'TRNAMT');
-      if (!amountText) throw parseError('TRNAMT (amount) is missing', tw);
+      if (!amountText) throw parseError(E('no_trnamt'), tw);
       let amountMinor: bigint;
       try {
         amountMinor = parseAmount(amountText, currency);
       } catch (e) {
-        throw parseError(`TRNAMT "${amountText}": ${isRelanceError(e) ? e.message : String(e)}`, tw);
+        throw parseError(E('trnamt', { value: amountText, reason: isRelanceError(e) ? (e.text ?? e.message) : String(e) }), tw);
       }
       const payee = child(tr, 'PAYEE');
       const name = leaf(tr, 'NAME') ?? (payee ? leaf(payee, 'NAME') : null);
@@ -217,9 +237,9 @@ export function parseOfx(input: Buffer | string, opts: ParseOptions = {}): Parse
     if (bal && leaf(bal, 'BALAMT') && leaf(bal, 'DTASOF')) {
       const bw = { file, line: bal.line, path: bal.path };
       try {
-        closingBalance = { amountMinor: parseAmount(leaf(bal, 'BALAMT')!, currency), date: ofxDate(leaf(bal, 'DTASOF'), 'DTASOF', bw) };
+        closingBalance = { amountMinor: parseAmount(leaf(bal, 'BALAMT')!, currency), date: ofxDate(leaf(bal, 'DTASOF'), E('dtasof'), bw) };
       } catch (e) {
-        throw isRelanceError(e) && e.code === 'parse' ? e : parseError(`BALAMT: ${(e as Error).message}`, bw);
+        throw isRelanceError(e) && e.code === 'parse' ? e : parseError(E('balamt', { reason: isRelanceError(e) ? (e.text ?? e.message) : (e as Error).message }), bw);
       }
     }
     statements.push({ id: null, accountIban, accountNumber: fullAccount, currency, openingBalance: null, closingBalance, lines });

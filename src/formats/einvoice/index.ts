@@ -10,6 +10,17 @@ import { isValidIban, normaliseDigits, normaliseIban } from '../../domain/identi
 import { assertCurrency, type Minor, parseAmount } from '../../domain/money.ts';
 import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
 import { invoiceXmlFromPdf } from './pdf.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('einvoice', {
+  not_einvoice: { fr: "ce n’est pas une facture électronique : un PDF Factur-X/ZUGFeRD, un XML CII ou un XML UBL est attendu", en: "not an e-invoice: expected a Factur-X/ZUGFeRD PDF, a CII XML or a UBL XML" },
+  embedded_pdf: { fr: "le fichier joint est un PDF, pas du XML", en: "the embedded file is a PDF, not XML" },
+  xml: { fr: "le XML est illisible : {reason}", en: "the XML cannot be read: {reason}" },
+  missing: { fr: "la facture électronique n’a pas de {path}", en: "the e-invoice has no {path}" },
+  date: { fr: "« {value} » n’est pas une date (le format 102 est AAAAMMJJ)", en: "\"{value}\" is not a date (format 102 is YYYYMMDD)" },
+  no_cii: { fr: "pas d’élément racine CrossIndustryInvoice", en: "no CrossIndustryInvoice root element" },
+  no_ubl: { fr: "pas d’élément racine Invoice ou CreditNote UBL", en: "no UBL Invoice or CreditNote root element" },
+});
 
 export interface EInvoiceParty {
   name: string;
@@ -94,7 +105,7 @@ export function detectEInvoice(bytes: Buffer): 'pdf' | 'cii' | 'ubl' {
   const head = bytes.toString('utf8', 0, 4096);
   if (/<(\w+:)?CrossIndustryInvoice\b/.test(head)) return 'cii';
   if (/<(\w+:)?(Invoice|CreditNote)\b[^>]*urn:oasis:names:specification:ubl/.test(head)) return 'ubl';
-  throw new RelanceError(ERROR_CODES.PARSE, 'not an e-invoice: expected a Factur-X/ZUGFeRD PDF, a CII XML or a UBL XML', { where: { line: 1 } });
+  throw new RelanceError(ERROR_CODES.PARSE, E('not_einvoice'), { where: { line: 1 } });
 }
 
 /** Reads a PDF (the XML embedded in it), CII or UBL file. */
@@ -103,7 +114,7 @@ export function parseEInvoice(bytes: Buffer, file?: string): { invoice: EInvoice
   if (kind === 'pdf') {
     const { name, xml } = invoiceXmlFromPdf(bytes);
     const inner = detectEInvoice(xml);
-    if (inner === 'pdf') throw new RelanceError(ERROR_CODES.PARSE, 'the embedded file is a PDF, not XML', { where: { file } });
+    if (inner === 'pdf') throw new RelanceError(ERROR_CODES.PARSE, E('embedded_pdf'), { where: { file } });
     return { invoice: parseXml(xml, inner, file), source: { kind: 'pdf', embeddedName: name }, xml };
   }
   return { invoice: parseXml(bytes, kind, file), source: { kind: 'xml' }, xml: bytes };
@@ -116,13 +127,13 @@ function parseXml(xml: Buffer, kind: 'cii' | 'ubl', file?: string): EInvoice {
     if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
     doc = parser.parse(s) as X;
   } catch (e) {
-    throw new RelanceError(ERROR_CODES.PARSE, `the XML cannot be read: ${(e as Error).message}`, { where: { file }, cause: e });
+    throw new RelanceError(ERROR_CODES.PARSE, E('xml', { reason: (e as Error).message }), { where: { file }, cause: e });
   }
   return kind === 'cii' ? readCii(doc, file) : readUbl(doc, file);
 }
 
 function need<T>(v: T | null | undefined, path: string, file?: string): T {
-  if (v === null || v === undefined || v === '') throw validation(`the e-invoice has no ${path}`, { file, path });
+  if (v === null || v === undefined || v === '') throw validation(E('missing', { path }), { file, path });
   return v;
 }
 
@@ -130,7 +141,7 @@ function ciiDate(v: unknown, path: string, file?: string): CalendarDate | null {
   const s = text(at(v, 'DateTimeString'));
   if (!s) return null;
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec(s) ?? /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
-  if (!m) throw validation(`"${s}" is not a date (format 102 is YYYYMMDD)`, { file, path });
+  if (!m) throw validation(E('date', { value: s }), { file, path });
   return calendarDate(`${m[1]}-${m[2]}-${m[3]}`, { file, path });
 }
 
@@ -185,7 +196,7 @@ function payee(ibanText: string | null, warnings: string[]): string | null {
 
 function readCii(doc: X, file?: string): EInvoice {
   const root = doc.CrossIndustryInvoice;
-  if (!root) throw new RelanceError(ERROR_CODES.PARSE, 'no CrossIndustryInvoice root element', { where: { file } });
+  if (!root) throw new RelanceError(ERROR_CODES.PARSE, E('no_cii'), { where: { file } });
   const warnings: string[] = [];
   const ed = at(root, 'ExchangedDocument');
   const trx = at(root, 'SupplyChainTradeTransaction');
@@ -254,7 +265,7 @@ function ublParty(p: unknown): EInvoiceParty {
 function readUbl(doc: X, file?: string): EInvoice {
   const isCredit = 'CreditNote' in doc;
   const root = doc.Invoice ?? doc.CreditNote;
-  if (!root) throw new RelanceError(ERROR_CODES.PARSE, 'no UBL Invoice or CreditNote root element', { where: { file } });
+  if (!root) throw new RelanceError(ERROR_CODES.PARSE, E('no_ubl'), { where: { file } });
   const warnings: string[] = [];
   const currency = assertCurrency(need(text(at(root, 'DocumentCurrencyCode')), 'DocumentCurrencyCode (BT-5)', file), { file, path: 'DocumentCurrencyCode' });
   const t = at(root, 'LegalMonetaryTotal');

@@ -6,6 +6,14 @@
  */
 import { inflateSync } from 'node:zlib';
 import { ERROR_CODES, RelanceError } from '../../errors.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('einvoice-pdf', {
+  filter: { fr: "le filtre de flux PDF {filter} n’est pas pris en charge", en: "PDF stream filter {filter} is not supported" },
+  not_pdf: { fr: "ce n’est pas un fichier PDF (pas d’en-tête %PDF-)", en: "not a PDF file (no %PDF- header)" },
+  no_xml: { fr: "aucun fichier factur-x.xml, zugferd-invoice.xml ou xrechnung.xml joint à ce PDF", en: "no factur-x.xml, zugferd-invoice.xml or xrechnung.xml embedded in this PDF" },
+  no_xml_holds: { fr: "aucun fichier factur-x.xml, zugferd-invoice.xml ou xrechnung.xml joint à ce PDF (il contient : {files})", en: "no factur-x.xml, zugferd-invoice.xml or xrechnung.xml embedded in this PDF (it holds: {files})" },
+});
 
 type PdfValue = number | boolean | null | string | PdfName | PdfRef | PdfValue[] | PdfDict | PdfBytes;
 class PdfName {
@@ -250,7 +258,7 @@ class PdfFile {
     const list = Array.isArray(filters) ? filters.map((f) => name(this.resolve(f))) : filters ? [name(filters)] : [];
     for (const f of list) {
       if (f === 'FlateDecode') raw = inflateSync(raw, { finishFlush: 2 /* Z_SYNC_FLUSH: tolerate a missing end */ });
-      else throw new RelanceError(ERROR_CODES.PARSE, `PDF stream filter ${f} is not supported`, { where: { path: 'EmbeddedFile' } });
+      else throw new RelanceError(ERROR_CODES.PARSE, E('filter', { filter: String(f) }), { where: { path: 'EmbeddedFile' } });
     }
     return raw;
   }
@@ -273,7 +281,7 @@ export interface EmbeddedFile {
 
 /** Every embedded file: from the EmbeddedFiles name tree, the /AF array, and any Filespec found. */
 export function embeddedFiles(pdf: Buffer): EmbeddedFile[] {
-  if (pdf.toString('latin1', 0, 5) !== '%PDF-') throw new RelanceError(ERROR_CODES.PARSE, 'not a PDF file (no %PDF- header)');
+  if (pdf.toString('latin1', 0, 5) !== '%PDF-') throw new RelanceError(ERROR_CODES.PARSE, E('not_pdf'));
   const f = new PdfFile(pdf);
   const specs = new Set<PdfObject | PdfDict>();
   const catalog = f.resolve(f.trailer.get('Root'));
@@ -321,7 +329,7 @@ export function invoiceXmlFromPdf(pdf: Buffer): { name: string; xml: Buffer } {
   if (!hit) {
     throw new RelanceError(
       ERROR_CODES.PARSE,
-      `no factur-x.xml, zugferd-invoice.xml or xrechnung.xml embedded in this PDF${files.length ? ` (it holds: ${files.map((x) => x.name).join(', ')})` : ''}`,
+      files.length ? E('no_xml_holds', { files: files.map((x) => x.name).join(', ') }) : E('no_xml'),
       { where: { path: 'EmbeddedFiles' } },
     );
   }
