@@ -11,6 +11,13 @@ import { validation } from '../errors.ts';
 import type { CsvMapping } from '../formats/bank/csv.ts';
 import { parseBankFile } from '../formats/bank/detect.ts';
 import type { BankFormat, BankLine } from '../formats/bank/types.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('bank-import', {
+  account_iban: { fr: "--account « {account} » n’est pas un IBAN valide", en: "--account \"{account}\" is not a valid IBAN" },
+  other_account: { fr: "le fichier est un relevé du compte {iban}, pas de {wanted}", en: "the file is a statement of account {iban}, not {wanted}" },
+  no_account: { fr: "le fichier n’indique pas à quel compte il se rapporte : précisez --account IBAN", en: "the file does not say which account it is for: give --account IBAN" },
+});
 
 export interface ImportOptions {
   filename?: string;
@@ -101,17 +108,17 @@ export async function importBankFile(db: Db, orgId: string, content: Buffer | st
   const parsed = parseBankFile(content, { filename: opts.filename, mapping: opts.mapping, format: opts.format });
   const sha256 = createHash('sha256').update(content).digest('hex');
   const wanted = opts.account ? normaliseIban(opts.account) : null;
-  if (wanted && !isValidIban(wanted)) throw validation(`--account "${opts.account}" is not a valid IBAN`, { field: 'account' });
+  if (wanted && !isValidIban(wanted)) throw validation(E('account_iban', { account: String(opts.account) }), { field: 'account' });
 
   const stmts = parsed.statements.map((s, index) => {
     if (wanted && s.accountIban && s.accountIban !== wanted) {
-      throw validation(`the file is a statement of account ${s.accountIban}, not ${wanted}`, { file: opts.filename, field: 'account' });
+      throw validation(E('other_account', { iban: String(s.accountIban), wanted }), { file: opts.filename, field: 'account' });
     }
     const iban = s.accountIban ?? wanted;
     // The account key must not depend on the options given: the file's own identifier first.
     const accountKey = s.accountIban ?? (s.accountNumber ? `no:${s.accountNumber}` : wanted);
     if (!accountKey) {
-      throw validation('the file does not say which account it is for: give --account IBAN', { file: opts.filename, field: 'account' });
+      throw validation(E('no_account'), { file: opts.filename, field: 'account' });
     }
     return { s, index, iban, accountKey };
   });

@@ -27,6 +27,15 @@ import { type CalendarDate, minDate } from '../domain/dates.ts';
 import type { Minor } from '../domain/money.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { allocate, recordPayment, reverseAllocation, writeOff } from '../ledger/repo.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('bank-reconcile', {
+  settled_meanwhile: { fr: "une facture a été réglée par quelqu’un d’autre pendant le rapprochement : relancez-le ({reason})", en: "an invoice was settled by someone else during the reconciliation: run it again ({reason})" },
+  not_matched: { fr: "la ligne bancaire {id} n’est pas rapprochée (statut {status})", en: "bank line {id} is not matched (status {status})" },
+  cannot_match: { fr: "la ligne bancaire {id} ne peut pas être rapprochée (statut {status})", en: "bank line {id} cannot be matched (status {status})" },
+  debit: { fr: "la ligne bancaire {id} est un débit, pas un paiement client", en: "bank line {id} is a debit, not a customer payment" },
+  over_received: { fr: "les affectations ({total}) dépassent le montant reçu ({received})", en: "allocations ({total}) exceed the amount received ({received})" },
+});
 
 /** Called inside the transaction that changed these customers' balances (the dunning engine re-plans). */
 export type CustomersChangedHook = (q: Queryable, orgId: string, customerIds: bigint[]) => Promise<void>;
@@ -315,7 +324,7 @@ async function insertAllocations(q: Queryable, sql: string, params: unknown[]): 
     await q.query(sql, params);
   } catch (e) {
     if (e instanceof RelanceError && e.code === ERROR_CODES.LEDGER_INVARIANT) {
-      throw new RelanceError(ERROR_CODES.CONFLICT, `an invoice was settled by someone else during the reconciliation: run it again (${e.message})`, { cause: e });
+      throw new RelanceError(ERROR_CODES.CONFLICT, E('settled_meanwhile', { reason: e.text ?? e.message }), { cause: e });
     }
     throw e;
   }
@@ -340,7 +349,7 @@ async function undo(q: Queryable, orgId: string, lineId: bigint, status: 'review
     [orgId, lineId],
   );
   if (!line) throw notFound('bank line', String(lineId));
-  if (line.status !== 'matched' || line.payment_id === null) throw validation(`bank line ${lineId} is not matched (status ${line.status})`, { field: 'lineId' });
+  if (line.status !== 'matched' || line.payment_id === null) throw validation(E('not_matched', { id: String(lineId), status: line.status }), { field: 'lineId' });
   const [pay] = await q.query<{ customer_id: bigint | null }>('SELECT customer_id FROM payments WHERE organisation_id = $1 AND id = $2', [orgId, line.payment_id]);
   // Every allocation of the payment goes, including ones made by hand later from its credit:
   // the money they allocated is no longer there.
@@ -385,10 +394,10 @@ export async function manualMatch(db: Db, orgId: string, lineId: bigint, choice:
       [orgId, lineId],
     );
     if (!line) throw notFound('bank line', String(lineId));
-    if (!['new', 'review', 'unmatched'].includes(line.status)) throw validation(`bank line ${lineId} cannot be matched (status ${line.status})`, { field: 'lineId' });
-    if (line.amount_minor <= 0n) throw validation(`bank line ${lineId} is a debit, not a customer payment`, { field: 'lineId' });
+    if (!['new', 'review', 'unmatched'].includes(line.status)) throw validation(E('cannot_match', { id: String(lineId), status: line.status }), { field: 'lineId' });
+    if (line.amount_minor <= 0n) throw validation(E('debit', { id: String(lineId) }), { field: 'lineId' });
     const total = choice.allocations.reduce((s, a) => s + a.amountMinor, 0n);
-    if (total > line.amount_minor) throw validation(`allocations (${total}) exceed the amount received (${line.amount_minor})`, { field: 'allocations' });
+    if (total > line.amount_minor) throw validation(E('over_received', { total, received: line.amount_minor }), { field: 'allocations' });
     const payment = await recordPayment(q, orgId, {
       customerId: choice.customerId,
       externalId: `bank-line:${line.id}`,

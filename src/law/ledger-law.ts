@@ -21,6 +21,12 @@ import {
 import type { Minor } from '../domain/money.ts';
 import { ERROR_CODES, notFound, RelanceError } from '../errors.ts';
 import { createInvoice, getInvoiceByNumber, type Invoice } from './../ledger/repo.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('law-ledger', {
+  currencies: { fr: "les factures en retard du client sont dans plusieurs devises ({currencies}) : demandez une seule facture", en: "the customer's late invoices are in several currencies ({currencies}): ask for one invoice" },
+  already_booked: { fr: "les pénalités de ce client ont déjà été facturées le {date} sur la facture {number}", en: "penalties of this customer were already booked on {date} as invoice {number}" },
+});
 
 export interface LedgerLawFinding {
   invoice: string;
@@ -117,7 +123,7 @@ export async function ledgerPenaltyStatement(
   );
   const currencies = new Set(invoices.map((i) => String(i.currency)));
   if (currencies.size > 1) {
-    throw new RelanceError(ERROR_CODES.VALIDATION, `the customer's late invoices are in several currencies (${[...currencies].join(', ')}): ask for one invoice`, {
+    throw new RelanceError(ERROR_CODES.VALIDATION, E('currencies', { currencies: [...currencies].join(', ') }), {
       where: { field: '--invoice' },
     });
   }
@@ -172,7 +178,7 @@ export async function bookPenaltyStatement(
     });
   } catch (e) {
     if (e instanceof RelanceError && e.code === ERROR_CODES.CONFLICT) {
-      throw new RelanceError(ERROR_CODES.CONFLICT, `penalties of this customer were already booked on ${opts.issueDate} as invoice ${number}`, { where: { field: '--book' } });
+      throw new RelanceError(ERROR_CODES.CONFLICT, E('already_booked', { date: opts.issueDate, number }), { where: { field: '--book' } });
     }
     throw e;
   }

@@ -11,6 +11,11 @@ import {
   RATE_TABLE_NAMES,
   type RateOverride, type RateTableName, type RateTables, validateRateOverride, withOverrides } from '../domain/law/index.ts';
 import { notFound, validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('law-rates-repo', {
+  unknown_table: { fr: "table de taux inconnue « {table} » ; tables connues : {known}", en: "unknown rate table \"{table}\"; known tables: {known}" },
+});
 
 export interface StoredRateOverride extends RateOverride {
   note: string | null;
@@ -60,7 +65,7 @@ export async function setRateOverride(
 }
 
 export async function removeRateOverride(q: Queryable, table: string, from: string): Promise<void> {
-  if (!isRateTableName(table)) throw validation(`unknown rate table "${table}"; known tables: ${RATE_TABLE_NAMES.join(', ')}`, { field: 'table' });
+  if (!isRateTableName(table)) throw validation(E('unknown_table', { table, known: RATE_TABLE_NAMES.join(', ') }), { field: 'table' });
   calendarDate(from, { field: 'from' });
   const rows = await q.query('DELETE FROM rate_overrides WHERE table_name = $1 AND effective_from = $2 RETURNING table_name', [table, from]);
   if (rows.length === 0) throw notFound('rate override', `${table} ${from}`);

@@ -6,6 +6,11 @@
  */
 import { type CalendarDate, civilToDay, dayToCivil, daysInMonth, fromEpochDay, isLeapYear } from '../dates.ts';
 import { validation, type ErrorPlace } from '../../errors.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('law-calendar', {
+  calendar_date: { fr: "« {value} » n’est pas une date du calendrier (AAAA-MM-JJ attendu)", en: "\"{value}\" is not a calendar date (expected YYYY-MM-DD)" },
+});
 
 export function daysInYear(y: number): number {
   return isLeapYear(y) ? 366 : 365;
@@ -31,7 +36,7 @@ export function toDay(d: string, where?: ErrorPlace): number {
 }
 
 function badDate(d: unknown, where?: ErrorPlace) {
-  return validation(`"${String(d)}" is not a calendar date (expected YYYY-MM-DD)`, where);
+  return validation(E('calendar_date', { value: String(d) }), where);
 }
 
 // Dates of 1970–2189 are formatted once and kept: a batch formats the same few thousand days again and again.

@@ -21,10 +21,22 @@
 import type { CalendarDate } from '../dates.ts';
 import { divRoundHalfUp, toDecimalString } from '../money.ts';
 import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
-import { t } from '../../i18n/index.ts';
+import { defineErrors, t } from '../../i18n/index.ts';
 import { civilToDay, dayToCivil, daysInYear, fromDay, semesterEnd, semesterLabel, semesterOfDay, semesterStart, semesterStartDay, toDay } from './calendar.ts';
 import { LAW_MESSAGES, type LawNote, renderLawNote } from './messages.ts';
 import { formatRatePercent, parseRatePercent, RATE_SCALE, type RateLookup, rateOnDay, type RateTableName, type RateTables } from './rates.ts';
+
+const E = defineErrors('law-interest', {
+  jurisdiction: { fr: "juridiction inconnue « {jurisdiction} » ; valeurs possibles : {known}", en: "unknown jurisdiction \"{jurisdiction}\"; expected one of {known}" },
+  debtor: { fr: "le débiteur doit être « business » ou « consumer », pas « {debtor} »", en: "debtor must be \"business\" or \"consumer\", not \"{debtor}\"" },
+  amount: { fr: "le montant doit être positif ou nul, en centimes (bigint)", en: "amount must be zero or more minor units (bigint)" },
+  creditor_kind: { fr: "le type de créancier doit être « professional » ou « individual », pas « {kind} »", en: "creditor kind must be \"professional\" or \"individual\", not \"{kind}\"" },
+  day_count: { fr: "le décompte des jours doit être « 365 » ou « actual »", en: "day count must be \"365\" or \"actual\"" },
+  payment_positive: { fr: "un paiement ou un avoir doit être un nombre positif de centimes", en: "a payment or credit note must be a positive number of minor units" },
+  contract_negative: { fr: "un taux contractuel ne peut pas être négatif", en: "a contractual rate cannot be negative" },
+  below_floor: { fr: "le taux contractuel de {rate} % est inférieur au plancher légal de {floor} % pour {semester} ({source} ; C. com. L441-10 : au moins trois fois le taux d’intérêt légal){provisional}", en: "the contractual rate {rate}% is below the legal floor of {floor}% for {semester} ({source}; C. com. L441-10: at least three times the taux d'intérêt légal){provisional}" },
+  floor_provisional: { fr: " [plancher provisoire]", en: " [floor provisional]" },
+});
 
 export const JURISDICTIONS = ['FR', 'EU', 'DE', 'BE', 'ES', 'IT', 'GB'] as const;
 export type Jurisdiction = (typeof JURISDICTIONS)[number];
@@ -277,17 +289,17 @@ const byDay = (a: DatedAmount, b: DatedAmount) => a.day - b.day;
 export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFeeResult {
   const { jurisdiction, debtor, currency, amountMinor } = input;
   if (!Object.hasOwn(LAW_LABEL, jurisdiction)) {
-    throw validation(`unknown jurisdiction "${jurisdiction}"; expected one of ${JURISDICTIONS.join(', ')}`, { field: 'jurisdiction' });
+    throw validation(E('jurisdiction', { jurisdiction: String(jurisdiction), known: JURISDICTIONS.join(', ') }), { field: 'jurisdiction' });
   }
-  if (debtor !== 'business' && debtor !== 'consumer') throw validation(`debtor must be "business" or "consumer", not "${debtor}"`, { field: 'debtor' });
+  if (debtor !== 'business' && debtor !== 'consumer') throw validation(E('debtor', { debtor: String(debtor) }), { field: 'debtor' });
   if (typeof currency !== 'string' || !CURRENCY_RE.test(currency)) throw validation(`"${currency}" is not an ISO 4217 currency code`, { field: 'currency' });
-  if (typeof amountMinor !== 'bigint' || amountMinor < 0n) throw validation('amount must be zero or more minor units (bigint)', { field: 'amountMinor' });
+  if (typeof amountMinor !== 'bigint' || amountMinor < 0n) throw validation(E('amount'), { field: 'amountMinor' });
   const creditorKind = input.creditorKind ?? 'professional';
   if (creditorKind !== 'professional' && creditorKind !== 'individual') {
-    throw validation(`creditor kind must be "professional" or "individual", not "${creditorKind}"`, { field: 'creditorKind' });
+    throw validation(E('creditor_kind', { kind: String(creditorKind) }), { field: 'creditorKind' });
   }
   const rules: LateFeeRules = input.rules ? { ...DEFAULT_LATE_FEE_RULES, ...input.rules } : DEFAULT_LATE_FEE_RULES;
-  if (rules.dayCount !== '365' && rules.dayCount !== 'actual') throw validation(`day count must be "365" or "actual"`, { field: 'rules.dayCount' });
+  if (rules.dayCount !== '365' && rules.dayCount !== 'actual') throw validation(E('day_count'), { field: 'rules.dayCount' });
   const dueDay = toDay(input.dueDate, { field: 'dueDate' });
   const untilDay = toDay(input.until, { field: 'until' });
   const noticeDay = input.noticeDate === undefined ? undefined : toDay(input.noticeDate, { field: 'noticeDate' });
@@ -298,7 +310,7 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
     for (let i = 0; i < inputPayments.length; i++) {
       const p = inputPayments[i]!;
       if (typeof p.amountMinor !== 'bigint' || p.amountMinor <= 0n) {
-        throw validation('a payment or credit note must be a positive number of minor units', { field: `payments[${i}].amountMinor` });
+        throw validation(E('payment_positive'), { field: `payments[${i}].amountMinor` });
       }
       pays.push({ day: toDay(p.date, { field: `payments[${i}].date` }), amount: p.amountMinor });
     }
@@ -313,7 +325,7 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
   let contract: bigint | undefined;
   if (input.contractRatePercent !== undefined && input.contractRatePercent !== '') {
     contract = parseRatePercent(input.contractRatePercent, { field: 'contractRatePercent' });
-    if (contract < 0n) throw validation('a contractual rate cannot be negative', { field: 'contractRatePercent' });
+    if (contract < 0n) throw validation(E('contract_negative'), { field: 'contractRatePercent' });
     if (consumer) {
       addNote(notes, { key: 'contract_rate_ignored_consumer', vars: { rate: formatRatePercent(contract) } });
       contract = undefined;
@@ -424,8 +436,13 @@ function checkFloor(c: Map<number, Resolved>, rates: RateTables, contract: bigin
   if (contract < floor.scaled) {
     throw new RelanceError(
       ERROR_CODES.LEGAL_RULE,
-      `the contractual rate ${formatRatePercent(contract)}% is below the legal floor of ${floor.percent}% for ${semesterLabel(sem)} ` +
-        `(${floor.source}; C. com. L441-10: at least three times the taux d'intérêt légal)${floor.provisional ? ' [floor provisional]' : ''}`,
+      E('below_floor', {
+        rate: formatRatePercent(contract),
+        floor: floor.percent,
+        semester: semesterLabel(sem),
+        source: floor.source,
+        provisional: floor.provisional ? E('floor_provisional') : '',
+      }),
       {
         where: { field: 'contractRatePercent' },
         details: { contractRatePercent: formatRatePercent(contract), floorPercent: floor.percent, semester: semesterLabel(sem) },

@@ -10,6 +10,16 @@ import { toDay } from './calendar.ts';
 import { computeLateFees, type CreditorKind, type DebtorKind, type Jurisdiction, type LateFeePeriod, type LateFeeRules } from './interest.ts';
 import type { LawNote } from './messages.ts';
 import type { RateTables } from './rates.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('law-penalties', {
+  invoice_number: { fr: "le numéro de facture est obligatoire", en: "invoice number is required" },
+  currency: { fr: "la facture {invoice} est en {currency}, le décompte en {statementCurrency} : un décompte par devise", en: "invoice {invoice} is in {currency}, the statement in {statementCurrency}: one statement per currency" },
+  paid_after: { fr: "la facture {invoice} est réglée le {paidOn}, après la date du décompte {asOf}", en: "invoice {invoice} is settled on {paidOn}, after the statement date {asOf}" },
+  invoice_prefix: { fr: "facture {invoice} : {reason}", en: "invoice {invoice}: {reason}" },
+  nothing_owed: { fr: "le décompte n’a rien à facturer : aucune pénalité ni indemnité n’est due", en: "the statement has nothing to invoice: no penalty or indemnity is owed" },
+  provisional: { fr: "le décompte utilise un taux provisoire : ajoutez le taux officiel (relance rates set) avant de le facturer", en: "the statement uses a provisional rate: add the official rate (relance rates set) before invoicing it" },
+});
 
 export interface PenaltyStatementInvoice {
   number: string;
@@ -79,12 +89,12 @@ export function buildPenaltyStatement(input: PenaltyStatementInput, rates: RateT
   let provisional = false;
   input.invoices.forEach((inv, i) => {
     const path = `invoices[${i}]`;
-    if (!inv.number?.trim()) throw validation('invoice number is required', { path, field: 'number' });
+    if (!inv.number?.trim()) throw validation(E('invoice_number'), { path, field: 'number' });
     if (inv.currency && inv.currency !== input.currency) {
-      throw validation(`invoice ${inv.number} is in ${inv.currency}, the statement in ${input.currency}: one statement per currency`, { path, field: 'currency' });
+      throw validation(E('currency', { invoice: inv.number, currency: inv.currency, statementCurrency: input.currency }), { path, field: 'currency' });
     }
     if (inv.paidOn && toDay(inv.paidOn, { path, field: 'paidOn' }) > asOfDay) {
-      throw validation(`invoice ${inv.number} is settled on ${inv.paidOn}, after the statement date ${input.asOf}`, { path, field: 'paidOn' });
+      throw validation(E('paid_after', { invoice: inv.number, paidOn: inv.paidOn, asOf: input.asOf }), { path, field: 'paidOn' });
     }
     const until = inv.paidOn ?? input.asOf;
     const contractRatePercent = inv.contractRatePercent ?? input.contractRatePercent;
@@ -108,7 +118,7 @@ export function buildPenaltyStatement(input: PenaltyStatementInput, rates: RateT
       );
     } catch (e) {
       // Name the invoice: "invoices[3] field dueDate: ..." rather than a bare field.
-      if (e instanceof RelanceError) throw new RelanceError(e.code, `invoice ${inv.number}: ${e.message}`, { where: { ...e.where, path }, details: e.details, cause: e });
+      if (e instanceof RelanceError) throw new RelanceError(e.code, E('invoice_prefix', { invoice: inv.number, reason: e.text ?? e.message }), { where: { ...e.where, path }, details: e.details, cause: e });
       throw e;
     }
     roundingRule = r.roundingRule;
@@ -168,9 +178,9 @@ export function penaltyReceivable(
   statement: PenaltyStatement,
   doc: { number: string; issueDate: CalendarDate; dueDate: CalendarDate },
 ): { number: string; issueDate: CalendarDate; dueDate: CalendarDate; currency: string; amountExclTaxMinor: bigint; amountInclTaxMinor: bigint; invoiceNumbers: string[] } {
-  if (statement.totalMinor <= 0n) throw validation('the statement has nothing to invoice: no penalty or indemnity is owed', { field: 'totalMinor' });
+  if (statement.totalMinor <= 0n) throw validation(E('nothing_owed'), { field: 'totalMinor' });
   if (statement.provisional) {
-    throw validation('the statement uses a provisional rate: add the official rate (relance rates set) before invoicing it', { field: 'provisional' });
+    throw validation(E('provisional'), { field: 'provisional' });
   }
   return {
     number: doc.number,

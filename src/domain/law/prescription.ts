@@ -11,6 +11,13 @@ import type { CalendarDate } from '../dates.ts';
 import { validation } from '../../errors.ts';
 import { civilToDay, dayToCivil, fromDay, toDay } from './calendar.ts';
 import type { DebtorKind } from './interest.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('law-prescription', {
+  debtor: { fr: "le débiteur doit être « business » ou « consumer »", en: "debtor must be \"business\" or \"consumer\"" },
+  years: { fr: "la durée de prescription doit être de 1 à 30 années entières", en: "the limitation period must be 1 to 30 whole years" },
+  warn: { fr: "warnWithinDays doit être un nombre entier de jours, positif ou nul", en: "warnWithinDays must be a whole number of days, zero or more" },
+});
 
 export interface PrescriptionInput {
   debtor: DebtorKind;
@@ -50,12 +57,12 @@ function addYears(day: number, years: number): number {
 }
 
 export function prescriptionStatus(input: PrescriptionInput): PrescriptionStatus {
-  if (input.debtor !== 'business' && input.debtor !== 'consumer') throw validation(`debtor must be "business" or "consumer"`, { field: 'debtor' });
+  if (input.debtor !== 'business' && input.debtor !== 'consumer') throw validation(E('debtor'), { field: 'debtor' });
   const rule = PRESCRIPTION_YEARS_FR[input.debtor];
   const years = input.years ?? rule.years;
-  if (!Number.isInteger(years) || years < 1 || years > 30) throw validation('the limitation period must be 1 to 30 whole years', { field: 'years' });
+  if (!Number.isInteger(years) || years < 1 || years > 30) throw validation(E('years'), { field: 'years' });
   const warn = input.warnWithinDays ?? 90;
-  if (!Number.isInteger(warn) || warn < 0) throw validation('warnWithinDays must be a whole number of days, zero or more', { field: 'warnWithinDays' });
+  if (!Number.isInteger(warn) || warn < 0) throw validation(E('warn'), { field: 'warnWithinDays' });
   let start = toDay(input.from, { field: 'from' });
   if (input.interruptedOn !== undefined) start = Math.max(start, toDay(input.interruptedOn, { field: 'interruptedOn' }));
   const today = toDay(input.today, { field: 'today' });

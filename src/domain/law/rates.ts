@@ -10,6 +10,15 @@
 import { type CalendarDate, maxDate } from '../dates.ts';
 import { ERROR_CODES, RelanceError, validation, type ErrorPlace } from '../../errors.ts';
 import { fromDay, semesterEnd, semesterOfDay, toDay } from './calendar.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('law-rates', {
+  not_rate: { fr: "« {text} » n’est pas un taux en pourcentage (par exemple 2.15, au plus 4 décimales)", en: "\"{text}\" is not a rate in percent (e.g. 2.15, at most 4 decimals)" },
+  unknown_table: { fr: "table de taux inconnue « {table} » ; tables connues : {known}", en: "unknown rate table \"{table}\"; known tables: {known}" },
+  range: { fr: "le taux {rate} % est hors de l’intervalle -100..100", en: "rate {rate} % is outside -100..100" },
+  half_year: { fr: "{table} est fixé par semestre : ses taux commencent le 1er janvier ou le 1er juillet, pas le {from}", en: "{table} is set per half-year: its rates start on 1 January or 1 July, not {from}" },
+  unknown_date: { fr: "aucun taux {table} n’est connu pour le {date} (la table commence le {first}) ; ajoutez-le avec : relance rates set --table {table} --from <date> --rate <taux>", en: "no {table} rate is known for {date} (the table starts on {first}); add it with: relance rates set --table {table} --from <date> --rate <rate>" },
+});
 
 /** A rate of 1 % is RATE_SCALE; four decimals of a percentage point are representable. */
 export const RATE_SCALE = 10_000n;
@@ -19,7 +28,7 @@ const RATE_RE = /^(-?)(\d{1,3})(?:[.,](\d{1,4}))?$/;
 /** "2.15" or "2,15" -> 21500n. More than four decimals is refused, not rounded. */
 export function parseRatePercent(text: string, where?: ErrorPlace): bigint {
   const m = RATE_RE.exec(String(text).trim().replace(/\s*%$/, ''));
-  if (!m) throw validation(`"${text}" is not a rate in percent (e.g. 2.15, at most 4 decimals)`, where);
+  if (!m) throw validation(E('not_rate', { text }), where);
   const v = BigInt(m[2]!) * RATE_SCALE + BigInt((m[3] ?? '').padEnd(4, '0'));
   return m[1] === '-' ? -v : v;
 }
@@ -201,15 +210,15 @@ export function defaultRateTables(): RateTables {
 /** Refuse a rate an operator could not mean: unknown table, impossible date, mid-semester start. */
 export function validateRateOverride(o: { table: string; from: string; ratePercent: string }, where: ErrorPlace = {}): RateOverride {
   if (!isRateTableName(o.table)) {
-    throw validation(`unknown rate table "${o.table}"; known tables: ${RATE_TABLE_NAMES.join(', ')}`, { ...where, field: where.field ?? 'table' });
+    throw validation(E('unknown_table', { table: String(o.table), known: RATE_TABLE_NAMES.join(', ') }), { ...where, field: where.field ?? 'table' });
   }
   toDay(o.from, { ...where, field: 'from' });
   const scaled = parseRatePercent(o.ratePercent, { ...where, field: 'rate' });
   if (scaled < -100n * RATE_SCALE || scaled > 100n * RATE_SCALE) {
-    throw validation(`rate ${o.ratePercent} % is outside -100..100`, { ...where, field: 'rate' });
+    throw validation(E('range', { rate: String(o.ratePercent) }), { ...where, field: 'rate' });
   }
   if (SHIPPED[o.table].kind === 'semester' && !/-(01|07)-01$/.test(o.from)) {
-    throw validation(`${o.table} is set per half-year: its rates start on 1 January or 1 July, not ${o.from}`, { ...where, field: 'from' });
+    throw validation(E('half_year', { table: o.table, from: o.from }), { ...where, field: 'from' });
   }
   return { table: o.table, from: o.from as CalendarDate, ratePercent: formatRatePercent(scaled) };
 }
@@ -282,7 +291,7 @@ export function rateOnDay(tables: RateTables, name: RateTableName, day: number):
     const first = t.entries[0]?.from ?? 'none';
     throw new RelanceError(
       ERROR_CODES.CONFIG,
-      `no ${name} rate is known for ${fromDay(day)} (the table starts on ${first}); add it with: relance rates set --table ${name} --from <date> --rate <rate>`,
+      E('unknown_date', { table: name, date: fromDay(day), first }),
       { details: { table: name, date: fromDay(day) } },
     );
   }

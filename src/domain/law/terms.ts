@@ -8,6 +8,13 @@
 import { type CalendarDate, minDate } from '../dates.ts';
 import { validation } from '../../errors.ts';
 import { civilToDay, dayToCivil, fromDay, toDay } from './calendar.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('law-terms', {
+  regime: { fr: "régime de délais de paiement inconnu « {regime} »", en: "unknown payment-terms regime \"{regime}\"" },
+  eom: { fr: "calcul « 45 jours fin de mois » inconnu « {method} » ; valeurs possibles : {known}", en: "unknown \"45 jours fin de mois\" computation \"{method}\"; expected one of {known}" },
+  due_before_issue: { fr: "la date d’échéance {dueDate} est antérieure à la date de facture {issueDate}", en: "due date {dueDate} is before issue date {issueDate}" },
+});
 
 /** The regime the contract uses. */
 export type TermsRegime = 'sixty-days' | 'forty-five-days-end-of-month' | 'periodic';
@@ -73,16 +80,16 @@ export function checkPaymentTerms(
 ): PaymentTermsCheck {
   const s = { ...DEFAULT_TERMS_SETTINGS, ...settings };
   if (!['sixty-days', 'forty-five-days-end-of-month', 'periodic'].includes(s.regime)) {
-    throw validation(`unknown payment-terms regime "${s.regime}"`, { field: 'regime' });
+    throw validation(E('regime', { regime: String(s.regime) }), { field: 'regime' });
   }
   if (!FORTY_FIVE_EOM_METHODS.includes(s.fortyFiveEndOfMonth)) {
-    throw validation(`unknown "45 jours fin de mois" computation "${s.fortyFiveEndOfMonth}"; expected one of ${FORTY_FIVE_EOM_METHODS.join(', ')}`, {
+    throw validation(E('eom', { method: String(s.fortyFiveEndOfMonth), known: FORTY_FIVE_EOM_METHODS.join(', ') }), {
       field: 'fortyFiveEndOfMonth',
     });
   }
   const issue = toDay(invoice.issueDate, { field: 'issueDate' });
   const due = toDay(invoice.dueDate, { field: 'dueDate' });
-  if (due < issue) throw validation(`due date ${invoice.dueDate} is before issue date ${invoice.issueDate}`, { field: 'dueDate' });
+  if (due < issue) throw validation(E('due_before_issue', { dueDate: invoice.dueDate, issueDate: invoice.issueDate }), { field: 'dueDate' });
   const limits = {
     sixtyDays: fromDay(issue + 60),
     fortyFiveEndOfMonthIssueFirst: fromDay(endOfMonthDay(issue + 45)),
