@@ -8,6 +8,19 @@ import { Temporal } from 'temporal-polyfill';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { addDays, type CalendarDate, todayIn } from './dates.ts';
 import { windowStart } from './engine/window.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('delivery-rules', {
+  reply_to: { fr: "l’adresse de réponse « {address} » n’est pas une adresse e-mail", en: "reply-to address \"{address}\" is not an email address" },
+  e164: { fr: "« {raw} » n’est pas un numéro de téléphone international au format E.164 (+ indicatif pays, puis 15 chiffres au plus)", en: "\"{raw}\" is not an international phone number in E.164 form (+ country code, then up to 15 digits)" },
+  e164_fr: { fr: "« {raw} » n’est pas un numéro de téléphone international au format E.164 (+ indicatif pays, puis 15 chiffres au plus) (un numéro français s’écrit {fixed})", en: "\"{raw}\" is not an international phone number in E.164 form (+ country code, then up to 15 digits) (a French number is written {fixed})" },
+  outcome: { fr: "résultat d’appel inconnu « {outcome} » ; valeurs connues : {known}", en: "unknown call outcome \"{outcome}\"; known: {known}" },
+  reason: { fr: "motif de non-paiement inconnu « {reason} » ; valeurs connues : {known}", en: "unknown reason for non-payment \"{reason}\"; known: {known}" },
+  promise_date: { fr: "une promesse de paiement doit avoir une date promise", en: "a promise to pay needs the promised date" },
+  promise_past: { fr: "une date promise ne peut pas être dans le passé", en: "a promised date cannot be in the past" },
+  promise_amount: { fr: "une promesse de paiement doit avoir un montant positif", en: "a promise to pay needs a positive amount" },
+  dispute: { fr: "un litige doit indiquer le motif donné par le client", en: "a dispute needs the reason the customer gave" },
+});
 
 // ------------------------------------------------------------------ state machine
 
@@ -195,7 +208,7 @@ export function parseMessageId(messageId: string): { orgId: string; actionId: bi
 /** relances@acme.fr + (customer 42, action 7) -> relances+c42-a7@acme.fr */
 export function caseReplyAddress(base: string, customerId: bigint, actionId: bigint): string {
   const at = base.lastIndexOf('@');
-  if (at <= 0) throw validation(`reply-to address "${base}" is not an email address`, { field: 'reply_to' });
+  if (at <= 0) throw validation(E('reply_to', { address: base }), { field: 'reply_to' });
   const local = base.slice(0, at).split('+')[0];
   return `${local}+c${customerId}-a${actionId}${base.slice(at)}`;
 }
@@ -217,8 +230,8 @@ export function isPlausibleEmail(s: string): boolean {
 export function normaliseE164(raw: string, where = { field: 'phone' }): string {
   const compact = raw.replace(/[\s.\-()]/g, '');
   if (/^\+[1-9]\d{1,14}$/.test(compact)) return compact;
-  const hint = /^0\d{9}$/.test(compact) ? ` (a French number is written +33${compact.slice(1)})` : '';
-  throw validation(`"${raw}" is not an international phone number in E.164 form (+ country code, then up to 15 digits)${hint}`, where);
+  const french = /^0\d{9}$/.test(compact);
+  throw validation(french ? E('e164_fr', { raw, fixed: `+33${compact.slice(1)}` }) : E('e164', { raw }), where);
 }
 
 // GSM 03.38 basic character set and its extension table (each extension character takes 2 septets).
@@ -290,18 +303,18 @@ export interface CallOutcomeInput {
 
 /** What an outcome must carry, and what it sets in motion. */
 export function checkCallOutcome(o: CallOutcomeInput, today: CalendarDate): { closesTask: boolean; effect: 'promise' | 'dispute' | 'reconciliation' | 'payment_plan_request' | 'wrong_number' | 'callback' | null } {
-  if (!CALL_OUTCOMES.includes(o.outcome)) throw validation(`unknown call outcome "${o.outcome}"; known: ${CALL_OUTCOMES.join(', ')}`, { field: 'outcome' });
+  if (!CALL_OUTCOMES.includes(o.outcome)) throw validation(E('outcome', { outcome: String(o.outcome), known: CALL_OUTCOMES.join(', ') }), { field: 'outcome' });
   if (o.reason != null && !NON_PAYMENT_REASONS.includes(o.reason)) {
-    throw validation(`unknown reason for non-payment "${o.reason}"; known: ${NON_PAYMENT_REASONS.join(', ')}`, { field: 'reason' });
+    throw validation(E('reason', { reason: String(o.reason), known: NON_PAYMENT_REASONS.join(', ') }), { field: 'reason' });
   }
   switch (o.outcome) {
     case 'promise_to_pay':
-      if (!o.promisedOn) throw validation('a promise to pay needs the promised date', { field: 'promisedOn' });
-      if (o.promisedOn < today) throw validation('a promised date cannot be in the past', { field: 'promisedOn' });
-      if (!o.promisedMinor || o.promisedMinor <= 0n) throw validation('a promise to pay needs a positive amount', { field: 'amount' });
+      if (!o.promisedOn) throw validation(E('promise_date'), { field: 'promisedOn' });
+      if (o.promisedOn < today) throw validation(E('promise_past'), { field: 'promisedOn' });
+      if (!o.promisedMinor || o.promisedMinor <= 0n) throw validation(E('promise_amount'), { field: 'amount' });
       return { closesTask: true, effect: 'promise' };
     case 'dispute':
-      if (!o.disputeReason?.trim()) throw validation('a dispute needs the reason the customer gave', { field: 'disputeReason' });
+      if (!o.disputeReason?.trim()) throw validation(E('dispute'), { field: 'disputeReason' });
       return { closesTask: true, effect: 'dispute' };
     case 'already_paid':
       return { closesTask: true, effect: 'reconciliation' };

@@ -5,6 +5,23 @@
  */
 import { validation } from '../../errors.ts';
 import { HOLIDAY_CALENDARS } from './holidays.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('scenario', {
+  options: { fr: "les options du scénario sont obligatoires", en: "scenario options are required" },
+  calendar: { fr: "calendrier de jours fériés inconnu « {calendar} »", en: "unknown holiday calendar \"{calendar}\"" },
+  window: { fr: "la plage d’envoi doit être deux heures HH:MM, le début avant la fin", en: "sending window must be two times HH:MM, start before end" },
+  min_gap: { fr: "l’écart minimum doit être de 0 à 60 jours", en: "minimum gap must be 0 to 60 days" },
+  grouping: { fr: "le regroupement doit être per_customer ou per_invoice", en: "grouping must be per_customer or per_invoice" },
+  steps: { fr: "un scénario doit avoir au moins une étape", en: "a scenario needs at least one step" },
+  offset: { fr: "le décalage doit être un nombre entier de jours entre -60 et 730", en: "offset must be whole days between -60 and 730" },
+  channel: { fr: "canal inconnu « {channel} »", en: "unknown channel \"{channel}\"" },
+  tone: { fr: "ton inconnu « {tone} »", en: "unknown tone \"{tone}\"" },
+  template: { fr: "le modèle est obligatoire", en: "template is required" },
+  fallback: { fr: "canal de repli inconnu « {channel} »", en: "unknown fallback channel \"{channel}\"" },
+  duplicate_step: { fr: "deux étapes au jour {offset} sur le canal {channel}", en: "two steps at day {offset} on {channel}" },
+  min_overdue: { fr: "les montants minimum en retard s’expriment en centimes par devise", en: "minimum overdue amounts are minor units per currency" },
+});
 
 export const CHANNELS = ['email', 'sms', 'letter', 'registered_letter', 'call_task', 'manual_task'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -118,27 +135,27 @@ const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 /** Validates a definition a user edited; errors name the step and field. */
 export function validateScenario(def: ScenarioDefinition): ScenarioDefinition {
   const o = def.options;
-  if (!o) throw validation('scenario options are required', { field: 'options' });
-  if (!HOLIDAY_CALENDARS[o.holidayCalendar]) throw validation(`unknown holiday calendar "${o.holidayCalendar}"`, { field: 'options.holidayCalendar' });
+  if (!o) throw validation(E('options'), { field: 'options' });
+  if (!HOLIDAY_CALENDARS[o.holidayCalendar]) throw validation(E('calendar', { calendar: String(o.holidayCalendar) }), { field: 'options.holidayCalendar' });
   if (!HHMM.test(o.window?.start ?? '') || !HHMM.test(o.window?.end ?? '') || o.window.start >= o.window.end) {
-    throw validation('sending window must be two times HH:MM, start before end', { field: 'options.window' });
+    throw validation(E('window'), { field: 'options.window' });
   }
-  if (!Number.isInteger(o.minGapDays) || o.minGapDays < 0 || o.minGapDays > 60) throw validation('minimum gap must be 0 to 60 days', { field: 'options.minGapDays' });
-  if (o.grouping !== 'per_customer' && o.grouping !== 'per_invoice') throw validation('grouping must be per_customer or per_invoice', { field: 'options.grouping' });
-  if (!Array.isArray(def.steps) || def.steps.length === 0) throw validation('a scenario needs at least one step', { field: 'steps' });
+  if (!Number.isInteger(o.minGapDays) || o.minGapDays < 0 || o.minGapDays > 60) throw validation(E('min_gap'), { field: 'options.minGapDays' });
+  if (o.grouping !== 'per_customer' && o.grouping !== 'per_invoice') throw validation(E('grouping'), { field: 'options.grouping' });
+  if (!Array.isArray(def.steps) || def.steps.length === 0) throw validation(E('steps'), { field: 'steps' });
   const seen = new Set<string>();
   def.steps.forEach((s, i) => {
     const f = (name: string) => ({ field: `steps[${i}].${name}` });
-    if (!Number.isInteger(s.offset) || s.offset < -60 || s.offset > 730) throw validation('offset must be whole days between -60 and 730', f('offset'));
-    if (!CHANNELS.includes(s.channel)) throw validation(`unknown channel "${s.channel}"`, f('channel'));
-    if (!TONES.includes(s.tone)) throw validation(`unknown tone "${s.tone}"`, f('tone'));
-    if (!s.template?.trim()) throw validation('template is required', f('template'));
-    if (s.fallbackChannel && !CHANNELS.includes(s.fallbackChannel)) throw validation(`unknown fallback channel "${s.fallbackChannel}"`, f('fallbackChannel'));
+    if (!Number.isInteger(s.offset) || s.offset < -60 || s.offset > 730) throw validation(E('offset'), f('offset'));
+    if (!CHANNELS.includes(s.channel)) throw validation(E('channel', { channel: String(s.channel) }), f('channel'));
+    if (!TONES.includes(s.tone)) throw validation(E('tone', { tone: String(s.tone) }), f('tone'));
+    if (!s.template?.trim()) throw validation(E('template'), f('template'));
+    if (s.fallbackChannel && !CHANNELS.includes(s.fallbackChannel)) throw validation(E('fallback', { channel: String(s.fallbackChannel) }), f('fallbackChannel'));
     const key = stepKey(s);
-    if (seen.has(key)) throw validation(`two steps at day ${s.offset} on ${s.channel}`, f('offset'));
+    if (seen.has(key)) throw validation(E('duplicate_step', { offset: s.offset, channel: s.channel }), f('offset'));
     seen.add(key);
     for (const [cur, v] of Object.entries(s.conditions?.minOverdueMinor ?? {})) {
-      if (!/^[A-Z]{3}$/.test(cur) || !/^\d+$/.test(v)) throw validation('minimum overdue amounts are minor units per currency', f('conditions.minOverdueMinor'));
+      if (!/^[A-Z]{3}$/.test(cur) || !/^\d+$/.test(v)) throw validation(E('min_overdue'), f('conditions.minOverdueMinor'));
     }
   });
   const steps = [...def.steps].sort((a, b) => a.offset - b.offset || CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel));

@@ -62,6 +62,45 @@ import { computeKpis } from './misc.ts';
 import { AGING_BUCKETS } from '../../domain/kpi.ts';
 import { principalOf } from '../auth.ts';
 import { toProblem } from '../problem.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('web', {
+  sign_in: { fr: "connectez-vous d’abord", en: "sign in first" },
+  role: { fr: "le rôle {role} ne permet pas de faire ceci", en: "the {role} role may not do this" },
+  json: { fr: "le corps de la requête doit être du JSON", en: "the request body must be JSON" },
+  number: { fr: "{name} doit être un nombre", en: "{name} must be a number" },
+  minor: { fr: "{field} doit être un montant en centimes (un nombre entier, sous forme de texte)", en: "{field} must be an amount in minor units (a whole number as a string)" },
+  multipart: { fr: "envoyez le fichier en multipart/form-data", en: "send the file as multipart/form-data" },
+  no_file: { fr: "aucun fichier dans l’envoi (champ « file »)", en: "no file in the upload (field \"file\")" },
+  too_large: { fr: "le fichier dépasse {mb} Mo", en: "the file is larger than {mb} MB" },
+  key_language: { fr: "une clé d’API n’a pas d’utilisateur dont on puisse régler la langue", en: "an API key has no user to set a language for" },
+  not_letter: { fr: "cette action n’est pas un courrier", en: "this action is not a letter" },
+  not_email: { fr: "cette action n’est pas un e-mail", en: "this action is not an email" },
+  as: { fr: "as doit valoir « sent » ou « not_sent »", en: "as must be \"sent\" or \"not_sent\"" },
+  instalments_list: { fr: "instalments doit être une liste", en: "instalments must be a list" },
+  empty_note: { fr: "une note ne peut pas être vide", en: "a note cannot be empty" },
+  resolution: { fr: "indiquez comment le litige a été résolu", en: "say how the dispute was resolved" },
+  no_open_invoice: { fr: "le client n’a aucune facture ouverte : il n’y a rien à mettre sur un relevé", en: "the customer has no open invoice: there is nothing to put on a statement" },
+  empty_template: { fr: "un modèle ne peut pas être vide", en: "a template cannot be empty" },
+  allocations_list: { fr: "allocations doit être une liste", en: "allocations must be a list" },
+  import_kind: { fr: "kind doit valoir customers, invoices, payments, fec ou einvoice, pas « {kind} »", en: "kind must be customers, invoices, payments, fec or einvoice, not \"{kind}\"" },
+  email: { fr: "« {email} » n’est pas une adresse e-mail", en: "\"{email}\" is not an email address" },
+  no_smtp: { fr: "aucun serveur SMTP n’est configuré : les messages vont dans la boîte d’envoi locale", en: "no SMTP server is configured: messages go to the local outbox" },
+  no_sender: { fr: "pas d’adresse d’expéditeur : renseignez d’abord l’adresse d’envoi", en: "no sender address: set the from address first" },
+  stale_bank: { fr: "données bancaires anciennes : de 1 à 60 jours", en: "stale bank data: 1 to 60 days" },
+  own_role: { fr: "vous ne pouvez pas modifier votre propre rôle ni vous désactiver", en: "you cannot change your own role or disable yourself" },
+  user_role: { fr: "le rôle doit être admin, collector ou viewer", en: "role must be admin, collector or viewer" },
+  ids: { fr: "{field} : indiquez au moins un identifiant", en: "{field}: give at least one id" },
+  id_number: { fr: "{field}[{i}] doit être un nombre", en: "{field}[{i}] must be a number" },
+  lang: { fr: "la langue doit être fr ou en, pas « {lang} »", en: "language must be fr or en, not \"{lang}\"" },
+  legal_name: { fr: "la raison sociale est obligatoire", en: "legal name is required" },
+  siren: { fr: "« {value} » n’est pas un SIREN valide", en: "\"{value}\" is not a valid SIREN" },
+  siret: { fr: "« {value} » n’est pas un SIRET valide", en: "\"{value}\" is not a valid SIRET" },
+  iban: { fr: "« {value} » n’est pas un IBAN valide", en: "\"{value}\" is not a valid IBAN" },
+  time_zone: { fr: "« {value} » n’est pas un fuseau horaire IANA", en: "\"{value}\" is not an IANA time zone" },
+  language: { fr: "la langue doit être fr ou en", en: "language must be fr or en" },
+  country: { fr: "le pays est un code à deux lettres (FR)", en: "country is a two-letter code (FR)" },
+});
 
 // ------------------------------------------------------------------ plumbing
 
@@ -88,7 +127,7 @@ const J = (v: unknown) => JSON.stringify(v, jsonReplacer);
 
 function principal(c: C): WebPrincipal {
   const p = c.get('webPrincipal' as never) as WebPrincipal | undefined;
-  if (!p) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, 'sign in first');
+  if (!p) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('sign_in'));
   return p;
 }
 
@@ -96,7 +135,7 @@ function principal(c: C): WebPrincipal {
 function allow(c: C, need: 'read' | 'write' | 'admin'): WebPrincipal {
   const p = principal(c);
   const ok = need === 'read' || (need === 'write' ? p.role !== 'viewer' : p.role === 'admin');
-  if (!ok) throw new RelanceError(ERROR_CODES.FORBIDDEN, `the ${p.role} role may not do this`);
+  if (!ok) throw new RelanceError(ERROR_CODES.FORBIDDEN, E('role', { role: p.role }));
   return p;
 }
 
@@ -104,13 +143,13 @@ async function body<T = Record<string, unknown>>(c: C): Promise<T> {
   try {
     return (await c.req.json()) as T;
   } catch {
-    throw validation('the request body must be JSON', { field: 'body' });
+    throw validation(E('json'), { field: 'body' });
   }
 }
 
 const idParam = (c: C, name: string): bigint => {
   const v = c.req.param(name) ?? '';
-  if (!/^\d{1,18}$/.test(v)) throw validation(`${name} must be a number`, { field: name });
+  if (!/^\d{1,18}$/.test(v)) throw validation(E('number', { name }), { field: name });
   return BigInt(v);
 };
 
@@ -119,7 +158,7 @@ const pathParam = (c: C, name: string): string => c.req.param(name) ?? '';
 const minorOf = (v: unknown, field: string): Minor => {
   if (typeof v === 'string' && /^-?\d{1,18}$/.test(v)) return BigInt(v);
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-  throw validation(`${field} must be an amount in minor units (a whole number as a string)`, { field });
+  throw validation(E('minor', { field }), { field });
 };
 
 const dateOf = (v: unknown, field: string): CalendarDate => calendarDate(String(v ?? ''), { field });
@@ -535,11 +574,11 @@ const MAX_UPLOAD = 50 * 1024 * 1024;
 
 async function uploaded(c: C): Promise<{ bytes: Buffer; filename: string; fields: Record<string, string> }> {
   const form = await c.req.formData().catch(() => {
-    throw validation('send the file as multipart/form-data', { field: 'file' });
+    throw validation(E('multipart'), { field: 'file' });
   });
   const file = form.get('file');
-  if (!file || typeof file === 'string') throw validation('no file in the upload (field "file")', { field: 'file' });
-  if (file.size > MAX_UPLOAD) throw validation(`the file is larger than ${MAX_UPLOAD / 1024 / 1024} MB`, { field: 'file' });
+  if (!file || typeof file === 'string') throw validation(E('no_file'), { field: 'file' });
+  if (file.size > MAX_UPLOAD) throw validation(E('too_large', { mb: MAX_UPLOAD / 1024 / 1024 }), { field: 'file' });
   const fields: Record<string, string> = {};
   for (const [k, v] of form.entries()) if (typeof v === 'string') fields[k] = v;
   return { bytes: Buffer.from(await file.arrayBuffer()), filename: file.name || 'upload', fields };
@@ -567,7 +606,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   // /api/app route needs that session (or an API key, read as the role its scope allows).
   app.use('/api/app/*', async (c, next) => {
     const found = await principalOf(c, ctx);
-    if (!found) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, 'sign in first');
+    if (!found) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('sign_in'));
     const role: Role = found.role ?? (found.scope === 'admin' ? 'admin' : found.scope === 'write' ? 'collector' : 'viewer');
     c.set('webPrincipal' as never, {
       orgId: found.organisationId,
@@ -590,7 +629,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   app.post(r('/me/language'), async (c) => {
     const p = allow(c, 'read');
     const b = await body<{ language?: string }>(c);
-    if (!p.userId) throw validation('an API key has no user to set a language for', { field: 'language' });
+    if (!p.userId) throw validation(E('key_language'), { field: 'language' });
     await db.query('UPDATE users SET language = $2 WHERE id = $1', [p.userId, langParam(b.language)]);
     return json({ ok: true });
   });
@@ -690,7 +729,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const id = idParam(c, 'id');
     const rendered = await previewAction(ctx, p.orgId, id);
     if ('error' in rendered) throw validation(rendered.error, { field: 'action' });
-    if (rendered.r.channel !== 'letter' && rendered.r.channel !== 'registered_letter') throw validation('this action is not a letter', { field: 'action' });
+    if (rendered.r.channel !== 'letter' && rendered.r.channel !== 'registered_letter') throw validation(E('not_letter'), { field: 'action' });
     return download(rendered.r.pdf, 'application/pdf', `action-${id}.pdf`, true);
   });
   app.get(r('/actions/:id/preview.eml'), async (c) => {
@@ -698,7 +737,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const id = idParam(c, 'id');
     const rendered = await previewAction(ctx, p.orgId, id);
     if ('error' in rendered) throw validation(rendered.error, { field: 'action' });
-    if (rendered.r.channel !== 'email') throw validation('this action is not an email', { field: 'action' });
+    if (rendered.r.channel !== 'email') throw validation(E('not_email'), { field: 'action' });
     return download(rendered.r.raw, 'message/rfc822', `action-${id}.eml`);
   });
   app.post(r('/actions/approve'), async (c) => {
@@ -720,7 +759,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   app.post(r('/actions/resolve'), async (c) => {
     const p = allow(c, 'write');
     const b = await body<{ ids?: unknown[]; as?: string }>(c);
-    if (b.as !== 'sent' && b.as !== 'not_sent') throw validation('as must be "sent" or "not_sent"', { field: 'as' });
+    if (b.as !== 'sent' && b.as !== 'not_sent') throw validation(E('as'), { field: 'as' });
     const done = await db.tx((q) => resolveUncertain(q, p.orgId, idList(b.ids, 'ids'), b.as as 'sent' | 'not_sent', p.email, ctx.now()));
     return json({ resolved: done.map(String) });
   });
@@ -932,7 +971,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     openDispute(q, p.orgId, { customerId: id, invoiceId: b.invoiceId ? idList([b.invoiceId], 'invoiceId')[0]! : null, reason: String(b.reason ?? '') }, today),
   );
   customerWrite('/payment-plan', (q, p, id, today, b) => {
-    if (!Array.isArray(b.instalments)) throw validation('instalments must be a list', { field: 'instalments' });
+    if (!Array.isArray(b.instalments)) throw validation(E('instalments_list'), { field: 'instalments' });
     return createPaymentPlan(
       q,
       p.orgId,
@@ -950,7 +989,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   });
   customerWrite('/notes', async (q, p, id, _today, b) => {
     const text = String(b.body ?? '').trim();
-    if (!text) throw validation('a note cannot be empty', { field: 'body' });
+    if (!text) throw validation(E('empty_note'), { field: 'body' });
     const [row] = await q.query<{ id: bigint }>('INSERT INTO customer_notes (organisation_id, customer_id, invoice_id, body, author) VALUES ($1,$2,$3,$4,$5) RETURNING id', [
       p.orgId,
       id,
@@ -974,7 +1013,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const { today } = await orgToday(ctx, p.orgId);
     const b = await body(c);
     const resolution = String(b.resolution ?? '').trim();
-    if (!resolution) throw validation('say how the dispute was resolved', { field: 'resolution' });
+    if (!resolution) throw validation(E('resolution'), { field: 'resolution' });
     await db.tx(async (q) => {
       await resolveDispute(q, p.orgId, idParam(c, 'id'), resolution, today);
       await markDashboardStale(q, p.orgId);
@@ -994,7 +1033,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const id = idParam(c, 'id');
     const { today } = await orgToday(ctx, p.orgId);
     const ledger = await customerLedger(db, p.orgId, id, today);
-    if (ledger.openItems.length === 0) throw validation('the customer has no open invoice: there is nothing to put on a statement', { field: 'customer' });
+    if (ledger.openItems.length === 0) throw validation(E('no_open_invoice'), { field: 'customer' });
     const doc = await documentFromLedger(db, p.orgId, { invoiceNumber: ledger.openItems[0]!.number, key: 'statement', at: today, rates: await rates(db) });
     const composed = await composeDocument({ key: 'statement', channel: 'letter', input: doc.input, override: await loadTemplateOverrides(db, p.orgId), creationDate: ctx.now() });
     return download(composed.pdf!, 'application/pdf', `statement-${id}-${today}.pdf`, c.req.query('inline') === '1');
@@ -1179,7 +1218,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     for (const [part, source] of Object.entries(draft)) {
       if (!CHANNEL_PARTS[channel].includes(part as Part)) continue;
       try {
-        if (!source.trim()) throw validation('a template cannot be empty', { field: part });
+        if (!source.trim()) throw validation(E('empty_template'), { field: part });
         validateTemplate(source, { mode: partMode(channel, part as Part), lang, samples: sampleVariables(lang), place: { field: part } });
       } catch (e) {
         if (!isRelanceError(e)) throw e;
@@ -1286,7 +1325,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const p = allow(c, 'write');
     const { today } = await orgToday(ctx, p.orgId);
     const b = await body<{ customerId?: unknown; allocations?: { invoiceId: unknown; amountMinor: unknown }[] }>(c);
-    if (!Array.isArray(b.allocations)) throw validation('allocations must be a list', { field: 'allocations' });
+    if (!Array.isArray(b.allocations)) throw validation(E('allocations_list'), { field: 'allocations' });
     const paymentId = await manualMatch(
       db,
       p.orgId,
@@ -1331,7 +1370,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const up = await uploaded(c);
     const kind = up.fields.kind ?? '';
     const dryRun = up.fields.dryRun === '1' || up.fields.dryRun === 'true';
-    if (!['customers', 'invoices', 'payments', 'fec', 'einvoice'].includes(kind)) throw validation(`kind must be customers, invoices, payments, fec or einvoice, not "${kind}"`, { field: 'kind' });
+    if (!['customers', 'invoices', 'payments', 'fec', 'einvoice'].includes(kind)) throw validation(E('import_kind', { kind }), { field: 'kind' });
     const enc = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
@@ -1461,12 +1500,12 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const p = allow(c, 'admin');
     const b = await body<{ to?: string }>(c);
     const to = String(b.to ?? p.email).trim();
-    if (!/^[^\s@]+@[^\s@]+$/.test(to)) throw validation(`"${to}" is not an email address`, { field: 'to' });
+    if (!/^[^\s@]+@[^\s@]+$/.test(to)) throw validation(E('email', { email: to }), { field: 'to' });
     const settings = await loadDeliverySettings(db, p.orgId);
-    if (!settings.smtp) throw new RelanceError(ERROR_CODES.CONFIG, 'no SMTP server is configured: messages go to the local outbox', { where: { field: 'smtpHost' } });
+    if (!settings.smtp) throw new RelanceError(ERROR_CODES.CONFIG, E('no_smtp'), { where: { field: 'smtpHost' } });
     const org = await getOrganisation(db, p.orgId);
     const from = settings.fromAddress ?? (await getBranding(db, p.orgId)).email;
-    if (!from) throw new RelanceError(ERROR_CODES.CONFIG, 'no sender address: set the from address first', { where: { field: 'fromAddress' } });
+    if (!from) throw new RelanceError(ERROR_CODES.CONFIG, E('no_sender'), { where: { field: 'fromAddress' } });
     const messageId = `<test-${Date.now()}@relance.local>`;
     const raw = await buildEml({
       from: `"${(settings.fromName ?? org.legalName).replace(/"/g, '')}" <${from}>`,
@@ -1492,7 +1531,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     await db.tx(async (q) => {
       if (b.staleBankDays !== undefined) {
         const n = Number(b.staleBankDays);
-        if (!Number.isInteger(n) || n < 1 || n > 60) throw validation('stale bank data: 1 to 60 days', { field: 'staleBankDays' });
+        if (!Number.isInteger(n) || n < 1 || n > 60) throw validation(E('stale_bank'), { field: 'staleBankDays' });
         await q.query(
           `INSERT INTO engine_settings (organisation_id, stale_bank_days) VALUES ($1, $2)
            ON CONFLICT (organisation_id) DO UPDATE SET stale_bank_days = EXCLUDED.stale_bank_days, updated_at = now()`,
@@ -1525,12 +1564,12 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const p = allow(c, 'admin');
     const b = await body<{ role?: string; disabled?: boolean }>(c);
     const userId = pathParam(c, 'userId');
-    if (userId === p.userId) throw validation('you cannot change your own role or disable yourself', { field: 'userId' });
+    if (userId === p.userId) throw validation(E('own_role'), { field: 'userId' });
     await db.tx(async (q) => {
       const [m] = await q.query('SELECT 1 FROM memberships WHERE organisation_id = $1 AND user_id = $2::uuid', [p.orgId, userId]);
       if (!m) throw notFound('user', userId);
       if (b.role !== undefined) {
-        if (!['admin', 'collector', 'viewer'].includes(b.role)) throw validation('role must be admin, collector or viewer', { field: 'role' });
+        if (!['admin', 'collector', 'viewer'].includes(b.role)) throw validation(E('user_role'), { field: 'role' });
         await q.query('UPDATE memberships SET role = $3 WHERE organisation_id = $1 AND user_id = $2::uuid', [p.orgId, userId, b.role]);
       }
       if (b.disabled !== undefined) {
@@ -1591,9 +1630,9 @@ const taskJson = (t: Record<string, unknown>) => ({
 });
 
 function idList(v: unknown, field: string): bigint[] {
-  if (!Array.isArray(v) || v.length === 0) throw validation(`${field}: give at least one id`, { field });
+  if (!Array.isArray(v) || v.length === 0) throw validation(E('ids', { field }), { field });
   return v.map((x, i) => {
-    if (!/^\d{1,18}$/.test(String(x))) throw validation(`${field}[${i}] must be a number`, { field: `${field}[${i}]` });
+    if (!/^\d{1,18}$/.test(String(x))) throw validation(E('id_number', { field, i }), { field: `${field}[${i}]` });
     return BigInt(String(x));
   });
 }
@@ -1762,7 +1801,7 @@ async function customerPenalties(q: Queryable, orgId: string, customerId: bigint
 }
 
 function langParam(v: string | undefined): Lang {
-  if (v !== 'fr' && v !== 'en') throw validation(`language must be fr or en, not "${v}"`, { field: 'lang' });
+  if (v !== 'fr' && v !== 'en') throw validation(E('lang', { lang: String(v) }), { field: 'lang' });
   return v;
 }
 
@@ -1862,28 +1901,28 @@ async function updateOrganisation(q: Queryable, orgId: string, b: Record<string,
   for (const [k, col] of Object.entries(ORG_FIELDS)) {
     if (!(k in b)) continue;
     let v = b[k] === null || b[k] === undefined ? null : String(b[k]).trim() || null;
-    if (k === 'legalName' && !v) throw validation('legal name is required', { field: k });
+    if (k === 'legalName' && !v) throw validation(E('legal_name'), { field: k });
     if (k === 'siren' && v) {
       v = v.replace(/\s/g, '');
-      if (!isValidSiren(v)) throw validation(`"${b[k]}" is not a valid SIREN`, { field: k });
+      if (!isValidSiren(v)) throw validation(E('siren', { value: String(b[k]) }), { field: k });
     }
     if (k === 'siret' && v) {
       v = v.replace(/\s/g, '');
-      if (!isValidSiret(v)) throw validation(`"${b[k]}" is not a valid SIRET`, { field: k });
+      if (!isValidSiret(v)) throw validation(E('siret', { value: String(b[k]) }), { field: k });
     }
     if (k === 'iban' && v) {
       v = normaliseIban(v);
-      if (!isValidIban(v)) throw validation(`"${b[k]}" is not a valid IBAN`, { field: k });
+      if (!isValidIban(v)) throw validation(E('iban', { value: String(b[k]) }), { field: k });
     }
     if (k === 'timeZone') {
       try {
         new Intl.DateTimeFormat('en', { timeZone: v ?? '' });
       } catch {
-        throw validation(`"${v}" is not an IANA time zone`, { field: k });
+        throw validation(E('time_zone', { value: String(v) }), { field: k });
       }
     }
-    if (k === 'language' && v !== 'fr' && v !== 'en') throw validation('language must be fr or en', { field: k });
-    if (k === 'country' && (!v || !/^[A-Z]{2}$/.test(v))) throw validation('country is a two-letter code (FR)', { field: k });
+    if (k === 'language' && v !== 'fr' && v !== 'en') throw validation(E('language'), { field: k });
+    if (k === 'country' && (!v || !/^[A-Z]{2}$/.test(v))) throw validation(E('country'), { field: k });
     params.push(v);
     sets.push(`${col} = $${params.length}`);
   }
