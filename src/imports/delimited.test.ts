@@ -12,7 +12,7 @@ function reference(text: string, sep: string, quoted: boolean): DelimitedRecord[
     skip_empty_lines: true,
     info: true,
     bom: false,
-  }) as { record: string[]; info: { lines: number } }[];
+  }) as unknown as { record: string[]; info: { lines: number } }[];
   return rows.map((r) => ({ line: r.info.lines, fields: r.record }));
 }
 

@@ -291,6 +291,34 @@ export async function withIndexLookups<T>(q: Queryable, fn: () => Promise<T>): P
 }
 
 /**
+ * Statistics kept true during a large import: the planner sizes tables from their last ANALYZE,
+ * which knows nothing of the rows this transaction added, and then picks, for a lookup by key, an
+ * index on the organisation alone with a filter (every row of the organisation read for each
+ * looked-up row). Each time an import has added as many rows to a table as its statistics knew of
+ * (and at least STATS_MIN), the table is analysed in the transaction (ANALYZE counts the
+ * transaction's own rows): a handful of times over a million rows.
+ */
+const STATS_MIN = 2000;
+const statistics = new WeakMap<Queryable, Map<string, { known: number; added: number }>>();
+
+async function keepStatistics(q: Queryable, table: string, inserted: number): Promise<void> {
+  if (!q.copyIn || inserted === 0) return; // only inside a transaction (see copyIn)
+  let tables = statistics.get(q);
+  if (!tables) statistics.set(q, (tables = new Map()));
+  let t = tables.get(table);
+  if (!t) {
+    const [row] = await q.query<{ n: number }>('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass', [table]);
+    tables.set(table, (t = { known: Number(row?.n ?? 0), added: 0 }));
+  }
+  t.added += inserted;
+  if (t.added < Math.max(STATS_MIN, t.known)) return;
+  await q.exec(`ANALYZE ${table}`);
+  const [row] = await q.query<{ n: number }>('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass', [table]);
+  t.known = Number(row?.n ?? 0);
+  t.added = 0;
+}
+
+/**
  * One row looked up by its unique key, as a LATERAL subquery: LIMIT 1 keeps the planner from
  * flattening it into a join, so each row of the batch is one index probe whatever the statistics
  * say (a table filled by this very transaction still looks empty to the planner, which would
@@ -310,13 +338,22 @@ const CUSTOMER_COLUMNS = `line int, "externalId" text, "legalName" text, kind te
 export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<UpsertCustomer>, opts: { insertOnly?: boolean } = {}): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
   const src = rowsFrom(await staged(q, rows, 'customers', CUSTOMER_COLUMNS), CUSTOMER_COLUMNS, (r) => r.map(({ contact: _c, ...x }) => x));
-  const [o] = await probeQuery(q, 
-    `WITH x AS (${src.sql}),
+  // The probe runs while x is materialised, before anything is written (the gate on bad makes
+  // the insert wait for it): it then reads the index as it was, and finds the id to update by
+  // primary key instead of joining customers again.
+  const [o] = await probeQuery(
+    q,
+    `WITH x AS (
+       SELECT x.*, k.id AS customer_id, k.seen
+         FROM (${src.sql}) x
+         LEFT JOIN LATERAL (${probe('customers', 'c', `c.id, c.xmin::text::bigint = ${THIS_TX} AS seen`, 'c.external_id = x."externalId"')}) k ON true),
+     bad AS (
+       SELECT line, 'externalId' AS field, 'this customer appears twice in the file' AS reason FROM x WHERE seen AND NOT $5::boolean),
      ins AS (
        INSERT INTO customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, segment)
        SELECT $1, x."externalId", x."legalName", coalesce(x.kind, 'business'), x.siren, x.siret, x."vatNumber", coalesce(x.country, 'FR'),
               coalesce(x.language, 'fr'), coalesce(x."paymentTermsDays", 30), x.segment
-         FROM x
+         FROM x WHERE x.customer_id IS NULL AND NOT EXISTS (SELECT 1 FROM bad)
        ON CONFLICT (organisation_id, external_id) DO NOTHING
        RETURNING 1),
      upd AS (
@@ -325,16 +362,14 @@ export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<
               language = coalesce(x.language, c.language), payment_terms_days = coalesce(x."paymentTermsDays", c.payment_terms_days),
               segment = coalesce(x.segment, c.segment), updated_at = now()
          FROM x
-        WHERE c.organisation_id = $1 AND c.external_id = x."externalId" AND NOT $5::boolean
+        WHERE c.organisation_id = $1 AND c.id = x.customer_id AND NOT $5::boolean AND NOT EXISTS (SELECT 1 FROM bad)
           AND (c.legal_name, c.kind, c.siren, c.siret, c.vat_number, c.country, c.language, c.payment_terms_days, c.segment)
               IS DISTINCT FROM (x."legalName", coalesce(x.kind, c.kind), coalesce(x.siren, c.siren), coalesce(x.siret, c.siret),
               coalesce(x."vatNumber", c.vat_number), coalesce(x.country, c.country), coalesce(x.language, c.language),
               coalesce(x."paymentTermsDays", c.payment_terms_days), coalesce(x.segment, c.segment))
        RETURNING 1)
      SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM upd) AS updated,
-            (SELECT json_agg(json_build_object('line', x.line, 'field', 'externalId', 'reason', 'this customer appears twice in the file'))
-               FROM x JOIN LATERAL (${probe('customers', 'c', `c.xmin::text::bigint = ${THIS_TX} AS seen`, 'c.external_id = x."externalId"')}) c ON true
-              WHERE c.seen AND NOT $5::boolean) AS refused`,
+            (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params, Boolean(opts.insertOnly)],
   );
   if (Array.isArray(rows)) {
@@ -352,6 +387,7 @@ export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<
       );
     }
   }
+  await keepStatistics(q, 'customers', Number(o!.inserted));
   return result(o!);
 }
 
@@ -389,6 +425,7 @@ export async function upsertInvoices(q: Queryable, orgId: string, rows: Source<U
             (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params],
   );
+  await keepStatistics(q, 'invoices', Number(o!.inserted));
   return result(o!);
 }
 
@@ -424,6 +461,7 @@ export async function upsertPayments(q: Queryable, orgId: string, rows: Source<U
             (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params],
   );
+  await keepStatistics(q, 'payments', Number(o!.inserted));
   return result(o!);
 }
 
@@ -456,6 +494,7 @@ export async function upsertCreditNotes(q: Queryable, orgId: string, rows: Sourc
             (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params],
   );
+  await keepStatistics(q, 'credit_notes', Number(o!.inserted));
   return result(o!);
 }
 
@@ -497,5 +536,6 @@ export async function upsertAllocations(q: Queryable, orgId: string, rows: Sourc
      SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins) AS inserted, 0::bigint AS updated, (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params],
   );
+  await keepStatistics(q, 'allocations', Number(o!.inserted));
   return result(o!);
 }
