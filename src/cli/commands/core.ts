@@ -3,6 +3,7 @@ import { todayIn } from '../../domain/dates.ts';
 import { calendarDate } from '../../domain/dates.ts';
 import { seedDemo } from '../../demo/seed.ts';
 import { validation } from '../../errors.ts';
+import { CE } from '../errors.ts';
 import { listOrganisations } from '../../ledger/repo.ts';
 import { startServer } from '../../http/server.ts';
 import { startDailyCycle } from '../../engine/scheduler.ts';
@@ -15,7 +16,7 @@ import type { CliContext } from '../context.ts';
 export function positiveInt(name: string) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw validation(`${name} must be a whole number, got "${v}"`, { field: name });
+    if (!Number.isInteger(n) || n < 0) throw validation(CE('whole_number', { name, value: String(v) }), { field: name });
     return n;
   };
 }
@@ -39,7 +40,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--seed <s>', 'random seed: the same seed gives the same data', '42')
     .option('--date <YYYY-MM-DD>', 'the day the demo considers as today (default: today in Europe/Paris)')
     .action(async (o: { demo?: boolean; customers: number; invoices: number; seed: string; date?: string }) => {
-      if (!o.demo) throw validation('nothing to seed: pass --demo', { field: '--demo' });
+      if (!o.demo) throw validation(CE('nothing_to_seed'), { field: '--demo' });
       const today = o.date ? calendarDate(o.date, { field: '--date' }) : todayIn('Europe/Paris', Date.now());
       const db = await ctx.openDb();
       try {

@@ -1,6 +1,7 @@
 /**
  * Delivery commands: `relance worker` (send what is due), `relance outbox` (list, approve, cancel,
- * resolve, settings, bounce, registered, files), `relance letters` (the day's print batch),
+ * resolve, settings, bounce, registered, files), `relance inbound` (bounces and replies that came
+ * back), `relance letters` (the day's print batch),
  * `relance history` (a customer's evidence file), `relance calls` and `relance call-outcome`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,10 @@ import { customerHistoryPdf, recordBounce, recordRegisteredProof } from '../../d
 import { describeSettings, saveDeliverySettings, type SettingsInput } from '../../delivery/settings.ts';
 import { DeliveryWorker } from '../../delivery/worker.ts';
 import { validation } from '../../errors.ts';
-import { getOrganisation } from '../../ledger/repo.ts';
+import { CE } from '../errors.ts';
+import { getOrganisation, listOrganisations } from '../../ledger/repo.ts';
+import { defineMessages, type Lang, t } from '../../i18n/index.ts';
+import { type InboundResult, inboundOrganisation, ingestInbound, readInbound } from '../../delivery/inbound.ts';
 import type { CliContext } from '../context.ts';
 import { positiveInt } from './core.ts';
 
@@ -27,7 +31,7 @@ const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 const ids = (values: string[], field = 'ids') =>
   values.map((v) => {
-    if (!/^\d+$/.test(v)) throw validation(`an action id is a number, got "${v}"`, { field });
+    if (!/^\d+$/.test(v)) throw validation(CE('action_id', { value: v }), { field });
     return BigInt(v);
   });
 const who = (by?: string) => by ?? process.env.RELANCE_USER ?? process.env.USER ?? 'cli';
@@ -50,10 +54,10 @@ interface FilterOpts {
 }
 
 function filterFrom(idArgs: string[], o: FilterOpts, defaultStatus?: string[]): OutboxFilter {
-  if (idArgs.length && o.all) throw validation('give action ids or --all with filters, not both', { field: '--all' });
-  if (!idArgs.length && !o.all) throw validation('give action ids, or --all (optionally with --status, --channel, --customer, --date)', { field: 'ids' });
+  if (idArgs.length && o.all) throw validation(CE('ids_or_all'), { field: '--all' });
+  if (!idArgs.length && !o.all) throw validation(CE('ids_needed'), { field: 'ids' });
   if (idArgs.length) return { ids: ids(idArgs) };
-  if (o.customer && !/^\d+$/.test(o.customer)) throw validation(`customer id must be a number, got "${o.customer}"`, { field: '--customer' });
+  if (o.customer && !/^\d+$/.test(o.customer)) throw validation(CE('customer_id', { value: o.customer }), { field: '--customer' });
   return {
     status: (o.status ?? defaultStatus)?.map(assertStatus),
     channel: o.channel,
@@ -175,7 +179,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--by <name>', 'who decides')
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (idArgs: string[], o: { as: string; by?: string; org?: string }) => {
-      if (o.as !== 'sent' && o.as !== 'not-sent') throw validation(`--as must be sent or not-sent, got "${o.as}"`, { field: '--as' });
+      if (o.as !== 'sent' && o.as !== 'not-sent') throw validation(CE('as', { value: String(o.as) }), { field: '--as' });
       await withDb(ctx, async (db) => {
         const orgId = await ctx.resolveOrg(db, o.org);
         const done = await db.tx((q) => resolveUncertain(q, orgId, ids(idArgs), o.as === 'sent' ? 'sent' : 'not_sent', who(o.by), new Date()));
@@ -227,9 +231,9 @@ export function register(program: Command, ctx: CliContext): void {
         const set = <K extends keyof SettingsInput>(k: K, v: unknown) => {
           if (v !== undefined) input[k] = v as SettingsInput[K];
         };
-        if (o.smtpSecurity !== undefined && !['none', 'starttls', 'tls'].includes(String(o.smtpSecurity))) throw validation('--smtp-security must be none, starttls or tls', { field: '--smtp-security' });
+        if (o.smtpSecurity !== undefined && !['none', 'starttls', 'tls'].includes(String(o.smtpSecurity))) throw validation(CE('smtp_security'), { field: '--smtp-security' });
         for (const f of ['smsProvider', 'registeredProvider'] as const) {
-          if (o[f] !== undefined && !['local', 'http'].includes(String(o[f]))) throw validation(`--${f === 'smsProvider' ? 'sms' : 'registered'}-provider must be local or http`, { field: f });
+          if (o[f] !== undefined && !['local', 'http'].includes(String(o[f]))) throw validation(CE('provider', { which: f === 'smsProvider' ? 'sms' : 'registered' }), { field: f });
         }
         set('smtpHost', o.smtpHost);
         set('smtpPort', o.smtpPort);
@@ -254,7 +258,7 @@ export function register(program: Command, ctx: CliContext): void {
           input.rateLimits = {};
           for (const r of o.rate as string[]) {
             const m = /^([a-z_]+)=(\d+)$/.exec(r);
-            if (!m) throw validation(`--rate takes channel=messages-per-minute, got "${r}"`, { field: '--rate' });
+            if (!m) throw validation(CE('rate', { value: r }), { field: '--rate' });
             input.rateLimits[m[1]!] = Number(m[2]);
           }
         }
@@ -289,8 +293,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--at <YYYY-MM-DD>', 'date on the proof (default: today)')
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (o: { action: string; tracking?: string; proof?: string; kind?: string; at?: string; org?: string }) => {
-      if (o.kind && !['deposit', 'receipt', 'return'].includes(o.kind)) throw validation('--kind must be deposit, receipt or return', { field: '--kind' });
-      if (o.proof && !o.kind) throw validation('say what the proof is with --kind', { field: '--kind' });
+      if (o.kind && !['deposit', 'receipt', 'return'].includes(o.kind)) throw validation(CE('proof_kind'), { field: '--kind' });
+      if (o.proof && !o.kind) throw validation(CE('proof_kind_needed'), { field: '--kind' });
       await withDb(ctx, async (db) => {
         const orgId = await ctx.resolveOrg(db, o.org);
         const at = o.at ? new Date(`${calendarDate(o.at, { field: '--at' })}T12:00:00Z`) : new Date();
@@ -327,13 +331,40 @@ export function register(program: Command, ctx: CliContext): void {
     );
 
   program
+    .command('inbound [files...]')
+    .description('read mail that came back (bounces, automatic replies, customers\u2019 replies) from .eml files, or standard input, and act on it: a hard bounce marks the address invalid and moves the step to its fallback channel, a reply goes on the customer\u2019s timeline')
+    .option('--json', 'one JSON object per message')
+    .option('--lang <lang>', 'fr or en (default: the organisation\u2019s language)')
+    .option('--org <id>', 'organisation (id, SIREN or name); default: the one the message names, else the first')
+    .action(async (files: string[], o: { json?: boolean; lang?: string; org?: string }) => {
+      if (o.lang && o.lang !== 'fr' && o.lang !== 'en') throw validation(CE('lang_not', { value: o.lang }), { field: '--lang' });
+      const sources = files.length ? files : ['-'];
+      await withDb(ctx, async (db) => {
+        const orgs = await listOrganisations(db);
+        for (const file of sources) {
+          const raw = file === '-' ? readFileSync(0) : readFileSync(file);
+          const read = await readInbound(raw);
+          const named = inboundOrganisation(read);
+          const orgId = o.org ? await ctx.resolveOrg(db, o.org) : named && orgs.some((x) => x.id === named) ? named : await ctx.resolveOrg(db);
+          const r = await db.tx((q) => ingestInbound(q, orgId, raw, new Date(), read));
+          if (o.json) {
+            ctx.out(json({ file, organisationId: orgId, ...r }));
+            continue;
+          }
+          const lang: Lang = (o.lang as Lang | undefined) ?? (orgs.find((x) => x.id === orgId)?.language === 'en' ? 'en' : 'fr');
+          ctx.out(inboundLine(lang, file === '-' ? 'stdin' : file, r));
+        }
+      });
+    });
+
+  program
     .command('history')
     .description("a customer's full dunning history as an evidence PDF (messages as sent, SHA-256, events, calls, letters)")
     .requiredOption('--customer <id>', 'customer id')
     .requiredOption('--out <file>', 'PDF to write')
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (o: { customer: string; out: string; org?: string }) => {
-      if (!/^\d+$/.test(o.customer)) throw validation(`customer id must be a number, got "${o.customer}"`, { field: '--customer' });
+      if (!/^\d+$/.test(o.customer)) throw validation(CE('customer_id', { value: o.customer }), { field: '--customer' });
       await withDb(ctx, async (db) => {
         const orgId = await ctx.resolveOrg(db, o.org);
         const r = await customerHistoryPdf(db, orgId, BigInt(o.customer), new Date());
@@ -386,8 +417,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(
       async (o: { task: string; outcome: string; reason?: string; promisedOn?: string; amount?: string; disputeReason?: string; phone?: string; note?: string; by?: string; date?: string; org?: string }) => {
-        if (!(CALL_OUTCOMES as readonly string[]).includes(o.outcome)) throw validation(`--outcome must be one of ${CALL_OUTCOMES.join(', ')}`, { field: '--outcome' });
-        if (o.reason && !(NON_PAYMENT_REASONS as readonly string[]).includes(o.reason)) throw validation(`--reason must be one of ${NON_PAYMENT_REASONS.join(', ')}`, { field: '--reason' });
+        if (!(CALL_OUTCOMES as readonly string[]).includes(o.outcome)) throw validation(CE('one_of', { option: '--outcome', allowed: CALL_OUTCOMES.join(', ') }), { field: '--outcome' });
+        if (o.reason && !(NON_PAYMENT_REASONS as readonly string[]).includes(o.reason)) throw validation(CE('one_of', { option: '--reason', allowed: NON_PAYMENT_REASONS.join(', ') }), { field: '--reason' });
         await withDb(ctx, async (db) => {
           const orgId = await ctx.resolveOrg(db, o.org);
           const org = await getOrganisation(db, orgId);
@@ -419,4 +450,41 @@ export function register(program: Command, ctx: CliContext): void {
         });
       },
     );
+}
+
+const IM = defineMessages({
+  kind_bounce_hard: { fr: 'rebond définitif', en: 'hard bounce' },
+  kind_bounce_soft: { fr: 'rebond temporaire', en: 'soft bounce' },
+  kind_delivered: { fr: 'accusé de livraison', en: 'delivery report' },
+  kind_auto_reply: { fr: 'réponse automatique', en: 'automatic reply' },
+  kind_reply: { fr: 'réponse', en: 'reply' },
+  duplicate: { fr: '{file} : déjà reçu (message entrant {id}), rien de plus', en: '{file}: already received (inbound message {id}), nothing more' },
+  unmatched: {
+    fr: '{file} : {kind} sans lien avec une relance envoyée, conservé (message entrant {id})',
+    en: '{file}: {kind} not tied to any message sent, kept (inbound message {id})',
+  },
+  bounce_hard: { fr: '{file} : {kind} de l’action {action} (client {customer}){invalid}{fallback}', en: '{file}: {kind} of action {action} (customer {customer}){invalid}{fallback}' },
+  invalid: { fr: ' ; adresse(s) désormais invalide(s) : {list}', en: '; address(es) now invalid: {list}' },
+  fallback: { fr: ' ; étape reprise par son canal de repli : action {id}', en: '; step moved to its fallback channel: action {id}' },
+  recorded: { fr: '{file} : {kind} de l’action {action} (client {customer}), enregistré', en: '{file}: {kind} of action {action} (customer {customer}), recorded' },
+  reply: {
+    fr: '{file} : réponse de {from} à l’action {action}, ajoutée à l’historique du client {customer} (note {note})',
+    en: '{file}: reply from {from} to action {action}, added to the timeline of customer {customer} (note {note})',
+  },
+});
+
+function inboundLine(lang: Lang, file: string, r: InboundResult): string {
+  const kind = t(IM, lang, `kind_${r.kind}`);
+  if (r.duplicate) return t(IM, lang, 'duplicate', { file, id: r.inboundId });
+  if (!r.matched) return t(IM, lang, 'unmatched', { file, kind, id: r.inboundId });
+  const who = { file, kind, action: r.actionId ?? '', customer: r.customerId ?? '' };
+  if (r.kind === 'reply') return t(IM, lang, 'reply', { ...who, from: r.from ?? '?', note: r.noteId ?? '' });
+  if (r.kind === 'bounce_hard') {
+    return t(IM, lang, 'bounce_hard', {
+      ...who,
+      invalid: r.invalidated.length ? t(IM, lang, 'invalid', { list: r.invalidated.join(', ') }) : '',
+      fallback: r.fallbackId ? t(IM, lang, 'fallback', { id: r.fallbackId }) : '',
+    });
+  }
+  return t(IM, lang, 'recorded', who);
 }

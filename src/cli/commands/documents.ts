@@ -10,6 +10,7 @@ import { calendarDate, todayIn } from '../../domain/dates.ts';
 import { loadRateTables } from '../../law/rates-repo.ts';
 import { getOrganisation } from '../../ledger/repo.ts';
 import { validation } from '../../errors.ts';
+import { CE } from '../errors.ts';
 import type { Lang } from '../../i18n/index.ts';
 import { composeDocument } from '../../documents/compose.ts';
 import { buildEml } from '../../documents/email.ts';
@@ -22,7 +23,7 @@ import type { CliContext } from '../context.ts';
 
 function lang(s: string | undefined, field: string): Lang | undefined {
   if (s === undefined) return undefined;
-  if (s !== 'fr' && s !== 'en') throw validation(`language must be fr or en, got "${s}"`, { field });
+  if (s !== 'fr' && s !== 'en') throw validation(CE('language_got', { value: s }), { field });
   return s;
 }
 
@@ -87,7 +88,7 @@ export function register(program: Command, ctx: CliContext): void {
       .requiredOption('--lang <lang>', 'fr or en');
   const checkPart = (opts: { template: string; channel: string; part: string; lang: string }) => {
     const { key, channel } = assertTemplate(opts.template, opts.channel);
-    if (!CHANNEL_PARTS[channel].includes(opts.part as Part)) throw validation(`a ${channel} template has parts ${CHANNEL_PARTS[channel].join(', ')}`, { field: '--part' });
+    if (!CHANNEL_PARTS[channel].includes(opts.part as Part)) throw validation(CE('template_parts', { channel, parts: CHANNEL_PARTS[channel].join(', ') }), { field: '--part' });
     return { key, channel, part: opts.part as Part, lang: lang(opts.lang, '--lang')! };
   };
 

@@ -6,6 +6,7 @@ import { runCycle } from '../../engine/cycle.ts';
 import { customerCalendar } from '../../engine/preview.ts';
 import { ensureBuiltinScenarios, listScenarios } from '../../engine/scenarios.ts';
 import { validation } from '../../errors.ts';
+import { CE } from '../errors.ts';
 import { getInvoiceByNumber, getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
 
@@ -72,8 +73,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'JSON output')
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (o: { invoice?: string; customer?: string; date?: string; json?: boolean; org?: string }) => {
-      if (!o.invoice === !o.customer) throw validation('give exactly one of --invoice or --customer', { field: '--invoice' });
-      if (o.customer && !/^\d+$/.test(o.customer)) throw validation(`customer id must be a number, got "${o.customer}"`, { field: '--customer' });
+      if (!o.invoice === !o.customer) throw validation(CE('invoice_or_customer'), { field: '--invoice' });
+      if (o.customer && !/^\d+$/.test(o.customer)) throw validation(CE('customer_id', { value: o.customer }), { field: '--customer' });
       const db = await ctx.openDb();
       try {
         const orgId = await ctx.resolveOrg(db, o.org);

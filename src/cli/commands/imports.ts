@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { addUser, createApiKey, listApiKeys, revokeApiKey, ROLES, type Role, SCOPES, type Scope } from '../../auth/index.ts';
 import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
+import { CE } from '../errors.ts';
 import { type CsvKind, type ColumnMapping, importCsv } from '../../imports/csv.ts';
 import { importEInvoices } from '../../imports/einvoice.ts';
 import { importFec } from '../../imports/fec.ts';
@@ -81,7 +82,7 @@ function readMapping(path: string | undefined): ColumnMapping | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as ColumnMapping;
   } catch (e) {
-    throw validation(`cannot read the mapping file: ${(e as Error).message}`, { file: path, field: '--mapping' });
+    throw validation(CE('mapping_file', { reason: (e as Error).message }), { file: path, field: '--mapping' });
   }
 }
 
@@ -105,7 +106,7 @@ export function register(program: Command, ctx: CliContext): void {
         try {
           readFileSync(f, { flag: 'r' }).subarray(0, 0);
         } catch (e) {
-          throw new RelanceError(ERROR_CODES.NOT_FOUND, `cannot read ${f}: ${(e as Error).message}`, { where: { file: f } });
+          throw new RelanceError(ERROR_CODES.NOT_FOUND, CE('cannot_read', { file: f, reason: (e as Error).message }), { where: { file: f } });
         }
       }
       let report: ImportReport;
@@ -161,7 +162,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lang <fr|en>', 'interface language', 'fr')
     .option('--org <org>', 'organisation (id, SIREN or name)')
     .action(async (o: { email: string; role: string; password?: string; name?: string; lang: string; org?: string }) => {
-      if (!(ROLES as readonly string[]).includes(o.role)) throw validation(`--role must be one of ${ROLES.join(', ')}`, { field: '--role' });
+      if (!(ROLES as readonly string[]).includes(o.role)) throw validation(CE('one_of', { option: '--role', allowed: ROLES.join(', ') }), { field: '--role' });
       const db = await ctx.openDb();
       try {
         const orgId = await ctx.resolveOrg(db, o.org);
@@ -181,7 +182,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print as JSON')
     .option('--org <org>', 'organisation (id, SIREN or name)')
     .action(async (o: { scope: string; name: string; json?: boolean; org?: string }) => {
-      if (!(SCOPES as readonly string[]).includes(o.scope)) throw validation(`--scope must be one of ${SCOPES.join(', ')}`, { field: '--scope' });
+      if (!(SCOPES as readonly string[]).includes(o.scope)) throw validation(CE('one_of', { option: '--scope', allowed: SCOPES.join(', ') }), { field: '--scope' });
       const db = await ctx.openDb();
       try {
         const orgId = await ctx.resolveOrg(db, o.org);

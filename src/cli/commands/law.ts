@@ -21,6 +21,7 @@ import {
 } from '../../domain/law/index.ts';
 import { assertCurrency, formatMoney, parseAmount, toDecimalString } from '../../domain/money.ts';
 import { validation } from '../../errors.ts';
+import { CE } from '../errors.ts';
 import { defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { loadRateTables, removeRateOverride, setRateOverride } from '../../law/rates-repo.ts';
 import type { CliContext } from '../context.ts';
@@ -58,12 +59,12 @@ const LANG_HELP = 'language of the output: fr or en';
 
 function lang(v: string | undefined): Lang {
   const l = (v ?? 'fr').toLowerCase();
-  if (l !== 'fr' && l !== 'en') throw validation(`--lang must be fr or en, not "${v}"`, { field: '--lang' });
+  if (l !== 'fr' && l !== 'en') throw validation(CE('lang_not', { value: String(v) }), { field: '--lang' });
   return l;
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], option: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw validation(`${option} must be one of ${allowed.join(', ')}, not "${value}"`, { field: option });
+  if (!(allowed as readonly string[]).includes(value)) throw validation(CE('one_of_not', { option, allowed: allowed.join(', '), value }), { field: option });
   return value as T;
 }
 
@@ -240,8 +241,8 @@ export function register(program: Command, ctx: CliContext): void {
         const l = lang(opts.lang);
         const currency = assertCurrency(opts.currency.toUpperCase(), { field: '--currency' });
         const amountMinor = parseAmount(opts.amount, currency, { field: '--amount' });
-        if (amountMinor <= 0n) throw validation('--amount must be positive', { field: '--amount' });
-        if (opts.paid && opts.at) throw validation('give --paid (payment date) or --at (date of computation), not both', { field: '--at' });
+        if (amountMinor <= 0n) throw validation(CE('amount_positive'), { field: '--amount' });
+        if (opts.paid && opts.at) throw validation(CE('paid_or_at'), { field: '--at' });
         const until = opts.paid
           ? parseCalendarDate(opts.paid, { field: '--paid' })
           : opts.at
@@ -249,7 +250,7 @@ export function register(program: Command, ctx: CliContext): void {
             : todayIn('Europe/Paris', Date.now());
         const payments = opts.payment.map((p, i) => {
           const m = /^([^:]+):(.+)$/.exec(p);
-          if (!m) throw validation(`--payment "${p}" must be DATE:AMOUNT, e.g. 2025-07-31:4000.00`, { field: `--payment[${i}]` });
+          if (!m) throw validation(CE('payment_format', { value: p }), { field: `--payment[${i}]` });
           return {
             date: parseCalendarDate(m[1]!, { field: `--payment[${i}]` }),
             amountMinor: parseAmount(m[2]!, currency, { field: `--payment[${i}]` }),

@@ -9,6 +9,7 @@ import { type CalendarDate, calendarDate, formatLongDate, todayIn } from '../../
 import { FORTY_FIVE_EOM_METHODS, type FortyFiveEndOfMonthMethod } from '../../domain/law/index.ts';
 import { formatMoney } from '../../domain/money.ts';
 import { validation } from '../../errors.ts';
+import { CE } from '../errors.ts';
 import { defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { bookPenaltyStatement, ledgerLawFindings, ledgerPenaltyStatement } from '../../law/ledger-law.ts';
 import { loadRateTables } from '../../law/rates-repo.ts';
@@ -29,7 +30,7 @@ const M = defineMessages({
 
 const lang = (v: string | undefined): Lang => {
   const l = (v ?? 'fr').toLowerCase();
-  if (l !== 'fr' && l !== 'en') throw validation(`--lang must be fr or en, got "${v}"`, { field: '--lang' });
+  if (l !== 'fr' && l !== 'en') throw validation(CE('lang_got', { value: String(v) }), { field: '--lang' });
   return l;
 };
 
@@ -47,7 +48,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (o: { date?: string; regime: string; eomMethod: string; warnDays: string; lang: string; json?: boolean; org?: string }) => {
       const l = lang(o.lang);
-      if (!/^\d+$/.test(o.warnDays)) throw validation(`--warn-days must be a whole number, got "${o.warnDays}"`, { field: '--warn-days' });
+      if (!/^\d+$/.test(o.warnDays)) throw validation(CE('whole_number', { name: '--warn-days', value: o.warnDays }), { field: '--warn-days' });
       const db = await ctx.openDb();
       try {
         const orgId = await ctx.resolveOrg(db, o.org);
@@ -94,8 +95,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (o: { customer?: string; invoice?: string; date?: string; book?: boolean; lang: string; json?: boolean; org?: string }) => {
       const l = lang(o.lang);
-      if (!o.customer === !o.invoice) throw validation('give exactly one of --customer or --invoice', { field: '--customer' });
-      if (o.customer && !/^\d+$/.test(o.customer)) throw validation(`customer id must be a number, got "${o.customer}"`, { field: '--customer' });
+      if (!o.customer === !o.invoice) throw validation(CE('customer_or_invoice'), { field: '--customer' });
+      if (o.customer && !/^\d+$/.test(o.customer)) throw validation(CE('customer_id', { value: o.customer }), { field: '--customer' });
       const db = await ctx.openDb();
       try {
         const orgId = await ctx.resolveOrg(db, o.org);

@@ -38,6 +38,16 @@ import {
   WEBHOOK_EVENTS,
 } from '../../webhooks/index.ts';
 import { Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, MinorString, page, paged, route, type RouteDef } from './define.ts';
+import { defineErrors } from '../../i18n/index.ts';
+
+const E = defineErrors('http-misc', {
+  invoice_not_found: { fr: "facture {id} introuvable", en: "invoice {id} not found" },
+  invoice_or_amount: { fr: "indiquez un invoiceId, ou un montant et une date d’échéance", en: "give an invoiceId, or an amount and a due date" },
+  due_date: { fr: "dueDate est obligatoire avec un montant", en: "dueDate is required with an amount" },
+  body_file: { fr: "envoyez le fichier comme corps de la requête", en: "send the file as the request body" },
+  mapping: { fr: "mapping n’est pas du JSON", en: "mapping is not JSON" },
+  body_statement: { fr: "envoyez le fichier de relevé comme corps de la requête", en: "send the statement file as the request body" },
+});
 
 type Row = Record<string, unknown>;
 const camel = (r: Row) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), v]));
@@ -237,7 +247,7 @@ export const miscRoutes: RouteDef[] = [
             WHERE i.organisation_id = $1 AND i.id = $2`,
           [orgId, BigInt(body.invoiceId)],
         );
-        if (!i) throw validation(`invoice ${body.invoiceId} not found`, { field: 'invoiceId' });
+        if (!i) throw validation(E('invoice_not_found', { id: String(body.invoiceId) }), { field: 'invoiceId' });
         amountMinor = i.amount_incl_tax_minor as bigint;
         currency = String(i.currency);
         dueDate = i.due_date as CalendarDate;
@@ -249,8 +259,8 @@ export const miscRoutes: RouteDef[] = [
           )
         ).map((p) => ({ date: p.date, amountMinor: p.amount }));
       } else {
-        if (!body.amount) throw validation('give an invoiceId, or an amount and a due date', { field: 'amount' });
-        if (!dueDate) throw validation('dueDate is required with an amount', { field: 'dueDate' });
+        if (!body.amount) throw validation(E('invoice_or_amount'), { field: 'amount' });
+        if (!dueDate) throw validation(E('due_date'), { field: 'dueDate' });
         amountMinor = parseAmount(body.amount, currency, { field: 'amount' });
       }
       return computeLateFees(
@@ -294,7 +304,7 @@ export const miscRoutes: RouteDef[] = [
         return await setRateOverride(q, { table: body.table, from: body.from, ratePercent: body.ratePercent.replace(',', '.'), note: body.note ?? null });
       } catch (e) {
         // The domain names the rate "rate" (the CLI's --rate); here it is the body's ratePercent.
-        if (isRelanceError(e) && e.where?.field === 'rate') throw new RelanceError(e.code, e.message, { where: { ...e.where, field: 'ratePercent' }, cause: e });
+        if (isRelanceError(e) && e.where?.field === 'rate') throw new RelanceError(e.code, e.text ?? e.message, { where: { ...e.where, field: 'ratePercent' }, cause: e });
         throw e;
       }
     },
@@ -311,7 +321,7 @@ export const miscRoutes: RouteDef[] = [
     rawBody: { contentTypes: ['text/csv', 'text/plain', 'application/pdf', 'application/xml', 'application/octet-stream'] },
     response: ImportReport, status: 200, ownTransaction: true,
     handler: async ({ db, orgId, params, query, raw }) => {
-      if (raw.length === 0) throw validation('send the file as the request body', { field: 'body' });
+      if (raw.length === 0) throw validation(E('body_file'), { field: 'body' });
       const input = { bytes: raw, filename: query.filename ?? `upload.${params.kind}` };
       const opts = { dryRun: query.dryRun === 'true' };
       if (params.kind === 'fec') return importFec(db, orgId, input, opts);
@@ -321,7 +331,7 @@ export const miscRoutes: RouteDef[] = [
         try {
           mapping = JSON.parse(query.mapping) as ColumnMapping;
         } catch {
-          throw validation('mapping is not JSON', { field: 'mapping' });
+          throw validation(E('mapping'), { field: 'mapping' });
         }
       }
       return importCsv(db, orgId, params.kind as 'customers', input, { ...opts, mapping });
@@ -349,7 +359,7 @@ export const miscRoutes: RouteDef[] = [
     response: z.looseObject({ format: z.string(), statements: z.number(), summary: z.looseObject({ read: z.number(), new: z.number(), duplicates: z.number() }) }),
     status: 200, ownTransaction: true,
     handler: async ({ db, orgId, query, raw }) => {
-      if (raw.length === 0) throw validation('send the statement file as the request body', { field: 'body' });
+      if (raw.length === 0) throw validation(E('body_statement'), { field: 'body' });
       const r = await importBankFile(db, orgId, raw, { filename: query.filename, account: query.account, dryRun: query.dryRun === 'true' });
       return { format: r.format, version: r.version, statements: r.statements, statementIds: r.statementIds, summary: r.summary, sha256: r.sha256 };
     },
