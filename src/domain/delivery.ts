@@ -11,6 +11,7 @@ import { windowStart } from './engine/window.ts';
 import { defineErrors } from '../i18n/index.ts';
 
 const E = defineErrors('delivery-rules', {
+  transition: { fr: 'une action au statut {status} ne peut pas être {event} (seulement depuis : {from})', en: 'an action that is {status} cannot be {event} (only {from})' },
   reply_to: { fr: "l’adresse de réponse « {address} » n’est pas une adresse e-mail", en: "reply-to address \"{address}\" is not an email address" },
   e164: { fr: "« {raw} » n’est pas un numéro de téléphone international au format E.164 (+ indicatif pays, puis 15 chiffres au plus)", en: "\"{raw}\" is not an international phone number in E.164 form (+ country code, then up to 15 digits)" },
   e164_fr: { fr: "« {raw} » n’est pas un numéro de téléphone international au format E.164 (+ indicatif pays, puis 15 chiffres au plus) (un numéro français s’écrit {fixed})", en: "\"{raw}\" is not an international phone number in E.164 form (+ country code, then up to 15 digits) (a French number is written {fixed})" },
@@ -63,7 +64,7 @@ export function fromStatuses(event: OutboxEvent): readonly ActionStatus[] {
 export function transition(status: ActionStatus, event: OutboxEvent): ActionStatus {
   const t = TRANSITIONS[event];
   if (!t.from.includes(status)) {
-    throw new RelanceError(ERROR_CODES.CONFLICT, `an action that is ${status} cannot be ${PAST[event]} (only ${t.from.join(', ')})`, {
+    throw new RelanceError(ERROR_CODES.CONFLICT, E('transition', { status, event: PAST(event), from: t.from.join(', ') }), {
       details: { status, event },
     });
   }
@@ -72,19 +73,19 @@ export function transition(status: ActionStatus, event: OutboxEvent): ActionStat
   return t.to;
 }
 
-const PAST: Record<OutboxEvent, string> = {
-  approve: 'approved',
-  queue: 'queued',
-  claim: 'claimed',
-  defer: 'deferred',
-  sent: 'marked sent',
-  retry: 'retried',
-  fail: 'failed',
-  uncertain: 'marked uncertain',
-  cancel: 'cancelled',
-  resolve_sent: 'resolved as sent',
-  resolve_retry: 'resolved for a new attempt',
-};
+const PAST = defineErrors('delivery-events', {
+  approve: { fr: 'approuvée', en: 'approved' },
+  queue: { fr: 'mise en file', en: 'queued' },
+  claim: { fr: 'prise en charge', en: 'claimed' },
+  defer: { fr: 'reportée', en: 'deferred' },
+  sent: { fr: 'marquée envoyée', en: 'marked sent' },
+  retry: { fr: 'retentée', en: 'retried' },
+  fail: { fr: 'marquée en échec', en: 'failed' },
+  uncertain: { fr: 'marquée incertaine', en: 'marked uncertain' },
+  cancel: { fr: 'annulée', en: 'cancelled' },
+  resolve_sent: { fr: 'résolue comme envoyée', en: 'resolved as sent' },
+  resolve_retry: { fr: 'résolue pour une nouvelle tentative', en: 'resolved for a new attempt' },
+} satisfies Record<OutboxEvent, { fr: string; en: string }>);
 
 // ------------------------------------------------------------------ retries
 

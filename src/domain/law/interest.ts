@@ -27,6 +27,7 @@ import { LAW_MESSAGES, type LawNote, renderLawNote } from './messages.ts';
 import { formatRatePercent, parseRatePercent, RATE_SCALE, type RateLookup, rateOnDay, type RateTableName, type RateTables } from './rates.ts';
 
 const E = defineErrors('law-interest', {
+  currency: { fr: '« {currency} » n’est pas un code devise ISO 4217', en: '"{currency}" is not an ISO 4217 currency code' },
   jurisdiction: { fr: "juridiction inconnue « {jurisdiction} » ; valeurs possibles : {known}", en: "unknown jurisdiction \"{jurisdiction}\"; expected one of {known}" },
   debtor: { fr: "le débiteur doit être « business » ou « consumer », pas « {debtor} »", en: "debtor must be \"business\" or \"consumer\", not \"{debtor}\"" },
   amount: { fr: "le montant doit être positif ou nul, en centimes (bigint)", en: "amount must be zero or more minor units (bigint)" },
@@ -292,7 +293,7 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
     throw validation(E('jurisdiction', { jurisdiction: String(jurisdiction), known: JURISDICTIONS.join(', ') }), { field: 'jurisdiction' });
   }
   if (debtor !== 'business' && debtor !== 'consumer') throw validation(E('debtor', { debtor: String(debtor) }), { field: 'debtor' });
-  if (typeof currency !== 'string' || !CURRENCY_RE.test(currency)) throw validation(`"${currency}" is not an ISO 4217 currency code`, { field: 'currency' });
+  if (typeof currency !== 'string' || !CURRENCY_RE.test(currency)) throw validation(E('currency', { currency: String(currency) }), { field: 'currency' });
   if (typeof amountMinor !== 'bigint' || amountMinor < 0n) throw validation(E('amount'), { field: 'amountMinor' });
   const creditorKind = input.creditorKind ?? 'professional';
   if (creditorKind !== 'professional' && creditorKind !== 'individual') {
