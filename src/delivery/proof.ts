@@ -17,42 +17,91 @@ import { mergePdfs } from './pdf-merge.ts';
 
 const J = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
 
-/**
- * A bounce received after the message was accepted (a delivery status notification). A hard
- * bounce marks the addresses invalid and moves the step to its fallback channel.
- */
-export async function recordBounce(
-  q: Queryable,
-  orgId: string,
-  b: { messageId: string; kind: 'hard' | 'soft'; diagnostic?: string | null },
-  now: Date,
-): Promise<{ actionId: bigint; fallbackId: bigint | null }> {
-  const id = b.messageId.trim().startsWith('<') ? b.messageId.trim() : `<${b.messageId.trim()}>`;
+export interface SentEmail {
+  id: bigint;
+  actionId: bigint;
+  customerId: bigint;
+  /** The addresses it was sent to. */
+  to: string[];
+}
+
+/** The delivery of a sent email by its Message-ID, or null. */
+export async function deliveryByMessageId(q: Queryable, orgId: string, messageId: string): Promise<SentEmail | null> {
+  const id = messageId.trim().startsWith('<') ? messageId.trim() : `<${messageId.trim()}>`;
   const [d] = await q.query<{ id: bigint; action_id: bigint; customer_id: bigint; recipients: { to?: string[] } | string }>(
     `SELECT id, action_id, customer_id, recipients FROM deliveries WHERE organisation_id = $1 AND message_id = $2 ORDER BY id DESC LIMIT 1`,
     [orgId, id],
   );
+  return d ? toSentEmail(d) : null;
+}
+
+export function toSentEmail(d: { id: bigint; action_id: bigint; customer_id: bigint; recipients: { to?: string[] } | string }): SentEmail {
+  const rec = typeof d.recipients === 'string' ? (JSON.parse(d.recipients) as { to?: string[] }) : d.recipients;
+  return { id: d.id, actionId: d.action_id, customerId: d.customer_id, to: rec.to ?? [] };
+}
+
+export interface BounceFacts {
+  kind: 'hard' | 'soft';
+  /** The addresses that bounced (all the message's recipients when not known). */
+  recipients?: string[] | null;
+  status?: string | null;
+  diagnostic?: string | null;
+  /** Anything else worth keeping with the event (the inbound message it came in, the reporting server). */
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * A bounce of a sent email: recorded as a 'bounced' event on its delivery. A hard bounce marks the
+ * addresses that bounced invalid for the customer's contacts (they are not used again), and when
+ * none of the message's recipients is left valid, moves the step to its fallback channel.
+ */
+export async function applyBounce(q: Queryable, orgId: string, d: SentEmail, b: BounceFacts, now: Date): Promise<{ invalidated: string[]; fallbackId: bigint | null }> {
+  const bounced = [...new Set((b.recipients?.length ? b.recipients : d.to).map((a) => a.trim().toLowerCase()).filter(Boolean))];
+  await q.query(`INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, detail) VALUES ($1,$2,$3,'bounced',$4,$5::jsonb)`, [
+    orgId,
+    d.actionId,
+    d.id,
+    now.toISOString(),
+    J({ kind: b.kind, recipients: bounced, status: b.status ?? null, diagnostic: b.diagnostic ?? null, ...b.detail }),
+  ]);
+  if (b.kind === 'soft') return { invalidated: [], fallbackId: null };
+  const reason = `hard bounce${b.status ? ` ${b.status}` : ''}${b.diagnostic ? `: ${b.diagnostic}` : ''}`.slice(0, 500);
+  const marked = await q.query<{ value: string }>(
+    `INSERT INTO contact_address_status (organisation_id, contact_id, kind, value, reason)
+     SELECT organisation_id, id, 'email', email, $4 FROM contacts WHERE organisation_id = $1 AND customer_id = $2 AND lower(trim(email)) = ANY($3::text[])
+     ON CONFLICT DO NOTHING RETURNING value`,
+    [orgId, d.customerId, `{${bounced.map((x) => `"${x.replace(/["\\]/g, '')}"`).join(',')}}`, reason],
+  );
+  // Every address the message went to is now known bad: the step goes by its fallback channel.
+  const invalid = await q.query<{ value: string }>(
+    `SELECT lower(trim(s.value)) AS value FROM contact_address_status s JOIN contacts c ON c.organisation_id = s.organisation_id AND c.id = s.contact_id
+      WHERE s.organisation_id = $1 AND c.customer_id = $2 AND s.kind = 'email'`,
+    [orgId, d.customerId],
+  );
+  const bad = new Set([...bounced, ...invalid.map((r) => r.value)]);
+  const left = d.to.filter((a) => !bad.has(a.trim().toLowerCase()));
+  const fallbackId = left.length === 0 ? await createFallback(q, orgId, d.actionId, reason, now) : null;
+  return { invalidated: [...new Set(marked.map((m) => m.value))], fallbackId };
+}
+
+/**
+ * A bounce received after the message was accepted, named by the Message-ID of the message that
+ * bounced (`relance outbox bounce`; `relance inbound` reads it from the notification itself).
+ */
+export async function recordBounce(
+  q: Queryable,
+  orgId: string,
+  b: { messageId: string } & BounceFacts,
+  now: Date,
+): Promise<{ actionId: bigint; fallbackId: bigint | null; invalidated: string[] }> {
+  const d = await deliveryByMessageId(q, orgId, b.messageId);
   if (!d) {
+    const id = b.messageId.trim();
     const hint = parseMessageId(id) ? '' : ' (not a Message-ID Relance made)';
     throw notFound('sent message', `${id}${hint}`);
   }
-  await q.query(`INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, detail) VALUES ($1,$2,$3,'bounced',$4,$5::jsonb)`, [
-    orgId,
-    d.action_id,
-    d.id,
-    now.toISOString(),
-    J({ kind: b.kind, diagnostic: b.diagnostic ?? null }),
-  ]);
-  if (b.kind === 'soft') return { actionId: d.action_id, fallbackId: null };
-  const rec = typeof d.recipients === 'string' ? (JSON.parse(d.recipients) as { to?: string[] }) : d.recipients;
-  await q.query(
-    `INSERT INTO contact_address_status (organisation_id, contact_id, kind, value, reason)
-     SELECT organisation_id, id, 'email', email, $4 FROM contacts WHERE organisation_id = $1 AND customer_id = $2 AND email = ANY($3::text[])
-     ON CONFLICT DO NOTHING`,
-    [orgId, d.customer_id, `{${(rec.to ?? []).map((x) => `"${x.replace(/"/g, '')}"`).join(',')}}`, `hard bounce: ${b.diagnostic ?? ''}`.slice(0, 500)],
-  );
-  const fallbackId = await createFallback(q, orgId, d.action_id, `hard bounce${b.diagnostic ? `: ${b.diagnostic}` : ''}`, now);
-  return { actionId: d.action_id, fallbackId };
+  const r = await applyBounce(q, orgId, d, b, now);
+  return { actionId: d.actionId, ...r };
 }
 
 /** A registered letter's real tracking number (posted by hand) and the proofs that come back. */
