@@ -8,7 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
-import { defineErrors } from '../i18n/index.ts';
+import { defineErrors, type Text } from '../i18n/index.ts';
 
 const E = defineErrors('db', {
   invoices_not_overallocated: { fr: "les affectations et passages en perte dépasseraient le montant de la facture (son reste dû)", en: "allocations and write-offs would exceed the invoice amount (its open amount)" },
@@ -16,6 +16,16 @@ const E = defineErrors('db', {
   credit_notes_not_overallocated: { fr: "les affectations dépasseraient le montant de l’avoir", en: "allocations would exceed the credit note amount" },
   invoices_number_unique: { fr: "une facture portant ce numéro existe déjà dans l’organisation", en: "an invoice with this number already exists in the organisation" },
   customers_external_id_unique: { fr: "un client avec cet identifiant externe existe déjà dans l’organisation", en: "a customer with this external id already exists in the organisation" },
+  alloc_invoice: { fr: "une affectation porte sur une facture qui n’existe pas dans cette organisation ou qui est dans une autre devise (les devises ne correspondent pas)", en: "an allocation refers to an invoice that does not exist in this organisation or is in another currency (currencies do not match)" },
+  alloc_payment: { fr: "une affectation porte sur un paiement qui n’existe pas dans cette organisation ou qui est dans une autre devise (les devises ne correspondent pas)", en: "an allocation refers to a payment that does not exist in this organisation or is in another currency (currencies do not match)" },
+  alloc_credit_note: { fr: "une affectation porte sur un avoir qui n’existe pas dans cette organisation ou qui est dans une autre devise (les devises ne correspondent pas)", en: "an allocation refers to a credit note that does not exist in this organisation or is in another currency (currencies do not match)" },
+  write_off_invoice: { fr: "un passage en perte porte sur une facture qui n’existe pas dans cette organisation ou qui est dans une autre devise", en: "a write-off refers to an invoice that does not exist in this organisation or is in another currency" },
+  rows_immutable: { fr: "les lignes de {table} ne peuvent pas être modifiées ; supprimez-les et enregistrez-en une nouvelle", en: "{table} rows cannot be modified; delete and record a new one" },
+  has_allocations: { fr: "{table} {id} a des affectations : annulez-les d’abord", en: "{table} {id} has allocations: reverse them first" },
+  invoice_has_allocations: { fr: "la facture {id} a des affectations : annulez-les d’abord", en: "invoices {id} has allocations: reverse them first" },
+  payment_has_allocations: { fr: "le paiement {id} a des affectations : annulez-les d’abord", en: "payments {id} has allocations: reverse them first" },
+  credit_note_has_allocations: { fr: "l’avoir {id} a des affectations : annulez-les d’abord", en: "credit_notes {id} has allocations: reverse them first" },
+  has_write_offs: { fr: "la facture {id} a des passages en perte : annulez-les d’abord", en: "invoice {id} has write-offs: reverse them first" },
   ledger_rule: { fr: "la base de données a refusé la modification : {reason}", en: "{reason}" },
   ledger_invariant: { fr: "règle comptable non respectée", en: "ledger invariant" },
   check: { fr: "la contrainte {constraint} a refusé la modification", en: "constraint {constraint} refused the change" },
@@ -113,6 +123,28 @@ const CONSTRAINT_KEYS = {
 } as const;
 type ConstraintKey = keyof typeof CONSTRAINT_KEYS;
 
+/** The ledger triggers' own messages (migrations, SQLSTATE RL001), read back into message keys. */
+const TRIGGER_MESSAGES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => Text]> = [
+  [/^an allocation refers to an invoice that does not exist in this organisation or is in another currency \(currencies do not match\)$/, () => E('alloc_invoice')],
+  [/^an allocation refers to a payment that does not exist in this organisation or is in another currency \(currencies do not match\)$/, () => E('alloc_payment')],
+  [/^an allocation refers to a credit note that does not exist in this organisation or is in another currency \(currencies do not match\)$/, () => E('alloc_credit_note')],
+  [/^a write-off refers to an invoice that does not exist in this organisation or is in another currency$/, () => E('write_off_invoice')],
+  [/^(\w+) rows cannot be modified; delete and record a new one$/, (m) => E('rows_immutable', { table: m[1]! })],
+  [/^invoices (\d+) has allocations: reverse them first$/, (m) => E('invoice_has_allocations', { id: m[1]! })],
+  [/^payments (\d+) has allocations: reverse them first$/, (m) => E('payment_has_allocations', { id: m[1]! })],
+  [/^credit_notes (\d+) has allocations: reverse them first$/, (m) => E('credit_note_has_allocations', { id: m[1]! })],
+  [/^(\w+) (\d+) has allocations: reverse them first$/, (m) => E('has_allocations', { table: m[1]!, id: m[2]! })],
+  [/^invoice (\d+) has write-offs: reverse them first$/, (m) => E('has_write_offs', { id: m[1]! })],
+];
+
+function triggerText(message: string): Text {
+  for (const [re, text] of TRIGGER_MESSAGES) {
+    const m = re.exec(message);
+    if (m) return text(m);
+  }
+  return E('ledger_rule', { reason: message });
+}
+
 /** Turn a driver error into a RelanceError that says what broke, in words. */
 export function mapDbError(e: unknown): unknown {
   if (e instanceof RelanceError) return e;
@@ -122,7 +154,7 @@ export function mapDbError(e: unknown): unknown {
   const known = constraint && constraint in CONSTRAINT_KEYS ? E(constraint as ConstraintKey) : undefined;
   switch (err.code) {
     case LEDGER_SQLSTATE:
-      return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, err.message ? E('ledger_rule', { reason: err.message }) : E('ledger_invariant'), { cause: e });
+      return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, err.message ? triggerText(err.message) : E('ledger_invariant'), { cause: e });
     case '23514': // check_violation
       return new RelanceError(ERROR_CODES.LEDGER_INVARIANT, known ?? E('check', { constraint: String(constraint) }), {
         cause: e,
