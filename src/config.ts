@@ -4,6 +4,11 @@
  */
 import { resolve } from 'node:path';
 import { ERROR_CODES, RelanceError } from './errors.ts';
+import { defineErrors } from './i18n/index.ts';
+
+const E = defineErrors('config', {
+  port: { fr: "PORT doit être un numéro de port, reçu « {value} »", en: "PORT must be a port number, got \"{value}\"" },
+});
 
 export interface Config {
   /** PostgreSQL connection string; absent means the embedded database. */
@@ -16,7 +21,7 @@ export interface Config {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RelanceError(ERROR_CODES.CONFIG, `PORT must be a port number, got "${env.PORT}"`, { where: { field: 'PORT' } });
+    throw new RelanceError(ERROR_CODES.CONFIG, E('port', { value: String(env.PORT) }), { where: { field: 'PORT' } });
   }
   return {
     databaseUrl: env.DATABASE_URL || undefined,

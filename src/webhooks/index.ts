@@ -10,6 +10,14 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { notFound, validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('webhooks', {
+  no_event: { fr: "abonnez-vous à au moins un événement", en: "subscribe to at least one event" },
+  unknown_event: { fr: "événement inconnu « {event} » (connus : {known}, ou *)", en: "unknown event \"{event}\" (known: {known}, or *)" },
+  not_url: { fr: "« {url} » n’est pas une URL", en: "\"{url}\" is not a URL" },
+  http: { fr: "l’URL d’un webhook est en http(s)", en: "a webhook URL is http(s)" },
+});
 
 export const WEBHOOK_EVENTS = [
   'invoice.paid',
@@ -56,9 +64,9 @@ export interface Subscription {
 }
 
 function checkEvents(events: string[]) {
-  if (!events.length) throw validation('subscribe to at least one event', { field: 'events' });
+  if (!events.length) throw validation(E('no_event'), { field: 'events' });
   for (const e of events) {
-    if (e !== '*' && !(WEBHOOK_EVENTS as readonly string[]).includes(e)) throw validation(`unknown event "${e}" (known: ${WEBHOOK_EVENTS.join(', ')}, or *)`, { field: 'events' });
+    if (e !== '*' && !(WEBHOOK_EVENTS as readonly string[]).includes(e)) throw validation(E('unknown_event', { event: e, known: WEBHOOK_EVENTS.join(', ') }), { field: 'events' });
   }
 }
 
@@ -67,9 +75,9 @@ export async function createSubscription(q: Queryable, orgId: string, s: { url: 
   try {
     url = new URL(s.url);
   } catch {
-    throw validation(`"${s.url}" is not a URL`, { field: 'url' });
+    throw validation(E('not_url', { url: s.url }), { field: 'url' });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw validation('a webhook URL is http(s)', { field: 'url' });
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw validation(E('http'), { field: 'url' });
   checkEvents(s.events);
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
   const [r] = await q.query<Record<string, unknown>>(
