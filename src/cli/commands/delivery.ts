@@ -20,6 +20,7 @@ import { customerHistoryPdf, recordBounce, recordRegisteredProof } from '../../d
 import { describeSettings, saveDeliverySettings, type SettingsInput } from '../../delivery/settings.ts';
 import { DeliveryWorker } from '../../delivery/worker.ts';
 import { validation } from '../../errors.ts';
+import { CE } from '../errors.ts';
 import { getOrganisation, listOrganisations } from '../../ledger/repo.ts';
 import { defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { type InboundResult, inboundOrganisation, ingestInbound, readInbound } from '../../delivery/inbound.ts';
@@ -30,7 +31,7 @@ const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 const ids = (values: string[], field = 'ids') =>
   values.map((v) => {
-    if (!/^\d+$/.test(v)) throw validation(`an action id is a number, got "${v}"`, { field });
+    if (!/^\d+$/.test(v)) throw validation(CE('action_id', { value: v }), { field });
     return BigInt(v);
   });
 const who = (by?: string) => by ?? process.env.RELANCE_USER ?? process.env.USER ?? 'cli';
@@ -53,10 +54,10 @@ interface FilterOpts {
 }
 
 function filterFrom(idArgs: string[], o: FilterOpts, defaultStatus?: string[]): OutboxFilter {
-  if (idArgs.length && o.all) throw validation('give action ids or --all with filters, not both', { field: '--all' });
-  if (!idArgs.length && !o.all) throw validation('give action ids, or --all (optionally with --status, --channel, --customer, --date)', { field: 'ids' });
+  if (idArgs.length && o.all) throw validation(CE('ids_or_all'), { field: '--all' });
+  if (!idArgs.length && !o.all) throw validation(CE('ids_needed'), { field: 'ids' });
   if (idArgs.length) return { ids: ids(idArgs) };
-  if (o.customer && !/^\d+$/.test(o.customer)) throw validation(`customer id must be a number, got "${o.customer}"`, { field: '--customer' });
+  if (o.customer && !/^\d+$/.test(o.customer)) throw validation(CE('customer_id', { value: o.customer }), { field: '--customer' });
   return {
     status: (o.status ?? defaultStatus)?.map(assertStatus),
     channel: o.channel,
@@ -178,7 +179,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--by <name>', 'who decides')
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (idArgs: string[], o: { as: string; by?: string; org?: string }) => {
-      if (o.as !== 'sent' && o.as !== 'not-sent') throw validation(`--as must be sent or not-sent, got "${o.as}"`, { field: '--as' });
+      if (o.as !== 'sent' && o.as !== 'not-sent') throw validation(CE('as', { value: String(o.as) }), { field: '--as' });
       await withDb(ctx, async (db) => {
         const orgId = await ctx.resolveOrg(db, o.org);
         const done = await db.tx((q) => resolveUncertain(q, orgId, ids(idArgs), o.as === 'sent' ? 'sent' : 'not_sent', who(o.by), new Date()));
@@ -230,9 +231,9 @@ export function register(program: Command, ctx: CliContext): void {
         const set = <K extends keyof SettingsInput>(k: K, v: unknown) => {
           if (v !== undefined) input[k] = v as SettingsInput[K];
         };
-        if (o.smtpSecurity !== undefined && !['none', 'starttls', 'tls'].includes(String(o.smtpSecurity))) throw validation('--smtp-security must be none, starttls or tls', { field: '--smtp-security' });
+        if (o.smtpSecurity !== undefined && !['none', 'starttls', 'tls'].includes(String(o.smtpSecurity))) throw validation(CE('smtp_security'), { field: '--smtp-security' });
         for (const f of ['smsProvider', 'registeredProvider'] as const) {
-          if (o[f] !== undefined && !['local', 'http'].includes(String(o[f]))) throw validation(`--${f === 'smsProvider' ? 'sms' : 'registered'}-provider must be local or http`, { field: f });
+          if (o[f] !== undefined && !['local', 'http'].includes(String(o[f]))) throw validation(CE('provider', { which: f === 'smsProvider' ? 'sms' : 'registered' }), { field: f });
         }
         set('smtpHost', o.smtpHost);
         set('smtpPort', o.smtpPort);
@@ -257,7 +258,7 @@ export function register(program: Command, ctx: CliContext): void {
           input.rateLimits = {};
           for (const r of o.rate as string[]) {
             const m = /^([a-z_]+)=(\d+)$/.exec(r);
-            if (!m) throw validation(`--rate takes channel=messages-per-minute, got "${r}"`, { field: '--rate' });
+            if (!m) throw validation(CE('rate', { value: r }), { field: '--rate' });
             input.rateLimits[m[1]!] = Number(m[2]);
           }
         }
@@ -292,8 +293,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--at <YYYY-MM-DD>', 'date on the proof (default: today)')
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (o: { action: string; tracking?: string; proof?: string; kind?: string; at?: string; org?: string }) => {
-      if (o.kind && !['deposit', 'receipt', 'return'].includes(o.kind)) throw validation('--kind must be deposit, receipt or return', { field: '--kind' });
-      if (o.proof && !o.kind) throw validation('say what the proof is with --kind', { field: '--kind' });
+      if (o.kind && !['deposit', 'receipt', 'return'].includes(o.kind)) throw validation(CE('proof_kind'), { field: '--kind' });
+      if (o.proof && !o.kind) throw validation(CE('proof_kind_needed'), { field: '--kind' });
       await withDb(ctx, async (db) => {
         const orgId = await ctx.resolveOrg(db, o.org);
         const at = o.at ? new Date(`${calendarDate(o.at, { field: '--at' })}T12:00:00Z`) : new Date();
@@ -336,7 +337,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lang <lang>', 'fr or en (default: the organisation\u2019s language)')
     .option('--org <id>', 'organisation (id, SIREN or name); default: the one the message names, else the first')
     .action(async (files: string[], o: { json?: boolean; lang?: string; org?: string }) => {
-      if (o.lang && o.lang !== 'fr' && o.lang !== 'en') throw validation(`--lang must be fr or en, not "${o.lang}"`, { field: '--lang' });
+      if (o.lang && o.lang !== 'fr' && o.lang !== 'en') throw validation(CE('lang_not', { value: o.lang }), { field: '--lang' });
       const sources = files.length ? files : ['-'];
       await withDb(ctx, async (db) => {
         const orgs = await listOrganisations(db);
@@ -363,7 +364,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--out <file>', 'PDF to write')
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(async (o: { customer: string; out: string; org?: string }) => {
-      if (!/^\d+$/.test(o.customer)) throw validation(`customer id must be a number, got "${o.customer}"`, { field: '--customer' });
+      if (!/^\d+$/.test(o.customer)) throw validation(CE('customer_id', { value: o.customer }), { field: '--customer' });
       await withDb(ctx, async (db) => {
         const orgId = await ctx.resolveOrg(db, o.org);
         const r = await customerHistoryPdf(db, orgId, BigInt(o.customer), new Date());
@@ -416,8 +417,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--org <id>', 'organisation (id, SIREN or name)')
     .action(
       async (o: { task: string; outcome: string; reason?: string; promisedOn?: string; amount?: string; disputeReason?: string; phone?: string; note?: string; by?: string; date?: string; org?: string }) => {
-        if (!(CALL_OUTCOMES as readonly string[]).includes(o.outcome)) throw validation(`--outcome must be one of ${CALL_OUTCOMES.join(', ')}`, { field: '--outcome' });
-        if (o.reason && !(NON_PAYMENT_REASONS as readonly string[]).includes(o.reason)) throw validation(`--reason must be one of ${NON_PAYMENT_REASONS.join(', ')}`, { field: '--reason' });
+        if (!(CALL_OUTCOMES as readonly string[]).includes(o.outcome)) throw validation(CE('one_of', { option: '--outcome', allowed: CALL_OUTCOMES.join(', ') }), { field: '--outcome' });
+        if (o.reason && !(NON_PAYMENT_REASONS as readonly string[]).includes(o.reason)) throw validation(CE('one_of', { option: '--reason', allowed: NON_PAYMENT_REASONS.join(', ') }), { field: '--reason' });
         await withDb(ctx, async (db) => {
           const orgId = await ctx.resolveOrg(db, o.org);
           const org = await getOrganisation(db, orgId);
