@@ -4,10 +4,11 @@
  * comma, dates AAAAMMJJ (DD/MM/YYYY seen in the wild). Debit/Credit may be Montant + Sens.
  * This module reads one line into typed values; src/imports/fec.ts turns lines into the ledger.
  */
-import type { CalendarDate } from '../domain/dates.ts';
+import { type CalendarDate, parseCalendarDate } from '../domain/dates.ts';
+import { parseAmount } from '../domain/money.ts';
 import { validation } from '../errors.ts';
 import { headerKey } from './csv-sniff.ts';
-import { amountOf, dateOf } from './values.ts';
+import { fastAmount, fastDate } from './values.ts';
 import { defineErrors } from '../i18n/index.ts';
 
 const E = defineErrors('fec', {
@@ -68,59 +69,60 @@ export function fecColumns(header: string[], file?: string): FecColumns {
 }
 
 /** A FEC amount: decimal comma, no thousands separator; an empty field is zero. */
-function fecAmount(text: string | undefined, where: { file?: string; line: number; field: string }): bigint {
-  const s = (text ?? '').trim();
+function fecAmount(s: string, file: string | undefined, line: number, field: string): bigint {
   if (!s) return 0n;
-  return amountOf(s, 'EUR', where);
+  return fastAmount(s, 2) ?? parseAmount(s, 'EUR', { file, line, field });
 }
 
-function fecDate(text: string | undefined, where: { file?: string; line: number; field: string }): CalendarDate | null {
-  const s = (text ?? '').trim();
-  return s ? dateOf(s, where) : null;
+function fecDate(s: string, file: string | undefined, line: number, field: string): CalendarDate | null {
+  if (!s) return null;
+  return fastDate(s) ?? parseCalendarDate(s, { file, line, field });
+}
+
+/** The trimmed field at column i (-1: the file has no such column). */
+function at(fields: string[], i: number): string {
+  if (i < 0) return '';
+  const v = fields[i];
+  return v === undefined ? '' : v.trim();
 }
 
 export function readFecLine(cols: FecColumns, fields: string[], line: number, file?: string): FecLine {
-  const { at } = cols;
-  const get = (f: (typeof LINE_FIELDS)[number]) => {
-    const i = at[f];
-    return i < 0 ? '' : (fields[i] ?? '').trim();
-  };
-  const w = (field: string) => ({ file, line, field });
+  const c = cols.at;
   let debit: bigint;
   let credit: bigint;
   if (cols.amountStyle === 'debit_credit') {
-    debit = fecAmount(get('Debit'), w('Debit'));
-    credit = fecAmount(get('Credit'), w('Credit'));
+    debit = fecAmount(at(fields, c.Debit), file, line, 'Debit');
+    credit = fecAmount(at(fields, c.Credit), file, line, 'Credit');
   } else {
-    const amount = fecAmount(get('Montant'), w('Montant'));
-    const sens = get('Sens').toUpperCase();
+    const amount = fecAmount(at(fields, c.Montant), file, line, 'Montant');
+    const sens = at(fields, c.Sens).toUpperCase();
     if (sens === 'D' || sens === '+1' || sens === '1') [debit, credit] = [amount, 0n];
     else if (sens === 'C' || sens === '-1') [debit, credit] = [0n, amount];
-    else throw validation(E('sens', { value: get('Sens') }), w('Sens'));
+    else throw validation(`Sens must be D or C (or +1 / -1), got "${at(fields, c.Sens)}"`, { file, line, field: 'Sens' });
   }
   // A negative amount on one side is the other side (some exports write reversals that way).
   if (debit < 0n) [debit, credit] = [0n, credit - debit];
   if (credit < 0n) [debit, credit] = [debit - credit, 0n];
-  const entryDate = fecDate(get('EcritureDate'), w('EcritureDate'));
-  if (!entryDate) throw validation(E('entry_date'), w('EcritureDate'));
-  const account = get('CompteNum');
-  if (!account) throw validation(E('account'), w('CompteNum'));
+  const entryDate = fecDate(at(fields, c.EcritureDate), file, line, 'EcritureDate');
+  if (!entryDate) throw validation('EcritureDate is empty', { file, line, field: 'EcritureDate' });
+  const account = at(fields, c.CompteNum);
+  if (!account) throw validation('CompteNum is empty', { file, line, field: 'CompteNum' });
   return {
     line,
-    journalCode: get('JournalCode'),
-    entryNumber: get('EcritureNum'),
+    journalCode: at(fields, c.JournalCode),
+    entryNumber: at(fields, c.EcritureNum),
     entryDate,
     account,
-    accountLabel: get('CompteLib'),
-    auxAccount: get('CompAuxNum'),
-    auxLabel: get('CompAuxLib'),
-    pieceRef: get('PieceRef'),
-    pieceDate: fecDate(get('PieceDate'), w('PieceDate')),
-    label: get('EcritureLib'),
+    accountLabel: at(fields, c.CompteLib),
+    auxAccount: at(fields, c.CompAuxNum),
+    auxLabel: at(fields, c.CompAuxLib),
+    pieceRef: at(fields, c.PieceRef),
+    pieceDate: fecDate(at(fields, c.PieceDate), file, line, 'PieceDate'),
+    label: at(fields, c.EcritureLib),
     debit,
     credit,
-    letter: get('EcritureLet'),
-    letterDate: fecDate(get('DateLet'), w('DateLet')),
+    letter: at(fields, c.EcritureLet),
+    letterDate: fecDate(at(fields, c.DateLet), file, line, 'DateLet'),
   };
 }
 

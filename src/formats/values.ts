@@ -13,22 +13,26 @@ const digit = (c: number) => c >= 48 && c <= 57;
 
 /** An amount already trimmed, in minor units of `currency`. */
 export function amountOf(s: string, currency: string, where?: ErrorPlace): Minor {
-  const exp = currencyExponent(currency);
+  return fastAmount(s, currencyExponent(currency)) ?? parseAmount(s, currency, where);
+}
+
+/** The fast path alone: null for anything but [-]digits[,|.]digits (callers then build the error place). */
+export function fastAmount(s: string, exp: number): Minor | null {
   const n = s.length;
   let i = 0;
   if (s.charCodeAt(0) === 45) i = 1; // "-"
   let j = i;
   while (j < n && digit(s.charCodeAt(j))) j++;
   // Up to 13 integer digits: the value in minor units stays an exact double.
-  if (j === i || j - i > 13 || exp > 3) return parseAmount(s, currency, where);
+  if (j === i || j - i > 13 || exp > 3) return null;
   let frac = 0;
   if (j < n) {
     const sep = s.charCodeAt(j);
     const fracLen = n - j - 1;
-    if ((sep !== 44 && sep !== 46) || fracLen < 1 || fracLen > exp) return parseAmount(s, currency, where);
+    if ((sep !== 44 && sep !== 46) || fracLen < 1 || fracLen > exp) return null;
     for (let k = j + 1; k < n; k++) {
       const c = s.charCodeAt(k);
-      if (!digit(c)) return parseAmount(s, currency, where);
+      if (!digit(c)) return null;
       frac = frac * 10 + (c - 48);
     }
     for (let k = fracLen; k < exp; k++) frac *= 10;
@@ -41,6 +45,11 @@ const two = (s: string, at: number) => (s.charCodeAt(at) - 48) * 10 + (s.charCod
 
 /** A date already trimmed: YYYYMMDD, DD/MM/YYYY or YYYY-MM-DD on the fast path. */
 export function dateOf(s: string, where?: ErrorPlace): CalendarDate {
+  return fastDate(s) ?? parseCalendarDate(s, where);
+}
+
+/** The fast path alone: null for any other shape or an impossible day. */
+export function fastDate(s: string): CalendarDate | null {
   let y: number;
   let m: number;
   let d: number;
@@ -60,8 +69,8 @@ export function dateOf(s: string, where?: ErrorPlace): CalendarDate {
     m = two(s, 5);
     d = two(s, 8);
     iso = s;
-  } else return parseCalendarDate(s, where);
-  if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) return parseCalendarDate(s, where);
+  } else return null;
+  if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) return null;
   return iso as CalendarDate;
 }
 

@@ -7,13 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
-import { addDays, type CalendarDate, calendarDate } from '../domain/dates.ts';
+import { addDays, type CalendarDate, calendarDate, parseCalendarDate } from '../domain/dates.ts';
 import { isValidIban, isValidSiren, isValidSiret, normaliseDigits, normaliseIban } from '../domain/identifiers.ts';
 import { PAYMENT_METHODS } from '../domain/ledger.ts';
-import { assertCurrency } from '../domain/money.ts';
+import { assertCurrency, currencyExponent, parseAmount } from '../domain/money.ts';
 import { validation } from '../errors.ts';
 import { headerKey, type Separator } from '../formats/csv-sniff.ts';
-import { amountOf, dateOf } from '../formats/values.ts';
+import { fastAmount, fastDate } from '../formats/values.ts';
 import { upsertAllocations, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
 import type { UpsertAllocation, UpsertCustomer, UpsertInvoice, UpsertPayment } from '../ledger/bulk-types.ts';
 import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, WritePipe } from './report.ts';
@@ -205,15 +205,21 @@ class RowReader {
       if (!m) throw validation(`"${v}" is not a date in mm/dd/yyyy`, this.where(field));
       return calendarDate(`${m[3]}-${m[1]!.padStart(2, '0')}-${m[2]!.padStart(2, '0')}`, this.where(field));
     }
-    return dateOf(v, this.where(field));
+    return fastDate(v) ?? parseCalendarDate(v, this.where(field));
   }
+  private lastCurrency = '';
   currency(): string {
     const c = (this.text('currency') ?? this.mapping?.currency ?? 'EUR').toUpperCase().replace('€', 'EUR');
-    return assertCurrency(c, this.where('currency'));
+    // Every row of a file usually has the same currency: checked once.
+    if (c === this.lastCurrency) return c;
+    assertCurrency(c, this.where('currency'));
+    this.lastCurrency = c;
+    return c;
   }
   amount(field: string, currency: string): bigint | null {
     const v = this.text(field);
-    return v === null ? null : amountOf(v, currency, this.where(field));
+    if (v === null) return null;
+    return fastAmount(v, currencyExponent(currency)) ?? parseAmount(v, currency, this.where(field));
   }
   int(field: string): number | null {
     const v = this.text(field);

@@ -22,13 +22,13 @@ import { type ImportInput, inputName, inputSize, openDelimited } from './source.
 const BATCH = 20_000;
 /** Ledger rows written per upsert statement. */
 const PAGE = 50_000;
-const STAGE_COLUMNS = ['line', 'journal', 'entry', 'entry_date', 'cust', 'cust_name', 'piece_ref', 'piece_date', 'label', 'debit', 'credit', 'letter', 'letter_date', 'entry_vat', 'entry_revenue'];
+const STAGE_COLUMNS = ['line', 'journal', 'entry', 'entry_date', 'cust', 'cust_name', 'piece_ref', 'piece_date', 'label', 'debit', 'credit', 'letter', 'letter_date', 'entry_vat', 'entry_revenue', 'number'];
 
 /** Staged lines in COPY text format, in STAGE_COLUMNS order. */
 function copyText(rows: Staged[]): string {
   let out = '';
   for (const r of rows) {
-    out += `${r.line}\t${copyValue(r.journal)}\t${copyValue(r.entry)}\t${r.entryDate}\t${copyValue(r.cust)}\t${copyValue(r.custName)}\t${copyValue(r.pieceRef)}\t${copyValue(r.pieceDate)}\t${copyValue(r.label)}\t${r.debit}\t${r.credit}\t${copyValue(r.letter)}\t${copyValue(r.letterDate)}\t${r.entryVat}\t${r.entryRevenue}\n`;
+    out += `${r.line}\t${copyValue(r.journal)}\t${copyValue(r.entry)}\t${r.entryDate}\t${copyValue(r.cust)}\t${copyValue(r.custName)}\t${copyValue(r.pieceRef)}\t${copyValue(r.pieceDate)}\t${copyValue(r.label)}\t${r.debit}\t${r.credit}\t${copyValue(r.letter)}\t${copyValue(r.letterDate)}\t${r.entryVat}\t${r.entryRevenue}\t${copyValue(r.number)}\n`;
   }
   return out;
 }
@@ -49,6 +49,8 @@ interface Staged {
   letterDate: string | null;
   entryVat: bigint;
   entryRevenue: boolean;
+  /** The document: the piece reference, else journal-entry. */
+  number: string;
 }
 
 export async function importFec(db: Db, orgId: string, input: ImportInput, opts: ImportOptions & { encoding?: string } = {}): Promise<ImportReport> {
@@ -71,7 +73,7 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
     const cols = fecColumns(file.header, filename ?? undefined);
     b.detected = { encoding: file.encoding, bom: file.bomLength > 0, separator: file.separator === '\t' ? 'tab' : file.separator, amounts: cols.amountStyle };
     await q.exec(`CREATE TEMP TABLE fec_stage (line int, journal text, entry text, entry_date date, cust text, cust_name text, piece_ref text,
-      piece_date date, label text, debit bigint, credit bigint, letter text, letter_date date, entry_vat bigint, entry_revenue boolean) ON COMMIT DROP`);
+      piece_date date, label text, debit bigint, credit bigint, letter text, letter_date date, entry_vat bigint, entry_revenue boolean, number text) ON COMMIT DROP`);
     const pipe = new WritePipe();
     let batch: Staged[] = [];
     const stage = async () => {
@@ -86,7 +88,7 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
         await q.query(
           `INSERT INTO fec_stage SELECT * FROM json_to_recordset($1::json) AS x(line int, journal text, entry text, "entryDate" date, cust text,
              "custName" text, "pieceRef" text, "pieceDate" date, label text, debit bigint, credit bigint, letter text, "letterDate" date,
-             "entryVat" bigint, "entryRevenue" boolean)`,
+             "entryVat" bigint, "entryRevenue" boolean, number text)`,
           [JSON.stringify(rows, jsonReplacer)],
         );
       });
@@ -123,6 +125,7 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
             // The entry's VAT counts once, on its first receivable line.
             entryVat: i === 0 ? vat : 0n,
             entryRevenue: revenue,
+            number: l.pieceRef !== '' ? l.pieceRef : `${l.journalCode}-${l.entryNumber}`,
           });
         });
       }
@@ -167,14 +170,12 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
              NULL::text AS kind, NULL::text AS siren, NULL::text AS siret, NULL::text AS "vatNumber", NULL::text AS country,
              NULL::text AS language, NULL::int AS "paymentTermsDays", NULL::text AS segment
         FROM fec_stage GROUP BY cust;
-    CREATE TEMP TABLE fec_docs ON COMMIT DROP AS
-      SELECT *, coalesce(nullif(piece_ref, ''), journal || '-' || entry) AS number FROM fec_stage;
   `);
   await writePaged(q, 'fec_customers', b, 'customers', (src) => upsertCustomers(q, orgId, src));
 
   // One invoice per piece; a piece on two customer accounts cannot be one invoice.
   const split = await q.query<{ line: number; number: string }>(
-    `SELECT min(line) AS line, number FROM fec_docs WHERE debit > 0 GROUP BY number HAVING count(DISTINCT cust) > 1 ORDER BY 1 LIMIT 1000`,
+    `SELECT min(line) AS line, number FROM fec_stage WHERE debit > 0 GROUP BY number HAVING count(DISTINCT cust) > 1 ORDER BY 1 LIMIT 1000`,
   );
   for (const s of split) b.problems.add(s.line, 'PieceRef', `piece ${s.number} is debited to two customer accounts`);
   if (b.problems.any) return;
@@ -188,7 +189,7 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
                 greatest(g.debit - greatest(g.vat, 0), 0) AS "amountExclTaxMinor", g.debit AS "amountInclTaxMinor"
            FROM (SELECT min(line) AS line, min(cust) AS cust, number, min(coalesce(piece_date, entry_date)) AS issue, sum(debit) AS debit,
                         sum(entry_vat) AS vat
-                   FROM fec_docs WHERE debit > 0 GROUP BY number) g
+                   FROM fec_stage WHERE debit > 0 GROUP BY number) g
            LEFT JOIN LATERAL (SELECT k.payment_terms_days FROM customers k WHERE k.organisation_id = $1 AND k.external_id = g.cust LIMIT 1) c ON true`,
       [orgId],
     ),
@@ -200,13 +201,13 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
       SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, min(cust) AS "customerExternalId", number,
              NULL::text AS "externalId", min(coalesce(piece_date, entry_date)) AS "issueDate", 'EUR'::text AS currency,
              sum(credit) AS "amountMinor", min(nullif(label, '')) AS reason
-        FROM fec_docs WHERE credit > 0 AND entry_revenue GROUP BY number;
+        FROM fec_stage WHERE credit > 0 AND entry_revenue GROUP BY number;
     CREATE TEMP TABLE fec_payments ON COMMIT DROP AS
       SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, 'fec:' || journal || ':' || entry || ':' || cust AS "externalId",
              cust AS "customerExternalId", min(entry_date) AS "paymentDate", 'EUR'::text AS currency, sum(credit) AS "amountMinor",
              'transfer'::text AS method, coalesce(min(nullif(label, '')), min(nullif(piece_ref, ''))) AS reference,
              NULL::text AS "payerName", NULL::text AS "payerIban"
-        FROM fec_docs WHERE credit > 0 AND NOT entry_revenue GROUP BY journal, entry, cust;
+        FROM fec_stage WHERE credit > 0 AND NOT entry_revenue GROUP BY journal, entry, cust;
   `);
   await writePaged(q, 'fec_credit_notes', b, 'credit_notes', (src) => upsertCreditNotes(q, orgId, src));
   await writePaged(q, 'fec_payments', b, 'payments', (src) => upsertPayments(q, orgId, src));
@@ -217,12 +218,12 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
     CREATE TEMP TABLE fec_allocations ON COMMIT DROP AS
     WITH d AS (
       SELECT cust, letter, number, sum(debit) AS amt, min(coalesce(piece_date, entry_date)) AS dt, max(letter_date) AS let_dt
-        FROM fec_docs WHERE debit > 0 AND letter <> '' GROUP BY cust, letter, number),
+        FROM fec_stage WHERE debit > 0 AND letter <> '' GROUP BY cust, letter, number),
     c AS (
       SELECT cust, letter, min(line) AS line, pay, cn, sum(credit) AS amt, min(entry_date) AS dt, max(letter_date) AS let_dt
         FROM (SELECT *, CASE WHEN entry_revenue THEN NULL ELSE 'fec:' || journal || ':' || entry || ':' || cust END AS pay,
                      CASE WHEN entry_revenue THEN number END AS cn
-                FROM fec_docs WHERE credit > 0 AND letter <> '') s
+                FROM fec_stage WHERE credit > 0 AND letter <> '') s
        GROUP BY cust, letter, pay, cn),
     dr AS (SELECT *, sum(amt) OVER w - amt AS lo, sum(amt) OVER w AS hi FROM d WINDOW w AS (PARTITION BY cust, letter ORDER BY dt, number)),
     cr AS (SELECT *, sum(amt) OVER w - amt AS lo, sum(amt) OVER w AS hi FROM c WINDOW w AS (PARTITION BY cust, letter ORDER BY dt, line))
@@ -234,7 +235,7 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
   `);
   await writePaged(q, 'fec_allocations', b, 'allocations', (src) => upsertAllocations(q, orgId, src));
   const [partial] = await q.query<{ n: bigint }>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM fec_docs WHERE letter <> '' GROUP BY cust, letter HAVING sum(debit) <> sum(credit)) g`,
+    `SELECT count(*) AS n FROM (SELECT 1 FROM fec_stage WHERE letter <> '' GROUP BY cust, letter HAVING sum(debit) <> sum(credit)) g`,
   );
   b.detected.partialLetteringGroups = Number(partial!.n);
 }
