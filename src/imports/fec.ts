@@ -163,7 +163,6 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
 
 async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
   await q.exec(`
-    ANALYZE fec_stage;
     CREATE TEMP TABLE fec_customers ON COMMIT DROP AS
       SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, cust AS "externalId",
              coalesce((array_agg(nullif(cust_name, '') ORDER BY line DESC) FILTER (WHERE cust_name <> ''))[1], cust) AS "legalName",

@@ -112,6 +112,10 @@ export async function runImport(
   const b: ImportBody = { problems: new Problems(opts.maxProblems), counts: new Counts(), detected: {}, warnings: [], rowsRead: 0 };
   try {
     await db.tx(async (q) => {
+      // An import's statements are large by nature: compiling them (JIT) costs more than it saves,
+      // and their sorts and hashes (a FEC's lettering, a million staged lines) fit in 64 MB, not
+      // in the default 4 MB that sends them to temporary files.
+      await q.exec(`SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`);
       try {
         await body(q, b);
       } catch (e) {
