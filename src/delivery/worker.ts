@@ -108,7 +108,7 @@ export class DeliveryWorker {
   private wake: (() => void) | null = null;
   /** Hand-overs of messages about to leave, committed together (see GroupCommit). */
   private readonly handOvers: GroupCommit<{ a: ClaimedAction; d: DeliveryRecord }, bigint | null>;
-  /** "Sent" records (with their events), written together in one transaction. */
+  /** "Sent" records with their events and action.sent, written together in one statement. */
   private readonly sentRecords: GroupCommit<SentRecord, boolean>;
   /**
    * Letters: handed over to the print batch and recorded as sent in one transaction per group, so
