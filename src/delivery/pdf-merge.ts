@@ -204,11 +204,12 @@ export function mergePdfs(files: Array<{ name: string; pdf: Buffer } | ParsedPdf
     total += p.pageCount;
     nextNum = Math.max(nextNum, max + shift + 1);
   }
-  const esc = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, '?');
+  // A text string in UTF-16BE with its byte order mark: accents and typographic apostrophes kept.
+  const text = (s: string) => `<FEFF${Buffer.from(s, 'utf16le').swap16().toString('hex').toUpperCase()}>`;
   const head = [
     { num: 1, body: Buffer.from('<<\n/Type /Catalog\n/Pages 2 0 R\n>>\n', 'latin1') },
     { num: 2, body: Buffer.from(`<<\n/Type /Pages\n/Count ${total}\n/Kids [${kids.map((k) => `${k} 0 R`).join(' ')}]\n>>\n`, 'latin1') },
-    { num: 3, body: Buffer.from(`<<\n/Producer (Relance)\n/Title (${esc(info.title ?? 'Relance')})\n>>\n`, 'latin1') },
+    { num: 3, body: Buffer.from(`<<\n/Producer (Relance)\n/Title ${text(info.title ?? 'Relance')}\n>>\n`, 'latin1') },
   ];
   for (const o of [...head, ...bodies]) {
     offsets[o.num] = size;
