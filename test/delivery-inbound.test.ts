@@ -192,10 +192,17 @@ describe.each(dbTargets())('mail that comes back on $name', (target) => {
 
     // The fallback letters go out with the next run; the bounced address is not used again.
     await worker(db, paris('2026-03-02', '15:05')).runOnce();
-    expect((await actions(db, org.id)).filter((x) => x.fallback_from).map((x) => [x.channel, x.status])).toEqual([
+    const letters = (await actions(db, org.id)).filter((x) => x.fallback_from);
+    expect(letters.map((x) => [x.channel, x.status])).toEqual([
       ['letter', 'sent'],
       ['letter', 'sent'],
     ]);
+    // Added to the print batch: handed over, accepted and told, in one write.
+    const told = await db.query<{ payload: { actionId: string; channel: string } | string }>(`SELECT payload FROM webhook_events WHERE organisation_id = $1 AND type = 'action.sent'`, [org.id]);
+    const payloads = told.map((x) => (typeof x.payload === 'string' ? JSON.parse(x.payload) : x.payload) as { actionId: string; channel: string });
+    expect(payloads.filter((p) => p.channel === 'letter').map((p) => p.actionId).sort()).toEqual(letters.map((x) => String(x.id)).sort());
+    const letterEvents = await db.query<{ kind: string }>('SELECT kind FROM delivery_events WHERE organisation_id = $1 AND action_id = $2 ORDER BY id', [org.id, letters[0]!.id]);
+    expect(letterEvents.map((x) => x.kind)).toEqual(['handed_over', 'accepted']);
   });
 
   it('relance inbound reads .eml files (or standard input) and says what it did; POST /api/v1/inbound does the same', async () => {

@@ -388,7 +388,17 @@ export async function handOver(q: Queryable, a: ClaimedAction, owner: string, d:
  * messages that reach the SMTP DATA phase together: one commit, each message still waits for its
  * own hand-over before its first byte leaves.
  */
-export async function handOverMany(q: Queryable, owner: string, items: ReadonlyArray<{ a: ClaimedAction; d: DeliveryRecord }>, now: Date): Promise<Array<bigint | null>> {
+export async function handOverMany(
+  q: Queryable,
+  owner: string,
+  items: ReadonlyArray<{ a: ClaimedAction; d: DeliveryRecord }>,
+  now: Date,
+  /**
+   * The hand-over is the sending itself (a letter added to the print batch): the actions are
+   * recorded as sent in the same statement, with their 'accepted' events and action.sent.
+   */
+  sent?: { response: string },
+): Promise<Array<bigint | null>> {
   if (items.length === 0) return [];
   const params: unknown[] = [owner, now.toISOString()];
   // The content travels as base64 text, decoded by the server: the embedded database converts a
@@ -406,10 +416,15 @@ export async function handOverMany(q: Queryable, owner: string, items: ReadonlyA
     `WITH x (org, id, attempt, customer_id, channel, provider, recipients, subject, message_id, invoice_ids, content_type, content, sha256, detail) AS (
        VALUES ${rows.join(',\n')}),
      u AS (
-       UPDATE actions a SET handed_over_at = $2::timestamptz, updated_at = now()
+       UPDATE actions a SET handed_over_at = $2::timestamptz, updated_at = now()${
+         sent
+           ? `, status = 'sent', sent_at = $2::timestamptz, provider = x.provider, provider_message_id = NULL, last_error = NULL, status_reason = NULL,
+              lease_owner = NULL, lease_until = NULL`
+           : ''
+       }
          FROM x
         WHERE a.organisation_id = x.org AND a.id = x.id AND a.status = 'sending' AND a.lease_owner = $1::text AND a.attempts = x.attempt AND a.handed_over_at IS NULL
-        RETURNING a.organisation_id, a.id),
+        RETURNING a.organisation_id, a.id, a.channel),
      d AS (
        INSERT INTO deliveries (organisation_id, action_id, attempt, customer_id, channel, provider, recipients, subject, message_id, invoice_ids,
                                content_type, content, sha256, handed_over_at)
@@ -419,9 +434,21 @@ export async function handOverMany(q: Queryable, owner: string, items: ReadonlyA
        RETURNING id, organisation_id, action_id),
      e AS (
        INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, detail)
-       SELECT d.organisation_id, d.action_id, d.id, 'handed_over', $2::timestamptz, x.detail FROM d JOIN x ON x.org = d.organisation_id AND x.id = d.action_id)
+       SELECT d.organisation_id, d.action_id, d.id, 'handed_over', $2::timestamptz, x.detail FROM d JOIN x ON x.org = d.organisation_id AND x.id = d.action_id${
+         sent
+           ? `
+       UNION ALL
+       SELECT d.organisation_id, d.action_id, d.id, 'accepted', $2::timestamptz, jsonb_build_object('response', $${params.length + 1}::text, 'provider', x.provider)
+         FROM d JOIN x ON x.org = d.organisation_id AND x.id = d.action_id),
+     told AS (
+       SELECT row_number() OVER (ORDER BY d.id)::int AS n, d.organisation_id AS org, 'action.sent'::text AS type,
+              jsonb_build_object('actionId', d.action_id::text, 'channel', u.channel, 'provider', x.provider, 'providerMessageId', NULL, 'sentAt', $${params.length + 2}::text) AS payload
+         FROM d JOIN x ON x.org = d.organisation_id AND x.id = d.action_id JOIN u ON u.organisation_id = d.organisation_id AND u.id = d.action_id),
+     ${eventCtes('told')}`
+           : ')'
+       }
      SELECT organisation_id, action_id, id FROM d`,
-    params,
+    sent ? [...params, sent.response, now.toISOString()] : params,
   );
   const ids = new Map(done.map((r) => [`${r.organisation_id}/${r.action_id}`, r.id]));
   return items.map(({ a }) => ids.get(`${a.orgId}/${a.id}`) ?? null);

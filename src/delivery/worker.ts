@@ -111,19 +111,12 @@ export class DeliveryWorker {
   /** "Sent" records with their events and action.sent, written together in one statement. */
   private readonly sentRecords: GroupCommit<SentRecord, boolean>;
   /**
-   * Letters: handed over to the print batch and recorded as sent in one transaction per group, so
-   * a letter is never in the batch without being recorded, nor recorded without its PDF.
+   * Letters: handed over to the print batch and recorded as sent in one statement per group, so
+   * a letter is never in the batch without being recorded, nor recorded without its PDF. Nothing
+   * leaves the machine and nobody waits: letters are written in larger groups.
    */
   private readonly letterRecords = new GroupCommit<{ a: ClaimedAction; d: DeliveryRecord }, bigint | null>(
-    (items) =>
-      this.db.tx(async (q) => {
-        const now = this.clock();
-        const ids = await handOverMany(q, this.owner, items, now);
-        const sent = items.flatMap((it, k) => (ids[k] == null ? [] : [{ a: it.a, provider: it.d.provider, providerMessageId: null, response: 'added to the print batch', deliveryId: ids[k]! }]));
-        await recordSentMany(q, sent, now);
-        return ids;
-      }),
-    // Nothing leaves the machine and nobody waits: letters are written in larger groups.
+    (items) => handOverMany(this.db, this.owner, items, this.clock(), { response: 'added to the print batch' }),
     { lingerMs: 25, maxItems: 32 },
   );
   /** Records still being written by lanes that went on to the next message. */
