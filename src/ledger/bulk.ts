@@ -319,8 +319,18 @@ async function keepStatistics(q: Queryable, table: string, inserted: number): Pr
   if (t.added < Math.max(STATS_MIN, t.known)) return;
   // What misleads the planner is the organisation's share of the table and the table's size:
   // organisation_id alone, from a small sample, is enough and costs a tenth of a full ANALYZE
-  // (autovacuum analyses the whole table again after the commit).
-  await q.exec(`SET LOCAL default_statistics_target = 10; ANALYZE ${table} (organisation_id); SET LOCAL default_statistics_target TO DEFAULT`);
+  // (autovacuum analyses the whole table again after the commit). ANALYZE keeps a lock on the
+  // table until the transaction ends that another ANALYZE waits for: two large imports analysing
+  // two tables in opposite orders would deadlock. So it waits 100 ms at most, in a savepoint, and
+  // when another import holds the table this one goes on with the statistics there are.
+  try {
+    await q.exec(
+      `SAVEPOINT relance_analyze; SET LOCAL lock_timeout = '100ms'; SET LOCAL default_statistics_target = 10; ANALYZE ${table} (organisation_id);
+       SET LOCAL lock_timeout TO DEFAULT; SET LOCAL default_statistics_target TO DEFAULT; RELEASE SAVEPOINT relance_analyze`,
+    );
+  } catch {
+    await q.exec('ROLLBACK TO SAVEPOINT relance_analyze; RELEASE SAVEPOINT relance_analyze');
+  }
   const [row] = await q.query<{ n: number }>('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass', [table]);
   t.known = Number(row?.n ?? 0);
   t.added = 0;
