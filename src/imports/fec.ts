@@ -95,17 +95,14 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
     };
     // Lines of one entry are consecutive in a FEC: gather them to know the entry's VAT and
     // whether it moves revenue (an invoice or credit note) or cash (a payment).
-    let entryKey = '';
-    let entryLines: FecLine[] = [];
+    // Only the entry's receivable lines are kept; its other lines count for its VAT and revenue.
+    let entryJournal: string | null = null;
+    let entryNumber = '';
+    let receivables: FecLine[] = [];
+    let vat = 0n;
+    let revenue = false;
     const closeEntry = () => {
-      const receivables = entryLines.filter((l) => isReceivable(l.account));
       if (receivables.length) {
-        let vat = 0n;
-        let revenue = false;
-        for (const l of entryLines) {
-          if (isVatCollected(l.account)) vat += l.credit - l.debit;
-          if (isRevenue(l.account)) revenue = true;
-        }
         receivables.forEach((l, i) => {
           if (l.debit === 0n && l.credit === 0n) return;
           batch.push({
@@ -129,7 +126,9 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
           });
         });
       }
-      entryLines = [];
+      receivables = [];
+      vat = 0n;
+      revenue = false;
     };
     for await (const records of file.batches) {
       for (const rec of records) {
@@ -141,12 +140,14 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
           b.problems.addError(rec.line, e);
           continue;
         }
-        const key = `${l.journalCode}\u001f${l.entryNumber}`;
-        if (key !== entryKey) {
+        if (l.journalCode !== entryJournal || l.entryNumber !== entryNumber) {
           closeEntry();
-          entryKey = key;
+          entryJournal = l.journalCode;
+          entryNumber = l.entryNumber;
         }
-        entryLines.push(l);
+        if (isReceivable(l.account)) receivables.push(l);
+        if (isVatCollected(l.account)) vat += l.credit - l.debit;
+        if (isRevenue(l.account)) revenue = true;
         if (batch.length >= BATCH) await stage();
       }
       opts.onProgress?.({ rows: b.rowsRead, bytesRead: bytes, bytesTotal: total });
