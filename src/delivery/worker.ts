@@ -134,12 +134,12 @@ export class DeliveryWorker {
     this.clock = o.clock ?? (() => new Date());
     this.log = o.log ?? (() => {});
     // On PostgreSQL a write is in flight while the next messages reach DATA: they group by
-    // themselves. The embedded database answers synchronously, in this thread: a hand-over
-    // waits a few milliseconds for the others, and "sent" records (nobody waits on them) a bit
-    // longer — a worker killed in between leaves those messages uncertain, for a human to check.
+    // themselves. The embedded database answers synchronously, in this thread: a hand-over or a
+    // "sent" record waits a few milliseconds for the others (a worker killed after the server
+    // took a message and before its record leaves it uncertain, for a human to check: kept short).
     const embedded = db.kind === 'pglite';
     this.handOvers = new GroupCommit((items) => handOverMany(this.db, this.owner, items, this.clock()), { lingerMs: embedded ? 3 : 0, maxItems: 64 });
-    this.sentRecords = new GroupCommit((items) => recordSentMany(this.db, items, this.clock()), { lingerMs: embedded ? 10 : 0, maxItems: 64 });
+    this.sentRecords = new GroupCommit((items) => recordSentMany(this.db, items, this.clock()), { lingerMs: embedded ? 2 : 0, maxItems: 64 });
   }
 
   /** Delivers everything due now, waits for dead workers' leases to expire, then returns. */
