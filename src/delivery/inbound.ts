@@ -19,11 +19,19 @@ import { jsonReplacer } from '../db/driver.ts';
 import { parseCaseReplyAddress, parseMessageId } from '../domain/delivery.ts';
 import { type DeliveryReport, type DsnRecipient, isAutoReply, parseHeaderBlock, readDeliveryReport, recipientOutcome } from '../domain/inbound.ts';
 import { validation } from '../errors.ts';
-import { defineMessages, type Lang, t } from '../i18n/index.ts';
+import { defineErrors, defineMessages, type Lang, t } from '../i18n/index.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { applyBounce, deliveryByMessageId, type SentEmail, toSentEmail } from './proof.ts';
 
 const J = (v: unknown) => JSON.stringify(v, jsonReplacer);
+
+const E = defineErrors('delivery-inbound', {
+  empty: { fr: 'le message est vide', en: 'the message is empty' },
+  not_a_message: {
+    fr: 'ce n’est pas un e-mail (aucun en-tête From, Message-ID ni Content-Type)',
+    en: 'this is not an email message (no From, Message-ID or Content-Type header)',
+  },
+});
 
 export type InboundKind = 'bounce_hard' | 'bounce_soft' | 'delivered' | 'auto_reply' | 'reply';
 
@@ -70,12 +78,12 @@ const ADDRESS = /[^\s<>(),;:"'[\]]+@[^\s<>(),;:"'[\]]+/g;
 
 /** Reads a message: what it is, and every clue to the action it is about. */
 export async function readInbound(raw: Buffer): Promise<ReadInbound> {
-  if (raw.length === 0) throw validation('the message is empty', { field: 'message' });
+  if (raw.length === 0) throw validation(E('empty'), { field: 'message' });
   const mail = await simpleParser(raw, { skipImageLinks: true, skipHtmlToText: false, skipTextLinks: true });
   const headEnd = raw.indexOf('\r\n\r\n') >= 0 ? raw.indexOf('\r\n\r\n') : raw.indexOf('\n\n');
   const headers = parseHeaderBlock(raw.subarray(0, headEnd < 0 ? raw.length : headEnd).toString('latin1'));
   if (!headers.has('from') && !headers.has('message-id') && !headers.has('content-type')) {
-    throw validation('this is not an email message (no From, Message-ID or Content-Type header)', { field: 'message' });
+    throw validation(E('not_a_message'), { field: 'message' });
   }
   const report = readDeliveryReport(raw);
   const subject = mail.subject ?? '';
