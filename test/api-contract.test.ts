@@ -43,6 +43,7 @@ interface Call {
 
 /** A valid call per operation; async, so destructive calls get their own target. */
 const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
+  ingestInboundMessage: async () => ({ raw: { bytes: Buffer.from('From: someone@example.fr\r\nTo: relances@example.fr\r\nSubject: Re: facture\r\nMessage-ID: <contract-1@example.fr>\r\n\r\nBonjour\r\n'), type: 'message/rfc822' } }),
   listCustomers: async () => ({ query: { limit: '2' } }),
   createCustomer: async (fx) => ({ body: { legalName: `API client ${fx.next()}`, siren: '552100554', contacts: [{ name: 'Anne', email: 'anne@example.fr' }] } }),
   getCustomer: async (fx) => ({ params: { id: fx.customerId } }),

@@ -11,9 +11,10 @@ import { LoginBody, Me, registerAuthRoutes } from '../auth.ts';
 import { openApiDocument, registerRoutes, type RouteDef } from './define.ts';
 import { engineRoutes } from './engine.ts';
 import { ledgerRoutes } from './ledger.ts';
+import { inboundRoutes } from './inbound.ts';
 import { miscRoutes } from './misc.ts';
 
-export const API_ROUTES: RouteDef[] = [...ledgerRoutes, ...engineRoutes, ...miscRoutes];
+export const API_ROUTES: RouteDef[] = [...ledgerRoutes, ...engineRoutes, ...miscRoutes, ...inboundRoutes];
 
 /** The sign-in routes, described for the OpenAPI document (mounted by registerAuthRoutes). */
 function authPaths() {
