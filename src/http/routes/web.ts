@@ -527,7 +527,7 @@ const param = (h: string | undefined, name: string) => {
 };
 
 /**
- * Reads back a stored .eml (what MailComposer wrote) to show it: headers, the HTML and text parts,
+ * Reads back a stored .eml (as src/documents/email.ts wrote it) to show it: headers, the HTML and text parts,
  * the attachments' names. The raw bytes stay the proof; this is only their reading.
  */
 export function parseEml(raw: Buffer): ParsedEml {
