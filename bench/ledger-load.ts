@@ -4,7 +4,7 @@
  * Run apart so each size's peak RSS is its own.
  *   node --import tsx bench/ledger-load.ts <loader|copy> <pglite|postgres> <customers> <invoices> <url> <schema>
  */
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';

@@ -28,7 +28,7 @@ export function Login() {
     try {
       await api('/api/auth/login', { body: { email, password } });
       qc.clear();
-      const next = search.next && search.next.startsWith('/') && !search.next.startsWith('//') ? search.next : '/dashboard';
+      const next = search.next?.startsWith('/') && !search.next.startsWith('//') ? search.next : '/dashboard';
       navigate({ to: next });
     } catch (err) {
       setError((err as { status?: number }).status === 401 ? t('login.wrong') : (err as Error).message);
