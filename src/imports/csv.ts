@@ -12,12 +12,39 @@ import { isValidIban, isValidSiren, isValidSiret, normaliseDigits, normaliseIban
 import { PAYMENT_METHODS } from '../domain/ledger.ts';
 import { assertCurrency, currencyExponent, parseAmount } from '../domain/money.ts';
 import { validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
 import { headerKey, type Separator } from '../formats/csv-sniff.ts';
 import { fastAmount, fastDate } from '../formats/values.ts';
 import { upsertAllocations, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
 import type { UpsertAllocation, UpsertCustomer, UpsertInvoice, UpsertPayment } from '../ledger/bulk-types.ts';
 import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, WritePipe } from './report.ts';
 import { type ImportInput, inputName, inputSize, openDelimited } from './source.ts';
+
+const E = defineErrors('imports-csv', {
+  unknown_mapping_field: { fr: 'la correspondance nomme un champ inconnu « {field} » (champs connus : {known})', en: 'the mapping names an unknown field "{field}" (known: {known})' },
+  mapping_missing_column: { fr: 'la correspondance place {field} dans la colonne « {ref} », que le fichier n’a pas', en: 'the mapping says {field} is column "{ref}", which the file does not have' },
+  missing_columns: { fr: 'aucune colonne trouvée pour {fields} : indiquez-la dans un fichier de correspondance (--mapping) (en-tête : {header})', en: 'no column found for {fields}: name it in a mapping file (--mapping) (header: {header})' },
+  field_empty: { fr: 'le champ {field} est vide', en: '{field} is empty' },
+  not_a_us_date: { fr: '« {value} » n’est pas une date au format MM/JJ/AAAA', en: '"{value}" is not a date in mm/dd/yyyy' },
+  not_days: { fr: '« {value} » n’est pas un nombre de jours', en: '"{value}" is not a number of days' },
+  siren_invalid: { fr: 'le SIREN « {siren} » n’est pas valide (9 chiffres, clé de Luhn)', en: 'SIREN "{siren}" is not valid (9 digits, Luhn key)' },
+  siret_invalid: { fr: 'le SIRET « {siret} » n’est pas valide (14 chiffres, clé de Luhn)', en: 'SIRET "{siret}" is not valid (14 digits, Luhn key)' },
+  bad_language: { fr: 'la langue « {lang} » n’est ni fr ni en', en: 'language "{lang}" is not fr or en' },
+  bad_country: { fr: 'le pays « {country} » n’est pas un code à deux lettres', en: 'country "{country}" is not a two-letter code' },
+  terms_range: { fr: 'le délai de paiement doit être compris entre 0 et 365 jours', en: 'payment terms must be 0 to 365 days' },
+  not_an_email: { fr: '« {value} » n’est pas une adresse e-mail', en: '"{value}" is not an email address' },
+  no_customer: { fr: 'la ligne ne désigne aucun client', en: 'the row names no customer' },
+  incl_tax_empty: { fr: 'le montant TTC est vide', en: 'amount including tax is empty' },
+  amount_positive: { fr: 'le montant doit être positif (importez les avoirs à part)', en: 'the amount must be positive (import credit notes separately)' },
+  excl_tax_range: { fr: 'le montant HT doit être compris entre 0 et le montant TTC', en: 'the amount excluding tax must be between 0 and the amount including tax' },
+  issue_date_empty: { fr: 'la date de facture est vide', en: 'issue date is empty' },
+  due_before_issue: { fr: 'l’échéance du {due} précède la date de facture du {issue}', en: 'due date {due} is before issue date {issue}' },
+  open_range: { fr: 'le reste dû doit être compris entre 0 et le montant TTC', en: 'the open amount must be between 0 and the amount including tax' },
+  payment_amount_empty: { fr: 'le montant est vide', en: 'amount is empty' },
+  payment_amount_positive: { fr: 'le montant d’un règlement doit être positif', en: 'a payment amount must be positive' },
+  payment_date_empty: { fr: 'la date de règlement est vide', en: 'payment date is empty' },
+  iban_invalid: { fr: 'l’IBAN « {iban} » n’est pas valide', en: 'IBAN "{iban}" is not valid' },
+});
 
 export type CsvKind = 'customers' | 'invoices' | 'payments';
 
@@ -92,9 +119,9 @@ export function resolveColumns(kind: CsvKind, header: string[], mapping: ColumnM
   const out: Record<string, number> = {};
   const taken = new Set<number>();
   for (const [field, ref] of Object.entries(mapping?.columns ?? {})) {
-    if (!(field in FIELDS[kind])) throw validation(`the mapping names an unknown field "${field}" (known: ${Object.keys(FIELDS[kind]).join(', ')})`, { file, field });
+    if (!(field in FIELDS[kind])) throw validation(E('unknown_mapping_field', { field, known: Object.keys(FIELDS[kind]).join(', ') }), { file, field });
     const idx = typeof ref === 'number' ? ref - 1 : keys.indexOf(headerKey(ref));
-    if (idx < 0 || idx >= header.length) throw validation(`the mapping says ${field} is column "${ref}", which the file does not have`, { file, line: 1, field });
+    if (idx < 0 || idx >= header.length) throw validation(E('mapping_missing_column', { field, ref }), { file, line: 1, field });
     out[field] = idx;
     taken.add(idx);
   }
@@ -113,7 +140,7 @@ export function resolveColumns(kind: CsvKind, header: string[], mapping: ColumnM
   const missing = Object.entries(FIELDS[kind]).filter(([f, d]) => d.required && !(f in out)).map(([f]) => f);
   if (kind === 'invoices' && !('customerKey' in out) && !('customerName' in out)) missing.push('customerKey or customerName');
   if (missing.length) {
-    throw validation(`no column found for ${missing.join(', ')}: name it in a mapping file (--mapping) (header: ${header.join(' | ')})`, { file, line: 1, field: missing[0] });
+    throw validation(E('missing_columns', { fields: missing.join(', '), header: header.join(' | ') }), { file, line: 1, field: missing[0] });
   }
   return out;
 }
@@ -193,7 +220,7 @@ class RowReader {
   }
   required(field: string): string {
     const v = this.text(field);
-    if (v === null) throw validation(`${field} is empty`, this.where(field));
+    if (v === null) throw validation(E('field_empty', { field }), this.where(field));
     return v;
   }
   date(field: string): CalendarDate | null {
@@ -202,7 +229,7 @@ class RowReader {
     const fmt = this.mapping?.dateFormat;
     if (fmt === 'mm/dd/yyyy') {
       const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(v);
-      if (!m) throw validation(`"${v}" is not a date in mm/dd/yyyy`, this.where(field));
+      if (!m) throw validation(E('not_a_us_date', { value: v }), this.where(field));
       return calendarDate(`${m[3]}-${m[1]!.padStart(2, '0')}-${m[2]!.padStart(2, '0')}`, this.where(field));
     }
     return fastDate(v) ?? parseCalendarDate(v, this.where(field));
@@ -225,7 +252,7 @@ class RowReader {
     const v = this.text(field);
     if (v === null) return null;
     const m = /^(\d{1,3})(\s*(j|jours?|days?|d))?$/i.exec(v);
-    if (!m) throw validation(`"${v}" is not a number of days`, this.where(field));
+    if (!m) throw validation(E('not_days', { value: v }), this.where(field));
     return Number(m[1]);
   }
 }
@@ -296,19 +323,19 @@ class CsvSink {
     const legalName = r.required('legalName');
     const siren = r.text('siren') ? normaliseDigits(r.text('siren')!) : null;
     const siret = r.text('siret') ? normaliseDigits(r.text('siret')!) : null;
-    if (siren && !isValidSiren(siren)) throw validation(`SIREN "${siren}" is not valid (9 digits, Luhn key)`, r.where('siren'));
-    if (siret && !isValidSiret(siret)) throw validation(`SIRET "${siret}" is not valid (14 digits, Luhn key)`, r.where('siret'));
+    if (siren && !isValidSiren(siren)) throw validation(E('siren_invalid', { siren }), r.where('siren'));
+    if (siret && !isValidSiret(siret)) throw validation(E('siret_invalid', { siret }), r.where('siret'));
     const externalId = r.text('externalId') ?? siren ?? legalName;
     const kindText = r.text('kind')?.toLowerCase();
     const kind = kindText ? (/^(b2c|particulier|consumer|individual|personne)/.test(kindText) ? 'consumer' : 'business') : null;
     const lang = r.text('language')?.toLowerCase().slice(0, 2) ?? null;
-    if (lang && lang !== 'fr' && lang !== 'en') throw validation(`language "${lang}" is not fr or en`, r.where('language'));
+    if (lang && lang !== 'fr' && lang !== 'en') throw validation(E('bad_language', { lang }), r.where('language'));
     const country = r.text('country')?.toUpperCase() ?? null;
-    if (country && !/^[A-Z]{2}$/.test(country)) throw validation(`country "${country}" is not a two-letter code`, r.where('country'));
+    if (country && !/^[A-Z]{2}$/.test(country)) throw validation(E('bad_country', { country }), r.where('country'));
     const terms = r.int('paymentTermsDays');
-    if (terms !== null && terms > 365) throw validation('payment terms must be 0 to 365 days', r.where('paymentTermsDays'));
+    if (terms !== null && terms > 365) throw validation(E('terms_range'), r.where('paymentTermsDays'));
     const email = r.text('email');
-    if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw validation(`"${email}" is not an email address`, r.where('email'));
+    if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw validation(E('not_an_email', { value: email }), r.where('email'));
     const hasContact = email || r.text('phone') || r.text('addressLine1') || r.text('contactName');
     if (!this.once(`c:${externalId}`, r, 'externalId')) return;
     this.customers.push({
@@ -340,25 +367,25 @@ class CsvSink {
   private addInvoice(r: RowReader) {
     const number = r.required('number');
     const cust = customerKeyOf(r);
-    if (!cust) throw validation('the row names no customer', r.where('customerKey' in r.cols ? 'customerKey' : 'customerName'));
+    if (!cust) throw validation(E('no_customer'), r.where('customerKey' in r.cols ? 'customerKey' : 'customerName'));
     const currency = r.currency();
     const incl = r.amount('amountInclTax', currency);
-    if (incl === null) throw validation('amount including tax is empty', r.where('amountInclTax'));
-    if (incl <= 0n) throw validation('the amount must be positive (import credit notes separately)', r.where('amountInclTax'));
+    if (incl === null) throw validation(E('incl_tax_empty'), r.where('amountInclTax'));
+    if (incl <= 0n) throw validation(E('amount_positive'), r.where('amountInclTax'));
     const excl = r.amount('amountExclTax', currency) ?? incl;
-    if (excl < 0n || excl > incl) throw validation('the amount excluding tax must be between 0 and the amount including tax', r.where('amountExclTax'));
+    if (excl < 0n || excl > incl) throw validation(E('excl_tax_range'), r.where('amountExclTax'));
     const issueDate = r.date('issueDate');
-    if (!issueDate) throw validation('issue date is empty', r.where('issueDate'));
+    if (!issueDate) throw validation(E('issue_date_empty'), r.where('issueDate'));
     let dueDate = r.date('dueDate');
     if (!dueDate) {
       dueDate = addDays(issueDate, r.int('paymentTermsDays') ?? r.mapping?.defaultPaymentTermsDays ?? 30);
       this.derivedDueDates++;
     }
-    if (dueDate < issueDate) throw validation(`due date ${dueDate} is before issue date ${issueDate}`, r.where('dueDate'));
+    if (dueDate < issueDate) throw validation(E('due_before_issue', { due: dueDate, issue: issueDate }), r.where('dueDate'));
     const open = r.amount('openAmount', currency);
-    if (open !== null && (open < 0n || open > incl)) throw validation('the open amount must be between 0 and the amount including tax', r.where('openAmount'));
+    if (open !== null && (open < 0n || open > incl)) throw validation(E('open_range'), r.where('openAmount'));
     const siren = r.text('customerSiren') ? normaliseDigits(r.text('customerSiren')!) : null;
-    if (siren && !isValidSiren(siren)) throw validation(`SIREN "${siren}" is not valid (9 digits, Luhn key)`, r.where('customerSiren'));
+    if (siren && !isValidSiren(siren)) throw validation(E('siren_invalid', { siren }), r.where('customerSiren'));
     if (!this.once(`i:${number}`, r, 'number')) return;
     if (!this.implicitCustomers.has(cust.key) && !this.knownCustomers.has(cust.key)) {
       const email = r.text('customerEmail');
@@ -413,10 +440,10 @@ class CsvSink {
   private addPayment(r: RowReader) {
     const currency = r.currency();
     const amount = r.amount('amount', currency);
-    if (amount === null) throw validation('amount is empty', r.where('amount'));
-    if (amount <= 0n) throw validation('a payment amount must be positive', r.where('amount'));
+    if (amount === null) throw validation(E('payment_amount_empty'), r.where('amount'));
+    if (amount <= 0n) throw validation(E('payment_amount_positive'), r.where('amount'));
     const paymentDate = r.date('paymentDate');
-    if (!paymentDate) throw validation('payment date is empty', r.where('paymentDate'));
+    if (!paymentDate) throw validation(E('payment_date_empty'), r.where('paymentDate'));
     const methodText = r.text('method');
     let method = 'transfer';
     if (methodText) {
@@ -426,7 +453,7 @@ class CsvSink {
     let iban = r.text('payerIban');
     if (iban) {
       iban = normaliseIban(iban);
-      if (!isValidIban(iban)) throw validation(`IBAN "${iban}" is not valid`, r.where('payerIban'));
+      if (!isValidIban(iban)) throw validation(E('iban_invalid', { iban }), r.where('payerIban'));
     }
     const cust = customerKeyOf(r);
     const invoiceNumber = r.text('invoiceNumber');

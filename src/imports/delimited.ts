@@ -14,6 +14,11 @@
  * - A quote still open at the end of the text is an error naming the line where the field began.
  */
 import { ERROR_CODES, RelanceError } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('imports-delimited', {
+  unclosed_quote: { fr: 'un guillemet ouvert à la ligne {line} n’est jamais refermé', en: 'a quote opened at line {line} is never closed' },
+});
 
 export interface DelimitedRecord {
   line: number;
@@ -187,7 +192,7 @@ export class RecordSplitter {
     }
     if (!final) return null;
     if (quoting) {
-      throw new RelanceError(ERROR_CODES.PARSE, `a quote opened at line ${quoteLine} is never closed`, { where: { file: this.file, line: quoteLine } });
+      throw new RelanceError(ERROR_CODES.PARSE, E('unclosed_quote', { line: quoteLine }), { where: { file: this.file, line: quoteLine } });
     }
     if (fields.length === 0 && field.length === 0 && !wasQuoting) return { fields: null, line: breaks + 1, next: n, breaks };
     fields.push(field);

@@ -9,11 +9,19 @@ import { addDays } from '../domain/dates.ts';
 import { frenchVatFromSiren, isValidSiren } from '../domain/identifiers.ts';
 import { toDecimalString } from '../domain/money.ts';
 import { isRelanceError, validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
 import { type EInvoice, parseEInvoice } from '../formats/einvoice/index.ts';
 import { upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
 import { getOrganisation, type Organisation } from '../ledger/repo.ts';
 import { type ImportBody, type ImportOptions, type ImportReport, runImport, sha256Hex } from './report.ts';
 import { type ImportInput, inputName, readAllBytes } from './source.ts';
+
+const E = defineErrors('imports-einvoice', {
+  seller_not_organisation: { fr: 'le vendeur {seller} (SIREN {sellerSiren}, TVA {sellerVat}) n’est pas cette organisation (SIREN {orgSiren}, TVA {orgVat})', en: 'the seller {seller} (SIREN {sellerSiren}, VAT {sellerVat}) is not this organisation (SIREN {orgSiren}, VAT {orgVat})' },
+  buyer_no_name: { fr: 'l’acheteur n’a pas de nom', en: 'the buyer has no name' },
+  due_before_issue: { fr: 'l’échéance du {due} précède la date de facture du {issue}', en: 'due date {due} is before issue date {issue}' },
+  total_positive: { fr: 'le total de la facture doit être positif', en: 'the invoice total must be positive' },
+});
 
 export function sellerIsOrganisation(inv: EInvoice, org: Pick<Organisation, 'siren' | 'vatNumber'>): boolean | null {
   const orgVats = [org.vatNumber?.replace(/\s/g, '').toUpperCase(), org.siren ? frenchVatFromSiren(org.siren) : undefined].filter(Boolean);
@@ -55,13 +63,18 @@ async function importOne(q: Queryable, orgId: string, org: Organisation, file: s
   const seller = sellerIsOrganisation(inv, org);
   if (seller === false) {
     throw validation(
-      `the seller ${inv.seller.name} (SIREN ${inv.seller.siren ?? '—'}, VAT ${inv.seller.vatNumber ?? '—'}) is not this organisation ` +
-        `(SIREN ${org.siren ?? '—'}, VAT ${org.vatNumber ?? (org.siren ? frenchVatFromSiren(org.siren) : '—')})`,
+      E('seller_not_organisation', {
+        seller: inv.seller.name,
+        sellerSiren: inv.seller.siren ?? '—',
+        sellerVat: inv.seller.vatNumber ?? '—',
+        orgSiren: org.siren ?? '—',
+        orgVat: org.vatNumber ?? (org.siren ? frenchVatFromSiren(org.siren) : '—'),
+      }),
       { path: 'SellerTradeParty' },
     );
   }
   if (seller === null) b.warnings.push(`${file}: the organisation has no SIREN or VAT number: the seller could not be checked`);
-  if (!inv.buyer.name) throw validation('the buyer has no name', { path: 'BuyerTradeParty/Name' });
+  if (!inv.buyer.name) throw validation(E('buyer_no_name'), { path: 'BuyerTradeParty/Name' });
   if (inv.buyer.siren && !isValidSiren(inv.buyer.siren)) b.warnings.push(`${file}: the buyer's SIREN ${inv.buyer.siren} fails its check digit`);
 
   // The buyer is an existing customer when its SIREN or VAT number matches; otherwise a new one.
@@ -104,7 +117,7 @@ async function importOne(q: Queryable, orgId: string, org: Organisation, file: s
     dueDate = addDays(inv.issueDate, terms);
     b.warnings.push(`${file}: no due date in the invoice (BT-9): issue date + ${terms} days`);
   }
-  if (dueDate < inv.issueDate) throw validation(`due date ${dueDate} is before issue date ${inv.issueDate}`, { path: 'DueDate' });
+  if (dueDate < inv.issueDate) throw validation(E('due_before_issue', { due: dueDate, issue: inv.issueDate }), { path: 'DueDate' });
 
   const documentId = await storeDocument(q, orgId, source.kind === 'pdf' ? file : file, source.kind === 'pdf' ? 'application/pdf' : 'application/xml', bytes, sha);
 
@@ -116,7 +129,7 @@ async function importOne(q: Queryable, orgId: string, org: Organisation, file: s
     b.counts.add('credit_notes', r);
     return;
   }
-  if (inv.inclTaxMinor <= 0n) throw validation('the invoice total must be positive', { path: 'GrandTotalAmount' });
+  if (inv.inclTaxMinor <= 0n) throw validation(E('total_positive'), { path: 'GrandTotalAmount' });
   const r = await upsertInvoices(q, orgId, [
     {
       line: 0, customerExternalId: customerKey, number: inv.number, externalId: null, issueDate: inv.issueDate, dueDate, currency: inv.currency,

@@ -6,8 +6,15 @@
 import { createReadStream, statSync } from 'node:fs';
 import iconv from 'iconv-lite';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
 import { type Separator, type Sniffed, sniffEncoding, sniffSeparator, type TextEncoding } from '../formats/csv-sniff.ts';
 import { type DelimitedRecord, RecordSplitter } from './delimited.ts';
+
+const E = defineErrors('imports-source', {
+  empty: { fr: 'le fichier est vide', en: 'the file is empty' },
+  no_header: { fr: 'le fichier n’a pas de ligne d’en-tête', en: 'the file has no header line' },
+  not_utf8: { fr: 'le fichier n’est plus de l’UTF-8 valide à partir d’ici : indiquez son encodage (--encoding windows-1252)', en: 'the file is not valid UTF-8 past this point: give its encoding (--encoding windows-1252)' },
+});
 
 /** Where an import reads from: a file path, or bytes already in memory (an upload). */
 export type ImportInput = { path: string; filename?: string } | { bytes: Uint8Array; filename?: string };
@@ -83,7 +90,7 @@ export async function openDelimited(input: ImportInput, opts: DelimitedOptions =
     headLen += n.value.length;
   }
   const head = Buffer.concat(headChunks);
-  if (head.length === 0) throw validation('the file is empty', { file });
+  if (head.length === 0) throw validation(E('empty'), { file });
   const sniffed = sniffEncoding(head, opts.encoding, opts.eightBit);
   const decode = decoderFor(sniffed.encoding, file);
   let bytesRead = 0;
@@ -122,7 +129,7 @@ export async function openDelimited(input: ImportInput, opts: DelimitedOptions =
   };
   await fill();
   const first = pending.shift();
-  if (!first) throw validation('the file has no header line', { file });
+  if (!first) throw validation(E('no_header'), { file });
   const header = first.fields.map((h) => h.trim());
   async function* batches(): AsyncGenerator<DelimitedRecord[]> {
     try {
@@ -156,7 +163,7 @@ function decoderFor(enc: TextEncoding, file?: string): Decoder {
           for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) line++;
           return s;
         } catch {
-          throw new RelanceError(ERROR_CODES.PARSE, 'the file is not valid UTF-8 past this point: give its encoding (--encoding windows-1252)', {
+          throw new RelanceError(ERROR_CODES.PARSE, E('not_utf8'), {
             where: { file, line },
           });
         }
