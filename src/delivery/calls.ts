@@ -10,6 +10,13 @@ import { addDays, type CalendarDate } from '../domain/dates.ts';
 import { type CallOutcomeInput, checkCallOutcome } from '../domain/delivery.ts';
 import { createPause, openDispute, recordPromise } from '../engine/events.ts';
 import { notFound, validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('delivery-calls', {
+  who_called: { fr: 'indiquez qui a passé l’appel', en: 'say who made the call' },
+  task_not_open: { fr: 'l’appel à passer {id} a le statut « {status} » : enregistrez l’appel sur une tâche encore ouverte', en: 'call task {id} is {status}: record a new call on an open task' },
+  all_settled: { fr: 'les factures de cet appel sont toutes réglées : il n’y a aucune promesse de paiement à enregistrer', en: 'the invoices of this call are all settled: there is nothing to promise' },
+});
 
 export interface CallTask {
   id: bigint;
@@ -76,11 +83,11 @@ export async function recordCallOutcome(
   today: CalendarDate,
 ): Promise<RecordedCall> {
   const { closesTask, effect } = checkCallOutcome(o, today);
-  if (!o.by?.trim()) throw validation('say who made the call', { field: 'by' });
+  if (!o.by?.trim()) throw validation(E('who_called'), { field: 'by' });
   const [lock] = await q.query<{ status: string }>('SELECT status FROM call_tasks WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, taskId]);
   if (!lock) throw notFound('call task', String(taskId));
   const task = await getCallTask(q, orgId, taskId);
-  if (task.status !== 'open') throw validation(`call task ${taskId} is ${task.status}: record a new call on an open task`, { field: 'task' });
+  if (task.status !== 'open') throw validation(E('task_not_open', { id: String(taskId), status: task.status }), { field: 'task' });
 
   // The invoices the call was about and that are still open now.
   const open = await q.query<{ id: bigint }>(
@@ -92,7 +99,7 @@ export async function recordCallOutcome(
   let promiseId: bigint | null = null;
   let disputeId: bigint | null = null;
   if (effect === 'promise') {
-    if (openIds.length === 0) throw validation('the invoices of this call are all settled: there is nothing to promise', { field: 'outcome' });
+    if (openIds.length === 0) throw validation(E('all_settled'), { field: 'outcome' });
     promiseId = await recordPromise(q, orgId, { customerId: task.customerId, invoiceIds: openIds, promisedOn: o.promisedOn!, amountMinor: o.promisedMinor! }, today);
   }
   if (effect === 'dispute') {

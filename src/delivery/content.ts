@@ -18,9 +18,15 @@ import { isTemplateKey, TEMPLATES, type TemplateKey } from '../documents/registr
 import { getBranding } from '../documents/repo.ts';
 import type { Branding, DocumentInput, InvoiceData, InvoiceFees, ReminderData } from '../documents/variables.ts';
 import { notFound, RelanceError, validation } from '../errors.ts';
-import type { Lang } from '../i18n/index.ts';
+import { defineErrors, type Lang } from '../i18n/index.ts';
 import { type Contact, type Organisation, toContact } from '../ledger/repo.ts';
 import type { DeliverySettings } from './settings.ts';
+
+const E = defineErrors('delivery-content', {
+  no_open_invoice: { fr: 'le client {customer} n’a aucune facture ouverte en {currency} pour un relevé', en: 'customer {customer} has no open invoice in {currency} for a statement' },
+  nothing_to_ask: { fr: 'la facture {number} a le statut « {status} » : il n’y a rien à réclamer', en: 'invoice {number} is {status}: nothing to ask for' },
+  no_sender: { fr: 'aucune adresse d’expéditeur : renseignez l’adresse d’envoi (relance outbox settings --from ...) ou l’e-mail de la charte graphique', en: 'no sender address: set the from address (relance outbox settings --from ...) or the branding email' },
+});
 
 /** A failure that will not go away by retrying: no address, no template for the channel... */
 export class PermanentContentError extends Error {
@@ -375,9 +381,9 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
   if (spec.allOpenInvoices) {
     const currency = own[0]!.currency;
     invoices = (data.openInvoices.get(k2(a.orgId, a.customerId)) ?? []).filter((i) => i.currency === currency);
-    if (invoices.length === 0) throw validation(`customer ${customer.legalName} has no open invoice in ${currency} for a statement`, { field: '--invoice' });
+    if (invoices.length === 0) throw validation(E('no_open_invoice', { customer: customer.legalName, currency }), { field: '--invoice' });
   } else {
-    for (const i of own) if (i.openMinor <= 0n) throw validation(`invoice ${i.number} is ${i.settledAs}: nothing to ask for`, { field: '--invoice' });
+    for (const i of own) if (i.openMinor <= 0n) throw validation(E('nothing_to_ask', { number: i.number, status: i.settledAs }), { field: '--invoice' });
     invoices = own;
   }
   const currencies = new Set(invoices.map((i) => i.currency));
@@ -540,7 +546,7 @@ async function renderFrom(q: Queryable, a: ActionToRender, ctx: RenderContext, d
       const emails = reminderContacts(contacts).filter((c) => c.email && !c.invalidEmail && isPlausibleEmail(c.email));
       const to = [...new Set(emails.map((c) => c.email!))];
       const fromAddress = ctx.settings.fromAddress ?? doc.input.branding?.email ?? null;
-      if (!fromAddress) throw new RelanceError('config', 'no sender address: set the from address (relance outbox settings --from ...) or the branding email', { where: { field: 'from_address' } });
+      if (!fromAddress) throw new RelanceError('config', E('no_sender'), { where: { field: 'from_address' } });
       const from = `${quoteName(ctx.settings.fromName ?? ctx.org.legalName)} <${fromAddress}>`;
       const replyTo = caseReplyAddress(ctx.settings.replyTo ?? fromAddress, a.customerId, a.id);
       const messageId = messageIdFor(a.orgId, a.id, fromAddress);

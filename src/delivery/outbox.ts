@@ -26,6 +26,13 @@ import { DEFAULT_OPTIONS, requiresApproval, type ScenarioDefinition } from '../d
 import { ACTIVE_PAUSE, INSTALMENT_STEP } from '../engine/planner-input.ts';
 import { isTemplateKey, TEMPLATES } from '../documents/registry.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('delivery-outbox', {
+  which_actions: { fr: 'indiquez quelles actions : des identifiants, ou un filtre (--all avec --status/--channel/--customer/--date)', en: 'say which actions: ids, or a filter (--all with --status/--channel/--customer/--date)' },
+  cancel_reason: { fr: 'indiquez pourquoi les actions sont annulées', en: 'say why the actions are cancelled' },
+  unknown_status: { fr: 'statut « {status} » inconnu ; statuts possibles : {known}', en: 'unknown status "{status}"; known: {known}' },
+});
 
 const J = (v: unknown) => JSON.stringify(v, jsonReplacer);
 
@@ -697,7 +704,7 @@ async function applyHumanEvent(
   extra: unknown[],
 ): Promise<bigint[]> {
   if (!f.ids?.length && !f.status && !f.channel && f.customerId === undefined && !f.plannedOn) {
-    throw validation('say which actions: ids, or a filter (--all with --status/--channel/--customer/--date)', { field: 'ids' });
+    throw validation(E('which_actions'), { field: 'ids' });
   }
   const allowed = fromStatuses(event);
   // Explicit ids in a state the event cannot leave are an error that names them; filters just skip them.
@@ -734,7 +741,7 @@ export async function approveActions(q: Queryable, orgId: string, f: OutboxFilte
  * next cycle does not plan them again.
  */
 export async function cancelActions(q: Queryable, orgId: string, f: OutboxFilter, by: string, reason: string, now: Date): Promise<bigint[]> {
-  if (!reason.trim()) throw validation('say why the actions are cancelled', { field: 'reason' });
+  if (!reason.trim()) throw validation(E('cancel_reason'), { field: 'reason' });
   const ids = await applyHumanEvent(q, orgId, f, 'cancel', by, now, `status = 'cancelled', cancelled_by = $3, status_reason = $4`, [by, reason]);
   if (ids.length) {
     await q.query(
@@ -773,6 +780,6 @@ export async function outboxCounts(q: Queryable, orgId?: string): Promise<Record
 
 export function assertStatus(s: string): ActionStatus {
   const all = ['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled'];
-  if (!all.includes(s)) throw new RelanceError(ERROR_CODES.VALIDATION, `unknown status "${s}"; known: ${all.join(', ')}`, { where: { field: '--status' } });
+  if (!all.includes(s)) throw new RelanceError(ERROR_CODES.VALIDATION, E('unknown_status', { status: s, known: all.join(', ') }), { where: { field: '--status' } });
   return s as ActionStatus;
 }

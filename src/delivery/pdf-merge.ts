@@ -8,6 +8,12 @@
  * A file it cannot read (object streams, xref streams) is refused with a clear error.
  */
 import { ERROR_CODES, RelanceError } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('delivery-pdf-merge', {
+  cannot_merge: { fr: 'impossible d’assembler {file} : {reason}', en: 'cannot merge {file}: {reason}' },
+  nothing_to_merge: { fr: 'aucun fichier à assembler', en: 'nothing to merge' },
+});
 
 /** A PDF read once (parsePdf): its objects, catalog, page tree and page count. */
 export interface ParsedPdf {
@@ -22,7 +28,7 @@ export interface ParsedPdf {
 const latin1 = (b: Buffer) => b.toString('latin1');
 
 function refuse(message: string, file: string): never {
-  throw new RelanceError(ERROR_CODES.PARSE, `cannot merge ${file}: ${message}`, { where: { file } });
+  throw new RelanceError(ERROR_CODES.PARSE, E('cannot_merge', { file, reason: message }), { where: { file } });
 }
 
 /** Reads a PDF this module can merge (see above); refuses the others with a clear error. */
@@ -171,7 +177,7 @@ function scanForStream(body: Buffer): number | null {
 
 /** One PDF made of the given ones, in order (each given as bytes, or already read by parsePdf). */
 export function mergePdfs(files: Array<{ name: string; pdf: Buffer } | ParsedPdf>, info: { title?: string } = {}): Buffer {
-  if (files.length === 0) throw new RelanceError(ERROR_CODES.VALIDATION, 'nothing to merge');
+  if (files.length === 0) throw new RelanceError(ERROR_CODES.VALIDATION, E('nothing_to_merge'));
   const chunks: Buffer[] = [];
   const offsets: number[] = [];
   let size = 0;

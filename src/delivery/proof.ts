@@ -9,11 +9,16 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/driver.ts';
 import { parseMessageId } from '../domain/delivery.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
-import { defineMessages, type Lang, t } from '../i18n/index.ts';
+import { defineErrors, defineMessages, type Lang, t } from '../i18n/index.ts';
 import { getCustomer, getOrganisation } from '../ledger/repo.ts';
 import { newPdf } from './letters.ts';
 import { createFallback } from './outbox.ts';
 import { mergePdfs } from './pdf-merge.ts';
+
+const E = defineErrors('delivery-proof', {
+  not_tracking: { fr: '« {value} » ne ressemble pas à un numéro de suivi', en: '"{value}" does not look like a tracking number' },
+  tracking_first: { fr: 'saisissez d’abord le numéro de suivi', en: 'enter the tracking number first' },
+});
 
 const J = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
 
@@ -118,7 +123,7 @@ export async function recordRegisteredProof(
   );
   if (!d) throw notFound('registered letter of action', String(actionId));
   if (p.tracking) {
-    if (!/^[A-Z0-9-]{6,40}$/i.test(p.tracking)) throw validation(`"${p.tracking}" does not look like a tracking number`, { field: 'tracking' });
+    if (!/^[A-Z0-9-]{6,40}$/i.test(p.tracking)) throw validation(E('not_tracking', { value: p.tracking }), { field: 'tracking' });
     if (d.provider === null) {
       await q.query(`INSERT INTO registered_letters (organisation_id, delivery_id, provider, tracking_number) VALUES ($1,$2,'local',$3)`, [orgId, d.id, p.tracking]);
     } else {
@@ -127,7 +132,7 @@ export async function recordRegisteredProof(
   }
   if (p.kind) {
     const [exists] = await q.query('SELECT 1 FROM registered_letters WHERE organisation_id = $1 AND delivery_id = $2', [orgId, d.id]);
-    if (!exists) throw new RelanceError(ERROR_CODES.VALIDATION, 'enter the tracking number first', { where: { field: 'tracking' } });
+    if (!exists) throw new RelanceError(ERROR_CODES.VALIDATION, E('tracking_first'), { where: { field: 'tracking' } });
     const sha = p.content ? createHash('sha256').update(p.content).digest('hex') : null;
     await q.query(
       `INSERT INTO registered_letter_proofs (organisation_id, delivery_id, kind, at, content_type, content, sha256, detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8::jsonb)`,

@@ -6,6 +6,15 @@
 import type { Queryable } from '../db/driver.ts';
 import { DEFAULT_RATE_LIMITS, isPlausibleEmail } from '../domain/delivery.ts';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('delivery-settings', {
+  not_an_email: { fr: '« {value} » n’est pas une adresse e-mail', en: '"{value}" is not an email address' },
+  unknown_channel: { fr: 'canal « {channel} » inconnu dans les limites d’envoi', en: 'unknown channel "{channel}" in rate limits' },
+  rate_limit: { fr: 'une limite d’envoi est un nombre entier de messages par minute (de 0 à 100000)', en: 'a rate limit is a whole number of messages per minute (0 to 100000)' },
+  not_a_url: { fr: '« {value} » n’est pas une URL http(s)', en: '"{value}" is not an http(s) URL' },
+  env_unset: { fr: 'la variable d’environnement {name} (indiquée par {field}) n’est pas définie', en: 'environment variable {name} (named by {field}) is not set' },
+});
 
 export interface DeliverySettings {
   smtp: {
@@ -81,17 +90,17 @@ const COLUMNS: Record<keyof SettingsInput, string> = {
 export async function saveDeliverySettings(q: Queryable, orgId: string, input: SettingsInput): Promise<void> {
   for (const f of ['fromAddress', 'replyTo'] as const) {
     const v = input[f];
-    if (v != null && !isPlausibleEmail(v)) throw validation(`"${v}" is not an email address`, { field: f });
+    if (v != null && !isPlausibleEmail(v)) throw validation(E('not_an_email', { value: v }), { field: f });
   }
   if (input.rateLimits) {
     for (const [channel, n] of Object.entries(input.rateLimits)) {
-      if (!(channel in DEFAULT_RATE_LIMITS)) throw validation(`unknown channel "${channel}" in rate limits`, { field: 'rateLimits' });
-      if (!Number.isInteger(n) || n < 0 || n > 100_000) throw validation('a rate limit is a whole number of messages per minute (0 to 100000)', { field: `rateLimits.${channel}` });
+      if (!(channel in DEFAULT_RATE_LIMITS)) throw validation(E('unknown_channel', { channel }), { field: 'rateLimits' });
+      if (!Number.isInteger(n) || n < 0 || n > 100_000) throw validation(E('rate_limit'), { field: `rateLimits.${channel}` });
     }
   }
   for (const f of ['smsUrl', 'registeredUrl'] as const) {
     const v = input[f];
-    if (v != null && !/^https?:\/\//.test(v)) throw validation(`"${v}" is not an http(s) URL`, { field: f });
+    if (v != null && !/^https?:\/\//.test(v)) throw validation(E('not_a_url', { value: v }), { field: f });
   }
   const keys = (Object.keys(input) as (keyof SettingsInput)[]).filter((k) => input[k] !== undefined && k in COLUMNS);
   await q.query('INSERT INTO delivery_settings (organisation_id) VALUES ($1) ON CONFLICT DO NOTHING', [orgId]);
@@ -106,7 +115,7 @@ export async function saveDeliverySettings(q: Queryable, orgId: string, input: S
 function secret(value: unknown, envName: unknown, env: NodeJS.ProcessEnv, field: string): string | null {
   if (typeof envName === 'string' && envName) {
     const v = env[envName];
-    if (v === undefined) throw new RelanceError(ERROR_CODES.CONFIG, `environment variable ${envName} (named by ${field}) is not set`, { where: { field } });
+    if (v === undefined) throw new RelanceError(ERROR_CODES.CONFIG, E('env_unset', { name: envName, field }), { where: { field } });
     return v;
   }
   return typeof value === 'string' && value !== '' ? value : null;
