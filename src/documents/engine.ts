@@ -9,10 +9,18 @@
  */
 import { Drop, Liquid, type Template } from 'liquidjs';
 import { type ErrorPlace, isRelanceError, type RelanceError, validation } from '../errors.ts';
-import type { Lang } from '../i18n/index.ts';
+import { defineErrors, type Lang, type Text } from '../i18n/index.ts';
 import { builtInPartials, builtInSource, type Channel, CHANNEL_PARTS, type Part, partMode, type RenderMode, type TemplateKey } from './registry.ts';
 import { frenchTypography, frenchTypographyHtml, smsSpaces } from './typography.ts';
 import { type TemplateVariables, VARIABLES, type VarDoc } from './variables.ts';
+
+const E = defineErrors('documents-template', {
+  template_error: { fr: 'erreur dans le modèle : {reason}', en: '{reason}' },
+  is_a_list: { fr: '« {path} » est une liste : utilisez une boucle {% for %} ou {path}.first', en: '"{path}" is a list: use a {% for %} loop or {path}.first' },
+  no_such_field: { fr: '« {path} » n’a pas de champ « {field} »', en: '"{path}" has no field "{field}"' },
+  unknown_variable: { fr: 'variable « {name} » inconnue', en: 'unknown variable "{name}"' },
+  not_a_list_field: { fr: '« {field} » n’est un champ d’aucune liste ({expr})', en: '"{field}" is not a field of any list ({expr})' },
+});
 
 /** Markers the letter tags leave in a rendered body, replaced by tables in the PDF. */
 export const LETTER_BLOCKS = ['invoice_table', 'amounts_table'] as const;
@@ -74,7 +82,7 @@ function liquidError(e: unknown, place: ErrorPlace = {}, lineOffset = 0): Relanc
   const m = /,? line:(\d+), col:(\d+)/.exec(err.message ?? '');
   const line = pos?.[0] ?? (m ? Number(m[1]) : undefined);
   const reason = (err.message ?? String(e)).replace(/,? line:\d+, col:\d+.*$/s, '').trim();
-  return validation(reason, { ...place, line: line === undefined ? undefined : line + lineOffset }, { column: pos?.[1] });
+  return validation(E('template_error', { reason }), { ...place, line: line === undefined ? undefined : line + lineOffset }, { column: pos?.[1] });
 }
 
 /** Output clean-up shared by every part: no trailing spaces, at most one blank line in a row. */
@@ -144,7 +152,7 @@ function listItemFields(): Set<string> {
 const ITEM_FIELDS = listItemFields();
 
 /** Why a documented path does not exist, or null when it does. */
-function checkPath(segments: ReadonlyArray<string | number | unknown>): string | null {
+function checkPath(segments: ReadonlyArray<string | number | unknown>): Text | null {
   let docs: Record<string, VarDoc> | undefined = VARIABLES;
   let doc: VarDoc | undefined;
   let path = '';
@@ -158,15 +166,15 @@ function checkPath(segments: ReadonlyArray<string | number | unknown>): string |
         continue;
       }
       if (seg === 'size') return null;
-      return `"${path}" is a list: use a {% for %} loop or ${path}.first`;
+      return E('is_a_list', { path });
     }
     if (doc && doc.type !== 'object') {
       if (seg === 'size' && doc.type === 'string') return null;
-      return `"${path}" has no field "${seg}"`;
+      return E('no_such_field', { path, field: String(seg) });
     }
     const name = String(seg);
     const next: VarDoc | undefined = docs?.[name];
-    if (!next) return path ? `"${path}" has no field "${name}"` : `unknown variable "${name}"`;
+    if (!next) return path ? E('no_such_field', { path, field: name }) : E('unknown_variable', { name });
     path = path ? `${path}.${name}` : name;
     doc = next;
     docs = next.fields;
@@ -241,7 +249,7 @@ export function validateTemplate(source: string, opts: ValidateOptions = {}): vo
       // A loop variable ({% for i in invoices %}): its field must be a field of some documented list.
       const field = v.segments[1];
       if (typeof field === 'string' && !LIST_PROPS.has(field) && !ITEM_FIELDS.has(field)) {
-        throw validation(`"${field}" is not a field of any list (${String(v)})`, { ...place, line }, { column: v.location?.col });
+        throw validation(E('not_a_list_field', { field, expr: String(v) }), { ...place, line }, { column: v.location?.col });
       }
     }
   }

@@ -9,11 +9,16 @@ import type { CalendarDate } from '../domain/dates.ts';
 import { computeLateFees, type RateTables, renderLawNote } from '../domain/law/index.ts';
 import type { Minor } from '../domain/money.ts';
 import { validation } from '../errors.ts';
-import type { Lang } from '../i18n/index.ts';
+import { defineErrors, type Lang } from '../i18n/index.ts';
 import { customerLedger, getCustomer, getInvoiceByNumber, getOrganisation, type Invoice } from '../ledger/repo.ts';
 import { TEMPLATES, type TemplateKey } from './registry.ts';
 import { getBranding } from './repo.ts';
 import type { DocumentInput, InvoiceData, InvoiceFees } from './variables.ts';
+
+const E = defineErrors('documents-from-ledger', {
+  no_open_invoice: { fr: 'le client {customer} n’a aucune facture ouverte en {currency} pour un relevé', en: 'customer {customer} has no open invoice in {currency} for a statement' },
+  nothing_to_ask: { fr: 'la facture {number} a le statut « {status} » : il n’y a rien à réclamer', en: 'invoice {number} is {status}: nothing to ask for' },
+});
 
 export interface LedgerDocument {
   input: DocumentInput;
@@ -39,9 +44,9 @@ export async function documentFromLedger(
   if (spec.allOpenInvoices) {
     const ledger = await customerLedger(q, orgId, customer.id, opts.at);
     invoices = ledger.openItems.filter((i) => i.currency === invoice.currency).map((i) => ({ ...i, id: i.invoiceId }));
-    if (invoices.length === 0) throw validation(`customer ${customer.legalName} has no open invoice in ${invoice.currency} for a statement`, { field: '--invoice' });
+    if (invoices.length === 0) throw validation(E('no_open_invoice', { customer: customer.legalName, currency: invoice.currency }), { field: '--invoice' });
   } else {
-    if (invoice.openMinor <= 0n) throw validation(`invoice ${invoice.number} is ${invoice.status}: nothing to ask for`, { field: '--invoice' });
+    if (invoice.openMinor <= 0n) throw validation(E('nothing_to_ask', { number: invoice.number, status: invoice.status }), { field: '--invoice' });
     invoices = [invoice];
   }
 

@@ -5,6 +5,11 @@
  */
 import QRCode from 'qrcode';
 import { validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('documents-qr', {
+  qr_too_large: { fr: 'le QR code de paiement demanderait la version {version} ; la norme EPC069-12 autorise au plus la version {max}', en: 'the payment QR code would need version {version}; EPC069-12 allows at most {max}' },
+});
 
 export interface QrMatrix {
   size: number;
@@ -18,7 +23,7 @@ export const EPC_MAX_QR_VERSION = 13;
 export function epcQrMatrix(payload: string): QrMatrix {
   const qr = QRCode.create([{ data: new TextEncoder().encode(payload), mode: 'byte' }], { errorCorrectionLevel: 'M' });
   if (qr.version > EPC_MAX_QR_VERSION) {
-    throw validation(`the payment QR code would need version ${qr.version}; EPC069-12 allows at most ${EPC_MAX_QR_VERSION}`, { field: 'epc.payload' });
+    throw validation(E('qr_too_large', { version: qr.version, max: EPC_MAX_QR_VERSION }), { field: 'epc.payload' });
   }
   return { size: qr.modules.size, version: qr.version, modules: Uint8Array.from(qr.modules.data as ArrayLike<number>) };
 }

@@ -11,7 +11,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { notFound, validation } from '../errors.ts';
-import { defineMessages, type Lang, LANGS } from '../i18n/index.ts';
+import { defineErrors, defineMessages, type Lang, LANGS } from '../i18n/index.ts';
+
+const E = defineErrors('documents-registry', {
+  unknown_template: { fr: 'modèle « {key} » inconnu ; modèles existants : {known}', en: 'unknown template "{key}"; known: {known}' },
+  unknown_channel: { fr: 'canal « {channel} » inconnu ; canaux possibles : {known}', en: 'unknown channel "{channel}"; known: {known}' },
+  no_channel_version: { fr: 'le modèle « {key} » n’existe pas en version {channel} ; il existe pour {channels}', en: 'template "{key}" has no {channel} version; it exists for {channels}' },
+  unknown_part: { fr: 'partie « {part} » inconnue pour le canal {channel}', en: 'unknown part "{part}" for channel {channel}' },
+  part_missing: { fr: 'partie « {part} » manquante', en: 'part "{part}" missing' },
+});
 
 export const TEMPLATE_KEYS = [
   'courtesy',
@@ -103,11 +111,11 @@ export function isTemplateKey(s: string): s is TemplateKey {
 }
 
 export function assertTemplate(key: string, channel: string, where = { field: '--template' }): { key: TemplateKey; channel: Channel } {
-  if (!isTemplateKey(key)) throw validation(`unknown template "${key}"; known: ${TEMPLATE_KEYS.join(', ')}`, where);
-  if (!(CHANNELS as readonly string[]).includes(channel)) throw validation(`unknown channel "${channel}"; known: ${CHANNELS.join(', ')}`, { field: '--channel' });
+  if (!isTemplateKey(key)) throw validation(E('unknown_template', { key, known: TEMPLATE_KEYS.join(', ') }), where);
+  if (!(CHANNELS as readonly string[]).includes(channel)) throw validation(E('unknown_channel', { channel, known: CHANNELS.join(', ') }), { field: '--channel' });
   const spec = TEMPLATES[key];
   if (!spec.channels.includes(channel as Channel)) {
-    throw validation(`template "${key}" has no ${channel} version; it exists for ${spec.channels.join(', ')}`, { field: '--channel' });
+    throw validation(E('no_channel_version', { key, channel, channels: spec.channels.join(', ') }), { field: '--channel' });
   }
   return { key, channel: channel as Channel };
 }
@@ -139,11 +147,11 @@ export function splitParts(text: string, channel: Channel, file: string): Record
     if (!m) return;
     close(i);
     current = m[1]!;
-    if (!parts.includes(current as Part)) throw validation(`unknown part "${current}" for channel ${channel}`, { file, line: i + 1 });
+    if (!parts.includes(current as Part)) throw validation(E('unknown_part', { part: current, channel }), { file, line: i + 1 });
     start = i + 1;
   });
   close(lines.length);
-  for (const p of parts) if (!(p in out)) throw validation(`part "${p}" missing`, { file });
+  for (const p of parts) if (!(p in out)) throw validation(E('part_missing', { part: p }), { file });
   return out;
 }
 

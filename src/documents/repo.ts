@@ -4,11 +4,18 @@
  */
 import type { Queryable } from '../db/driver.ts';
 import { validation } from '../errors.ts';
-import type { Lang } from '../i18n/index.ts';
+import { defineErrors, type Lang } from '../i18n/index.ts';
 import { type SourceLookup, validateTemplate } from './engine.ts';
 import { assertTemplate, CHANNEL_PARTS, type Channel, type Part, partMode, type TemplateKey } from './registry.ts';
 import { sampleVariables } from './samples.ts';
 import { type Branding, DEFAULT_BRANDING } from './variables.ts';
+
+const E = defineErrors('documents-repo', {
+  bad_language: { fr: 'la langue doit être fr ou en, et non « {lang} »', en: 'language must be fr or en, got "{lang}"' },
+  bad_part: { fr: 'un modèle {channel} a pour parties {parts}, et non « {part} »', en: 'a {channel} template has parts {parts}, not "{part}"' },
+  empty: { fr: 'un modèle ne peut pas être vide', en: 'a template cannot be empty' },
+  bad_colour: { fr: 'la couleur doit être au format « #RRGGBB », et non « {colour} »', en: 'colour must be "#RRGGBB", got "{colour}"' },
+});
 
 export interface TemplatePartInput {
   key: string;
@@ -20,11 +27,11 @@ export interface TemplatePartInput {
 
 export async function saveTemplate(q: Queryable, orgId: string, t: TemplatePartInput): Promise<void> {
   const { key, channel } = assertTemplate(t.key, t.channel, { field: 'key' });
-  if (t.lang !== 'fr' && t.lang !== 'en') throw validation(`language must be fr or en, got "${t.lang}"`, { field: 'lang' });
+  if (t.lang !== 'fr' && t.lang !== 'en') throw validation(E('bad_language', { lang: t.lang }), { field: 'lang' });
   if (!CHANNEL_PARTS[channel].includes(t.part as Part)) {
-    throw validation(`a ${channel} template has parts ${CHANNEL_PARTS[channel].join(', ')}, not "${t.part}"`, { field: 'part' });
+    throw validation(E('bad_part', { channel, parts: CHANNEL_PARTS[channel].join(', '), part: t.part }), { field: 'part' });
   }
-  if (!t.source.trim()) throw validation('a template cannot be empty', { field: 'source' });
+  if (!t.source.trim()) throw validation(E('empty'), { field: 'source' });
   validateTemplate(t.source, { mode: partMode(channel, t.part as Part), lang: t.lang, samples: sampleVariables(t.lang), place: { field: 'source' } });
   await q.query(
     `INSERT INTO document_templates (organisation_id, key, lang, channel, part, source) VALUES ($1,$2,$3,$4,$5,$6)
@@ -89,7 +96,7 @@ export interface BrandingInput {
 }
 
 export async function saveBranding(q: Queryable, orgId: string, b: BrandingInput): Promise<void> {
-  if (b.colour !== undefined && !/^#[0-9A-Fa-f]{6}$/.test(b.colour)) throw validation(`colour must be "#RRGGBB", got "${b.colour}"`, { field: 'colour' });
+  if (b.colour !== undefined && !/^#[0-9A-Fa-f]{6}$/.test(b.colour)) throw validation(E('bad_colour', { colour: b.colour }), { field: 'colour' });
   await q.query(
     `INSERT INTO document_branding (organisation_id, colour, logo_document_id, signature_document_id, signatory_name, signatory_title, footer, email, phone, website, place)
      VALUES ($1, coalesce($2, '#1F4E79'), $3, $4, $5, $6, $7, $8, $9, $10, $11)

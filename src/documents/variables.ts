@@ -12,7 +12,12 @@ import { addDays, type CalendarDate, daysPastDue, formatLongDate, formatShortDat
 import { creditorReference, isValidIban, normaliseIban } from '../domain/identifiers.ts';
 import { formatMoney, type Minor } from '../domain/money.ts';
 import { validation } from '../errors.ts';
-import { defineMessages, type Lang, t } from '../i18n/index.ts';
+import { defineErrors, defineMessages, type Lang, t } from '../i18n/index.ts';
+
+const E = defineErrors('documents-variables', {
+  no_invoice: { fr: 'un document porte sur au moins une facture', en: 'a document concerns at least one invoice' },
+  one_currency: { fr: 'un document par devise : la facture {number} est en {currency}, et non en {expected}', en: 'one document per currency: invoice {number} is in {currency}, not {expected}' },
+});
 
 // ------------------------------------------------------------------ documentation
 
@@ -369,10 +374,10 @@ export type DocumentVariables = ReturnType<typeof computeDocument>['vars'];
  */
 export function computeDocument(input: DocumentInput) {
   const { lang, at } = input;
-  if (input.invoices.length === 0) throw validation('a document concerns at least one invoice', { field: 'invoices' });
+  if (input.invoices.length === 0) throw validation(E('no_invoice'), { field: 'invoices' });
   const currency = input.invoices[0]!.currency;
   const other = input.invoices.find((i) => i.currency !== currency);
-  if (other) throw validation(`one document per currency: invoice ${other.number} is in ${other.currency}, not ${currency}`, { field: 'invoices' });
+  if (other) throw validation(E('one_currency', { number: other.number, currency: other.currency, expected: currency }), { field: 'invoices' });
 
   const branding: Branding = { ...DEFAULT_BRANDING, ...input.branding };
   const money = (m: Minor) => formatMoney(m, currency, lang);
