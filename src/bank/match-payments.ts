@@ -5,7 +5,7 @@
  * customer, if the payment named none); anything less stays as the customer's unallocated credit,
  * reported with its candidates for a person to decide.
  */
-import type { Queryable } from '../db/driver.ts';
+import { type Queryable, pgArray } from '../db/driver.ts';
 import { type MatchLine, matchLines, type MatchSettings, type Proposal } from '../domain/matching.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import { allocate, writeOff } from '../ledger/repo.ts';
@@ -31,7 +31,7 @@ export async function matchPayments(
       WHERE organisation_id = $1 AND allocated_minor = 0 AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
         AND (NOT $3::boolean OR created_at = now())
       ORDER BY payment_date, id`,
-    [orgId, opts.paymentIds ? `{${opts.paymentIds.join(',')}}` : null, Boolean(opts.createdInThisTransaction)],
+    [orgId, opts.paymentIds ? pgArray(opts.paymentIds) : null, Boolean(opts.createdInThisTransaction)],
   );
   const result: PaymentMatchResult = { considered: rows.length, applied: [], leftOpen: [], customerIds: [] };
   if (rows.length === 0) return result;

@@ -5,7 +5,7 @@
  * (openDispute), "already paid" pauses a week and asks for a reconciliation check, a payment plan
  * request and an unanswered call raise a follow-up, a wrong number is not used again.
  */
-import type { Queryable } from '../db/driver.ts';
+import { type Queryable, pgArray } from '../db/driver.ts';
 import { addDays, type CalendarDate } from '../domain/dates.ts';
 import { type CallOutcomeInput, checkCallOutcome } from '../domain/delivery.ts';
 import { createPause, openDispute, recordPromise } from '../engine/events.ts';
@@ -92,7 +92,7 @@ export async function recordCallOutcome(
   // The invoices the call was about and that are still open now.
   const open = await q.query<{ id: bigint }>(
     `SELECT id FROM invoices WHERE organisation_id = $1 AND id = ANY($2::bigint[]) AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
-    [orgId, `{${task.invoices.map((i) => i.id).join(',')}}`],
+    [orgId, pgArray(task.invoices.map((i) => i.id))],
   );
   const openIds = open.map((r) => r.id);
 
@@ -142,7 +142,7 @@ export async function recordCallOutcome(
         `INSERT INTO contact_address_status (organisation_id, contact_id, kind, value, reason)
          SELECT organisation_id, id, 'phone', phone, 'wrong number (call outcome)' FROM contacts
           WHERE organisation_id = $1 AND customer_id = $2 AND phone = ANY($3::text[]) ON CONFLICT DO NOTHING`,
-        [orgId, task.customerId, `{${numbers.map((n) => `"${n.replace(/"/g, '')}"`).join(',')}}`],
+        [orgId, task.customerId, pgArray(numbers)],
       );
       break;
     }

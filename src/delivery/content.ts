@@ -6,7 +6,7 @@
  * rendered from it; an action may cover several invoices (one message per customer), whose late
  * fees are computed here; the recipient is chosen here too, skipping addresses that bounced.
  */
-import type { Queryable } from '../db/driver.ts';
+import { type Queryable, pgArray } from '../db/driver.ts';
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import { caseReplyAddress, documentChannel, isPlausibleEmail, messageIdFor, normaliseE164, smsSegments, type SmsSegments } from '../domain/delivery.ts';
 import { computeLateFees, type RateTables, renderLawNote } from '../domain/law/index.ts';
@@ -180,9 +180,6 @@ export interface RenderData {
 }
 
 const k2 = (org: string, id: bigint | string) => `${org}/${id}`;
-const uuids = (xs: string[]) => `{${xs.join(',')}}`;
-const ints = (xs: Array<bigint | string>) => `{${xs.join(',')}}`;
-const dates = (xs: string[]) => `{${xs.join(',')}}`;
 
 function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V) {
   const list = m.get(k);
@@ -226,7 +223,7 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
     for (const id of a.invoiceIds) invoiceKeys.set(k2(a.orgId, id), { org: a.orgId, id });
   }
   const cust = [...customers.values()];
-  const custParams = [uuids(cust.map((c) => c.org)), ints(cust.map((c) => c.id))];
+  const custParams = [pgArray(cust.map((c) => c.org)), pgArray(cust.map((c) => c.id))];
 
   const contactRows = await q.query<Record<string, unknown>>(
     `SELECT c.*,
@@ -246,7 +243,7 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
     `SELECT i.organisation_id, i.id, i.customer_id, i.number, i.issue_date, i.due_date, i.currency, i.amount_incl_tax_minor, i.pdf_document_id, i.allocated_minor, i.written_off_minor,
             i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor
        FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN invoices i ON i.organisation_id = k.org AND i.id = k.id`,
-    [uuids(inv.map((x) => x.org)), ints(inv.map((x) => x.id))],
+    [pgArray(inv.map((x) => x.org)), pgArray(inv.map((x) => x.id))],
   );
   for (const r of invoiceRows) data.invoices.set(k2(String(r.organisation_id), r.id as bigint), toInvoiceRow(r));
 
@@ -281,7 +278,7 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
          FROM unnest($1::uuid[], $2::bigint[]) AS k(org, customer_id)
          JOIN invoices i ON i.organisation_id = k.org AND i.customer_id = k.customer_id AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor
         ORDER BY i.due_date, i.id`,
-      [uuids(sc.map((x) => x.org)), ints(sc.map((x) => x.id))],
+      [pgArray(sc.map((x) => x.org)), pgArray(sc.map((x) => x.id))],
     );
     for (const r of rows) {
       const row = toInvoiceRow(r);
@@ -306,7 +303,7 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
        SELECT w.organisation_id, w.invoice_id, w.written_off_on, w.amount_minor
          FROM unnest($1::uuid[], $2::bigint[], $3::date[]) AS k(org, id, at)
          JOIN write_offs w ON w.organisation_id = k.org AND w.invoice_id = k.id AND w.written_off_on <= k.at`,
-      [uuids(overdue.map((x) => x.org)), ints(overdue.map((x) => x.id)), dates(overdue.map((x) => x.at))],
+      [pgArray(overdue.map((x) => x.org)), pgArray(overdue.map((x) => x.id)), pgArray(overdue.map((x) => x.at))],
     );
     for (const r of rows) pushTo(data.payments, k2(r.organisation_id, r.invoice_id), { date: r.date, amountMinor: r.amount });
   }
@@ -330,7 +327,7 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
     const rows = await q.query<{ organisation_id: string; id: bigint; filename: string; content_type: string; content: Uint8Array }>(
       `SELECT d.organisation_id, d.id, d.filename, d.content_type, d.content
          FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN documents d ON d.organisation_id = k.org AND d.id = k.id`,
-      [uuids(pk.map((x) => x.org)), ints(pk.map((x) => x.id))],
+      [pgArray(pk.map((x) => x.org)), pgArray(pk.map((x) => x.id))],
     );
     for (const r of rows) data.pdfs.set(k2(r.organisation_id, r.id), { filename: r.filename, contentType: r.content_type, content: Buffer.from(r.content) });
   }

@@ -5,7 +5,7 @@
  * before a message leaves; outcomes, retries with backoff, fallbacks, and what humans do (approve,
  * cancel, resolve an uncertain message) are recorded here.
  */
-import type { Db, Queryable } from '../db/driver.ts';
+import { type Db, type Queryable, pgArray } from '../db/driver.ts';
 import { emitEvent, eventCtes } from '../webhooks/index.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
@@ -124,7 +124,7 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
         ORDER BY coalesce(a.next_attempt_at, a.send_after), a.id
         LIMIT $2
         FOR UPDATE OF a SKIP LOCKED`,
-      o.channels ? [nowIso, o.limit, `{${o.channels.join(',')}}`] : [nowIso, o.limit],
+      o.channels ? [nowIso, o.limit, pgArray(o.channels)] : [nowIso, o.limit],
     );
     if (due.length === 0) return { seen: 0, claimed: [], cancelled: 0, deferred: 0 };
 
@@ -290,7 +290,7 @@ async function takeRateBudget(q: Queryable, candidates: { organisation_id: strin
   const orgs = [...new Set(candidates.map((c) => c.organisation_id))];
   const limitRows = await q.query<{ organisation_id: string; rate_limits: unknown }>(
     'SELECT organisation_id, rate_limits FROM delivery_settings WHERE organisation_id = ANY($1::uuid[])',
-    [`{${orgs.join(',')}}`],
+    [pgArray(orgs)],
   );
   const limits = new Map(limitRows.map((r) => [r.organisation_id, (typeof r.rate_limits === 'string' ? JSON.parse(r.rate_limits) : r.rate_limits) as Record<string, number>]));
   const window = rateWindowStart(nowIso);
@@ -414,7 +414,7 @@ export async function handOverMany(
     const at = params.length + 1;
     params.push(
       a.orgId, a.id, a.attempt, d.customerId, d.channel, d.provider, J(d.recipients), d.subject, d.messageId,
-      `{${d.invoiceIds.join(',')}}`, d.contentType, d.content.toString('base64'), d.sha256, J({ provider: d.provider, attempt: a.attempt }),
+      pgArray(d.invoiceIds), d.contentType, d.content.toString('base64'), d.sha256, J({ provider: d.provider, attempt: a.attempt }),
     );
     const p = (k: number) => `$${at + k}`;
     return `(${p(0)}::uuid, ${p(1)}::bigint, ${p(2)}::int, ${p(3)}::bigint, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb, ${p(7)}::text, ${p(8)}::text, ${p(9)}::bigint[], ${p(10)}::text, ${p(11)}::text, ${p(12)}::text, ${p(13)}::jsonb)`;
@@ -641,15 +641,15 @@ function where(orgId: string, f: OutboxFilter, first = 2): { sql: string; params
   let n = first;
   if (f.ids?.length) {
     parts.push(`a.id = ANY($${n++}::bigint[])`);
-    params.push(`{${f.ids.join(',')}}`);
+    params.push(pgArray(f.ids));
   }
   if (f.status?.length) {
     parts.push(`a.status = ANY($${n++}::text[])`);
-    params.push(`{${f.status.join(',')}}`);
+    params.push(pgArray(f.status));
   }
   if (f.channel?.length) {
     parts.push(`a.channel = ANY($${n++}::text[])`);
-    params.push(`{${f.channel.join(',')}}`);
+    params.push(pgArray(f.channel));
   }
   if (f.customerId !== undefined) {
     parts.push(`a.customer_id = $${n++}`);
@@ -719,13 +719,13 @@ async function applyHumanEvent(
   const w = where(orgId, f, 3 + extra.length);
   const rows = await q.query<{ id: bigint }>(
     `UPDATE actions a SET ${set}, updated_at = now() WHERE ${w.sql} AND a.status = ANY($2::text[]) RETURNING a.id`,
-    [w.params[0], `{${allowed.join(',')}}`, ...extra, ...w.params.slice(1)],
+    [w.params[0], pgArray(allowed), ...extra, ...w.params.slice(1)],
   );
   if (rows.length) {
     await q.query(
       `INSERT INTO delivery_events (organisation_id, action_id, kind, at, detail)
        SELECT $1, x::bigint, $3, $4, $5::jsonb FROM unnest($2::text[]) AS x`,
-      [orgId, `{${rows.map((r) => r.id).join(',')}}`, event === 'approve' ? 'approved' : event === 'cancel' ? 'cancelled' : event === 'resolve_sent' ? 'resolved_sent' : 'resolved_not_sent', now.toISOString(), J({ by })],
+      [orgId, pgArray(rows.map((r) => r.id)), event === 'approve' ? 'approved' : event === 'cancel' ? 'cancelled' : event === 'resolve_sent' ? 'resolved_sent' : 'resolved_not_sent', now.toISOString(), J({ by })],
     );
   }
   return rows.map((r) => r.id);
@@ -746,7 +746,7 @@ export async function cancelActions(q: Queryable, orgId: string, f: OutboxFilter
   if (ids.length) {
     await q.query(
       `UPDATE step_records SET outcome = 'skipped', reason = $3 WHERE organisation_id = $1 AND action_id = ANY($2::bigint[]) AND outcome = 'planned'`,
-      [orgId, `{${ids.join(',')}}`, `cancelled_by_user: ${reason}`.slice(0, 300)],
+      [orgId, pgArray(ids), `cancelled_by_user: ${reason}`.slice(0, 300)],
     );
   }
   return ids;

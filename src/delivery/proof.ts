@@ -6,7 +6,7 @@
  * letters themselves appended byte for byte.
  */
 import { createHash } from 'node:crypto';
-import type { Queryable } from '../db/driver.ts';
+import { type Queryable, pgArray } from '../db/driver.ts';
 import { parseMessageId } from '../domain/delivery.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../i18n/index.ts';
@@ -75,7 +75,7 @@ export async function applyBounce(q: Queryable, orgId: string, d: SentEmail, b: 
     `INSERT INTO contact_address_status (organisation_id, contact_id, kind, value, reason)
      SELECT organisation_id, id, 'email', email, $4 FROM contacts WHERE organisation_id = $1 AND customer_id = $2 AND lower(trim(email)) = ANY($3::text[])
      ON CONFLICT DO NOTHING RETURNING value`,
-    [orgId, d.customerId, `{${bounced.map((x) => `"${x.replace(/["\\]/g, '')}"`).join(',')}}`, reason],
+    [orgId, d.customerId, pgArray(bounced), reason],
   );
   // Every address the message went to is now known bad: the step goes by its fallback channel.
   const invalid = await q.query<{ value: string }>(

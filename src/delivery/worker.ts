@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import type { Db, Queryable } from '../db/driver.ts';
+import { type Db, type Queryable, pgArray } from '../db/driver.ts';
 import { todayIn } from '../domain/dates.ts';
 import type { SendOutcome } from '../domain/delivery.ts';
 import { loadRateTables } from '../law/rates-repo.ts';
@@ -544,7 +544,7 @@ export class DeliveryWorker {
        SELECT organisation_id, id, $3, ${col}, $5 FROM contacts
         WHERE organisation_id = $1 AND customer_id = $2 AND ${col} = ANY($4::text[])
        ON CONFLICT DO NOTHING`,
-      [a.orgId, a.customerId, kind, `{${values.map((v) => `"${v.replace(/"/g, '')}"`).join(',')}}`, reason.slice(0, 500)],
+      [a.orgId, a.customerId, kind, pgArray(values), reason.slice(0, 500)],
     );
   }
 
@@ -564,7 +564,7 @@ export class DeliveryWorker {
          VALUES ($1,$2,$3,$4,$5,$6,$7::text[],$8::jsonb,$9) ON CONFLICT (organisation_id, action_id) DO NOTHING`,
         [
           a.orgId, a.id, a.customerId, r.channel === 'call_task' ? 'call' : 'manual', res.settings.callAssignee, 'script' in r ? r.script : null,
-          `{${('phones' in r ? r.phones : []).map((p) => `"${p.replace(/"/g, '')}"`).join(',')}}`, JSON.stringify(r.invoices), today,
+          pgArray('phones' in r ? r.phones : []), JSON.stringify(r.invoices), today,
         ],
       );
       await recordOutcome(q, a, { kind: 'sent', providerMessageId: null, response: `task for ${res.settings.callAssignee}` }, { now: this.clock(), maxAttempts: res.settings.maxAttempts, deliveryId: null, provider: 'task-list' });

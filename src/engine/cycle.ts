@@ -191,8 +191,6 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   return summary;
 }
 
-/** Step keys ("-5:email") need no quoting inside a PostgreSQL array literal. */
-const pgTextArray = (keys: string[]) => `{${keys.join(',')}}`;
 
 /** Records when each looked-at invoice next needs the planner (no row: at the next run). */
 async function saveNextSteps(q: Queryable, orgId: string, invoiceIds: bigint[], next: Map<bigint, string>): Promise<void> {
@@ -278,7 +276,7 @@ async function writePlan(
         item.invoice.push(i.invoiceId);
         item.step.push(i.stepKey);
         item.offset.push(i.stepOffset);
-        item.sup.push(pgTextArray(sup));
+        item.sup.push(pgArray(sup));
       }
       supersededOf.set(a.dedupeKey, n);
     }
@@ -323,7 +321,7 @@ async function writePlan(
     own.step.push(sk.stepKey);
     own.offset.push(sk.stepOffset);
     own.reason.push(sk.reason);
-    own.sup.push(pgTextArray(sup));
+    own.sup.push(pgArray(sup));
   }
   // Both statements are sent before either answer is awaited.
   const ownRead = own.invoice.length
@@ -484,7 +482,7 @@ async function planInstalmentReminders(
       (
         await q.query<{ step_key: string }>(
           `SELECT DISTINCT step_key FROM step_records WHERE organisation_id = $1 AND invoice_id = ANY($2::bigint[]) AND step_key = ANY($3::text[])`,
-          [orgId, `{${invoiceIds.join(',')}}`, `{${INSTALMENT_STEPS.map((st) => keyOf(st.offset)).join(',')}}`],
+          [orgId, pgArray(invoiceIds), pgArray(INSTALMENT_STEPS.map((st) => keyOf(st.offset)))],
         )
       ).map((r) => r.step_key),
     );
@@ -496,7 +494,7 @@ async function planInstalmentReminders(
     const open = await q.query<{ id: bigint; number: string; open_minor: bigint }>(
       `SELECT id, number, amount_incl_tax_minor - allocated_minor - written_off_minor AS open_minor FROM invoices
         WHERE organisation_id = $1 AND id = ANY($2::bigint[]) AND allocated_minor + written_off_minor < amount_incl_tax_minor ORDER BY id`,
-      [orgId, `{${invoiceIds.join(',')}}`],
+      [orgId, pgArray(invoiceIds)],
     );
     if (open.length === 0) continue;
     const [action] = await q.query<{ id: bigint }>(
@@ -514,7 +512,7 @@ async function planInstalmentReminders(
       await q.query(
         `INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, action_id, recorded_on, superseded)
          VALUES ($1,$2,$3,$4,'planned',$5,$6,$7::text[]) ON CONFLICT DO NOTHING`,
-        [orgId, inv.id, keyOf(top.offset), top.offset, action.id, today, k === 0 ? `{${superseded.join(',')}}` : '{}'],
+        [orgId, inv.id, keyOf(top.offset), top.offset, action.id, today, k === 0 ? pgArray(superseded) : '{}'],
       );
     }
     summary.actionsCreated++;

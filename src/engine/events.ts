@@ -110,7 +110,7 @@ export async function recordPromise(
   const [row] = await q.query<{ id: bigint }>(
     `INSERT INTO promises (organisation_id, customer_id, invoice_ids, promised_on, currency, amount_minor, open_at_promise_minor, pause_id)
      VALUES ($1,$2,$3::bigint[],$4,$5,$6,$7,$8) RETURNING id`,
-    [orgId, p.customerId, `{${p.invoiceIds.join(',')}}`, p.promisedOn, currency, p.amountMinor, open, pauseId],
+    [orgId, p.customerId, pgArray(p.invoiceIds), p.promisedOn, currency, p.amountMinor, open, pauseId],
   );
   await replanCustomer(q, orgId, p.customerId, today);
   return row!.id;
@@ -146,7 +146,7 @@ export async function createPaymentPlan(
   const [row] = await q.query<{ id: bigint }>(
     `INSERT INTO payment_plans (organisation_id, customer_id, invoice_ids, currency, open_at_start_minor, started_on, grace_days, pause_id)
      VALUES ($1,$2,$3::bigint[],$4,$5,$6,$7,$8) RETURNING id`,
-    [orgId, p.customerId, `{${p.invoiceIds.join(',')}}`, currency, open, today, p.graceDays ?? 5, pauseId],
+    [orgId, p.customerId, pgArray(p.invoiceIds), currency, open, today, p.graceDays ?? 5, pauseId],
   );
   let seq = 0;
   for (const i of [...p.instalments].sort((a, b) => (a.dueDate < b.dueDate ? -1 : 1))) {

@@ -5,7 +5,7 @@
  * after an unanswered formal notice is planned). Written in the caller's transaction through the
  * webhooks outbox, so an event exists exactly when the fact it tells does.
  */
-import type { Queryable } from '../db/driver.ts';
+import { type Queryable, pgArray } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import { toDecimalString } from '../domain/money.ts';
 import { emitEvent, type WebhookEvent } from '../webhooks/index.ts';
@@ -53,7 +53,7 @@ export function noticeOverdue(q: Queryable, orgId: string, today: CalendarDate):
 /** invoice.paid for these customers' invoices that are settled and not told yet. */
 export function noticePaid(q: Queryable, orgId: string, customerIds: bigint[], today: CalendarDate): Promise<number> {
   return notice(q, orgId, 'paid', today, `i.customer_id = ANY($4::bigint[]) AND i.allocated_minor > 0 AND i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor`, [
-    `{${customerIds.join(',')}}`,
+    pgArray(customerIds),
   ]);
 }
 

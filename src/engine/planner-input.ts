@@ -4,7 +4,7 @@
  * scenario each invoice follows. The same reader serves the daily cycle (in chunks), a customer's
  * re-plan and the previews.
  */
-import type { Queryable } from '../db/driver.ts';
+import { type Queryable, pgArray } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import { type PlannerCustomer, type PlannerInvoice, pausedDaysBetween } from '../domain/engine/planner.ts';
 import { INSTALMENT_STEP_PREFIX } from '../domain/engine/scenario.ts';
@@ -152,7 +152,7 @@ export async function loadPlannerInput(
               `SELECT sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
                  FROM step_records sr
                 WHERE sr.organisation_id = $1 AND sr.invoice_id = ANY($2::bigint[]) AND NOT ${INSTALMENT_STEP('sr')}`,
-              [orgId, `{${rows.map((r) => r.id).join(',')}}`],
+              [orgId, pgArray(rows.map((r) => r.id as bigint))],
             )
           : [],
       );

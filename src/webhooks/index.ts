@@ -7,7 +7,7 @@
  * replayed from the web app.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db, Queryable } from '../db/driver.ts';
+import { type Db, type Queryable, pgArray } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { notFound, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
@@ -82,7 +82,7 @@ export async function createSubscription(q: Queryable, orgId: string, s: { url: 
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
   const [r] = await q.query<Record<string, unknown>>(
     'INSERT INTO webhook_subscriptions (organisation_id, url, secret, events, description) VALUES ($1, $2, $3, $4::text[], $5) RETURNING *',
-    [orgId, url.toString(), secret, `{${s.events.join(',')}}`, s.description ?? null],
+    [orgId, url.toString(), secret, pgArray(s.events), s.description ?? null],
   );
   return { ...toSubscription(r!), secret };
 }

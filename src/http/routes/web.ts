@@ -6,7 +6,7 @@
  * session's organisation.
  */
 import type { Context, Hono } from 'hono';
-import type { Db, Queryable } from '../../db/driver.ts';
+import { type Db, type Queryable, pgArray } from '../../db/driver.ts';
 import { jsonReplacer } from '../../db/driver.ts';
 import { addDays, addMonths, type CalendarDate, calendarDate, dayOfWeek, daysBetween, todayIn } from '../../domain/dates.ts';
 import { isValidIban, isValidSiren, isValidSiret, normaliseIban } from '../../domain/identifiers.ts';
@@ -879,7 +879,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
                   min(due_date) FILTER (WHERE due_date < $3) AS oldest, min(currency) AS currency, count(*) AS n
              FROM invoices WHERE organisation_id = $1 AND customer_id = ANY($2::bigint[]) AND allocated_minor + written_off_minor < amount_incl_tax_minor
             GROUP BY customer_id`,
-          [p.orgId, `{${ids.join(',')}}`, today],
+          [p.orgId, pgArray(ids), today],
         )
       : [];
     const byId = new Map(live.map((l) => [String(l.customer_id), l]));
@@ -1644,7 +1644,7 @@ async function actionAmounts(q: Queryable, orgId: string, ids: bigint[]): Promis
     `SELECT sr.action_id, sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor) AS open, min(i.currency) AS currency
        FROM step_records sr JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
       WHERE sr.organisation_id = $1 AND sr.action_id = ANY($2::bigint[]) GROUP BY sr.action_id`,
-    [orgId, `{${ids.join(',')}}`],
+    [orgId, pgArray(ids)],
   );
   return new Map(rows.map((r) => [String(r.action_id), { open: r.open, currency: r.currency }]));
 }
@@ -1809,7 +1809,7 @@ async function customerNames(q: Queryable, orgId: string, ids: bigint[]): Promis
   if (ids.length === 0) return new Map();
   const rows = await q.query<{ id: bigint; legal_name: string }>('SELECT id, legal_name FROM customers WHERE organisation_id = $1 AND id = ANY($2::bigint[])', [
     orgId,
-    `{${[...new Set(ids.map(String))].join(',')}}`,
+    pgArray([...new Set(ids.map(String))]),
   ]);
   return new Map(rows.map((r) => [String(r.id), r.legal_name]));
 }
