@@ -5,6 +5,18 @@ import { Link } from '@tanstack/react-router';
 import { date, hasKey, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 
+/** A card listing things with their count in the title, or saying there are none. */
+export function CountedCard({ testId, title, count, empty, children }: { testId: string; title: string; count: number; empty: string; children: ReactNode }) {
+  return (
+    <section className="card" data-testid={testId}>
+      <h2>
+        {title} ({count})
+      </h2>
+      {count === 0 ? <p className="muted">{empty}</p> : children}
+    </section>
+  );
+}
+
 export function Modal({ title, onClose, children, testId }: { title: string; onClose: () => void; children: ReactNode; testId?: string }) {
   useEffect(() => {
     const f = (e: KeyboardEvent) => e.key === 'Escape' && onClose();

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, qs } from '../api.ts';
-import { BankHold, Modal } from '../components/ui.tsx';
+import { BankHold, Modal, CountedCard } from '../components/ui.tsx';
 import { date, dateTime, money, pct, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
 
@@ -84,57 +84,50 @@ export function Bank() {
           <span className="muted small">{t('bank.formats')}</span>
         </form>
       )}
-      <section className="card" data-testid="review-queue">
-        <h2>
-          {t('bank.review')} ({d.queue.length})
-        </h2>
-        {d.queue.length === 0 ? (
-          <p className="muted">{t('bank.nothingToReview')}</p>
-        ) : (
-          <table className="table">
-            <thead>
-              <tr>
-                <th>{t('col.date')}</th>
-                <th className="num">{t('col.amount')}</th>
-                <th>{t('bank.payer')}</th>
-                <th>{t('bank.text')}</th>
-                <th>{t('bank.candidates')}</th>
-                <th />
+      <CountedCard testId="review-queue" title={t('bank.review')} count={d.queue.length} empty={t('bank.nothingToReview')}>
+        <table className="table">
+          <thead>
+            <tr>
+              <th>{t('col.date')}</th>
+              <th className="num">{t('col.amount')}</th>
+              <th>{t('bank.payer')}</th>
+              <th>{t('bank.text')}</th>
+              <th>{t('bank.candidates')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {d.queue.map((l) => (
+              <tr key={l.lineId} data-testid={`line-${l.lineId}`}>
+                <td>{date(l.bookingDate, lang)}</td>
+                <td className="num">{money(l.amountMinor, l.currency, lang)}</td>
+                <td>{l.counterpartyName}</td>
+                <td className="small">{l.text}</td>
+                <td className="small">
+                  {l.candidates.length === 0 && <span className="muted">{t('bank.noCandidate')}</span>}
+                  {l.candidates.map((c) => (
+                    <div key={c.proposalId}>
+                      <strong>{c.customerName}</strong> · {pct(c.confidence * 100, lang, 0)} — {c.reason[lang]}{' '}
+                      {writer && (
+                        <button type="button" className="link" onClick={() => accept.mutate(c.proposalId)}>
+                          {t('bank.accept')}
+                        </button>
+                      )}
+                    </div>
+                  ))}
+                </td>
+                <td>
+                  {writer && (
+                    <button type="button" onClick={() => setMatching(l)} data-testid="match-by-hand">
+                      {t('bank.matchByHand')}
+                    </button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {d.queue.map((l) => (
-                <tr key={l.lineId} data-testid={`line-${l.lineId}`}>
-                  <td>{date(l.bookingDate, lang)}</td>
-                  <td className="num">{money(l.amountMinor, l.currency, lang)}</td>
-                  <td>{l.counterpartyName}</td>
-                  <td className="small">{l.text}</td>
-                  <td className="small">
-                    {l.candidates.length === 0 && <span className="muted">{t('bank.noCandidate')}</span>}
-                    {l.candidates.map((c) => (
-                      <div key={c.proposalId}>
-                        <strong>{c.customerName}</strong> · {pct(c.confidence * 100, lang, 0)} — {c.reason[lang]}{' '}
-                        {writer && (
-                          <button type="button" className="link" onClick={() => accept.mutate(c.proposalId)}>
-                            {t('bank.accept')}
-                          </button>
-                        )}
-                      </div>
-                    ))}
-                  </td>
-                  <td>
-                    {writer && (
-                      <button type="button" onClick={() => setMatching(l)} data-testid="match-by-hand">
-                        {t('bank.matchByHand')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+            ))}
+          </tbody>
+        </table>
+      </CountedCard>
       <section className="card">
         <h2>{t('bank.matched')}</h2>
         <table className="table" data-testid="matched-lines">

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
-import { ActionPreview, BankHold, Code, Modal, StatusPill } from '../components/ui.tsx';
+import { ActionPreview, BankHold, Code, Modal, StatusPill, CountedCard } from '../components/ui.tsx';
 import { date, dateTime, money, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
 
@@ -194,55 +194,48 @@ export function Today() {
         )}
       </section>
 
-      <section className="card" data-testid="calls">
-        <h2>
-          {t('today.calls')} ({d.calls.length})
-        </h2>
-        {d.calls.length === 0 ? (
-          <p className="muted">{t('today.noCalls')}</p>
-        ) : (
-          <table className="table">
-            <thead>
-              <tr>
-                <th>{t('col.customer')}</th>
-                <th>{t('col.phones')}</th>
-                <th>{t('col.invoices')}</th>
-                <th>{t('col.due')}</th>
-                <th className="num">{t('col.attempts')}</th>
-                <th />
+      <CountedCard testId="calls" title={t('today.calls')} count={d.calls.length} empty={t('today.noCalls')}>
+        <table className="table">
+          <thead>
+            <tr>
+              <th>{t('col.customer')}</th>
+              <th>{t('col.phones')}</th>
+              <th>{t('col.invoices')}</th>
+              <th>{t('col.due')}</th>
+              <th className="num">{t('col.attempts')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {calls.map((c) => (
+              <tr key={c.id} data-testid={`call-${c.id}`}>
+                <td>
+                  <Link to="/customers/$customerId" params={{ customerId: c.customerId }}>
+                    {c.customerName}
+                  </Link>
+                </td>
+                <td>
+                  {c.phones.map((p) => (
+                    <div key={p}>
+                      <a href={`tel:${p.replace(/\s/g, '')}`}>{p}</a>
+                    </div>
+                  ))}
+                </td>
+                <td className="small">{c.invoices.map((i) => i.number).join(', ')}</td>
+                <td>{date(c.dueOn, lang)}</td>
+                <td className="num">{c.attempts}</td>
+                <td>
+                  {writer && (
+                    <button type="button" className="primary" onClick={() => setCall(c)} data-testid="log-call">
+                      {t('today.logCall')}
+                    </button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {calls.map((c) => (
-                <tr key={c.id} data-testid={`call-${c.id}`}>
-                  <td>
-                    <Link to="/customers/$customerId" params={{ customerId: c.customerId }}>
-                      {c.customerName}
-                    </Link>
-                  </td>
-                  <td>
-                    {c.phones.map((p) => (
-                      <div key={p}>
-                        <a href={`tel:${p.replace(/\s/g, '')}`}>{p}</a>
-                      </div>
-                    ))}
-                  </td>
-                  <td className="small">{c.invoices.map((i) => i.number).join(', ')}</td>
-                  <td>{date(c.dueOn, lang)}</td>
-                  <td className="num">{c.attempts}</td>
-                  <td>
-                    {writer && (
-                      <button type="button" className="primary" onClick={() => setCall(c)} data-testid="log-call">
-                        {t('today.logCall')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+            ))}
+          </tbody>
+        </table>
+      </CountedCard>
 
       {tasks.length > 0 && (
         <section className="card" data-testid="tasks">
@@ -320,47 +313,40 @@ export function Today() {
         </section>
       </div>
 
-      <section className="card" data-testid="delivery-problems">
-        <h2>
-          {t('today.problems')} ({d.problems.length})
-        </h2>
-        {d.problems.length === 0 ? (
-          <p className="muted">{t('common.none')}</p>
-        ) : (
-          <table className="table">
-            <tbody>
-              {d.problems.map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <StatusPill status={a.status} />
-                  </td>
-                  <td>
-                    <Link to="/customers/$customerId" params={{ customerId: a.customerId }}>
-                      {a.customerName}
-                    </Link>
-                  </td>
-                  <td>
-                    <Code prefix="channel" value={a.channel} /> · <Code prefix="template" value={a.template} />
-                  </td>
-                  <td className="small error">{a.lastError ?? a.statusReason}</td>
-                  <td>
-                    {writer && a.status === 'uncertain' && (
-                      <div className="actions-row">
-                        <button type="button" onClick={() => resolve.mutate({ ids: [a.id], as: 'sent' })}>
-                          {t('today.wasSent')}
-                        </button>
-                        <button type="button" onClick={() => resolve.mutate({ ids: [a.id], as: 'not_sent' })}>
-                          {t('today.notSent')}
-                        </button>
-                      </div>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+      <CountedCard testId="delivery-problems" title={t('today.problems')} count={d.problems.length} empty={t('common.none')}>
+        <table className="table">
+          <tbody>
+            {d.problems.map((a) => (
+              <tr key={a.id}>
+                <td>
+                  <StatusPill status={a.status} />
+                </td>
+                <td>
+                  <Link to="/customers/$customerId" params={{ customerId: a.customerId }}>
+                    {a.customerName}
+                  </Link>
+                </td>
+                <td>
+                  <Code prefix="channel" value={a.channel} /> · <Code prefix="template" value={a.template} />
+                </td>
+                <td className="small error">{a.lastError ?? a.statusReason}</td>
+                <td>
+                  {writer && a.status === 'uncertain' && (
+                    <div className="actions-row">
+                      <button type="button" onClick={() => resolve.mutate({ ids: [a.id], as: 'sent' })}>
+                        {t('today.wasSent')}
+                      </button>
+                      <button type="button" onClick={() => resolve.mutate({ ids: [a.id], as: 'not_sent' })}>
+                        {t('today.notSent')}
+                      </button>
+                    </div>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </CountedCard>
 
       {d.followups.length > 0 && (
         <section className="card">
