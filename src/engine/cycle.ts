@@ -116,7 +116,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   await noticeOverdue(q, orgId, today);
 
   const assignments = await loadAssignments(q, orgId);
-  // The customers with at least one invoice whose day has come, walked by keyset in chunks.
+  // The customers with at least one invoice whose day has come, gathered once, then taken in chunks.
   await gatherCycleCandidates(q, orgId, today);
   const tell = { escalated: await hasSubscribers(q, orgId, 'case.escalated'), suspension: await hasSubscribers(q, orgId, 'customer.suspension_recommended') };
   const chunk = opts.chunkSize ?? 2000;
