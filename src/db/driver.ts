@@ -5,6 +5,7 @@
  * `int8` and `numeric` become bigint (money is bigint minor units), timestamps stay ISO text.
  */
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
@@ -191,7 +192,7 @@ async function wrap<T>(p: Promise<T>): Promise<T> {
 // ---------------------------------------------------------------- PGlite
 
 export async function openPglite(dataDir?: string): Promise<Db> {
-  const pgl = await PGlite.create(dataDir ? { dataDir, parsers: PARSERS } : { parsers: PARSERS });
+  const pgl = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers: PARSERS, extensions: { pg_trgm } });
   const q = (t: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable => ({
     async query<T>(sql: string, params?: readonly unknown[]) {
       const r = await wrap(t.query<T>(sql, serialiseParams(params)));

@@ -5,7 +5,7 @@
  * database's constraints and statement-level triggers keep every invariant.
  */
 import type { Queryable } from '../db/driver.ts';
-import { jsonReplacer } from '../db/driver.ts';
+import { jsonReplacer, pgArray } from '../db/driver.ts';
 import { validateCustomer, validateInvoice, validatePayment } from '../domain/ledger.ts';
 import { ERROR_CODES, RelanceError, isRelanceError } from '../errors.ts';
 import type { LedgerBatch, UpsertAllocation, UpsertCreditNote, UpsertCustomer, UpsertInvoice, UpsertPayment } from './bulk-types.ts';
@@ -409,10 +409,92 @@ export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<
   return result(o!);
 }
 
+/**
+ * Customer ids by external id, for the rows a file names them in: looked up once per customer and
+ * transaction (one index probe per key, sorted), then remembered for the rest of the transaction,
+ * at most CUSTOMER_IDS_MAX of them so memory stays flat. Unknown keys are not remembered. A
+ * customer deleted meanwhile by this transaction would still be caught by the invoices' reference
+ * check (migration 0013).
+ */
+const CUSTOMER_IDS_MAX = 200_000;
+const customerIdCache = new WeakMap<Queryable, Map<string, Map<string, bigint>>>();
+
+async function customerIds(q: Queryable, orgId: string, keys: Iterable<string>): Promise<Map<string, bigint>> {
+  let byOrg = customerIdCache.get(q);
+  if (!byOrg) customerIdCache.set(q, (byOrg = new Map()));
+  let ids = byOrg.get(orgId);
+  if (!ids) byOrg.set(orgId, (ids = new Map()));
+  const missing = new Set<string>();
+  for (const k of keys) if (!ids.has(k)) missing.add(k);
+  if (missing.size === 0) return ids;
+  if (ids.size + missing.size > CUSTOMER_IDS_MAX) ids.clear();
+  const found = await withIndexLookups(q, () =>
+    q.query<{ external_id: string; id: bigint }>('SELECT external_id, id FROM customers WHERE organisation_id = $1 AND external_id = ANY($2::text[])', [
+      orgId,
+      pgArray([...missing].sort()),
+    ]),
+  );
+  for (const r of found) ids.set(r.external_id, r.id);
+  return ids;
+}
+
+const INVOICE_COPY_COLUMNS = [
+  'organisation_id', 'customer_id', 'number', 'external_id', 'issue_date', 'due_date', 'currency', 'amount_excl_tax_minor', 'amount_incl_tax_minor',
+] as const;
+
+/**
+ * A file's batch of invoices inside a transaction that can COPY: the numbers it names are looked
+ * up together (one probe per number, in index order), then the new invoices go by COPY straight
+ * into invoices, and only the ones that already exist go through the upsert statement below.
+ * Same answers as that statement: a row naming an unknown customer, or a number already written
+ * earlier in this transaction (a duplicate further up the file), is refused with its line, and a
+ * batch with a refused row writes nothing. The database still checks everything (constraints,
+ * the reference check of migration 0013); the rows were validated before.
+ */
+async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copyIn']> }, orgId: string, rows: UpsertInvoice[]): Promise<UpsertResult> {
+  const ids = await customerIds(q, orgId, rows.map((r) => r.customerExternalId));
+  const existing = await withIndexLookups(q, () =>
+    q.query<{ number: string; seen: boolean }>(
+      `SELECT i.number, i.xmin::text::bigint = ${THIS_TX} AS seen FROM invoices i WHERE i.organisation_id = $1 AND i.number = ANY($2::text[])`,
+      [orgId, pgArray(rows.map((r) => r.number).sort())],
+    ),
+  );
+  const found = new Map(existing.map((e) => [e.number, e.seen]));
+  const refused: RowRefusal[] = [];
+  const fresh: UpsertInvoice[] = [];
+  const known: UpsertInvoice[] = [];
+  for (const r of rows) {
+    if (!ids.has(r.customerExternalId)) {
+      refused.push({ line: r.line, field: 'customer', reason: `no customer "${r.customerExternalId}" (import the customers first or name it in the file)` });
+    }
+    const seen = found.get(r.number);
+    if (seen) refused.push({ line: r.line, field: 'number', reason: 'this invoice number appears twice in the file' });
+    else if (seen === false) known.push(r);
+    else fresh.push(r);
+  }
+  if (refused.length) return { inserted: 0, updated: 0, unchanged: 0, refused: refused.sort((a, b) => a.line - b.line) };
+  const out: UpsertResult = known.length ? await upsertInvoicesBySql(q, orgId, known) : { ...EMPTY, refused: [] };
+  if (out.refused.length || fresh.length === 0) return out;
+  const lines: string[] = new Array(fresh.length + 1);
+  for (let i = 0; i < fresh.length; i++) {
+    const r = fresh[i]!;
+    lines[i] = `${orgId}\t${ids.get(r.customerExternalId)}\t${copyValue(r.number)}\t${copyValue(r.externalId)}\t${r.issueDate}\t${r.dueDate}\t${copyValue(r.currency)}\t${r.amountExclTaxMinor}\t${r.amountInclTaxMinor}`;
+  }
+  lines[fresh.length] = '';
+  await q.copyIn('invoices', INVOICE_COPY_COLUMNS, lines.join('\n'));
+  await keepStatistics(q, 'invoices', fresh.length);
+  return { ...out, inserted: out.inserted + fresh.length };
+}
+
 const INVOICE_COLUMNS = `line int, "customerExternalId" text, number text, "externalId" text, "issueDate" date, "dueDate" date, currency text, "amountExclTaxMinor" text, "amountInclTaxMinor" text`;
 
 export async function upsertInvoices(q: Queryable, orgId: string, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
+  if (Array.isArray(rows) && q.copyIn && rows.length >= COPY_MIN_ROWS) return copyInvoices(q as Parameters<typeof copyInvoices>[0], orgId, rows);
+  return upsertInvoicesBySql(q, orgId, rows);
+}
+
+async function upsertInvoicesBySql(q: Queryable, orgId: string, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
   const src = rowsFrom(await staged(q, rows, 'invoices', INVOICE_COLUMNS), INVOICE_COLUMNS);
   const [o] = await probeQuery(q, 
     `WITH x AS (

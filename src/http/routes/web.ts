@@ -237,7 +237,7 @@ function refreshIfStale(ctx: WebContext, orgId: string): void {
     .catch((e) => console.error('dashboard refresh failed', e));
 }
 
-/** Lower case without accents, as the search terms are stored (migration 0009_web_search). */
+/** Lower case without accents, as customer_search_text stores names (migrations 0009, 0014). */
 export function foldForSearch(s: string): string {
   return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
 }
@@ -836,16 +836,18 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const where = ['c.organisation_id = $1'];
     const params: unknown[] = [p.orgId];
     if (search) {
-      // Word beginnings through the search-terms table (a range scan of its key per word), and an
-      // exact invoice number through the invoices' unique index: never a scan of every customer.
+      // Each typed word must begin a word of the name, SIREN or customer code (accents ignored):
+      // a regular expression the trigram index answers (migration 0014). An exact invoice number
+      // finds its customer through the invoices' unique index. Never a scan of every customer.
       const words = foldForSearch(search).split(/[^a-z0-9]+/).filter(Boolean).slice(0, 6);
-      const sets = words.map((w) => {
-        params.push(w, `${w}\uffff`);
-        return `SELECT customer_id FROM customer_search_terms WHERE organisation_id = $1 AND term >= $${params.length - 1} AND term < $${params.length}`;
+      const conds = words.map((w) => {
+        params.push(`(^|[^a-z0-9])${w}`);
+        return `customer_search_text(k.legal_name, k.siren, k.external_id) ~ $${params.length}`;
       });
       params.push(search);
       const byInvoice = `SELECT customer_id FROM invoices WHERE organisation_id = $1 AND number = $${params.length}`;
-      where.push(`c.id IN (SELECT customer_id FROM (${sets.length ? `(${sets.join(' INTERSECT ')}) UNION ` : ''}${byInvoice}) hits)`);
+      const byWords = conds.length ? `SELECT k.id FROM customers k WHERE k.organisation_id = $1 AND ${conds.join(' AND ')} UNION ` : '';
+      where.push(`c.id IN (${byWords}${byInvoice})`);
     }
     if (filter === 'overdue') where.push('s.overdue_minor > 0');
     if (filter === 'open') where.push('s.open_minor > 0');
