@@ -287,11 +287,14 @@ async function probeQuery(q: Queryable, sql: string, params: unknown[]): Promise
 /**
  * Runs fn's statements with sequential scans off (see probeQuery), then puts them back. JIT stays
  * off for the rest of the transaction: it never pays for itself on these statements.
+ * keyLookups: the statements look rows up by a list of keys (key = ANY($n)); bitmap scans go off
+ * too, or the planner, misled the same way, reads every row of the organisation through the
+ * organisation's index and filters them by the list, once per batch (quadratic over an import).
  */
-export async function withIndexLookups<T>(q: Queryable, fn: () => Promise<T>): Promise<T> {
-  await q.exec('SET LOCAL enable_seqscan = off; SET LOCAL jit = off');
+export async function withIndexLookups<T>(q: Queryable, fn: () => Promise<T>, opts: { keyLookups?: boolean } = {}): Promise<T> {
+  await q.exec(`SET LOCAL enable_seqscan = off; SET LOCAL jit = off${opts.keyLookups ? '; SET LOCAL enable_bitmapscan = off' : ''}`);
   const out = await fn();
-  await q.exec('SET LOCAL enable_seqscan TO DEFAULT');
+  await q.exec(`SET LOCAL enable_seqscan TO DEFAULT${opts.keyLookups ? '; SET LOCAL enable_bitmapscan TO DEFAULT' : ''}`);
   return out;
 }
 
@@ -429,10 +432,13 @@ async function customerIds(q: Queryable, orgId: string, keys: Iterable<string>):
   if (missing.size === 0) return ids;
   if (ids.size + missing.size > CUSTOMER_IDS_MAX) ids.clear();
   const found = await withIndexLookups(q, () =>
-    q.query<{ external_id: string; id: bigint }>('SELECT external_id, id FROM customers WHERE organisation_id = $1 AND external_id = ANY($2::text[])', [
+    q.query<{ external_id: string; id: bigint }>(
+      `SELECT c.external_id, c.id FROM unnest($2::text[]) AS k(key) JOIN LATERAL (${probe('customers', 'c', 'c.external_id, c.id', 'c.external_id = k.key')}) c ON true`,
+      [
       orgId,
       pgArray([...missing].sort()),
     ]),
+    { keyLookups: true },
   );
   for (const r of found) ids.set(r.external_id, r.id);
   return ids;
@@ -453,35 +459,40 @@ const INVOICE_COPY_COLUMNS = [
  */
 async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copyIn']> }, orgId: string, rows: UpsertInvoice[]): Promise<UpsertResult> {
   const ids = await customerIds(q, orgId, rows.map((r) => r.customerExternalId));
-  const existing = await withIndexLookups(q, () =>
-    q.query<{ number: string; seen: boolean }>(
-      `SELECT i.number, i.xmin::text::bigint = ${THIS_TX} AS seen FROM invoices i WHERE i.organisation_id = $1 AND i.number = ANY($2::text[])`,
-      [orgId, pgArray(rows.map((r) => r.number).sort())],
-    ),
+  const probing = withIndexLookups(
+    q,
+    () =>
+      q.query<{ number: string; seen: boolean }>(
+        `SELECT i.number, i.seen FROM unnest($2::text[]) AS k(number)
+           JOIN LATERAL (${probe('invoices', 'i', `i.number, i.xmin::text::bigint = ${THIS_TX} AS seen`, 'i.number = k.number')}) i ON true`,
+        [orgId, pgArray(rows.map((r) => r.number).sort())],
+      ),
+    { keyLookups: true },
   );
-  const found = new Map(existing.map((e) => [e.number, e.seen]));
+  // While the database looks the numbers up, the COPY text is written: new rows are the usual case.
+  const text: string[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    text[i] = `${orgId}\t${ids.get(r.customerExternalId)}\t${copyValue(r.number)}\t${copyValue(r.externalId)}\t${r.issueDate}\t${r.dueDate}\t${copyValue(r.currency)}\t${r.amountExclTaxMinor}\t${r.amountInclTaxMinor}\n`;
+  }
+  const found = new Map((await probing).map((e) => [e.number, e.seen]));
   const refused: RowRefusal[] = [];
-  const fresh: UpsertInvoice[] = [];
+  const fresh: string[] = [];
   const known: UpsertInvoice[] = [];
-  for (const r of rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
     if (!ids.has(r.customerExternalId)) {
       refused.push({ line: r.line, field: 'customer', reason: `no customer "${r.customerExternalId}" (import the customers first or name it in the file)` });
     }
     const seen = found.get(r.number);
     if (seen) refused.push({ line: r.line, field: 'number', reason: 'this invoice number appears twice in the file' });
     else if (seen === false) known.push(r);
-    else fresh.push(r);
+    else fresh.push(text[i]!);
   }
   if (refused.length) return { inserted: 0, updated: 0, unchanged: 0, refused: refused.sort((a, b) => a.line - b.line) };
   const out: UpsertResult = known.length ? await upsertInvoicesBySql(q, orgId, known) : { ...EMPTY, refused: [] };
   if (out.refused.length || fresh.length === 0) return out;
-  const lines: string[] = new Array(fresh.length + 1);
-  for (let i = 0; i < fresh.length; i++) {
-    const r = fresh[i]!;
-    lines[i] = `${orgId}\t${ids.get(r.customerExternalId)}\t${copyValue(r.number)}\t${copyValue(r.externalId)}\t${r.issueDate}\t${r.dueDate}\t${copyValue(r.currency)}\t${r.amountExclTaxMinor}\t${r.amountInclTaxMinor}`;
-  }
-  lines[fresh.length] = '';
-  await q.copyIn('invoices', INVOICE_COPY_COLUMNS, lines.join('\n'));
+  await q.copyIn('invoices', INVOICE_COPY_COLUMNS, fresh.join(''));
   await keepStatistics(q, 'invoices', fresh.length);
   return { ...out, inserted: out.inserted + fresh.length };
 }

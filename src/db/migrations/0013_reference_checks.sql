@@ -2,10 +2,13 @@
 -- once per row. A foreign key runs, for every inserted row, its own lookup of the customer and
 -- takes a row lock on it: importing a million invoices spent about a third of its database time
 -- there. The triggers below keep what the keys promised:
--- - a statement that inserts rows locks each customer (and document) they refer to once, FOR KEY
---   SHARE as a foreign key does, so none can be deleted before this transaction ends; then, if
---   one of them is missing (never there, or deleted by a transaction that committed meanwhile),
---   the statement fails with foreign_key_violation under the old constraint's name;
+-- - a statement that inserts rows looks each customer (and document) they refer to up once; if
+--   one is missing, the statement fails with foreign_key_violation under the old constraint's
+--   name. Those created by another transaction are then locked FOR KEY SHARE, as a foreign key
+--   does, so none can be deleted before this transaction ends; one deleted meanwhile by a
+--   transaction that committed is not locked, and the statement fails the same way. Customers
+--   this transaction created need no lock: no one else sees them (an import creates a file's
+--   customers and their invoices in one transaction);
 -- - an update that changes the reference is checked the same way, row by row (rare);
 -- - deleting a customer or a document still referred to fails. The check runs after the delete
 --   has taken its row lock, so an insert that locked the row first has committed and is seen.
@@ -25,20 +28,35 @@ BEGIN
     USING ERRCODE = 'foreign_key_violation', TABLE = tbl, CONSTRAINT = cons;
 END $$;
 
+-- How many of the (organisation, id) keys exist, and how many of those this transaction created.
+CREATE FUNCTION reference_check_failed(wanted bigint, found bigint, mine bigint, locked bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+  SELECT found < wanted OR locked < found - mine
+$$;
+
 CREATE FUNCTION invoices_check_references() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   wanted bigint;
-  locked bigint;
+  found bigint;
+  mine bigint;
+  locked bigint := 0;
   missing bigint;
 BEGIN
-  SELECT count(*) INTO wanted FROM (SELECT DISTINCT organisation_id, customer_id FROM added) k;
-  SELECT count(*) INTO locked FROM (
-    SELECT 1 FROM customers c WHERE (c.organisation_id, c.id) IN (SELECT organisation_id, customer_id FROM added) FOR KEY SHARE OF c) l;
-  IF locked < wanted THEN
+  SELECT count(*), count(c.id), count(*) FILTER (WHERE c.xmin::text::bigint = txid_current() % 4294967296) INTO wanted, found, mine
+    FROM (SELECT DISTINCT organisation_id, customer_id FROM added) k
+    LEFT JOIN customers c ON c.organisation_id = k.organisation_id AND c.id = k.customer_id;
+  IF found > mine THEN
+    SELECT count(*) INTO locked FROM (
+      SELECT 1 FROM customers c
+       WHERE (c.organisation_id, c.id) IN (SELECT organisation_id, customer_id FROM added)
+         AND c.xmin::text::bigint <> txid_current() % 4294967296
+         FOR KEY SHARE OF c) l;
+  END IF;
+  IF reference_check_failed(wanted, found, mine, locked) THEN
     SELECT a.customer_id INTO missing FROM added a
      WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.organisation_id = a.organisation_id AND c.id = a.customer_id) LIMIT 1;
     PERFORM refuse_missing_reference('invoices', 'invoices_organisation_id_customer_id_fkey', 'customer', missing);
   END IF;
+  -- Documents: an invoice rarely has its PDF on insert, and documents are few; always locked.
   SELECT count(*) INTO wanted FROM (SELECT DISTINCT organisation_id, pdf_document_id FROM added WHERE pdf_document_id IS NOT NULL) k;
   IF wanted > 0 THEN
     SELECT count(*) INTO locked FROM (
@@ -58,19 +76,29 @@ CREATE TRIGGER invoices_references_insert AFTER INSERT ON invoices
 CREATE FUNCTION payments_check_references() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   wanted bigint;
-  locked bigint;
+  found bigint;
+  mine bigint;
+  locked bigint := 0;
   missing bigint;
 BEGIN
-  SELECT count(*) INTO wanted FROM (SELECT DISTINCT organisation_id, customer_id FROM added WHERE customer_id IS NOT NULL) k;
-  IF wanted > 0 THEN
+  SELECT count(*), count(c.id), count(*) FILTER (WHERE c.xmin::text::bigint = txid_current() % 4294967296) INTO wanted, found, mine
+    FROM (SELECT DISTINCT organisation_id, customer_id FROM added WHERE customer_id IS NOT NULL) k
+    LEFT JOIN customers c ON c.organisation_id = k.organisation_id AND c.id = k.customer_id;
+  IF wanted = 0 THEN
+    RETURN NULL;
+  END IF;
+  IF found > mine THEN
     SELECT count(*) INTO locked FROM (
-      SELECT 1 FROM customers c WHERE (c.organisation_id, c.id) IN (SELECT organisation_id, customer_id FROM added) FOR KEY SHARE OF c) l;
-    IF locked < wanted THEN
-      SELECT a.customer_id INTO missing FROM added a
-       WHERE a.customer_id IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.organisation_id = a.organisation_id AND c.id = a.customer_id) LIMIT 1;
-      PERFORM refuse_missing_reference('payments', 'payments_organisation_id_customer_id_fkey', 'customer', missing);
-    END IF;
+      SELECT 1 FROM customers c
+       WHERE (c.organisation_id, c.id) IN (SELECT organisation_id, customer_id FROM added)
+         AND c.xmin::text::bigint <> txid_current() % 4294967296
+         FOR KEY SHARE OF c) l;
+  END IF;
+  IF reference_check_failed(wanted, found, mine, locked) THEN
+    SELECT a.customer_id INTO missing FROM added a
+     WHERE a.customer_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.organisation_id = a.organisation_id AND c.id = a.customer_id) LIMIT 1;
+    PERFORM refuse_missing_reference('payments', 'payments_organisation_id_customer_id_fkey', 'customer', missing);
   END IF;
   RETURN NULL;
 END $$;
