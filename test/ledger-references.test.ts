@@ -137,6 +137,33 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
     expect(m).toEqual({ n: 600n, changed: 100n });
   });
 
+  it('bulk batches into an organisation without invoices: numbers are not looked up, yet a repeat across batches is still refused with its line', async () => {
+    const fresh = (await createOrganisation(db, { legalName: 'Nouvelle SAS' })).id;
+    await createCustomer(db, fresh, { externalId: 'N1', legalName: 'Nouveau Client' });
+    const rows = (from: number, n: number): UpsertInvoice[] =>
+      Array.from({ length: n }, (_, i) => ({
+        line: from + i,
+        customerExternalId: 'N1',
+        number: `NEW-${String(from + i).padStart(5, '0')}`,
+        externalId: null,
+        issueDate: '2026-09-01' as UpsertInvoice['issueDate'],
+        dueDate: '2026-10-01' as UpsertInvoice['dueDate'],
+        currency: 'EUR',
+        amountExclTaxMinor: 1000n,
+        amountInclTaxMinor: 1200n,
+      }));
+    const out = await db.tx(async (q) => {
+      const first = await upsertInvoices(q, fresh, rows(1, 250));
+      const second = await upsertInvoices(q, fresh, rows(251, 250));
+      const again = rows(501, 250);
+      again[100] = { ...again[100]!, number: 'NEW-00300' };
+      const third = await upsertInvoices(q, fresh, again);
+      return { first, second, third };
+    });
+    expect(out.first.inserted + out.second.inserted).toBe(500);
+    expect(out.third).toEqual({ inserted: 0, updated: 0, unchanged: 0, refused: [{ line: 601, field: 'number', reason: 'this invoice number appears twice in the file' }] });
+  });
+
   it('finds customers by the beginning of any word of the name, the SIREN or the customer code, accents ignored, and by an invoice number', async () => {
     const admin = await ensureAdmin(db, org);
     const s = await db.tx((q) => login(q, admin!.email, admin!.password!, { now: new Date() }));

@@ -10,7 +10,7 @@ import { matchPayments } from '../bank/match-payments.ts';
 import { replanOrganisation } from '../engine/events.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { isRelanceError } from '../errors.ts';
-import type { UpsertResult } from '../ledger/bulk.ts';
+import { endLookupPhase, inLookupPhase, type UpsertResult } from '../ledger/bulk.ts';
 
 export type ImportKind = 'customers' | 'invoices' | 'payments' | 'fec' | 'einvoice';
 export const IMPORT_KINDS: readonly ImportKind[] = ['customers', 'invoices', 'payments', 'fec', 'einvoice'];
@@ -117,13 +117,14 @@ export async function runImport(
       // in the default 4 MB that sends them to temporary files.
       await q.exec(`SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`);
       try {
-        await body(q, b);
+        await inLookupPhase(q, () => body(q, b));
       } catch (e) {
         // A failure that is about the input (a whole-file problem) is reported, not thrown.
         if (!isRelanceError(e)) throw e;
         b.problems.add(e.where?.line ?? null, e.where?.field ?? null, e.message);
       }
       if (b.problems.any || opts.dryRun) throw new Rollback();
+      await endLookupPhase(q);
       // Payments the file did not tie to an invoice go through the bank matching (reference, known
       // IBAN and amount, payer name and amount); what it is not sure of stays as customer credit.
       if (kind === 'payments') await matchPayments(q, orgId, { createdInThisTransaction: true });

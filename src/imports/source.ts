@@ -38,7 +38,7 @@ export async function readAllBytes(input: ImportInput): Promise<Buffer> {
  * database's replies wait; small chunks keep the database fed while Node parses (imports overlap
  * parsing with writing).
  */
-const CHUNK = 1 << 16;
+const CHUNK = 1 << 14;
 
 function byteChunks(input: ImportInput): AsyncIterable<Buffer> {
   if ('path' in input) return createReadStream(input.path, { highWaterMark: CHUNK });

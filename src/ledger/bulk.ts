@@ -8,6 +8,7 @@ import type { Queryable } from '../db/driver.ts';
 import { jsonReplacer, pgArray } from '../db/driver.ts';
 import { validateCustomer, validateInvoice, validatePayment } from '../domain/ledger.ts';
 import { ERROR_CODES, RelanceError, isRelanceError } from '../errors.ts';
+import { KeyFilter } from './key-filter.ts';
 import type { LedgerBatch, UpsertAllocation, UpsertCreditNote, UpsertCustomer, UpsertInvoice, UpsertPayment } from './bulk-types.ts';
 
 export interface BulkCounts {
@@ -284,6 +285,30 @@ async function probeQuery(q: Queryable, sql: string, params: unknown[]): Promise
   return withIndexLookups(q, () => q.query<Outcome>(sql, params));
 }
 
+const lookupTransactions = new WeakSet<Queryable>();
+
+/**
+ * A file import's writing phase: every statement it sends is a batch looked up by keys and
+ * written, so the settings withIndexLookups gives one statement (sequential and bitmap scans and
+ * JIT off) are given once to the whole phase, which saves two round trips per statement; they
+ * are put back when the phase ends (before the bank matching and the re-planning that follow in
+ * the same transaction, which read whole tables).
+ */
+export async function inLookupPhase<T>(q: Queryable, fn: () => Promise<T>): Promise<T> {
+  await q.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off');
+  lookupTransactions.add(q);
+  try {
+    return await fn();
+  } finally {
+    lookupTransactions.delete(q);
+  }
+}
+
+/** After inLookupPhase, in the same transaction (an error aborts the transaction: nothing to reset). */
+export async function endLookupPhase(q: Queryable): Promise<void> {
+  await q.exec('SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT');
+}
+
 /**
  * Runs fn's statements with sequential scans off (see probeQuery), then puts them back. JIT stays
  * off for the rest of the transaction: it never pays for itself on these statements.
@@ -292,6 +317,7 @@ async function probeQuery(q: Queryable, sql: string, params: unknown[]): Promise
  * organisation's index and filters them by the list, once per batch (quadratic over an import).
  */
 export async function withIndexLookups<T>(q: Queryable, fn: () => Promise<T>, opts: { keyLookups?: boolean } = {}): Promise<T> {
+  if (lookupTransactions.has(q)) return fn();
   await q.exec(`SET LOCAL enable_seqscan = off; SET LOCAL jit = off${opts.keyLookups ? '; SET LOCAL enable_bitmapscan = off' : ''}`);
   const out = await fn();
   await q.exec(`SET LOCAL enable_seqscan TO DEFAULT${opts.keyLookups ? '; SET LOCAL enable_bitmapscan TO DEFAULT' : ''}`);
@@ -444,6 +470,25 @@ async function customerIds(q: Queryable, orgId: string, keys: Iterable<string>):
   return ids;
 }
 
+/**
+ * The invoice numbers a transaction has COPYed into an organisation that had no invoice when the
+ * transaction first wrote one (an organisation's first import, the big one): a number the filter
+ * has never seen cannot exist, and needs no lookup. null: the organisation had invoices, or some
+ * were written another way in this transaction; every number is then looked up.
+ */
+const copiedNumbers = new WeakMap<Queryable, Map<string, KeyFilter | null>>();
+
+async function numbersCopied(q: Queryable, orgId: string): Promise<KeyFilter | null> {
+  let byOrg = copiedNumbers.get(q);
+  if (!byOrg) copiedNumbers.set(q, (byOrg = new Map()));
+  const known = byOrg.get(orgId);
+  if (known !== undefined) return known;
+  const [row] = await q.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM invoices WHERE organisation_id = $1) AS any', [orgId]);
+  const filter = row!.any ? null : new KeyFilter();
+  byOrg.set(orgId, filter);
+  return filter;
+}
+
 const INVOICE_COPY_COLUMNS = [
   'organisation_id', 'customer_id', 'number', 'external_id', 'issue_date', 'due_date', 'currency', 'amount_excl_tax_minor', 'amount_incl_tax_minor',
 ] as const;
@@ -459,13 +504,15 @@ const INVOICE_COPY_COLUMNS = [
  */
 async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copyIn']> }, orgId: string, rows: UpsertInvoice[]): Promise<UpsertResult> {
   const ids = await customerIds(q, orgId, rows.map((r) => r.customerExternalId));
-  const probing = withIndexLookups(
+  const copied = await numbersCopied(q, orgId);
+  const candidates = copied ? rows.filter((r) => copied.mightHave(r.number)) : rows;
+  const probing = candidates.length === 0 ? Promise.resolve([]) : withIndexLookups(
     q,
     () =>
       q.query<{ number: string; seen: boolean }>(
         `SELECT i.number, i.seen FROM unnest($2::text[]) AS k(number)
            JOIN LATERAL (${probe('invoices', 'i', `i.number, i.xmin::text::bigint = ${THIS_TX} AS seen`, 'i.number = k.number')}) i ON true`,
-        [orgId, pgArray(rows.map((r) => r.number).sort())],
+        [orgId, pgArray(candidates.map((r) => r.number).sort())],
       ),
     { keyLookups: true },
   );
@@ -478,6 +525,7 @@ async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copy
   const found = new Map((await probing).map((e) => [e.number, e.seen]));
   const refused: RowRefusal[] = [];
   const fresh: string[] = [];
+  const freshNumbers: string[] = [];
   const known: UpsertInvoice[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
@@ -487,12 +535,16 @@ async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copy
     const seen = found.get(r.number);
     if (seen) refused.push({ line: r.line, field: 'number', reason: 'this invoice number appears twice in the file' });
     else if (seen === false) known.push(r);
-    else fresh.push(text[i]!);
+    else {
+      fresh.push(text[i]!);
+      freshNumbers.push(r.number);
+    }
   }
   if (refused.length) return { inserted: 0, updated: 0, unchanged: 0, refused: refused.sort((a, b) => a.line - b.line) };
   const out: UpsertResult = known.length ? await upsertInvoicesBySql(q, orgId, known) : { ...EMPTY, refused: [] };
   if (out.refused.length || fresh.length === 0) return out;
   await q.copyIn('invoices', INVOICE_COPY_COLUMNS, fresh.join(''));
+  if (copied) for (const n of freshNumbers) copied.add(n);
   await keepStatistics(q, 'invoices', fresh.length);
   return { ...out, inserted: out.inserted + fresh.length };
 }
@@ -506,6 +558,7 @@ export async function upsertInvoices(q: Queryable, orgId: string, rows: Source<U
 }
 
 async function upsertInvoicesBySql(q: Queryable, orgId: string, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
+  copiedNumbers.get(q)?.set(orgId, null); // numbers written here are not in the filter
   const src = rowsFrom(await staged(q, rows, 'invoices', INVOICE_COLUMNS), INVOICE_COLUMNS);
   const [o] = await probeQuery(q, 
     `WITH x AS (
