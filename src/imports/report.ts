@@ -10,7 +10,7 @@ import { matchPayments } from '../bank/match-payments.ts';
 import { replanOrganisation } from '../engine/events.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { isRelanceError } from '../errors.ts';
-import { endLookupPhase, inLookupPhase, type UpsertResult } from '../ledger/bulk.ts';
+import { inLookupPhase, type UpsertResult } from '../ledger/bulk.ts';
 
 export type ImportKind = 'customers' | 'invoices' | 'payments' | 'fec' | 'einvoice';
 export const IMPORT_KINDS: readonly ImportKind[] = ['customers', 'invoices', 'payments', 'fec', 'einvoice'];
@@ -124,7 +124,6 @@ export async function runImport(
         b.problems.add(e.where?.line ?? null, e.where?.field ?? null, e.message);
       }
       if (b.problems.any || opts.dryRun) throw new Rollback();
-      await endLookupPhase(q);
       // Payments the file did not tie to an invoice go through the bank matching (reference, known
       // IBAN and amount, payer name and amount); what it is not sure of stays as customer credit.
       if (kind === 'payments') await matchPayments(q, orgId, { createdInThisTransaction: true });

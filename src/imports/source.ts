@@ -34,7 +34,7 @@ export async function readAllBytes(input: ImportInput): Promise<Buffer> {
 }
 
 /**
- * 256 KiB at a time: each chunk is parsed in one synchronous stretch, and while it runs the
+ * 16 KiB at a time: each chunk is parsed in one synchronous stretch, and while it runs the
  * database's replies wait; small chunks keep the database fed while Node parses (imports overlap
  * parsing with writing).
  */

@@ -290,23 +290,20 @@ const lookupTransactions = new WeakSet<Queryable>();
 /**
  * A file import's writing phase: every statement it sends is a batch looked up by keys and
  * written, so the settings withIndexLookups gives one statement (sequential and bitmap scans and
- * JIT off) are given once to the whole phase, which saves two round trips per statement; they
- * are put back when the phase ends (before the bank matching and the re-planning that follow in
- * the same transaction, which read whole tables).
+ * JIT off) are given once to the whole phase, which saves two round trips per statement. They
+ * are put back when fn returns (the bank matching and the re-planning that follow in the same
+ * transaction read whole tables); when it throws, the transaction is rolled back.
  */
 export async function inLookupPhase<T>(q: Queryable, fn: () => Promise<T>): Promise<T> {
   await q.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off');
   lookupTransactions.add(q);
   try {
-    return await fn();
+    const out = await fn();
+    await q.exec('SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT');
+    return out;
   } finally {
     lookupTransactions.delete(q);
   }
-}
-
-/** After inLookupPhase, in the same transaction (an error aborts the transaction: nothing to reset). */
-export async function endLookupPhase(q: Queryable): Promise<void> {
-  await q.exec('SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT');
 }
 
 /**
@@ -448,9 +445,15 @@ export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<
 const CUSTOMER_IDS_MAX = 200_000;
 const customerIdCache = new WeakMap<Queryable, Map<string, Map<string, bigint>>>();
 
+/** What one transaction remembers about one organisation (the transaction's Queryable is the key). */
+function forTransaction<T>(store: WeakMap<Queryable, Map<string, T>>, q: Queryable): Map<string, T> {
+  let byOrg = store.get(q);
+  if (!byOrg) store.set(q, (byOrg = new Map()));
+  return byOrg;
+}
+
 async function customerIds(q: Queryable, orgId: string, keys: Iterable<string>): Promise<Map<string, bigint>> {
-  let byOrg = customerIdCache.get(q);
-  if (!byOrg) customerIdCache.set(q, (byOrg = new Map()));
+  const byOrg = forTransaction(customerIdCache, q);
   let ids = byOrg.get(orgId);
   if (!ids) byOrg.set(orgId, (ids = new Map()));
   const missing = new Set<string>();
@@ -460,10 +463,8 @@ async function customerIds(q: Queryable, orgId: string, keys: Iterable<string>):
   const found = await withIndexLookups(q, () =>
     q.query<{ external_id: string; id: bigint }>(
       `SELECT c.external_id, c.id FROM unnest($2::text[]) AS k(key) JOIN LATERAL (${probe('customers', 'c', 'c.external_id, c.id', 'c.external_id = k.key')}) c ON true`,
-      [
-      orgId,
-      pgArray([...missing].sort()),
-    ]),
+      [orgId, pgArray([...missing].sort())],
+    ),
     { keyLookups: true },
   );
   for (const r of found) ids.set(r.external_id, r.id);
@@ -479,8 +480,7 @@ async function customerIds(q: Queryable, orgId: string, keys: Iterable<string>):
 const copiedNumbers = new WeakMap<Queryable, Map<string, KeyFilter | null>>();
 
 async function numbersCopied(q: Queryable, orgId: string): Promise<KeyFilter | null> {
-  let byOrg = copiedNumbers.get(q);
-  if (!byOrg) copiedNumbers.set(q, (byOrg = new Map()));
+  const byOrg = forTransaction(copiedNumbers, q);
   const known = byOrg.get(orgId);
   if (known !== undefined) return known;
   const [row] = await q.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM invoices WHERE organisation_id = $1) AS any', [orgId]);
@@ -489,8 +489,20 @@ async function numbersCopied(q: Queryable, orgId: string): Promise<KeyFilter | n
   return filter;
 }
 
+/** Refusals written both by copyInvoices and by the upsert statement (no quote inside: SQL literals). */
+const INVOICE_NO_CUSTOMER = ' (import the customers first or name it in the file)';
+const INVOICE_TWICE = 'this invoice number appears twice in the file';
+
 const INVOICE_COPY_COLUMNS = [
-  'organisation_id', 'customer_id', 'number', 'external_id', 'issue_date', 'due_date', 'currency', 'amount_excl_tax_minor', 'amount_incl_tax_minor',
+  'organisation_id',
+  'customer_id',
+  'number',
+  'external_id',
+  'issue_date',
+  'due_date',
+  'currency',
+  'amount_excl_tax_minor',
+  'amount_incl_tax_minor',
 ] as const;
 
 /**
@@ -506,16 +518,19 @@ async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copy
   const ids = await customerIds(q, orgId, rows.map((r) => r.customerExternalId));
   const copied = await numbersCopied(q, orgId);
   const candidates = copied ? rows.filter((r) => copied.mightHave(r.number)) : rows;
-  const probing = candidates.length === 0 ? Promise.resolve([]) : withIndexLookups(
-    q,
-    () =>
-      q.query<{ number: string; seen: boolean }>(
-        `SELECT i.number, i.seen FROM unnest($2::text[]) AS k(number)
-           JOIN LATERAL (${probe('invoices', 'i', `i.number, i.xmin::text::bigint = ${THIS_TX} AS seen`, 'i.number = k.number')}) i ON true`,
-        [orgId, pgArray(candidates.map((r) => r.number).sort())],
-      ),
-    { keyLookups: true },
-  );
+  const probing =
+    candidates.length === 0
+      ? Promise.resolve([])
+      : withIndexLookups(
+          q,
+          () =>
+            q.query<{ number: string; seen: boolean }>(
+              `SELECT i.number, i.seen FROM unnest($2::text[]) AS k(number)
+                 JOIN LATERAL (${probe('invoices', 'i', `i.number, i.xmin::text::bigint = ${THIS_TX} AS seen`, 'i.number = k.number')}) i ON true`,
+              [orgId, pgArray(candidates.map((r) => r.number).sort())],
+            ),
+          { keyLookups: true },
+        );
   // While the database looks the numbers up, the COPY text is written: new rows are the usual case.
   const text: string[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -530,10 +545,10 @@ async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copy
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     if (!ids.has(r.customerExternalId)) {
-      refused.push({ line: r.line, field: 'customer', reason: `no customer "${r.customerExternalId}" (import the customers first or name it in the file)` });
+      refused.push({ line: r.line, field: 'customer', reason: `no customer "${r.customerExternalId}"${INVOICE_NO_CUSTOMER}` });
     }
     const seen = found.get(r.number);
-    if (seen) refused.push({ line: r.line, field: 'number', reason: 'this invoice number appears twice in the file' });
+    if (seen) refused.push({ line: r.line, field: 'number', reason: INVOICE_TWICE });
     else if (seen === false) known.push(r);
     else {
       fresh.push(text[i]!);
@@ -569,8 +584,8 @@ async function upsertInvoicesBySql(q: Queryable, orgId: string, rows: Source<Ups
          LEFT JOIN LATERAL (${probe('customers', 'c', 'c.id', 'c.external_id = x."customerExternalId"')}) c ON true
          LEFT JOIN LATERAL (${probe('invoices', 'i', `i.id, i.xmin::text::bigint = ${THIS_TX} AS seen, i.allocated_minor, i.written_off_minor, i.currency`, 'i.number = x.number')}) i ON true),
      bad AS (
-       SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '" (import the customers first or name it in the file)' AS reason FROM x WHERE customer_id IS NULL
-       UNION ALL SELECT line, 'number', 'this invoice number appears twice in the file' FROM x WHERE seen
+       SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '"${INVOICE_NO_CUSTOMER}' AS reason FROM x WHERE customer_id IS NULL
+       UNION ALL SELECT line, 'number', '${INVOICE_TWICE}' FROM x WHERE seen
        UNION ALL SELECT line, 'amountInclTax', 'the invoice is already paid beyond this amount' FROM x WHERE overallocated
        UNION ALL SELECT line, 'currency', 'the invoice has payments in another currency' FROM x WHERE currency_locked),
      fresh AS (

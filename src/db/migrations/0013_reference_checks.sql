@@ -29,7 +29,9 @@ BEGIN
     USING ERRCODE = 'foreign_key_violation', TABLE = tbl, CONSTRAINT = cons;
 END $$;
 
-CREATE FUNCTION invoices_check_references() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for the customer of invoices and of payments: the trigger names the constraint
+-- (TG_ARGV[0]) the refusal reports, as the foreign key did. A payment's customer may be NULL.
+CREATE FUNCTION check_customer_references() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   wanted bigint;
   found bigint;
@@ -46,48 +48,6 @@ BEGIN
   -- table and then probes, one customer at a time): wanted and found are rows, others the
   -- customers created by other transactions, each to be locked.
   SELECT count(*), count(c.id), count(DISTINCT c.id) FILTER (WHERE c.xmin::text::bigint <> txid_current() % 4294967296) INTO wanted, found, others
-    FROM added a LEFT JOIN customers c ON c.organisation_id = a.organisation_id AND c.id = a.customer_id;
-  IF others > 0 THEN
-    SELECT count(*) INTO locked FROM (
-      SELECT 1 FROM customers c
-       WHERE (c.organisation_id, c.id) IN (SELECT organisation_id, customer_id FROM added)
-         AND c.xmin::text::bigint <> txid_current() % 4294967296
-         FOR KEY SHARE OF c) l;
-  END IF;
-  IF found < wanted OR locked < others THEN
-    SELECT a.customer_id INTO missing FROM added a
-     WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.organisation_id = a.organisation_id AND c.id = a.customer_id) LIMIT 1;
-    PERFORM refuse_missing_reference('invoices', 'invoices_organisation_id_customer_id_fkey', 'customer', missing);
-  END IF;
-  -- Documents: an invoice rarely has its PDF on insert, and documents are few; always locked.
-  SELECT count(*) INTO wanted FROM (SELECT DISTINCT organisation_id, pdf_document_id FROM added WHERE pdf_document_id IS NOT NULL) k;
-  IF wanted > 0 THEN
-    SELECT count(*) INTO locked FROM (
-      SELECT 1 FROM documents d WHERE (d.organisation_id, d.id) IN (SELECT organisation_id, pdf_document_id FROM added) FOR KEY SHARE OF d) l;
-    IF locked < wanted THEN
-      SELECT a.pdf_document_id INTO missing FROM added a
-       WHERE a.pdf_document_id IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.organisation_id = a.organisation_id AND d.id = a.pdf_document_id) LIMIT 1;
-      PERFORM refuse_missing_reference('invoices', 'invoices_organisation_id_pdf_document_id_fkey', 'document', missing);
-    END IF;
-  END IF;
-  PERFORM set_config('enable_seqscan', seqscan, true);
-  RETURN NULL;
-END $$;
-CREATE TRIGGER invoices_references_insert AFTER INSERT ON invoices
-  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION invoices_check_references();
-
-CREATE FUNCTION payments_check_references() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  wanted bigint;
-  found bigint;
-  others bigint;
-  locked bigint := 0;
-  missing bigint;
-  seqscan text := current_setting('enable_seqscan');
-BEGIN
-  PERFORM set_config('enable_seqscan', 'on', true);
-  SELECT count(*), count(c.id), count(DISTINCT c.id) FILTER (WHERE c.xmin::text::bigint <> txid_current() % 4294967296) INTO wanted, found, others
     FROM added a LEFT JOIN customers c ON c.organisation_id = a.organisation_id AND c.id = a.customer_id
    WHERE a.customer_id IS NOT NULL;
   IF others > 0 THEN
@@ -101,22 +61,60 @@ BEGIN
     SELECT a.customer_id INTO missing FROM added a
      WHERE a.customer_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.organisation_id = a.organisation_id AND c.id = a.customer_id) LIMIT 1;
-    PERFORM refuse_missing_reference('payments', 'payments_organisation_id_customer_id_fkey', 'customer', missing);
+    PERFORM refuse_missing_reference(TG_TABLE_NAME, TG_ARGV[0], 'customer', missing);
   END IF;
   PERFORM set_config('enable_seqscan', seqscan, true);
   RETURN NULL;
 END $$;
-CREATE TRIGGER payments_references_insert AFTER INSERT ON payments
-  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION payments_check_references();
+CREATE TRIGGER invoices_references_insert AFTER INSERT ON invoices REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION check_customer_references('invoices_organisation_id_customer_id_fkey');
+CREATE TRIGGER payments_references_insert AFTER INSERT ON payments REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION check_customer_references('payments_organisation_id_customer_id_fkey');
+
+-- An invoice rarely has its PDF when it is inserted, and documents are few: always locked.
+CREATE FUNCTION invoices_check_documents() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  wanted bigint;
+  locked bigint;
+  missing bigint;
+BEGIN
+  SELECT count(*) INTO wanted FROM (SELECT DISTINCT organisation_id, pdf_document_id FROM added WHERE pdf_document_id IS NOT NULL) k;
+  IF wanted > 0 THEN
+    SELECT count(*) INTO locked FROM (
+      SELECT 1 FROM documents d WHERE (d.organisation_id, d.id) IN (SELECT organisation_id, pdf_document_id FROM added) FOR KEY SHARE OF d) l;
+    IF locked < wanted THEN
+      SELECT a.pdf_document_id INTO missing FROM added a
+       WHERE a.pdf_document_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.organisation_id = a.organisation_id AND d.id = a.pdf_document_id) LIMIT 1;
+      PERFORM refuse_missing_reference('invoices', 'invoices_organisation_id_pdf_document_id_fkey', 'document', missing);
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER invoices_documents_insert AFTER INSERT ON invoices REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION invoices_check_documents();
 
 -- A changed reference, row by row: settling an invoice or a payment (the allocation triggers'
 -- updates) leaves it as it is and does not fire these.
-CREATE FUNCTION invoices_check_changed_reference() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION check_changed_customer() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM 1 FROM customers c WHERE c.organisation_id = NEW.organisation_id AND c.id = NEW.customer_id FOR KEY SHARE;
-  IF NOT FOUND THEN
-    PERFORM refuse_missing_reference('invoices', 'invoices_organisation_id_customer_id_fkey', 'customer', NEW.customer_id);
+  IF NEW.customer_id IS NOT NULL THEN
+    PERFORM 1 FROM customers c WHERE c.organisation_id = NEW.organisation_id AND c.id = NEW.customer_id FOR KEY SHARE;
+    IF NOT FOUND THEN
+      PERFORM refuse_missing_reference(TG_TABLE_NAME, TG_ARGV[0], 'customer', NEW.customer_id);
+    END IF;
   END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER invoices_references_update AFTER UPDATE OF customer_id ON invoices FOR EACH ROW
+  WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id)
+  EXECUTE FUNCTION check_changed_customer('invoices_organisation_id_customer_id_fkey');
+CREATE TRIGGER payments_references_update AFTER UPDATE OF customer_id ON payments FOR EACH ROW
+  WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id)
+  EXECUTE FUNCTION check_changed_customer('payments_organisation_id_customer_id_fkey');
+
+CREATE FUNCTION invoices_check_changed_document() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
   IF NEW.pdf_document_id IS NOT NULL THEN
     PERFORM 1 FROM documents d WHERE d.organisation_id = NEW.organisation_id AND d.id = NEW.pdf_document_id FOR KEY SHARE;
     IF NOT FOUND THEN
@@ -125,23 +123,9 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER invoices_references_update AFTER UPDATE OF customer_id, pdf_document_id ON invoices FOR EACH ROW
-  WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id OR OLD.pdf_document_id IS DISTINCT FROM NEW.pdf_document_id)
-  EXECUTE FUNCTION invoices_check_changed_reference();
-
-CREATE FUNCTION payments_check_changed_reference() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF NEW.customer_id IS NOT NULL THEN
-    PERFORM 1 FROM customers c WHERE c.organisation_id = NEW.organisation_id AND c.id = NEW.customer_id FOR KEY SHARE;
-    IF NOT FOUND THEN
-      PERFORM refuse_missing_reference('payments', 'payments_organisation_id_customer_id_fkey', 'customer', NEW.customer_id);
-    END IF;
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER payments_references_update AFTER UPDATE OF customer_id ON payments FOR EACH ROW
-  WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id)
-  EXECUTE FUNCTION payments_check_changed_reference();
+CREATE TRIGGER invoices_documents_update AFTER UPDATE OF pdf_document_id ON invoices FOR EACH ROW
+  WHEN (OLD.pdf_document_id IS DISTINCT FROM NEW.pdf_document_id)
+  EXECUTE FUNCTION invoices_check_changed_document();
 
 -- What NO ACTION did on the other side.
 CREATE FUNCTION customers_refuse_delete_referenced() RETURNS trigger LANGUAGE plpgsql AS $$

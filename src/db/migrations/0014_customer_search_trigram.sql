@@ -36,4 +36,5 @@ DROP FUNCTION customer_search_update();
 DROP FUNCTION customer_search_delete();
 DROP FUNCTION customer_search_terms_of(text, text, text);
 DROP FUNCTION customer_search_term_list(text, text, text);
+DROP FUNCTION customer_search_fold(text);
 DROP TABLE customer_search_terms;
