@@ -12,6 +12,20 @@ import type { UpsertInvoice } from '../src/ledger/bulk-types.ts';
 import { createCustomer, createInvoice, createOrganisation } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
 
+/** n invoice rows of a file from line `from`, numbered PREFIX-00001…, all for one customer. */
+const fileRows = (prefix: string, customer: string, from: number, n: number): UpsertInvoice[] =>
+  Array.from({ length: n }, (_, i) => ({
+    line: from + i,
+    customerExternalId: customer,
+    number: `${prefix}-${String(from + i).padStart(5, '0')}`,
+    externalId: null,
+    issueDate: '2026-09-01' as UpsertInvoice['issueDate'],
+    dueDate: '2026-10-01' as UpsertInvoice['dueDate'],
+    currency: 'EUR',
+    amountExclTaxMinor: 1000n,
+    amountInclTaxMinor: 1200n,
+  }));
+
 describe.each(dbTargets())('references and customer search on $name', (target) => {
   let db: Db;
   let org: string;
@@ -94,18 +108,7 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
   });
 
   it('bulk batches: new rows by COPY, existing ones updated, a number seen earlier in the transaction or an unknown customer refused with its line', async () => {
-    const rows = (from: number, n: number, customer = 'M7'): UpsertInvoice[] =>
-      Array.from({ length: n }, (_, i) => ({
-        line: from + i,
-        customerExternalId: customer,
-        number: `BULK-${String(from + i).padStart(5, '0')}`,
-        externalId: null,
-        issueDate: '2026-09-01' as UpsertInvoice['issueDate'],
-        dueDate: '2026-10-01' as UpsertInvoice['dueDate'],
-        currency: 'EUR',
-        amountExclTaxMinor: 1000n,
-        amountInclTaxMinor: 1200n,
-      }));
+    const rows = (from: number, n: number) => fileRows('BULK', 'M7', from, n);
     const out = await db.tx(async (q) => {
       const first = await upsertInvoices(q, org, rows(1, 300));
       // Line 600 repeats line 1's number, written by the first batch: a duplicate in the file.
@@ -140,18 +143,7 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
   it('bulk batches into an organisation without invoices: numbers are not looked up, yet a repeat across batches is still refused with its line', async () => {
     const fresh = (await createOrganisation(db, { legalName: 'Nouvelle SAS' })).id;
     await createCustomer(db, fresh, { externalId: 'N1', legalName: 'Nouveau Client' });
-    const rows = (from: number, n: number): UpsertInvoice[] =>
-      Array.from({ length: n }, (_, i) => ({
-        line: from + i,
-        customerExternalId: 'N1',
-        number: `NEW-${String(from + i).padStart(5, '0')}`,
-        externalId: null,
-        issueDate: '2026-09-01' as UpsertInvoice['issueDate'],
-        dueDate: '2026-10-01' as UpsertInvoice['dueDate'],
-        currency: 'EUR',
-        amountExclTaxMinor: 1000n,
-        amountInclTaxMinor: 1200n,
-      }));
+    const rows = (from: number, n: number) => fileRows('NEW', 'N1', from, n);
     const out = await db.tx(async (q) => {
       const first = await upsertInvoices(q, fresh, rows(1, 250));
       const second = await upsertInvoices(q, fresh, rows(251, 250));

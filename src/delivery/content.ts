@@ -9,12 +9,13 @@
 import { type Queryable, pgArray } from '../db/driver.ts';
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import { caseReplyAddress, documentChannel, isPlausibleEmail, messageIdFor, normaliseE164, smsSegments, type SmsSegments } from '../domain/delivery.ts';
-import { computeLateFees, type RateTables, renderLawNote } from '../domain/law/index.ts';
+import type { RateTables } from '../domain/law/index.ts';
 import { formatMoney } from '../domain/money.ts';
 import { composeDocument } from '../documents/compose.ts';
 import { buildEml } from '../documents/email.ts';
 import type { SourceLookup } from '../documents/engine.ts';
 import { isTemplateKey, TEMPLATES, type TemplateKey } from '../documents/registry.ts';
+import { invoiceFees } from '../documents/from-ledger.ts';
 import { getBranding } from '../documents/repo.ts';
 import type { Branding, DocumentInput, InvoiceData, InvoiceFees, ReminderData } from '../documents/variables.ts';
 import { notFound, RelanceError, validation } from '../errors.ts';
@@ -389,25 +390,7 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
   const fees = new Map<string, InvoiceFees>();
   for (const i of invoices) {
     if (at <= i.dueDate) continue;
-    const r = computeLateFees(
-      {
-        jurisdiction: 'FR',
-        debtor: customer.kind,
-        currency: i.currency,
-        amountMinor: i.amountInclTaxMinor,
-        dueDate: i.dueDate,
-        until: at,
-        payments: data.payments.get(k2(a.orgId, i.id)) ?? [],
-      },
-      ctx.rates,
-    );
-    fees.set(i.number, {
-      interestMinor: r.interestMinor,
-      indemnityMinor: r.indemnityMinor,
-      provisional: r.provisional,
-      notes: r.noteDetails.map((n) => renderLawNote(n, lang)),
-      periods: r.periods,
-    });
+    fees.set(i.number, invoiceFees(i, customer.kind, at, data.payments.get(k2(a.orgId, i.id)) ?? [], ctx.rates, lang));
   }
 
   // The invoices' own PDFs (for a statement, the PDF of the invoice the step was planned for).

@@ -7,6 +7,7 @@
 import type { Queryable } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import { computeLateFees, type RateTables, renderLawNote } from '../domain/law/index.ts';
+import type { CustomerKind } from '../domain/ledger.ts';
 import type { Minor } from '../domain/money.ts';
 import { validation } from '../errors.ts';
 import { defineErrors, type Lang } from '../i18n/index.ts';
@@ -19,6 +20,31 @@ const E = defineErrors('documents-from-ledger', {
   no_open_invoice: { fr: 'le client {customer} n’a aucune facture ouverte en {currency} pour un relevé', en: 'customer {customer} has no open invoice in {currency} for a statement' },
   nothing_to_ask: { fr: 'la facture {number} a le statut « {status} » : il n’y a rien à réclamer', en: 'invoice {number} is {status}: nothing to ask for' },
 });
+
+/**
+ * An overdue invoice's late fees at a document's date (French law), as a document shows them: the
+ * one computation behind a single document and the outbox's batch rendering.
+ */
+export function invoiceFees(
+  i: { currency: string; amountInclTaxMinor: Minor; dueDate: CalendarDate },
+  debtor: CustomerKind,
+  at: CalendarDate,
+  payments: { date: CalendarDate; amountMinor: Minor }[],
+  rates: RateTables,
+  lang: Lang,
+): InvoiceFees {
+  const r = computeLateFees(
+    { jurisdiction: 'FR', debtor, currency: i.currency, amountMinor: i.amountInclTaxMinor, dueDate: i.dueDate, until: at, payments },
+    rates,
+  );
+  return {
+    interestMinor: r.interestMinor,
+    indemnityMinor: r.indemnityMinor,
+    provisional: r.provisional,
+    notes: r.noteDetails.map((n) => renderLawNote(n, lang)),
+    periods: r.periods,
+  };
+}
 
 export interface LedgerDocument {
   input: DocumentInput;
@@ -59,25 +85,17 @@ export async function documentFromLedger(
        SELECT written_off_on, amount_minor FROM write_offs WHERE organisation_id = $1 AND invoice_id = $2 AND written_off_on <= $3`,
       [orgId, i.id, opts.at],
     );
-    const r = computeLateFees(
-      {
-        jurisdiction: 'FR',
-        debtor: customer.kind,
-        currency: i.currency,
-        amountMinor: i.amountInclTaxMinor,
-        dueDate: i.dueDate,
-        until: opts.at,
-        payments: payments.map((p) => ({ date: p.date, amountMinor: p.amount })),
-      },
-      opts.rates,
+    fees.set(
+      i.number,
+      invoiceFees(
+        i,
+        customer.kind,
+        opts.at,
+        payments.map((p) => ({ date: p.date, amountMinor: p.amount })),
+        opts.rates,
+        lang,
+      ),
     );
-    fees.set(i.number, {
-      interestMinor: r.interestMinor,
-      indemnityMinor: r.indemnityMinor,
-      provisional: r.provisional,
-      notes: r.noteDetails.map((n) => renderLawNote(n, lang)),
-      periods: r.periods,
-    });
   }
 
   const credits = await q.query<{ c: Minor | null }>(
