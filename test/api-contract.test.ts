@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, type Scope } from '../src/auth/index.ts';
@@ -129,7 +130,7 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
 };
 
 function bankFixture(): string {
-  return '/work/shared/fixtures/bank/ofx/checking.ofx';
+  return fileURLToPath(new URL('./fixtures/bank/ofx/checking.ofx', import.meta.url));
 }
 
 async function action(fx: Fx): Promise<string> {

@@ -10,7 +10,7 @@ import { parseCsvStatement } from '../src/formats/bank/csv.ts';
 import { detectBankFormat, parseBankFile } from '../src/formats/bank/detect.ts';
 import { parseOfx } from '../src/formats/bank/ofx.ts';
 
-const FIX = fileURLToPath(new URL('../../shared/fixtures/bank', import.meta.url));
+const FIX = fileURLToPath(new URL('./fixtures/bank', import.meta.url));
 const fixture = (p: string) => readFileSync(join(FIX, p));
 
 function rejection(fn: () => unknown): RelanceError {

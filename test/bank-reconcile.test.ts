@@ -9,7 +9,7 @@ import { RelanceError } from '../src/errors.ts';
 import { createCustomer, createInvoice, createOrganisation, getInvoiceByNumber } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
 
-const FIX = fileURLToPath(new URL('../../shared/fixtures/bank', import.meta.url));
+const FIX = fileURLToPath(new URL('./fixtures/bank', import.meta.url));
 const ACCOUNT = 'FR7630006000011234567890189';
 const ACME_IBAN = 'DE89370400440532013000';
 

@@ -55,7 +55,7 @@ describe.each(dbTargets())('imports through the API on $name', (target) => {
   });
 
   it('imports a Factur-X PDF uploaded as the body', async () => {
-    const r = await (await post('einvoice', readFileSync('/work/shared/fixtures/einvoice/factur-x-invoice_EN16931.pdf'), '?filename=F20260023.pdf')).json();
+    const r = await (await post('einvoice', readFileSync(new URL('./fixtures/einvoice/factur-x-invoice_EN16931.pdf', import.meta.url)), '?filename=F20260023.pdf')).json();
     expect(r).toMatchObject({ outcome: 'imported', counts: { invoices: { inserted: 1 } } });
     expect((await getInvoiceByNumber(db, org, 'F20260023')).pdfDocumentId).not.toBeNull();
   });

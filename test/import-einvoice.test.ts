@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/driver.ts';
 import { embeddedFiles } from '../src/formats/einvoice/pdf.ts';
@@ -8,7 +8,7 @@ import { importEInvoices } from '../src/imports/einvoice.ts';
 import { createOrganisation, getCustomer, getInvoiceByNumber } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
 
-const E = (n: string) => join('/work/shared/fixtures/einvoice', n);
+const E = (n: string) => fileURLToPath(new URL(`./fixtures/einvoice/${n}`, import.meta.url));
 
 describe('e-invoice parsing (fixtures as they are)', () => {
   it('extracts factur-x.xml from the PDF/A-3 and reads it like the XML', () => {
