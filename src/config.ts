@@ -16,6 +16,8 @@ export interface Config {
   dataDir: string;
   port: number;
   host: string;
+  /** RELANCE_SECRET_KEY: the instance key sealing stored secrets (src/secrets.ts). */
+  secretKey: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -28,5 +30,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(env.RELANCE_DATA_DIR || './data'),
     port,
     host: env.HOST || '0.0.0.0',
+    secretKey: env.RELANCE_SECRET_KEY || undefined,
   };
 }

@@ -11,6 +11,7 @@ import { type Db, type Queryable, pgArray } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { notFound, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
+import { decryptSecret, encryptSecret } from '../secrets.ts';
 
 const E = defineErrors('webhooks', {
   no_event: { fr: "abonnez-vous à au moins un événement", en: "subscribe to at least one event" },
@@ -82,7 +83,7 @@ export async function createSubscription(q: Queryable, orgId: string, s: { url: 
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
   const [r] = await q.query<Record<string, unknown>>(
     'INSERT INTO webhook_subscriptions (organisation_id, url, secret, events, description) VALUES ($1, $2, $3, $4::text[], $5) RETURNING *',
-    [orgId, url.toString(), secret, pgArray(s.events), s.description ?? null],
+    [orgId, url.toString(), encryptSecret(secret, `${orgId}:webhook_secret`, 'the webhook signing secret'), pgArray(s.events), s.description ?? null],
   );
   return { ...toSubscription(r!), secret };
 }
@@ -179,7 +180,7 @@ export async function deliverDue(db: Db, opts: DispatchOptions = {}): Promise<{ 
           headers: {
             'content-type': 'application/json',
             'user-agent': 'Relance-Webhooks/1',
-            [SIGNATURE_HEADER]: sign(d.secret, ts, body),
+            [SIGNATURE_HEADER]: sign(decryptSecret(d.secret, `${d.organisation_id}:webhook_secret`, 'the webhook signing secret'), ts, body),
             [TIMESTAMP_HEADER]: String(ts),
             'relance-event': d.type,
             'relance-delivery': String(d.id),

@@ -492,6 +492,8 @@ export const MESSAGES = defineMessages({
   'settings.localProvider': { fr: 'Local (enregistre sans envoyer)', en: 'Local (records, sends nothing)' },
   'settings.url': { fr: 'URL', en: 'URL' },
   'settings.token': { fr: 'Jeton', en: 'Token' },
+  'settings.secretSet': { fr: 'enregistré (chiffré) — laisser vide pour le garder', en: 'stored (encrypted) — leave empty to keep it' },
+  'settings.secretNotSet': { fr: 'aucun', en: 'none' },
   'settings.sender': { fr: 'Émetteur', en: 'Sender' },
   'settings.callAssignee': { fr: 'Appels attribués à', en: 'Calls assigned to' },
   'settings.sending': { fr: 'Plage d’envoi, jours fériés, fraîcheur bancaire', en: 'Sending window, holidays, bank freshness' },

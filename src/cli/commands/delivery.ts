@@ -207,19 +207,21 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--smtp-port <port>', 'SMTP port', positiveInt('--smtp-port'))
     .option('--smtp-security <mode>', 'none, starttls or tls')
     .option('--smtp-user <user>')
-    .option('--smtp-password-env <VAR>', 'name of the environment variable holding the SMTP password (preferred)')
-    .option('--smtp-password-stdin', 'read the SMTP password from standard input and store it')
+    .option('--smtp-password-env <VAR>', "name of the server's environment variable holding the SMTP password (operator only; the web app cannot)")
+    .option('--smtp-password-stdin', 'read the SMTP password from standard input and store it encrypted')
     .option('--smtp-pool <n>', 'SMTP connections', positiveInt('--smtp-pool'))
     .option('--from <address>', 'sender address')
     .option('--from-name <name>', 'sender name')
     .option('--reply-to <address>', 'base reply address (replies go to local+c<customer>-a<action>@domain)')
     .option('--sms-provider <p>', 'local or http')
     .option('--sms-url <url>')
-    .option('--sms-token-env <VAR>')
+    .option('--sms-token-env <VAR>', "name of the server's environment variable holding the SMS provider's token")
+    .option('--sms-token-stdin', "read the SMS provider's token from standard input and store it encrypted")
     .option('--sms-sender <name>')
     .option('--registered-provider <p>', 'local or http')
     .option('--registered-url <url>')
-    .option('--registered-token-env <VAR>')
+    .option('--registered-token-env <VAR>', "name of the server's environment variable holding the registered-mail provider's token")
+    .option('--registered-token-stdin', "read the registered-mail provider's token from standard input and store it encrypted")
     .option('--call-assignee <who>', 'user or team that gets call tasks, e.g. team:recouvrement')
     .option('--max-attempts <n>', 'attempts before a temporary failure becomes permanent', positiveInt('--max-attempts'))
     .option('--rate <channel=n>', 'messages per minute for a channel, e.g. email=300 (repeatable)', list)
@@ -248,10 +250,12 @@ export function register(program: Command, ctx: CliContext): void {
         set('smsProvider', o.smsProvider);
         set('smsUrl', o.smsUrl);
         set('smsTokenEnv', o.smsTokenEnv);
+        if (o.smsTokenStdin) input.smsToken = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
         set('smsSender', o.smsSender);
         set('registeredProvider', o.registeredProvider);
         set('registeredUrl', o.registeredUrl);
         set('registeredTokenEnv', o.registeredTokenEnv);
+        if (o.registeredTokenStdin) input.registeredToken = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
         set('callAssignee', o.callAssignee);
         set('maxAttempts', o.maxAttempts);
         if (o.rate) {
@@ -262,8 +266,9 @@ export function register(program: Command, ctx: CliContext): void {
             input.rateLimits[m[1]!] = Number(m[2]);
           }
         }
-        if (Object.keys(input).length) await db.tx((q) => saveDeliverySettings(q, orgId, input));
-        const shown = await describeSettings(db, orgId);
+        // The CLI runs on the server: its user is the operator, who alone may name environment variables.
+        if (Object.keys(input).length) await db.tx((q) => saveDeliverySettings(q, orgId, input, { operator: true }));
+        const shown = await describeSettings(db, orgId, { operator: true });
         for (const [k, v] of Object.entries(shown)) ctx.out(`${k}: ${typeof v === 'object' && v !== null ? json(v) : String(v)}`);
       }),
     );

@@ -48,7 +48,7 @@ import { approveActions, cancelActions, listOutbox, type OutboxRow, resolveUncer
 import { recordCallOutcome } from '../../delivery/calls.ts';
 import { customerHistoryPdf } from '../../delivery/proof.ts';
 import { SmtpTransport } from '../../delivery/channels/email.ts';
-import { describeSettings, loadDeliverySettings, type SettingsInput, saveDeliverySettings } from '../../delivery/settings.ts';
+import { describeSettings, loadDeliverySettings, SECRET_FIELDS, type SettingsInput, saveDeliverySettings } from '../../delivery/settings.ts';
 import { buildEml } from '../../documents/email.ts';
 import type { CallOutcome, NonPaymentReason } from '../../domain/delivery.ts';
 import { addUser, createApiKey, listApiKeys, type Role as AuthRole, revokeApiKey, type Scope } from '../../auth/index.ts';
@@ -1493,8 +1493,9 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   app.put(r('/settings/delivery'), async (c) => {
     const p = allow(c, 'admin');
     const b = await body<SettingsInput>(c);
-    // A masked secret coming back unchanged is not a new secret.
-    for (const k of ['smtpPassword', 'smsToken', 'registeredToken'] as const) if (b[k] === '***' || b[k] === '') delete b[k];
+    // An empty secret field means "keep the one stored" (the form never receives it back).
+    for (const k of SECRET_FIELDS) if (b[k] === '') delete b[k];
+    // Not the operator: naming an environment variable (smtpPasswordEnv...) is refused with 403.
     await db.tx((q) => saveDeliverySettings(q, p.orgId, b));
     return json({ ok: true });
   });

@@ -68,6 +68,13 @@ export function Settings() {
       <input name={name} defaultValue={value === null || value === undefined ? '' : String(value)} disabled={!admin} {...extra} />
     </label>
   );
+  // A stored secret never comes back: the field says whether one is set; left empty, it is kept.
+  const secretField = (name: string, label: MessageKey, isSet: unknown) => (
+    <label key={name}>
+      {t(label)}
+      <input name={name} type="password" autoComplete="new-password" defaultValue="" placeholder={isSet ? t('settings.secretSet') : t('settings.secretNotSet')} disabled={!admin} data-testid={`secret-${name}`} />
+    </label>
+  );
   return (
     <div className="page" data-testid="settings">
       <header className="page-head">
@@ -163,7 +170,7 @@ export function Settings() {
             </select>
           </label>
           {field('smtpUser', 'settings.smtpUser', dl.smtpUser)}
-          {field('smtpPassword', 'settings.smtpPassword', dl.smtpPassword, { type: 'password', autoComplete: 'new-password' })}
+          {secretField('smtpPassword', 'settings.smtpPassword', dl.smtpPasswordSet)}
           {field('fromAddress', 'settings.fromAddress', dl.fromAddress)}
           {field('fromName', 'settings.fromName', dl.fromName)}
           {field('replyTo', 'settings.replyTo', dl.replyTo)}
@@ -176,7 +183,7 @@ export function Settings() {
             </select>
           </label>
           {field('smsUrl', 'settings.url', dl.smsUrl)}
-          {field('smsToken', 'settings.token', dl.smsToken, { type: 'password' })}
+          {secretField('smsToken', 'settings.token', dl.smsTokenSet)}
           {field('smsSender', 'settings.sender', dl.smsSender)}
           <h3 className="wide">{t('settings.registered')}</h3>
           <label>
@@ -187,7 +194,7 @@ export function Settings() {
             </select>
           </label>
           {field('registeredUrl', 'settings.url', dl.registeredUrl)}
-          {field('registeredToken', 'settings.token', dl.registeredToken, { type: 'password' })}
+          {secretField('registeredToken', 'settings.token', dl.registeredTokenSet)}
           {field('callAssignee', 'settings.callAssignee', dl.callAssignee)}
           {admin && (
             <div className="wide actions-row">
