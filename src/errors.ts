@@ -24,6 +24,12 @@ export const ERROR_CODES = {
   FORBIDDEN: 'forbidden',
   /** Configuration is missing or wrong (environment variable, settings). */
   CONFIG: 'config',
+  /** Too many attempts (sign-in): wait `details.retryAfterSeconds` and try again. */
+  RATE_LIMITED: 'rate_limited',
+  /** The request or its body is larger than the limit for that route. */
+  TOO_LARGE: 'too_large',
+  /** A resource is held by another process (the embedded database's data folder). */
+  IN_USE: 'in_use',
   /** A bug or an unexpected failure of a dependency. */
   INTERNAL: 'internal',
 } as const;
@@ -50,6 +56,9 @@ export const ERROR_TITLES = defineMessages({
   [ERROR_CODES.UNAUTHENTICATED]: { fr: 'Authentification requise', en: 'Authentication required' },
   [ERROR_CODES.FORBIDDEN]: { fr: 'Accès refusé', en: 'Forbidden' },
   [ERROR_CODES.CONFIG]: { fr: 'Configuration incorrecte', en: 'Configuration error' },
+  [ERROR_CODES.RATE_LIMITED]: { fr: 'Trop de tentatives', en: 'Too many attempts' },
+  [ERROR_CODES.TOO_LARGE]: { fr: 'Trop volumineux', en: 'Too large' },
+  [ERROR_CODES.IN_USE]: { fr: 'Déjà utilisé par un autre processus', en: 'In use by another process' },
   [ERROR_CODES.INTERNAL]: { fr: 'Erreur interne', en: 'Internal error' },
 } satisfies Record<ErrorCode, { fr: string; en: string }>);
 
@@ -74,6 +83,7 @@ const NOUNS = defineMessages({
   'default scenario for organisation': { fr: 'scénario par défaut de l’organisation', en: 'default scenario for organisation' },
   delivery: { fr: 'envoi', en: 'delivery' },
   document: { fr: 'document', en: 'document' },
+  invitation: { fr: 'invitation', en: 'invitation' },
   invoice: { fr: 'facture', en: 'invoice' },
   'match proposal': { fr: 'proposition de rapprochement', en: 'match proposal' },
   'open dispute': { fr: 'litige en cours', en: 'open dispute' },

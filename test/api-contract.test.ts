@@ -101,7 +101,8 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   previewTemplate: async (fx) => ({ body: { template: 'reminder', channel: 'email', invoiceNumber: fx.invoiceNumber, lang: 'fr' } }),
   computeLateFees: async () => ({ body: { amount: '1000.00', dueDate: '2026-01-15', until: '2026-03-15', debtor: 'business' } }),
   listRates: async () => ({ query: { table: 'fr-taux-legal-autres' } }),
-  setRate: async () => ({ body: { table: 'ecb-mro', from: '2026-03-11', ratePercent: '2.15', note: 'ECB press release' } }),
+  getContractRate: async () => ({}),
+  setContractRate: async () => ({ body: { ratePercent: '12.00', note: 'conditions générales de vente, art. 8' } }),
   importFile: async () => ({
     params: { kind: 'invoices' },
     query: { filename: 'invoices.csv' },
@@ -343,44 +344,32 @@ describe.each(dbTargets())('REST API contract on $name', (target) => {
     expect(new Set(seen).size).toBe(seen.length);
   });
 
-  it('rates: an admin sets a dated rate (set again corrects it, never a second row), every key lists it; bad inputs name the field', async () => {
-    const set = (body: unknown, key = keys.admin) => call('post', '/api/v1/rates', { body }, key);
-    const first = await set({ table: 'ecb-mro', from: '2031-06-05', ratePercent: '3,1', note: 'first reading' });
-    expect(first.status).toBe(200);
-    expect(first.json).toMatchObject({ table: 'ecb-mro', from: '2031-06-05', ratePercent: '3.10', note: 'first reading' });
-    const corrected = await set({ table: 'ecb-mro', from: '2031-06-05', ratePercent: '3.15' });
-    expect(corrected.json).toMatchObject({ ratePercent: '3.15', note: null });
+  it('rates: the official tables are listed to every key and set by no key (the operator’s CLI); an organisation sets its own contractual rate', async () => {
     const listed = await call('get', '/api/v1/rates', { query: { table: 'ecb-mro' } }, keys.read);
     expect(listed.status).toBe(200);
     expect(listed.json.data.map((t: { name: string }) => t.name)).toEqual(['ecb-mro']);
-    const ecb = listed.json.data[0];
-    expect(ecb.entries.filter((e: { from: string }) => e.from === '2031-06-05')).toEqual([
-      { from: '2031-06-05', ratePercent: '3.15', source: 'operator (relance rates set)', origin: 'operator' },
-    ]);
-    expect(ecb.knownThrough).toBe('2031-06-05');
-    expect(ecb.entries.some((e: { origin: string }) => e.origin === 'shipped')).toBe(true);
+    expect(listed.json.data[0].entries.some((e: { origin: string }) => e.origin === 'shipped')).toBe(true);
     const all = await call('get', '/api/v1/rates', {}, keys.read);
     expect(all.json.data.length).toBeGreaterThanOrEqual(4);
-
-    const refused = async (body: unknown, field: string) => {
-      const r = await set(body);
-      expect(r.status, JSON.stringify(body)).toBe(400);
-      expect(r.type).toMatch(/application\/problem\+json/);
-      expect(r.json.code).toBe('validation');
-      expect(r.json.where?.field, JSON.stringify(r.json)).toBe(field);
-    };
-    await refused({ table: 'no-such-table', from: '2031-01-01', ratePercent: '1' }, 'table');
-    await refused({ table: 'ecb-mro', from: '2031-02-30', ratePercent: '1' }, 'from');
-    await refused({ table: 'ecb-mro', from: '2031-01-01', ratePercent: 'two' }, 'ratePercent');
-    await refused({ table: 'ecb-mro', from: '2031-01-01', ratePercent: '150' }, 'ratePercent');
-    // A half-year table starts its rates on 1 January or 1 July.
-    await refused({ table: 'fr-taux-legal-autres', from: '2031-03-01', ratePercent: '7.5' }, 'from');
     expect((await call('get', '/api/v1/rates', { query: { table: 'nope' } }, keys.read)).json.where?.field).toBe('table');
-    // Rates are instance-wide: setting one takes the admin scope.
-    const byWriter = await set({ table: 'ecb-mro', from: '2031-07-01', ratePercent: '1.00' }, keys.write);
-    expect(byWriter.status).toBe(403);
+    const byAdmin = await call('post', '/api/v1/rates', { body: { table: 'ecb-mro', from: '2031-06-05', ratePercent: '3.1' } }, keys.admin);
+    expect(byAdmin.status).toBe(403);
+    expect(byAdmin.json.detail).toMatch(/relance rates set/);
+    expect((await call('post', '/api/v1/rates', { body: {} })).status).toBe(401);
     const [{ n }] = (await db.query<{ n: bigint }>(`SELECT count(*) AS n FROM rate_overrides WHERE effective_from >= '2031-01-01'`)) as [{ n: bigint }];
-    expect(n).toBe(1n);
+    expect(n).toBe(0n);
+
+    const set = (body: unknown, key = keys.admin) => call('put', '/api/v1/contract-rate', { body }, key);
+    expect((await set({ ratePercent: '12,5', note: 'CGV art. 8' })).json.data).toMatchObject({ ratePercent: '12.50', note: 'CGV art. 8' });
+    expect((await call('get', '/api/v1/contract-rate', {}, keys.read)).json.data).toMatchObject({ ratePercent: '12.50' });
+    expect((await call('get', '/api/v1/contract-rate', {}, otherOrgKey)).json.data).toBeNull();
+    for (const bad of ['two', '150', '-1']) {
+      const r = await set({ ratePercent: bad });
+      expect(r.status, bad).toBe(400);
+      expect(r.json.where?.field, bad).toBe('ratePercent');
+    }
+    expect((await set({ ratePercent: '1.00' }, keys.write)).status).toBe(403);
+    expect((await set({ ratePercent: null })).json.data).toBeNull();
   });
 
   it("a key of one organisation never sees another's data", async () => {

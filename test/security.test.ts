@@ -146,6 +146,187 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
       await expect(loadDeliverySettings(db, orgB, { DATABASE_URL: 'postgres://x' })).rejects.toThrow(/belongs to the instance/);
     });
   });
+
+  describe('15.2 users are global, what an organisation admin does acts on its membership only', () => {
+    let adminB: Record<string, string>;
+    let adminBId: string;
+    beforeAll(async () => {
+      adminB = await session(db, orgB, 'admin-b@example.fr');
+      adminBId = (await db.query<{ id: string }>(`SELECT id FROM users WHERE email = 'admin-b@example.fr'`))[0]!.id;
+    });
+
+    it('15.2 adding an existing person by e-mail gives the same answer as adding a new one, and changes nothing of their account', async () => {
+      const [before] = await db.query<Record<string, unknown>>(`SELECT * FROM users WHERE email = 'admin-b@example.fr'`);
+      const existing = await post('/api/app/settings/users', { email: 'Admin-B@example.fr', role: 'viewer', name: 'Renamed by A' });
+      const fresh = await post('/api/app/settings/users', { email: 'nobody-yet@example.fr', role: 'viewer', name: 'New person' });
+      expect(existing.status).toBe(200);
+      expect(fresh.status).toBe(200);
+      const a = (await existing.json()) as Record<string, unknown>;
+      const b = (await fresh.json()) as Record<string, unknown>;
+      const shape = (o: Record<string, unknown>) => JSON.stringify(o, (k, v) => (['email', 'token', 'path', 'expiresAt'].includes(k) ? typeof v : v));
+      expect(shape(a)).toBe(shape(b));
+      expect(a).not.toHaveProperty('userId');
+      expect(a).not.toHaveProperty('password');
+      const [after] = await db.query<Record<string, unknown>>(`SELECT * FROM users WHERE email = 'admin-b@example.fr'`);
+      expect(after).toEqual(before);
+      // Not a member of A until they accept: A sees an invitation, not B's person.
+      const settings = (await (await get('/api/app/settings')).json()) as { users: { email: string }[]; invitations: { email: string }[] };
+      expect(settings.users.map((u) => u.email)).not.toContain('admin-b@example.fr');
+      expect(settings.invitations.map((u) => u.email)).toEqual(expect.arrayContaining(['admin-b@example.fr', 'nobody-yet@example.fr']));
+    });
+
+    it('15.2 an invitation is accepted once: an existing person with their own password, a new one by choosing a strong one', async () => {
+      const invite = async (email: string) =>
+        ((await (await post('/api/app/settings/users', { email, role: 'collector' })).json()) as { invitation: { token: string } }).invitation.token;
+      const same = { host: HOST, origin: `http://${HOST}`, 'content-type': 'application/json' };
+      const tokenB = await invite('admin-b@example.fr');
+      const info = (await (await app.request(url('/api/auth/invitation'), { method: 'POST', headers: same, body: JSON.stringify({ token: tokenB }) })).json()) as Record<string, unknown>;
+      expect(info).toMatchObject({ organisation: 'Menuiserie A', email: 'admin-b@example.fr', role: 'collector' });
+      const accept = (token: string, password: string) => app.request(url('/api/auth/invitation/accept'), { method: 'POST', headers: same, body: JSON.stringify({ token, password }) });
+      // A weak password is refused the same way for both (the rule is checked first).
+      expect((await accept(tokenB, '            ')).status).toBe(400);
+      expect((await accept(tokenB, 'an-unguessable-wrong-one')).status).toBe(401);
+      const ok = await accept(tokenB, PASSWORD);
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('set-cookie')).toMatch(/relance_session=/);
+      expect((await accept(tokenB, PASSWORD)).status).toBe(404);
+      const tokenNew = await invite('newcomer@example.fr');
+      expect((await accept(tokenNew, 'azertyuiop123')).status).toBe(400);
+      expect((await accept(tokenNew, 'quatre mots bien choisis')).status).toBe(200);
+      const [m] = await db.query<{ role: string }>(
+        `SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'newcomer@example.fr' AND m.organisation_id = $1`,
+        [orgA],
+      );
+      expect(m?.role).toBe('collector');
+    });
+
+    it('15.2 disabling, a role change and removal by organisation A leave the person untouched in organisation B', async () => {
+      const [m] = await db.query('SELECT 1 FROM memberships WHERE organisation_id = $1 AND user_id = $2', [orgA, adminBId]);
+      expect(m).toBeDefined();
+      const inA = await db.tx((q) => login(q, 'admin-b@example.fr', PASSWORD, { organisationId: orgA, now: new Date() }));
+      const cookieA = { ...adminB, cookie: `relance_session=${inA.token}` };
+      expect((await put(`/api/app/settings/users/${adminBId}`, { disabled: true })).status).toBe(200);
+      expect((await get('/api/app/me', cookieA)).status).toBe(401);
+      await expect(db.tx((q) => login(q, 'admin-b@example.fr', PASSWORD, { organisationId: orgA, now: new Date() }))).rejects.toThrow(/no access/);
+      // Still admin of B, signed in there, and can sign in again.
+      expect((await get('/api/app/me', adminB)).status).toBe(200);
+      expect((await db.tx((q) => login(q, 'admin-b@example.fr', PASSWORD, { now: new Date() }))).principal).toMatchObject({ organisationId: orgB, role: 'admin' });
+      const [u] = await db.query<{ disabled_at: string | null }>('SELECT disabled_at FROM users WHERE id = $1', [adminBId]);
+      expect(u!.disabled_at).toBeNull();
+      expect((await put(`/api/app/settings/users/${adminBId}`, { disabled: false, role: 'viewer' })).status).toBe(200);
+      const roles = await db.query<{ organisation_id: string; role: string }>('SELECT organisation_id, role FROM memberships WHERE user_id = $1', [adminBId]);
+      expect(Object.fromEntries(roles.map((r) => [r.organisation_id, r.role]))).toEqual({ [orgA]: 'viewer', [orgB]: 'admin' });
+      expect((await app.request(url(`/api/app/settings/users/${adminBId}`), { method: 'DELETE', headers: adminA })).status).toBe(200);
+      expect(await db.query('SELECT 1 FROM memberships WHERE user_id = $1 AND organisation_id = $2', [adminBId, orgA])).toHaveLength(0);
+      expect((await get('/api/app/me', adminB)).status).toBe(200);
+      // A person who is not a member of A cannot be changed from A.
+      expect((await put(`/api/app/settings/users/${adminBId}`, { disabled: true })).status).toBe(404);
+    });
+  });
+
+  describe('15.4 legal rates', () => {
+    it('15.4 an organisation admin cannot change the instance-wide legal rate tables (web app and API: 403), which would move every other organisation\'s late fees', async () => {
+      const web = await post('/api/app/settings/rates', { table: 'ecb-mro', from: '2026-07-01', ratePercent: '90' });
+      expect(web.status).toBe(403);
+      expect(((await web.json()) as { detail: string }).detail).toMatch(/relance rates set/);
+      expect((await app.request(url('/api/app/settings/rates/ecb-mro/2026-07-01'), { method: 'DELETE', headers: adminA })).status).toBe(403);
+      const api = await app.request(url('/api/v1/rates'), { method: 'POST', headers: adminA, body: JSON.stringify({ table: 'ecb-mro', from: '2026-07-01', ratePercent: '90' }) });
+      expect(api.status).toBe(403);
+      expect(await db.query('SELECT 1 FROM rate_overrides')).toHaveLength(0);
+    });
+
+    it('15.4 an organisation sets its own contractual rate, which no other organisation sees', async () => {
+      const r = await put('/api/app/settings/contract-rate', { ratePercent: '15', note: 'CGV art. 8' });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { contractRate: unknown }).contractRate).toMatchObject({ ratePercent: '15.00', note: 'CGV art. 8' });
+      const adminB = await session(db, orgB, 'admin-b2@example.fr');
+      expect(((await (await get('/api/app/settings', adminB)).json()) as { contractRate: unknown }).contractRate).toBeNull();
+      expect(((await (await get('/api/app/settings')).json()) as { contractRate: unknown }).contractRate).toMatchObject({ ratePercent: '15.00' });
+      const viewer = await session(db, orgA, 'viewer-a@example.fr', 'viewer');
+      expect((await put('/api/app/settings/contract-rate', { ratePercent: '20' }, viewer)).status).toBe(403);
+      expect((await put('/api/app/settings/contract-rate', { ratePercent: 'douze' })).status).toBe(400);
+    });
+  });
+
+  describe('15.5 passwords', () => {
+    const same = { host: HOST, origin: `http://${HOST}`, 'content-type': 'application/json' };
+    const signIn = (a: ReturnType<typeof createApp>, email: string, password: string, address = '198.51.100.7', headers = same) =>
+      a.request(url('/api/auth/login'), { method: 'POST', headers, body: JSON.stringify({ email, password }) }, { incoming: { socket: { remoteAddress: address, remotePort: 40000, remoteFamily: 'IPv4' } } });
+
+    it('15.5 repeated wrong passwords are throttled per account with growing delays (429, Retry-After), even the right one waits, across processes', async () => {
+      await db.tx((q) => addUser(q, orgA, { email: 'target@example.fr', role: 'viewer', password: PASSWORD }));
+      let clock = new Date('2026-03-02T09:00:00Z');
+      const one = createApp({ db, now: () => clock });
+      const two = createApp({ db, now: () => clock }); // another server process on the same database
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await signIn(i % 2 ? two : one, 'target@example.fr', `wrong password ${i}!`, `203.0.113.${i}`)).status);
+      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+      expect(statuses.slice(5)).toContain(429);
+      const blocked = await signIn(two, 'target@example.fr', PASSWORD, '203.0.113.99');
+      expect(blocked.status).toBe(429);
+      const first = Number(blocked.headers.get('retry-after'));
+      expect(first).toBeGreaterThan(0);
+      expect(((await blocked.json()) as { code: string }).code).toBe('rate_limited');
+      // After the wait, another failure blocks for longer.
+      clock = new Date(clock.getTime() + (first + 1) * 1000);
+      expect((await signIn(one, 'target@example.fr', 'still the wrong one', '203.0.113.50')).status).toBe(401);
+      const longer = await signIn(one, 'target@example.fr', PASSWORD, '203.0.113.51');
+      expect(longer.status).toBe(429);
+      expect(Number(longer.headers.get('retry-after'))).toBeGreaterThan(first);
+      // The person waits, then signs in; the count starts again.
+      clock = new Date(clock.getTime() + 3600_000);
+      expect((await signIn(two, 'target@example.fr', PASSWORD, '203.0.113.52')).status).toBe(200);
+      expect((await signIn(two, 'target@example.fr', 'one typo again!!', '203.0.113.53')).status).toBe(401);
+    });
+
+    it('15.5 one address trying many accounts is throttled too', async () => {
+      let clock = new Date('2026-03-03T09:00:00Z');
+      const a = createApp({ db, now: () => clock });
+      const statuses: number[] = [];
+      for (let i = 0; i < 24; i++) statuses.push((await signIn(a, `spray-${i}@example.fr`, 'Printemps2026!', '192.0.2.66')).status);
+      expect(statuses.slice(0, 20).every((x) => x === 401)).toBe(true);
+      expect(statuses).toContain(429);
+      // Another address is not affected.
+      expect((await signIn(a, 'admin-a@example.fr', PASSWORD, '192.0.2.67')).status).toBe(200);
+      clock = new Date(clock.getTime() + 2 * 86_400_000);
+      expect((await signIn(a, 'admin-a@example.fr', PASSWORD, '192.0.2.66')).status).toBe(200);
+    });
+
+    it('15.5 sign-in from another origin is refused (no login CSRF)', async () => {
+      const r = await signIn(app, 'admin-a@example.fr', PASSWORD, '192.0.2.1', { ...same, origin: 'https://evil.example' });
+      expect(r.status).toBe(403);
+      expect(r.headers.get('set-cookie')).toBeNull();
+    });
+
+    it('15.5 a real strength rule: twelve spaces, one character repeated, a common password or the e-mail are refused', async () => {
+      for (const weak of ['            ', 'aaaaaaaaaaaa', '123456789012', 'Password2024!', 'azertyuiop123', 'weak-user@example.fr', 'court']) {
+        await expect(db.tx((q) => addUser(q, orgA, { email: 'weak-user@example.fr', role: 'viewer', password: weak })), weak).rejects.toMatchObject({ code: 'validation', where: { field: 'password' } });
+      }
+      await db.tx((q) => addUser(q, orgA, { email: 'weak-user@example.fr', role: 'viewer', password: 'sept cailloux dans la poche' }));
+    });
+
+    it('15.5 a person changes their password in the web app: the current one is checked, every session ends, this browser gets a new one', async () => {
+      const first = await session(db, orgA, 'changer@example.fr', 'collector');
+      const other = await db.tx((q) => login(q, 'changer@example.fr', PASSWORD, { now: new Date() }));
+      const otherHeaders = { ...first, cookie: `relance_session=${other.token}` };
+      const change = (body: unknown, headers = first) => app.request(url('/api/auth/password'), { method: 'POST', headers, body: JSON.stringify(body) });
+      expect((await change({ currentPassword: 'not the password', newPassword: 'un tout nouveau secret' })).status).toBe(401);
+      const weak = await change({ currentPassword: PASSWORD, newPassword: '            ' });
+      expect(weak.status).toBe(400);
+      expect(((await weak.json()) as { where: { field: string } }).where.field).toBe('newPassword');
+      const ok = await change({ currentPassword: PASSWORD, newPassword: 'un tout nouveau secret' });
+      expect(ok.status).toBe(200);
+      const cookie = /relance_session=([^;]+)/.exec(ok.headers.get('set-cookie') ?? '')![1];
+      expect((await get('/api/app/me', first)).status).toBe(401);
+      expect((await get('/api/app/me', otherHeaders)).status).toBe(401);
+      expect((await get('/api/app/me', { ...first, cookie: `relance_session=${cookie}` })).status).toBe(200);
+      await expect(db.tx((q) => login(q, 'changer@example.fr', PASSWORD, { now: new Date() }))).rejects.toThrow(/wrong email or password/);
+      // Sign out everywhere ends that one too.
+      const out = await app.request(url('/api/auth/logout-everywhere'), { method: 'POST', headers: { ...first, cookie: `relance_session=${cookie}` }, body: '{}' });
+      expect(out.status).toBe(200);
+      expect((await get('/api/app/me', { ...first, cookie: `relance_session=${cookie}` })).status).toBe(401);
+    });
+  });
 });
 
 describe('15.1 the instance key', () => {

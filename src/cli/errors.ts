@@ -3,6 +3,9 @@ import { defineErrors } from '../i18n/index.ts';
 
 export const CE = defineErrors('cli-options', {
   whole_number: { fr: '{name} doit être un nombre entier, reçu « {value} »', en: '{name} must be a whole number, got "{value}"' },
+  passwords_differ: { fr: 'les deux saisies du mot de passe diffèrent', en: 'the two passwords typed differ' },
+  no_tty_password: { fr: 'pas de terminal pour saisir le mot de passe : passez-le sur l’entrée standard avec --password-stdin', en: 'no terminal to type the password: give it on standard input with --password-stdin' },
+  cancelled: { fr: 'annulé', en: 'cancelled' },
   nothing_to_seed: { fr: 'rien à créer : ajoutez --demo', en: 'nothing to seed: pass --demo' },
   action_id: { fr: 'un identifiant d’action est un nombre, reçu « {value} »', en: 'an action id is a number, got "{value}"' },
   ids_or_all: { fr: 'indiquez des identifiants d’action ou --all avec des filtres, pas les deux', en: 'give action ids or --all with filters, not both' },

@@ -5,6 +5,7 @@
 import { type Context, Hono } from 'hono';
 import type { Db } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
+import { isRelanceError } from '../errors.ts';
 import type { Lang } from '../i18n/index.ts';
 import { principalOf } from './auth.ts';
 import { problemLang, toProblem } from './problem.ts';
@@ -16,6 +17,13 @@ export interface AppContext {
   db: Db;
   /** The clock is a parameter: tests fix it. */
   now: () => Date;
+  /** The operator's settings of the HTTP edge (from the environment, see src/config.ts). */
+  options?: Partial<HttpOptions>;
+}
+
+export interface HttpOptions {
+  /** A reverse proxy sets X-Forwarded-For: the client's address is its first hop. */
+  trustProxy: boolean;
 }
 
 /** JSON with bigint as decimal strings (money and ids never lose precision). */
@@ -40,7 +48,10 @@ export function createApp(ctx: AppContext): Hono {
   app.onError(async (err, c) => {
     const p = toProblem(err, await requestLang(c, ctx));
     if (p.status >= 500) console.error(err);
-    return new Response(JSON.stringify(p), { status: p.status, headers: { 'content-type': 'application/problem+json' } });
+    const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+    const retry = isRelanceError(err) ? (err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds : undefined;
+    if (retry !== undefined) headers['retry-after'] = String(retry);
+    return new Response(JSON.stringify(p), { status: p.status, headers });
   });
   app.get('/api/health', async () => {
     await ctx.db.query('SELECT 1');

@@ -50,10 +50,10 @@ export function Layout() {
             </Link>
           ))}
           <div className="side-foot">
-            <div className="who">
+            <Link to="/account" className="who" data-testid="nav-account" title={t('nav.account')}>
               {me.data.user.name ?? me.data.user.email}
               <span className="role">{t(`role.${me.data.user.role}` as MessageKey)}</span>
-            </div>
+            </Link>
             <button type="button" className="link" data-testid="switch-language" onClick={() => switchLang.mutate(lang === 'fr' ? 'en' : 'fr')}>
               {lang === 'fr' ? 'English' : 'Français'}
             </button>

@@ -17,6 +17,7 @@ export const MESSAGES = defineMessages({
   'nav.outbox': { fr: 'Boîte d’envoi', en: 'Outbox' },
   'nav.settings': { fr: 'Paramètres', en: 'Settings' },
   'nav.logout': { fr: 'Se déconnecter', en: 'Sign out' },
+  'nav.account': { fr: 'Mon compte', en: 'My account' },
   'role.admin': { fr: 'Administrateur', en: 'Administrator' },
   'role.collector': { fr: 'Chargé de recouvrement', en: 'Collector' },
   'role.viewer': { fr: 'Lecture seule', en: 'Viewer' },
@@ -502,7 +503,6 @@ export const MESSAGES = defineMessages({
   'settings.staleBankDays': { fr: 'Relevé bancaire trop ancien après (jours)', en: 'Bank data stale after (days)' },
   'settings.users': { fr: 'Utilisateurs', en: 'Users' },
   'settings.name': { fr: 'Nom', en: 'Name' },
-  'settings.addUser': { fr: 'Ajouter', en: 'Add' },
   'settings.disabled': { fr: 'Désactivé', en: 'Disabled' },
   'settings.disable': { fr: 'Désactiver', en: 'Disable' },
   'settings.enable': { fr: 'Réactiver', en: 'Enable' },
@@ -516,10 +516,49 @@ export const MESSAGES = defineMessages({
   'settings.delete': { fr: 'Supprimer', en: 'Delete' },
   'settings.rates': { fr: 'Taux de pénalités de retard', en: 'Late-payment rates' },
   'settings.ratesNote': {
-    fr: 'Les taux publiés (BCE, taux légal) sont fournis ; ajoutez ici un taux paru depuis la dernière version.',
-    en: 'Published rates (ECB, French legal rate) are shipped; add here a rate published since the last release.',
+    fr: 'Les taux publiés (BCE, taux légal) sont fournis et valent pour toute l’instance : un taux paru depuis la dernière version est ajouté par l’exploitant du serveur (relance rates set). Ci-dessous, ceux qu’il a ajoutés.',
+    en: 'Published rates (ECB, French legal rate) are shipped and instance-wide: a rate published since the last release is added by the server’s operator (relance rates set). Below, the ones added.',
   },
-  'settings.addRate': { fr: 'Ajouter le taux', en: 'Add the rate' },
+  'settings.contractRate': { fr: 'Taux contractuel de l’organisation', en: 'The organisation’s contractual rate' },
+  'settings.contractRateNote': {
+    fr: 'Le taux de pénalités prévu par vos conditions générales de vente, s’il y en a un (en B2B, au moins trois fois le taux d’intérêt légal). Il ne concerne que vos propres factures ; laissez vide pour appliquer le taux légal.',
+    en: 'The late-payment rate your terms of sale state, if any (French B2B: at least three times the legal interest rate). It applies to your own invoices only; leave empty to apply the statutory rate.',
+  },
+  'settings.invite': { fr: 'Inviter', en: 'Invite' },
+  'settings.invited': { fr: 'Invitation en attente jusqu’au {date}', en: 'Invitation pending until {date}' },
+  'settings.invitationLink': {
+    fr: 'Invitation créée pour {email}. Transmettez-lui ce lien (affiché une seule fois, valable 7 jours) : {url}',
+    en: 'Invitation created for {email}. Pass this link on (shown once, valid 7 days): {url}',
+  },
+  'settings.remove': { fr: 'Retirer de l’organisation', en: 'Remove from the organisation' },
+  'settings.cancelInvitation': { fr: 'Annuler l’invitation', en: 'Cancel the invitation' },
+
+  // account
+  'account.password': { fr: 'Mot de passe', en: 'Password' },
+  'account.rule': {
+    fr: 'Au moins 12 caractères ; pas un mot de passe courant, ni une suite de caractères, ni votre adresse e-mail. Quelques mots sans rapport font un bon mot de passe. Vos autres sessions seront fermées.',
+    en: 'At least 12 characters; not a common password, a run of characters or your email address. A few unrelated words make a good password. Your other sessions will be signed out.',
+  },
+  'account.current': { fr: 'Mot de passe actuel', en: 'Current password' },
+  'account.new': { fr: 'Nouveau mot de passe', en: 'New password' },
+  'account.confirm': { fr: 'Confirmer le nouveau mot de passe', en: 'Confirm the new password' },
+  'account.change': { fr: 'Changer le mot de passe', en: 'Change the password' },
+  'account.changed': { fr: 'Mot de passe changé ; vos autres sessions ont été fermées.', en: 'Password changed; your other sessions were signed out.' },
+  'account.mismatch': { fr: 'Les deux nouveaux mots de passe diffèrent.', en: 'The two new passwords differ.' },
+  'account.sessions': { fr: 'Sessions', en: 'Sessions' },
+  'account.everywhereNote': {
+    fr: 'Ferme toutes vos sessions, sur tous les appareils et dans toutes les organisations, y compris celle-ci.',
+    en: 'Signs out every session of yours, on every device and in every organisation, this one included.',
+  },
+  'account.everywhere': { fr: 'Se déconnecter partout', en: 'Sign out everywhere' },
+
+  // invitation
+  'invite.intro': { fr: '{organisation} vous invite sur Relance ({role}).', en: '{organisation} invites you to Relance ({role}).' },
+  'invite.passwordNote': {
+    fr: 'Si vous avez déjà un compte Relance sur ce serveur, saisissez son mot de passe ; sinon choisissez-en un (au moins 12 caractères).',
+    en: 'If you already have a Relance account on this server, enter its password; otherwise choose one (at least 12 characters).',
+  },
+  'invite.accept': { fr: 'Accepter l’invitation', en: 'Accept the invitation' },
 });
 
 export type MessageKey = keyof typeof MESSAGES;

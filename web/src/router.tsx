@@ -17,6 +17,8 @@ const login = createRoute({
   component: Login,
 });
 
+const invite = createRoute({ getParentRoute: () => root, path: '/invite', component: lazyRouteComponent(() => import('./screens/Invite.tsx'), 'Invite') });
+
 const app = createRoute({ getParentRoute: () => root, id: 'app', component: Layout });
 
 const index = createRoute({
@@ -36,11 +38,13 @@ const templates = createRoute({ getParentRoute: () => app, path: '/templates', c
 const bank = createRoute({ getParentRoute: () => app, path: '/bank', component: lazyRouteComponent(() => import('./screens/Bank.tsx'), 'Bank') });
 const imports = createRoute({ getParentRoute: () => app, path: '/imports', component: lazyRouteComponent(() => import('./screens/Imports.tsx'), 'Imports') });
 const settings = createRoute({ getParentRoute: () => app, path: '/settings', component: lazyRouteComponent(() => import('./screens/Settings.tsx'), 'Settings') });
+const account = createRoute({ getParentRoute: () => app, path: '/account', component: lazyRouteComponent(() => import('./screens/Account.tsx'), 'Account') });
 const outbox = createRoute({ getParentRoute: () => app, path: '/outbox', component: lazyRouteComponent(() => import('./screens/Outbox.tsx'), 'Outbox') });
 
 const routeTree = root.addChildren([
   login,
-  app.addChildren([index, dashboard, today, customers, customer, invoice, scenarios, templates, bank, imports, settings, outbox]),
+  invite,
+  app.addChildren([index, dashboard, today, customers, customer, invoice, scenarios, templates, bank, imports, settings, outbox, account]),
 ]);
 
 export const router = createRouter({ routeTree, context: { queryClient: undefined! }, defaultPreload: 'intent', scrollRestoration: true });

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { addUser, createApiKey, listApiKeys, revokeApiKey, ROLES, type Role, SCOPES, type Scope } from '../../auth/index.ts';
+import { addUser, createApiKey, listApiKeys, revokeApiKey, ROLES, type Role, SCOPES, type Scope, setPassword } from '../../auth/index.ts';
 import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
 import { CE } from '../errors.ts';
 import { type CsvKind, type ColumnMapping, importCsv } from '../../imports/csv.ts';
@@ -29,10 +29,57 @@ const M = defineMessages({
   more: { fr: '… et {count} autre(s)', en: '… and {count} more' },
   warning: { fr: 'attention : {text}', en: 'warning: {text}' },
   userCreated: { fr: 'utilisateur {email} ({role}) ; mot de passe (affiché une seule fois) : {password}', en: 'user {email} ({role}); password (shown once): {password}' },
+  userCreatedWithPassword: { fr: 'utilisateur {email} ({role}) créé avec le mot de passe donné', en: 'user {email} ({role}) created with the password given' },
   userExists: { fr: 'utilisateur {email} : rôle {role} dans cette organisation (mot de passe inchangé)', en: 'user {email}: role {role} in this organisation (password unchanged)' },
+  passwordSet: { fr: 'mot de passe de {email} changé ; {sessions} session(s) fermée(s)', en: 'password of {email} changed; {sessions} session(s) signed out' },
+  passwordPrompt: { fr: 'Nouveau mot de passe pour {email} : ', en: 'New password for {email}: ' },
+  passwordAgain: { fr: 'Encore une fois : ', en: 'Once more: ' },
   keyCreated: { fr: 'clé d’API {prefix}… ({scope}) ; à copier maintenant, elle ne sera plus affichée :', en: 'API key {prefix}… ({scope}); copy it now, it will not be shown again:' },
   delivered: { fr: '{attempted} livraison(s) tentée(s) : {delivered} réussie(s), {failed} en échec', en: '{attempted} delivery attempt(s): {delivered} delivered, {failed} failed' },
 });
+
+/** Reads a password on the terminal without echoing it, twice; they must match. */
+async function promptTwice(first: string, again: string): Promise<string> {
+  const a = await promptHidden(first);
+  const b = await promptHidden(again);
+  if (a !== b) throw validation(CE('passwords_differ'), { field: '--password' });
+  return a;
+}
+
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) throw validation(CE('no_tty_password'), { field: '--password-stdin' });
+  process.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let value = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') {
+          done();
+          resolve(value);
+          return;
+        }
+        if (ch === '\u0003') {
+          done();
+          reject(validation(CE('cancelled'), { field: '--password' }));
+          return;
+        }
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    const done = () => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+    };
+    stdin.on('data', onData);
+  });
+}
 
 const lang = (): Lang => (process.env.RELANCE_LANG === 'en' || /^en/.test(process.env.LANG ?? '') ? 'en' : 'fr');
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
@@ -167,7 +214,25 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         const orgId = await ctx.resolveOrg(db, o.org);
         const r = await db.tx((q) => addUser(q, orgId, { email: o.email, role: o.role as Role, password: o.password, name: o.name, language: o.lang === 'en' ? 'en' : 'fr' }));
-        ctx.out(r.password ? t(M, lang(), 'userCreated', { email: r.email, role: r.role, password: r.password }) : t(M, lang(), 'userExists', { email: r.email, role: r.role }));
+        const vars = { email: r.email, role: r.role };
+        ctx.out(
+          r.password ? t(M, lang(), 'userCreated', { ...vars, password: r.password }) : r.created ? t(M, lang(), 'userCreatedWithPassword', vars) : t(M, lang(), 'userExists', vars),
+        );
+      } finally {
+        await db.close();
+      }
+    });
+  users
+    .command('password')
+    .description("set a person's password (asked twice on a terminal, or read from standard input with --password-stdin); every session of theirs is signed out")
+    .requiredOption('--email <email>', 'sign-in address')
+    .option('--password-stdin', 'read the new password from standard input (first line)')
+    .action(async (o: { email: string; passwordStdin?: boolean }) => {
+      const password = o.passwordStdin ? readFileSync(0, 'utf8').split(/\r?\n/)[0]! : await promptTwice(t(M, lang(), 'passwordPrompt', { email: o.email }), t(M, lang(), 'passwordAgain'));
+      const db = await ctx.openDb();
+      try {
+        const r = await db.tx((q) => setPassword(q, o.email, password));
+        ctx.out(t(M, lang(), 'passwordSet', { email: o.email.trim().toLowerCase(), sessions: r.sessionsRevoked }));
       } finally {
         await db.close();
       }

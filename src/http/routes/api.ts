@@ -7,12 +7,19 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppContext } from '../app.ts';
 import { json } from '../app.ts';
-import { LoginBody, Me, registerAuthRoutes } from '../auth.ts';
+import { LoginBody, Me, principalOf, registerAuthRoutes } from '../auth.ts';
+import { ERROR_CODES, RelanceError } from '../../errors.ts';
+import { defineErrors } from '../../i18n/index.ts';
+import { ratesAreTheOperators } from '../../law/rates-repo.ts';
 import { openApiDocument, registerRoutes, type RouteDef } from './define.ts';
 import { engineRoutes } from './engine.ts';
 import { ledgerRoutes } from './ledger.ts';
 import { inboundRoutes } from './inbound.ts';
 import { miscRoutes } from './misc.ts';
+
+const E = defineErrors('http-api-rates', {
+  sign_in: { fr: "connectez-vous, ou envoyez une clé d’API", en: "sign in, or send an API key" },
+});
 
 export const API_ROUTES: RouteDef[] = [...ledgerRoutes, ...engineRoutes, ...miscRoutes, ...inboundRoutes];
 
@@ -62,6 +69,12 @@ export function apiDocument() {
 export function registerApi(app: Hono, ctx: AppContext) {
   registerAuthRoutes(app, ctx);
   registerRoutes(app, ctx, API_ROUTES);
+  // The official rate tables are the instance operator's (CLI on the server): any caller of the
+  // API, an organisation's admin key included, is refused. Not an operation of the document.
+  app.on(['POST', 'PUT', 'DELETE'], ['/api/v1/rates', '/api/v1/rates/*'], async (c) => {
+    if (!(await principalOf(c, ctx))) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('sign_in'));
+    throw ratesAreTheOperators();
+  });
   app.get('/api/openapi.json', () => json(apiDocument()));
   app.get('/api/docs', () => new Response(DOCS_HTML, { headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" } }));
 }

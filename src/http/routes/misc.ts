@@ -27,8 +27,8 @@ import { type ColumnMapping, importCsv } from '../../imports/csv.ts';
 import { importEInvoices } from '../../imports/einvoice.ts';
 import { importFec } from '../../imports/fec.ts';
 import { IMPORT_KINDS } from '../../imports/report.ts';
-import { loadRateTables, setRateOverride } from '../../law/rates-repo.ts';
-import { isRelanceError, RelanceError, validation } from '../../errors.ts';
+import { getContractRate, loadRateTables, setContractRate } from '../../law/rates-repo.ts';
+import { validation } from '../../errors.ts';
 import {
   createSubscription,
   deleteSubscription,
@@ -189,14 +189,7 @@ const RateTable = z.object({
     z.object({ from: IsoDate, ratePercent: z.string(), source: z.string(), origin: z.enum(['shipped', 'operator']) }),
   ),
 });
-const StoredRate = z.object({
-  table: RateTableName,
-  from: IsoDate,
-  ratePercent: z.string(),
-  note: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+const ContractRateBody = z.object({ ratePercent: z.string(), note: z.string().nullable(), updatedAt: z.string() });
 
 const Subscription = z.looseObject({ id: z.string(), url: z.string(), events: z.array(z.string()), active: z.boolean() });
 const Delivery = z.looseObject({ id: z.string(), eventId: z.string(), type: z.string(), status: z.enum(['pending', 'delivered', 'dead']), attempts: z.number() });
@@ -290,24 +283,19 @@ export const miscRoutes: RouteDef[] = [
     },
   }),
   route({
-    method: 'post', path: '/api/v1/rates', operationId: 'setRate', summary: 'Set a rate of a table from a date (or correct the one set for that date); rates are instance-wide, for every organisation', tag: 'late fees', scope: 'admin',
+    method: 'get', path: '/api/v1/contract-rate', operationId: 'getContractRate', summary: "The organisation's contractual late-payment rate (null when its terms state none)", tag: 'late fees', scope: 'read',
+    response: z.object({ data: ContractRateBody.nullable() }),
+    handler: async ({ q, orgId }) => ({ data: await getContractRate(q, orgId) }),
+  }),
+  route({
+    method: 'put', path: '/api/v1/contract-rate', operationId: 'setContractRate', summary: "Set the organisation's contractual late-payment rate, used for its own late fees (null removes it). The official tables (ECB, taux légal) are the instance operator's: `relance rates set` on the server", tag: 'late fees', scope: 'admin',
     body: z.object({
-      table: RateTableName,
-      from: IsoDate.meta({ description: 'first day the rate is in force (1 January or 1 July for half-year tables)' }),
-      ratePercent: RatePercent,
-      note: z.string().max(500).nullish().meta({ description: 'where the rate comes from (publication, date)' }),
+      ratePercent: RatePercent.nullable(),
+      note: z.string().max(500).nullish().meta({ description: 'where the rate comes from (terms of sale, contract)' }),
     }),
-    response: StoredRate,
+    response: z.object({ data: ContractRateBody.nullable() }),
     status: 200,
-    handler: async ({ q, body }) => {
-      try {
-        return await setRateOverride(q, { table: body.table, from: body.from, ratePercent: body.ratePercent.replace(',', '.'), note: body.note ?? null });
-      } catch (e) {
-        // The domain names the rate "rate" (the CLI's --rate); here it is the body's ratePercent.
-        if (isRelanceError(e) && e.where?.field === 'rate') throw new RelanceError(e.code, e.text ?? e.message, { where: { ...e.where, field: 'ratePercent' }, cause: e });
-        throw e;
-      }
-    },
+    handler: async ({ q, orgId, body }) => ({ data: await setContractRate(q, orgId, body.ratePercent === null ? null : { ratePercent: body.ratePercent, note: body.note ?? null }) }),
   }),
 
   route({

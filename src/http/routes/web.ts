@@ -51,11 +51,11 @@ import { SmtpTransport } from '../../delivery/channels/email.ts';
 import { describeSettings, loadDeliverySettings, SECRET_FIELDS, type SettingsInput, saveDeliverySettings } from '../../delivery/settings.ts';
 import { buildEml } from '../../documents/email.ts';
 import type { CallOutcome, NonPaymentReason } from '../../domain/delivery.ts';
-import { addUser, createApiKey, listApiKeys, type Role as AuthRole, revokeApiKey, type Scope } from '../../auth/index.ts';
+import { createApiKey, inviteUser, listApiKeys, removeMember, type Role as AuthRole, revokeApiKey, type Scope, updateMembership } from '../../auth/index.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, WEBHOOK_EVENTS } from '../../webhooks/index.ts';
 import { getBranding, loadTemplateOverrides, resetTemplate, saveBranding, saveTemplate } from '../../documents/repo.ts';
 import { ERROR_CODES, isRelanceError, notFound, RelanceError, validation } from '../../errors.ts';
-import { listRateOverrides, loadRateTables, removeRateOverride, setRateOverride } from '../../law/rates-repo.ts';
+import { getContractRate, listRateOverrides, loadRateTables, ratesAreTheOperators, setContractRate } from '../../law/rates-repo.ts';
 import { customerLedger, getCustomer, getInvoice, getOrganisation, type Organisation } from '../../ledger/repo.ts';
 import { json, requestLang } from '../app.ts';
 import { computeKpis } from './misc.ts';
@@ -69,6 +69,7 @@ const E = defineErrors('web', {
   role: { fr: "le rôle {role} ne permet pas de faire ceci", en: "the {role} role may not do this" },
   json: { fr: "le corps de la requête doit être du JSON", en: "the request body must be JSON" },
   number: { fr: "{name} doit être un nombre", en: "{name} must be a number" },
+  uuid: { fr: "{name} doit être un identifiant (UUID)", en: "{name} must be an id (UUID)" },
   minor: { fr: "{field} doit être un montant en centimes (un nombre entier, sous forme de texte)", en: "{field} must be an amount in minor units (a whole number as a string)" },
   multipart: { fr: "envoyez le fichier en multipart/form-data", en: "send the file as multipart/form-data" },
   no_file: { fr: "aucun fichier dans l’envoi (champ « file »)", en: "no file in the upload (field \"file\")" },
@@ -154,6 +155,12 @@ const idParam = (c: C, name: string): bigint => {
 };
 
 const pathParam = (c: C, name: string): string => c.req.param(name) ?? '';
+
+const uuidParam = (c: C, name: string): string => {
+  const v = pathParam(c, name);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) throw validation(E('uuid', { name }), { field: name });
+  return v.toLowerCase();
+};
 
 const minorOf = (v: unknown, field: string): Minor => {
   if (typeof v === 'string' && /^-?\d{1,18}$/.test(v)) return BigInt(v);
@@ -1440,11 +1447,19 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const [engine] = await db.query<{ stale_bank_days: number }>('SELECT stale_bank_days FROM engine_settings WHERE organisation_id = $1', [p.orgId]);
     const scenarios = await listScenarios(db, p.orgId);
     const def = scenarios.find((x) => x.isDefault) ?? scenarios[0];
+    // This organisation's view of its people: the membership's role and state, not the account's.
     const users = await db.query<Record<string, unknown>>(
-      `SELECT u.id, u.email, u.name, u.language, u.disabled_at, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id
+      `SELECT u.id, u.email, u.name, u.language, m.disabled_at, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id
         WHERE m.organisation_id = $1 ORDER BY m.created_at, u.email`,
       [p.orgId],
     );
+    const invitations = admin
+      ? await db.query<{ id: string; email: string; role: string; expires_at: string }>(
+          `SELECT left(token_hash, 16) AS id, email, role, expires_at FROM invitations
+            WHERE organisation_id = $1 AND accepted_at IS NULL AND expires_at > $2 ORDER BY created_at`,
+          [p.orgId, ctx.now()],
+        )
+      : [];
     const { signaturePng: _s, logoPng: _l, ...brandingText } = branding;
     return json({
       organisation: org,
@@ -1454,10 +1469,12 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       sending: def ? { window: def.definition.options.window, holidayCalendar: def.definition.options.holidayCalendar, workingDaysOnly: def.definition.options.workingDaysOnly } : null,
       holidayCalendars: Object.entries(HOLIDAY_CALENDARS).map(([key, v]) => ({ key, name: v.name })),
       users: users.map((u) => ({ id: u.id, email: u.email, name: u.name, language: u.language, role: u.role, disabled: u.disabled_at !== null })),
+      invitations: invitations.map((i) => ({ id: i.id, email: i.email, role: i.role, expiresAt: i.expires_at })),
       apiKeys: admin ? (await listApiKeys(db, p.orgId)).map((k) => ({ ...k, id: String(k.id) })) : [],
       webhooks: admin ? (await listSubscriptions(db, p.orgId)).map((w) => ({ ...w, id: String(w.id) })) : [],
       webhookEvents: WEBHOOK_EVENTS,
       rates: (await listRateOverrides(db)).map((x) => ({ ...x })),
+      contractRate: await getContractRate(db, p.orgId),
       rateTables: RATE_TABLE_NAMES,
     });
   });
@@ -1555,31 +1572,41 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     });
     return json({ ok: true });
   });
+  /**
+   * Adds a person: an invitation, answered the same whether the address has an account on the
+   * instance or not (the admin passes the one-time link on; the person signs in or chooses a password).
+   */
   app.post(r('/settings/users'), async (c) => {
     const p = allow(c, 'admin');
     const b = await body<{ email?: string; role?: string; name?: string; language?: string }>(c);
-    const res = await db.tx((q) =>
-      addUser(q, p.orgId, { email: String(b.email ?? ''), role: String(b.role ?? '') as AuthRole, name: b.name ?? null, language: b.language === 'en' ? 'en' : 'fr' }),
+    const inv = await db.tx((q) =>
+      inviteUser(q, p.orgId, { email: String(b.email ?? ''), role: String(b.role ?? '') as AuthRole, name: b.name ?? null, language: b.language === 'en' ? 'en' : 'fr', invitedBy: p.userId, now: ctx.now() }),
     );
-    return json({ userId: res.userId, email: res.email, role: res.role, password: res.password });
+    return json({ email: inv.email, role: inv.role, invitation: { token: inv.token, path: `/invite#${inv.token}`, expiresAt: inv.expiresAt.toISOString() } });
   });
+  /** Role and "may sign in here": the membership in this organisation only, never the person's account. */
   app.put(r('/settings/users/:userId'), async (c) => {
     const p = allow(c, 'admin');
     const b = await body<{ role?: string; disabled?: boolean }>(c);
-    const userId = pathParam(c, 'userId');
+    const userId = uuidParam(c, 'userId');
     if (userId === p.userId) throw validation(E('own_role'), { field: 'userId' });
-    await db.tx(async (q) => {
-      const [m] = await q.query('SELECT 1 FROM memberships WHERE organisation_id = $1 AND user_id = $2::uuid', [p.orgId, userId]);
-      if (!m) throw notFound('user', userId);
-      if (b.role !== undefined) {
-        if (!['admin', 'collector', 'viewer'].includes(b.role)) throw validation(E('user_role'), { field: 'role' });
-        await q.query('UPDATE memberships SET role = $3 WHERE organisation_id = $1 AND user_id = $2::uuid', [p.orgId, userId, b.role]);
-      }
-      if (b.disabled !== undefined) {
-        await q.query('UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) ELSE NULL END WHERE id = $1::uuid', [userId, Boolean(b.disabled)]);
-        if (b.disabled) await q.query('DELETE FROM sessions WHERE user_id = $1::uuid', [userId]);
-      }
-    });
+    if (b.role !== undefined && !['admin', 'collector', 'viewer'].includes(b.role)) throw validation(E('user_role'), { field: 'role' });
+    await db.tx((q) => updateMembership(q, p.orgId, userId, { role: b.role as AuthRole | undefined, disabled: b.disabled === undefined ? undefined : Boolean(b.disabled) }));
+    return json({ ok: true });
+  });
+  /** Removes the person from this organisation; their account and other organisations stay. */
+  app.delete(r('/settings/users/:userId'), async (c) => {
+    const p = allow(c, 'admin');
+    const userId = uuidParam(c, 'userId');
+    if (userId === p.userId) throw validation(E('own_role'), { field: 'userId' });
+    await db.tx((q) => removeMember(q, p.orgId, userId));
+    return json({ ok: true });
+  });
+  app.delete(r('/settings/invitations/:id'), async (c) => {
+    const p = allow(c, 'admin');
+    const id = pathParam(c, 'id');
+    const rows = await db.query('DELETE FROM invitations WHERE organisation_id = $1 AND left(token_hash, 16) = $2 AND accepted_at IS NULL RETURNING 1', [p.orgId, id]);
+    if (!rows.length) throw notFound('invitation', id);
     return json({ ok: true });
   });
   app.post(r('/settings/api-keys'), async (c) => {
@@ -1604,18 +1631,19 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     await db.tx((q) => deleteSubscription(q, p.orgId, idParam(c, 'id')));
     return json({ ok: true });
   });
-  app.post(r('/settings/rates'), async (c) => {
-    allow(c, 'admin');
-    const b = await body<{ table?: string; from?: string; ratePercent?: string; note?: string }>(c);
-    const o = await db.tx((q) => setRateOverride(q, { table: String(b.table ?? ''), from: String(b.from ?? ''), ratePercent: String(b.ratePercent ?? ''), note: b.note ?? null }));
-    ratesCache = null;
-    return json(o);
+  // The official rate tables are instance-wide: only the operator changes them (CLI on the server).
+  app.post(r('/settings/rates'), async () => {
+    throw ratesAreTheOperators();
   });
-  app.delete(r('/settings/rates/:table/:from'), async (c) => {
-    allow(c, 'admin');
-    await db.tx((q) => removeRateOverride(q, pathParam(c, 'table'), pathParam(c, 'from')));
-    ratesCache = null;
-    return json({ ok: true });
+  app.delete(r('/settings/rates/:table/:from'), async () => {
+    throw ratesAreTheOperators();
+  });
+  /** The organisation's own contractual rate: its late fees only. */
+  app.put(r('/settings/contract-rate'), async (c) => {
+    const p = allow(c, 'admin');
+    const b = await body<{ ratePercent?: string | null; note?: string | null }>(c);
+    const rate = b.ratePercent === null || b.ratePercent === undefined || String(b.ratePercent).trim() === '' ? null : String(b.ratePercent);
+    return json({ contractRate: await db.tx((q) => setContractRate(q, p.orgId, rate === null ? null : { ratePercent: rate, note: b.note ?? null })) });
   });
 }
 

@@ -13,10 +13,12 @@ interface SettingsData {
   sending: { window: { start: string; end: string }; holidayCalendar: string; workingDaysOnly: boolean } | null;
   holidayCalendars: { key: string; name: string }[];
   users: { id: string; email: string; name: string | null; language: string; role: string; disabled: boolean }[];
+  invitations: { id: string; email: string; role: string; expiresAt: string }[];
   apiKeys: { id: string; name: string; prefix: string; scope: string; created_at: string; last_used_at: string | null; revoked_at: string | null }[];
   webhooks: { id: string; url: string; events: string[]; description: string | null; active: boolean }[];
   webhookEvents: string[];
   rates: { table: string; from: string; ratePercent: string; note: string | null }[];
+  contractRate: { ratePercent: string; note: string | null } | null;
   rateTables: string[];
 }
 
@@ -48,8 +50,18 @@ export function Settings() {
   const call = useMutation({
     mutationFn: (v: { path: string; method?: string; body?: unknown }) => api<Record<string, unknown>>(`/api/app/settings${v.path}`, { method: v.method ?? 'PUT', body: v.body ?? {} }),
     onSuccess: (r) => {
-      const secret = (r.password as string | undefined) ?? (r.key as string | undefined) ?? (r.secret as string | undefined);
-      setMessage({ ok: true, text: secret ? t('settings.shownOnce', { secret }) : r.outcome ? t('settings.testSent', { result: JSON.stringify(r.outcome) }) : t('common.saved') });
+      const secret = (r.key as string | undefined) ?? (r.secret as string | undefined);
+      const invitation = r.invitation as { path: string } | undefined;
+      setMessage({
+        ok: true,
+        text: invitation
+          ? t('settings.invitationLink', { email: String(r.email), url: `${location.origin}${invitation.path}` })
+          : secret
+            ? t('settings.shownOnce', { secret })
+            : r.outcome
+              ? t('settings.testSent', { result: JSON.stringify(r.outcome) })
+              : t('common.saved'),
+      });
       qc.invalidateQueries({ queryKey: ['settings'] });
       qc.invalidateQueries({ queryKey: ['me'] });
     },
@@ -279,10 +291,28 @@ export function Settings() {
                 <td>{u.disabled ? <span className="pill bad">{t('settings.disabled')}</span> : null}</td>
                 <td>
                   {admin && u.id !== me.data?.user.id && (
-                    <button type="button" className="link" onClick={() => call.mutate({ path: `/users/${u.id}`, body: { disabled: !u.disabled } })}>
-                      {u.disabled ? t('settings.enable') : t('settings.disable')}
-                    </button>
+                    <>
+                      <button type="button" className="link" onClick={() => call.mutate({ path: `/users/${u.id}`, body: { disabled: !u.disabled } })}>
+                        {u.disabled ? t('settings.enable') : t('settings.disable')}
+                      </button>{' '}
+                      <button type="button" className="link" onClick={() => call.mutate({ path: `/users/${u.id}`, method: 'DELETE' })}>
+                        {t('settings.remove')}
+                      </button>
+                    </>
                   )}
+                </td>
+              </tr>
+            ))}
+            {(d.invitations ?? []).map((i) => (
+              <tr key={i.id} data-testid="invitation-row">
+                <td>{i.email}</td>
+                <td className="small muted">{t('settings.invited', { date: dateTime(i.expiresAt, lang) })}</td>
+                <td>{t(`role.${i.role}` as MessageKey)}</td>
+                <td />
+                <td>
+                  <button type="button" className="link" onClick={() => call.mutate({ path: `/invitations/${i.id}`, method: 'DELETE' })}>
+                    {t('settings.cancelInvitation')}
+                  </button>
                 </td>
               </tr>
             ))}
@@ -303,7 +333,7 @@ export function Settings() {
               <option value="fr">Français</option>
               <option value="en">English</option>
             </select>
-            <button type="submit">{t('settings.addUser')}</button>
+            <button type="submit">{t('settings.invite')}</button>
           </form>
         )}
       </Section>
@@ -385,32 +415,24 @@ export function Settings() {
                 <td>{r.from}</td>
                 <td className="num">{r.ratePercent} %</td>
                 <td className="small">{r.note}</td>
-                <td>
-                  {admin && (
-                    <button type="button" className="link" onClick={() => call.mutate({ path: `/rates/${r.table}/${r.from}`, method: 'DELETE' })}>
-                      {t('settings.delete')}
-                    </button>
-                  )}
-                </td>
               </tr>
             ))}
           </tbody>
         </table>
-        {admin && (
-          <form className="toolbar" style={{ marginTop: 10 }} onSubmit={(e) => call.mutate({ path: '/rates', method: 'POST', body: formObject(e) })}>
-            <select name="table">
-              {d.rateTables.map((x) => (
-                <option key={x} value={x}>
-                  {x}
-                </option>
-              ))}
-            </select>
-            <input name="from" type="date" required />
-            <input name="ratePercent" required placeholder="4.15" style={{ width: 90 }} />
-            <input name="note" placeholder={t('settings.description')} />
-            <button type="submit">{t('settings.addRate')}</button>
-          </form>
-        )}
+        <h3>{t('settings.contractRate')}</h3>
+        <p className="muted small">{t('settings.contractRateNote')}</p>
+        <form
+          className="toolbar"
+          style={{ marginTop: 10 }}
+          onSubmit={(e) => {
+            const f = formObject(e);
+            call.mutate({ path: '/contract-rate', body: { ratePercent: f.ratePercent || null, note: f.note || null } });
+          }}
+        >
+          <input name="ratePercent" placeholder="12.00" defaultValue={d.contractRate?.ratePercent ?? ''} disabled={!admin} style={{ width: 90 }} data-testid="contract-rate" /> %
+          <input name="note" placeholder={t('settings.description')} defaultValue={d.contractRate?.note ?? ''} disabled={!admin} />
+          {admin && <button type="submit">{t('common.save')}</button>}
+        </form>
       </Section>
     </div>
   );
