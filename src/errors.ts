@@ -82,6 +82,7 @@ const NOUNS = defineMessages({
   customer: { fr: 'client', en: 'customer' },
   'default scenario for organisation': { fr: 'scénario par défaut de l’organisation', en: 'default scenario for organisation' },
   delivery: { fr: 'envoi', en: 'delivery' },
+  dispute: { fr: 'litige', en: 'dispute' },
   document: { fr: 'document', en: 'document' },
   invitation: { fr: 'invitation', en: 'invitation' },
   invoice: { fr: 'facture', en: 'invoice' },

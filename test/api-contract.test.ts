@@ -76,9 +76,9 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
     return { params: { key: s!.key }, body: { definition: s!.definition } };
   },
   listPauses: async (fx) => ({ query: { customerId: fx.customerId } }),
-  createPause: async (fx) => ({ body: { customerId: fx.customerId, reason: 'manual_hold', endsOn: '2026-04-15', note: 'asked by sales' } }),
+  createPause: async (fx) => ({ body: { customerId: fx.customerId, customerWide: true, reason: 'manual_hold', endsOn: '2026-04-15', note: 'asked by sales' } }),
   liftPause: async (fx) => {
-    const id = await fx.db.tx((q) => createPause(q, fx.org, { customerId: BigInt(fx.customerId), reason: 'manual_hold', startsOn: TODAY }, TODAY));
+    const id = await fx.db.tx((q) => createPause(q, fx.org, { customerId: BigInt(fx.customerId), customerWide: true, reason: 'manual_hold', startsOn: TODAY }, TODAY));
     return { params: { id: String(id) } };
   },
   listPromises: async () => ({}),
@@ -86,7 +86,7 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   listDisputes: async () => ({}),
   openDispute: async (fx) => ({ body: { customerId: fx.customerId, invoiceId: fx.invoiceId, reason: 'goods damaged' } }),
   resolveDispute: async (fx) => {
-    const id = await fx.db.tx((q) => openDispute(q, fx.org, { customerId: BigInt(fx.customerId), reason: 'price' }, TODAY));
+    const id = await fx.db.tx((q) => openDispute(q, fx.org, { customerId: BigInt(fx.customerId), customerWide: true, reason: 'price' }, TODAY));
     return { params: { id: String(id) }, body: { resolution: 'credit note issued' } };
   },
   listPaymentPlans: async () => ({}),

@@ -31,10 +31,10 @@ describe.each(dbTargets())('instalment reminders on $name', (target) => {
     expect(r.instalmentReminders).toBe(1);
     const dataDir = mkdtempSync(join(tmpdir(), 'relance-plan-'));
     const stats = await worker(db, paris('2026-03-10'), { dataDir }).runOnce();
-    expect(stats.sent).toBe(1);
-    expect((await actions(db, org.id)).map((a) => a.status)).toEqual(['sent']);
-    const [file] = listLocalOutbox(join(dataDir, 'outbox'), org.id);
-    const mail = await simpleParser(readFileSync(file!.file));
+    expect(stats.sent).toBe(2); // the plan's confirmation, queued on 2 March, and the reminder
+    expect((await actions(db, org.id)).map((a) => a.status)).toEqual(['sent', 'sent']);
+    const mails = await Promise.all(listLocalOutbox(join(dataDir, 'outbox'), org.id).map((f) => simpleParser(readFileSync(f.file))));
+    const mail = mails.find((m) => m.subject?.startsWith('Échéance n° 1'))!;
     expect(mail.subject).toMatch(/^Échéance n° 1 non reçue/);
     const text = (mail.text ?? '').replace(/[\u202f\u00a0]/g, ' ');
     expect(text).toContain('l’échéance n° 1 de l’échéancier convenu, soit 300,00 €, attendue le 9 mars 2026');

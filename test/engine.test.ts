@@ -44,7 +44,7 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     return { org: org.id, customer: c.id, invoices };
   }
   const actions = (org: string) =>
-    db.query<{ id: bigint; channel: string; step_offset: number; status: string; planned_on: string; status_reason: string | null; send_after: string; tone: string }>(
+    db.query<{ id: bigint; dedupe_key: string; channel: string; step_offset: number; status: string; planned_on: string; status_reason: string | null; send_after: string; tone: string }>(
       'SELECT * FROM actions WHERE organisation_id = $1 ORDER BY id',
       [org],
     );
@@ -160,9 +160,9 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
           await replanCustomer(q, s.org, s.customer, today);
         });
       }
-      if (day === 40) pauseId = await db.tx((q) => createPause(q, s.org, { customerId: s.customer, invoiceId: s.invoices[2]!.id, reason: 'manual_hold', startsOn: today }, today));
+      if (day === 40) pauseId = await db.tx((q) => createPause(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[2]!.id], reason: 'manual_hold', startsOn: today }, today));
       if (day === 55 && pauseId) await db.tx((q) => liftPause(q, s.org, pauseId!, today));
-      if (day === 45) disputeId = await db.tx((q) => openDispute(q, s.org, { customerId: s.customer, invoiceId: s.invoices[3]!.id, reason: 'livraison incomplète' }, today));
+      if (day === 45) disputeId = await db.tx((q) => openDispute(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[3]!.id], reason: 'livraison incomplète' }, today));
       if (day === 70 && disputeId) await db.tx((q) => resolveDispute(q, s.org, disputeId!, 'avoir partiel accepté', today));
       if (!fr.isWorkingDay(today)) continue; // the cycle runs on working days only, like an office
       await runCycle(db, s.org, { today });
@@ -188,19 +188,22 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect(cal.filter((l) => l.state === 'due')).toEqual([]);
     // The disputed invoice got nothing while disputed
     const disputed = await db.query<{ n: bigint }>(
-      `SELECT count(*) AS n FROM step_records WHERE organisation_id = $1 AND invoice_id = $2 AND outcome = 'planned' AND recorded_on >= $3 AND recorded_on < $4`,
+      `SELECT count(*) AS n FROM step_records WHERE organisation_id = $1 AND invoice_id = $2 AND outcome = 'planned' AND recorded_on >= $3 AND recorded_on < $4 AND step_key NOT LIKE 'ack:%'`,
       [s.org, s.invoices[3]!.id, addDays(d('2026-01-20'), 45), addDays(d('2026-01-20'), 70)],
     );
     expect(disputed[0]!.n).toBe(0n);
-    // Minimum gap: two messages to the customer are at least 3 days apart
-    const msgDays = [...new Set(rows.filter((a) => ['email', 'sms', 'letter', 'registered_letter'].includes(a.channel) && a.status !== 'cancelled').map((a) => a.planned_on))].sort();
+    // but it was acknowledged to the debtor the day it was recorded
+    expect(await db.query('SELECT template, planned_on FROM actions WHERE organisation_id = $1 AND dispute_id IS NOT NULL', [s.org])).toEqual([{ template: 'dispute_ack', planned_on: addDays(d('2026-01-20'), 45) }]);
+    // Minimum gap: two reminders to the customer are at least 3 days apart (an acknowledgement
+    // answers the customer and is no reminder)
+    const msgDays = [...new Set(rows.filter((a) => ['email', 'sms', 'letter', 'registered_letter'].includes(a.channel) && a.status !== 'cancelled' && !a.dedupe_key.startsWith('ack:')).map((a) => a.planned_on))].sort();
     for (let i = 1; i < msgDays.length; i++) expect(addDays(d(msgDays[i - 1]!), 3) <= msgDays[i]!).toBe(true);
   });
 
   it('a pause that ends resumes where the scenario was, with no burst of missed steps', async () => {
     const s = await setup();
     await runCycle(db, s.org, { today: d('2026-03-10') }); // J+8 call done
-    const pid = await db.tx((q) => createPause(q, s.org, { customerId: s.customer, reason: 'manual_hold', startsOn: d('2026-03-11'), endsOn: d('2026-04-20') }, d('2026-03-11')));
+    const pid = await db.tx((q) => createPause(q, s.org, { customerId: s.customer, customerWide: true, reason: 'manual_hold', startsOn: d('2026-03-11'), endsOn: d('2026-04-20') }, d('2026-03-11')));
     expect(pid).toBeTypeOf('bigint');
     expect((await runCycle(db, s.org, { today: d('2026-04-01') })).actionsCreated).toBe(0);
     // The J+8 call was still pending when the pause began: the pause cancelled it, so it is
@@ -245,7 +248,10 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect((await runCycle(db, s.org, { today: d('2026-03-17') })).instalmentReminders).toBe(0);
     const r = await runCycle(db, s.org, { today: d('2026-04-13') });
     expect(r.instalmentReminders).toBe(1);
-    expect((await db.query<{ instalment_seq: number }>('SELECT instalment_seq FROM actions WHERE organisation_id = $1', [s.org])).map((a) => a.instalment_seq)).toEqual([2]);
+    expect((await db.query<{ template: string; instalment_seq: number }>('SELECT template, instalment_seq FROM actions WHERE organisation_id = $1 ORDER BY id', [s.org])).map((a) => [a.template, a.instalment_seq])).toEqual([
+      ['payment_plan', null], // the plan's confirmation, queued when it was agreed
+      ['instalment', 2],
+    ]);
     // and the plan's pause keeps the regular scenario quiet meanwhile
     expect(r.actionsCreated).toBe(1);
   });
@@ -261,19 +267,20 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect((await runCycle(db, s.org, { today: d('2026-03-12') })).actionsCreated).toBe(0);
     const after = await runCycle(db, s.org, { today: d('2026-03-16') });
     expect(after.instalmentReminders).toBe(1);
-    const rows = await actions(s.org);
+    const rows = (await actions(s.org)).slice(1); // after the plan's confirmation
     expect(rows.map((a) => [a.tone, a.step_offset, a.planned_on])).toEqual([
       ['courtesy', -3, '2026-03-12'],
       ['reminder', 1, '2026-03-16'],
     ]);
-    expect((await db.query<{ template: string; instalment_seq: number }>('SELECT template, instalment_seq FROM actions WHERE organisation_id = $1', [s.org])).map((a) => [a.template, a.instalment_seq])).toEqual([
+    expect((await db.query<{ template: string; instalment_seq: number }>('SELECT template, instalment_seq FROM actions WHERE organisation_id = $1 ORDER BY id', [s.org])).map((a) => [a.template, a.instalment_seq])).toEqual([
+      ['payment_plan', null],
       ['instalment', 1],
       ['instalment', 1],
     ]);
     const r = await runCycle(db, s.org, { today: d('2026-03-23') });
     expect(r.plansBroken).toBe(1);
     // the plan ended: its pending (never sent) instalment reminders go too, and the scenario resumes
-    expect((await actions(s.org)).map((a) => [a.status, a.status_reason])).toEqual([
+    expect((await actions(s.org)).slice(1).map((a) => [a.status, a.status_reason])).toEqual([
       ['cancelled', 'plan_ended'],
       ['cancelled', 'plan_ended'],
       ['queued', null],
@@ -338,13 +345,13 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect(await events()).toEqual(['invoice.overdue', 'invoice.overdue']);
     await db.tx((q) => recordPromise(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[0]!.id], promisedOn: d('2026-03-05'), amountMinor: 120_000n }, d('2026-03-03')));
     await runCycle(db, s.org, { today: d('2026-03-09') });
-    expect((await events()).slice(2)).toEqual(['promise.broken']);
+    expect((await events()).slice(2)).toEqual(['promise.created', 'promise.broken']);
     await runCycle(db, s.org, { today: d('2026-04-30') }); // J+45 and more: handover
-    expect((await events()).slice(3)).toEqual(['case.escalated', 'customer.suspension_recommended']);
+    expect((await events()).slice(4)).toEqual(['case.escalated', 'customer.suspension_recommended']);
     const csv = `Date;Libellé;Montant\n30/04/2026;VIR CLIENT ${n} SARL FACTURE ${s.invoices[1]!.number};1200,00\n`;
     await importBankFile(db, s.org, Buffer.from(csv), { filename: 'r.csv', account: 'FR7630006000011234567890189' });
     await reconcile(db, s.org, { onCustomersChanged: replanOnPayment(d('2026-04-30')) });
-    expect((await events()).slice(5)).toEqual(['invoice.paid']);
+    expect((await events()).slice(6)).toEqual(['invoice.paid']);
   });
 
   it('an email address that bounced is no way to reach the customer: the step falls back to its letter', async () => {

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import type { CliContext } from './context.ts';
+import * as agreements from './commands/agreements.ts';
 import * as bank from './commands/bank.ts';
 import * as core from './commands/core.ts';
 import * as delivery from './commands/delivery.ts';
@@ -18,6 +19,6 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const mod of [core, law, ledgerLaw, documents, engine, bank, imports, delivery]) mod.register(program, ctx);
+  for (const mod of [core, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery]) mod.register(program, ctx);
   return program;
 }

@@ -1,9 +1,11 @@
 /**
  * Call tasks and what came of them. A call step becomes a task for a user or a team with the
  * script, the customer's numbers and the open invoices (worker.ts); the outcome recorded here acts:
- * a promise to pay pauses reminders until its date (recordPromise), a dispute pauses them
- * (openDispute), "already paid" pauses a week and asks for a reconciliation check, a payment plan
- * request and an unanswered call raise a follow-up, a wrong number is not used again.
+ * a promise to pay pauses the call's invoices until its date (recordPromise), a dispute pauses them
+ * (openDispute), "already paid" pauses them a week and asks for a reconciliation check, a payment
+ * plan request and an unanswered call raise a follow-up, a wrong number is not used again. The
+ * promise and the dispute are recorded through src/engine/events.ts like any other, so they are
+ * told (webhooks) and acknowledged the same way.
  */
 import { type Queryable, pgArray } from '../db/driver.ts';
 import { addDays, type CalendarDate } from '../domain/dates.ts';
@@ -103,7 +105,8 @@ export async function recordCallOutcome(
     promiseId = await recordPromise(q, orgId, { customerId: task.customerId, invoiceIds: openIds, promisedOn: o.promisedOn!, amountMinor: o.promisedMinor! }, today);
   }
   if (effect === 'dispute') {
-    disputeId = await openDispute(q, orgId, { customerId: task.customerId, invoiceId: openIds.length === 1 ? openIds[0]! : null, reason: o.disputeReason! }, today);
+    // The invoices the call was about; the whole customer only when none of them is open any more.
+    disputeId = await openDispute(q, orgId, { customerId: task.customerId, ...(openIds.length ? { invoiceIds: openIds } : { customerWide: true }), reason: o.disputeReason! }, today);
   }
   const [row] = await q.query<{ id: bigint }>(
     `INSERT INTO call_outcomes (organisation_id, call_task_id, customer_id, outcome, non_payment_reason, note, promised_on, promised_minor, dispute_reason,
@@ -127,7 +130,12 @@ export async function recordCallOutcome(
   switch (effect) {
     case 'reconciliation':
       // Stop chasing while someone looks for the payment in the bank statements.
-      await createPause(q, orgId, { customerId: task.customerId, reason: 'other', startsOn: today, endsOn: addDays(today, 7), note: 'says already paid: check the bank reconciliation' }, today);
+      await createPause(
+        q,
+        orgId,
+        { customerId: task.customerId, ...(openIds.length ? { invoiceIds: openIds } : { customerWide: true }), reason: 'other', startsOn: today, endsOn: addDays(today, 7), note: 'says already paid: check the bank reconciliation' },
+        today,
+      );
       await followup('reconciliation', o.note ?? 'the customer says the invoices are paid: find the payment');
       break;
     case 'payment_plan_request':

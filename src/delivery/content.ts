@@ -94,8 +94,30 @@ const REMINDER_CHANNEL: Record<string, ReminderData['channel'] | undefined> = {
 };
 
 /**
+ * The promise or dispute an acknowledgement is about (actions.promise_id, dispute_id): the
+ * promised date and amount, the dispute's date, reason and reference.
+ */
+async function agreementFor(q: Queryable, a: ActionToRender): Promise<Pick<DocumentInput, 'promise' | 'dispute'>> {
+  const [ref] = await q.query<{ promise_id: bigint | null; dispute_id: bigint | null }>('SELECT promise_id, dispute_id FROM actions WHERE organisation_id = $1 AND id = $2', [a.orgId, a.id]);
+  const out: Pick<DocumentInput, 'promise' | 'dispute'> = {};
+  if (ref?.promise_id != null) {
+    const [p] = await q.query<{ promised_on: CalendarDate; amount_minor: bigint }>('SELECT promised_on, amount_minor FROM promises WHERE organisation_id = $1 AND id = $2', [a.orgId, ref.promise_id]);
+    if (p) out.promise = { date: p.promised_on, amountMinor: p.amount_minor };
+  }
+  if (ref?.dispute_id != null) {
+    const [d] = await q.query<{ id: bigint; opened_on: CalendarDate; reason: string }>('SELECT id, opened_on, reason FROM disputes WHERE organisation_id = $1 AND id = $2', [a.orgId, ref.dispute_id]);
+    if (d) out.dispute = { receivedOn: d.opened_on, reason: d.reason, reference: disputeReference(d.id, d.opened_on) };
+  }
+  return out;
+}
+
+/** The reference a debtor quotes about a dispute: "LIT-2026-000042". */
+export const disputeReference = (id: bigint, openedOn: CalendarDate) => `LIT-${openedOn.slice(0, 4)}-${String(id).padStart(6, '0')}`;
+
+/**
  * The payment plan an instalment reminder (or a plan confirmation) is about: its instalments, and
- * for a reminder the instalment concerned with what is still due on it.
+ * the instalment concerned with what is still due on it (for a confirmation, the first one still
+ * due: what the payment box asks for now).
  */
 async function planFor(q: Queryable, a: ActionToRender, at: CalendarDate): Promise<DocumentInput['plan']> {
   const [ref] = await q.query<{ payment_plan_id: bigint | null; instalment_seq: number | null }>(
@@ -123,17 +145,18 @@ async function planFor(q: Queryable, a: ActionToRender, at: CalendarDate): Promi
     [a.orgId, planId],
   );
   let current: NonNullable<DocumentInput['plan']>['current'] = null;
-  if (ref?.instalment_seq != null && plan) {
+  const reminderOf = ref?.instalment_seq ?? null;
+  if (plan && (reminderOf !== null || a.template === 'payment_plan')) {
     const paid = plan.open_at_start_minor - plan.open_now;
     let cumulative = 0n;
     for (const r of rows) {
       cumulative += r.amount_minor;
-      if (r.seq !== ref.instalment_seq) continue;
+      if (reminderOf !== null ? r.seq !== reminderOf : current !== null) continue;
       const left = cumulative - paid;
       const due = left < r.amount_minor ? left : r.amount_minor;
       if (due > 0n) current = { seq: r.seq, date: r.due_date, amountMinor: due, overdue: at > r.due_date };
     }
-    if (!current) throw new PermanentContentError(`instalment ${ref.instalment_seq} is already paid`);
+    if (!current && reminderOf !== null) throw new PermanentContentError(`instalment ${reminderOf} is already paid`);
   }
   return { installments: rows.map((r) => ({ date: r.due_date, amountMinor: r.amount_minor })), current };
 }
@@ -412,6 +435,7 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
     creditsMinor: data.credits.get(`${k2(a.orgId, a.customerId)}/${invoices[0]!.currency}`) ?? 0n,
   };
   if (key === 'instalment' || key === 'payment_plan') input.plan = await planFor(q, a, at);
+  if (key === 'promise' || key === 'dispute_ack') Object.assign(input, await agreementFor(q, a));
   return {
     input,
     attachments,

@@ -23,7 +23,7 @@ import {
 } from '../domain/delivery.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
 import { DEFAULT_OPTIONS, requiresApproval, type ScenarioDefinition } from '../domain/engine/scenario.ts';
-import { ACTIVE_PAUSE, INSTALMENT_STEP } from '../engine/planner-input.ts';
+import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP } from '../engine/planner-input.ts';
 import { isTemplateKey, TEMPLATES } from '../documents/registry.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
@@ -135,12 +135,13 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
     const items = await q.query<{ organisation_id: string; action_id: bigint; invoice_id: bigint; number: string; step_key: string; open_minor: bigint; paused: boolean; disputed: boolean }>(
       `SELECT sr.organisation_id, sr.action_id, sr.invoice_id, i.number, sr.step_key,
               i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
-              EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
-                        AND (p.invoice_id IS NULL OR p.invoice_id = i.id) AND ${ACTIVE_PAUSE('p', 'x.today')}
-                        -- an instalment reminder is what a payment plan's own pause lets through
+              -- an acknowledgement of an agreement goes whatever the pauses; an instalment reminder
+              -- is what a payment plan's own pause lets through
+              NOT ${ACK_STEP('sr')} AND EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
+                        AND ${COVERS('p', 'i.id')} AND ${ACTIVE_PAUSE('p', 'x.today')}
                         AND NOT (p.reason = 'payment_plan' AND ${INSTALMENT_STEP('sr')})) AS paused,
-              EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = sr.organisation_id AND d.customer_id = i.customer_id
-                        AND (d.invoice_id IS NULL OR d.invoice_id = i.id) AND d.resolved_on IS NULL) AS disputed
+              NOT ${ACK_STEP('sr')} AND EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = sr.organisation_id AND d.customer_id = i.customer_id
+                        AND ${COVERS('d', 'i.id')} AND d.resolved_on IS NULL) AS disputed
          FROM json_to_recordset($1::json) AS x(org uuid, id text, today date)
          JOIN step_records sr ON sr.organisation_id = x.org AND sr.action_id = x.id::bigint AND sr.outcome = 'planned'
          JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id

@@ -41,8 +41,9 @@ export function documentInputFor(key: TemplateKey, input: DocumentInput): Docume
     ...input,
     claimPenalties: input.claimPenalties ?? spec.claimPenalties,
     deadlineDays: input.deadlineDays ?? (spec.deadlineDays || 8),
-    // Only an instalment reminder is about one instalment (and asks for its amount).
-    plan: input.plan && key !== 'instalment' ? { ...input.plan, current: null } : input.plan,
+    // An instalment reminder is about one instalment and a plan's confirmation asks for the first
+    // one still due: their payment box asks for that amount, never the whole balance.
+    plan: input.plan && key !== 'instalment' && key !== 'payment_plan' ? { ...input.plan, current: null } : input.plan,
   };
 }
 

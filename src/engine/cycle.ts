@@ -13,7 +13,7 @@ import { type DayPlan, missedInstalment, type PlannedAction, planDay, promiseSta
 import { windowStart } from '../domain/engine/window.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
-import { replanCustomer } from './events.ts';
+import { closePaymentPlan, closePromise } from './events.ts';
 import { emitEvent } from '../webhooks/index.ts';
 import { hasSubscribers, noticeOverdue } from './notices.ts';
 import { toDecimalString } from '../domain/money.ts';
@@ -347,19 +347,10 @@ async function writePlan(
   return { created: createdKeys.size, createdKeys, skipped: skippedCount };
 }
 
-/**
- * A promise or a plan is over: its pause ends today (if nobody lifted it already) and the customer
- * is re-planned either way, so reminders tied to it (an instalment's) go too.
- */
-async function resumeAfter(q: Queryable, orgId: string, pauseId: bigint, customerId: bigint, today: CalendarDate): Promise<void> {
-  await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, pauseId, today]);
-  await replanCustomer(q, orgId, customerId, today);
-}
-
 /** Promises whose date has passed: kept if paid, else broken (a task, and reminders resume). */
 async function settlePromises(q: Queryable, orgId: string, today: CalendarDate, summary: CycleSummary): Promise<void> {
   const rows = await q.query<Record<string, unknown>>(
-    `SELECT p.id, p.customer_id, p.promised_on, p.amount_minor, p.open_at_promise_minor, p.pause_id,
+    `SELECT p.id, p.customer_id, p.promised_on, p.amount_minor, p.currency, p.open_at_promise_minor, p.pause_id,
             (SELECT coalesce(sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor), 0) FROM invoices i
               WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS open_now
        FROM promises p WHERE p.organisation_id = $1 AND p.status = 'open'`,
@@ -372,30 +363,30 @@ async function settlePromises(q: Queryable, orgId: string, today: CalendarDate, 
       today,
     );
     if (state === 'open') continue;
-    await q.query('UPDATE promises SET status = $3, closed_on = $4 WHERE organisation_id = $1 AND id = $2', [orgId, r.id, state, today]);
-    await resumeAfter(q, orgId, r.pause_id as bigint, r.customer_id as bigint, today);
-    if (state === 'broken') {
-      summary.promisesBroken++;
-      await emitEvent(q, orgId, 'promise.broken', {
-        promiseId: String(r.id),
-        customerId: String(r.customer_id),
-        promisedOn: r.promised_on,
-        amount: toDecimalString(r.amount_minor as bigint),
-        stillOpen: toDecimalString(r.open_now as bigint),
-      });
-      await q.query(
-        `INSERT INTO tasks (organisation_id, customer_id, kind, source_id, due_on, note) VALUES ($1,$2,'broken_promise',$3,$4,$5)
-         ON CONFLICT (organisation_id, kind, source_id) DO NOTHING`,
-        [orgId, r.customer_id, r.id, today, `promise to pay by ${r.promised_on} not kept`],
-      );
-    } else summary.promisesKept++;
+    await closePromise(
+      q,
+      orgId,
+      {
+        id: r.id as bigint,
+        customerId: r.customer_id as bigint,
+        pauseId: r.pause_id as bigint,
+        promisedOn: r.promised_on as CalendarDate,
+        amountMinor: r.amount_minor as bigint,
+        currency: String(r.currency),
+        openNowMinor: r.open_now as bigint,
+      },
+      state,
+      today,
+    );
+    if (state === 'broken') summary.promisesBroken++;
+    else summary.promisesKept++;
   }
 }
 
 /** Payment plans: a missed instalment breaks the plan (task, reminders resume); paid off completes it. */
 async function settlePaymentPlans(q: Queryable, orgId: string, today: CalendarDate, summary: CycleSummary): Promise<void> {
   const plans = await q.query<Record<string, unknown>>(
-    `SELECT p.id, p.customer_id, p.open_at_start_minor, p.grace_days, p.pause_id,
+    `SELECT p.id, p.customer_id, p.currency, p.open_at_start_minor, p.grace_days, p.pause_id,
             (SELECT coalesce(sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor), 0) FROM invoices i
               WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS open_now
        FROM payment_plans p WHERE p.organisation_id = $1 AND p.status = 'active'`,
@@ -406,22 +397,16 @@ async function settlePaymentPlans(q: Queryable, orgId: string, today: CalendarDa
       await q.query<Record<string, unknown>>('SELECT seq, due_date, amount_minor FROM payment_plan_instalments WHERE organisation_id = $1 AND plan_id = $2', [orgId, p.id])
     ).map((i) => ({ seq: Number(i.seq), dueDate: i.due_date as CalendarDate, amountMinor: i.amount_minor as bigint }));
     const openNow = p.open_now as bigint;
+    const plan = { id: p.id as bigint, customerId: p.customer_id as bigint, pauseId: p.pause_id as bigint, currency: String(p.currency), openNowMinor: openNow };
     if (openNow <= 0n) {
       summary.plansCompleted++;
-      await q.query(`UPDATE payment_plans SET status = 'completed', closed_on = $3 WHERE organisation_id = $1 AND id = $2`, [orgId, p.id, today]);
-      await resumeAfter(q, orgId, p.pause_id as bigint, p.customer_id as bigint, today);
+      await closePaymentPlan(q, orgId, plan, { state: 'completed' }, today);
       continue;
     }
     const missed = missedInstalment(instalments, (p.open_at_start_minor as bigint) - openNow, today, Number(p.grace_days));
     if (!missed) continue;
     summary.plansBroken++;
-    await q.query(`UPDATE payment_plans SET status = 'broken', closed_on = $3 WHERE organisation_id = $1 AND id = $2`, [orgId, p.id, today]);
-    await resumeAfter(q, orgId, p.pause_id as bigint, p.customer_id as bigint, today);
-    await q.query(
-      `INSERT INTO tasks (organisation_id, customer_id, kind, source_id, due_on, note) VALUES ($1,$2,'missed_instalment',$3,$4,$5)
-       ON CONFLICT (organisation_id, kind, source_id) DO NOTHING`,
-      [orgId, p.customer_id, p.id, today, `instalment ${missed.seq} due ${missed.dueDate} not paid`],
-    );
+    await closePaymentPlan(q, orgId, plan, { state: 'broken', missed }, today);
   }
 }
 
@@ -451,8 +436,10 @@ async function planInstalmentReminders(
               WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS open_now,
             EXISTS (SELECT 1 FROM contacts ct WHERE ct.organisation_id = p.organisation_id AND ct.customer_id = p.customer_id AND coalesce(ct.email, '') <> '') AS has_email,
             EXISTS (SELECT 1 FROM contacts ct WHERE ct.organisation_id = p.organisation_id AND ct.customer_id = p.customer_id AND coalesce(ct.phone, '') <> '') AS has_phone,
+            -- another pause (a dispute) over one of the plan's invoices stops its reminders
             EXISTS (SELECT 1 FROM pauses ps WHERE ps.organisation_id = p.organisation_id AND ps.customer_id = p.customer_id
-                      AND ps.reason <> 'payment_plan' AND ${ACTIVE_PAUSE('ps', '$2::date')}) AS otherwise_paused
+                      AND ps.reason <> 'payment_plan' AND ${ACTIVE_PAUSE('ps', '$2::date')}
+                      AND (ps.invoice_ids IS NULL OR ps.invoice_ids && p.invoice_ids)) AS otherwise_paused
        FROM payment_plans p JOIN customers c ON c.organisation_id = p.organisation_id AND c.id = p.customer_id
       WHERE p.organisation_id = $1 AND p.status = 'active'`,
     [orgId, today],

@@ -7,13 +7,26 @@
 import { type Queryable, pgArray } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import { type PlannerCustomer, type PlannerInvoice, pausedDaysBetween } from '../domain/engine/planner.ts';
-import { INSTALMENT_STEP_PREFIX } from '../domain/engine/scenario.ts';
+import { ACK_STEP_PREFIX, INSTALMENT_STEP_PREFIX } from '../domain/engine/scenario.ts';
 import { type Assignments, resolveScenario } from './scenarios.ts';
 
 export const MESSAGE_CHANNELS_SQL = `('email','sms','letter','registered_letter')`;
 
 /** SQL predicate: step record `alias` is a payment-plan instalment's reminder, not a scenario step. */
 export const INSTALMENT_STEP = (alias: string) => `${alias}.step_key LIKE '${INSTALMENT_STEP_PREFIX}%'`;
+
+/**
+ * SQL predicate: step record `alias` is not a scenario step but a payment-plan instalment's
+ * reminder or the acknowledgement of an agreement: the planner leaves them out of an invoice's
+ * history, and the pauses that agreement made let them through.
+ */
+export const OUTSIDE_SCENARIO_STEP = (alias: string) => `(${INSTALMENT_STEP(alias)} OR ${ACK_STEP(alias)})`;
+
+/** SQL predicate: step record `alias` acknowledges a promise, a dispute or a payment plan. */
+export const ACK_STEP = (alias: string) => `${alias}.step_key LIKE '${ACK_STEP_PREFIX}%'`;
+
+/** SQL predicate: pause (or dispute) p covers invoice `invoice` (an id expression). */
+export const COVERS = (p: string, invoice: string) => `(${p}.invoice_ids IS NULL OR ${invoice} = ANY (${p}.invoice_ids))`;
 
 /** SQL predicate: pause p is active on date $today. */
 export const ACTIVE_PAUSE = (p: string, today: string) =>
@@ -45,7 +58,9 @@ const CUSTOMER_SELECT = `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment,
                  WHERE x.organisation_id = ct.organisation_id AND x.contact_id = ct.id AND x.kind = 'phone' AND x.value = ct.phone)), false) AS has_phone,
             coalesce(bool_or(ct.address_line1 IS NOT NULL AND ct.postal_code IS NOT NULL), false) AS has_postal,
             (SELECT max(a.planned_on) FROM actions a WHERE a.organisation_id = $1 AND a.customer_id = c.id
-                AND a.channel IN ${MESSAGE_CHANNELS_SQL} AND a.status <> 'cancelled' AND a.planned_on < $2) AS last_message_on
+                AND a.channel IN ${MESSAGE_CHANNELS_SQL} AND a.status <> 'cancelled' AND a.planned_on < $2
+                -- an acknowledgement answers the customer: it holds no reminder back
+                AND a.dedupe_key NOT LIKE '${ACK_STEP_PREFIX}:%') AS last_message_on
        FROM customers c
        LEFT JOIN contacts ct ON ct.organisation_id = c.organisation_id AND ct.customer_id = c.id
             AND (ct.receives_reminders OR NOT EXISTS (SELECT 1 FROM contacts x WHERE x.organisation_id = c.organisation_id AND x.customer_id = c.id AND x.receives_reminders))`;
@@ -81,7 +96,7 @@ export async function gatherCycleCandidates(q: Queryable, orgId: string, today: 
     `CREATE TEMP TABLE cycle_records ON COMMIT DROP AS
        SELECT i.customer_id, sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
          FROM cycle_invoices i JOIN step_records sr ON sr.organisation_id = $1 AND sr.invoice_id = i.id
-        WHERE NOT ${INSTALMENT_STEP('sr')}
+        WHERE NOT ${OUTSIDE_SCENARIO_STEP('sr')}
         ORDER BY i.customer_id`,
     [orgId],
   );
@@ -151,14 +166,14 @@ export async function loadPlannerInput(
           ? q.query<Record<string, unknown>>(
               `SELECT sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
                  FROM step_records sr
-                WHERE sr.organisation_id = $1 AND sr.invoice_id = ANY($2::bigint[]) AND NOT ${INSTALMENT_STEP('sr')}`,
+                WHERE sr.organisation_id = $1 AND sr.invoice_id = ANY($2::bigint[]) AND NOT ${OUTSIDE_SCENARIO_STEP('sr')}`,
               [orgId, pgArray(rows.map((r) => r.id as bigint))],
             )
           : [],
       );
   const rp = rangeSql(range, 'p.customer_id', 2);
   const pausesRead = q.query<Record<string, unknown>>(
-    `SELECT p.customer_id, p.invoice_id, p.starts_on, p.ends_on, p.lifted_on FROM pauses p WHERE p.organisation_id = $1 AND ${rp.sql}`,
+    `SELECT p.customer_id, p.invoice_ids, p.starts_on, p.ends_on, p.lifted_on FROM pauses p WHERE p.organisation_id = $1 AND ${rp.sql}`,
     [orgId, ...rp.params],
   );
   const [customerRows, invoiceRows, overdueRows, records, pauseRows] = await Promise.all([customersRead, invoicesRead, overdueRead, recordsRead, pausesRead]);
@@ -204,11 +219,12 @@ export async function loadPlannerInput(
     }
     for (const off of offsets) d.max = d.max === null ? off : Math.max(d.max, off);
   }
-  const pausesByCustomer = new Map<bigint, { invoiceId: bigint | null; start: CalendarDate; end: CalendarDate | null }[]>();
+  const pausesByCustomer = new Map<bigint, { invoiceIds: Set<bigint> | null; start: CalendarDate; end: CalendarDate | null }[]>();
   for (const p of pauseRows) {
     const list = pausesByCustomer.get(p.customer_id as bigint) ?? [];
     const ends = [p.ends_on, p.lifted_on].filter(Boolean) as CalendarDate[];
-    list.push({ invoiceId: (p.invoice_id as bigint | null) ?? null, start: p.starts_on as CalendarDate, end: ends.length ? (ends.sort()[0] as CalendarDate) : null });
+    const ids = p.invoice_ids as (bigint | string)[] | null;
+    list.push({ invoiceIds: ids ? new Set(ids.map((x) => BigInt(x))) : null, start: p.starts_on as CalendarDate, end: ends.length ? (ends.sort()[0] as CalendarDate) : null });
     pausesByCustomer.set(p.customer_id as bigint, list);
   }
   const invoices: PlannerInvoice[] = [];
@@ -218,7 +234,8 @@ export async function loadPlannerInput(
     if (!meta) continue;
     const id = r.id as bigint;
     const scenario = resolveScenario(assignments, (r.assigned_scenario as bigint | null) ?? null, customerId, meta.tags, meta.segment);
-    const pauses = (pausesByCustomer.get(customerId) ?? []).filter((p) => p.invoiceId === null || p.invoiceId === id);
+    // Only the pauses that cover this invoice: a promise on another invoice leaves it on its calendar.
+    const pauses = (pausesByCustomer.get(customerId) ?? []).filter((p) => p.invoiceIds === null || p.invoiceIds.has(id));
     const active = pauses.filter((p) => p.start <= today && (p.end === null || p.end > today));
     const paused = active.length > 0;
     const pausedUntil = paused && active.every((p) => p.end !== null) ? (active.map((p) => p.end!).sort().at(-1) as CalendarDate) : null;
@@ -235,8 +252,9 @@ export async function loadPlannerInput(
       scenario: scenario.definition,
       paused,
       pausedUntil,
-      // The clock stops while paused, from the issue date on (a pause before the due date delays the courtesy notice too).
-      pausedDays: pauses.length ? pausedDaysBetween(pauses, r.issue_date as CalendarDate, today) : 0,
+      // The clock of the steps from the due date on stops while paused; a pause before the due date
+      // moves nothing (the steps before it keep the date they announce).
+      pausedDays: pauses.length ? pausedDaysBetween(pauses, r.due_date as CalendarDate, today) : 0,
       done: d?.keys ?? new Set(),
       maxDoneOffset: d?.max ?? null,
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { jsonReplacer } from '../../db/driver.ts';
 import { calendarDate, todayIn } from '../../domain/dates.ts';
+import { reasonText } from '../../domain/engine/reasons.ts';
 import { toDecimalString } from '../../domain/money.ts';
 import { runCycle } from '../../engine/cycle.ts';
 import { customerCalendar } from '../../engine/preview.ts';
@@ -9,6 +10,7 @@ import { validation } from '../../errors.ts';
 import { CE } from '../errors.ts';
 import { getInvoiceByNumber, getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
+import { cliLang } from '../exit.ts';
 
 const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
 
@@ -48,7 +50,7 @@ export function register(program: Command, ctx: CliContext): void {
               if (o.json) ctx.out(json(line));
               else ctx.out(`${line.plannedOn}  ${line.channel.padEnd(17)} ${line.step.padEnd(5)} ${line.tone.padEnd(13)} ${a.customerName} — ${line.invoices.join(', ')}${a.requiresApproval ? '  [approval]' : ''}`);
             }
-            if (!o.json) for (const s of skipped) ctx.out(`${today}  skipped            J${s.stepOffset >= 0 ? '+' : ''}${s.stepOffset} ${s.channel} of ${s.number}: ${s.reason}`);
+            if (!o.json) for (const s of skipped) ctx.out(`${today}  skipped            J${s.stepOffset >= 0 ? '+' : ''}${s.stepOffset} ${s.channel} of ${s.number}: ${reasonText(s.reason, cliLang(process.env))}`);
             else for (const s of skipped) ctx.out(json({ type: 'skipped', invoice: s.number, step: s.stepKey, reason: s.reason }));
           },
         });
@@ -91,7 +93,8 @@ export function register(program: Command, ctx: CliContext): void {
         }
         if (lines.length === 0) ctx.out(invoice ? `invoice ${invoice.number} is ${invoice.status}: nothing to follow up` : 'no open invoice for this customer');
         for (const l of lines) {
-          const what = l.state === 'done' ? `done (${l.actionStatus ?? 'planned'})` : l.state === 'skipped' ? `skipped: ${l.reason}` : l.state === 'cancelled' ? `cancelled: ${l.reason}` : l.state;
+          const why = reasonText(l.reason, cliLang(process.env));
+          const what = l.state === 'done' ? `done (${l.actionStatus ?? 'planned'})` : l.state === 'skipped' ? `skipped: ${why}` : l.state === 'cancelled' ? `cancelled: ${why}` : l.state;
           ctx.out(`${l.invoice}  ${l.date}  J${l.offset >= 0 ? '+' : ''}${l.offset}`.padEnd(36) + `${l.channel.padEnd(18)}${l.tone.padEnd(14)}${what}${l.paused ? ' (paused)' : ''}`);
         }
       } finally {

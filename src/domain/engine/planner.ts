@@ -8,7 +8,9 @@
  *   day) is on or before today, it was not done, and no later step was done.
  * - After downtime only the most advanced due step goes out; earlier due ones are recorded as
  *   skipped with the reason ("superseded"), never silently dropped.
- * - A pause stops the invoice's clock: when it ends the scenario resumes where it was.
+ * - A pause stops the invoice's clock from its due date on: when it ends the scenario resumes where
+ *   it was. Steps before the due date keep their date (they announce it); one whose moment has
+ *   passed (today is after the due date) is recorded as skipped, never sent late.
  * - Partially paid invoices keep being followed up for their open amount.
  */
 import { addDays, type CalendarDate, daysBetween, fromEpochDay, toEpochDay } from '../dates.ts';
@@ -42,7 +44,7 @@ export interface PlannerInvoice {
   paused: boolean;
   /** When the active pause is planned to end (null: until lifted). */
   pausedUntil?: CalendarDate | null;
-  /** Days spent paused so far: the scenario's clock stopped for them. */
+  /** Days spent paused since the due date: the clock of the steps from the due date on stopped for them. */
   pausedDays: number;
   /** Step keys ("offset:channel") already planned, sent or skipped for this invoice. */
   done: ReadonlySet<string>;
@@ -76,7 +78,8 @@ export interface PlannedAction {
   invoices: ActionInvoice[];
 }
 
-export type SkipReason = 'superseded' | 'condition_not_met' | 'no_contact_channel';
+export const SKIP_REASONS = ['superseded', 'condition_not_met', 'no_contact_channel', 'due_date_passed'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface SkippedStep {
   invoiceId: bigint;
@@ -118,12 +121,15 @@ function calendarFor(name: string): WorkingDays {
 
 /** The day a step falls on for an invoice. */
 export function stepDate(inv: Pick<PlannerInvoice, 'dueDate' | 'pausedDays' | 'scenario'>, step: Step): CalendarDate {
-  return fromEpochDay(stepDay(toEpochDay(inv.dueDate) + inv.pausedDays, inv.scenario, step));
+  return fromEpochDay(stepDay(toEpochDay(inv.dueDate), inv.pausedDays, inv.scenario, step));
 }
 
-/** stepDate on day numbers: `start` is the due date's day number plus the days spent paused. */
-function stepDay(start: number, scenario: ScenarioDefinition, step: Step): number {
-  const raw = start + step.offset;
+/**
+ * stepDate on day numbers. A step before the due date announces it and keeps its date; the
+ * others move by the days spent paused since the due date.
+ */
+function stepDay(dueDay: number, pausedDays: number, scenario: ScenarioDefinition, step: Step): number {
+  const raw = dueDay + step.offset + (step.offset < 0 ? 0 : pausedDays);
   return scenario.options.workingDaysOnly ? calendarFor(scenario.options.holidayCalendar).nextWorkingEpochDay(raw) : raw;
 }
 
@@ -204,11 +210,11 @@ export function planDay(
     }
     const due: Step[] = [];
     let nextFuture: number | null = null;
-    const start = toEpochDay(inv.dueDate) + inv.pausedDays;
+    const dueDay = toEpochDay(inv.dueDate);
     for (const step of inv.scenario.steps) {
       if (inv.done.has(keyOf(step))) continue;
       if (inv.maxDoneOffset !== null && step.offset <= inv.maxDoneOffset) continue;
-      const day = stepDay(start, inv.scenario, step);
+      const day = stepDay(dueDay, inv.pausedDays, inv.scenario, step);
       if (day <= todayDay) due.push(step);
       else if (nextFuture === null || day < nextFuture) nextFuture = day;
     }
@@ -219,6 +225,11 @@ export function planDay(
     for (const step of due) {
       if (step.offset < top) {
         plan.skipped.push(skip(inv, step, 'superseded'));
+        continue;
+      }
+      // A notice before the due date ("falls due on …") after that date would say something false.
+      if (step.offset < 0 && todayDay > dueDay) {
+        plan.skipped.push(skip(inv, step, 'due_date_passed'));
         continue;
       }
       if (!conditionsMet(step, customer, inv, overdueByCustomer.get(inv.customerId) ?? noOverdue)) {
@@ -300,6 +311,7 @@ export function invoiceCalendar(inv: PlannerInvoice, today: CalendarDate): Calen
     let state: CalendarEntry['state'];
     if (inv.done.has(key)) state = 'done';
     else if (inv.maxDoneOffset !== null && step.offset <= inv.maxDoneOffset) state = 'passed';
+    else if (step.offset < 0 && today > inv.dueDate) state = 'passed';
     else state = date <= today ? 'due' : 'future';
     return { stepKey: key, offset: step.offset, channel: step.channel, tone: step.tone, template: step.template, date, state };
   });

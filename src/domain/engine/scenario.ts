@@ -82,6 +82,14 @@ export const INSTALMENT_STEP_PREFIX = 'plan';
 export const instalmentStepKey = (planId: bigint, seq: number, offset: number, channel: string) =>
   `${INSTALMENT_STEP_PREFIX}${planId}#${seq}:${offset}:${channel}`;
 
+/**
+ * Identity of the acknowledgement of an agreement (promise, dispute, payment plan) in an invoice's
+ * history: one per agreement and invoice, outside the scenario like an instalment's reminder.
+ */
+export const ACK_STEP_PREFIX = 'ack';
+export type AgreementKind = 'promise' | 'dispute' | 'payment_plan';
+export const ackStepKey = (kind: AgreementKind, id: bigint) => `${ACK_STEP_PREFIX}:${kind}:${id}`;
+
 export const BUILTIN_SCENARIOS: Record<string, { name: { fr: string; en: string }; definition: ScenarioDefinition }> = {
   'standard-b2b': {
     name: { fr: 'Standard B2B', en: 'Standard B2B' },

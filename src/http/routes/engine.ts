@@ -7,7 +7,6 @@ import { createPaymentPlan, createPause, liftPause, openDispute, PAUSE_REASONS, 
 import { getScenario, listScenarios, updateScenario } from '../../engine/scenarios.ts';
 import { ERROR_CODES, notFound, RelanceError } from '../../errors.ts';
 import { getInvoice } from '../../ledger/repo.ts';
-import { emitEvent } from '../../webhooks/index.ts';
 import type { Principal } from '../../auth/index.ts';
 import type { Queryable } from '../../db/driver.ts';
 import { approveActions, cancelActions } from '../../delivery/outbox.ts';
@@ -24,8 +23,36 @@ const camel = (r: Row) => Object.fromEntries(Object.entries(r).map(([k, v]) => [
 const D = (s: string) => s as CalendarDate;
 
 const Scenario = z.looseObject({ id: z.string(), key: z.string(), name: z.string(), version: z.number(), isDefault: z.boolean(), definition: z.unknown() });
-const Pause = z.looseObject({ id: z.string(), customerId: z.string(), invoiceId: z.string().nullable(), reason: z.string(), startsOn: z.string(), endsOn: z.string().nullable(), liftedOn: z.string().nullable() });
-const Dispute = z.looseObject({ id: z.string(), customerId: z.string(), invoiceId: z.string().nullable(), reason: z.string(), openedOn: z.string(), resolvedOn: z.string().nullable() });
+const Covered = {
+  invoiceIds: z.array(z.string()).nullable().meta({ description: 'the invoices covered; null: the whole customer, including invoices to come' }),
+  scope: z.enum(['invoices', 'customer']),
+};
+const Pause = z.looseObject({ id: z.string(), customerId: z.string(), ...Covered, reason: z.string(), startsOn: z.string(), endsOn: z.string().nullable(), liftedOn: z.string().nullable() });
+const Dispute = z.looseObject({ id: z.string(), customerId: z.string(), ...Covered, reason: z.string(), openedOn: z.string(), resolvedOn: z.string().nullable() });
+/** What a pause or dispute covers, said explicitly: invoices, or the whole customer. */
+const CoverageIn = {
+  invoiceIds: z.array(Id).min(1).max(200).optional().meta({ description: 'the invoices covered' }),
+  invoiceId: Id.nullish().meta({ description: 'one invoice covered (same as invoiceIds with one id)' }),
+  allOpenInvoices: z.boolean().optional().meta({ description: 'every open invoice of the customer today' }),
+  customerWide: z.boolean().optional().meta({ description: 'the whole customer, including invoices issued later' }),
+};
+/** What a promise or a plan covers: invoices, or every open invoice of the customer when asked. */
+const AgreementCoverageIn = {
+  invoiceIds: z.array(Id).min(1).max(200).optional().meta({ description: 'the invoices covered' }),
+  allOpenInvoices: z.boolean().optional().meta({ description: 'every open invoice of the customer today, when no invoice is named' }),
+  acknowledge: z.boolean().optional().meta({ description: "queue the acknowledgement to the debtor (default: the organisation's setting)" }),
+};
+const coverage = (b: { invoiceIds?: string[]; invoiceId?: string | null; allOpenInvoices?: boolean; customerWide?: boolean }) => ({
+  invoiceIds: [...(b.invoiceIds ?? []), ...(b.invoiceId ? [b.invoiceId] : [])].map(BigInt),
+  allOpenInvoices: b.allOpenInvoices === true,
+  customerWide: b.customerWide === true,
+});
+/** A pause or dispute row as the API shows it: the invoices it covers, or the whole customer. */
+const covered = (r: Row) => {
+  const ids = (r.invoice_ids as unknown[] | null) ?? null;
+  const { invoice_ids: _drop, ...rest } = r;
+  return { ...camel(rest), invoiceIds: ids ? ids.map(String) : null, scope: ids ? 'invoices' : 'customer' };
+};
 const Promise_ = z.looseObject({ id: z.string(), customerId: z.string(), promisedOn: z.string(), amountMinor: z.string(), status: z.string() });
 const Plan = z.looseObject({ id: z.string(), customerId: z.string(), status: z.string(), instalments: z.array(z.looseObject({ seq: z.number(), dueDate: z.string(), amountMinor: z.string() })) });
 const Action = z.looseObject({
@@ -40,20 +67,29 @@ const Action = z.looseObject({
 });
 const CustomerQuery = z.object({ customerId: Id.optional(), limit: Limit, cursor: Cursor });
 
-async function listOf(q: { query<T>(s: string, p?: readonly unknown[]): Promise<T[]> }, sql: string, orgId: string, query: z.infer<typeof CustomerQuery>) {
+async function listOf(q: { query<T>(s: string, p?: readonly unknown[]): Promise<T[]> }, sql: string, orgId: string, query: z.infer<typeof CustomerQuery>, shape: (r: Row) => Row = camel) {
   const rows = await q.query<Row>(`${sql} AND ($2::bigint IS NULL OR customer_id = $2) AND ($3::bigint IS NULL OR id > $3) ORDER BY id LIMIT $4`, [
     orgId,
     query.customerId ?? null,
     decodeCursor(query.cursor),
     query.limit + 1,
   ]);
-  return paged(rows.map(camel) as { id: bigint }[], query.limit);
+  return paged(rows.map(shape) as { id: bigint }[], query.limit);
 }
 
+const PAUSE_COLUMNS = 'id, customer_id, invoice_ids, reason, starts_on, ends_on, lifted_on, note';
+const DISPUTE_COLUMNS = 'id, customer_id, invoice_ids, reason, opened_on, resolved_on, resolution';
+
 async function pauseRow(q: { query<T>(s: string, p?: readonly unknown[]): Promise<T[]> }, orgId: string, id: bigint) {
-  const [r] = await q.query<Row>('SELECT id, customer_id, invoice_id, reason, starts_on, ends_on, lifted_on, note FROM pauses WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+  const [r] = await q.query<Row>(`SELECT ${PAUSE_COLUMNS} FROM pauses WHERE organisation_id = $1 AND id = $2`, [orgId, id]);
   if (!r) throw notFound('pause', String(id));
-  return camel(r);
+  return covered(r);
+}
+
+async function disputeRow(q: { query<T>(s: string, p?: readonly unknown[]): Promise<T[]> }, orgId: string, id: bigint) {
+  const [r] = await q.query<Row>(`SELECT ${DISPUTE_COLUMNS} FROM disputes WHERE organisation_id = $1 AND id = $2`, [orgId, id]);
+  if (!r) throw notFound('dispute', String(id));
+  return covered(r);
 }
 
 export const engineRoutes: RouteDef[] = [
@@ -76,13 +112,13 @@ export const engineRoutes: RouteDef[] = [
   route({
     method: 'get', path: '/api/v1/pauses', operationId: 'listPauses', summary: 'Pauses of reminders', tag: 'pauses', scope: 'read',
     query: CustomerQuery, response: page(Pause),
-    handler: async ({ q, orgId, query }) => listOf(q, 'SELECT id, customer_id, invoice_id, reason, starts_on, ends_on, lifted_on, note FROM pauses WHERE organisation_id = $1', orgId, query),
+    handler: async ({ q, orgId, query }) => listOf(q, `SELECT ${PAUSE_COLUMNS} FROM pauses WHERE organisation_id = $1`, orgId, query, covered),
   }),
   route({
-    method: 'post', path: '/api/v1/pauses', operationId: 'createPause', summary: 'Pause reminders for a customer or one invoice', tag: 'pauses', scope: 'write',
+    method: 'post', path: '/api/v1/pauses', operationId: 'createPause', summary: 'Pause reminders for the invoices named, or for the whole customer when asked (customerWide)', tag: 'pauses', scope: 'write',
     body: z.object({
       customerId: Id,
-      invoiceId: Id.nullish(),
+      ...CoverageIn,
       reason: z.enum(PAUSE_REASONS),
       startsOn: IsoDate.optional(),
       endsOn: IsoDate.nullish(),
@@ -92,7 +128,7 @@ export const engineRoutes: RouteDef[] = [
     handler: async ({ q, orgId, body, today }) => {
       const id = await createPause(
         q, orgId,
-        { customerId: BigInt(body.customerId), invoiceId: body.invoiceId ? BigInt(body.invoiceId) : null, reason: body.reason, startsOn: D(body.startsOn ?? today), endsOn: body.endsOn ? D(body.endsOn) : null, note: body.note ?? null },
+        { customerId: BigInt(body.customerId), ...coverage(body), reason: body.reason, startsOn: D(body.startsOn ?? today), endsOn: body.endsOn ? D(body.endsOn) : null, note: body.note ?? null },
         today,
       );
       return pauseRow(q, orgId, id);
@@ -114,14 +150,15 @@ export const engineRoutes: RouteDef[] = [
       listOf(q, 'SELECT id, customer_id, invoice_ids, promised_on, currency, amount_minor, status, closed_on FROM promises WHERE organisation_id = $1', orgId, query),
   }),
   route({
-    method: 'post', path: '/api/v1/promises', operationId: 'createPromise', summary: 'Record a promise to pay: reminders pause until its date', tag: 'promises', scope: 'write',
-    body: z.object({ customerId: Id, invoiceIds: z.array(Id).min(1).max(200), promisedOn: IsoDate, amount: DecimalAmount }), response: Promise_, errors: [404, 422],
+    method: 'post', path: '/api/v1/promises', operationId: 'createPromise', summary: 'Record a promise to pay: the invoices it covers pause until its date; the debtor gets its acknowledgement', tag: 'promises', scope: 'write',
+    body: z.object({ customerId: Id, ...AgreementCoverageIn, promisedOn: IsoDate, amount: DecimalAmount }), response: Promise_, errors: [404, 422],
     handler: async ({ q, orgId, body, today }) => {
-      const first = await getInvoice(q, orgId, BigInt(body.invoiceIds[0]!));
+      const currency = await agreementCurrency(q, orgId, BigInt(body.customerId), body.invoiceIds);
       const id = await recordPromise(
         q, orgId,
-        { customerId: BigInt(body.customerId), invoiceIds: body.invoiceIds.map(BigInt), promisedOn: D(body.promisedOn), amountMinor: parseAmount(body.amount, first.currency, { field: 'amount' }) },
+        { customerId: BigInt(body.customerId), ...coverage(body), promisedOn: D(body.promisedOn), amountMinor: parseAmount(body.amount, currency, { field: 'amount' }) },
         today,
+        { acknowledge: body.acknowledge },
       );
       const [r] = await q.query<Row>('SELECT id, customer_id, invoice_ids, promised_on, currency, amount_minor, status, closed_on FROM promises WHERE organisation_id = $1 AND id = $2', [orgId, id]);
       return camel(r!);
@@ -131,16 +168,14 @@ export const engineRoutes: RouteDef[] = [
   route({
     method: 'get', path: '/api/v1/disputes', operationId: 'listDisputes', summary: 'Disputes', tag: 'disputes', scope: 'read',
     query: CustomerQuery, response: page(Dispute),
-    handler: async ({ q, orgId, query }) => listOf(q, 'SELECT id, customer_id, invoice_id, reason, opened_on, resolved_on, resolution FROM disputes WHERE organisation_id = $1', orgId, query),
+    handler: async ({ q, orgId, query }) => listOf(q, `SELECT ${DISPUTE_COLUMNS} FROM disputes WHERE organisation_id = $1`, orgId, query, covered),
   }),
   route({
-    method: 'post', path: '/api/v1/disputes', operationId: 'openDispute', summary: 'Open a dispute: reminders pause for the customer or the invoice', tag: 'disputes', scope: 'write',
-    body: z.object({ customerId: Id, invoiceId: Id.nullish(), reason: z.string().min(1).max(2000) }), response: Dispute, errors: [404],
+    method: 'post', path: '/api/v1/disputes', operationId: 'openDispute', summary: 'Open a dispute: reminders pause for the invoices named, or the whole customer when asked (customerWide)', tag: 'disputes', scope: 'write',
+    body: z.object({ customerId: Id, ...CoverageIn, reason: z.string().min(1).max(2000), acknowledge: AgreementCoverageIn.acknowledge }), response: Dispute, errors: [404],
     handler: async ({ q, orgId, body, today }) => {
-      const id = await openDispute(q, orgId, { customerId: BigInt(body.customerId), invoiceId: body.invoiceId ? BigInt(body.invoiceId) : null, reason: body.reason }, today);
-      await emitEvent(q, orgId, 'dispute.opened', { disputeId: id, customerId: body.customerId, invoiceId: body.invoiceId ?? null, reason: body.reason });
-      const [r] = await q.query<Row>('SELECT id, customer_id, invoice_id, reason, opened_on, resolved_on, resolution FROM disputes WHERE organisation_id = $1 AND id = $2', [orgId, id]);
-      return camel(r!);
+      const id = await openDispute(q, orgId, { customerId: BigInt(body.customerId), ...coverage(body), reason: body.reason }, today, { acknowledge: body.acknowledge });
+      return disputeRow(q, orgId, id);
     },
   }),
   route({
@@ -148,9 +183,7 @@ export const engineRoutes: RouteDef[] = [
     params: IdParams, body: z.object({ resolution: z.string().min(1).max(2000) }), response: Dispute, status: 200,
     handler: async ({ q, orgId, params, body, today }) => {
       await resolveDispute(q, orgId, BigInt(params.id), body.resolution, today);
-      const [r] = await q.query<Row>('SELECT id, customer_id, invoice_id, reason, opened_on, resolved_on, resolution FROM disputes WHERE organisation_id = $1 AND id = $2', [orgId, BigInt(params.id)]);
-      await emitEvent(q, orgId, 'dispute.resolved', { disputeId: params.id, customerId: r!.customer_id, resolution: body.resolution });
-      return camel(r!);
+      return disputeRow(q, orgId, BigInt(params.id));
     },
   }),
 
@@ -169,25 +202,26 @@ export const engineRoutes: RouteDef[] = [
       ),
   }),
   route({
-    method: 'post', path: '/api/v1/payment-plans', operationId: 'createPaymentPlan', summary: 'Reschedule invoices into instalments (they must add up to what is owed)', tag: 'payment plans', scope: 'write',
+    method: 'post', path: '/api/v1/payment-plans', operationId: 'createPaymentPlan', summary: 'Reschedule the invoices named (or every open invoice, when asked) into instalments that add up to what is owed; only those invoices pause, and the debtor gets the schedule', tag: 'payment plans', scope: 'write',
     body: z.object({
       customerId: Id,
-      invoiceIds: z.array(Id).min(1).max(200),
+      ...AgreementCoverageIn,
       instalments: z.array(z.object({ dueDate: IsoDate, amount: DecimalAmount })).min(1).max(120),
       graceDays: z.number().int().min(0).max(60).optional(),
     }),
     response: Plan, errors: [404],
     handler: async ({ q, orgId, body, today }) => {
-      const first = await getInvoice(q, orgId, BigInt(body.invoiceIds[0]!));
+      const currency = await agreementCurrency(q, orgId, BigInt(body.customerId), body.invoiceIds);
       const id = await createPaymentPlan(
         q, orgId,
         {
           customerId: BigInt(body.customerId),
-          invoiceIds: body.invoiceIds.map(BigInt),
-          instalments: body.instalments.map((i, n) => ({ dueDate: D(i.dueDate), amountMinor: parseAmount(i.amount, first.currency, { field: `instalments.${n}.amount` }) })),
+          ...coverage(body),
+          instalments: body.instalments.map((i, n) => ({ dueDate: D(i.dueDate), amountMinor: parseAmount(i.amount, currency, { field: `instalments.${n}.amount` }) })),
           graceDays: body.graceDays,
         },
         today,
+        { acknowledge: body.acknowledge },
       );
       const [r] = await q.query<Row>(
         `SELECT id, customer_id, invoice_ids, currency, open_at_start_minor, started_on, grace_days, status, closed_on,
@@ -230,6 +264,16 @@ export const engineRoutes: RouteDef[] = [
     handler: async ({ q, orgId, params, body, principal, now }) => transition(q, orgId, BigInt(params.id), 'cancelled', body.reason, actor(principal), now),
   }),
 ];
+
+/** The currency amounts are read in: the first invoice named, else the customer's open invoices'. */
+async function agreementCurrency(q: Queryable, orgId: string, customerId: bigint, invoiceIds: string[] | undefined): Promise<string> {
+  if (invoiceIds?.length) return (await getInvoice(q, orgId, BigInt(invoiceIds[0]!))).currency;
+  const [r] = await q.query<{ currency: string }>(
+    `SELECT currency FROM invoices WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor + written_off_minor < amount_incl_tax_minor ORDER BY due_date, id LIMIT 1`,
+    [orgId, customerId],
+  );
+  return r?.currency ?? 'EUR';
+}
 
 const ACTION_COLUMNS = 'id, customer_id, channel, tone, template, step_offset, scenario_id, scenario_version, planned_on, send_after, status, status_reason, hold_reason';
 

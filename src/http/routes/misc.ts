@@ -28,6 +28,7 @@ import { importEInvoices } from '../../imports/einvoice.ts';
 import { importFec } from '../../imports/fec.ts';
 import { IMPORT_KINDS } from '../../imports/report.ts';
 import { getContractRate, loadRateTables, setContractRate } from '../../law/rates-repo.ts';
+import { COVERS } from '../../engine/planner-input.ts';
 import { validation } from '../../errors.ts';
 import {
   createSubscription,
@@ -96,7 +97,7 @@ export async function computeKpis(q: Queryable, orgId: string, currency: string,
   const byDue = await q.query<{ due_date: CalendarDate; disputed: boolean; open: bigint; n: bigint }>(
     `SELECT i.due_date,
             EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = i.organisation_id AND d.customer_id = i.customer_id
-                       AND d.resolved_on IS NULL AND (d.invoice_id IS NULL OR d.invoice_id = i.id)) AS disputed,
+                       AND d.resolved_on IS NULL AND ${COVERS('d', 'i.id')}) AS disputed,
             sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor) AS open, count(*) AS n
        FROM invoices i
       WHERE i.organisation_id = $1 AND i.currency = $2 AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor

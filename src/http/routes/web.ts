@@ -39,7 +39,8 @@ import {
   replanOnPayment,
   resolveDispute,
 } from '../../engine/events.ts';
-import { ACTIVE_PAUSE } from '../../engine/planner-input.ts';
+import { acknowledgesAgreements, setAcknowledgeAgreements } from '../../engine/acknowledgements.ts';
+import { ACTIVE_PAUSE, COVERS } from '../../engine/planner-input.ts';
 import { customerCalendar } from '../../engine/preview.ts';
 import { assignScenario, ensureBuiltinScenarios, listScenarios, loadAssignments, resolveScenario, updateScenario } from '../../engine/scenarios.ts';
 import type { Lang } from '../../i18n/index.ts';
@@ -89,6 +90,7 @@ const E = defineErrors('web', {
   no_smtp: { fr: "aucun serveur SMTP n’est configuré : les messages vont dans la boîte d’envoi locale", en: "no SMTP server is configured: messages go to the local outbox" },
   no_sender: { fr: "pas d’adresse d’expéditeur : renseignez d’abord l’adresse d’envoi", en: "no sender address: set the from address first" },
   stale_bank: { fr: "données bancaires anciennes : de 1 à 60 jours", en: "stale bank data: 1 to 60 days" },
+  acknowledge: { fr: "l’accusé de réception des accords est activé (true) ou non (false)", en: "acknowledging agreements is on (true) or off (false)" },
   own_role: { fr: "vous ne pouvez pas modifier votre propre rôle ni vous désactiver", en: "you cannot change your own role or disable yourself" },
   user_role: { fr: "le rôle doit être admin, collector ou viewer", en: "role must be admin, collector or viewer" },
   ids: { fr: "{field} : indiquez au moins un identifiant", en: "{field}: give at least one id" },
@@ -669,9 +671,9 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       [p.orgId],
     );
     const disputes = await db.query<Record<string, unknown>>(
-      `SELECT d.id, d.customer_id, c.legal_name, d.invoice_id, i.number, d.reason, d.opened_on
+      `SELECT d.id, d.customer_id, c.legal_name, d.invoice_ids, d.reason, d.opened_on,
+              (SELECT string_agg(i.number, ', ' ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)) AS number
          FROM disputes d JOIN customers c ON c.organisation_id = d.organisation_id AND c.id = d.customer_id
-         LEFT JOIN invoices i ON i.organisation_id = d.organisation_id AND i.id = d.invoice_id
         WHERE d.organisation_id = $1 AND d.resolved_on IS NULL AND d.opened_on >= $2 ORDER BY d.opened_on DESC, d.id DESC LIMIT 200`,
       [p.orgId, addDays(today, -14)],
     );
@@ -704,7 +706,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       brokenPromises: tasks.filter((t) => t.kind === 'broken_promise').map(taskJson),
       missedInstalments: tasks.filter((t) => t.kind === 'missed_instalment').map(taskJson),
       otherTasks: tasks.filter((t) => t.kind === 'other').map(taskJson),
-      disputes: disputes.map((d) => ({ id: String(d.id), customerId: String(d.customer_id), customerName: d.legal_name, invoiceId: d.invoice_id === null ? null : String(d.invoice_id), invoice: d.number, reason: d.reason, openedOn: d.opened_on })),
+      disputes: disputes.map((d) => ({ id: String(d.id), customerId: String(d.customer_id), customerName: d.legal_name, invoiceIds: d.invoice_ids === null ? null : (d.invoice_ids as unknown[]).map(String), invoice: d.number, reason: d.reason, openedOn: d.opened_on })),
       followups: followups.map((f) => ({ id: String(f.id), kind: f.kind, customerId: String(f.customer_id), customerName: f.legal_name, note: f.note, createdAt: f.created_at })),
     });
   });
@@ -927,7 +929,8 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const assignments = await loadAssignments(db, p.orgId);
     const scenario = resolveScenario(assignments, null, id, customer.tags, customer.segment);
     const pauses = await db.query<Record<string, unknown>>(
-      `SELECT p.id, p.invoice_id, p.reason, p.starts_on, p.ends_on, p.lifted_on, p.note, ${ACTIVE_PAUSE('p', '$3::date')} AS active
+      `SELECT p.id, p.invoice_ids, p.reason, p.starts_on, p.ends_on, p.lifted_on, p.note, ${ACTIVE_PAUSE('p', '$3::date')} AS active,
+              (SELECT array_agg(i.number ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS invoices
          FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2 ORDER BY p.starts_on DESC, p.id DESC`,
       [p.orgId, id, today],
     );
@@ -941,8 +944,19 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       calendar,
       scenario: { key: scenario.key, name: scenario.name, assigned: assignments.byCustomer.get(id) === scenario.id },
       scenarios: [...assignments.scenarios.values()].map((s) => ({ key: s.key, name: s.name })),
-      pauses: pauses.map((x) => ({ id: String(x.id), invoiceId: x.invoice_id === null ? null : String(x.invoice_id), reason: x.reason, startsOn: x.starts_on, endsOn: x.ends_on, liftedOn: x.lifted_on, note: x.note, active: Boolean(x.active) })),
-      paused: pauses.some((x) => x.active && x.invoice_id === null),
+      // What each pause covers: its invoices (numbers), or the whole customer (invoices null).
+      pauses: pauses.map((x) => ({
+        id: String(x.id),
+        invoiceIds: x.invoice_ids === null ? null : (x.invoice_ids as unknown[]).map(String),
+        invoices: x.invoice_ids === null ? null : ((x.invoices as string[] | null) ?? []),
+        reason: x.reason,
+        startsOn: x.starts_on,
+        endsOn: x.ends_on,
+        liftedOn: x.lifted_on,
+        note: x.note,
+        active: Boolean(x.active),
+      })),
+      paused: pauses.some((x) => x.active && x.invoice_ids === null),
       timeline,
     });
   });
@@ -963,7 +977,12 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     });
 
   customerWrite('/pause', (q, p, id, today, b) =>
-    createPause(q, p.orgId, { customerId: id, reason: (b.reason as PauseReason) ?? 'manual_hold', startsOn: today, endsOn: b.until ? dateOf(b.until, 'until') : null, note: (b.note as string) ?? null }, today),
+    createPause(
+      q,
+      p.orgId,
+      { customerId: id, ...coverageOf(b), reason: (b.reason as PauseReason) ?? 'manual_hold', startsOn: today, endsOn: b.until ? dateOf(b.until, 'until') : null, note: (b.note as string) ?? null },
+      today,
+    ),
   );
   customerWrite('/resume', async (q, p, id, today) => {
     const active = await q.query<{ id: bigint }>(
@@ -974,11 +993,15 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     return { lifted: active.length };
   });
   customerWrite('/promise', (q, p, id, today, b) =>
-    recordPromise(q, p.orgId, { customerId: id, invoiceIds: idList(b.invoiceIds, 'invoiceIds'), promisedOn: dateOf(b.promisedOn, 'promisedOn'), amountMinor: minorOf(b.amountMinor, 'amountMinor') }, today),
+    recordPromise(
+      q,
+      p.orgId,
+      { customerId: id, ...coverageOf(b), promisedOn: dateOf(b.promisedOn, 'promisedOn'), amountMinor: minorOf(b.amountMinor, 'amountMinor') },
+      today,
+      acknowledgeOf(b),
+    ),
   );
-  customerWrite('/dispute', (q, p, id, today, b) =>
-    openDispute(q, p.orgId, { customerId: id, invoiceId: b.invoiceId ? idList([b.invoiceId], 'invoiceId')[0]! : null, reason: String(b.reason ?? '') }, today),
-  );
+  customerWrite('/dispute', (q, p, id, today, b) => openDispute(q, p.orgId, { customerId: id, ...coverageOf(b), reason: String(b.reason ?? '') }, today, acknowledgeOf(b)));
   customerWrite('/payment-plan', (q, p, id, today, b) => {
     if (!Array.isArray(b.instalments)) throw validation(E('instalments_list'), { field: 'instalments' });
     return createPaymentPlan(
@@ -986,10 +1009,11 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       p.orgId,
       {
         customerId: id,
-        invoiceIds: idList(b.invoiceIds, 'invoiceIds'),
+        ...coverageOf(b),
         instalments: (b.instalments as Record<string, unknown>[]).map((x, i) => ({ dueDate: dateOf(x.dueDate, `instalments[${i}].dueDate`), amountMinor: minorOf(x.amountMinor, `instalments[${i}].amountMinor`) })),
       },
       today,
+      acknowledgeOf(b),
     );
   });
   customerWrite('/scenario', async (q, p, id, today, b) => {
@@ -1098,6 +1122,13 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
         WHERE d.organisation_id = $1 AND $2 = ANY(d.invoice_ids) ORDER BY d.handed_over_at`,
       [p.orgId, id],
     );
+    const pauses = await db.query<Record<string, unknown>>(
+      `SELECT p.id, p.reason, p.ends_on, p.invoice_ids,
+              (SELECT array_agg(i.number ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS invoices
+         FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2 AND ${COVERS('p', '$3::bigint')} AND ${ACTIVE_PAUSE('p', '$4::date')}
+        ORDER BY p.starts_on, p.id`,
+      [p.orgId, invoice.customerId, id, today],
+    );
     const fees = invoice.openMinor > 0n && invoice.dueDate < today ? (await customerPenalties(db, p.orgId, invoice.customerId, today, 'fr')).invoices.find((x) => x.invoiceId === String(id)) ?? null : null;
     return json({
       today,
@@ -1111,6 +1142,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
         ...deliveries.map((d) => ({ kind: 'delivery', id: String(d.id), channel: d.channel, subject: d.subject, template: d.template, at: d.handed_over_at, provider: d.provider, url: r(`/deliveries/${d.id}/raw`) })),
       ],
       fees,
+      pauses: pauses.map((x) => ({ id: String(x.id), reason: x.reason, endsOn: x.ends_on, invoices: x.invoice_ids === null ? null : ((x.invoices as string[] | null) ?? []) })),
     });
   });
   app.get(r('/documents/:id'), async (c) => {
@@ -1466,6 +1498,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       branding: brandingText,
       delivery: await describeSettings(db, p.orgId),
       staleBankDays: engine?.stale_bank_days ?? 3,
+      acknowledgeAgreements: await acknowledgesAgreements(db, p.orgId),
       sending: def ? { window: def.definition.options.window, holidayCalendar: def.definition.options.holidayCalendar, workingDaysOnly: def.definition.options.workingDaysOnly } : null,
       holidayCalendars: Object.entries(HOLIDAY_CALENDARS).map(([key, v]) => ({ key, name: v.name })),
       users: users.map((u) => ({ id: u.id, email: u.email, name: u.name, language: u.language, role: u.role, disabled: u.disabled_at !== null })),
@@ -1546,9 +1579,13 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   });
   app.put(r('/settings/engine'), async (c) => {
     const p = allow(c, 'admin');
-    const b = await body<{ staleBankDays?: number; window?: { start: string; end: string }; holidayCalendar?: string; workingDaysOnly?: boolean }>(c);
+    const b = await body<{ staleBankDays?: number; window?: { start: string; end: string }; holidayCalendar?: string; workingDaysOnly?: boolean; acknowledgeAgreements?: boolean }>(c);
     const { today } = await orgToday(ctx, p.orgId);
     await db.tx(async (q) => {
+      if (b.acknowledgeAgreements !== undefined) {
+        if (typeof b.acknowledgeAgreements !== 'boolean') throw validation(E('acknowledge'), { field: 'acknowledgeAgreements' });
+        await setAcknowledgeAgreements(q, p.orgId, b.acknowledgeAgreements);
+      }
       if (b.staleBankDays !== undefined) {
         const n = Number(b.staleBankDays);
         if (!Number.isInteger(n) || n < 1 || n > 60) throw validation(E('stale_bank'), { field: 'staleBankDays' });
@@ -1660,6 +1697,15 @@ const taskJson = (t: Record<string, unknown>) => ({
   currency: t.currency ?? null,
 });
 
+/** What a pause or an agreement covers, as the customer screen sends it: invoices, or the whole customer when ticked. */
+function coverageOf(b: Record<string, unknown>): { invoiceIds?: bigint[]; customerWide?: boolean; allOpenInvoices?: boolean } {
+  if (b.customerWide === true) return { customerWide: true };
+  if (b.allOpenInvoices === true) return { allOpenInvoices: true };
+  return Array.isArray(b.invoiceIds) && b.invoiceIds.length ? { invoiceIds: idList(b.invoiceIds, 'invoiceIds') } : {};
+}
+
+const acknowledgeOf = (b: Record<string, unknown>) => (typeof b.acknowledge === 'boolean' ? { acknowledge: b.acknowledge } : {});
+
 function idList(v: unknown, field: string): bigint[] {
   if (!Array.isArray(v) || v.length === 0) throw validation(E('ids', { field }), { field });
   return v.map((x, i) => {
@@ -1752,14 +1798,17 @@ async function customerTimeline(q: Queryable, orgId: string, customerId: bigint)
       P,
     ),
     q.query<Record<string, unknown>>(
-      `SELECT d.id, d.reason, d.opened_on, d.resolved_on, d.resolution, i.number FROM disputes d
-         LEFT JOIN invoices i ON i.organisation_id = d.organisation_id AND i.id = d.invoice_id
+      `SELECT d.id, d.reason, d.opened_on, d.resolved_on, d.resolution,
+              (SELECT string_agg(i.number, ', ' ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)) AS number
+         FROM disputes d
         WHERE d.organisation_id = $1 AND d.customer_id = $2 ORDER BY d.opened_on DESC LIMIT 200`,
       P,
     ),
     q.query<Record<string, unknown>>(
-      `SELECT id, reason, starts_on, ends_on, lifted_on, note FROM pauses WHERE organisation_id = $1 AND customer_id = $2 AND reason IN ('manual_hold', 'insolvency', 'other')
-        ORDER BY starts_on DESC LIMIT 200`,
+      `SELECT p.id, p.reason, p.starts_on, p.ends_on, p.lifted_on, p.note,
+              (SELECT string_agg(i.number, ', ' ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS invoices
+         FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2 AND p.reason IN ('manual_hold', 'insolvency', 'other')
+        ORDER BY p.starts_on DESC LIMIT 200`,
       P,
     ),
     q.query<Record<string, unknown>>(

@@ -59,7 +59,8 @@ interface CustomerData {
   calendar: CalendarLine[];
   scenario: { key: string; name: string; assigned: boolean };
   scenarios: { key: string; name: string }[];
-  pauses: { id: string; reason: string; startsOn: string; endsOn: string | null; liftedOn: string | null; note: string | null; active: boolean; invoiceId: string | null }[];
+  /** invoices: the numbers a pause covers; null: the whole customer. */
+  pauses: { id: string; reason: string; startsOn: string; endsOn: string | null; liftedOn: string | null; note: string | null; active: boolean; invoiceIds: string[] | null; invoices: string[] | null }[];
   paused: boolean;
   timeline: TimelineItem[];
 }
@@ -105,11 +106,11 @@ export function Customer() {
           {c.siren ? ` · SIREN ${c.siren}` : ''}
           {c.externalId ? ` · ${c.externalId}` : ''} · {t('customer.terms', { n: c.paymentTermsDays })}
         </span>
-        {activePauses.length > 0 && (
-          <span className="pill warn" data-testid="paused-badge">
-            {t('customer.paused')}
+        {activePauses.map((p) => (
+          <span className="pill warn" data-testid="paused-badge" key={p.id}>
+            {t('customer.pausedCovers', { covers: p.invoices ? p.invoices.join(', ') : t('customer.wholeCustomer') })}
           </span>
-        )}
+        ))}
       </header>
       {notice && <div className="banner good">{notice}</div>}
       {act.error && <div className="banner bad">{act.error.message}</div>}
@@ -162,17 +163,14 @@ export function Customer() {
       <div className="actions-row">
         {writer && (
           <>
-            {activePauses.length > 0 ? (
-              activePauses.map((p) => (
-                <button type="button" key={p.id} onClick={() => lift.mutate(p.id)} data-testid="resume">
-                  {t('customer.resume')} (<Code prefix="pause" value={p.reason} />)
-                </button>
-              ))
-            ) : (
-              <button type="button" onClick={() => setDialog('pause')} data-testid="pause">
-                {t('customer.pause')}
+            {activePauses.map((p) => (
+              <button type="button" key={p.id} onClick={() => lift.mutate(p.id)} data-testid="resume">
+                {t('customer.resume')} (<Code prefix="pause" value={p.reason} /> · {p.invoices ? p.invoices.join(', ') : t('customer.wholeCustomer')})
               </button>
-            )}
+            ))}
+            <button type="button" onClick={() => setDialog('pause')} data-testid="pause">
+              {t('customer.pause')}
+            </button>
             <button type="button" onClick={() => setDialog('promise')} disabled={d.openItems.length === 0}>
               {t('customer.promise')}
             </button>
@@ -276,7 +274,13 @@ export function Customer() {
       </div>
 
       {dialog === 'pause' && (
-        <Dialog title={t('customer.pause')} onClose={() => setDialog(null)} onSubmit={(f) => act.mutate({ path: '/pause', body: { until: f.get('until') || undefined, note: f.get('note') } })} pending={act.isPending}>
+        <Dialog
+          title={t('customer.pause')}
+          onClose={() => setDialog(null)}
+          onSubmit={(f) => act.mutate({ path: '/pause', body: { ...coverage(f), until: f.get('until') || undefined, note: f.get('note') } })}
+          pending={act.isPending}
+        >
+          <InvoicePicker items={d.openItems} wholeCustomer />
           <label>
             {t('customer.pauseUntil')}
             <input type="date" name="until" min={d.today} />
@@ -293,7 +297,7 @@ export function Customer() {
           onClose={() => setDialog(null)}
           pending={act.isPending}
           onSubmit={(f) =>
-            act.mutate({ path: '/promise', body: { invoiceIds: f.getAll('invoice'), promisedOn: f.get('promisedOn'), amountMinor: toMinor(String(f.get('amount'))) ?? '' } })
+            act.mutate({ path: '/promise', body: { ...coverage(f), promisedOn: f.get('promisedOn'), amountMinor: toMinor(String(f.get('amount'))) ?? '' } })
           }
         >
           <InvoicePicker items={d.openItems} />
@@ -308,18 +312,8 @@ export function Customer() {
         </Dialog>
       )}
       {dialog === 'dispute' && (
-        <Dialog title={t('customer.dispute')} onClose={() => setDialog(null)} pending={act.isPending} onSubmit={(f) => act.mutate({ path: '/dispute', body: { invoiceId: f.get('invoiceId') || undefined, reason: f.get('reason') } })}>
-          <label>
-            {t('col.invoice')}
-            <select name="invoiceId">
-              <option value="">{t('customer.allInvoices')}</option>
-              {d.openItems.map((i) => (
-                <option key={i.invoiceId} value={i.invoiceId}>
-                  {i.number}
-                </option>
-              ))}
-            </select>
-          </label>
+        <Dialog title={t('customer.dispute')} onClose={() => setDialog(null)} pending={act.isPending} onSubmit={(f) => act.mutate({ path: '/dispute', body: { ...coverage(f), reason: f.get('reason') } })}>
+          <InvoicePicker items={d.openItems} wholeCustomer />
           <label className="wide">
             {t('call.disputeReason')}
             <input name="reason" required />
@@ -360,17 +354,34 @@ function Dialog({ title, onClose, onSubmit, pending, children }: { title: string
   );
 }
 
-function InvoicePicker({ items }: { items: OpenItem[] }) {
+/** What a pause or an agreement covers, from the picker: the invoices ticked, or the whole customer. */
+function coverage(f: FormData): { invoiceIds: string[] } | { customerWide: true } {
+  return f.get('customerWide') ? { customerWide: true } : { invoiceIds: f.getAll('invoice').map(String) };
+}
+
+/**
+ * The invoices a pause or an agreement covers: none ticked by default (it covers what is said),
+ * and, for a pause or a dispute, the whole customer when asked.
+ */
+function InvoicePicker({ items, wholeCustomer = false }: { items: OpenItem[]; wholeCustomer?: boolean }) {
+  const t = useT();
   const lang = useLang();
   return (
-    <div className="wide">
+    <fieldset className="wide" data-testid="invoice-picker">
+      <legend>{t('customer.covers')}</legend>
       {items.map((i) => (
         <label key={i.invoiceId} className="inline">
-          <input type="checkbox" name="invoice" value={i.invoiceId} defaultChecked />
+          <input type="checkbox" name="invoice" value={i.invoiceId} />
           {i.number} — {money(i.openMinor, i.currency, lang)} ({date(i.dueDate, lang)})
         </label>
       ))}
-    </div>
+      {wholeCustomer && (
+        <label className="inline">
+          <input type="checkbox" name="customerWide" value="yes" />
+          {t('customer.wholeCustomer')}
+        </label>
+      )}
+    </fieldset>
   );
 }
 
@@ -378,7 +389,9 @@ function PlanDialog({ items, today, pending, onClose, onSubmit }: { items: OpenI
   const t = useT();
   const lang = useLang();
   const [count, setCount] = useState(3);
-  const total = items.reduce((s, i) => s + BigInt(i.openMinor), 0n);
+  const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
+  const picked = items.filter((i) => chosen.has(i.invoiceId));
+  const total = picked.reduce((s, i) => s + BigInt(i.openMinor), 0n);
   // Equal instalments a month apart; the last one takes the rounding remainder.
   const each = total / BigInt(count);
   const instalments = Array.from({ length: count }, (_, k) => {
@@ -389,6 +402,24 @@ function PlanDialog({ items, today, pending, onClose, onSubmit }: { items: OpenI
   return (
     <Modal title={t('customer.plan')} onClose={onClose}>
       <div className="form">
+        <fieldset className="wide" data-testid="plan-invoices">
+          <legend>{t('customer.covers')}</legend>
+          {items.map((i) => (
+            <label key={i.invoiceId} className="inline">
+              <input
+                type="checkbox"
+                checked={chosen.has(i.invoiceId)}
+                onChange={(e) => {
+                  const next = new Set(chosen);
+                  if (e.target.checked) next.add(i.invoiceId);
+                  else next.delete(i.invoiceId);
+                  setChosen(next);
+                }}
+              />
+              {i.number} — {money(i.openMinor, i.currency, lang)} ({date(i.dueDate, lang)})
+            </label>
+          ))}
+        </fieldset>
         <label>
           {t('customer.planCount')}
           <input type="number" min={2} max={24} value={count} onChange={(e) => setCount(Math.max(2, Math.min(24, Number(e.target.value) || 2)))} />
@@ -406,7 +437,7 @@ function PlanDialog({ items, today, pending, onClose, onSubmit }: { items: OpenI
         </tbody>
       </table>
       <div className="actions-row">
-        <button type="button" className="primary" disabled={pending} onClick={() => onSubmit({ invoiceIds: items.map((i) => i.invoiceId), instalments })}>
+        <button type="button" className="primary" disabled={pending || picked.length === 0} onClick={() => onSubmit({ invoiceIds: picked.map((i) => i.invoiceId), instalments })}>
           {t('common.save')}
         </button>
       </div>

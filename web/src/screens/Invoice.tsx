@@ -14,6 +14,8 @@ interface InvoiceData {
   settlements: { kind: string; id: string; on: string; amountMinor: string; method: string | null; reference: string | null; creditNote: string | null }[];
   documents: { kind: string; id: string; channel?: string; subject?: string; template?: string; at?: string; url: string }[];
   fees: { interestMinor: string; indemnityMinor: string; periods: { from: string; to: string; days: number; ratePercent: string; interestMinor: string }[] } | null;
+  /** The pauses in force over this invoice, with what each covers (null: the whole customer). */
+  pauses: { id: string; reason: string; endsOn: string | null; invoices: string[] | null }[];
 }
 
 export function InvoicePage() {
@@ -37,6 +39,11 @@ export function InvoicePage() {
         <Link to="/customers/$customerId" params={{ customerId: d.customer.id }}>
           {d.customer.name}
         </Link>
+        {d.pauses.map((p) => (
+          <span className="pill warn" key={p.id} data-testid="invoice-pause">
+            <Code prefix="pause" value={p.reason} /> · {t('customer.pausedCovers', { covers: p.invoices ? p.invoices.join(', ') : t('customer.wholeCustomer') })}
+          </span>
+        ))}
       </header>
       <div className="kpis">
         <div className="kpi">
@@ -85,7 +92,9 @@ export function InvoicePage() {
                     {l.actionStatus && <StatusPill status={l.actionStatus} />}
                     {l.paused && <span className="pill warn">{t('customer.paused')}</span>}
                   </td>
-                  <td className="small muted">{l.reason}</td>
+                  <td className="small muted">
+                    <Code prefix="skip" value={l.reason} />
+                  </td>
                 </tr>
               ))}
             </tbody>

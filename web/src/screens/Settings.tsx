@@ -10,6 +10,7 @@ interface SettingsData {
   branding: Record<string, string | null>;
   delivery: Record<string, unknown>;
   staleBankDays: number;
+  acknowledgeAgreements: boolean;
   sending: { window: { start: string; end: string }; holidayCalendar: string; workingDaysOnly: boolean } | null;
   holidayCalendars: { key: string; name: string }[];
   users: { id: string; email: string; name: string | null; language: string; role: string; disabled: boolean }[];
@@ -238,7 +239,10 @@ export function Settings() {
           className="form"
           onSubmit={(e) => {
             const f = formObject(e);
-            call.mutate({ path: '/engine', body: { staleBankDays: Number(f.staleBankDays), window: { start: f.start, end: f.end }, holidayCalendar: f.holidayCalendar, workingDaysOnly: f.workingDaysOnly === 'on' } });
+            call.mutate({
+              path: '/engine',
+              body: { staleBankDays: Number(f.staleBankDays), window: { start: f.start, end: f.end }, holidayCalendar: f.holidayCalendar, workingDaysOnly: f.workingDaysOnly === 'on', acknowledgeAgreements: f.acknowledgeAgreements === 'on' },
+            });
           }}
         >
           {field('start', 'settings.windowStart', d.sending?.window.start, { type: 'time' })}
@@ -258,6 +262,10 @@ export function Settings() {
             {t('scenario.workingDays')}
           </label>
           {field('staleBankDays', 'settings.staleBankDays', d.staleBankDays, { type: 'number', min: 1, max: 60 })}
+          <label className="inline wide">
+            <input type="checkbox" name="acknowledgeAgreements" defaultChecked={d.acknowledgeAgreements} disabled={!admin} data-testid="acknowledge-agreements" />
+            {t('settings.acknowledgeAgreements')}
+          </label>
           {admin && (
             <div className="wide">
               <button type="submit" className="primary">

@@ -1,0 +1,31 @@
+/**
+ * Why a step was skipped or cancelled, in words (French and English): the planner's skip reasons
+ * and the re-checks' cancellation reasons, as step records and actions store them (a code each,
+ * several joined by commas).
+ */
+import { defineMessages, type Lang, t } from '../../i18n/index.ts';
+
+const REASONS = defineMessages({
+  superseded: { fr: 'remplacée par une étape plus avancée', en: 'superseded by a later step' },
+  condition_not_met: { fr: 'condition de l’étape non remplie', en: 'the step’s condition is not met' },
+  no_contact_channel: { fr: 'aucun moyen de joindre le client sur ce canal', en: 'no way to reach the customer on this channel' },
+  due_date_passed: {
+    fr: 'échéance déjà passée : un avis avant échéance n’est plus envoyé',
+    en: 'due date already passed: a notice before the due date is no longer sent',
+  },
+  paused: { fr: 'relances suspendues', en: 'reminders paused' },
+  paid: { fr: 'facture réglée', en: 'invoice paid' },
+  disputed: { fr: 'facture en litige', en: 'invoice disputed' },
+  plan_ended: { fr: 'échéancier terminé', en: 'payment plan ended' },
+  scenario_changed: { fr: 'étape retirée du scénario', en: 'step removed from the scenario' },
+  no_invoice: { fr: 'plus aucune facture à relancer', en: 'no invoice left to remind' },
+});
+
+/** "paused,paid" -> "relances suspendues, facture réglée"; an unknown code is kept as it is. */
+export function reasonText(codes: string | null | undefined, lang: Lang): string {
+  if (!codes) return '';
+  return codes
+    .split(',')
+    .map((c) => (Object.hasOwn(REASONS, c) ? t(REASONS, lang, c as keyof typeof REASONS) : c))
+    .join(', ');
+}
