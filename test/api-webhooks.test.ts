@@ -15,7 +15,11 @@ import {
   startWebhookDispatcher,
   verifySignature,
 } from '../src/webhooks/index.ts';
+import { networkPolicy } from '../src/net/guard.ts';
 import { dbTargets } from './db.ts';
+
+/** The receiver runs on this machine: the operator's setting that allows loopback (RELANCE_WEBHOOK_ALLOW_NETWORKS). */
+const LOCAL = { policy: networkPolicy('127.0.0.0/8') };
 
 interface Received {
   headers: IncomingMessage['headers'];
@@ -50,8 +54,8 @@ describe.each(dbTargets())('webhooks against a real receiver on 127.0.0.1 ($name
   });
 
   it('delivers a signed event, retries with backoff after a failure, logs every attempt, and replays', async () => {
-    const sub = await createSubscription(db, org, { url, events: ['invoice.paid', 'dispute.opened'] });
-    await createSubscription(db, org, { url: `${url}/other`, events: ['case.escalated'] });
+    const sub = await createSubscription(db, org, { url, events: ['invoice.paid', 'dispute.opened'] }, LOCAL);
+    await createSubscription(db, org, { url: `${url}/other`, events: ['case.escalated'] }, LOCAL);
     // Emitted in a transaction that rolls back: no event, no delivery.
     await db
       .tx(async (q) => {
@@ -64,12 +68,12 @@ describe.each(dbTargets())('webhooks against a real receiver on 127.0.0.1 ($name
 
     const t0 = new Date(Date.now() + 1000);
     answers = [500];
-    expect(await deliverDue(db, { now: () => t0 })).toEqual({ attempted: 1, delivered: 0, failed: 1 });
+    expect(await deliverDue(db, { ...LOCAL, now: () => t0 })).toEqual({ attempted: 1, delivered: 0, failed: 1 });
     // Not due again before the backoff.
-    expect((await deliverDue(db, { now: () => new Date(t0.getTime() + 10_000) })).attempted).toBe(0);
+    expect((await deliverDue(db, { ...LOCAL, now: () => new Date(t0.getTime() + 10_000) })).attempted).toBe(0);
     const t1 = new Date(t0.getTime() + (BACKOFF_SECONDS[0] + 1) * 1000);
-    expect(await deliverDue(db, { now: () => t1 })).toEqual({ attempted: 1, delivered: 1, failed: 0 });
-    expect((await deliverDue(db, { now: () => new Date(t1.getTime() + 86_400_000) })).attempted).toBe(0);
+    expect(await deliverDue(db, { ...LOCAL, now: () => t1 })).toEqual({ attempted: 1, delivered: 1, failed: 0 });
+    expect((await deliverDue(db, { ...LOCAL, now: () => new Date(t1.getTime() + 86_400_000) })).attempted).toBe(0);
 
     expect(received).toHaveLength(2);
     const last = received[1]!;
@@ -92,7 +96,7 @@ describe.each(dbTargets())('webhooks against a real receiver on 127.0.0.1 ($name
     ]);
 
     const replay = await replayDelivery(db, org, d!.id as bigint, t1);
-    expect(await deliverDue(db, { now: () => t1 })).toEqual({ attempted: 1, delivered: 1, failed: 0 });
+    expect(await deliverDue(db, { ...LOCAL, now: () => t1 })).toEqual({ attempted: 1, delivered: 1, failed: 0 });
     expect(received).toHaveLength(3);
     expect(JSON.parse(received[2]!.body).id).toBe(body.id);
     expect(received[2]!.headers['relance-delivery']).toBe(String(replay));
@@ -100,11 +104,11 @@ describe.each(dbTargets())('webhooks against a real receiver on 127.0.0.1 ($name
 
   it('gives up after the last backoff step and marks the delivery dead', async () => {
     const o = (await createOrganisation(db, { legalName: 'Other' })).id;
-    await createSubscription(db, o, { url: 'http://127.0.0.1:9/unreachable', events: ['*'] });
+    await createSubscription(db, o, { url: 'http://127.0.0.1:9/unreachable', events: ['*'] }, LOCAL);
     await db.tx((q) => emitEvent(q, o, 'case.escalated', { customer: 'C1' }));
     let t = Date.now() + 1000;
     for (let i = 0; i < 7; i++) {
-      await deliverDue(db, { now: () => new Date(t), timeoutMs: 2000 });
+      await deliverDue(db, { ...LOCAL, now: () => new Date(t), timeoutMs: 2000 });
       t += 86_400_000 + 1000;
     }
     const [d] = await listDeliveries(db, o);
@@ -114,9 +118,9 @@ describe.each(dbTargets())('webhooks against a real receiver on 127.0.0.1 ($name
 
   it('the dispatcher started by the server delivers what is emitted', async () => {
     const o = (await createOrganisation(db, { legalName: 'Dispatcher Co' })).id;
-    await createSubscription(db, o, { url: `${url}/dispatcher`, events: ['promise.broken'] });
+    await createSubscription(db, o, { url: `${url}/dispatcher`, events: ['promise.broken'] }, LOCAL);
     const before = received.length;
-    const stop = startWebhookDispatcher(db, { intervalMs: 20 });
+    const stop = startWebhookDispatcher(db, { ...LOCAL, intervalMs: 20 });
     try {
       await db.tx((q) => emitEvent(q, o, 'promise.broken', { promiseId: '7' }));
       for (let i = 0; i < 200 && received.length === before; i++) await new Promise((r) => setTimeout(r, 25));

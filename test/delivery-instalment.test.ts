@@ -48,7 +48,7 @@ describe.each(dbTargets())('delivery webhooks on $name', (target) => {
     const db = await target.open();
     try {
       const org = await setupOrg(db);
-      await createSubscription(db, org.id, { url: 'http://127.0.0.1:9/hook', events: ['action.sent', 'action.failed'] });
+      await createSubscription(db, org.id, { url: 'https://hooks.example.com/hook', events: ['action.sent', 'action.failed'] });
       const c = await addCustomer(db, org.id);
       await addInvoice(db, org.id, c.id, '2026-03-02', { number: 'F-HOOK-1' });
       await plan(db, org.id, '2026-03-02');

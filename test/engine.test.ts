@@ -336,7 +336,7 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
 
   it('webhook events from the engine: invoice.overdue once, promise.broken, case.escalated with suspension recommended, invoice.paid from the bank', async () => {
     const s = await setup({ invoices: [{ due: '2026-03-02' }, { due: '2026-03-02' }] });
-    await createSubscription(db, s.org, { url: 'http://127.0.0.1:9/hook', events: ['*'] });
+    await createSubscription(db, s.org, { url: 'https://hooks.example.com/hook', events: ['*'] });
     const events = async () => (await db.query<{ type: string }>('SELECT type FROM webhook_events WHERE organisation_id = $1 ORDER BY id', [s.org])).map((e) => e.type);
     await runCycle(db, s.org, { today: d('2026-03-02') });
     expect(await events()).toEqual([]); // due today is not overdue yet

@@ -4,6 +4,8 @@
  * (session cookie, same-origin headers).
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,8 @@ import { sealLegacySecrets } from '../src/db/open.ts';
 import { loadDeliverySettings, saveDeliverySettings } from '../src/delivery/settings.ts';
 import { createApp } from '../src/http/app.ts';
 import { createOrganisation } from '../src/ledger/repo.ts';
+import { networkPolicy, refusalOf } from '../src/net/guard.ts';
+import { createSubscription, deliverDue, emitEvent } from '../src/webhooks/index.ts';
 import { KEY_FILE, loadInstanceKey, setInstanceKey } from '../src/secrets.ts';
 import { dbTargets } from './db.ts';
 
@@ -248,6 +252,112 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
     });
   });
 
+  describe('15.6 webhooks', () => {
+    it('15.6 a webhook to a loopback, private, link-local or metadata address is refused when saved (web app and API), also through a name or IPv4-mapped IPv6', async () => {
+      for (const target of ['http://127.0.0.1:8080/x', 'http://10.0.0.5:22/', 'http://169.254.169.254/latest/meta-data/', 'http://[::ffff:169.254.169.254]/', 'http://[::1]:3000/', 'http://localhost:3000/hook', 'http://100.64.1.2/']) {
+        const r = await post('/api/app/settings/webhooks', { url: target, events: ['invoice.paid'] });
+        expect(r.status, target).toBe(400);
+        expect(((await r.json()) as { where: { field: string } }).where.field).toBe('url');
+      }
+      const key = await db.tx(async (q) => (await import('../src/auth/index.ts')).createApiKey(q, orgA, { name: 'hooks', scope: 'admin' }));
+      const api = await app.request(url('/api/v1/webhooks'), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'http://192.168.1.1/admin', events: ['*'] }),
+      });
+      expect(api.status).toBe(400);
+      // The operator may allow a network.
+      const lan = createApp({ db, now: () => new Date(), options: { webhookPolicy: networkPolicy('192.168.1.0/24') } });
+      const ok = await lan.request(url('/api/app/settings/webhooks'), { method: 'POST', headers: adminA, body: JSON.stringify({ url: 'http://192.168.1.20/hook', events: ['*'] }) });
+      expect(ok.status).toBe(200);
+    });
+
+    it('15.6 the address is checked again at send time, and a failure says "could not deliver", never the socket detail', async () => {
+      const received: string[] = [];
+      const server = createServer((req, res) => {
+        received.push(req.url ?? '');
+        res.end('ok');
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as AddressInfo).port;
+      const spare = createServer();
+      await new Promise<void>((r) => spare.listen(0, '127.0.0.1', r));
+      const closed = (spare.address() as AddressInfo).port;
+      await new Promise((r) => spare.close(r));
+      // A receiver that accepts the connection and never answers (as a filtered port looks).
+      const silent = createNetServer(() => {});
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      const silentPort = (silent.address() as AddressInfo).port;
+      try {
+        const org = (await createOrganisation(db, { legalName: 'Webhook Co' })).id;
+        // Saved while allowed (or while its name resolved to a public address): the send decides again.
+        await createSubscription(db, org, { url: `http://localhost:${port}/rebound`, events: ['*'] }, { policy: networkPolicy('127.0.0.0/8') });
+        await createSubscription(db, org, { url: `http://127.0.0.1:${closed}/closed`, events: ['*'] }, { policy: networkPolicy('127.0.0.0/8') });
+        await createSubscription(db, org, { url: `http://127.0.0.1:${silentPort}/silent`, events: ['*'] }, { policy: networkPolicy('127.0.0.0/8') });
+        await db.tx((q) => emitEvent(q, org, 'invoice.paid', { invoice: 'F-1' }));
+        const at = new Date(Date.now() + 1000);
+        expect(await deliverDue(db, { now: () => at, timeoutMs: 1500 })).toMatchObject({ attempted: 3, delivered: 0, failed: 3 });
+        expect(received).toEqual([]);
+        const errors = (await db.query<{ url: string; error: string }>(
+          `SELECT s.url, a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.organisation_id = a.organisation_id AND d.id = a.delivery_id
+             JOIN webhook_subscriptions s ON s.organisation_id = d.organisation_id AND s.id = d.subscription_id WHERE a.organisation_id = $1 ORDER BY s.id`,
+          [org],
+        )).map((x) => x.error);
+        expect(errors).toEqual([
+          'not sent: the address is a loopback, private, link-local or reserved network',
+          'not sent: the address is a loopback, private, link-local or reserved network',
+          'not sent: the address is a loopback, private, link-local or reserved network',
+        ]);
+        // With the operator's setting, the closed port and the silent one fail alike.
+        const again = new Date(at.getTime() + 3600_000);
+        expect(await deliverDue(db, { now: () => again, timeoutMs: 1500, policy: networkPolicy('127.0.0.0/8') })).toMatchObject({ attempted: 3, delivered: 1, failed: 2 });
+        expect(received).toEqual(['/rebound']);
+        const last = await db.query<{ error: string | null }>(
+          `SELECT DISTINCT a.error FROM webhook_attempts a WHERE a.organisation_id = $1 AND a.attempted_at = $2 AND a.error IS NOT NULL`,
+          [org, again],
+        );
+        expect(last.map((x) => x.error)).toEqual(['could not deliver: no connection to the receiver or no answer in time']);
+      } finally {
+        await new Promise((r) => server.close(r));
+        silent.close();
+      }
+    });
+  });
+
+  describe('15.8 request bodies', () => {
+    it('15.8 a JSON body over the limit is refused with 413 problem+json naming the limit, before it is read', async () => {
+      const big = JSON.stringify({ fromName: 'x'.repeat(1_100_000) });
+      const r = await put('/api/app/settings/delivery', JSON.parse(big));
+      expect(r.status).toBe(413);
+      expect(r.headers.get('content-type')).toMatch(/problem\+json/);
+      const p = (await r.json()) as { code: string; detail: string };
+      expect(p.code).toBe('too_large');
+      expect(p.detail).toMatch(/1 MiB/);
+      expect(p.detail).toMatch(/RELANCE_MAX_BODY_BYTES/);
+      expect((await put('/api/app/settings/delivery', { fromName: 'x'.repeat(900_000) })).status).toBe(200);
+    });
+
+    it('15.8 a streamed upload is refused as soon as it passes the limit (a 300 MB body is not buffered)', async () => {
+      const small = createApp({ db, now: () => new Date(), options: { maxUploadBytes: 2 * 1024 * 1024 } });
+      let pulled = 0;
+      const chunk = new Uint8Array(64 * 1024).fill(65);
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulled >= 300 * 1024 * 1024) return controller.close();
+          pulled += chunk.length;
+          controller.enqueue(chunk);
+        },
+      });
+      const { 'content-type': _ct, ...headers } = adminA;
+      const r = await small.request(url('/api/app/imports'), { method: 'POST', headers: { ...headers, 'content-type': 'multipart/form-data; boundary=x' }, body: stream, duplex: 'half' } as RequestInit);
+      expect(r.status).toBe(413);
+      expect(((await r.json()) as { detail: string }).detail).toMatch(/2 MiB.*RELANCE_MAX_UPLOAD_BYTES/);
+      expect(pulled).toBeLessThan(4 * 1024 * 1024);
+      // Under the upload limit, the same route reads the file (here: not a multipart body, 400).
+      expect((await small.request(url('/api/app/imports'), { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'kind=fec' })).status).toBe(400);
+    });
+  });
+
   describe('15.5 passwords', () => {
     const same = { host: HOST, origin: `http://${HOST}`, 'content-type': 'application/json' };
     const signIn = (a: ReturnType<typeof createApp>, email: string, password: string, address = '198.51.100.7', headers = same) =>
@@ -326,6 +436,21 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
       expect(out.status).toBe(200);
       expect((await get('/api/app/me', { ...first, cookie: `relance_session=${cookie}` })).status).toBe(401);
     });
+  });
+});
+
+describe('15.6 which addresses a webhook may reach', () => {
+  it('15.6 loopback, private, link-local, CGNAT, multicast and metadata addresses are refused in IPv4 and IPv6, with mapped, NAT64 and 6to4 forms', () => {
+    const refused = [
+      '127.0.0.1', '127.8.9.10', '10.0.0.5', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '100.100.100.200',
+      '0.0.0.0', '224.0.0.251', '255.255.255.255', '198.18.0.1', '::1', '::', 'fe80::1', 'fc00::1', 'fd00:ec2::254', 'ff02::1',
+      '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:169.254.169.254', '64:ff9b::a00:1', '2002:a00:1::1', '::10.0.0.1',
+    ];
+    for (const a of refused) expect(refusalOf(a), a).not.toBeNull();
+    for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '172.32.0.1']) expect(refusalOf(a), a).toBeNull();
+    expect(refusalOf('169.254.169.254')).toBe('link-local');
+    expect(refusalOf('::ffff:10.1.2.3')).toBe('private');
+    expect(() => networkPolicy('10.0.0.0/33')).toThrow(/RELANCE_WEBHOOK_ALLOW_NETWORKS/);
   });
 });
 

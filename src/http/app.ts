@@ -3,7 +3,10 @@
  * app.request() without opening a socket.
  */
 import { type Context, Hono } from 'hono';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/driver.ts';
+import { type NetworkPolicy, networkPolicy } from '../net/guard.ts';
+import { bodyLimits } from './limits.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { isRelanceError } from '../errors.ts';
 import type { Lang } from '../i18n/index.ts';
@@ -24,6 +27,16 @@ export interface AppContext {
 export interface HttpOptions {
   /** A reverse proxy sets X-Forwarded-For: the client's address is its first hop. */
   trustProxy: boolean;
+  /** Largest JSON body and largest file upload, in bytes (src/http/limits.ts). */
+  maxBodyBytes: number;
+  maxUploadBytes: number;
+  /** Networks webhooks may reach besides public ones (src/net/guard.ts). */
+  webhookPolicy: NetworkPolicy;
+}
+
+/** The HTTP edge's options from the configuration. */
+export function httpOptions(config: Pick<Config, 'trustProxy' | 'maxBodyBytes' | 'maxUploadBytes' | 'webhookAllowNetworks'>): HttpOptions {
+  return { trustProxy: config.trustProxy, maxBodyBytes: config.maxBodyBytes, maxUploadBytes: config.maxUploadBytes, webhookPolicy: networkPolicy(config.webhookAllowNetworks) };
 }
 
 /** JSON with bigint as decimal strings (money and ids never lose precision). */
@@ -53,6 +66,8 @@ export function createApp(ctx: AppContext): Hono {
     if (retry !== undefined) headers['retry-after'] = String(retry);
     return new Response(JSON.stringify(p), { status: p.status, headers });
   });
+  // Before every route: a body over its route's limit is refused while it streams in (413).
+  app.use('/api/*', bodyLimits(ctx.options ?? {}));
   app.get('/api/health', async () => {
     await ctx.db.query('SELECT 1');
     return json({ status: 'ok', database: ctx.db.kind });

@@ -1,14 +1,14 @@
 import { serve } from '@hono/node-server';
 import type { Db } from '../db/driver.ts';
-import { createApp } from './app.ts';
+import { createApp, type HttpOptions } from './app.ts';
 
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
 }
 
-export function startServer(db: Db, opts: { port: number; host: string; now?: () => Date }): Promise<RunningServer> {
-  const app = createApp({ db, now: opts.now ?? (() => new Date()) });
+export function startServer(db: Db, opts: { port: number; host: string; now?: () => Date; options?: Partial<HttpOptions> }): Promise<RunningServer> {
+  const app = createApp({ db, now: opts.now ?? (() => new Date()), options: opts.options });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) => {
       const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;

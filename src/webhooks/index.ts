@@ -9,8 +9,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Db, type Queryable, pgArray } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
-import { notFound, validation } from '../errors.ts';
+import { isRelanceError, notFound, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
+import { checkUrlTarget, guardedPost, type NetworkPolicy, OutboundRefused, STRICT_POLICY } from '../net/guard.ts';
 import { decryptSecret, encryptSecret } from '../secrets.ts';
 
 const E = defineErrors('webhooks', {
@@ -78,7 +79,17 @@ function checkEvents(events: string[]) {
   }
 }
 
-export async function createSubscription(q: Queryable, orgId: string, s: { url: string; events: string[]; description?: string | null }): Promise<Subscription & { secret: string }> {
+/**
+ * Subscribes a URL. A target in a loopback, private, link-local or reserved network (literally or
+ * by what its name resolves to now) is refused unless the operator's `policy` allows it; the
+ * address is checked again at every send.
+ */
+export async function createSubscription(
+  q: Queryable,
+  orgId: string,
+  s: { url: string; events: string[]; description?: string | null },
+  opts: { policy?: NetworkPolicy } = {},
+): Promise<Subscription & { secret: string }> {
   let url: URL;
   try {
     url = new URL(s.url);
@@ -87,6 +98,7 @@ export async function createSubscription(q: Queryable, orgId: string, s: { url: 
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw validation(E('http'), { field: 'url' });
   checkEvents(s.events);
+  await checkUrlTarget(url, opts.policy ?? STRICT_POLICY);
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
   const [r] = await q.query<Record<string, unknown>>(
     'INSERT INTO webhook_subscriptions (organisation_id, url, secret, events, description) VALUES ($1, $2, $3, $4::text[], $5) RETURNING *',
@@ -145,7 +157,8 @@ export interface DispatchOptions {
   limit?: number;
   /** Per-request timeout in ms (default 10 s). */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  /** Networks the operator allows besides public ones (default: none). */
+  policy?: NetworkPolicy;
 }
 
 /**
@@ -154,7 +167,6 @@ export interface DispatchOptions {
  */
 export async function deliverDue(db: Db, opts: DispatchOptions = {}): Promise<{ attempted: number; delivered: number; failed: number }> {
   const now = opts.now ?? (() => new Date());
-  const doFetch = opts.fetch ?? fetch;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const claimed = await db.tx((q) =>
     q.query<{ organisation_id: string; id: bigint; attempts: number; url: string; secret: string; type: string; payload: unknown; event_id: bigint; created_at: string }>(
@@ -182,8 +194,7 @@ export async function deliverDue(db: Db, opts: DispatchOptions = {}): Promise<{ 
       let error: string | null = null;
       const t0 = performance.now();
       try {
-        const res = await doFetch(d.url, {
-          method: 'POST',
+        status = await guardedPost(d.url, {
           headers: {
             'content-type': 'application/json',
             'user-agent': 'Relance-Webhooks/1',
@@ -193,14 +204,13 @@ export async function deliverDue(db: Db, opts: DispatchOptions = {}): Promise<{ 
             'relance-delivery': String(d.id),
           },
           body,
-          signal: AbortSignal.timeout(timeoutMs),
-          redirect: 'manual',
+          timeoutMs,
+          policy: opts.policy ?? STRICT_POLICY,
         });
-        status = res.status;
-        await res.body?.cancel().catch(() => {});
         if (status < 200 || status >= 300) error = `HTTP ${status}`;
       } catch (e) {
-        error = (e as Error).name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : ((e as Error).cause as Error)?.message ?? (e as Error).message;
+        // A class, never the socket's words (they would tell open ports from closed ones).
+        error = e instanceof OutboundRefused || isRelanceError(e) ? (e as Error).message : 'could not deliver';
       }
       const duration = Math.round(performance.now() - t0);
       const attempts = d.attempts + 1;

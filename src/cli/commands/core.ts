@@ -6,6 +6,7 @@ import { validation } from '../../errors.ts';
 import { CE } from '../errors.ts';
 import { listOrganisations } from '../../ledger/repo.ts';
 import { startServer } from '../../http/server.ts';
+import { httpOptions } from '../../http/app.ts';
 import { startDailyCycle } from '../../engine/scheduler.ts';
 import { ensureAdmin } from '../../auth/index.ts';
 import { startInProcessWorker } from '../../delivery/worker.ts';
@@ -71,12 +72,13 @@ export function register(program: Command, ctx: CliContext): void {
         const admin = await ensureAdmin(db, org.id);
         if (admin?.password) ctx.out(`admin of ${org.legalName}: ${admin.email} / ${admin.password} (shown once: change it after signing in)`);
       }
-      const server = await startServer(db, { port: o.port ?? ctx.config.port, host: ctx.config.host });
+      const http = httpOptions(ctx.config);
+      const server = await startServer(db, { port: o.port ?? ctx.config.port, host: ctx.config.host, options: http });
       ctx.out(`Relance is running at ${server.url}`);
       const cycle = o.cycle === false ? null : startDailyCycle(db, { log: ctx.out });
       // On the embedded database this process is the only one: it delivers too.
       const worker = o.worker === false ? null : startInProcessWorker(db, ctx.config);
-      const stopWebhooks = o.worker === false ? null : startWebhookDispatcher(db, { onError: (e) => ctx.out(`webhook delivery failed: ${(e as Error).message}`) });
+      const stopWebhooks = o.worker === false ? null : startWebhookDispatcher(db, { policy: http.webhookPolicy, onError: (e) => ctx.out(`webhook delivery failed: ${(e as Error).message}`) });
       const stop = async () => {
         await stopWebhooks?.();
         cycle?.stop();

@@ -15,6 +15,7 @@ import { importFec } from '../../imports/fec.ts';
 import type { ImportProgress, ImportReport } from '../../imports/report.ts';
 import { defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { deliverDue } from '../../webhooks/index.ts';
+import { networkPolicy } from '../../net/guard.ts';
 import type { CliContext } from '../context.ts';
 import { importCommand } from './bank.ts';
 
@@ -296,7 +297,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async () => {
       const db = await ctx.openDb();
       try {
-        const r = await deliverDue(db);
+        const r = await deliverDue(db, { policy: networkPolicy(ctx.config.webhookAllowNetworks) });
         ctx.out(t(M, lang(), 'delivered', r));
       } finally {
         await db.close();

@@ -14,7 +14,7 @@ import { type CalendarDate, todayIn } from '../../domain/dates.ts';
 import { type Principal, type Scope, scopeAllows } from '../../auth/index.ts';
 import { ERROR_CODES, RelanceError } from '../../errors.ts';
 import { getOrganisation, type Organisation } from '../../ledger/repo.ts';
-import { type AppContext, json } from '../app.ts';
+import { type AppContext, type HttpOptions, json } from '../app.ts';
 import { principalOf } from '../auth.ts';
 import { defineErrors } from '../../i18n/index.ts';
 
@@ -46,6 +46,8 @@ export interface HandlerArgs<P, Q, B> {
   now: Date;
   today: CalendarDate;
   c: Context;
+  /** The operator's settings of the HTTP edge. */
+  options: Partial<HttpOptions>;
 }
 
 export interface RouteDef<P = any, Q = any, B = any> {
@@ -166,14 +168,15 @@ export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[]) {
         let parsed: unknown;
         try {
           parsed = await c.req.json();
-        } catch {
+        } catch (e) {
+          if (e instanceof RelanceError) throw e;
           throw new RelanceError(ERROR_CODES.VALIDATION, E('not_json'), { where: { field: 'body' } });
         }
         body = parse(r.body, parsed, 'body');
       }
       const now = ctx.now();
       const org = await getOrganisation(ctx.db, principal.organisationId);
-      const base = { principal, orgId: principal.organisationId, org, params, query, body, raw, now, today: todayIn(org.timeZone, now), c };
+      const base = { principal, orgId: principal.organisationId, org, params, query, body, raw, now, today: todayIn(org.timeZone, now), c, options: ctx.options ?? {} };
       const status = r.status ?? (r.method === 'post' ? 201 : 200);
       if (r.method === 'get' || r.ownTransaction) return json(await r.handler({ ...base, q: ctx.db, db: ctx.db }), status);
 

@@ -382,7 +382,7 @@ export const miscRoutes: RouteDef[] = [
     method: 'post', path: '/api/v1/webhooks', operationId: 'createWebhook', summary: 'Subscribe a URL to events; the signing secret is returned once', tag: 'webhooks', scope: 'admin',
     body: z.object({ url: z.url(), events: z.array(z.enum([...WEBHOOK_EVENTS, '*'])).min(1), description: z.string().max(300).nullish() }),
     response: Subscription.extend({ secret: z.string() }),
-    handler: async ({ q, orgId, body }) => createSubscription(q, orgId, body),
+    handler: async ({ q, orgId, body, options }) => createSubscription(q, orgId, body, { policy: options.webhookPolicy }),
   }),
   route({
     method: 'delete', path: '/api/v1/webhooks/{id}', operationId: 'deleteWebhook', summary: 'Remove a subscription', tag: 'webhooks', scope: 'admin',

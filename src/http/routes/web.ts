@@ -58,7 +58,7 @@ import { getBranding, loadTemplateOverrides, resetTemplate, saveBranding, saveTe
 import { ERROR_CODES, isRelanceError, notFound, RelanceError, validation } from '../../errors.ts';
 import { getContractRate, listRateOverrides, loadRateTables, ratesAreTheOperators, setContractRate } from '../../law/rates-repo.ts';
 import { customerLedger, getCustomer, getInvoice, getOrganisation, type Organisation } from '../../ledger/repo.ts';
-import { json, requestLang } from '../app.ts';
+import { type HttpOptions, json, requestLang } from '../app.ts';
 import { computeKpis } from './misc.ts';
 import { AGING_BUCKETS } from '../../domain/kpi.ts';
 import { principalOf } from '../auth.ts';
@@ -74,7 +74,6 @@ const E = defineErrors('web', {
   minor: { fr: "{field} doit être un montant en centimes (un nombre entier, sous forme de texte)", en: "{field} must be an amount in minor units (a whole number as a string)" },
   multipart: { fr: "envoyez le fichier en multipart/form-data", en: "send the file as multipart/form-data" },
   no_file: { fr: "aucun fichier dans l’envoi (champ « file »)", en: "no file in the upload (field \"file\")" },
-  too_large: { fr: "le fichier dépasse {mb} Mo", en: "the file is larger than {mb} MB" },
   key_language: { fr: "une clé d’API n’a pas d’utilisateur dont on puisse régler la langue", en: "an API key has no user to set a language for" },
   not_letter: { fr: "cette action n’est pas un courrier", en: "this action is not a letter" },
   not_email: { fr: "cette action n’est pas un e-mail", en: "this action is not an email" },
@@ -121,6 +120,7 @@ export interface WebPrincipal {
 export interface WebContext {
   db: Db;
   now: () => Date;
+  options?: Partial<HttpOptions>;
 }
 
 type C = Context;
@@ -579,15 +579,13 @@ export function parseEml(raw: Buffer): ParsedEml {
 
 // ------------------------------------------------------------------ routes
 
-const MAX_UPLOAD = 50 * 1024 * 1024;
-
 async function uploaded(c: C): Promise<{ bytes: Buffer; filename: string; fields: Record<string, string> }> {
   const form = await c.req.formData().catch(() => {
     throw validation(E('multipart'), { field: 'file' });
   });
   const file = form.get('file');
   if (!file || typeof file === 'string') throw validation(E('no_file'), { field: 'file' });
-  if (file.size > MAX_UPLOAD) throw validation(E('too_large', { mb: MAX_UPLOAD / 1024 / 1024 }), { field: 'file' });
+  // Its size was bounded while it streamed in (src/http/limits.ts: RELANCE_MAX_UPLOAD_BYTES).
   const fields: Record<string, string> = {};
   for (const [k, v] of form.entries()) if (typeof v === 'string') fields[k] = v;
   return { bytes: Buffer.from(await file.arrayBuffer()), filename: file.name || 'upload', fields };
@@ -1660,7 +1658,9 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   app.post(r('/settings/webhooks'), async (c) => {
     const p = allow(c, 'admin');
     const b = await body<{ url?: string; events?: string[]; description?: string }>(c);
-    const w = await db.tx((q) => createSubscription(q, p.orgId, { url: String(b.url ?? ''), events: Array.isArray(b.events) ? b.events.map(String) : [], description: b.description ?? null }));
+    const w = await db.tx((q) =>
+      createSubscription(q, p.orgId, { url: String(b.url ?? ''), events: Array.isArray(b.events) ? b.events.map(String) : [], description: b.description ?? null }, { policy: ctx.options?.webhookPolicy }),
+    );
     return json({ ...w, id: String(w.id) });
   });
   app.delete(r('/settings/webhooks/:id'), async (c) => {
