@@ -15,6 +15,8 @@ import type { Db } from '../src/db/driver.ts';
 import { sealLegacySecrets } from '../src/db/open.ts';
 import { loadDeliverySettings, saveDeliverySettings } from '../src/delivery/settings.ts';
 import { createApp } from '../src/http/app.ts';
+import { validateTemplate } from '../src/documents/engine.ts';
+import { sampleVariables } from '../src/documents/samples.ts';
 import { createOrganisation } from '../src/ledger/repo.ts';
 import { networkPolicy, refusalOf } from '../src/net/guard.ts';
 import { createSubscription, deliverDue, emitEvent } from '../src/webhooks/index.ts';
@@ -355,6 +357,48 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
       expect(pulled).toBeLessThan(4 * 1024 * 1024);
       // Under the upload limit, the same route reads the file (here: not a multipart body, 400).
       expect((await small.request(url('/api/app/imports'), { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'kind=fec' })).status).toBe(400);
+    });
+  });
+
+  describe('15.10 template rendering budget', () => {
+    const HEAVY = '{% for i in (1..3000000) %}{{ i }}{% endfor %}';
+    const WIDE = '{% for i in (1..200000) %}{{ customer.name }} {{ customer.name }} {{ customer.name }}{% endfor %}';
+
+    it('15.10 a template that renders too long or writes too much is refused when saved, with a clear error', async () => {
+      for (const [source, why] of [
+        [HEAVY, /plus de 200 ms à se rendre/],
+        [WIDE, /plus de 200 ms à se rendre|plus de 1000 Ko de texte/],
+      ] as const) {
+        const r = await put('/api/app/templates/reminder/email/en', { parts: { text: source } });
+        expect(r.status).toBe(400);
+        expect(((await r.json()) as { detail: string }).detail).toMatch(why);
+      }
+      expect(() => validateTemplate('{% for i in (1..20) %}{{ i }}{% endfor %}', { samples: sampleVariables('fr') })).not.toThrow();
+      expect(() => validateTemplate(HEAVY, { samples: sampleVariables('fr') })).toThrow(/more than 200 ms/);
+      // Much text in little time is refused by its size.
+      expect(() => validateTemplate(`{% assign s = '${'x'.repeat(4000)}' %}{% for i in (1..300) %}{{ s }}{% endfor %}`, { samples: sampleVariables('fr') })).toThrow(/more than 1000 KB of text/);
+    });
+
+    it('15.10 sixteen heavy previews at once do not freeze the server: a health request answers meanwhile, each preview says why the draft was refused', async () => {
+      const done: string[] = [];
+      const previews = Array.from({ length: 16 }, (_, i) =>
+        post('/api/app/templates/preview', { key: 'reminder', channel: 'email', lang: 'fr', parts: { text: HEAVY } }).then(async (r) => {
+          done.push(`preview ${i}`);
+          return { status: r.status, body: (await r.json()) as { errors: { part: string; message: string }[] } };
+        }),
+      );
+      const health = app.request(url('/api/health')).then((r) => {
+        done.push('health');
+        return r.status;
+      });
+      expect(await health).toBe(200);
+      const answers = await Promise.all(previews);
+      for (const a of answers) {
+        expect(a.status).toBe(200);
+        expect(a.body.errors).toEqual([{ part: 'text', message: expect.stringMatching(/more than 200 ms to render/), line: null }]);
+      }
+      // The health request did not wait for all the previews.
+      expect(done.indexOf('health')).toBeLessThan(done.length - 1);
     });
   });
 

@@ -3,8 +3,11 @@
  * app can run no code and read no file:
  *  - no file system: {% include %} / {% render %} resolve only the built-in partials held in memory;
  *  - strict variables and filters: a misspelt name is an error, never a silent blank;
- *  - own properties only (no prototype walking), and limits on template size, render time and
- *    memory so a loop cannot take the server down;
+ *  - own properties only (no prototype walking), and limits on template size, render time, memory
+ *    and output so a loop cannot take the server down: a template is refused when saved or
+ *    previewed if rendering the sample documents takes more than TEMPLATE_LIMITS.validateMs or
+ *    writes more than TEMPLATE_LIMITS.outputChars; when a message is sent, the budget is
+ *    TEMPLATE_LIMITS.sendMs (real data may hold more invoices than the samples);
  *  - HTML parts escape every value by default (outputEscape 'escape').
  */
 import { Drop, Liquid, type Template } from 'liquidjs';
@@ -20,7 +23,21 @@ const E = defineErrors('documents-template', {
   no_such_field: { fr: '« {path} » n’a pas de champ « {field} »', en: '"{path}" has no field "{field}"' },
   unknown_variable: { fr: 'variable « {name} » inconnue', en: 'unknown variable "{name}"' },
   not_a_list_field: { fr: '« {field} » n’est un champ d’aucune liste ({expr})', en: '"{field}" is not a field of any list ({expr})' },
+  too_slow: {
+    fr: 'le modèle met plus de {ms} ms à se rendre : simplifiez ses boucles (une boucle sur une plage ou des boucles imbriquées)',
+    en: 'the template takes more than {ms} ms to render: simplify its loops (a loop over a range, or nested loops)',
+  },
+  too_much_memory: { fr: 'le modèle construit trop de données en se rendant : simplifiez ses boucles et ses filtres', en: 'the template builds too much data while rendering: simplify its loops and filters' },
+  too_much_output: { fr: 'le modèle produit plus de {kb} Ko de texte : un message ne dépasse pas cette taille', en: 'the template writes more than {kb} KB of text: no message is that long' },
 });
+
+/**
+ * Budgets of one template: rendering the sample documents when a template is saved or previewed
+ * (what a normal template needs is a few milliseconds), rendering one message when it is sent,
+ * the largest text a part may produce, and what liquidjs counts as memory (strings and arrays
+ * built by filters and ranges).
+ */
+export const TEMPLATE_LIMITS = { validateMs: 200, sendMs: 1000, outputChars: 1_000_000, memory: 10_000_000 } as const;
 
 /** Markers the letter tags leave in a rendered body, replaced by tables in the PDF. */
 export const LETTER_BLOCKS = ['invoice_table', 'amounts_table'] as const;
@@ -41,8 +58,8 @@ function engine(mode: RenderMode, lang: Lang): Liquid {
     ownPropertyOnly: true,
     outputEscape: mode === 'html' ? 'escape' : undefined,
     parseLimit: 200_000,
-    renderLimit: 2_000,
-    memoryLimit: 10_000_000,
+    renderLimit: TEMPLATE_LIMITS.sendMs,
+    memoryLimit: TEMPLATE_LIMITS.memory,
     // The built-in partials ({% include %}) are parsed once per engine, not at every render: they
     // are fixed (held in memory, per mode and language), and only they can be included.
     cache: true,
@@ -75,9 +92,12 @@ function parse(mode: RenderMode, lang: Lang, source: string): Template[] {
 }
 
 /** liquidjs messages end with ", line:3, col:4"; the position goes to `where`, the rest is the reason. */
-function liquidError(e: unknown, place: ErrorPlace = {}, lineOffset = 0): RelanceError {
+function liquidError(e: unknown, place: ErrorPlace = {}, lineOffset = 0, budgetMs: number = TEMPLATE_LIMITS.sendMs): RelanceError {
   if (isRelanceError(e)) return e;
   const err = e as Error & { token?: { getPosition?: () => [number, number] } };
+  // The limits of liquidjs, in words a template's author can act on (no line: the whole render is at fault).
+  if (/render limit exceeded/.test(err.message ?? '')) return validation(E('too_slow', { ms: budgetMs }), place);
+  if (/memory limit exceeded/.test(err.message ?? '')) return validation(E('too_much_memory'), place);
   const pos = err.token?.getPosition?.();
   const m = /,? line:(\d+), col:(\d+)/.exec(err.message ?? '');
   const line = pos?.[0] ?? (m ? Number(m[1]) : undefined);
@@ -94,6 +114,10 @@ function tidy(text: string): string {
     .replace(/\n+$/, '');
 }
 
+function checkOutput(out: string, place: ErrorPlace | undefined): void {
+  if (out.length > TEMPLATE_LIMITS.outputChars) throw validation(E('too_much_output', { kb: Math.round(TEMPLATE_LIMITS.outputChars / 1000) }), place);
+}
+
 export function renderSource(source: string, mode: RenderMode, lang: Lang, vars: TemplateVariables, place?: ErrorPlace): string {
   let out: string;
   try {
@@ -101,6 +125,7 @@ export function renderSource(source: string, mode: RenderMode, lang: Lang, vars:
   } catch (e) {
     throw liquidError(e, place, place?.line ? place.line - 1 : 0);
   }
+  checkOutput(out, place);
   if (mode === 'html') return lang === 'fr' ? frenchTypographyHtml(out.trim()) : out.trim();
   const text = tidy(out);
   return lang === 'fr' ? frenchTypography(text) : text;
@@ -253,11 +278,17 @@ export function validateTemplate(source: string, opts: ValidateOptions = {}): vo
       }
     }
   }
+  // One budget for all the samples: a template that renders slowly is refused here, at save and
+  // at preview, not found out when a message is sent.
+  const deadline = performance.now() + TEMPLATE_LIMITS.validateMs;
   for (const vars of opts.samples ?? []) {
+    let out: string;
     try {
-      engine(mode, lang).renderSync(tpl, guardAbsent(vars));
+      const renderLimit = Math.max(1, deadline - performance.now());
+      out = engine(mode, lang).renderSync(tpl, guardAbsent(vars), { renderLimit }) as string;
     } catch (e) {
-      throw liquidError(e, place, offset);
+      throw liquidError(e, place, offset, TEMPLATE_LIMITS.validateMs);
     }
+    checkOutput(out, place);
   }
 }

@@ -579,6 +579,17 @@ export function parseEml(raw: Buffer): ParsedEml {
 
 // ------------------------------------------------------------------ routes
 
+/** Lets the requests waiting on the event loop run (between synchronous rendering steps). */
+const yieldToOthers = () => new Promise<void>((r) => setImmediate(r));
+
+let templateQueue: Promise<unknown> = Promise.resolve();
+/** Template previews one after the other: their CPU work never piles up on the event loop at once. */
+function oneTemplateAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const run = templateQueue.then(yieldToOthers).then(fn);
+  templateQueue = run.catch(() => {});
+  return run;
+}
+
 async function uploaded(c: C): Promise<{ bytes: Buffer; filename: string; fields: Record<string, string> }> {
   const form = await c.req.formData().catch(() => {
     throw validation(E('multipart'), { field: 'file' });
@@ -1250,14 +1261,23 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   app.post(r('/templates/preview'), async (c) => {
     const p = allow(c, 'read');
     const b = await body<{ key?: string; channel?: string; lang?: string; parts?: Record<string, string>; sample?: string }>(c);
+    return json(await oneTemplateAtATime(() => previewTemplate(p, b)));
+  });
+  /**
+   * A draft template rendered on the sample documents. Rendering is synchronous work: previews run
+   * one at a time, each part bounded by TEMPLATE_LIMITS.validateMs, yielding to other requests
+   * between parts, so heavy drafts sent together cannot freeze the server.
+   */
+  async function previewTemplate(p: WebPrincipal, b: { key?: string; channel?: string; lang?: string; parts?: Record<string, string>; sample?: string }) {
     const { key, channel } = assertTemplate(String(b.key), String(b.channel), { field: 'key' });
     const lang = langParam(String(b.lang));
     const draft = b.parts ?? {};
     const errors: { part: string; message: string; line: number | null }[] = [];
     for (const [part, source] of Object.entries(draft)) {
       if (!CHANNEL_PARTS[channel].includes(part as Part)) continue;
+      await yieldToOthers();
       try {
-        if (!source.trim()) throw validation(E('empty_template'), { field: part });
+        if (typeof source !== 'string' || !source.trim()) throw validation(E('empty_template'), { field: part });
         validateTemplate(source, { mode: partMode(channel, part as Part), lang, samples: sampleVariables(lang), place: { field: part } });
       } catch (e) {
         if (!isRelanceError(e)) throw e;
@@ -1272,17 +1292,18 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const org = await getOrganisation(db, p.orgId);
     input.organisation = org;
     input.branding = { ...(await getBranding(db, p.orgId)) };
+    await yieldToOthers();
     const composed = await composeDocument({ key, channel, input, override, creationDate: new Date(0) });
     const parts = renderTemplate(key, channel, lang, composed.vars, override);
-    return json({
+    return {
       errors,
       subject: composed.subject,
       html: composed.html,
       text: composed.text,
       body: parts.body ?? null,
       pdf: composed.pdf ? composed.pdf.toString('base64') : null,
-    });
-  });
+    };
+  }
   app.put(r('/templates/:key/:channel/:lang'), async (c) => {
     const p = allow(c, 'admin');
     const b = await body<{ parts?: Record<string, string> }>(c);
