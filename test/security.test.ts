@@ -382,12 +382,12 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
     it('15.10 sixteen heavy previews at once do not freeze the server: a health request answers meanwhile, each preview says why the draft was refused', async () => {
       const done: string[] = [];
       const previews = Array.from({ length: 16 }, (_, i) =>
-        post('/api/app/templates/preview', { key: 'reminder', channel: 'email', lang: 'fr', parts: { text: HEAVY } }).then(async (r) => {
+        Promise.resolve(post('/api/app/templates/preview', { key: 'reminder', channel: 'email', lang: 'fr', parts: { text: HEAVY } })).then(async (r) => {
           done.push(`preview ${i}`);
           return { status: r.status, body: (await r.json()) as { errors: { part: string; message: string }[] } };
         }),
       );
-      const health = app.request(url('/api/health')).then((r) => {
+      const health = Promise.resolve(app.request(url('/api/health'))).then((r) => {
         done.push('health');
         return r.status;
       });

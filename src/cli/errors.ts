@@ -3,6 +3,10 @@ import { defineErrors } from '../i18n/index.ts';
 
 export const CE = defineErrors('cli-options', {
   whole_number: { fr: '{name} doit être un nombre entier, reçu « {value} »', en: '{name} must be a whole number, got "{value}"' },
+  backup_postgres: {
+    fr: 'relance backup et relance restore servent la base embarquée ; sur PostgreSQL (DATABASE_URL), utilisez pg_dump et pg_restore',
+    en: 'relance backup and relance restore are for the embedded database; on PostgreSQL (DATABASE_URL) use pg_dump and pg_restore',
+  },
   passwords_differ: { fr: 'les deux saisies du mot de passe diffèrent', en: 'the two passwords typed differ' },
   no_tty_password: { fr: 'pas de terminal pour saisir le mot de passe : passez-le sur l’entrée standard avec --password-stdin', en: 'no terminal to type the password: give it on standard input with --password-stdin' },
   cancelled: { fr: 'annulé', en: 'cancelled' },

@@ -59,6 +59,11 @@ export interface Db extends Queryable {
   /** Runs fn in one transaction: everything it wrote commits together or not at all. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * PGlite only: the whole data folder as a gzipped tarball, taken while no transaction is open
+   * (after a checkpoint), so it is consistent even while the server keeps working. `relance backup`.
+   */
+  dumpDataDir?(): Promise<Blob>;
 }
 
 const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082, TIMESTAMP: 1114, TIMESTAMPTZ: 1184 } as const;
@@ -222,7 +227,18 @@ export async function openPglite(dataDir?: string): Promise<Db> {
     async close() {
       await pgl.close();
     },
+    async dumpDataDir() {
+      await pgl.exec('CHECKPOINT');
+      // Holding the transaction lock: no transaction is half done in the image (queries wait).
+      return pgl._runExclusiveTransaction(() => pgl.dumpDataDir('gzip'));
+    },
   };
+}
+
+/** Loads a tarball made by `dumpDataDir` into an empty folder (`relance restore`). */
+export async function loadPgliteDir(dataDir: string, tarball: Blob): Promise<void> {
+  const pgl = await PGlite.create({ dataDir, loadDataDir: tarball, parsers: PARSERS, extensions: { pg_trgm } });
+  await pgl.close();
 }
 
 // ---------------------------------------------------------------- PostgreSQL

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { encryptSecret, hasInstanceKey, loadInstanceKey, SEALED_PREFIX, setInstanceKey } from '../secrets.ts';
 import { type Db, openPglite, openPostgres } from './driver.ts';
+import { lockDataDir } from './lock.ts';
 import { migrate } from './migrate.ts';
 
 /**
@@ -16,7 +17,22 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
   else {
     const dir = join(config.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
-    db = await openPglite(dir);
+    // One process per data folder (src/db/lock.ts): a second one refuses, saying who holds it.
+    const lock = lockDataDir(config.dataDir);
+    try {
+      db = await openPglite(dir);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    const close = db.close.bind(db);
+    db.close = async () => {
+      try {
+        await close();
+      } finally {
+        lock.release();
+      }
+    };
   }
   if (opts.migrate !== false) {
     await migrate(db);

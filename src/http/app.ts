@@ -8,13 +8,18 @@ import type { Db } from '../db/driver.ts';
 import { type NetworkPolicy, networkPolicy } from '../net/guard.ts';
 import { bodyLimits } from './limits.ts';
 import { jsonReplacer } from '../db/driver.ts';
-import { isRelanceError } from '../errors.ts';
-import type { Lang } from '../i18n/index.ts';
+import { operatorTokenMatches } from '../db/backup.ts';
+import { ERROR_CODES, isRelanceError, RelanceError } from '../errors.ts';
+import { defineErrors, type Lang } from '../i18n/index.ts';
 import { principalOf } from './auth.ts';
 import { problemLang, toProblem } from './problem.ts';
 import { registerApi } from './routes/api.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { registerStatic } from './static.ts';
+
+const E = defineErrors('http-app', {
+  operator: { fr: "jeton d’exploitant inconnu", en: "unknown operator token" },
+});
 
 export interface AppContext {
   db: Db;
@@ -32,6 +37,8 @@ export interface HttpOptions {
   maxUploadBytes: number;
   /** Networks webhooks may reach besides public ones (src/net/guard.ts). */
   webhookPolicy: NetworkPolicy;
+  /** Embedded database: the token of the operator's routes (`relance backup` while serving). */
+  operatorToken?: string;
 }
 
 /** The HTTP edge's options from the configuration. */
@@ -72,6 +79,17 @@ export function createApp(ctx: AppContext): Hono {
     await ctx.db.query('SELECT 1');
     return json({ status: 'ok', database: ctx.db.kind });
   });
+  // The operator's backup of the embedded database while the server runs (src/db/backup.ts): the
+  // token is in the data folder, readable only by the account running the server.
+  const operatorToken = ctx.options?.operatorToken;
+  if (operatorToken && ctx.db.dumpDataDir) {
+    app.get('/api/operator/backup', async (c) => {
+      const given = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+      if (!operatorTokenMatches(operatorToken, given)) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('operator'));
+      const blob = await ctx.db.dumpDataDir!();
+      return new Response(blob.stream(), { headers: { 'content-type': 'application/gzip', 'content-length': String(blob.size) } });
+    });
+  }
   // REST API: sign-in, /api/v1 (API key or session), /api/openapi.json, /api/docs.
   registerApi(app, ctx);
   registerWebRoutes(app, ctx);

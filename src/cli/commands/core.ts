@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { todayIn } from '../../domain/dates.ts';
 import { calendarDate } from '../../domain/dates.ts';
 import { seedDemo } from '../../demo/seed.ts';
-import { validation } from '../../errors.ts';
 import { CE } from '../errors.ts';
 import { listOrganisations } from '../../ledger/repo.ts';
 import { startServer } from '../../http/server.ts';
 import { httpOptions } from '../../http/app.ts';
+import { backupThroughServer, backupToFile, createOperatorToken, discardPartial, publishServerUrl, removeOperatorToken, restoreFromFile, runningServer } from '../../db/backup.ts';
+import { ERROR_CODES, isRelanceError, RelanceError, validation } from '../../errors.ts';
 import { startDailyCycle } from '../../engine/scheduler.ts';
 import { ensureAdmin } from '../../auth/index.ts';
 import { startInProcessWorker } from '../../delivery/worker.ts';
@@ -73,7 +74,11 @@ export function register(program: Command, ctx: CliContext): void {
         if (admin?.password) ctx.out(`admin of ${org.legalName}: ${admin.email} / ${admin.password} (shown once: change it after signing in)`);
       }
       const http = httpOptions(ctx.config);
+      const embedded = db.kind === 'pglite';
+      if (embedded) http.operatorToken = createOperatorToken(ctx.config.dataDir);
       const server = await startServer(db, { port: o.port ?? ctx.config.port, host: ctx.config.host, options: http });
+      // `relance backup` finds the server through the data folder's lock file.
+      if (embedded) publishServerUrl(ctx.config.dataDir, server.localUrl);
       ctx.out(`Relance is running at ${server.url}`);
       const cycle = o.cycle === false ? null : startDailyCycle(db, { log: ctx.out });
       // On the embedded database this process is the only one: it delivers too.
@@ -85,10 +90,49 @@ export function register(program: Command, ctx: CliContext): void {
         await cycle?.idle();
         await worker?.stop();
         await server.close();
+        if (embedded) removeOperatorToken(ctx.config.dataDir);
         await db.close();
         process.exit(0);
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('backup')
+    .description('write a consistent backup of the embedded database to a file (while `relance serve` runs, through it)')
+    .requiredOption('--out <file>', 'the backup file to write (.tar.gz)')
+    .action(async (o: { out: string }) => {
+      if (ctx.config.databaseUrl) throw new RelanceError(ERROR_CODES.CONFIG, CE('backup_postgres'), { where: { field: 'DATABASE_URL' } });
+      try {
+        let r: { bytes: number };
+        try {
+          const db = await ctx.openDb();
+          try {
+            r = await backupToFile(db, o.out);
+          } finally {
+            await db.close();
+          }
+        } catch (e) {
+          // The server holds the data folder: it makes the backup itself.
+          const server = isRelanceError(e) && e.code === ERROR_CODES.IN_USE ? runningServer(ctx.config.dataDir) : null;
+          if (!server) throw e;
+          r = await backupThroughServer(server, o.out);
+        }
+        ctx.out(`backup written to ${o.out} (${r.bytes} bytes); keep the instance key (${ctx.config.secretKey ? 'RELANCE_SECRET_KEY' : `${ctx.config.dataDir}/secret.key`}) apart from it`);
+      } catch (e) {
+        discardPartial(o.out);
+        throw e;
+      }
+    });
+
+  program
+    .command('restore <file>')
+    .description('restore a backup made by `relance backup` into the embedded database (stop `relance serve` first)')
+    .option('--replace', 'replace the database the data folder holds (it is kept aside, renamed)')
+    .action(async (file: string, o: { replace?: boolean }) => {
+      if (ctx.config.databaseUrl) throw new RelanceError(ERROR_CODES.CONFIG, CE('backup_postgres'), { where: { field: 'DATABASE_URL' } });
+      const r = await restoreFromFile(ctx.config.dataDir, file, { replace: o.replace });
+      ctx.out(`restored ${file} into ${ctx.config.dataDir}${r.keptAside ? `; the database it replaced is kept in ${r.keptAside}` : ''}${r.migrated.length ? `; migrations applied: ${r.migrated.join(', ')}` : ''}`);
     });
 }
