@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadConfig } from '../src/config.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,13 +18,16 @@ import { loadDeliverySettings, saveDeliverySettings } from '../src/delivery/sett
 import { createApp } from '../src/http/app.ts';
 import { validateTemplate } from '../src/documents/engine.ts';
 import { sampleVariables } from '../src/documents/samples.ts';
-import { createOrganisation } from '../src/ledger/repo.ts';
+import { createCustomer, createOrganisation } from '../src/ledger/repo.ts';
 import { networkPolicy, refusalOf } from '../src/net/guard.ts';
 import { createSubscription, deliverDue, emitEvent } from '../src/webhooks/index.ts';
 import { KEY_FILE, loadInstanceKey, setInstanceKey } from '../src/secrets.ts';
 import { dbTargets } from './db.ts';
 
 const PASSWORD = 'tilleul-boussole-42';
+/** This file's instance key, set again after the test that runs without one. */
+const KEY = randomBytes(32);
+setInstanceKey(KEY);
 const HOST = 'relance.test';
 
 async function session(db: Db, orgId: string, email: string, role: 'admin' | 'collector' | 'viewer' = 'admin'): Promise<Record<string, string>> {
@@ -137,7 +141,7 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
         expect(p.detail).toMatch(/openssl rand -base64 32/);
         expect(p.detail).not.toContain('would-be-clear');
       } finally {
-        setInstanceKey(randomBytes(32));
+        setInstanceKey(KEY);
       }
     });
 
@@ -402,6 +406,63 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
     });
   });
 
+  describe('15 smaller ones', () => {
+    it('15 bad input answers 400 naming the field: /api/app/scenarios/preview with {}, /api/app/outbox?limit=-5, and no /api/app route answers 500 to a body that is not an object', async () => {
+      const preview = await post('/api/app/scenarios/preview', {});
+      expect(preview.status).toBe(400);
+      expect(((await preview.json()) as { where: { field: string } }).where.field).toBe('definition');
+      const outbox = await get('/api/app/outbox?limit=-5');
+      expect(outbox.status).toBe(400);
+      expect(((await outbox.json()) as { where: { field: string } }).where.field).toBe('limit');
+      expect((await get('/api/app/customers?page=-1')).status).toBe(400);
+      expect((await get('/api/app/outbox?limit=20')).status).toBe(200);
+      const routes = [...readFileSync(new URL('../src/http/routes/web.ts', import.meta.url), 'utf8').matchAll(/app\.(post|put)\(r\('([^']+)'\)/g)].map((m) => [m[1]!, m[2]!] as const);
+      expect(routes.length).toBeGreaterThan(20);
+      const crashed: string[] = [];
+      for (const [method, path] of routes) {
+        for (const b of ['null', '[]', '{}']) {
+          const r = await app.request(url(`/api/app${path.replace(/:\w+/g, '1')}`), { method: method.toUpperCase(), headers: adminA, body: b });
+          if (r.status >= 500) crashed.push(`${method} ${path} ${b}: ${r.status}`);
+        }
+      }
+      expect(crashed).toEqual([]);
+    });
+
+    it('15 search=% and _ match those characters, not everything', async () => {
+      for (const name of ['Remise 100% SARL', 'Bois_et_Fer', 'BoisXetXFer']) await createCustomer(db, orgA, { legalName: name });
+      const key = await db.tx(async (q) => (await import('../src/auth/index.ts')).createApiKey(q, orgA, { name: 'search', scope: 'read' }));
+      const search = async (term: string) =>
+        ((await (await app.request(url(`/api/v1/customers?search=${encodeURIComponent(term)}`), { headers: { authorization: `Bearer ${key.key}` } })).json()) as { data: { legalName: string }[] }).data.map((c) => c.legalName);
+      expect(await search('%')).toEqual(['Remise 100% SARL']);
+      expect(await search('_et_')).toEqual(['Bois_et_Fer']);
+      expect(await search('bois')).toEqual(['Bois_et_Fer', 'BoisXetXFer']);
+      expect(((await (await get('/api/app/invoices/search?q=%25')).json()) as unknown[]).length).toBe(0);
+    });
+
+    it('15 the SMTP test to a closed port or a server that never answers ends with a clear error, without socket detail', async () => {
+      const silent = createNetServer(() => {});
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      const spare = createNetServer();
+      await new Promise<void>((r) => spare.listen(0, '127.0.0.1', r));
+      const closed = (spare.address() as AddressInfo).port;
+      await new Promise((r) => spare.close(r));
+      try {
+        for (const port of [closed, (silent.address() as AddressInfo).port]) {
+          expect((await put('/api/app/settings/delivery', { smtpHost: '127.0.0.1', smtpPort: port, smtpSecurity: 'none', fromAddress: 'relances@menuiserie-a.fr' })).status).toBe(200);
+          const r = await post('/api/app/settings/delivery/test', { to: 'compta@menuiserie-a.fr' });
+          expect(r.status).toBe(400);
+          const detail = ((await r.json()) as { detail: string }).detail;
+          expect(detail).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
+          expect(detail).toMatch(/refusée, adresse injoignable ou pas de réponse en 10 s/);
+          expect(detail).not.toMatch(/ECONN|ETIMEDOUT|Greeting/);
+        }
+      } finally {
+        silent.close();
+        await put('/api/app/settings/delivery', { smtpHost: null });
+      }
+    });
+  });
+
   describe('15.5 passwords', () => {
     const same = { host: HOST, origin: `http://${HOST}`, 'content-type': 'application/json' };
     const signIn = (a: ReturnType<typeof createApp>, email: string, password: string, address = '198.51.100.7', headers = same) =>
@@ -495,6 +556,16 @@ describe('15.6 which addresses a webhook may reach', () => {
     expect(refusalOf('169.254.169.254')).toBe('link-local');
     expect(refusalOf('::ffff:10.1.2.3')).toBe('private');
     expect(() => networkPolicy('10.0.0.0/33')).toThrow(/RELANCE_WEBHOOK_ALLOW_NETWORKS/);
+  });
+});
+
+describe('15 the server listens on 127.0.0.1 on the embedded database unless HOST says otherwise', () => {
+  it('15 embedded: 127.0.0.1 by default; HOST wins; PostgreSQL keeps every interface', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/relance' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ RELANCE_MAX_BODY_BYTES: '2M', RELANCE_MAX_UPLOAD_BYTES: '512MiB' })).toMatchObject({ maxBodyBytes: 2 * 1024 * 1024, maxUploadBytes: 512 * 1024 * 1024 });
+    expect(() => loadConfig({ RELANCE_MAX_BODY_BYTES: 'lots' })).toThrow(/RELANCE_MAX_BODY_BYTES/);
   });
 });
 

@@ -39,6 +39,9 @@ const E = defineErrors('db', {
 });
 
 export type DbKind = 'pglite' | 'postgres';
+
+/** Text searched with LIKE/ILIKE as itself: %, _ and the escape character \ lose their meaning. */
+export const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 export type Row = Record<string, unknown>;
 
 export interface Queryable {

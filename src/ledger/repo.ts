@@ -3,7 +3,7 @@
  * by it: there is no query in this file that can reach another organisation's rows. Writes take a
  * Queryable so callers compose them inside one transaction (db.tx).
  */
-import type { Db, Queryable } from '../db/driver.ts';
+import { type Db, escapeLike, type Queryable } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
 import {
   type CustomerInput,
@@ -227,10 +227,10 @@ export async function getCustomer(q: Queryable, orgId: string, id: bigint): Prom
 export async function listCustomers(q: Queryable, orgId: string, opts: { search?: string; limit?: number; afterId?: bigint } = {}): Promise<Customer[]> {
   const rows = await q.query<Row>(
     `SELECT * FROM customers WHERE organisation_id = $1
-       AND ($2::text IS NULL OR lower(legal_name) LIKE '%' || lower($2) || '%' OR external_id = $2 OR siren = $2)
+       AND ($2::text IS NULL OR lower(legal_name) LIKE '%' || lower($5) || '%' OR external_id = $2 OR siren = $2)
        AND ($3::bigint IS NULL OR id > $3)
      ORDER BY id LIMIT $4`,
-    [orgId, opts.search ?? null, opts.afterId ?? null, opts.limit ?? 100],
+    [orgId, opts.search ?? null, opts.afterId ?? null, opts.limit ?? 100, escapeLike(opts.search ?? '')],
   );
   return rows.map(toCustomer);
 }

@@ -46,6 +46,8 @@ export interface SmtpOptions {
   /** Accept self-signed certificates (tests, internal relays). */
   allowSelfSigned?: boolean;
   socketTimeoutMs?: number;
+  /** Connecting and the server's greeting, each (default 30 s). */
+  connectTimeoutMs?: number;
 }
 
 interface PooledConnection {
@@ -102,8 +104,8 @@ export class SmtpTransport implements EmailTransport {
       secure: this.o.security === 'tls',
       requireTLS: this.o.security === 'starttls',
       ignoreTLS: this.o.security === 'none',
-      connectionTimeout: 30_000,
-      greetingTimeout: 30_000,
+      connectionTimeout: this.o.connectTimeoutMs ?? 30_000,
+      greetingTimeout: this.o.connectTimeoutMs ?? 30_000,
       socketTimeout: this.o.socketTimeoutMs ?? 60_000,
       tls: this.o.allowSelfSigned ? { rejectUnauthorized: false } : undefined,
       logger: false,
@@ -117,10 +119,31 @@ export class SmtpTransport implements EmailTransport {
       pooled.broken = true;
     });
     return new Promise((resolve, reject) => {
-      conn.connect((err?: Error | null) => {
-        if (err) return reject(err);
-        if (!this.o.user) return resolve(pooled);
-        conn.login({ user: this.o.user, pass: this.o.password ?? '' }, (e?: Error | null) => (e ? reject(e) : resolve(pooled)));
+      // connect()'s callback runs only once connected: a refused or silent server is told by an
+      // 'error' (or 'end') event, which must end the wait too, or the caller waits forever.
+      let settled = false;
+      const fail = (e?: Error) => {
+        if (settled) return;
+        settled = true;
+        conn.close();
+        reject(e ?? Object.assign(new Error('connection closed before the greeting'), { code: 'ECONNECTION' }));
+      };
+      conn.on('error', fail);
+      conn.on('end', () => fail());
+      conn.connect(() => {
+        if (settled) return;
+        if (!this.o.user) {
+          settled = true;
+          return resolve(pooled);
+        }
+        conn.login({ user: this.o.user, pass: this.o.password ?? '' }, (e?: Error | null) => {
+          if (settled) return;
+          settled = true;
+          if (e) {
+            conn.close();
+            reject(e);
+          } else resolve(pooled);
+        });
       });
     });
   }

@@ -8,6 +8,7 @@ import { HOLIDAY_CALENDARS } from './holidays.ts';
 import { defineErrors } from '../../i18n/index.ts';
 
 const E = defineErrors('scenario', {
+  definition: { fr: "la définition du scénario (definition : options et étapes) est obligatoire", en: "the scenario definition (definition: options and steps) is required" },
   options: { fr: "les options du scénario sont obligatoires", en: "scenario options are required" },
   calendar: { fr: "calendrier de jours fériés inconnu « {calendar} »", en: "unknown holiday calendar \"{calendar}\"" },
   window: { fr: "la plage d’envoi doit être deux heures HH:MM, le début avant la fin", en: "sending window must be two times HH:MM, start before end" },
@@ -142,6 +143,7 @@ const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 /** Validates a definition a user edited; errors name the step and field. */
 export function validateScenario(def: ScenarioDefinition): ScenarioDefinition {
+  if (typeof def !== 'object' || def === null || Array.isArray(def)) throw validation(E('definition'), { field: 'definition' });
   const o = def.options;
   if (!o) throw validation(E('options'), { field: 'options' });
   if (!HOLIDAY_CALENDARS[o.holidayCalendar]) throw validation(E('calendar', { calendar: String(o.holidayCalendar) }), { field: 'options.holidayCalendar' });

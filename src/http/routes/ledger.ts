@@ -18,6 +18,7 @@ import {
 } from '../../ledger/repo.ts';
 import { replanCustomer } from '../../engine/events.ts';
 import { emitEvent } from '../../webhooks/index.ts';
+import { escapeLike } from '../../db/driver.ts';
 import { Currency, Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, MinorString, page, paged, route, type RouteDef } from './define.ts';
 
 const IdOut = z.string();
@@ -139,9 +140,9 @@ export const ledgerRoutes: RouteDef[] = [
       const rows = await q.query<Row>(
         `SELECT id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, tags, segment, credit_limit_minor
            FROM customers WHERE organisation_id = $1
-            AND ($2::text IS NULL OR lower(legal_name) LIKE '%' || lower($2) || '%' OR external_id = $2 OR siren = $2)
+            AND ($2::text IS NULL OR lower(legal_name) LIKE '%' || lower($5) || '%' OR external_id = $2 OR siren = $2)
             AND ($3::bigint IS NULL OR id > $3) ORDER BY id LIMIT $4`,
-        [orgId, query.search ?? null, decodeCursor(query.cursor), query.limit + 1],
+        [orgId, query.search ?? null, decodeCursor(query.cursor), query.limit + 1, escapeLike(query.search ?? '')],
       );
       return paged(rows.map(camel) as { id: bigint }[], query.limit);
     },

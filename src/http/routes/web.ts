@@ -6,7 +6,7 @@
  * session's organisation.
  */
 import type { Context, Hono } from 'hono';
-import { type Db, type Queryable, pgArray } from '../../db/driver.ts';
+import { type Db, escapeLike, type Queryable, pgArray } from '../../db/driver.ts';
 import { jsonReplacer } from '../../db/driver.ts';
 import { addDays, addMonths, type CalendarDate, calendarDate, dayOfWeek, daysBetween, todayIn } from '../../domain/dates.ts';
 import { isValidIban, isValidSiren, isValidSiret, normaliseIban } from '../../domain/identifiers.ts';
@@ -69,6 +69,8 @@ const E = defineErrors('web', {
   sign_in: { fr: "connectez-vous d’abord", en: "sign in first" },
   role: { fr: "le rôle {role} ne permet pas de faire ceci", en: "the {role} role may not do this" },
   json: { fr: "le corps de la requête doit être du JSON", en: "the request body must be JSON" },
+  json_object: { fr: "le corps de la requête doit être un objet JSON ({…})", en: "the request body must be a JSON object ({…})" },
+  int_query: { fr: "{name} doit être un nombre entier de {min} à {max}", en: "{name} must be a whole number from {min} to {max}" },
   number: { fr: "{name} doit être un nombre", en: "{name} must be a number" },
   uuid: { fr: "{name} doit être un identifiant (UUID)", en: "{name} must be an id (UUID)" },
   minor: { fr: "{field} doit être un montant en centimes (un nombre entier, sous forme de texte)", en: "{field} must be an amount in minor units (a whole number as a string)" },
@@ -87,6 +89,11 @@ const E = defineErrors('web', {
   import_kind: { fr: "kind doit valoir customers, invoices, payments, fec ou einvoice, pas « {kind} »", en: "kind must be customers, invoices, payments, fec or einvoice, not \"{kind}\"" },
   email: { fr: "« {email} » n’est pas une adresse e-mail", en: "\"{email}\" is not an email address" },
   no_smtp: { fr: "aucun serveur SMTP n’est configuré : les messages vont dans la boîte d’envoi locale", en: "no SMTP server is configured: messages go to the local outbox" },
+  smtp_unreachable: {
+    fr: "impossible de joindre le serveur SMTP {host}:{port} : connexion refusée, adresse injoignable ou pas de réponse en {seconds} s ; vérifiez l’hôte, le port et la sécurité",
+    en: "could not reach the SMTP server {host}:{port}: connection refused, address unreachable or no answer within {seconds} s; check the host, port and security",
+  },
+  smtp_refused: { fr: "le serveur SMTP {host}:{port} a refusé le message de test : {reason}", en: "the SMTP server {host}:{port} refused the test message: {reason}" },
   no_sender: { fr: "pas d’adresse d’expéditeur : renseignez d’abord l’adresse d’envoi", en: "no sender address: set the from address first" },
   stale_bank: { fr: "données bancaires anciennes : de 1 à 60 jours", en: "stale bank data: 1 to 60 days" },
   acknowledge: { fr: "l’accusé de réception des accords est activé (true) ou non (false)", en: "acknowledging agreements is on (true) or off (false)" },
@@ -143,11 +150,24 @@ function allow(c: C, need: 'read' | 'write' | 'admin'): WebPrincipal {
 }
 
 async function body<T = Record<string, unknown>>(c: C): Promise<T> {
+  let v: unknown;
   try {
-    return (await c.req.json()) as T;
+    v = await c.req.json();
   } catch {
     throw validation(E('json'), { field: 'body' });
   }
+  // Every route reads fields of an object: null, a list or a number is refused here, not by a crash.
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw validation(E('json_object'), { field: 'body' });
+  return v as T;
+}
+
+/** A whole-number query parameter within bounds (absent: the default), else 400 naming it. */
+function intQuery(c: C, name: string, dflt: number, min: number, max: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw validation(E('int_query', { name, min, max }), { field: name });
+  return n;
 }
 
 const idParam = (c: C, name: string): bigint => {
@@ -579,6 +599,9 @@ export function parseEml(raw: Buffer): ParsedEml {
 
 // ------------------------------------------------------------------ routes
 
+/** How long the settings' SMTP test waits to connect, for the greeting and for each reply. */
+const SMTP_TEST_TIMEOUT_MS = 10_000;
+
 /** Lets the requests waiting on the event loop run (between synchronous rendering steps). */
 const yieldToOthers = () => new Promise<void>((r) => setImmediate(r));
 
@@ -785,7 +808,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   // ---------------------------------------------------------------- outbox and proof
   app.get(r('/outbox'), async (c) => {
     const p = allow(c, 'read');
-    const limit = Math.min(500, Number(c.req.query('limit') ?? 200) || 200);
+    const limit = intQuery(c, 'limit', 200, 1, 500);
     const channel = c.req.query('channel');
     const rows = await db.query<Record<string, unknown>>(
       `SELECT d.id, d.action_id, d.customer_id, c.legal_name, d.channel, d.provider, d.recipients, d.subject, d.content_type,
@@ -849,8 +872,8 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const sort = c.req.query('sort') ?? 'name';
     const dir = c.req.query('dir') === 'desc' ? 'DESC' : 'ASC';
     const filter = c.req.query('filter') ?? '';
-    const size = Math.min(200, Math.max(1, Number(c.req.query('size') ?? 50) || 50));
-    const page = Math.max(0, Number(c.req.query('page') ?? 0) || 0);
+    const size = intQuery(c, 'size', 50, 1, 200);
+    const page = intQuery(c, 'page', 0, 0, 1_000_000);
     const where = ['c.organisation_id = $1'];
     const params: unknown[] = [p.orgId];
     if (search) {
@@ -1103,7 +1126,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
           AND ($2::bigint IS NULL OR i.customer_id = $2)
           AND ($3 = '' OR i.number ILIKE '%' || $3 || '%' OR lower(c.legal_name) LIKE '%' || lower($3) || '%')
         ORDER BY i.due_date, i.id LIMIT 30`,
-      [p.orgId, customerId && /^\d+$/.test(customerId) ? BigInt(customerId) : null, q.replace(/[\\%_]/g, (m) => `\\${m}`)],
+      [p.orgId, customerId && /^\d+$/.test(customerId) ? BigInt(customerId) : null, escapeLike(q)],
     );
     return json(rows.map((x) => ({ id: String(x.id), number: x.number, customerId: String(x.customer_id), customerName: x.legal_name, dueDate: x.due_date, currency: x.currency, amountMinor: String(x.amount_incl_tax_minor), openMinor: String(x.open_minor) })));
   });
@@ -1574,10 +1597,10 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const to = String(b.to ?? p.email).trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(to)) throw validation(E('email', { email: to }), { field: 'to' });
     const settings = await loadDeliverySettings(db, p.orgId);
-    if (!settings.smtp) throw new RelanceError(ERROR_CODES.CONFIG, E('no_smtp'), { where: { field: 'smtpHost' } });
+    if (!settings.smtp) throw validation(E('no_smtp'), { field: 'smtpHost' });
     const org = await getOrganisation(db, p.orgId);
     const from = settings.fromAddress ?? (await getBranding(db, p.orgId)).email;
-    if (!from) throw new RelanceError(ERROR_CODES.CONFIG, E('no_sender'), { where: { field: 'fromAddress' } });
+    if (!from) throw validation(E('no_sender'), { field: 'fromAddress' });
     const messageId = `<test-${Date.now()}@relance.local>`;
     const raw = await buildEml({
       from: `"${(settings.fromName ?? org.legalName).replace(/"/g, '')}" <${from}>`,
@@ -1588,13 +1611,21 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       messageId,
       date: ctx.now(),
     });
-    const transport = new SmtpTransport({ ...settings.smtp, poolSize: 1, socketTimeoutMs: 15_000 });
+    const transport = new SmtpTransport({ ...settings.smtp, poolSize: 1, socketTimeoutMs: SMTP_TEST_TIMEOUT_MS, connectTimeoutMs: SMTP_TEST_TIMEOUT_MS });
+    let outcome: Awaited<ReturnType<SmtpTransport['send']>>;
     try {
-      const outcome = await transport.send({ from, to: [to], messageId, raw }, async () => {});
-      return json({ outcome });
+      outcome = await transport.send({ from, to: [to], messageId, raw }, async () => {});
     } finally {
       await transport.close();
     }
+    if (outcome.kind === 'sent') return json({ outcome });
+    // A server that refuses, does not exist or never answers is one case: which one would tell
+    // open ports from closed ones on the host named. An SMTP server's own reply is passed on.
+    const where = { host: settings.smtp.host, port: settings.smtp.port, seconds: SMTP_TEST_TIMEOUT_MS / 1000 };
+    const reply = 'error' in outcome ? String(outcome.error ?? '') : '';
+    // classifySmtpError's text starts with nodemailer's code; these are the ones before any SMTP reply.
+    const unreachable = /^(ECONNECTION|ETIMEDOUT|ESOCKET|EDNS|error)\b(?! \d{3})/.test(reply);
+    throw validation(unreachable ? E('smtp_unreachable', where) : E('smtp_refused', { ...where, reason: reply.slice(0, 300) }), { field: 'smtpHost' });
   });
   app.put(r('/settings/engine'), async (c) => {
     const p = allow(c, 'admin');
