@@ -237,4 +237,52 @@ describe('web app in chromium', () => {
     await page.getByTestId('nav-dashboard').filter({ hasText: 'Dashboard' }).waitFor();
     await shot('12-english');
   });
+
+  it('15.2 invites a person from the settings; they accept the link with a password of their own', async () => {
+    await page.getByTestId('nav-settings').click();
+    const users = page.getByTestId('settings-users');
+    await users.locator('input[name=email]').fill('nouvelle.recrue@example.fr');
+    await users.locator('button[type=submit]').click();
+    const banner = page.getByTestId('settings-message');
+    await banner.waitFor();
+    const link = /(https?:\/\/\S+\/invite#[A-Za-z0-9_-]+)/.exec((await banner.textContent()) ?? '')?.[1];
+    expect(link).toBeDefined();
+    await users.getByTestId('invitation-row').filter({ hasText: 'nouvelle.recrue@example.fr' }).waitFor();
+    await shot('13-invitation');
+    // The invited person, in their own browser.
+    const theirs = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'fr-FR' });
+    try {
+      const p2 = await theirs.newPage();
+      await p2.goto(link!);
+      await p2.getByTestId('invite').locator('input[name=password]').waitFor();
+      expect(await p2.getByTestId('invite').textContent()).toContain('Menuiserie');
+      await p2.locator('input[name=password]').fill('            ');
+      await p2.locator('button[type=submit]').click();
+      await p2.locator('[role=alert]').waitFor();
+      await p2.locator('input[name=password]').fill('quatre saisons sous la pluie');
+      await p2.locator('button[type=submit]').click();
+      await p2.getByTestId('nav-dashboard').waitFor();
+    } finally {
+      await theirs.close();
+    }
+  });
+
+  it('15.5 changes the password on the Account screen, then signs out everywhere and signs in with the new one', async () => {
+    await page.getByTestId('nav-account').click();
+    await page.getByTestId('account').waitFor();
+    await page.locator('input[name=currentPassword]').fill(server.admin.password);
+    await page.locator('input[name=newPassword]').fill('un nouveau secret bien long');
+    await page.locator('input[name=confirm]').fill('un nouveau secret bien long');
+    await page.locator('button[type=submit]').click();
+    const message = page.getByTestId('account-message');
+    await message.waitFor();
+    expect(await message.getAttribute('class')).toContain('good');
+    await shot('14-account');
+    await page.getByTestId('logout-everywhere').click();
+    await page.waitForURL(/\/login/);
+    await page.locator('input[name=email]').fill(server.admin.email);
+    await page.locator('input[name=password]').fill('un nouveau secret bien long');
+    await page.locator('button[type=submit]').click();
+    await page.getByTestId('nav-dashboard').waitFor();
+  });
 });
