@@ -11,12 +11,30 @@ import { validation } from '../errors.ts';
 import type { CsvMapping } from '../formats/bank/csv.ts';
 import { parseBankFile } from '../formats/bank/detect.ts';
 import type { BankFormat, BankLine } from '../formats/bank/types.ts';
-import { defineErrors } from '../i18n/index.ts';
+import { defineErrors, renderText, type Text } from '../i18n/index.ts';
+
+/**
+ * The organisation's accounts a statement can be of: its IBAN on record, and the IBANs its earlier
+ * statements were of (distinct).
+ */
+async function organisationAccounts(db: Db, orgId: string): Promise<string[]> {
+  const rows = await db.query<{ iban: string }>(
+    `SELECT iban FROM organisations WHERE id = $1 AND iban IS NOT NULL
+     UNION SELECT DISTINCT account_iban FROM bank_statements WHERE organisation_id = $1 AND account_iban IS NOT NULL`,
+    [orgId],
+  );
+  return [...new Set(rows.map((r) => r.iban))].sort();
+}
 
 const E = defineErrors('bank-import', {
   account_iban: { fr: "--account « {account} » n’est pas un IBAN valide", en: "--account \"{account}\" is not a valid IBAN" },
   other_account: { fr: "le fichier est un relevé du compte {iban}, pas de {wanted}", en: "the file is a statement of account {iban}, not {wanted}" },
-  no_account: { fr: "le fichier n’indique pas à quel compte il se rapporte : précisez --account IBAN", en: "the file does not say which account it is for: give --account IBAN" },
+  no_account: { fr: "le fichier n’indique pas à quel compte il se rapporte et l’organisation a plusieurs comptes ({accounts}) : précisez --account IBAN", en: "the file does not say which account it is for and the organisation has several accounts ({accounts}): give --account IBAN" },
+  no_account_known: { fr: "le fichier n’indique pas à quel compte il se rapporte et l’organisation n’a pas d’IBAN enregistré : précisez --account IBAN", en: "the file does not say which account it is for and the organisation has no IBAN on record: give --account IBAN" },
+});
+
+const W = defineErrors('bank-import-warnings', {
+  account_assumed: { fr: "le fichier n’indique pas son compte : {iban}, le seul compte de l’organisation, est pris", en: "the file does not say its account: {iban}, the organisation's only account, is used" },
 });
 
 export interface ImportOptions {
@@ -50,6 +68,9 @@ export interface ImportResult {
   statements: number;
   statementIds: bigint[];
   lines: ImportedLine[];
+  /** What was read differently from what the file says (English; `warningTexts` in both languages). */
+  warnings: string[];
+  warningTexts: Text[];
   summary: {
     read: number;
     new: number;
@@ -107,8 +128,19 @@ function totals(lines: readonly BankLine[]): Record<string, CurrencyTotals> {
 export async function importBankFile(db: Db, orgId: string, content: Buffer | string, opts: ImportOptions = {}): Promise<ImportResult> {
   const parsed = parseBankFile(content, { filename: opts.filename, mapping: opts.mapping, format: opts.format });
   const sha256 = createHash('sha256').update(content).digest('hex');
-  const wanted = opts.account ? normaliseIban(opts.account) : null;
+  let wanted = opts.account ? normaliseIban(opts.account) : null;
   if (wanted && !isValidIban(wanted)) throw validation(E('account_iban', { account: String(opts.account) }), { field: 'account' });
+  const warnings: Text[] = [...parsed.warnings];
+  // A file that does not name its account (most CSV exports) is of the organisation's only
+  // account: its IBAN on record, or the one account its earlier statements were of.
+  if (!wanted && parsed.statements.some((s) => !s.accountIban && !s.accountNumber)) {
+    const accounts = await organisationAccounts(db, orgId);
+    if (accounts.length === 1) {
+      wanted = accounts[0]!;
+      warnings.push(W('account_assumed', { iban: wanted }));
+    } else if (accounts.length > 1) throw validation(E('no_account', { accounts: accounts.join(', ') }), { file: opts.filename, field: 'account' });
+    else throw validation(E('no_account_known'), { file: opts.filename, field: 'account' });
+  }
 
   const stmts = parsed.statements.map((s, index) => {
     if (wanted && s.accountIban && s.accountIban !== wanted) {
@@ -117,9 +149,7 @@ export async function importBankFile(db: Db, orgId: string, content: Buffer | st
     const iban = s.accountIban ?? wanted;
     // The account key must not depend on the options given: the file's own identifier first.
     const accountKey = s.accountIban ?? (s.accountNumber ? `no:${s.accountNumber}` : wanted);
-    if (!accountKey) {
-      throw validation(E('no_account'), { file: opts.filename, field: 'account' });
-    }
+    if (!accountKey) throw validation(E('no_account_known'), { file: opts.filename, field: 'account' });
     return { s, index, iban, accountKey };
   });
   const flat = stmts.flatMap((x) => x.s.lines.map((l) => ({ ...l, accountIban: l.accountIban ?? x.iban, accountKey: x.accountKey, stmt: x.index })));
@@ -224,6 +254,8 @@ export async function importBankFile(db: Db, orgId: string, content: Buffer | st
     statements: parsed.statements.length,
     statementIds,
     lines,
+    warnings: warnings.map((w) => renderText(w, 'en')),
+    warningTexts: warnings,
     summary: {
       read: lines.length,
       new: newLines.length,

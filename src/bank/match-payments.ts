@@ -26,11 +26,11 @@ export async function matchPayments(
   opts: { paymentIds?: bigint[]; createdInThisTransaction?: boolean; settings?: Partial<MatchSettings> } = {},
 ): Promise<PaymentMatchResult> {
   const rows = await q.query<Record<string, unknown>>(
-    `SELECT id, customer_id, payment_date, currency, amount_minor, reference, payer_name, payer_iban
-       FROM payments
-      WHERE organisation_id = $1 AND allocated_minor = 0 AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
-        AND (NOT $3::boolean OR created_at = now())
-      ORDER BY payment_date, id`,
+    `SELECT p.id, p.customer_id, p.payment_date, p.currency, p.amount_minor, p.reference, p.payer_name, p.payer_iban, c.legal_name AS customer_name
+       FROM payments p LEFT JOIN customers c ON c.organisation_id = p.organisation_id AND c.id = p.customer_id
+      WHERE p.organisation_id = $1 AND p.allocated_minor = 0 AND ($2::bigint[] IS NULL OR p.id = ANY($2::bigint[]))
+        AND (NOT $3::boolean OR p.created_at = now())
+      ORDER BY p.payment_date, p.id`,
     [orgId, opts.paymentIds ? pgArray(opts.paymentIds) : null, Boolean(opts.createdInThisTransaction)],
   );
   const result: PaymentMatchResult = { considered: rows.length, applied: [], leftOpen: [], customerIds: [] };
@@ -42,7 +42,9 @@ export async function matchPayments(
     bookingDate: r.payment_date as CalendarDate,
     amountMinor: r.amount_minor as bigint,
     currency: String(r.currency),
-    counterpartyName: (r.payer_name as string | null) ?? null,
+    // A payment recorded on a customer's account (a FEC's 411 line, a CSV naming the customer) is
+    // that customer's: their name stands for the payer's when the file gives none.
+    counterpartyName: (r.payer_name as string | null) ?? (r.customer_name as string | null) ?? null,
     counterpartyIban: (r.payer_iban as string | null) ?? null,
     remittanceText: (r.reference as string | null) ?? null,
     creditorReference: /^RF\d{2}/i.test(String(r.reference ?? '')) ? String(r.reference).replace(/\s/g, '') : null,

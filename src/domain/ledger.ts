@@ -6,15 +6,15 @@
  */
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { type CalendarDate, calendarDate } from './dates.ts';
-import { assertCurrency, type Minor } from './money.ts';
+import { assertCurrency, type Minor, moneyText } from './money.ts';
 import { isValidIban, isValidSiren, isValidSiret } from './identifiers.ts';
 import { defineErrors, type Text } from '../i18n/index.ts';
 
 const E = defineErrors('ledger-rules', {
   allocation_positive: { fr: "le montant d’une affectation doit être positif", en: "an allocation amount must be positive" },
   currency_mismatch: { fr: "les devises ne correspondent pas : la facture {invoice} est en {invoiceCurrency}, {source} en {sourceCurrency}", en: "currencies do not match: invoice {invoice} is in {invoiceCurrency}, {source} in {sourceCurrency}" },
-  over_invoice: { fr: "l’affectation de {amount} dépasse le reste dû {open} de la facture {invoice} (en centimes)", en: "allocation of {amount} exceeds the open amount {open} of invoice {invoice} (minor units)" },
-  over_source: { fr: "l’affectation de {amount} dépasse le reste disponible ({left} centimes) sur {source}", en: "allocation of {amount} exceeds what is left of {source} ({left} minor units)" },
+  over_invoice: { fr: "l’affectation de {amount} dépasse le reste dû {open} de la facture {invoice}", en: "allocation of {amount} exceeds the open amount {open} of invoice {invoice}" },
+  over_source: { fr: "l’affectation de {amount} dépasse le reste disponible ({left}) sur {source}", en: "allocation of {amount} exceeds what is left of {source} ({left})" },
   legal_name_required: { fr: "la raison sociale est obligatoire", en: "legal name is required" },
   kind: { fr: "le type doit être business ou consumer, reçu « {kind} »", en: "kind must be business or consumer, got \"{kind}\"" },
   siren: { fr: "le SIREN « {siren} » n’est pas valide (9 chiffres, clé de Luhn)", en: "SIREN \"{siren}\" is not valid (9 digits, Luhn key)" },
@@ -104,7 +104,7 @@ export function checkAllocation(
   if (amount > invoiceOpen) {
     throw new RelanceError(
       ERROR_CODES.LEDGER_INVARIANT,
-      E('over_invoice', { amount, open: invoiceOpen, invoice: invoice.number }),
+      E('over_invoice', { amount: moneyText(amount, invoice.currency), open: moneyText(invoiceOpen, invoice.currency), invoice: invoice.number }),
       { where: { field: 'amount' } },
     );
   }
@@ -112,7 +112,7 @@ export function checkAllocation(
   if (amount > sourceLeft) {
     throw new RelanceError(
       ERROR_CODES.LEDGER_INVARIANT,
-      E('over_source', { amount, source: source.label, left: sourceLeft }),
+      E('over_source', { amount: moneyText(amount, invoice.currency), source: source.label, left: moneyText(sourceLeft, invoice.currency) }),
       { where: { field: 'amount' } },
     );
   }

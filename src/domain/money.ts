@@ -4,15 +4,34 @@
  * division states its rounding.
  */
 import { validation, type ErrorPlace } from '../errors.ts';
-import { defineErrors } from '../i18n/index.ts';
+import { defineErrors, type Text } from '../i18n/index.ts';
 
 const E = defineErrors('money', {
   currency: { fr: "« {currency} » n’est pas un code devise ISO 4217", en: "\"{currency}\" is not an ISO 4217 currency code" },
   not_an_amount: { fr: "« {text} » n’est pas un montant", en: "\"{text}\" is not an amount" },
   decimals: { fr: "« {text} » a plus de {exp} décimales pour {currency}", en: "\"{text}\" has more than {exp} decimals for {currency}" },
+  too_large: { fr: "« {text} » dépasse le plus grand montant admis ({max})", en: "\"{text}\" exceeds the largest amount accepted ({max})" },
 });
 
 export type Minor = bigint;
+
+/**
+ * The largest amount, in minor units, that Relance accepts anywhere (10^13: a hundred billion
+ * euros). Sums over a ledger of such amounts stay far inside a bigint column; beyond it an input
+ * is a mistake or an attack, refused where it enters with the place named.
+ */
+export const MAX_AMOUNT_MINOR = 10n ** 13n;
+
+export const amountInRange = (minor: Minor) => minor <= MAX_AMOUNT_MINOR && minor >= -MAX_AMOUNT_MINOR;
+
+/** The refusal of an amount beyond the range, naming it as written. */
+export const tooLargeText = (text: string, currency: string): Text => E('too_large', { text, max: toDecimalString(MAX_AMOUNT_MINOR, currency) });
+
+/** Refuses an amount beyond ±MAX_AMOUNT_MINOR, naming the text as written and the place. */
+export function assertAmountInRange(minor: Minor, text: string, currency: string, where?: ErrorPlace): Minor {
+  if (!amountInRange(minor)) throw validation(tooLargeText(text, currency), where);
+  return minor;
+}
 
 /** Minor-unit exponent per currency (ISO 4217). Currencies not listed use 2. */
 const EXPONENTS: Record<string, number> = { JPY: 0, KRW: 0, ISK: 0, CLP: 0, BHD: 3, KWD: 3, TND: 3, OMR: 3, JOD: 3 };
@@ -50,14 +69,18 @@ export function parseAmount(text: string, currency = 'EUR', where?: ErrorPlace):
     const decSep = s[decIdx];
     const otherSep = decSep === '.' ? ',' : '.';
     const occurrences = s.split(decSep!).length - 1;
+    // Thousands separators group exactly three digits: "12..34" or "1.2.3" is no amount.
+    const grouped = (x: string, sep: string) => new RegExp(`^\\d{1,3}(\\${sep}\\d{3})+$`).test(x);
     if (occurrences > 1 || (s.includes(otherSep) && s.indexOf(otherSep) > decIdx)) {
       // "1.234.567" — only thousands separators, no decimals
-      if (occurrences > 1 && !s.includes(otherSep)) {
+      if (occurrences > 1 && !s.includes(otherSep) && grouped(s, decSep!)) {
         intPart = s.split(decSep!).join('');
         frac = '';
       } else throw validation(E('not_an_amount', { text }), where);
     } else {
-      intPart = s.slice(0, decIdx).split(otherSep).join('');
+      const head = s.slice(0, decIdx);
+      if (head.includes(otherSep) && !grouped(head, otherSep)) throw validation(E('not_an_amount', { text }), where);
+      intPart = head.split(otherSep).join('');
       frac = s.slice(decIdx + 1);
     }
   }
@@ -69,7 +92,7 @@ export function parseAmount(text: string, currency = 'EUR', where?: ErrorPlace):
     else throw validation(E('decimals', { text, exp, currency }), where);
   }
   const minor = BigInt((intPart || '0') + frac.padEnd(exp, '0'));
-  return sign * minor;
+  return assertAmountInRange(sign * minor, text, currency, where);
 }
 
 /** Minor units to a plain decimal string with a dot: 41243n -> "412.43" (API and JSON form). */
@@ -98,6 +121,11 @@ export function formatMoney(minor: Minor, currency: string, locale: 'fr' | 'en')
   const sign = minor < 0n ? '-' : '';
   if (locale === 'fr') return `${sign}${num}${NNBSP}${sym ?? currency}`;
   return sym ? `${sign}${sym}${num}` : `${sign}${num} ${currency}`;
+}
+
+/** An amount as a text in both languages (a message variable): "1 234,56 €" / "€1,234.56". */
+export function moneyText(minor: Minor, currency: string): Text {
+  return { key: 'money', fr: formatMoney(minor, currency, 'fr'), en: formatMoney(minor, currency, 'en'), vars: {} };
 }
 
 /** Integer division rounded half away from zero (the commercial rule for cents). */

@@ -7,9 +7,10 @@
  */
 import { type CalendarDate, daysInMonth, parseCalendarDate } from '../domain/dates.ts';
 import type { ErrorPlace } from '../errors.ts';
-import { currencyExponent, type Minor, parseAmount } from '../domain/money.ts';
+import { currencyExponent, MAX_AMOUNT_MINOR, type Minor, parseAmount } from '../domain/money.ts';
 
 const digit = (c: number) => c >= 48 && c <= 57;
+const MAX_FAST = Number(MAX_AMOUNT_MINOR);
 
 /** An amount already trimmed, in minor units of `currency`. */
 export function amountOf(s: string, currency: string, where?: ErrorPlace): Minor {
@@ -38,6 +39,8 @@ export function fastAmount(s: string, exp: number): Minor | null {
     for (let k = fracLen; k < exp; k++) frac *= 10;
   }
   const minor = Number(s.slice(i, j)) * 10 ** exp + frac;
+  // Beyond the accepted range the general parser words the refusal.
+  if (minor > MAX_FAST) return null;
   return BigInt(i === 1 ? -minor : minor);
 }
 

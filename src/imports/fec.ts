@@ -15,8 +15,41 @@ import type { Db, Queryable } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { fecColumns, type FecLine, isReceivable, isRevenue, isVatCollected, readFecLine } from '../formats/fec.ts';
 import { copyValue, upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments, withIndexLookups } from '../ledger/bulk.ts';
+import { matchPayments } from '../bank/match-payments.ts';
+import { toDecimalString } from '../domain/money.ts';
+import { defineErrors, renderText } from '../i18n/index.ts';
+import { getOrganisation } from '../ledger/repo.ts';
 import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, WritePipe } from './report.ts';
 import { type ImportInput, inputName, inputSize, openDelimited } from './source.ts';
+
+const W = defineErrors('imports-fec-warnings', {
+  placeholder_piece: {
+    fr: "{count} ligne(s) client sans vraie référence de pièce (PieceRef « {ref} ») : la facture est identifiée par son journal et son numéro d’écriture (ex. {example})",
+    en: "{count} customer line(s) without a real piece reference (PieceRef \"{ref}\"): the invoice is keyed by its journal and entry number (e.g. {example})",
+  },
+  other_siren: {
+    fr: "le nom du fichier annonce le FEC du SIREN {fileSiren}, mais l’organisation a le SIREN {orgSiren} : vérifiez qu’il s’agit de la bonne société",
+    en: "the file name says this is the FEC of SIREN {fileSiren}, but the organisation's SIREN is {orgSiren}: check it is the right company",
+  },
+  matched: {
+    fr: "{count} paiement(s) non lettré(s) imputé(s) sur la facture qu’ils citent (comme un virement bancaire) ; {left} resté(s) au crédit du client",
+    en: "{count} unlettered payment(s) applied to the invoice they name (as a bank transfer would be); {left} left as the customer's credit",
+  },
+});
+
+/**
+ * A piece reference that names no piece: accounting packages write "-", "0", "N/A"... for entries
+ * without one, and keying invoices on it would merge them all into one.
+ */
+export function isPlaceholderRef(ref: string): boolean {
+  return !/[A-Za-z0-9]/.test(ref) || /^(0+|n\/?a|na|nc|sans|none|null|x+|ras|neant|néant|aucun|aucune|divers|div)$/i.test(ref.trim());
+}
+
+/** The SIREN a FEC's legal file name starts with (SIRENFECAAAAMMJJ). */
+export function sirenOfFecName(name: string | null): string | null {
+  const base = (name ?? '').split(/[\\/]/).pop() ?? '';
+  return /^(\d{9})FEC\d{8}/i.exec(base)?.[1] ?? null;
+}
 
 /** Receivable lines staged per statement. */
 const BATCH = 20_000;
@@ -96,6 +129,9 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
     // Lines of one entry are consecutive in a FEC: gather them to know the entry's VAT and
     // whether it moves revenue (an invoice or credit note) or cash (a payment).
     // Only the entry's receivable lines are kept; its other lines count for its VAT and revenue.
+    let placeholders = 0;
+    let placeholderRef = '';
+    let placeholderExample = '';
     let entryJournal: string | null = null;
     let entryNumber = '';
     let receivables: FecLine[] = [];
@@ -105,6 +141,12 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
       if (receivables.length) {
         receivables.forEach((l, i) => {
           if (l.debit === 0n && l.credit === 0n) return;
+          const placeholder = l.pieceRef !== '' && isPlaceholderRef(l.pieceRef);
+          const number = l.pieceRef !== '' && !placeholder ? l.pieceRef : `${l.journalCode}-${l.entryNumber}`;
+          if (placeholder && placeholders++ === 0) {
+            placeholderRef = l.pieceRef;
+            placeholderExample = number;
+          }
           batch.push({
             line: l.line,
             journal: l.journalCode,
@@ -122,7 +164,7 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
             // The entry's VAT counts once, on its first receivable line.
             entryVat: i === 0 ? vat : 0n,
             entryRevenue: revenue,
-            number: l.pieceRef !== '' ? l.pieceRef : `${l.journalCode}-${l.entryNumber}`,
+            number,
           });
         });
       }
@@ -156,8 +198,15 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
     await stage();
     await pipe.drain();
     meta.sha256 = hash.digest('hex');
+    if (placeholders) b.warnings.push(renderText(W('placeholder_piece', { count: placeholders, ref: placeholderRef, example: placeholderExample }), 'en'));
+    const fileSiren = sirenOfFecName(filename);
+    const org = await getOrganisation(q, orgId);
+    if (fileSiren && org.siren && fileSiren !== org.siren) b.warnings.push(renderText(W('other_siren', { fileSiren, orgSiren: org.siren }), 'en'));
     if (b.problems.any) return;
     await deriveLedger(q, orgId, b);
+    if (b.problems.any) return;
+    await matchUnlettered(q, orgId, b);
+    await reportInvoices(q, orgId, b);
     opts.onProgress?.({ rows: b.rowsRead, bytesRead: total, bytesTotal: total });
   });
 }
@@ -206,7 +255,7 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
       SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, 'fec:' || journal || ':' || entry || ':' || cust AS "externalId",
              cust AS "customerExternalId", min(entry_date) AS "paymentDate", 'EUR'::text AS currency, sum(credit) AS "amountMinor",
              'transfer'::text AS method, coalesce(min(nullif(label, '')), min(nullif(piece_ref, ''))) AS reference,
-             NULL::text AS "payerName", NULL::text AS "payerIban"
+             NULL::text AS "payerName", NULL::text AS "payerIban", bool_or(letter <> '') AS lettered
         FROM fec_stage WHERE credit > 0 AND NOT entry_revenue GROUP BY journal, entry, cust;
   `);
   await writePaged(q, 'fec_credit_notes', b, 'credit_notes', (src) => upsertCreditNotes(q, orgId, src));
@@ -238,6 +287,68 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
     `SELECT count(*) AS n FROM (SELECT 1 FROM fec_stage WHERE letter <> '' GROUP BY cust, letter HAVING sum(debit) <> sum(credit)) g`,
   );
   b.detected.partialLetteringGroups = Number(partial!.n);
+}
+
+/**
+ * A payment on a customer account that the accountant did not letter but that names its invoice
+ * ("VIR ACOMPTE F-0042") goes through the bank matching (reference, then amount), as a partial
+ * payment where it is one; what cannot be placed stays as the customer's unallocated credit, on
+ * their reminders and statement.
+ */
+async function matchUnlettered(q: Queryable, orgId: string, b: ImportBody) {
+  const rows = await q.query<{ id: bigint }>(
+    `SELECT p.id FROM fec_payments f JOIN payments p ON p.organisation_id = $1 AND p.external_id = f."externalId"
+      WHERE NOT f.lettered AND p.allocated_minor = 0`,
+    [orgId],
+  );
+  if (rows.length === 0) return;
+  const r = await matchPayments(q, orgId, { paymentIds: rows.map((x) => x.id) });
+  b.detected.unletteredPayments = rows.length;
+  if (r.applied.length) {
+    b.counts.add('allocations', { inserted: r.applied.reduce((n, a) => n + a.invoices.length, 0), updated: 0, unchanged: 0 });
+    b.warnings.push(renderText(W('matched', { count: r.applied.length, left: r.leftOpen.length }), 'en'));
+  }
+}
+
+/**
+ * The invoices the file left open, listed for the report (the first ones, by line) and totalled:
+ * what a dry run shows a person to check by eye and a script to check by sum.
+ */
+async function reportInvoices(q: Queryable, orgId: string, b: ImportBody) {
+  const max = b.documents.max;
+  const rows = await withIndexLookups(q, () =>
+    q.query<{ number: string; cust: string; name: string; issue: string; due: string; currency: string; total: bigint; open: bigint }>(
+      `SELECT f.number, f."customerExternalId" AS cust, c."legalName" AS name, f."issueDate"::text AS issue, f."dueDate"::text AS due, f.currency,
+              i.amount_incl_tax_minor AS total, i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open
+         FROM (SELECT * FROM fec_invoices ORDER BY rn LIMIT $2) f
+         JOIN invoices i ON i.organisation_id = $1 AND i.number = f.number
+         LEFT JOIN fec_customers c ON c."externalId" = f."customerExternalId"
+        ORDER BY f.rn`,
+      [orgId, max],
+    ),
+  );
+  for (const r of rows) {
+    b.documents.add(
+      { kind: 'invoice', number: r.number, issueDate: r.issue, dueDate: r.due, currency: r.currency, total: toDecimalString(r.total, r.currency), amountDue: toDecimalString(r.open, r.currency), buyer: r.name ?? r.cust, customerCode: r.cust },
+      r.open,
+    );
+  }
+  const [n] = await q.query<{ n: bigint }>('SELECT count(*) AS n FROM fec_invoices');
+  if (Number(n!.n) > rows.length) {
+    // Beyond the listed ones, the open total of the rest in one pass.
+    const rest = await withIndexLookups(q, () =>
+      q.query<{ currency: string; open: bigint; n: bigint }>(
+        `SELECT i.currency, sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor) AS open, count(*) AS n
+           FROM (SELECT number FROM fec_invoices WHERE rn > $2) f JOIN invoices i ON i.organisation_id = $1 AND i.number = f.number
+          GROUP BY 1`,
+        [orgId, max],
+      ),
+    );
+    for (const r of rest) {
+      b.documents.addTotal(r.currency, r.open);
+      b.documents.count += Number(r.n);
+    }
+  }
 }
 
 async function writePaged(

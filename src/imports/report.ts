@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
 import { todayIn } from '../domain/dates.ts';
+import { toDecimalString } from '../domain/money.ts';
 import { matchPayments } from '../bank/match-payments.ts';
 import { replanOrganisation } from '../engine/events.ts';
 import { getOrganisation } from '../ledger/repo.ts';
@@ -19,6 +20,27 @@ export interface ImportProblem {
   line: number | null;
   column: string | null;
   reason: string;
+}
+
+/**
+ * A document the import understood, as a person checks a dry run: an invoice or credit note with
+ * its dates and amounts (decimal strings, the API's money form). For a FEC, `amountDue` is the
+ * invoice's open amount once the file's payments and lettering are applied.
+ */
+export interface ReportDocument {
+  /** The file it came from (e-invoices: one document per file). */
+  file?: string;
+  kind: 'invoice' | 'credit_note';
+  number: string;
+  issueDate: string | null;
+  dueDate: string | null;
+  currency: string;
+  total: string;
+  amountDue: string;
+  /** The buyer's name as the file gives it. */
+  buyer: string;
+  /** The customer's code in the file (FEC: CompAuxNum), when it has one. */
+  customerCode?: string;
 }
 
 export interface TableCounts {
@@ -41,6 +63,11 @@ export interface ImportReport {
   problems: ImportProblem[];
   problemCount: number;
   warnings: string[];
+  /** What was read, document by document (the first `maxDocuments`; all are counted and totalled). */
+  documents: ReportDocument[];
+  documentCount: number;
+  /** Sum of `amountDue` over all the documents read, per currency (credit notes count negative). */
+  openTotal: Record<string, string>;
   importRunId: bigint | null;
 }
 
@@ -55,6 +82,29 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   /** Problems kept in the report (all are counted); default 10,000. */
   maxProblems?: number;
+  /** Documents listed in the report (all are counted and totalled); default 10,000. */
+  maxDocuments?: number;
+}
+
+/** The documents an import read: listed up to a cap, counted and totalled beyond it. */
+export class Documents {
+  readonly list: ReportDocument[] = [];
+  count = 0;
+  readonly openMinor = new Map<string, bigint>();
+  constructor(readonly max = 10_000) {}
+  /** `dueMinor` is the open amount, counted into the total (negative for a credit note). */
+  add(d: ReportDocument, dueMinor: bigint) {
+    this.count++;
+    this.addTotal(d.currency, d.kind === 'credit_note' ? -dueMinor : dueMinor);
+    if (this.list.length < this.max) this.list.push(d);
+  }
+  /** For imports that total in SQL what they list only in part. */
+  addTotal(currency: string, minor: bigint) {
+    this.openMinor.set(currency, (this.openMinor.get(currency) ?? 0n) + minor);
+  }
+  totals(): Record<string, string> {
+    return Object.fromEntries([...this.openMinor].map(([c, m]) => [c, toDecimalString(m, c)]));
+  }
 }
 
 /** Collects problems in constant memory beyond the cap (they are still counted). */
@@ -90,6 +140,7 @@ class Rollback extends Error {}
 
 export interface ImportBody {
   problems: Problems;
+  documents: Documents;
   counts: Counts;
   detected: Record<string, unknown>;
   warnings: string[];
@@ -109,7 +160,7 @@ export async function runImport(
   opts: ImportOptions,
   body: (q: Queryable, b: ImportBody) => Promise<void>,
 ): Promise<ImportReport> {
-  const b: ImportBody = { problems: new Problems(opts.maxProblems), counts: new Counts(), detected: {}, warnings: [], rowsRead: 0 };
+  const b: ImportBody = { problems: new Problems(opts.maxProblems), documents: new Documents(opts.maxDocuments), counts: new Counts(), detected: {}, warnings: [], rowsRead: 0 };
   try {
     await db.tx(async (q) => {
       // An import's statements are large by nature: compiling them (JIT) costs more than it saves,
@@ -152,6 +203,9 @@ export async function runImport(
     problems: b.problems.list,
     problemCount: b.problems.count,
     warnings: b.warnings,
+    documents: b.documents.list,
+    documentCount: b.documents.count,
+    openTotal: b.documents.totals(),
     importRunId: run!.id,
   };
 }

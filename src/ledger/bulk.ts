@@ -692,6 +692,12 @@ export async function upsertCreditNotes(q: Queryable, orgId: string, rows: Sourc
   return result(o!);
 }
 
+/** An amount in minor units as people read it in a refusal: "12.50 EUR" (the currency's own decimals). */
+function moneySql(minor: string, currency: string): string {
+  const exp = `(CASE ${currency} WHEN 'JPY' THEN 0 WHEN 'KRW' THEN 0 WHEN 'ISK' THEN 0 WHEN 'CLP' THEN 0 WHEN 'BHD' THEN 3 WHEN 'KWD' THEN 3 WHEN 'TND' THEN 3 WHEN 'OMR' THEN 3 WHEN 'JOD' THEN 3 ELSE 2 END)`;
+  return `(round(${minor}::numeric / power(10::numeric, ${exp}), ${exp})::text || ' ' || ${currency})`;
+}
+
 const ALLOCATION_COLUMNS = `line int, "invoiceNumber" text, "paymentExternalId" text, "creditNoteNumber" text, currency text, "amountMinor" text, "allocatedOn" date`;
 
 /**
@@ -720,8 +726,8 @@ export async function upsertAllocations(q: Queryable, orgId: string, rows: Sourc
        UNION ALL SELECT line, 'payment', 'no payment or credit note "' || coalesce("paymentExternalId", "creditNoteNumber") || '"' FROM x
           WHERE payment_id IS NULL AND credit_note_id IS NULL
        UNION ALL SELECT line, 'currency', 'the payment and the invoice are in different currencies' FROM x WHERE invoice_currency <> source_currency
-       UNION ALL SELECT line, 'amount', 'the invoice has only ' || invoice_open || ' minor units left to pay' FROM x WHERE missing > invoice_open
-       UNION ALL SELECT line, 'amount', 'the payment has only ' || source_left || ' minor units left to allocate' FROM x
+       UNION ALL SELECT line, 'amount', 'the invoice has only ' || ${moneySql('invoice_open', 'invoice_currency')} || ' left to pay' FROM x WHERE missing > invoice_open
+       UNION ALL SELECT line, 'amount', 'the payment has only ' || ${moneySql('source_left', 'source_currency')} || ' left to allocate' FROM x
           WHERE missing > source_left AND missing <= invoice_open),
      ins AS (
        INSERT INTO allocations (organisation_id, invoice_id, payment_id, credit_note_id, currency, amount_minor, allocated_on)

@@ -445,6 +445,16 @@ export const MESSAGES = defineMessages({
   'import.unchanged': { fr: 'Inchangés', en: 'Unchanged' },
   'import.problems': { fr: '{n} problème(s) : le fichier est refusé en entier', en: '{n} problem(s): the whole file is refused' },
   'import.history': { fr: 'Imports précédents', en: 'Previous imports' },
+  'import.documents': { fr: '{n} document(s) lu(s) — reste dû : {total}', en: '{n} document(s) read — open: {total}' },
+  'import.documents.more': { fr: '… et {n} autre(s) (tous comptés dans le total)', en: '… and {n} more (all counted in the total)' },
+  'import.doc.number': { fr: 'Numéro', en: 'Number' },
+  'import.doc.kind.invoice': { fr: 'Facture', en: 'Invoice' },
+  'import.doc.kind.credit_note': { fr: 'Avoir', en: 'Credit note' },
+  'import.doc.issue': { fr: 'Émise le', en: 'Issued' },
+  'import.doc.due': { fr: 'Échéance', en: 'Due' },
+  'import.doc.buyer': { fr: 'Client', en: 'Customer' },
+  'import.doc.total': { fr: 'Total', en: 'Total' },
+  'import.doc.amountDue': { fr: 'Reste dû', en: 'Open' },
 
   // outbox
   'outbox.all': { fr: 'Tous les canaux', en: 'All channels' },

@@ -13,7 +13,7 @@ import { replanOnPayment } from '../../engine/events.ts';
 import { formatMoney, parseAmount, toDecimalString } from '../../domain/money.ts';
 import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
 import type { CsvMapping } from '../../formats/bank/csv.ts';
-import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts';
+import { defineErrors, defineMessages, type Lang, renderText, t } from '../../i18n/index.ts';
 import { getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
 
@@ -30,6 +30,7 @@ async function replanHook(db: Db, orgId: string) {
 }
 
 const M = defineMessages({
+  warning: { fr: 'attention : {text}', en: 'warning: {text}' },
   read: { fr: '{file} : {format}, {statements} relevé(s), {read} ligne(s) lue(s)', en: '{file}: {format}, {statements} statement(s), {read} line(s) read' },
   imported: { fr: '{new} nouvelle(s) ligne(s) importée(s), {duplicates} déjà présente(s)', en: '{new} new line(s) imported, {duplicates} already there' },
   dryRun: { fr: 'essai à blanc : {new} ligne(s) seraient importées, {duplicates} déjà présente(s) ; rien n’a été écrit', en: 'dry run: {new} line(s) would be imported, {duplicates} already there; nothing was written' },
@@ -113,12 +114,14 @@ export function register(program: Command, ctx: CliContext): void {
                   ]),
                 ),
               },
+              warnings: r.warnings,
               reconciliation: rec,
             }),
           );
           return;
         }
         ctx.out(t(M, lang, 'read', { file, format: r.version ?? r.format, statements: r.statements, read: r.summary.read }));
+        for (const w of r.warningTexts) ctx.out(t(M, lang, 'warning', { text: renderText(w, lang) }));
         ctx.out(t(M, lang, r.dryRun ? 'dryRun' : 'imported', { new: r.summary.new, duplicates: r.summary.duplicates }));
         for (const [currency, v] of Object.entries(r.summary.byCurrency)) {
           ctx.out(

@@ -14,6 +14,7 @@ import { importEInvoices } from '../../imports/einvoice.ts';
 import { importFec } from '../../imports/fec.ts';
 import type { ImportProgress, ImportReport } from '../../imports/report.ts';
 import { defineMessages, type Lang, t } from '../../i18n/index.ts';
+import { formatMoney, parseAmount } from '../../domain/money.ts';
 import { deliverDue } from '../../webhooks/index.ts';
 import { networkPolicy } from '../../net/guard.ts';
 import type { CliContext } from '../context.ts';
@@ -29,6 +30,10 @@ const M = defineMessages({
   problem: { fr: 'ligne {line}, colonne {column} : {reason}', en: 'line {line}, column {column}: {reason}' },
   more: { fr: '… et {count} autre(s)', en: '… and {count} more' },
   warning: { fr: 'attention : {text}', en: 'warning: {text}' },
+  documents: { fr: '{count} document(s) lu(s) ; reste dû : {total}', en: '{count} document(s) read; open: {total}' },
+  document: { fr: '  {kind} {number} du {issue}, échéance {due}, {buyer} : total {total}, reste dû {due_amount}', en: '  {kind} {number} of {issue}, due {due}, {buyer}: total {total}, open {due_amount}' },
+  invoice: { fr: 'facture', en: 'invoice' },
+  credit_note: { fr: 'avoir', en: 'credit note' },
   userCreated: { fr: 'utilisateur {email} ({role}) ; mot de passe (affiché une seule fois) : {password}', en: 'user {email} ({role}); password (shown once): {password}' },
   userCreatedWithPassword: { fr: 'utilisateur {email} ({role}) créé avec le mot de passe donné', en: 'user {email} ({role}) created with the password given' },
   userExists: { fr: 'utilisateur {email} : rôle {role} dans cette organisation (mot de passe inchangé)', en: 'user {email}: role {role} in this organisation (password unchanged)' },
@@ -122,6 +127,24 @@ export function printReport(ctx: CliContext, r: ImportReport, l: Lang) {
     return;
   }
   for (const [table, c] of Object.entries(r.counts)) ctx.out(t(M, l, 'table', { table, ...c }));
+  if (r.documentCount) {
+    const total = Object.entries(r.openTotal).map(([cur, v]) => formatMoney(parseAmount(v, cur), cur, l)).join(', ');
+    ctx.out(t(M, l, 'documents', { count: r.documentCount, total }));
+    for (const d of r.documents.slice(0, 50)) {
+      ctx.out(
+        t(M, l, 'document', {
+          kind: t(M, l, d.kind),
+          number: d.number,
+          issue: d.issueDate ?? '-',
+          due: d.dueDate ?? '-',
+          buyer: d.buyer,
+          total: formatMoney(parseAmount(d.total, d.currency), d.currency, l),
+          due_amount: formatMoney(parseAmount(d.amountDue, d.currency), d.currency, l),
+        }),
+      );
+    }
+    if (r.documentCount > 50) ctx.out(`  ${t(M, l, 'more', { count: r.documentCount - 50 })}`);
+  }
   ctx.out(t(M, l, r.outcome === 'dry_run' ? 'dryRun' : 'imported'));
 }
 

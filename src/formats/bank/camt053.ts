@@ -1,12 +1,15 @@
 /**
- * ISO 20022 camt.053 bank-to-customer statement, any version from camt.053.001.02 to .001.13.
+ * ISO 20022 camt.053 bank-to-customer statement, any version from camt.053.001.02 to .001.13, and
+ * camt.054 debit/credit notification (.001.02 to .001.13: the same entries, sent by French banks for
+ * each SEPA credit during the day, so a payment stops reminders the same day; the end-of-day
+ * camt.053 repeats them under the same bank reference and the import stores them once).
  * The versions differ in places the engine reads (v2 `Dbtr/Nm` became `Dbtr/Pty/Nm`, `Sts` a text
  * became `Sts/Cd`, `BookgDt/Dt` may be `BookgDt/DtTm`), so each read tries both forms.
  * Errors name the XML element path, e.g. `Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt`.
  */
 import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
-import { currencyExponent, type Minor } from '../../domain/money.ts';
+import { amountInRange, currencyExponent, type Minor, tooLargeText } from '../../domain/money.ts';
 import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
 import { readXml, XmlSyntaxError } from './xml.ts';
 import { defineErrors, type Text } from '../../i18n/index.ts';
@@ -14,11 +17,11 @@ import { defineErrors, type Text } from '../../i18n/index.ts';
 const E = defineErrors('bank-camt053', {
   malformed_xml: { fr: "XML mal formé : {reason}", en: "malformed XML: {reason}" },
   not_camt: { fr: "ce n’est pas un document camt ISO 20022 (pas d’espace de noms urn:iso:std:iso:20022:tech:xsd:camt)", en: "not an ISO 20022 camt document (no urn:iso:std:iso:20022:tech:xsd:camt namespace)" },
-  not_statement: { fr: "{version} n’est pas un relevé (camt.053 attendu)", en: "{version} is not a statement (camt.053 expected)" },
-  version: { fr: "{version} n’est pas une version prise en charge (camt.053.001.02 à .001.13)", en: "{version} is not a supported version (camt.053.001.02 to .001.13)" },
+  not_statement: { fr: "{version} n’est ni un relevé ni un avis d’opération (camt.053 ou camt.054 attendu)", en: "{version} is neither a statement nor a notification (camt.053 or camt.054 expected)" },
+  version: { fr: "{version} n’est pas une version prise en charge (camt.053/054.001.02 à .001.13)", en: "{version} is not a supported version (camt.053/054.001.02 to .001.13)" },
   no_document: { fr: "pas d’élément Document", en: "no Document element" },
-  no_bk: { fr: "pas d’élément BkToCstmrStmt", en: "no BkToCstmrStmt element" },
-  no_stmt: { fr: "pas d’élément Stmt : le fichier ne contient aucun relevé", en: "no Stmt element: the file holds no statement" },
+  no_bk: { fr: "pas d’élément {element}", en: "no {element} element" },
+  no_stmt: { fr: "pas d’élément {element} : le fichier ne contient aucun relevé", en: "no {element} element: the file holds no statement" },
   missing: { fr: "{what} manquant", en: "{what} is missing" },
   currency: { fr: "la devise « {currency} » n’est pas un code ISO 4217", en: "currency \"{currency}\" is not an ISO 4217 code" },
   amount: { fr: "le montant « {value} » n’est pas un nombre décimal", en: "amount \"{value}\" is not a decimal number" },
@@ -28,15 +31,34 @@ const E = defineErrors('bank-camt053', {
   not_a_date: { fr: "« {value} » n’est pas une date", en: "\"{value}\" is not a date" },
   balance_date: { fr: "date du solde manquante", en: "balance date is missing" },
   no_amt: { fr: "Amt manquant", en: "Amt is missing" },
-  no_booking_date: { fr: "BookgDt (date d’opération) manquant", en: "BookgDt (booking date) is missing" },
+  no_booking_date: { fr: "BookgDt (date d’opération) manquant, et ni date de valeur ni date de relevé pour le remplacer", en: "BookgDt (booking date) is missing, and neither a value date nor a statement date stands in for it" },
   what_amount: { fr: "montant", en: "amount" },
   what_ccy: { fr: "attribut de devise Ccy", en: "currency attribute Ccy" },
+});
+
+const W = defineErrors('bank-camt-warnings', {
+  booking_from_statement: {
+    fr: "opérations sans date d’opération ni date de valeur (BookgDt, ValDt) : {count}, datées du {date}, date du relevé {id}",
+    en: "entries with neither booking nor value date (BookgDt, ValDt): {count}, dated {date}, the date of statement {id}",
+  },
+  not_booked: {
+    fr: "opérations non comptabilisées ({statuses}) laissées de côté : {count} (seules les opérations BOOK sont de l’argent reçu)",
+    en: "entries not booked ({statuses}) left out: {count} (only BOOK entries are money received)",
+  },
+  unsigned_balance: {
+    fr: "solde {code} sans indicateur crédit/débit (CdtDbtInd) dans {path} : non conservé",
+    en: "balance {code} without credit/debit indicator (CdtDbtInd) in {path}: not kept",
+  },
+  booking_from_value: {
+    fr: "opérations sans date d’opération (BookgDt) : {count}, datées de leur date de valeur",
+    en: "entries without booking date (BookgDt): {count}, dated by their value date",
+  },
 });
 
 // A parsed XML tree is untyped by nature.
 type X = any;
 
-const REPEATED = new Set(['Stmt', 'Ntry', 'NtryDtls', 'TxDtls', 'Bal', 'Ustrd', 'Strd', 'RfrdDocInf', 'AdrLine', 'AddtlNtryInf']);
+const REPEATED = new Set(['Stmt', 'Ntfctn', 'Ntry', 'NtryDtls', 'TxDtls', 'Bal', 'Ustrd', 'Strd', 'RfrdDocInf', 'AdrLine', 'AddtlNtryInf']);
 
 const NS_RE = /urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d{2})/;
 
@@ -62,18 +84,32 @@ export function parseCamt053(input: Buffer | string, opts: ParseOptions = {}): P
   if (!ns) throw parseError(E('not_camt'), { file, path: 'Document' });
   const version = `camt.${ns[1]}.001.${ns[2]}`;
   const v = Number(ns[2]);
-  if (ns[1] !== '053') throw parseError(E('not_statement', { version }), { file, path: 'Document' });
+  const kind = ns[1] === '053' ? STATEMENT : ns[1] === '054' ? NOTIFICATION : null;
+  if (!kind) throw parseError(E('not_statement', { version }), { file, path: 'Document' });
   if (v < 2 || v > 13) throw parseError(E('version', { version }), { file, path: 'Document' });
 
   const root = doc.Document;
   if (!root) throw parseError(E('no_document'), { file, path: 'Document' });
-  const bk = root.BkToCstmrStmt;
-  if (!bk) throw parseError(E('no_bk'), { file, path: 'Document/BkToCstmrStmt' });
-  const stmts = arr(bk.Stmt);
-  if (stmts.length === 0) throw parseError(E('no_stmt'), { file, path: 'Document/BkToCstmrStmt' });
+  const bk = root[kind.message];
+  if (!bk) throw parseError(E('no_bk', { element: kind.message }), { file, path: `Document/${kind.message}` });
+  const stmts = arr(bk[kind.report]);
+  if (stmts.length === 0) throw parseError(E('no_stmt', { element: kind.report }), { file, path: `Document/${kind.message}` });
 
-  const statements: BankStatement[] = stmts.map((st: X, si: number) => parseStatement(st, `Document/BkToCstmrStmt/Stmt[${si + 1}]`, file));
-  return { format: 'camt053', version, statements };
+  const warnings: Text[] = [];
+  const created = dateOnly(txt(bk.GrpHdr?.CreDtTm));
+  const statements: BankStatement[] = stmts.map((st: X, si: number) =>
+    parseStatement(st, `Document/${kind.message}/${kind.report}[${si + 1}]`, file, created, warnings),
+  );
+  return { format: kind.format, version, statements, warnings };
+}
+
+const STATEMENT = { format: 'camt053', message: 'BkToCstmrStmt', report: 'Stmt' } as const;
+const NOTIFICATION = { format: 'camt054', message: 'BkToCstmrDbtCdtNtfctn', report: 'Ntfctn' } as const;
+
+/** The calendar day of an ISO date or date-time, as written (null when it is not one). */
+function dateOnly(s: string | null): CalendarDate | null {
+  const d = s?.slice(0, 10) ?? null;
+  return d && /^\d{4}-\d{2}-\d{2}$/.test(d) && isCalendarDate(d) ? (d as CalendarDate) : null;
 }
 
 function need(value: string | null, what: Text, where: { file?: string; path: string }): string {
@@ -94,7 +130,9 @@ function amountOf(node: X, path: string, file: string | undefined): { minor: Min
     if (!/^0*$/.test(frac.slice(exp))) throw parseError(E('amount_decimals', { value, currency }), where);
     frac = frac.slice(0, exp);
   }
-  return { minor: BigInt(m[1]! + frac.padEnd(exp, '0')), currency };
+  const minor = BigInt(m[1]! + frac.padEnd(exp, '0'));
+  if (!amountInRange(minor)) throw parseError(tooLargeText(value, currency), where);
+  return { minor, currency };
 }
 
 function sign(node: X, path: string, file: string | undefined): 1n | -1n {
@@ -125,7 +163,7 @@ function accountOf(acct: X): { iban: string | null; number: string | null } {
   return { iban: null, number: other ? cleanText(other) : null };
 }
 
-function balanceOf(st: X, codes: string[], path: string, file: string | undefined) {
+function balanceOf(st: X, codes: string[], path: string, file: string | undefined, warnings: Text[]) {
   const bals = arr(st.Bal);
   for (let i = 0; i < bals.length; i++) {
     const b = bals[i];
@@ -135,6 +173,11 @@ function balanceOf(st: X, codes: string[], path: string, file: string | undefine
       const { minor } = amountOf(b.Amt, `${p}/Amt`, file);
       const date = dateOf(b.Dt, `${p}/Dt`, file);
       if (!date) throw parseError(E('balance_date'), { file, path: `${p}/Dt` });
+      // A balance is not needed to match payments: one without its sign is left out, not a reason to refuse.
+      if (b.CdtDbtInd === undefined) {
+        warnings.push(W('unsigned_balance', { code, path: p }));
+        return null;
+      }
       return { amountMinor: sign(b.CdtDbtInd, `${p}/CdtDbtInd`, file) * minor, date };
     }
   }
@@ -199,23 +242,37 @@ function txInfo(tx: X, counterpartyIsDebtor: boolean, path: string, file: string
   };
 }
 
-function parseStatement(st: X, path: string, file: string | undefined): BankStatement {
+function parseStatement(st: X, path: string, file: string | undefined, created: CalendarDate | null, warnings: Text[]): BankStatement {
   const acct = accountOf(st.Acct);
   const currency = txt(st.Acct?.Ccy);
   const lines: BankLine[] = [];
+  const closing = balanceOf(st, ['CLBD'], path, file, warnings);
+  const balanceDates = arr(st.Bal).map((b: X) => dateOnly(txt(b?.Dt?.Dt) ?? txt(b?.Dt?.DtTm)));
+  // The day the statement is for, when an entry gives no date of its own: its period's end, its
+  // creation, its last balance, the message's creation.
+  const statementDate = dateOnly(txt(st.FrToDt?.ToDtTm)) ?? dateOnly(txt(st.CreDtTm)) ?? balanceDates.filter(Boolean).at(-1) ?? created;
+  let fromValue = 0;
+  let fromStatement = 0;
+  const notBooked = new Map<string, number>();
   arr(st.Ntry).forEach((n: X, ni: number) => {
     const np = `${path}/Ntry[${ni + 1}]`;
     const status = txt(n.Sts?.Cd) ?? txt(n.Sts);
     // A statement reports booked entries; pending or informational ones are not money received.
-    if (status && status !== 'BOOK') return;
+    if (status && status !== 'BOOK') {
+      notBooked.set(status, (notBooked.get(status) ?? 0) + 1);
+      return;
+    }
     if (n.Amt === undefined) throw parseError(E('no_amt'), { file, path: np });
     const { minor, currency: ccy } = amountOf(n.Amt, `${np}/Amt`, file);
     const sg = sign(n.CdtDbtInd, `${np}/CdtDbtInd`, file);
     const rv = txt(n.RvslInd);
     const reversal = rv === 'true' || rv === '1';
-    const bookingDate = dateOf(n.BookgDt, `${np}/BookgDt`, file) ?? dateOf(n.ValDt, `${np}/ValDt`, file);
-    if (!bookingDate) throw parseError(E('no_booking_date'), { file, path: np });
+    const booked = dateOf(n.BookgDt, `${np}/BookgDt`, file);
     const valueDate = dateOf(n.ValDt, `${np}/ValDt`, file);
+    const bookingDate = booked ?? valueDate ?? statementDate;
+    if (!bookingDate) throw parseError(E('no_booking_date'), { file, path: np });
+    if (!booked && valueDate) fromValue++;
+    else if (!booked) fromStatement++;
     // The counterparty of a credit is the debtor; a reversal (a debit cancelling a credit) still
     // names the original debtor, which is how the reversed payment is found again.
     const counterpartyIsDebtor = sg > 0n !== reversal;
@@ -277,13 +334,16 @@ function parseStatement(st: X, path: string, file: string | undefined): BankStat
     });
   });
   const id = cleanText(txt(st.Id));
+  if (fromValue) warnings.push(W('booking_from_value', { count: fromValue }));
+  if (notBooked.size) warnings.push(W('not_booked', { statuses: [...notBooked.keys()].join(', '), count: [...notBooked.values()].reduce((a, b) => a + b, 0) }));
+  if (fromStatement) warnings.push(W('booking_from_statement', { count: fromStatement, date: statementDate!, id: id ?? path }));
   return {
     id,
     accountIban: acct.iban,
     accountNumber: acct.number,
     currency: currency ?? lines[0]?.currency ?? null,
-    openingBalance: balanceOf(st, ['OPBD', 'PRCD'], path, file),
-    closingBalance: balanceOf(st, ['CLBD'], path, file),
+    openingBalance: balanceOf(st, ['OPBD', 'PRCD'], path, file, warnings),
+    closingBalance: closing,
     lines,
   };
 }

@@ -6,9 +6,9 @@
  */
 import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { ibanFromBban, isValidCreditorReference, ribKey } from '../../domain/identifiers.ts';
-import { currencyExponent, type Minor } from '../../domain/money.ts';
+import { amountInRange, currencyExponent, type Minor, moneyText, tooLargeText } from '../../domain/money.ts';
 import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
-import { defineErrors } from '../../i18n/index.ts';
+import { defineErrors, type Text } from '../../i18n/index.ts';
 
 const E = defineErrors('bank-cfonb120', {
   record_length: { fr: "l’enregistrement fait {length} caractères ; un enregistrement CFONB 120 en fait 120 (ou un multiple de 120 sans saut de ligne)", en: "record is {length} characters long; CFONB 120 records are 120 characters (or a multiple of 120 without line breaks)" },
@@ -25,9 +25,13 @@ const E = defineErrors('bank-cfonb120', {
   movement_currency: { fr: "mouvement en {currency} dans un relevé en {statementCurrency}", en: "movement in {currency} inside a {statementCurrency} statement" },
   complement_outside: { fr: "complément (05) sans mouvement (04) avant lui", en: "complement (05) without a movement (04) before it" },
   balance_outside: { fr: "nouveau solde (07) hors relevé : aucun enregistrement d’ancien solde (01) avant lui", en: "new balance (07) outside a statement: no old-balance record (01) before it" },
-  balance_mismatch: { fr: "le nouveau solde {amount} diffère de l’ancien solde augmenté des mouvements, {expected} (en centimes) : le relevé est incomplet", en: "new balance {amount} differs from old balance + movements {expected} (minor units): the statement is incomplete" },
+  balance_mismatch: { fr: "le nouveau solde {amount} diffère de l’ancien solde augmenté des mouvements, {expected} : le relevé est incomplet", en: "new balance {amount} differs from old balance + movements {expected}: the statement is incomplete" },
   unknown_record: { fr: "code d’enregistrement inconnu « {code} » (01, 04, 05 ou 07 attendu)", en: "unknown record code \"{code}\" (expected 01, 04, 05 or 07)" },
   truncated: { fr: "le dernier relevé n’a pas d’enregistrement de nouveau solde (07) : le fichier est tronqué", en: "the last statement has no new-balance record (07): the file is truncated" },
+});
+
+const W2 = defineErrors('bank-cfonb120-warnings', {
+  blank_currency: { fr: "ligne {line} : l’ancien solde (01) n’indique pas sa devise : {currency}, celle du relevé, est prise", en: "line {line}: the old balance (01) gives no currency: {currency}, the statement's, is used" },
 });
 
 const RECORD = 120;
@@ -48,14 +52,15 @@ function records(content: string, filename: string | undefined): PhysicalRecord[
     const line = i + 1;
     if (raw.trim() === '') return;
     if (raw.length > RECORD) {
-      // A file without line breaks is one long line of back-to-back records.
-      if (raw.length % RECORD !== 0) {
-        throw parseError(E('record_length', { length: raw.length }), {
-          file: filename,
-          line,
-        });
+      // A file without line breaks is one long line of back-to-back records; the last one may
+      // have lost its trailing blanks. Each piece must start with a record code, or the cut is wrong.
+      for (let k = 0; k < raw.length; k += RECORD) {
+        const piece = raw.slice(k, k + RECORD);
+        if (!/^\d{2}/.test(piece) || (piece.length < RECORD && k + RECORD < raw.length)) {
+          throw parseError(E('record_length', { length: raw.length }), { file: filename, line });
+        }
+        out.push({ text: piece.padEnd(RECORD, ' '), line });
       }
-      for (let k = 0; k < raw.length; k += RECORD) out.push({ text: raw.slice(k, k + RECORD), line });
       return;
     }
     // Trailing spaces are often trimmed by editors and transfer tools: the blank zone is restored.
@@ -109,6 +114,7 @@ export function cfonbAmount(zone: string, decimals: number, currency: string, wh
     if (raw % f !== 0n) throw parseError(E('amount_decimals', { zone, decimals, currency }), where);
     minor = raw / f;
   }
+  if (!amountInRange(minor)) throw parseError(tooLargeText(zone, currency), where);
   return sign * minor;
 }
 
@@ -120,12 +126,18 @@ interface Header {
   account: string;
 }
 
-function header(rec: string, where: { file?: string; line: number }): Header {
+/**
+ * The account zone of a record. Some banks leave the currency and decimals of the old-balance
+ * record blank (`blankCurrency`): they are then those of the statement's next record.
+ */
+function header(rec: string, where: { file?: string; line: number }, blankCurrency = false): Header {
   const currency = pos(rec, 17, 19);
-  if (!/^[A-Z]{3}$/.test(currency)) throw parseError(E('currency', { currency }), where);
   const dec = pos(rec, 20, 20);
+  const h = { bank: pos(rec, 3, 7), branch: pos(rec, 12, 16), currency, decimals: Number(dec), account: pos(rec, 22, 32).trim() };
+  if (blankCurrency && currency.trim() === '' && dec.trim() === '') return { ...h, currency: '', decimals: -1 };
+  if (!/^[A-Z]{3}$/.test(currency)) throw parseError(E('currency', { currency }), where);
   if (!/^[0-3]$/.test(dec)) throw parseError(E('decimals', { dec }), where);
-  return { bank: pos(rec, 3, 7), branch: pos(rec, 12, 16), currency, decimals: Number(dec), account: pos(rec, 22, 32).trim() };
+  return h;
 }
 
 /** French IBAN from the RIB parts, when they are well formed (the account may hold letters). */
@@ -184,7 +196,18 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
   if (recs.length === 0) throw parseError(E('no_record'), { file, line: 1 });
 
   const statements: BankStatement[] = [];
-  let current: (BankStatement & { head: Header; sum: Minor }) | null = null;
+  const warnings: Text[] = [];
+  let current: (BankStatement & { head: Header; sum: Minor; pendingOpening?: { zone: string; where: { file?: string; line: number } } }) | null = null;
+  /** An old balance written without its currency takes the currency of the statement's next record. */
+  const settleHead = (h: Header) => {
+    if (!current?.pendingOpening) return;
+    const { zone, where } = current.pendingOpening;
+    current.head = { ...current.head, currency: h.currency, decimals: h.decimals };
+    current.currency = h.currency;
+    current.openingBalance!.amountMinor = cfonbAmount(zone, h.decimals, h.currency, where);
+    current.pendingOpening = undefined;
+    warnings.push(W2('blank_currency', { line: where.line, currency: h.currency }));
+  };
   let movement: OpenMovement | null = null;
 
   const closeMovement = () => {
@@ -203,10 +226,12 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
       case '01': {
         closeMovement();
         if (current) throw parseError(E('statement_not_closed'), where);
-        const h = header(r.text, where);
+        const h = header(r.text, where, true);
         const date = date6(pos(r.text, 35, 40), 'old_balance', where);
-        const amount = cfonbAmount(pos(r.text, 91, 104), h.decimals, h.currency, where);
+        const pending = h.decimals < 0;
+        const amount = pending ? 0n : cfonbAmount(pos(r.text, 91, 104), h.decimals, h.currency, where);
         current = {
+          ...(pending ? { pendingOpening: { zone: pos(r.text, 91, 104), where } } : {}),
           id: null,
           accountIban: ibanOf(h),
           accountNumber: h.account,
@@ -223,6 +248,7 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
         closeMovement();
         if (!current) throw parseError(E('movement_outside'), where);
         const h = header(r.text, where);
+        settleHead(h);
         if (h.currency !== current.head.currency) {
           throw parseError(E('movement_currency', { currency: h.currency, statementCurrency: current.head.currency }), where);
         }
@@ -267,6 +293,7 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
         closeMovement();
         if (!current) throw parseError(E('balance_outside'), where);
         const h = header(r.text, where);
+        settleHead(h);
         const date = date6(pos(r.text, 35, 40), 'new_balance', where);
         const amount = cfonbAmount(pos(r.text, 91, 104), h.decimals, current.head.currency, where);
         // The movements must account exactly for the change of balance: a mismatch means a
@@ -274,12 +301,12 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
         const expected = current.openingBalance!.amountMinor + current.sum;
         if (expected !== amount) {
           throw parseError(
-            E('balance_mismatch', { amount, expected }),
+            E('balance_mismatch', { amount: moneyText(amount, current.head.currency), expected: moneyText(expected, current.head.currency) }),
             where,
           );
         }
         current.closingBalance = { amountMinor: amount, date };
-        const { head: _h, sum: _s, ...stmt } = current;
+        const { head: _h, sum: _s, pendingOpening: _p, ...stmt } = current;
         statements.push(stmt);
         current = null;
         break;
@@ -290,5 +317,5 @@ export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): 
   }
   closeMovement();
   if (current) throw parseError(E('truncated'), { file, line: recs.at(-1)!.line });
-  return { format: 'cfonb120', version: null, statements };
+  return { format: 'cfonb120', version: null, statements, warnings };
 }

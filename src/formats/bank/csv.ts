@@ -12,12 +12,11 @@ import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { isRelanceError } from '../../errors.ts';
 import { type BankLine, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
-import { defineErrors } from '../../i18n/index.ts';
+import { defineErrors, type Text } from '../../i18n/index.ts';
 
 const E = defineErrors('bank-csv', {
   not_a_date: { fr: "« {value} » n’est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ attendu)", en: "\"{value}\" is not a date (dd/mm/yyyy or yyyy-mm-dd expected)" },
   not_an_amount: { fr: "« {value} » n’est pas un montant", en: "\"{value}\" is not an amount" },
-  not_an_amount_because: { fr: "« {value} » n’est pas un montant ({reason})", en: "\"{value}\" is not an amount ({reason})" },
   empty: { fr: "le fichier est vide", en: "the file is empty" },
   malformed: { fr: "CSV mal formé : {reason}", en: "malformed CSV: {reason}" },
   no_header: { fr: "pas de ligne d’en-tête", en: "no header row" },
@@ -29,7 +28,17 @@ const E = defineErrors('bank-csv', {
   not_a_currency: { fr: "« {value} » n’est pas un code devise", en: "\"{value}\" is not a currency code" },
   booking_date_empty: { fr: "la date d’opération est vide", en: "booking date is empty" },
   no_debit_credit: { fr: "ni montant au débit ni montant au crédit", en: "neither a debit nor a credit amount" },
+  direction: { fr: "« {value} » n’indique ni un débit ({debit}) ni un crédit ({credit})", en: "\"{value}\" is neither a debit ({debit}) nor a credit ({credit}) indicator" },
+  account_column: { fr: "la colonne du compte donne plusieurs comptes ({first}, {other}) : un relevé CSV ne doit porter que sur un compte", en: "the account column names several accounts ({first}, {other}): a CSV statement must be of one account" },
 });
+
+const W = defineErrors('bank-csv-warnings', {
+  month_first: { fr: "dates lues le mois d’abord (comme « {example} », où le jour dépasse 12)", en: "dates read month first (as \"{example}\", where the day is above 12)" },
+});
+
+/** Values a debit/credit indicator column takes, normalised (accents and case ignored). */
+const DEBIT_VALUES = ['d', 'db', 'dbit', 'debit', 'dr', '-', 'debiteur', 's', 'soll'];
+const CREDIT_VALUES = ['c', 'cr', 'crdt', 'credit', '+', 'crediteur', 'h', 'haben'];
 
 /** A column is named by its header text (case and accents ignored) or by its 1-based position. */
 export type ColumnRef = string | number;
@@ -40,9 +49,14 @@ export interface CsvMapping {
   dateFormat?: 'dd/mm/yyyy' | 'mm/dd/yyyy' | 'yyyy-mm-dd';
   /** Lines before the header row (account details some banks print first). Detected when absent. */
   skipLines?: number;
+  /** false: the file has no header row; columns are then named by their 1-based position. */
+  header?: boolean;
   /** Currency of every line when there is no currency column (default EUR). */
   currency?: string;
   accountIban?: string;
+  /** Values of the `direction` column meaning debit, and credit (defaults: D/DBIT/Debit…, C/CRDT/Credit…). */
+  debitValues?: string[];
+  creditValues?: string[];
   columns?: {
     bookingDate?: ColumnRef;
     valueDate?: ColumnRef;
@@ -50,6 +64,10 @@ export interface CsvMapping {
     amount?: ColumnRef;
     debit?: ColumnRef;
     credit?: ColumnRef;
+    /** A debit/credit indicator beside an unsigned (or wrongly signed) amount: it gives the sign. */
+    direction?: ColumnRef;
+    /** The statement's own account (IBAN), when the bank repeats it on every row. */
+    account?: ColumnRef;
     currency?: ColumnRef;
     counterpartyName?: ColumnRef;
     counterpartyIban?: ColumnRef;
@@ -72,19 +90,23 @@ const norm = (s: string) =>
 
 /** Header names seen in French and English bank exports, already normalised. */
 const SYNONYMS: Record<Exclude<Field, 'remittanceText'> | 'remittanceText', string[]> = {
-  bookingDate: ['date', 'date operation', 'date d operation', 'date de l operation', 'date comptable', 'date de comptabilisation', 'booking date', 'transaction date', 'posting date'],
-  valueDate: ['date valeur', 'date de valeur', 'value date'],
-  amount: ['montant', 'amount', 'montant eur', 'montant en euros', 'somme'],
+  bookingDate: ['date', 'buchungstag', 'buchungsdatum', 'fecha', 'fecha operacion', 'date operation', 'date d operation', 'date de l operation', 'date comptable', 'date de comptabilisation', 'booking date', 'transaction date', 'posting date'],
+  valueDate: ['date valeur', 'date de valeur', 'value date', 'valuta', 'wertstellung', 'fecha valor'],
+  amount: ['montant', 'amount', 'montant eur', 'montant en euros', 'somme', 'betrag', 'importe'],
   debit: ['debit', 'debit eur', 'debits', 'montant debit', 'debit euros'],
   credit: ['credit', 'credit eur', 'credits', 'montant credit', 'credit euros'],
-  currency: ['devise', 'currency', 'monnaie'],
+  direction: ['d c', 'c d', 'sens', 'debit credit', 'credit debit', 'dr cr', 'cr dr', 'cdtdbtind', 'debit credit indicator', 'soll haben'],
+  account: ['compte', 'numero de compte', 'iban du compte', 'account', 'account iban', 'account number', 'kontonummer', 'auftragskonto'],
+  currency: ['devise', 'currency', 'monnaie', 'ccy', 'wahrung', 'moneda', 'divisa'],
   counterpartyName: ['tiers', 'beneficiaire', 'emetteur', 'donneur d ordre', 'contrepartie', 'counterparty', 'payer', 'nom', 'name'],
   counterpartyIban: ['iban', 'iban tiers', 'iban contrepartie', 'counterparty iban', 'compte contrepartie'],
-  remittanceText: ['motif', 'reference', 'references', 'information complementaire', 'informations complementaires', 'detail', 'details', 'remittance', 'communication'],
+  remittanceText: ['motif', 'verwendungszweck', 'concepto', 'reference', 'references', 'information complementaire', 'informations complementaires', 'detail', 'details', 'remittance', 'communication'],
   label: ['libelle', 'libelle operation', 'libelle de l operation', 'label', 'description', 'intitule', 'operation'],
   creditorReference: ['reference creancier', 'creditor reference', 'rf'],
   entryReference: ['reference banque', 'reference bancaire', 'transaction id', 'id transaction', 'fitid', 'numero d operation'],
 };
+
+const normDirection = (s: string) => norm(s) || s.trim();
 
 function decode(input: Buffer | string): string {
   if (typeof input === 'string') return input;
@@ -146,7 +168,7 @@ function parseMoney(text: string, decimal: ',' | '.', currency: string, where: {
   try {
     return parseAmount(s, currency);
   } catch (e) {
-    throw parseError(isRelanceError(e) ? E('not_an_amount_because', { value: text, reason: e.text ?? e.message }) : E('not_an_amount', { value: text }), where);
+    throw parseError(isRelanceError(e) && e.text ? e.text : E('not_an_amount', { value: text }), where);
   }
 }
 
@@ -156,6 +178,7 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
   const text = decode(input).replace(/^\uFEFF/, '');
   const physical = text.split(/\r\n|\n|\r/);
   const nonEmpty = physical.map((l, i) => ({ l, i })).filter((x) => x.l.trim() !== '');
+  const warnings: Text[] = [];
   if (nonEmpty.length === 0) throw parseError(E('empty'), { file, line: 1 });
 
   // The header row: the given one, else the first line naming a date column.
@@ -178,6 +201,9 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
     throw parseError(E('malformed', { reason: (e as Error).message }), { file, line: line !== undefined ? line + headerIdx : headerIdx + 1 });
   }
   if (rows.length < 1) throw parseError(E('no_header'), { file, line: headerIdx + 1 });
+  // Without a header row, the columns are their positions and every row is data.
+  const headless = mapping.header === false;
+  if (headless) rows.unshift({ record: rows[0]!.record.map((_v, i) => String(i + 1)), info: { lines: 0 } });
   const header = rows[0]!.record.map(norm);
   const colOf = (ref: ColumnRef | undefined, field: string): number | null => {
     if (ref === undefined) return null;
@@ -202,6 +228,8 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
     amount: pick('amount'),
     debit: pick('debit'),
     credit: pick('credit'),
+    direction: pick('direction'),
+    account: pick('account'),
     currency: pick('currency'),
     counterpartyName: pick('counterpartyName'),
     counterpartyIban: pick('counterpartyIban'),
@@ -220,11 +248,22 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
     throw parseError(E('no_amount_column'), { file, line: headerIdx + 1 });
   }
 
+  // Day or month first: the order the mapping gives, else the one a day above 12 proves.
+  let dateFormat = mapping.dateFormat;
+  if (!dateFormat) {
+    const parts = rows.slice(1).map((r) => /^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\s*$/.exec(r.record[c.bookingDate!] ?? '')).filter((m) => m !== null);
+    if (parts.some((m) => Number(m[2]) > 12) && !parts.some((m) => Number(m[1]) > 12)) {
+      dateFormat = 'mm/dd/yyyy';
+      warnings.push(W('month_first', { example: parts.find((m) => Number(m[2]) > 12)![0].trim() }));
+    }
+  }
   const amountCells = rows.slice(1).flatMap((r) => [c.amount, c.debit, c.credit].map((i) => (i === null ? '' : (r.record[i] ?? ''))));
   const decimal =
     mapping.decimal ?? (delimiter !== ',' && amountCells.some((v) => /\d,\d{1,2}-?$/.test(v.trim())) && !amountCells.some((v) => /\d\.\d{1,2}-?$/.test(v.trim())) ? ',' : '.');
   const defaultCurrency = mapping.currency ?? 'EUR';
-  const accountIban = mapping.accountIban ? normaliseIban(mapping.accountIban) : null;
+  let accountIban = mapping.accountIban ? normaliseIban(mapping.accountIban) : null;
+  const debitValues = (mapping.debitValues ?? DEBIT_VALUES).map(normDirection);
+  const creditValues = (mapping.creditValues ?? CREDIT_VALUES).map(normDirection);
 
   const lines: BankLine[] = [];
   for (const { record, info } of rows.slice(1)) {
@@ -238,9 +277,9 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
     if (!/^[A-Z]{3}$/.test(currency)) throw parseError(E('not_a_currency', { value: currency }), { file, line, field: 'currency' });
     const dateText = cell(c.bookingDate);
     if (!dateText) throw parseError(E('booking_date_empty'), { file, line, field: 'bookingDate' });
-    const bookingDate = parseDate(dateText, mapping.dateFormat, { file, line, field: 'bookingDate' });
+    const bookingDate = parseDate(dateText, dateFormat, { file, line, field: 'bookingDate' });
     const vd = cell(c.valueDate);
-    const valueDate = vd ? parseDate(vd, mapping.dateFormat, { file, line, field: 'valueDate' }) : null;
+    const valueDate = vd ? parseDate(vd, dateFormat, { file, line, field: 'valueDate' }) : null;
     let amountMinor: bigint;
     const a = cell(c.amount);
     if (a !== null) amountMinor = parseMoney(a, decimal, currency, { file, line, field: 'amount' });
@@ -252,6 +291,20 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
       const cm = cr === null ? 0n : parseMoney(cr, decimal, currency, { file, line, field: 'credit' });
       // A debit column holds the amount with or without its minus sign.
       amountMinor = (cm < 0n ? -cm : cm) - (dm < 0n ? -dm : dm);
+    }
+    const dir = cell(c.direction);
+    if (c.direction !== null) {
+      const d = normDirection(dir ?? '');
+      const abs = amountMinor < 0n ? -amountMinor : amountMinor;
+      if (debitValues.includes(d)) amountMinor = -abs;
+      else if (creditValues.includes(d)) amountMinor = abs;
+      else throw parseError(E('direction', { value: dir ?? '', debit: debitValues.join('/'), credit: creditValues.join('/') }), { file, line, field: 'direction' });
+    }
+    const own = cell(c.account);
+    if (own && !mapping.accountIban && isValidIban(own)) {
+      const iban = normaliseIban(own);
+      if (accountIban && accountIban !== iban) throw parseError(E('account_column', { first: accountIban, other: iban }), { file, line, field: 'account' });
+      accountIban = iban;
     }
     const ibanText = cell(c.counterpartyIban);
     lines.push({
@@ -269,14 +322,16 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
       bankReference: null,
       transactionCode: null,
       reversal: false,
-      accountIban,
+      accountIban: null,
       accountNumber: null,
       source: { line },
     });
   }
+  for (const l of lines) l.accountIban = accountIban;
   return {
     format: 'csv',
     version: null,
     statements: [{ id: null, accountIban, accountNumber: null, currency: lines[0]?.currency ?? defaultCurrency, openingBalance: null, closingBalance: null, lines }],
+    warnings,
   };
 }

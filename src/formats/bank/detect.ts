@@ -12,7 +12,7 @@ import { type BankFormat, type ParsedBankFile, parseError } from './types.ts';
 import { defineErrors } from '../../i18n/index.ts';
 
 const E = defineErrors('bank-detect', {
-  unknown_format: { fr: "format de relevé non reconnu (camt.053, CFONB 120, OFX ou CSV attendu)", en: "unrecognised statement format (expected camt.053, CFONB 120, OFX or CSV)" },
+  unknown_format: { fr: "format de relevé non reconnu (camt.053, camt.054, CFONB 120, OFX ou CSV attendu)", en: "unrecognised statement format (expected camt.053, camt.054, CFONB 120, OFX or CSV)" },
 });
 
 export function detectBankFormat(input: Buffer | string): BankFormat | null {
@@ -20,15 +20,23 @@ export function detectBankFormat(input: Buffer | string): BankFormat | null {
   const trimmed = head.trimStart();
   if (/^OFXHEADER\s*:/i.test(trimmed) || /<\?OFX\b/i.test(head) || /^(<\?xml[^>]*>\s*)?<OFX>/i.test(trimmed)) return 'ofx';
   if (trimmed.startsWith('<')) {
+    if (/camt\.054\.001|BkToCstmrDbtCdtNtfctn/.test(head)) return 'camt054';
     if (/camt\.\d{3}\.001|BkToCstmrStmt/.test(head)) return 'camt053';
     if (/<OFX>/i.test(head)) return 'ofx';
     return null;
   }
   const first = trimmed.split(/\r\n|\n|\r/)[0] ?? '';
   // CFONB: records start with 01/04/05/07 followed by a 5-digit bank code, at most 120 characters
-  // a line or records glued together in multiples of 120.
-  if (/^0[1457]\d{5}/.test(first) && (first.trimEnd().length <= 120 ? /^01/.test(first) || /^04/.test(first) : first.length % 120 === 0)) {
-    return 'cfonb120';
+  // a line, or records glued together without line breaks (bank portals): then every 120th
+  // character of the head starts a record.
+  if (/^0[1457]\d{5}/.test(first)) {
+    if (first.trimEnd().length <= 120) {
+      if (/^0[14]/.test(first)) return 'cfonb120';
+    } else {
+      let glued = true;
+      for (let k = 120; k + 7 <= first.length && glued; k += 120) glued = /^0[1457]\d{5}/.test(first.slice(k, k + 7));
+      if (glued) return 'cfonb120';
+    }
   }
   if (/[;,\t|]/.test(first)) return 'csv';
   return null;
@@ -38,6 +46,7 @@ export function parseBankFile(input: Buffer | string, opts: { filename?: string;
   const format = opts.format ?? (opts.mapping ? 'csv' : detectBankFormat(input));
   switch (format) {
     case 'camt053':
+    case 'camt054':
       return parseCamt053(input, opts);
     case 'cfonb120':
       return parseCfonb120(input, opts);

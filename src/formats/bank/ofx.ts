@@ -30,6 +30,11 @@ const E = defineErrors('bank-ofx', {
   dtasof: { fr: "DTASOF", en: "DTASOF" },
 });
 
+const W = defineErrors('bank-ofx-warnings', {
+  several_lists: { fr: "{path} contient {count} listes d’opérations (BANKTRANLIST) : toutes sont lues", en: "{path} holds {count} transaction lists (BANKTRANLIST): all are read" },
+  empty_balance: { fr: "solde vide dans {path} : ignoré (il ne sert pas au rapprochement)", en: "empty balance in {path}: ignored (it is not used for matching)" },
+});
+
 interface OfxNode {
   name: string;
   line: number;
@@ -181,6 +186,7 @@ export function parseOfx(input: Buffer | string, opts: ParseOptions = {}): Parse
   if (!ofx) throw parseError(E('no_ofx_element'), { file, line: 1 });
 
   const statements: BankStatement[] = [];
+  const warnings: Text[] = [];
   const stmtNodes = [...findAll(ofx, 'STMTRS'), ...findAll(ofx, 'CCSTMTRS')];
   if (stmtNodes.length === 0) throw parseError(E('no_statement'), { file, line: ofx.line, path: ofx.path });
   for (const st of stmtNodes) {
@@ -193,9 +199,11 @@ export function parseOfx(input: Buffer | string, opts: ParseOptions = {}): Parse
     const branchId = acct ? leaf(acct, 'BRANCHID') : null;
     const accountIban = accountNumber && /^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$/.test(accountNumber.replace(/\s/g, '')) ? accountNumber.replace(/\s/g, '') : null;
     const fullAccount = accountNumber ? [bankId, branchId, accountNumber].filter(Boolean).join(' ') : null;
-    const list = child(st, 'BANKTRANLIST');
+    // Some banks split a statement's transactions over several lists: every one is read.
+    const lists = children(st, 'BANKTRANLIST');
+    if (lists.length > 1) warnings.push(W('several_lists', { count: lists.length, path: st.path }));
     const lines: BankLine[] = [];
-    for (const tr of list ? children(list, 'STMTTRN') : []) {
+    for (const tr of lists.flatMap((list) => children(list, 'STMTTRN'))) {
       const tw = { file, line: tr.line, path: tr.path };
       const bookingDate = ofxDate(leaf(tr, 'DTPOSTED'), E('dtposted'), tw);
       const avail = leaf(tr, 'DTAVAIL');
@@ -234,6 +242,8 @@ export function parseOfx(input: Buffer | string, opts: ParseOptions = {}): Parse
     }
     const bal = child(st, 'LEDGERBAL');
     let closingBalance = null;
+    // The balance is not needed to match payments: an empty one is noted, not a reason to refuse.
+    if (bal && (!leaf(bal, 'BALAMT') || !leaf(bal, 'DTASOF'))) warnings.push(W('empty_balance', { path: bal.path }));
     if (bal && leaf(bal, 'BALAMT') && leaf(bal, 'DTASOF')) {
       const bw = { file, line: bal.line, path: bal.path };
       try {
@@ -244,5 +254,5 @@ export function parseOfx(input: Buffer | string, opts: ParseOptions = {}): Parse
     }
     statements.push({ id: null, accountIban, accountNumber: fullAccount, currency, openingBalance: null, closingBalance, lines });
   }
-  return { format: 'ofx', version: version ? `OFX ${version}` : null, statements };
+  return { format: 'ofx', version: version ? `OFX ${version}` : null, statements, warnings };
 }

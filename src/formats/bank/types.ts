@@ -8,7 +8,7 @@ import type { Minor } from '../../domain/money.ts';
 import { ERROR_CODES, RelanceError } from '../../errors.ts';
 import type { Text } from '../../i18n/index.ts';
 
-export type BankFormat = 'camt053' | 'cfonb120' | 'ofx' | 'csv';
+export type BankFormat = 'camt053' | 'camt054' | 'cfonb120' | 'ofx' | 'csv';
 
 export interface BankLine {
   /** The day the bank booked the entry, as the bank wrote it (no time-zone conversion). */
@@ -65,6 +65,8 @@ export interface ParsedBankFile {
   /** The format's own version when it states one ("camt.053.001.08", "OFX 102"). */
   version: string | null;
   statements: BankStatement[];
+  /** What was read differently from what the file literally says (a date taken from elsewhere...). */
+  warnings: Text[];
 }
 
 /** A malformed file is refused whole: the error names the file, line or element, and the reason. */

@@ -325,7 +325,7 @@ export const INVOICE_XML_NAMES = ['factur-x.xml', 'zugferd-invoice.xml', 'xrechn
 
 export function invoiceXmlFromPdf(pdf: Buffer): { name: string; xml: Buffer } {
   const files = embeddedFiles(pdf);
-  const hit = files.find((x) => INVOICE_XML_NAMES.includes(x.name.toLowerCase())) ?? files.find((x) => /\.xml$/i.test(x.name) && /CrossIndustryInvoice|<Invoice\b/.test(x.data.toString('utf8', 0, 4096)));
+  const hit = files.find((x) => INVOICE_XML_NAMES.includes(x.name.toLowerCase())) ?? files.find((x) => /\.xml$/i.test(x.name) && /CrossIndustryInvoice|CrossIndustryDocument|<Invoice\b/.test(x.data.toString('utf8', 0, 4096)));
   if (!hit) {
     throw new RelanceError(
       ERROR_CODES.PARSE,

@@ -63,6 +63,24 @@ const ImportReport = z.looseObject({
   problemCount: z.number(),
   warnings: z.array(z.string()),
   detected: z.record(z.string(), z.unknown()),
+  documents: z
+    .array(
+      z.object({
+        file: z.string().optional(),
+        kind: z.enum(['invoice', 'credit_note']),
+        number: z.string(),
+        issueDate: z.string().nullable(),
+        dueDate: z.string().nullable(),
+        currency: z.string(),
+        total: z.string().meta({ description: 'decimal amount' }),
+        amountDue: z.string().meta({ description: 'decimal amount left open once the file is applied' }),
+        buyer: z.string(),
+        customerCode: z.string().optional(),
+      }),
+    )
+    .meta({ description: 'each document read (the first 10,000); a dry run shows what would be written' }),
+  documentCount: z.number(),
+  openTotal: z.record(z.string(), z.string()).meta({ description: 'sum of amountDue per currency over all documents (credit notes negative)' }),
 });
 
 const Amounts = z.object({ amountMinor: MinorString, count: z.number() });
@@ -342,15 +360,15 @@ export const miscRoutes: RouteDef[] = [
   }),
 
   route({
-    method: 'post', path: '/api/v1/bank-statements', operationId: 'importBankStatement', summary: 'Import a bank statement (camt.053, CFONB 120, OFX, CSV)', tag: 'bank statements', scope: 'write',
+    method: 'post', path: '/api/v1/bank-statements', operationId: 'importBankStatement', summary: 'Import a bank statement (camt.053, camt.054, CFONB 120, OFX, CSV)', tag: 'bank statements', scope: 'write',
     query: z.object({ account: z.string().max(40).optional(), filename: z.string().max(255).optional(), dryRun: z.enum(['true', 'false']).optional() }),
     rawBody: { contentTypes: ['application/xml', 'text/plain', 'text/csv', 'application/octet-stream'] },
-    response: z.looseObject({ format: z.string(), statements: z.number(), summary: z.looseObject({ read: z.number(), new: z.number(), duplicates: z.number() }) }),
+    response: z.looseObject({ format: z.string(), statements: z.number(), summary: z.looseObject({ read: z.number(), new: z.number(), duplicates: z.number() }), warnings: z.array(z.string()) }),
     status: 200, ownTransaction: true,
     handler: async ({ db, orgId, query, raw }) => {
       if (raw.length === 0) throw validation(E('body_statement'), { field: 'body' });
       const r = await importBankFile(db, orgId, raw, { filename: query.filename, account: query.account, dryRun: query.dryRun === 'true' });
-      return { format: r.format, version: r.version, statements: r.statements, statementIds: r.statementIds, summary: r.summary, sha256: r.sha256 };
+      return { format: r.format, version: r.version, statements: r.statements, statementIds: r.statementIds, summary: r.summary, sha256: r.sha256, warnings: r.warnings };
     },
   }),
   route({

@@ -1,7 +1,8 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useRef, useState } from 'react';
 import { api } from '../api.ts';
-import { dateTime, num, useLang, useT } from '../i18n.tsx';
+import { parseAmount } from '../../../src/domain/money.ts';
+import { date, dateTime, type Lang, money, num, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 
@@ -15,7 +16,13 @@ interface Report {
   problems: { line: number | null; column: string | null; reason: string }[];
   problemCount: number;
   warnings: string[];
+  documents?: { file?: string; kind: 'invoice' | 'credit_note'; number: string; issueDate: string | null; dueDate: string | null; currency: string; total: string; amountDue: string; buyer: string; customerCode?: string }[];
+  documentCount?: number;
+  openTotal?: Record<string, string>;
 }
+
+/** A decimal amount of the report ("1234.56") as people read it. */
+const decimal = (v: string, currency: string, lang: Lang) => money(parseAmount(v, currency), currency, lang);
 
 const KINDS = ['invoices', 'customers', 'payments', 'fec', 'einvoice'] as const;
 
@@ -141,6 +148,47 @@ export function Imports() {
               ))}
             </tbody>
           </table>
+          {report.documents && report.documentCount ? (
+            <>
+              <h3>
+                {t('import.documents', {
+                  n: num(report.documentCount, lang),
+                  total: Object.entries(report.openTotal ?? {})
+                    .map(([c, v]) => decimal(v, c, lang))
+                    .join(', '),
+                })}
+              </h3>
+              <table className="table" data-testid="import-documents">
+                <thead>
+                  <tr>
+                    <th>{t('import.doc.number')}</th>
+                    <th>{t('import.doc.issue')}</th>
+                    <th>{t('import.doc.due')}</th>
+                    <th>{t('import.doc.buyer')}</th>
+                    <th className="num">{t('import.doc.total')}</th>
+                    <th className="num">{t('import.doc.amountDue')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {report.documents.slice(0, 500).map((d) => (
+                    <tr key={`${d.file ?? ''}-${d.kind}-${d.number}`}>
+                      <td>
+                        {t(`import.doc.kind.${d.kind}`)} {d.number}
+                      </td>
+                      <td>{date(d.issueDate, lang)}</td>
+                      <td>{date(d.dueDate, lang)}</td>
+                      <td>{d.customerCode ? `${d.buyer} (${d.customerCode})` : d.buyer}</td>
+                      <td className="num">{decimal(d.total, d.currency, lang)}</td>
+                      <td className="num">{decimal(d.amountDue, d.currency, lang)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              {report.documentCount > Math.min(500, report.documents.length) && (
+                <p className="small muted">{t('import.documents.more', { n: num(report.documentCount - Math.min(500, report.documents.length), lang) })}</p>
+              )}
+            </>
+          ) : null}
           {report.problemCount > 0 && (
             <>
               <h3 className="error">{t('import.problems', { n: num(report.problemCount, lang) })}</h3>
