@@ -7,7 +7,7 @@ import { createReadStream, statSync } from 'node:fs';
 import iconv from 'iconv-lite';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
-import { type Separator, type Sniffed, sniffEncoding, sniffSeparator, type TextEncoding } from '../formats/csv-sniff.ts';
+import { badUtf8, type Separator, type Sniffed, sniffEncoding, sniffSeparator, type TextEncoding, utf8Census } from '../formats/csv-sniff.ts';
 import { type DelimitedRecord, RecordSplitter } from './delimited.ts';
 
 const E = defineErrors('imports-source', {
@@ -91,7 +91,7 @@ export async function openDelimited(input: ImportInput, opts: DelimitedOptions =
   }
   const head = Buffer.concat(headChunks);
   if (head.length === 0) throw validation(E('empty'), { file });
-  const sniffed = sniffEncoding(head, opts.encoding, opts.eightBit);
+  const sniffed = sniffEncoding(head, opts.encoding, opts.eightBit, file);
   const decode = decoderFor(sniffed.encoding, file);
   let bytesRead = 0;
   async function* text(): AsyncGenerator<string> {
@@ -163,9 +163,13 @@ function decoderFor(enc: TextEncoding, file?: string): Decoder {
           for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) line++;
           return s;
         } catch {
-          throw new RelanceError(ERROR_CODES.PARSE, E('not_utf8'), {
-            where: { file, line },
-          });
+          // The damaged byte by line and column: the chunk read from its first whole character.
+          let from = 0;
+          while (from < 3 && from < b.length && (b[from]! & 0xc0) === 0x80) from++;
+          const rest = b.subarray(from);
+          const at = utf8Census(rest, true).firstInvalid;
+          if (at < 0) throw new RelanceError(ERROR_CODES.PARSE, E('not_utf8'), { where: { file, line } });
+          throw badUtf8(rest, at, file, line);
         }
       },
       end: () => d.decode(),

@@ -11,7 +11,7 @@ import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { amountInRange, currencyExponent, type Minor, tooLargeText } from '../../domain/money.ts';
 import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
-import { readXml, XmlSyntaxError } from './xml.ts';
+import { readXml, XmlSyntaxError, xmlText } from './xml.ts';
 import { defineErrors, type Text } from '../../i18n/index.ts';
 
 const E = defineErrors('bank-camt053', {
@@ -72,7 +72,7 @@ const txt = (v: X): string | null => {
 
 export function parseCamt053(input: Buffer | string, opts: ParseOptions = {}): ParsedBankFile {
   const file = opts.filename;
-  const text = (typeof input === 'string' ? input : input.toString('utf8')).replace(/^\uFEFF/, '');
+  const text = (typeof input === 'string' ? input : xmlText(input, file)).replace(/^\uFEFF/, '');
   let doc: X;
   try {
     doc = readXml(text, REPEATED);

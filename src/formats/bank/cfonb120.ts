@@ -9,6 +9,7 @@ import { ibanFromBban, isValidCreditorReference, ribKey } from '../../domain/ide
 import { amountInRange, currencyExponent, type Minor, moneyText, tooLargeText } from '../../domain/money.ts';
 import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
 import { defineErrors, type Text } from '../../i18n/index.ts';
+import { decodeText } from '../csv-sniff.ts';
 
 const E = defineErrors('bank-cfonb120', {
   record_length: { fr: "l’enregistrement fait {length} caractères ; un enregistrement CFONB 120 en fait 120 (ou un multiple de 120 sans saut de ligne)", en: "record is {length} characters long; CFONB 120 records are 120 characters (or a multiple of 120 without line breaks)" },
@@ -190,8 +191,9 @@ function applyComplement(m: OpenMovement, qualifier: string, zone: string): void
 
 export function parseCfonb120(input: Buffer | string, opts: ParseOptions = {}): ParsedBankFile {
   const file = opts.filename;
-  // CFONB is specified in ASCII; Latin-1 decoding never fails and keeps accented bytes readable.
-  const content = typeof input === 'string' ? input : input.toString('latin1');
+  // CFONB is specified in ASCII; banks write accents in Latin-1, some in UTF-8 (decoded as such,
+  // positions then count characters).
+  const content = typeof input === 'string' ? input : decodeText(input, { eightBit: 'latin1', file });
   const recs = records(content, file);
   if (recs.length === 0) throw parseError(E('no_record'), { file, line: 1 });
 

@@ -6,11 +6,11 @@
  * convention, unless the mapping says otherwise.
  */
 import { parse } from 'csv-parse/sync';
-import iconv from 'iconv-lite';
 import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { isRelanceError } from '../../errors.ts';
+import { decodeText } from '../csv-sniff.ts';
 import { type BankLine, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
 import { defineErrors, type Text } from '../../i18n/index.ts';
 
@@ -108,14 +108,9 @@ const SYNONYMS: Record<Exclude<Field, 'remittanceText'> | 'remittanceText', stri
 
 const normDirection = (s: string) => norm(s) || s.trim();
 
-function decode(input: Buffer | string): string {
-  if (typeof input === 'string') return input;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(input);
-  } catch {
-    // Not UTF-8: French bank exports are then Windows-1252 (Latin-1 with the euro sign).
-    return iconv.decode(input, 'windows-1252');
-  }
+/** UTF-8, else Windows-1252 (French bank exports); UTF-8 with a damaged byte is refused by place. */
+function decode(input: Buffer | string, file?: string): string {
+  return typeof input === 'string' ? input : decodeText(input, { file });
 }
 
 /** The separator that splits the first lines into the same number (> 1) of columns. */
@@ -175,7 +170,7 @@ function parseMoney(text: string, decimal: ',' | '.', currency: string, where: {
 export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & { mapping?: CsvMapping } = {}): ParsedBankFile {
   const file = opts.filename;
   const mapping = opts.mapping ?? {};
-  const text = decode(input).replace(/^\uFEFF/, '');
+  const text = decode(input, file).replace(/^\uFEFF/, '');
   const physical = text.split(/\r\n|\n|\r/);
   const nonEmpty = physical.map((l, i) => ({ l, i })).filter((x) => x.l.trim() !== '');
   const warnings: Text[] = [];

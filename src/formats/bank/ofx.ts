@@ -8,6 +8,7 @@ import iconv from 'iconv-lite';
 import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { isRelanceError } from '../../errors.ts';
+import { decodeText } from '../csv-sniff.ts';
 import { type BankLine, type BankStatement, cleanText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
 import { defineErrors, type Text } from '../../i18n/index.ts';
 
@@ -53,7 +54,7 @@ const decodeEntities = (s: string) =>
   });
 
 /** Decode bytes with the charset the header declares (CHARSET:1252, encoding="..."), UTF-8 otherwise. */
-function decode(input: Buffer | string): string {
+function decode(input: Buffer | string, file?: string): string {
   if (typeof input === 'string') return input;
   const head = input.subarray(0, 600).toString('latin1');
   const xmlEnc = /encoding\s*=\s*["']([\w-]+)["']/i.exec(head)?.[1];
@@ -66,6 +67,8 @@ function decode(input: Buffer | string): string {
   else if (sgmlCharset && /8859-?1|latin/i.test(sgmlCharset)) enc = 'latin1';
   if (/us-?ascii/i.test(enc)) enc = 'latin1';
   if (!iconv.encodingExists(enc)) enc = 'utf8';
+  // UTF-8 (declared, or by default) by the common rule: a damaged byte is refused by place.
+  if (/^utf-?8$/i.test(enc)) return decodeText(input, { file });
   return iconv.decode(input, enc);
 }
 
@@ -180,7 +183,7 @@ export function ofxDate(value: string | null, what: string | Text, where: { file
 
 export function parseOfx(input: Buffer | string, opts: ParseOptions = {}): ParsedBankFile {
   const file = opts.filename;
-  const text = decode(input).replace(/^\uFEFF/, '');
+  const text = decode(input, file).replace(/^\uFEFF/, '');
   const { root, version } = tree(text, file);
   const ofx = child(root, 'OFX');
   if (!ofx) throw parseError(E('no_ofx_element'), { file, line: 1 });

@@ -11,6 +11,19 @@
  * object with children by local name (an array when the name repeats or is listed in `repeated`),
  * attributes as "@name" and text as "#text".
  */
+import { decodeText } from '../csv-sniff.ts';
+
+/**
+ * The text of an XML file: in the encoding its declaration names when that is Latin-1 or
+ * Windows-1252, else UTF-8 by the common rule (a damaged byte refused by line and column).
+ */
+export function xmlText(bytes: Buffer, file?: string): string {
+  const declared = /^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.-]+)["']/i.exec(bytes.toString('latin1', 0, 200))?.[1]?.toLowerCase();
+  if (declared && /^(iso-?8859-?1|latin-?1)$/.test(declared)) return bytes.toString('latin1');
+  if (declared && /^(windows-?1252|cp1252)$/.test(declared)) return new TextDecoder('windows-1252').decode(bytes);
+  return decodeText(bytes, { file });
+}
+
 export type XmlValue = string | XmlObject | XmlValue[];
 export interface XmlObject {
   [k: string]: XmlValue;

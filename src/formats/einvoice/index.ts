@@ -12,7 +12,8 @@ import { XMLParser } from 'fast-xml-parser';
 import { type CalendarDate, calendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseDigits, normaliseIban } from '../../domain/identifiers.ts';
 import { assertCurrency, type Minor, moneyText, parseAmount } from '../../domain/money.ts';
-import { ERROR_CODES, RelanceError, validation } from '../../errors.ts';
+import { ERROR_CODES, isRelanceError, RelanceError, validation } from '../../errors.ts';
+import { xmlText } from '../bank/xml.ts';
 import { invoiceXmlFromPdf } from './pdf.ts';
 import { defineErrors, renderText } from '../../i18n/index.ts';
 
@@ -195,10 +196,11 @@ export function parseEInvoice(bytes: Buffer, file?: string): { invoice: EInvoice
 function parseXml(xml: Buffer, kind: 'cii' | 'cii1' | 'ubl', file?: string): EInvoice {
   let doc: X;
   try {
-    let s = xml.toString('utf8');
+    let s = xmlText(xml, file);
     if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
     doc = parser.parse(s) as X;
   } catch (e) {
+    if (isRelanceError(e)) throw e;
     throw new RelanceError(ERROR_CODES.PARSE, E('xml', { reason: (e as Error).message }), { where: { file }, cause: e });
   }
   const inv = kind === 'ubl' ? readUbl(doc, file) : readCii(doc, kind === 'cii' ? CII_D16B : CII_1P0, file);
