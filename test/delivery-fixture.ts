@@ -19,6 +19,7 @@ import { DeliveryWorker, type WorkerOptions } from '../src/delivery/worker.ts';
 import { runCycle } from '../src/engine/cycle.ts';
 import { assignScenario, createScenario, ensureBuiltinScenarios } from '../src/engine/scenarios.ts';
 import { createCustomer, createInvoice, createOrganisation } from '../src/ledger/repo.ts';
+import { luhnCheckDigit } from '../src/domain/identifiers.ts';
 
 export const d = (s: string) => s as CalendarDate;
 /** An instant: a local time in Paris on a day. */
@@ -45,11 +46,17 @@ export interface Contact {
 
 let n = 0;
 
+/** A valid SIREN of its own for each test organisation: one organisation per company. */
+export const sirenFor = (k: number) => {
+  const body = String(73282932 + k).padStart(8, '0');
+  return body + luhnCheckDigit(body);
+};
+
 export async function setupOrg(db: Db, settings: SettingsInput = {}, scenario: ScenarioDefinition = TEST_SCENARIO) {
   n++;
   const org = await createOrganisation(db, {
     legalName: `Menuiserie Test ${n} SAS`,
-    siren: '732829320',
+    siren: sirenFor(n),
     addressLine1: '12 rue des Tanneurs',
     postalCode: '69002',
     city: 'Lyon',
@@ -105,6 +112,22 @@ export async function addInvoice(db: Db, orgId: string, customerId: bigint, due:
 }
 
 export const plan = (db: Db, orgId: string, day: string) => runCycle(db, orgId, { today: d(day) });
+
+/**
+ * An invoice the engine already chased up to the step at `offset` (planned on `on`), so that a
+ * later step goes out next rather than the first post-due step of an invoice never chased.
+ */
+export async function chasedUntil(db: Db, orgId: string, invoiceId: bigint, offset: number, on: string) {
+  await db.query(
+    `INSERT INTO step_records (organisation_id, invoice_id, step_key, step_offset, outcome, recorded_on) VALUES ($1, $2, $3, $4, 'planned', $5)`,
+    [orgId, invoiceId, `${offset}:earlier`, offset, on],
+  );
+}
+
+/** Reminders sent before Relance, as an import of the invoice's history records them. */
+export async function sentOutside(db: Db, orgId: string, invoiceId: bigint, level: 'reminder' | 'firm' | 'final' | 'formal_notice', on: string) {
+  await db.query('INSERT INTO outside_reminders (organisation_id, invoice_id, level, sent_on) VALUES ($1, $2, $3, $4)', [orgId, invoiceId, level, on]);
+}
 
 export function worker(db: Db, clock: Date | (() => Date), o: Partial<WorkerOptions> = {}) {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'relance-delivery-'));

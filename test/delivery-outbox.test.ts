@@ -20,7 +20,7 @@ import { pdfPageCount } from '../src/delivery/pdf-merge.ts';
 import { customerHistoryPdf, recordBounce, recordRegisteredProof } from '../src/delivery/proof.ts';
 import { saveDeliverySettings } from '../src/delivery/settings.ts';
 import { dbTargets } from './db.ts';
-import { actions, addCustomer, addInvoice, d, paris, plan, setupOrg, worker } from './delivery-fixture.ts';
+import { actions, addCustomer, addInvoice, chasedUntil, d, paris, plan, sentOutside, setupOrg, worker } from './delivery-fixture.ts';
 
 const pdftext = (pdf: Buffer) => {
   const file = join(mkdtempSync(join(tmpdir(), 'relance-pdf-')), 'x.pdf');
@@ -77,7 +77,8 @@ describe.each(dbTargets())('outbox on $name', (target) => {
   it('a formal notice waits for approval; approved in bulk, it goes as a registered letter with a tracking number, then the proofs are added', async () => {
     const org = await setupOrg(db);
     const c = await addCustomer(db, org.id);
-    await addInvoice(db, org.id, c.id, '2026-02-02');
+    const inv = await addInvoice(db, org.id, c.id, '2026-02-02');
+    await sentOutside(db, org.id, inv.id, 'firm', '2026-02-16'); // a firm reminder sent before Relance
     await plan(db, org.id, '2026-03-04'); // J+30
     let [a] = await actions(db, org.id);
     expect([a!.channel, a!.status]).toEqual(['registered_letter', 'awaiting_approval']);
@@ -178,8 +179,7 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     const org = await setupOrg(db);
     const good = await addCustomer(db, org.id, [{ phone: '+33 6 12 34 56 78' }]);
     const bad = await addCustomer(db, org.id, [{ phone: '06 12 34 56 78' }]);
-    await addInvoice(db, org.id, good.id, '2026-02-20');
-    await addInvoice(db, org.id, bad.id, '2026-02-20');
+    for (const x of [good, bad]) await chasedUntil(db, org.id, (await addInvoice(db, org.id, x.id, '2026-02-20')).id, 7, '2026-02-27');
     await plan(db, org.id, '2026-03-02'); // J+10: SMS
     const dataDir = mkdtempSync(join(tmpdir(), 'relance-sms-'));
     await worker(db, paris('2026-03-02'), { dataDir }).runOnce();
@@ -201,7 +201,7 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     for (let k = 0; k < 3; k++) {
       const c = await addCustomer(db, org.id, [{ name: `Destinataire ${k}` }]);
       names.push(c.legalName);
-      await addInvoice(db, org.id, c.id, '2026-02-16');
+      await chasedUntil(db, org.id, (await addInvoice(db, org.id, c.id, '2026-02-16')).id, 10, '2026-02-26');
     }
     await plan(db, org.id, '2026-03-02'); // J+14: letter
     await worker(db, paris('2026-03-02')).runOnce();
@@ -222,7 +222,7 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     const customers: Awaited<ReturnType<typeof addCustomer>>[] = [];
     for (let k = 0; k < 5; k++) {
       const c = await addCustomer(db, org.id, [{ phone: `+3361234567${k}` }]);
-      await addInvoice(db, org.id, c.id, '2026-02-09', { number: `F-CALL-${k}` });
+      await chasedUntil(db, org.id, (await addInvoice(db, org.id, c.id, '2026-02-09', { number: `F-CALL-${k}` })).id, 14, '2026-02-23');
       customers.push(c);
     }
     await plan(db, org.id, '2026-03-02'); // J+21: call
@@ -313,7 +313,7 @@ describe.each(dbTargets())('outbox on $name', (target) => {
       const org = await setupOrg(db);
       await db.tx((q) => saveDeliverySettings(q, org.id, { smsProvider: 'http', smsUrl: `http://127.0.0.1:${port}/sms`, smsToken: 'secret-token', smsSender: 'MENUISERIE' }));
       const c1 = await addCustomer(db, org.id, [{ phone: '+33612345678' }]);
-      await addInvoice(db, org.id, c1.id, '2026-02-20');
+      await chasedUntil(db, org.id, (await addInvoice(db, org.id, c1.id, '2026-02-20')).id, 7, '2026-02-27');
       await plan(db, org.id, '2026-03-02');
       await worker(db, paris('2026-03-02')).runOnce();
       let [a] = await actions(db, org.id);

@@ -43,6 +43,13 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     }
     return { org: org.id, customer: c.id, invoices };
   }
+  /** What the delivery workers would do by the end of the day: every message approved and sent. */
+  const sendAll = (org: string, day: string) =>
+    db.query(
+      `UPDATE actions SET status = 'sent', sent_at = $2::date + time '10:00', approved_by = coalesce(approved_by, 'test')
+        WHERE organisation_id = $1 AND status IN ('awaiting_approval', 'queued') AND planned_on <= $2::date`,
+      [org, day],
+    );
   const actions = (org: string) =>
     db.query<{ id: bigint; dedupe_key: string; channel: string; step_offset: number; status: string; planned_on: string; status_reason: string | null; send_after: string; tone: string }>(
       'SELECT * FROM actions WHERE organisation_id = $1 ORDER BY id',
@@ -121,6 +128,9 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
       await createInvoice(db, s.org, { customerId: c.id, number: `B${k}`, issueDate: addDays(d(due), -30), dueDate: due, currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 90_000n });
       more.push(c.id);
     }
+    // first contacts: the J+8 call for the first two; the courtesy e-mail, late, for the third (not overdue yet)
+    await runCycle(db, s.org, { today: d('2026-03-09') });
+    await sendAll(s.org, '2026-03-09');
     await runCycle(db, s.org, { today: d('2026-03-19') }); // J+20 email and letter for two customers, J+8 call for the third
     const pending = async () =>
       db.query<{ customer_id: bigint; channel: string; step_offset: number; status: string; status_reason: string | null }>(
@@ -167,6 +177,7 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
       if (!fr.isWorkingDay(today)) continue; // the cycle runs on working days only, like an office
       await runCycle(db, s.org, { today });
       await runCycle(db, s.org, { today }); // and a nervous operator reruns it
+      await sendAll(s.org, today);
     }
     const rows = await actions(s.org);
     for (const a of rows) {
@@ -283,13 +294,16 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     expect((await actions(s.org)).slice(1).map((a) => [a.status, a.status_reason])).toEqual([
       ['cancelled', 'plan_ended'],
       ['cancelled', 'plan_ended'],
-      ['queued', null],
     ]);
     expect((await db.query<{ status: string }>('SELECT status FROM payment_plans WHERE organisation_id = $1', [s.org]))[0]!.status).toBe('broken');
-    // the plan paused the invoice from 5 to 23 March: its clock resumes, and reminders come again
+    // the plan paused the invoice from 5 to 23 March: its clock resumes, and reminders come again;
+    // never reminded by its scenario, it starts at its first post-due step, J+8 shifted by the 18
+    // days paused: Saturday 28 March, so Monday 30 March
     expect((await db.query<{ kind: string }>('SELECT kind FROM tasks WHERE organisation_id = $1', [s.org])).map((t) => t.kind)).toEqual(['missed_instalment']);
-    const later = await runCycle(db, s.org, { today: d('2026-04-09') });
-    expect(later.actionsCreated).toBeGreaterThan(0);
+    expect((await runCycle(db, s.org, { today: d('2026-03-27') })).actionsCreated).toBe(0);
+    const later = await runCycle(db, s.org, { today: d('2026-03-30') });
+    expect(later.actionsCreated).toBe(1);
+    expect((await actions(s.org)).at(-1)).toMatchObject({ channel: 'call_task', step_offset: 8, status: 'queued' });
   });
 
   it('an organisation far from UTC: the window opens at 09:00 local (Nouméa)', async () => {
@@ -339,6 +353,7 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     await createSubscription(db, s.org, { url: 'https://hooks.example.com/hook', events: ['*'] });
     const events = async () => (await db.query<{ type: string }>('SELECT type FROM webhook_events WHERE organisation_id = $1 ORDER BY id', [s.org])).map((e) => e.type);
     await runCycle(db, s.org, { today: d('2026-03-02') });
+    await sendAll(s.org, '2026-03-02');
     expect(await events()).toEqual([]); // due today is not overdue yet
     await runCycle(db, s.org, { today: d('2026-03-03') });
     await runCycle(db, s.org, { today: d('2026-03-03') });
@@ -346,7 +361,16 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     await db.tx((q) => recordPromise(q, s.org, { customerId: s.customer, invoiceIds: [s.invoices[0]!.id], promisedOn: d('2026-03-05'), amountMinor: 120_000n }, d('2026-03-03')));
     await runCycle(db, s.org, { today: d('2026-03-09') });
     expect((await events()).slice(2)).toEqual(['promise.created', 'promise.broken']);
-    await runCycle(db, s.org, { today: d('2026-04-30') }); // J+45 and more: handover
+    // J+45 and more: the handover needs a formal notice delivered and its deadline passed, so the
+    // notice goes first (the due-day e-mail was sent), then the handover after its deadline:
+    // sent Thursday 30 April, presented Tuesday 5 May (1 May is a holiday), deadline 13 May; the
+    // handover on the next working day, Friday 15 May (14 May is Ascension Day)
+    await runCycle(db, s.org, { today: d('2026-04-30') });
+    expect((await actions(s.org)).at(-1)).toMatchObject({ tone: 'formal_notice', status: 'awaiting_approval' });
+    await sendAll(s.org, '2026-04-30');
+    await runCycle(db, s.org, { today: d('2026-05-13') });
+    expect((await events()).slice(4)).toEqual([]);
+    await runCycle(db, s.org, { today: d('2026-05-15') });
     expect((await events()).slice(4)).toEqual(['case.escalated', 'customer.suspension_recommended']);
     const csv = `Date;Libellé;Montant\n30/04/2026;VIR CLIENT ${n} SARL FACTURE ${s.invoices[1]!.number};1200,00\n`;
     await importBankFile(db, s.org, Buffer.from(csv), { filename: 'r.csv', account: 'FR7630006000011234567890189' });

@@ -520,7 +520,7 @@ async function planInstalmentReminders(
           scenarioId: scenario!.id,
           scenarioVersion: scenario!.version,
           plannedOn: today,
-          invoices: open.map((i) => ({ invoiceId: i.id, number: i.number, stepOffset: top.offset, stepKey: keyOf(top.offset), openMinor: i.open_minor, currency: String(p.currency) })),
+          invoices: open.map((i) => ({ invoiceId: i.id, number: i.number, stepOffset: top.offset, stepKey: keyOf(top.offset), tone: top.tone, firstContact: false, openMinor: i.open_minor, currency: String(p.currency) })),
         },
       ],
       [],

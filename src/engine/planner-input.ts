@@ -6,11 +6,17 @@
  */
 import { type Queryable, pgArray } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
-import { type PlannerCustomer, type PlannerInvoice, pausedDaysBetween } from '../domain/engine/planner.ts';
-import { ACK_STEP_PREFIX, INSTALMENT_STEP_PREFIX } from '../domain/engine/scenario.ts';
+import { type InvoiceHistory, NEVER_CHASED, type OutsideLevel, type PlannerCustomer, type PlannerInvoice, pausedDaysBetween, withOutsideReminder } from '../domain/engine/planner.ts';
+import { MESSAGE_CHANNELS, REMINDER_TONES } from '../domain/engine/escalation.ts';
+import { ACK_STEP_PREFIX, type Channel, INSTALMENT_STEP_PREFIX, type Tone } from '../domain/engine/scenario.ts';
 import { type Assignments, resolveScenario } from './scenarios.ts';
 
 export const MESSAGE_CHANNELS_SQL = `('email','sms','letter','registered_letter')`;
+
+/** Action statuses that mean the message actually left (a prerequisite is met by those only). */
+export const SENT_STATUSES: ReadonlySet<string> = new Set(['sent']);
+/** Action statuses of a message on its way: a prerequisite waiting for it waits for the sending. */
+export const PENDING_STATUSES: ReadonlySet<string> = new Set(['planned', 'awaiting_approval', 'queued', 'sending', 'uncertain']);
 
 /** SQL predicate: step record `alias` is a payment-plan instalment's reminder, not a scenario step. */
 export const INSTALMENT_STEP = (alias: string) => `${alias}.step_key LIKE '${INSTALMENT_STEP_PREFIX}%'`;
@@ -68,8 +74,19 @@ const CUSTOMER_SELECT = `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment,
 /** What the planner reads of an open invoice (alias i, scenario assignment sa). */
 const INVOICE_COLUMNS = `i.id, i.number, i.customer_id, i.currency, i.due_date, i.issue_date,
             i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
-            sa.scenario_id AS assigned_scenario`;
-const ASSIGNMENT_JOIN = 'LEFT JOIN scenario_assignments sa ON sa.organisation_id = i.organisation_id AND sa.invoice_id = i.id';
+            sa.scenario_id AS assigned_scenario, orm.level AS outside_level, orm.sent_on AS outside_on`;
+const ASSIGNMENT_JOIN = `LEFT JOIN scenario_assignments sa ON sa.organisation_id = i.organisation_id AND sa.invoice_id = i.id
+         LEFT JOIN outside_reminders orm ON orm.organisation_id = i.organisation_id AND orm.invoice_id = i.id`;
+
+/**
+ * What a step record says of an invoice's history (alias sr, its action a, organisation o): the
+ * action's channel, tone and status, and the organisation's calendar day it was sent.
+ */
+const RECORD_COLUMNS = `sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded, sr.recorded_on,
+            a.channel AS action_channel, a.tone AS action_tone, a.status AS action_status,
+            (a.sent_at AT TIME ZONE o.time_zone)::date AS sent_on`;
+const RECORD_JOINS = `LEFT JOIN actions a ON a.organisation_id = sr.organisation_id AND a.id = sr.action_id
+         JOIN organisations o ON o.id = sr.organisation_id`;
 
 /**
  * The daily cycle's candidates, gathered once per run into temporary tables ordered by customer:
@@ -94,8 +111,9 @@ export async function gatherCycleCandidates(q: Queryable, orgId: string, today: 
   await q.exec('CREATE INDEX ON cycle_invoices (customer_id); ANALYZE cycle_invoices');
   await q.query(
     `CREATE TEMP TABLE cycle_records ON COMMIT DROP AS
-       SELECT i.customer_id, sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
+       SELECT i.customer_id, ${RECORD_COLUMNS}
          FROM cycle_invoices i JOIN step_records sr ON sr.organisation_id = $1 AND sr.invoice_id = i.id
+         ${RECORD_JOINS}
         WHERE NOT ${OUTSIDE_SCENARIO_STEP('sr')}
         ORDER BY i.customer_id`,
     [orgId],
@@ -164,8 +182,9 @@ export async function loadPlannerInput(
     : invoicesRead.then((rows) =>
         rows.length
           ? q.query<Record<string, unknown>>(
-              `SELECT sr.invoice_id, sr.step_key, sr.step_offset, sr.outcome, sr.superseded
+              `SELECT ${RECORD_COLUMNS}
                  FROM step_records sr
+                 ${RECORD_JOINS}
                 WHERE sr.organisation_id = $1 AND sr.invoice_id = ANY($2::bigint[]) AND NOT ${OUTSIDE_SCENARIO_STEP('sr')}`,
               [orgId, pgArray(rows.map((r) => r.id as bigint))],
             )
@@ -201,11 +220,11 @@ export async function loadPlannerInput(
     if (!m) overdue.set(cid, (m = new Map()));
     m.set(String(r.currency), r.overdue as bigint);
   }
-  const done = new Map<bigint, { keys: Set<string>; max: number | null }>();
+  const done = new Map<bigint, { keys: Set<string>; max: number | null; history: InvoiceHistory }>();
   for (const r of records) {
     const id = r.invoice_id as bigint;
     let d = done.get(id);
-    if (!d) done.set(id, (d = { keys: new Set(), max: null }));
+    if (!d) done.set(id, (d = { keys: new Set(), max: null, history: { ...NEVER_CHASED } }));
     // A cancelled step (payment, pause) was never sent: it may be planned again. The steps it
     // superseded stay done: they were legitimately passed over.
     const offsets: number[] = [];
@@ -213,6 +232,7 @@ export async function loadPlannerInput(
       d.keys.add(String(r.step_key));
       offsets.push(Number(r.step_offset));
     }
+    if (r.outcome === 'planned') addToHistory(d.history, r);
     for (const k of (r.superseded as string[]) ?? []) {
       d.keys.add(k);
       offsets.push(Number.parseInt(k, 10));
@@ -240,6 +260,7 @@ export async function loadPlannerInput(
     const paused = active.length > 0;
     const pausedUntil = paused && active.every((p) => p.end !== null) ? (active.map((p) => p.end!).sort().at(-1) as CalendarDate) : null;
     const d = done.get(id);
+    const history = r.outside_level ? withOutsideReminder(d?.history ?? NEVER_CHASED, r.outside_level as OutsideLevel, r.outside_on as CalendarDate) : (d?.history ?? NEVER_CHASED);
     invoices.push({
       invoiceId: id,
       number: String(r.number),
@@ -257,7 +278,30 @@ export async function loadPlannerInput(
       pausedDays: pauses.length ? pausedDaysBetween(pauses, r.due_date as CalendarDate, today) : 0,
       done: d?.keys ?? new Set(),
       maxDoneOffset: d?.max ?? null,
+      history,
     });
   }
   return { customers, invoices, overdue };
+}
+
+/** What one planned step record adds to its invoice's history (a contact, a reminder or notice sent or on its way). */
+function addToHistory(h: InvoiceHistory, r: Record<string, unknown>): void {
+  const on = r.recorded_on as CalendarDate;
+  if (h.lastContactOn === null || on > h.lastContactOn) h.lastContactOn = on;
+  // From the due day on, a step is a reminder of an unpaid invoice: the engine is chasing it.
+  if (Number(r.step_offset) >= 0) h.chased = true;
+  const channel = r.action_channel as Channel | null;
+  const tone = r.action_tone as Tone | null;
+  const status = r.action_status as string | null;
+  if (!channel || !tone || !status) return;
+  const reminder = REMINDER_TONES.has(tone) && MESSAGE_CHANNELS.has(channel);
+  const notice = tone === 'formal_notice' && MESSAGE_CHANNELS.has(channel);
+  if (SENT_STATUSES.has(status) && r.sent_on) {
+    const sentOn = r.sent_on as CalendarDate;
+    if (reminder && (h.lastReminderSentOn === null || sentOn > h.lastReminderSentOn)) h.lastReminderSentOn = sentOn;
+    if (notice && (!h.formalNotice || sentOn > h.formalNotice.sentOn)) h.formalNotice = { sentOn, channel };
+  } else if (PENDING_STATUSES.has(status)) {
+    if (reminder) h.reminderPending = true;
+    if (notice) h.formalNoticePending = true;
+  }
 }

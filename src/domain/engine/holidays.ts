@@ -74,6 +74,13 @@ export class WorkingDays {
     return fromEpochDay(this.nextWorkingEpochDay(toEpochDay(d)));
   }
 
+  /** The working day `n` working days after `d` (n = 0: `d` itself if it is a working day, else the next one). */
+  addWorkingDays(d: CalendarDate, n: number): CalendarDate {
+    let day = this.nextWorkingEpochDay(toEpochDay(d));
+    for (let i = 0; i < n; i++) day = this.nextWorkingEpochDay(day + 1);
+    return fromEpochDay(day);
+  }
+
   private readonly next = new Map<number, number>();
   /** nextWorkingDay on day numbers (see dates.ts), remembered: the planner asks it millions of times. */
   nextWorkingEpochDay(n: number): number {
@@ -92,8 +99,13 @@ export class WorkingDays {
   }
 }
 
+const calendars = new Map<string, WorkingDays>();
+/** One calendar per name for the process: its answers are remembered (the planner asks millions of times). */
 export function workingDays(calendar: string): WorkingDays {
+  let c = calendars.get(calendar);
+  if (c) return c;
   const def = HOLIDAY_CALENDARS[calendar];
   if (!def) throw new RangeError(`unknown holiday calendar ${calendar}; known: ${Object.keys(HOLIDAY_CALENDARS).join(', ')}`);
-  return new WorkingDays(def);
+  calendars.set(calendar, (c = new WorkingDays(def)));
+  return c;
 }

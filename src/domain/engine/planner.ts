@@ -1,13 +1,27 @@
 /**
- * The planner: a pure function of (open items, their scenario, pauses, what was already done,
- * today) that returns the actions due now, the steps recorded as skipped, and each invoice's full
- * calendar. The daily cycle and the previews both call it; nothing here reads a clock or a database.
+ * The planner: a pure function of (open items, their scenario, pauses, what was already done and
+ * sent, today) that returns the actions due now, the steps recorded as skipped, the invoices held,
+ * and each invoice's full calendar. The daily cycle, `relance golive` and the previews all call it;
+ * nothing here reads a clock or a database.
  *
  * Rules (PRODUCT.md, "Promises the engine keeps"):
- * - A step is due when its date (due date + offset + days spent paused, moved to the next working
- *   day) is on or before today, it was not done, and no later step was done.
- * - After downtime only the most advanced due step goes out; earlier due ones are recorded as
- *   skipped with the reason ("superseded"), never silently dropped.
+ * - A step's natural date is the due date + its offset + the days spent paused, moved to the next
+ *   working day. The steps still to come follow each other: each at its natural date, but never
+ *   sooner than the scenario's minimum gap after the step before it (or the last contact), nor
+ *   before its prerequisite's known date. Steps at the same offset form one rung and go together.
+ * - An invoice the engine has never chased (no reminder planned or sent here, none sent outside
+ *   Relance) that is already overdue starts at the first post-due step of its scenario, whatever
+ *   its age: the earlier steps are recorded as skipped ("superseded"), the later ones follow from
+ *   that first contact compressed to the minimum gap, one at a time, never skipped over.
+ * - For an invoice already being chased, after true downtime (several rungs due at once) only the
+ *   most advanced due rung goes out and the earlier ones are recorded as skipped, never silently
+ *   dropped; it never jumps past an unmet prerequisite (escalation.ts): a formal notice needs a
+ *   reminder actually sent and the minimum gap since, a handover (or a final call after the
+ *   notice) the notice sent and its stated deadline passed. When the most advanced due rung waits
+ *   for one, the latest due rung that provides it goes instead; what waits for a sending or a date
+ *   holds the invoice ("prerequisite") until then.
+ * - An escalation (formal notice, handover) never carries, in one grouped message, an invoice whose
+ *   own step is not one: that invoice waits for the next message.
  * - A pause stops the invoice's clock from its due date on: when it ends the scenario resumes where
  *   it was. Steps before the due date keep their date (they announce it); one whose moment has
  *   passed (today is after the due date) is recorded as skipped, never sent late.
@@ -15,7 +29,8 @@
  */
 import { addDays, type CalendarDate, daysBetween, fromEpochDay, toEpochDay } from '../dates.ts';
 import type { Minor } from '../money.ts';
-import { type WorkingDays, workingDays } from './holidays.ts';
+import { escalationOf, formalNoticeDeadline, isReminderStep, type Prerequisite, prerequisiteOf } from './escalation.ts';
+import { workingDays } from './holidays.ts';
 import { type Channel, requiresApproval, type ScenarioDefinition, type Step, stepKey, TONES, type Tone } from './scenario.ts';
 
 export interface PlannerCustomer {
@@ -28,6 +43,63 @@ export interface PlannerCustomer {
   hasPostalAddress: boolean;
   /** Last day a message (not a task) was planned for this customer, before today. */
   lastMessageOn: CalendarDate | null;
+}
+
+/** What was already done for an invoice that the prerequisites and the first contact depend on. */
+export interface InvoiceHistory {
+  /** A step from the due day on was planned or sent for it, or a reminder was sent outside Relance. */
+  chased: boolean;
+  /** Last day a step was planned for it (any step), or a reminder sent outside Relance. */
+  lastContactOn: CalendarDate | null;
+  /** Last day a reminder (tone reminder, firm or final, by a message channel) was actually sent, here or outside Relance. */
+  lastReminderSentOn: CalendarDate | null;
+  /** A reminder is planned and not sent yet (awaiting approval, queued, sending). */
+  reminderPending: boolean;
+  /** The latest formal notice actually sent, here or outside Relance. */
+  formalNotice: { sentOn: CalendarDate; channel: Channel } | null;
+  /** A formal notice is planned and not sent yet. */
+  formalNoticePending: boolean;
+  /** The last level reached outside Relance: the scenario's steps up to that tone count as passed. */
+  outsideLevel: Tone | null;
+}
+
+export const NEVER_CHASED: InvoiceHistory = Object.freeze({
+  chased: false,
+  lastContactOn: null,
+  lastReminderSentOn: null,
+  reminderPending: false,
+  formalNotice: null,
+  formalNoticePending: false,
+  outsideLevel: null,
+});
+
+/** Levels a reminder sent outside Relance can have reached (the scenario tones from a reminder on, below a handover). */
+export const OUTSIDE_LEVELS = ['reminder', 'firm', 'final', 'formal_notice'] as const satisfies readonly Tone[];
+export type OutsideLevel = (typeof OUTSIDE_LEVELS)[number];
+
+/**
+ * The history with a reminder sent outside Relance (another tool, by hand) at `level` on `on`:
+ * the invoice is being chased, a reminder was sent that day, and a formal notice too at that level
+ * (by registered letter: the later deadline of the two, as nothing says how it was sent).
+ */
+export function withOutsideReminder(h: InvoiceHistory, level: OutsideLevel, on: CalendarDate): InvoiceHistory {
+  const later = (a: CalendarDate | null) => (a === null || a < on ? on : a);
+  return {
+    ...h,
+    chased: true,
+    outsideLevel: level,
+    lastContactOn: later(h.lastContactOn),
+    lastReminderSentOn: later(h.lastReminderSentOn),
+    formalNotice: level === 'formal_notice' && (!h.formalNotice || h.formalNotice.sentOn < on) ? { sentOn: on, channel: 'registered_letter' } : h.formalNotice,
+  };
+}
+
+/** The last offset of the scenario an outside level covers: its steps of that tone or below. */
+function outsideOffset(scenario: ScenarioDefinition, level: Tone | null): number | null {
+  if (level === null) return null;
+  let max: number | null = null;
+  for (const st of scenario.steps) if (toneRank(st.tone) <= toneRank(level) && (max === null || st.offset > max)) max = st.offset;
+  return max;
 }
 
 export interface PlannerInvoice {
@@ -50,6 +122,7 @@ export interface PlannerInvoice {
   done: ReadonlySet<string>;
   /** The most advanced offset done, whatever the scenario it came from. */
   maxDoneOffset: number | null;
+  history: InvoiceHistory;
 }
 
 export interface ActionInvoice {
@@ -57,6 +130,10 @@ export interface ActionInvoice {
   number: string;
   stepOffset: number;
   stepKey: string;
+  /** The tone of this invoice's own step (the message takes the most advanced of its invoices'). */
+  tone: Tone;
+  /** The engine had never chased this invoice before this action. */
+  firstContact: boolean;
   openMinor: Minor;
   currency: string;
 }
@@ -91,11 +168,17 @@ export interface SkippedStep {
   reason: SkipReason;
 }
 
+export type HoldReason = 'min_gap' | 'prerequisite' | 'escalation_apart';
+
 export interface HeldInvoice {
   invoiceId: bigint;
   customerId: bigint;
-  reason: 'min_gap';
-  until: CalendarDate;
+  reason: HoldReason;
+  /** For a prerequisite: which one the held step waits for. */
+  waitingFor?: Prerequisite;
+  stepOffset?: number;
+  /** 'infinity': nothing the engine does will meet it (the scenario has no step that provides it). */
+  until: CalendarDate | 'infinity';
 }
 
 /** 'infinity': nothing left to decide until something happens (a payment undone, a pause lifted). */
@@ -110,27 +193,24 @@ export interface DayPlan {
 }
 
 const MESSAGE_CHANNELS: ReadonlySet<Channel> = new Set(['email', 'sms', 'letter', 'registered_letter']);
+const ESCALATION_TONES: ReadonlySet<Tone> = new Set(['formal_notice', 'handover']);
 const toneRank = (t: Tone) => TONES.indexOf(t);
 
-const calendars = new Map<string, WorkingDays>();
-function calendarFor(name: string): WorkingDays {
-  let c = calendars.get(name);
-  if (!c) calendars.set(name, (c = workingDays(name)));
-  return c;
-}
-
-/** The day a step falls on for an invoice. */
+/** The day a step falls on for an invoice, by its offset alone (see invoiceCalendar for the chained dates). */
 export function stepDate(inv: Pick<PlannerInvoice, 'dueDate' | 'pausedDays' | 'scenario'>, step: Step): CalendarDate {
-  return fromEpochDay(stepDay(toEpochDay(inv.dueDate), inv.pausedDays, inv.scenario, step));
+  return fromEpochDay(stepDay(toEpochDay(inv.dueDate), inv.pausedDays, inv.scenario, step.offset));
 }
 
 /**
  * stepDate on day numbers. A step before the due date announces it and keeps its date; the
  * others move by the days spent paused since the due date.
  */
-function stepDay(dueDay: number, pausedDays: number, scenario: ScenarioDefinition, step: Step): number {
-  const raw = dueDay + step.offset + (step.offset < 0 ? 0 : pausedDays);
-  return scenario.options.workingDaysOnly ? calendarFor(scenario.options.holidayCalendar).nextWorkingEpochDay(raw) : raw;
+function stepDay(dueDay: number, pausedDays: number, scenario: ScenarioDefinition, offset: number): number {
+  return onWorkingDay(scenario, dueDay + offset + (offset < 0 ? 0 : pausedDays));
+}
+
+function onWorkingDay(scenario: ScenarioDefinition, day: number): number {
+  return scenario.options.workingDaysOnly ? workingDays(scenario.options.holidayCalendar).nextWorkingEpochDay(day) : day;
 }
 
 const stepKeys = new WeakMap<Step, string>();
@@ -139,6 +219,132 @@ function keyOf(step: Step): string {
   let k = stepKeys.get(step);
   if (k === undefined) stepKeys.set(step, (k = stepKey(step)));
   return k;
+}
+
+/** The steps of one offset, which go out together, and what the most demanding of them needs first. */
+interface Rung {
+  offset: number;
+  steps: Step[];
+  prerequisite: Prerequisite | null;
+  providesReminder: boolean;
+  providesFormalNotice: boolean;
+}
+
+const rungCache = new WeakMap<ScenarioDefinition, Rung[]>();
+function rungsOf(scenario: ScenarioDefinition): Rung[] {
+  let rungs = rungCache.get(scenario);
+  if (rungs) return rungs;
+  rungs = [];
+  const sorted = [...scenario.steps].sort((a, b) => a.offset - b.offset);
+  for (const step of sorted) {
+    let r = rungs.at(-1);
+    if (!r || r.offset !== step.offset) rungs.push((r = { offset: step.offset, steps: [], prerequisite: null, providesReminder: false, providesFormalNotice: false }));
+    r.steps.push(step);
+    const pre = prerequisiteOf(step, scenario);
+    // formal_notice_expired is the later (more demanding) of the two.
+    if (pre && (r.prerequisite === null || pre === 'formal_notice_expired')) r.prerequisite = pre;
+    r.providesReminder ||= isReminderStep(step);
+    r.providesFormalNotice ||= step.tone === 'formal_notice';
+  }
+  rungCache.set(scenario, rungs);
+  return rungs;
+}
+
+/** The earliest day a prerequisite lets its step go, when history says it (null: not yet known). */
+function prerequisiteDay(pre: Prerequisite, inv: PlannerInvoice): number | null {
+  const h = inv.history;
+  if (pre === 'reminder_sent') {
+    return h.lastReminderSentOn ? toEpochDay(h.lastReminderSentOn) + inv.scenario.options.minGapDays : null;
+  }
+  if (!h.formalNotice) return null;
+  return toEpochDay(formalNoticeDeadline(h.formalNotice.sentOn, h.formalNotice.channel, inv.scenario.options).deadline) + 1;
+}
+
+/** Whether the history can still meet a prerequisite by itself (a planned reminder or notice not sent yet). */
+const pendingFor = (pre: Prerequisite, h: InvoiceHistory) => (pre === 'reminder_sent' ? h.reminderPending : h.formalNoticePending);
+
+interface Scheduled {
+  rung: Rung;
+  /** Day number the rung falls on, chained (see the header). */
+  day: number;
+}
+
+interface InvoicePlan {
+  /** The rungs still to come, in order, with their days; those before `first` are passed over. */
+  pending: Scheduled[];
+  first: number;
+  /** Index in `pending` of the rung that goes out today, or -1. */
+  target: number;
+  hold: { waitingFor: Prerequisite; stepOffset: number; until: number | 'infinity' } | null;
+}
+
+/**
+ * The chained days of an invoice's rungs still to come: each rung at its natural day, at least the
+ * minimum gap after the one before (or after the last contact), and not before its prerequisite's
+ * known day. `anchor`: the rung at index `first` counts as planned that day at the latest.
+ */
+function chain(inv: PlannerInvoice, pending: Scheduled[], first: number, anchor: number | null): void {
+  const dueDay = toEpochDay(inv.dueDate);
+  const gap = inv.scenario.options.minGapDays;
+  let prev = inv.history.lastContactOn ? toEpochDay(inv.history.lastContactOn) : null;
+  for (let k = first; k < pending.length; k++) {
+    const s = pending[k]!;
+    let day = stepDay(dueDay, inv.pausedDays, inv.scenario, s.rung.offset);
+    if (prev !== null) day = Math.max(day, onWorkingDay(inv.scenario, prev + gap));
+    if (s.rung.prerequisite) {
+      const known = prerequisiteDay(s.rung.prerequisite, inv);
+      if (known !== null) day = Math.max(day, onWorkingDay(inv.scenario, known));
+    }
+    if (k === first && anchor !== null) day = Math.max(day, anchor);
+    s.day = day;
+    prev = day;
+  }
+}
+
+/** What happens to one invoice today: which rung goes out, which are passed over, what it waits for. */
+function planInvoice(inv: PlannerInvoice, todayDay: number): InvoicePlan {
+  const pending: Scheduled[] = [];
+  const outside = outsideOffset(inv.scenario, inv.history.outsideLevel);
+  for (const rung of rungsOf(inv.scenario)) {
+    if (inv.maxDoneOffset !== null && rung.offset <= inv.maxDoneOffset) continue;
+    if (outside !== null && rung.offset <= outside) continue;
+    if (rung.steps.every((st) => inv.done.has(keyOf(st)))) continue;
+    pending.push({ rung, day: 0 });
+  }
+  const overdue = todayDay > toEpochDay(inv.dueDate);
+  const firstContact = !inv.history.chased && overdue;
+  let first = 0;
+  if (firstContact) {
+    first = pending.findIndex((s) => s.rung.offset > 0);
+    if (first < 0) first = pending.length;
+  }
+  // The first contact of an invoice never chased is today at the earliest: what follows counts from it.
+  chain(inv, pending, first, firstContact ? todayDay : null);
+  const plan: InvoicePlan = { pending, first, target: -1, hold: null };
+  if (first >= pending.length || pending[first]!.day > todayDay) return plan;
+  let t = first;
+  if (!firstContact) while (t + 1 < pending.length && pending[t + 1]!.day <= todayDay) t++;
+  for (;;) {
+    const pre = pending[t]!.rung.prerequisite;
+    const known = pre ? prerequisiteDay(pre, inv) : null;
+    if (!pre || (known !== null && known <= todayDay)) break;
+    if (known !== null || pendingFor(pre, inv.history)) {
+      // A date to wait for, or a reminder or notice planned and not sent yet: the invoice waits.
+      plan.hold = { waitingFor: pre, stepOffset: pending[t]!.rung.offset, until: known ?? todayDay + 1 };
+      return plan;
+    }
+    // Nothing sent meets it yet: the latest due rung that provides it goes first, else the one before.
+    let j = t - 1;
+    while (j >= first && !(pre === 'reminder_sent' ? pending[j]!.rung.providesReminder : pending[j]!.rung.providesFormalNotice)) j--;
+    if (j < first) j = t - 1;
+    if (j < first) {
+      plan.hold = { waitingFor: pre, stepOffset: pending[t]!.rung.offset, until: 'infinity' };
+      return plan;
+    }
+    t = j;
+  }
+  plan.target = t;
+  return plan;
 }
 
 /** One object per skipped step, built in one go: catching up a ledger skips millions of them. */
@@ -208,27 +414,29 @@ export function planDay(
       plan.nextStepOn.set(inv.invoiceId, inv.pausedUntil ?? 'infinity');
       continue;
     }
-    const due: Step[] = [];
-    let nextFuture: number | null = null;
-    const dueDay = toEpochDay(inv.dueDate);
-    for (const step of inv.scenario.steps) {
-      if (inv.done.has(keyOf(step))) continue;
-      if (inv.maxDoneOffset !== null && step.offset <= inv.maxDoneOffset) continue;
-      const day = stepDay(dueDay, inv.pausedDays, inv.scenario, step);
-      if (day <= todayDay) due.push(step);
-      else if (nextFuture === null || day < nextFuture) nextFuture = day;
+    const ip = planInvoice(inv, todayDay);
+    if (ip.hold) {
+      const until = ip.hold.until === 'infinity' ? 'infinity' : fromEpochDay(ip.hold.until);
+      plan.held.push({ invoiceId: inv.invoiceId, customerId: inv.customerId, reason: 'prerequisite', waitingFor: ip.hold.waitingFor, stepOffset: ip.hold.stepOffset, until });
+      plan.nextStepOn.set(inv.invoiceId, until);
+      continue;
     }
-    plan.nextStepOn.set(inv.invoiceId, nextFuture === null ? 'infinity' : fromEpochDay(nextFuture));
-    if (due.length === 0) continue;
-    let top = due[0]!.offset;
-    for (const step of due) if (step.offset > top) top = step.offset;
-    for (const step of due) {
-      if (step.offset < top) {
-        plan.skipped.push(skip(inv, step, 'superseded'));
-        continue;
-      }
+    if (ip.target < 0) {
+      const next = ip.pending[ip.first];
+      plan.nextStepOn.set(inv.invoiceId, next ? fromEpochDay(next.day) : 'infinity');
+      continue;
+    }
+    // What follows counts from today's rung.
+    const after = ip.pending[ip.target + 1];
+    if (after) chain({ ...inv, history: { ...inv.history, lastContactOn: today } }, ip.pending, ip.target + 1, null);
+    plan.nextStepOn.set(inv.invoiceId, after ? fromEpochDay(after.day) : 'infinity');
+    for (let k = 0; k < ip.target; k++) {
+      for (const step of ip.pending[k]!.rung.steps) if (!inv.done.has(keyOf(step))) plan.skipped.push(skip(inv, step, 'superseded'));
+    }
+    for (const step of ip.pending[ip.target]!.rung.steps) {
+      if (inv.done.has(keyOf(step))) continue;
       // A notice before the due date ("falls due on …") after that date would say something false.
-      if (step.offset < 0 && todayDay > dueDay) {
+      if (step.offset < 0 && today > inv.dueDate) {
         plan.skipped.push(skip(inv, step, 'due_date_passed'));
         continue;
       }
@@ -286,7 +494,32 @@ export function planDay(
         action.requiresApproval ||= requiresApproval(step);
         action.fallbackFrom ??= fallbackFrom;
       }
-      action.invoices.push({ invoiceId: inv.invoiceId, number: inv.number, stepOffset: step.offset, stepKey: keyOf(step), openMinor: inv.openMinor, currency: inv.currency });
+      action.invoices.push({
+        invoiceId: inv.invoiceId,
+        number: inv.number,
+        stepOffset: step.offset,
+        stepKey: keyOf(step),
+        tone: step.tone,
+        firstContact: !inv.history.chased,
+        openMinor: inv.openMinor,
+        currency: inv.currency,
+      });
+    }
+  }
+  for (const action of groups.values()) {
+    // A formal notice or a handover names only the invoices whose own step is one: the others
+    // (a first reminder, say) wait for the next message rather than be escalated with them.
+    if (ESCALATION_TONES.has(action.tone) && action.invoices.some((i) => !ESCALATION_TONES.has(i.tone))) {
+      const apart = action.invoices.filter((i) => !ESCALATION_TONES.has(i.tone));
+      action.invoices = action.invoices.filter((i) => ESCALATION_TONES.has(i.tone));
+      const tomorrow = addDays(today, 1);
+      for (const i of apart) {
+        plan.held.push({ invoiceId: i.invoiceId, customerId: action.customerId, reason: 'escalation_apart', stepOffset: i.stepOffset, until: tomorrow });
+        plan.nextStepOn.set(i.invoiceId, tomorrow);
+      }
+      // Its passed-over steps are recorded with the step that finally goes.
+      const held = new Set(apart.map((i) => i.invoiceId));
+      plan.skipped = plan.skipped.filter((k) => !(held.has(k.invoiceId) && k.reason === 'superseded'));
     }
   }
   plan.actions = [...groups.values()];
@@ -301,20 +534,60 @@ export interface CalendarEntry {
   template: string;
   date: CalendarDate;
   state: 'done' | 'due' | 'future' | 'passed';
+  /** What the step needs before it may go (escalation.ts), null when nothing. */
+  prerequisite: Prerequisite | null;
+  /** The invoice is held today on this step's prerequisite. */
+  waiting: boolean;
 }
 
-/** Every step of an invoice's scenario with its date and whether it is done, due now, or to come. */
+/**
+ * Every step of an invoice's scenario with its date and whether it is done, due now, passed over,
+ * or to come. Dates to come are chained as the planner will take them (minimum gap, first contact,
+ * prerequisites' known dates).
+ */
 export function invoiceCalendar(inv: PlannerInvoice, today: CalendarDate): CalendarEntry[] {
-  return inv.scenario.steps.map((step) => {
-    const date = stepDate(inv, step);
-    const key = keyOf(step);
-    let state: CalendarEntry['state'];
-    if (inv.done.has(key)) state = 'done';
-    else if (inv.maxDoneOffset !== null && step.offset <= inv.maxDoneOffset) state = 'passed';
-    else if (step.offset < 0 && today > inv.dueDate) state = 'passed';
-    else state = date <= today ? 'due' : 'future';
-    return { stepKey: key, offset: step.offset, channel: step.channel, tone: step.tone, template: step.template, date, state };
-  });
+  const todayDay = toEpochDay(today);
+  const ip = planInvoice(inv, todayDay);
+  // What follows today's rung counts from today, as planDay will record it.
+  if (ip.target >= 0 && ip.target + 1 < ip.pending.length) chain({ ...inv, history: { ...inv.history, lastContactOn: today } }, ip.pending, ip.target + 1, null);
+  const held = ip.hold ? ip.pending.findIndex((s) => s.rung.offset === ip.hold!.stepOffset) : -1;
+  const at = new Map<Rung, number>();
+  for (const [index, s] of ip.pending.entries()) at.set(s.rung, index);
+  const dueDay = toEpochDay(inv.dueDate);
+  const entries: CalendarEntry[] = [];
+  for (const rung of rungsOf(inv.scenario)) {
+    const index = at.get(rung);
+    for (const step of rung.steps) {
+      const key = keyOf(step);
+      let state: CalendarEntry['state'];
+      let day = stepDay(dueDay, inv.pausedDays, inv.scenario, step.offset);
+      if (inv.done.has(key)) state = 'done';
+      else if (index === undefined || index < ip.first || (ip.target >= 0 && index < ip.target)) state = 'passed';
+      else if (step.offset < 0 && today > inv.dueDate) state = 'passed';
+      else {
+        day = ip.pending[index]!.day;
+        if (index === held && ip.hold!.until !== 'infinity') day = Math.max(day, ip.hold!.until);
+        state = index === ip.target ? 'due' : 'future';
+      }
+      entries.push({
+        stepKey: key,
+        offset: step.offset,
+        channel: step.channel,
+        tone: step.tone,
+        template: step.template,
+        date: fromEpochDay(day),
+        state,
+        prerequisite: rung.prerequisite,
+        waiting: index !== undefined && index === held,
+      });
+    }
+  }
+  return entries;
+}
+
+/** The escalation options and prerequisites of a scenario's steps, as the editor and previews show them. */
+export function scenarioPrerequisites(scenario: ScenarioDefinition): { options: ReturnType<typeof escalationOf>; steps: { stepKey: string; prerequisite: Prerequisite | null }[] } {
+  return { options: escalationOf(scenario.options), steps: scenario.steps.map((s) => ({ stepKey: keyOf(s), prerequisite: prerequisiteOf(s, scenario) })) };
 }
 
 /** Days within [from, to) covered by at least one pause interval [start, end). */

@@ -4,6 +4,7 @@
  * practitioners (PRODUCT.md, "The job"); organisations edit copies of them.
  */
 import { validation } from '../../errors.ts';
+import type { EscalationOptions } from './escalation.ts';
 import { HOLIDAY_CALENDARS } from './holidays.ts';
 import { defineErrors } from '../../i18n/index.ts';
 
@@ -22,6 +23,9 @@ const E = defineErrors('scenario', {
   fallback: { fr: "canal de repli inconnu « {channel} »", en: "unknown fallback channel \"{channel}\"" },
   duplicate_step: { fr: "deux étapes au jour {offset} sur le canal {channel}", en: "two steps at day {offset} on {channel}" },
   min_overdue: { fr: "les montants minimum en retard s’expriment en centimes par devise", en: "minimum overdue amounts are minor units per currency" },
+  escalation_flag: { fr: "{field} vaut true ou false", en: "{field} is true or false" },
+  deadline_days: { fr: "le délai de la mise en demeure est de 1 à 60 jours", en: "the formal notice's deadline is 1 to 60 days" },
+  postal_delay: { fr: "le délai postal est de 0 à 10 jours ouvrés", en: "the postal delay is 0 to 10 working days" },
 });
 
 export const CHANNELS = ['email', 'sms', 'letter', 'registered_letter', 'call_task', 'manual_task'] as const;
@@ -57,6 +61,8 @@ export interface ScenarioOptions {
   minGapDays: number;
   /** One message per customer listing its invoices at their step, or one per invoice. */
   grouping: 'per_customer' | 'per_invoice';
+  /** Escalation prerequisites and the formal notice's deadline (escalation.ts; absent: the defaults). */
+  escalation?: Partial<EscalationOptions>;
 }
 
 export interface ScenarioDefinition {
@@ -70,6 +76,12 @@ export const DEFAULT_OPTIONS: ScenarioOptions = {
   window: { start: '09:00', end: '18:00' },
   minGapDays: 3,
   grouping: 'per_customer',
+  escalation: {
+    formalNoticeNeedsReminder: true,
+    handoverNeedsFormalNotice: true,
+    formalNoticeDeadlineDays: 8,
+    postalDelayWorkingDays: 2,
+  },
 };
 
 /** Identity of a step inside an invoice's history: its offset and channel, stable across versions. */
@@ -117,7 +129,9 @@ export const BUILTIN_SCENARIOS: Record<string, { name: { fr: string; en: string 
         { offset: 0, channel: 'email', template: 'due', tone: 'reminder' },
         { offset: 7, channel: 'email', template: 'reminder', tone: 'reminder', fallbackChannel: 'letter' },
         { offset: 14, channel: 'email', template: 'final', tone: 'final', fallbackChannel: 'letter' },
-        { offset: 21, channel: 'manual_task', template: 'handover', tone: 'handover' },
+        // A handover needs a formal notice delivered and its deadline passed (escalation.ts).
+        { offset: 21, channel: 'registered_letter', template: 'formal_notice', tone: 'formal_notice', requiresApproval: true },
+        { offset: 35, channel: 'manual_task', template: 'handover', tone: 'handover' },
       ],
     },
   },
@@ -152,6 +166,14 @@ export function validateScenario(def: ScenarioDefinition): ScenarioDefinition {
   }
   if (!Number.isInteger(o.minGapDays) || o.minGapDays < 0 || o.minGapDays > 60) throw validation(E('min_gap'), { field: 'options.minGapDays' });
   if (o.grouping !== 'per_customer' && o.grouping !== 'per_invoice') throw validation(E('grouping'), { field: 'options.grouping' });
+  const esc = o.escalation ?? {};
+  for (const k of ['formalNoticeNeedsReminder', 'handoverNeedsFormalNotice'] as const) {
+    if (esc[k] !== undefined && typeof esc[k] !== 'boolean') throw validation(E('escalation_flag', { field: k }), { field: `options.escalation.${k}` });
+  }
+  const days = esc.formalNoticeDeadlineDays;
+  if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 60)) throw validation(E('deadline_days'), { field: 'options.escalation.formalNoticeDeadlineDays' });
+  const postal = esc.postalDelayWorkingDays;
+  if (postal !== undefined && (!Number.isInteger(postal) || postal < 0 || postal > 10)) throw validation(E('postal_delay'), { field: 'options.escalation.postalDelayWorkingDays' });
   if (!Array.isArray(def.steps) || def.steps.length === 0) throw validation(E('steps'), { field: 'steps' });
   const seen = new Set<string>();
   def.steps.forEach((s, i) => {

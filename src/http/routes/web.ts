@@ -8,7 +8,7 @@
 import type { Context, Hono } from 'hono';
 import { type Db, escapeLike, type Queryable, pgArray } from '../../db/driver.ts';
 import { jsonReplacer } from '../../db/driver.ts';
-import { addDays, addMonths, type CalendarDate, calendarDate, dayOfWeek, daysBetween, todayIn } from '../../domain/dates.ts';
+import { addDays, addMonths, type CalendarDate, calendarDate, dayOfWeek, daysBetween, maxDate, todayIn } from '../../domain/dates.ts';
 import { isValidIban, isValidSiren, isValidSiret, normaliseIban } from '../../domain/identifiers.ts';
 import { computeLateFees, RATE_TABLE_NAMES, type RateTables, renderLawNote } from '../../domain/law/index.ts';
 import { divRoundHalfUp, type Minor } from '../../domain/money.ts';
@@ -20,7 +20,9 @@ import { assertTemplate, builtInSource, CHANNEL_PARTS, type Channel as DocChanne
 import { sampleInput, sampleVariables } from '../../documents/samples.ts';
 import { VARIABLES } from '../../documents/variables.ts';
 import { HOLIDAY_CALENDARS } from '../../domain/engine/holidays.ts';
-import { type CalendarEntry, invoiceCalendar, planDay, type PlannerCustomer, type PlannerInvoice } from '../../domain/engine/planner.ts';
+import { type CalendarEntry, invoiceCalendar, NEVER_CHASED, type PlannerCustomer, type PlannerInvoice, scenarioPrerequisites } from '../../domain/engine/planner.ts';
+import { escalationOf } from '../../domain/engine/escalation.ts';
+import { simulate } from '../../domain/engine/simulate.ts';
 import { CHANNELS as SCENARIO_CHANNELS, type ScenarioDefinition, stepKey, TONES, validateScenario } from '../../domain/engine/scenario.ts';
 import { importCsv, type CsvKind } from '../../imports/csv.ts';
 import { importEInvoices } from '../../imports/einvoice.ts';
@@ -1222,6 +1224,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       hasPhone: sample.hasPhone !== false,
       hasPostalAddress: sample.hasPostalAddress !== false,
       paidOn: sample.paidOn ? dateOf(sample.paidOn, 'sample.paidOn') : null,
+      firstRunOn: sample.firstRunOn ? dateOf(sample.firstRunOn, 'sample.firstRunOn') : null,
     }));
   });
   app.put(r('/scenarios/:key'), async (c) => {
@@ -1955,19 +1958,26 @@ export interface SampleInvoice {
   hasPostalAddress: boolean;
   /** The sample invoice is paid that day: nothing after it. */
   paidOn: CalendarDate | null;
+  /**
+   * The day the engine first sees the invoice (a first import of a backlog): never chased before,
+   * overdue already. Null: from before its first step.
+   */
+  firstRunOn?: CalendarDate | null;
 }
 
 /**
- * What a scenario would do to one invoice, day by day: the planner itself (planDay) run on each
- * day from before the first step to after the last, with what it did fed back as done — the same
- * decisions the daily cycle would take, including working days, holidays, fallbacks and catch-up.
+ * What a scenario would do to one invoice, day by day: the planner itself run on each day from
+ * before the first step (or the first run on a backlog) to after the last, as if every action
+ * went out on its day (simulate.ts) — the same decisions the daily cycle would take, including
+ * working days, holidays, fallbacks, catch-up, the first contact and the escalation prerequisites.
  */
 export function simulateScenario(def: ScenarioDefinition, s: SampleInvoice) {
   const offsets = def.steps.map((x) => x.offset);
-  const from = addDays(s.dueDate, Math.min(...offsets, 0) - 1);
-  const to = addDays(s.dueDate, Math.max(...offsets, 0) + 10);
+  const from = s.firstRunOn ?? addDays(s.dueDate, Math.min(...offsets, 0) - 1);
+  const esc = escalationOf(def.options);
+  // Long enough for a compressed ladder and every prerequisite's deadline.
+  const to = addDays(maxDate(from, s.dueDate), Math.max(...offsets, 0) + 10 + (def.steps.length + 1) * def.options.minGapDays + esc.formalNoticeDeadlineDays + 2 * esc.postalDelayWorkingDays + 6);
   const customer: PlannerCustomer = { id: 1n, name: 'Sample', kind: s.kind, tags: [], hasEmail: s.hasEmail, hasPhone: s.hasPhone, hasPostalAddress: s.hasPostalAddress, lastMessageOn: null };
-  const done = new Set<string>();
   const inv: PlannerInvoice = {
     invoiceId: 1n,
     number: 'F-SAMPLE-001',
@@ -1980,34 +1990,49 @@ export function simulateScenario(def: ScenarioDefinition, s: SampleInvoice) {
     scenario: def,
     paused: false,
     pausedDays: 0,
-    done,
+    done: new Set(),
     maxDoneOffset: null,
+    history: NEVER_CHASED,
   };
-  const calendar: CalendarEntry[] = invoiceCalendar({ ...inv, done: new Set() }, from);
-  const days: { date: CalendarDate; relative: number; actions: { channel: string; fallbackFrom: string | null; template: string; tone: string; requiresApproval: boolean; stepOffset: number }[]; skipped: { stepKey: string; reason: string }[]; held: boolean }[] = [];
-  const customers = new Map([[1n, customer]]);
-  for (let d = from; d <= to; d = addDays(d, 1)) {
-    if (s.paidOn && d >= s.paidOn) {
-      days.push({ date: d, relative: daysBetween(s.dueDate, d), actions: [], skipped: [], held: false });
-      if (d === s.paidOn) continue;
-      continue;
-    }
-    const plan = planDay(d, customers, [inv]);
-    for (const a of plan.actions) {
-      for (const i of a.invoices) done.add(i.stepKey);
-      inv.maxDoneOffset = Math.max(inv.maxDoneOffset ?? -Infinity, a.stepOffset);
-      if (a.channel !== 'call_task' && a.channel !== 'manual_task') customer.lastMessageOn = d;
-    }
-    for (const k of plan.skipped) done.add(k.stepKey);
-    days.push({
-      date: d,
-      relative: daysBetween(s.dueDate, d),
-      actions: plan.actions.map((a) => ({ channel: a.channel, fallbackFrom: a.fallbackFrom, template: a.template, tone: a.tone, requiresApproval: a.requiresApproval, stepOffset: a.stepOffset })),
-      skipped: plan.skipped.map((k) => ({ stepKey: k.stepKey, reason: k.reason })),
-      held: plan.held.length > 0,
-    });
-  }
-  return { from, to, dueDate: s.dueDate, calendar, days, steps: def.steps.map((x) => ({ ...x, key: stepKey(x) })) };
+  const calendar: CalendarEntry[] = invoiceCalendar(inv, from);
+  const days: {
+    date: CalendarDate;
+    relative: number;
+    actions: { channel: string; fallbackFrom: string | null; template: string; tone: string; requiresApproval: boolean; stepOffset: number; firstContact: boolean }[];
+    skipped: { stepKey: string; reason: string }[];
+    held: boolean;
+    waitingFor: string | null;
+  }[] = [];
+  simulate({
+    from,
+    to,
+    customers: new Map([[1n, customer]]),
+    invoices: [inv],
+    paidOn: s.paidOn ? new Map([[1n, s.paidOn]]) : undefined,
+    onDay(date, plan) {
+      days.push({
+        date,
+        relative: daysBetween(s.dueDate, date),
+        actions: plan.actions.map((a) => ({
+          channel: a.channel, fallbackFrom: a.fallbackFrom, template: a.template, tone: a.tone, requiresApproval: a.requiresApproval, stepOffset: a.stepOffset,
+          firstContact: a.invoices.some((i) => i.firstContact),
+        })),
+        skipped: plan.skipped.map((k) => ({ stepKey: k.stepKey, reason: k.reason })),
+        held: plan.held.length > 0,
+        waitingFor: plan.held.find((h) => h.waitingFor)?.waitingFor ?? null,
+      });
+    },
+  });
+  const prerequisites = scenarioPrerequisites(def);
+  return {
+    from,
+    to,
+    dueDate: s.dueDate,
+    calendar,
+    days,
+    escalation: prerequisites.options,
+    steps: def.steps.map((x) => ({ ...x, key: stepKey(x), prerequisite: prerequisites.steps.find((p) => p.stepKey === stepKey(x))?.prerequisite ?? null })),
+  };
 }
 
 const ORG_FIELDS: Record<string, string> = {
