@@ -30,10 +30,10 @@ describe.each(dbTargets())('users, sessions and API keys on $name', (target) => 
   afterAll(async () => db?.close());
 
   it('first start creates the admin once and returns its generated password once', async () => {
-    const first = await ensureAdmin(db, org);
+    const first = await ensureAdmin(db, org, 'admin@relance.local');
     expect(first).toMatchObject({ email: 'admin@relance.local' });
     expect(first!.password).toMatch(/^[A-Za-z0-9]{20}$/);
-    expect(await ensureAdmin(db, org)).toBeNull();
+    expect(await ensureAdmin(db, org, 'admin@relance.local')).toBeNull();
     const s = await db.tx((q) => login(q, 'ADMIN@relance.local', first!.password!, { now: new Date() }));
     expect(s.principal).toMatchObject({ organisationId: org, role: 'admin', scope: 'admin' });
     const [row] = await db.query<{ password_hash: string }>(`SELECT password_hash FROM users WHERE email = 'admin@relance.local'`);

@@ -7,13 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureAdmin } from '../src/auth/index.ts';
 import type { Db } from '../src/db/driver.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { addDays, type CalendarDate, dayOfWeek, todayIn } from '../src/domain/dates.ts';
 import { workingDays } from '../src/domain/engine/holidays.ts';
 import { seedDemo } from '../src/demo/seed.ts';
-import { saveDeliverySettings } from '../src/delivery/settings.ts';
 import { DeliveryWorker, startInProcessWorker } from '../src/delivery/worker.ts';
 import { runDueCycles } from '../src/engine/scheduler.ts';
 import { startServer } from '../src/http/server.ts';
@@ -45,11 +43,9 @@ export async function startE2eServer(opts: { customers?: number; invoices?: numb
   const now = fixedClock();
   const db = await openDatabase({ databaseUrl: undefined, dataDir });
   const today = todayIn('Europe/Paris', now());
-  const { organisation } = await seedDemo(db, { today, customers: opts.customers, invoices: opts.invoices });
-  const admin = await ensureAdmin(db, organisation.id);
-  if (!admin?.password) throw new Error('the demo organisation already had an admin');
-  // The demo sends from a local address: with no SMTP server, emails land in the local outbox.
-  await db.tx((q) => saveDeliverySettings(q, organisation.id, { fromAddress: 'relances@menuiserie-lambert.fr', fromName: 'Menuiserie Lambert & Fils' }));
+  // The demo comes with its admin and its sender address: with no SMTP server, e-mails land in the local outbox.
+  const { organisation, admin } = await seedDemo(db, { today, customers: opts.customers, invoices: opts.invoices });
+  if (!admin.password) throw new Error('the demo organisation already had an admin');
   await runDueCycles(db, now().getTime(), () => {});
   await new DeliveryWorker(db, { dataDir, clock: now, concurrency: 4 }).runOnce({ waitForLeasesMs: 0 });
   const server = await startServer(db, { port: 0, host: '127.0.0.1', now });

@@ -157,7 +157,7 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
   });
 
   it('finds customers by the beginning of any word of the name, the SIREN or the customer code, accents ignored, and by an invoice number', async () => {
-    const admin = await ensureAdmin(db, org);
+    const admin = await ensureAdmin(db, org, 'admin@relance.local');
     const s = await db.tx((q) => login(q, admin!.email, admin!.password!, { now: new Date() }));
     const app = createApp({ db, now: () => new Date('2026-11-22T10:00:00Z') });
     const search = async (q: string) => {

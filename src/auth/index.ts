@@ -259,10 +259,11 @@ export async function setPassword(q: Queryable, email: string, next: string): Pr
 }
 
 /**
- * First start: when the organisation has no admin, create one and return the generated password
- * (shown once by the caller); null when an admin exists.
+ * When the organisation has no admin, make `email` its first admin and return the generated
+ * password (shown once by the caller); null when an admin exists. Each organisation names its own
+ * (`relance org create --admin-email`, the setup wizard); nobody is made admin of every one.
  */
-export async function ensureAdmin(db: Db, orgId: string, email = 'admin@relance.local'): Promise<{ email: string; password: string | null } | null> {
+export async function ensureAdmin(db: Db, orgId: string, email: string): Promise<{ email: string; password: string | null } | null> {
   return db.tx(async (q) => {
     // Two processes starting at once: the row lock makes the second see the first one's admin.
     await q.query('SELECT id FROM organisations WHERE id = $1 FOR UPDATE', [orgId]);

@@ -35,6 +35,8 @@ export const CE = defineErrors('cli-options', {
   mapping_file: { fr: 'impossible de lire le fichier de correspondance : {reason}', en: 'cannot read the mapping file: {reason}' },
   cannot_read: { fr: 'impossible de lire {file} : {reason}', en: 'cannot read {file}: {reason}' },
   amount_positive: { fr: '--amount doit être positif', en: '--amount must be positive' },
+  admin_email: { fr: 'indiquez le premier administrateur avec --admin-email (ou --email)', en: 'give the first admin with --admin-email (or --email)' },
+  email: { fr: '« {value} » n’est pas une adresse e-mail', en: '"{value}" is not an email address' },
   paid_or_at: { fr: 'indiquez --paid (date de paiement) ou --at (date du calcul), pas les deux', en: 'give --paid (payment date) or --at (date of computation), not both' },
   payment_format: { fr: '--payment « {value} » doit être au format DATE:MONTANT, par exemple 2025-07-31:4000.00', en: '--payment "{value}" must be DATE:AMOUNT, e.g. 2025-07-31:4000.00' },
 });

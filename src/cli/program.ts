@@ -13,12 +13,13 @@ import * as engine from './commands/engine.ts';
 import * as imports from './commands/imports.ts';
 import * as law from './commands/law.ts';
 import * as ledgerLaw from './commands/ledger-law.ts';
+import * as org from './commands/org.ts';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('relance')
     .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const mod of [core, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery]) mod.register(program, ctx);
+  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery]) mod.register(program, ctx);
   return program;
 }

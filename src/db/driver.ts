@@ -17,6 +17,7 @@ const E = defineErrors('db', {
   credit_notes_not_overallocated: { fr: "les affectations dépasseraient le montant de l’avoir", en: "allocations would exceed the credit note amount" },
   invoices_number_unique: { fr: "une facture portant ce numéro existe déjà dans l’organisation", en: "an invoice with this number already exists in the organisation" },
   customers_external_id_unique: { fr: "un client avec cet identifiant externe existe déjà dans l’organisation", en: "a customer with this external id already exists in the organisation" },
+  organisations_siren_unique: { fr: "une organisation avec ce SIREN existe déjà", en: "an organisation with this SIREN already exists" },
   alloc_invoice: { fr: "une affectation porte sur une facture qui n’existe pas dans cette organisation ou qui est dans une autre devise (les devises ne correspondent pas)", en: "an allocation refers to an invoice that does not exist in this organisation or is in another currency (currencies do not match)" },
   alloc_payment: { fr: "une affectation porte sur un paiement qui n’existe pas dans cette organisation ou qui est dans une autre devise (les devises ne correspondent pas)", en: "an allocation refers to a payment that does not exist in this organisation or is in another currency (currencies do not match)" },
   alloc_credit_note: { fr: "une affectation porte sur un avoir qui n’existe pas dans cette organisation ou qui est dans une autre devise (les devises ne correspondent pas)", en: "an allocation refers to a credit note that does not exist in this organisation or is in another currency (currencies do not match)" },
@@ -129,6 +130,7 @@ const CONSTRAINT_KEYS = {
   credit_notes_not_overallocated: true,
   invoices_number_unique: true,
   customers_external_id_unique: true,
+  organisations_siren_unique: true,
 } as const;
 type ConstraintKey = keyof typeof CONSTRAINT_KEYS;
 

@@ -104,3 +104,26 @@ export function isValidCreditorReference(s: string): boolean {
   if (!/^RF\d{2}[A-Z0-9]{1,21}$/.test(r)) return false;
   return mod97(r.slice(4) + r.slice(0, 4)) === 1;
 }
+
+export const normaliseVat = (s: string) => s.replace(/[\s.\-\u00a0]/g, '').toUpperCase();
+
+/**
+ * Intra-community VAT number shapes by country prefix (EU member states, Greece as EL, Northern
+ * Ireland as XI); France's key is checked against its SIREN, other countries by shape only.
+ */
+const VAT_SHAPES: Record<string, RegExp> = {
+  AT: /^U\d{8}$/, BE: /^[01]\d{9}$/, BG: /^\d{9,10}$/, CY: /^\d{8}[A-Z]$/, CZ: /^\d{8,10}$/, DE: /^\d{9}$/, DK: /^\d{8}$/,
+  EE: /^\d{9}$/, EL: /^\d{9}$/, ES: /^[A-Z0-9]\d{7}[A-Z0-9]$/, FI: /^\d{8}$/, FR: /^[0-9A-HJ-NP-Z]{2}\d{9}$/, HR: /^\d{11}$/,
+  HU: /^\d{8}$/, IE: /^\d{7}[A-W][A-I]?$|^\d[A-Z+*]\d{5}[A-W]$/, IT: /^\d{11}$/, LT: /^\d{9}$|^\d{12}$/, LU: /^\d{8}$/,
+  LV: /^\d{11}$/, MT: /^\d{8}$/, NL: /^\d{9}B\d{2}$/, PL: /^\d{10}$/, PT: /^\d{9}$/, RO: /^\d{2,10}$/, SE: /^\d{12}$/,
+  SI: /^\d{8}$/, SK: /^\d{10}$/, XI: /^\d{9}$|^\d{12}$|^GD\d{3}$|^HA\d{3}$/,
+};
+
+export function isValidVatNumber(s: string): boolean {
+  const v = normaliseVat(s);
+  const shape = VAT_SHAPES[v.slice(0, 2)];
+  if (!shape?.test(v.slice(2))) return false;
+  // A French key of two digits is computed from the SIREN (letters: the newer scheme, shape only).
+  if (v.startsWith('FR') && /^\d{2}$/.test(v.slice(2, 4))) return frenchVatFromSiren(v.slice(4)) === v;
+  return true;
+}

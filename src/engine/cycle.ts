@@ -51,9 +51,14 @@ export interface CycleSummary {
   plansBroken: number;
   plansCompleted: number;
   hold: HoldStatus;
+  /** The organisation is in review mode: every action created waits for approval. */
+  review: boolean;
 }
 
 class DryRunRollback extends Error {}
+
+/** status_reason of an action that waits for approval only because its organisation is in review mode. */
+export const REVIEW_REASON = 'review';
 
 export async function runCycle(db: Db, orgId: string, opts: CycleOptions): Promise<CycleSummary> {
   let summary: CycleSummary | undefined;
@@ -109,6 +114,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     plansBroken: 0,
     plansCompleted: 0,
     hold: await staleBankGuard(q, orgId, today, org.timeZone),
+    review: !org.live,
   };
   await settlePromises(q, orgId, today, summary);
   await settlePaymentPlans(q, orgId, today, summary);
@@ -134,7 +140,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     // Sent together: the schedule is saved as planned, then put right for the rare action that
     // collided with one already there (a rerun, a racing process): its invoices are looked at
     // again by the next run rather than scheduled past the step.
-    const writing = writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today);
+    const writing = writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today, summary.review);
     const scheduling = saveNextSteps(q, orgId, invoiceIds, plan.nextStepOn);
     const [written] = await Promise.all([writing, scheduling]);
     const collided = plan.actions.filter((a) => !written.createdKeys.has(a.dedupeKey)).flatMap((a) => a.invoices.map((i) => i.invoiceId));
@@ -151,7 +157,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     summary.actionsCreated += written.created;
     summary.actionsAlreadyThere += plan.actions.length - written.created;
     summary.stepsSkipped += written.skipped;
-    summary.awaitingApproval += plan.actions.filter((a) => a.requiresApproval && written.createdKeys.has(a.dedupeKey)).length;
+    summary.awaitingApproval += plan.actions.filter((a) => (a.requiresApproval || summary.review) && written.createdKeys.has(a.dedupeKey)).length;
     opts.onChunk?.(
       plan.actions.filter((a) => written.createdKeys.has(a.dedupeKey)),
       plan.skipped,
@@ -227,6 +233,7 @@ async function writePlan(
   skipped: SkippedStep[],
   hold: HoldStatus,
   today: CalendarDate,
+  review: boolean,
 ): Promise<{ created: number; createdKeys: Set<string>; skipped: number }> {
   const createdKeys = new Set<string>();
   // The steps an invoice passed over ride on its first record of the day: the planned one, or
@@ -254,7 +261,7 @@ async function writePlan(
       if (v === undefined) sendAfter.set(scenarioId, (v = windowStart(today, timeZone, assignments.scenarios.get(scenarioId)!.definition.options.window.start)));
       return v;
     };
-    const col = { key: [] as string[], customer: [] as bigint[], channel: [] as string[], fallback: [] as (string | null)[], tone: [] as string[], template: [] as string[], offset: [] as number[], scenario: [] as bigint[], version: [] as number[], sendAfter: [] as string[], status: [] as string[] };
+    const col = { key: [] as string[], customer: [] as bigint[], channel: [] as string[], fallback: [] as (string | null)[], tone: [] as string[], template: [] as string[], offset: [] as number[], scenario: [] as bigint[], version: [] as number[], sendAfter: [] as string[], status: [] as string[], reason: [] as (string | null)[] };
     const item = { key: [] as string[], invoice: [] as bigint[], step: [] as string[], offset: [] as number[], sup: [] as string[] };
     for (const a of actions) {
       col.key.push(a.dedupeKey);
@@ -267,7 +274,9 @@ async function writePlan(
       col.scenario.push(a.scenarioId);
       col.version.push(a.scenarioVersion);
       col.sendAfter.push(windowOf(a.scenarioId));
-      col.status.push(a.requiresApproval ? 'awaiting_approval' : 'queued');
+      // In review mode every action waits for a human; "review" says that is the only reason.
+      col.status.push(a.requiresApproval || review ? 'awaiting_approval' : 'queued');
+      col.reason.push(!a.requiresApproval && review ? REVIEW_REASON : null);
       let n = 0;
       for (const i of a.invoices) {
         const sup = takeSuperseded(i.invoiceId);
@@ -285,11 +294,11 @@ async function writePlan(
     insertedRead = q.query<{ dedupe_key: string }>(
       `WITH a AS (
          INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, fallback_from, tone, template, step_offset,
-                              scenario_id, scenario_version, planned_on, send_after, status, hold_reason)
-         SELECT $1, x.k, x.customer, x.channel, x.fallback, x.tone, x.template, x.off, x.scenario, x.version, $2, x.send_after, x.status, $3
+                              scenario_id, scenario_version, planned_on, send_after, status, hold_reason, status_reason)
+         SELECT $1, x.k, x.customer, x.channel, x.fallback, x.tone, x.template, x.off, x.scenario, x.version, $2, x.send_after, x.status, $3, x.reason
            FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::int[],
-                       $13::timestamptz[], $14::text[])
-                AS x(k, customer, channel, fallback, tone, template, off, scenario, version, send_after, status)
+                       $13::timestamptz[], $14::text[], $20::text[])
+                AS x(k, customer, channel, fallback, tone, template, off, scenario, version, send_after, status, reason)
          ON CONFLICT (organisation_id, dedupe_key) DO NOTHING
          RETURNING id, dedupe_key),
        s AS (
@@ -306,7 +315,7 @@ async function writePlan(
         orgId, today, hold.held ? hold.reason : null,
         pgArray(col.key), pgArray(col.customer), pgArray(col.channel), pgArray(col.fallback), pgArray(col.tone), pgArray(col.template),
         pgArray(col.offset), pgArray(col.scenario), pgArray(col.version), pgArray(col.sendAfter), pgArray(col.status),
-        pgArray(item.key), pgArray(item.invoice), pgArray(item.step), pgArray(item.offset), pgArray(item.sup),
+        pgArray(item.key), pgArray(item.invoice), pgArray(item.step), pgArray(item.offset), pgArray(item.sup), pgArray(col.reason),
       ],
     );
   }
@@ -486,12 +495,13 @@ async function planInstalmentReminders(
     if (open.length === 0) continue;
     const [action] = await q.query<{ id: bigint }>(
       `INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, tone, template, step_offset, scenario_id, scenario_version,
-                            planned_on, send_after, status, hold_reason, payment_plan_id, instalment_seq)
-       VALUES ($1,$2,$3,$4,$5,'instalment',$6,$7,$8,$9,$10,'queued',$11,$12,$13)
+                            planned_on, send_after, status, hold_reason, payment_plan_id, instalment_seq, status_reason)
+       VALUES ($1,$2,$3,$4,$5,'instalment',$6,$7,$8,$9,$10,$14,$11,$12,$13,$15)
        ON CONFLICT (organisation_id, dedupe_key) DO NOTHING RETURNING id`,
       [
         orgId, dedupeKey, p.customer_id, channel, top.tone, top.offset, scenario!.id, scenario!.version, today,
         windowStart(today, timeZone, def.options.window.start), summary.hold.held ? summary.hold.reason : null, planId, next.seq,
+        summary.review ? 'awaiting_approval' : 'queued', summary.review ? REVIEW_REASON : null,
       ],
     );
     if (!action) continue;

@@ -142,7 +142,11 @@ export async function loadPlannerInput(
   today: CalendarDate,
   range: CustomerRange,
   assignments: Assignments,
-  opts: { fromCycleCandidates?: boolean } = {},
+  /**
+   * `unsentAsUndone`: steps whose action has not left yet (awaiting approval, queued) count as not
+   * done, as if the organisation went live now (`relance golive`).
+   */
+  opts: { fromCycleCandidates?: boolean; unsentAsUndone?: boolean } = {},
 ): Promise<PlannerInput> {
   // Every read is sent at once: none depends on another (but the live step records, on the
   // invoices), so the database answers them back to back, and the cycle can have them under way
@@ -222,6 +226,7 @@ export async function loadPlannerInput(
   }
   const done = new Map<bigint, { keys: Set<string>; max: number | null; history: InvoiceHistory }>();
   for (const r of records) {
+    if (opts.unsentAsUndone && r.outcome === 'planned' && PENDING_STATUSES.has(String(r.action_status)) && r.action_status !== 'sending') continue;
     const id = r.invoice_id as bigint;
     let d = done.get(id);
     if (!d) done.set(id, (d = { keys: new Set(), max: null, history: { ...NEVER_CHASED } }));

@@ -16,6 +16,7 @@ import { problemLang, toProblem } from './problem.ts';
 import { registerApi } from './routes/api.ts';
 import { registerWebRoutes } from './routes/web.ts';
 import { registerStatic } from './static.ts';
+import { registerSetupRoutes, type SetupGate } from './setup.ts';
 
 const E = defineErrors('http-app', {
   operator: { fr: "jeton d’exploitant inconnu", en: "unknown operator token" },
@@ -27,6 +28,8 @@ export interface AppContext {
   now: () => Date;
   /** The operator's settings of the HTTP edge (from the environment, see src/config.ts). */
   options?: Partial<HttpOptions>;
+  /** Set when the server started with no organisation: the setup wizard's one-time code (setup.ts). */
+  setup?: SetupGate;
 }
 
 export interface HttpOptions {
@@ -92,6 +95,7 @@ export function createApp(ctx: AppContext): Hono {
   }
   // REST API: sign-in, /api/v1 (API key or session), /api/openapi.json, /api/docs.
   registerApi(app, ctx);
+  registerSetupRoutes(app, ctx);
   registerWebRoutes(app, ctx);
   // Last: every other GET outside /api gets the web app (static files, then index.html).
   registerStatic(app);

@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import type { Db } from '../db/driver.ts';
 import { createApp, type HttpOptions } from './app.ts';
+import type { SetupGate } from './setup.ts';
 
 export interface RunningServer {
   url: string;
@@ -9,8 +10,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function startServer(db: Db, opts: { port: number; host: string; now?: () => Date; options?: Partial<HttpOptions> }): Promise<RunningServer> {
-  const app = createApp({ db, now: opts.now ?? (() => new Date()), options: opts.options });
+export function startServer(db: Db, opts: { port: number; host: string; now?: () => Date; options?: Partial<HttpOptions>; setup?: SetupGate }): Promise<RunningServer> {
+  const app = createApp({ db, now: opts.now ?? (() => new Date()), options: opts.options, setup: opts.setup });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, (info) => {
       const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;

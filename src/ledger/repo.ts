@@ -17,14 +17,14 @@ import {
   validateInvoice,
   validatePayment,
 } from '../domain/ledger.ts';
-import { type Minor, assertCurrency } from '../domain/money.ts';
+import type { Minor } from '../domain/money.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { normaliseIban } from '../domain/identifiers.ts';
+import { checkOrganisation, type OrganisationFields, type OrganisationPatch } from '../domain/organisation.ts';
 import { defineErrors, type Text } from '../i18n/index.ts';
 
 const E = defineErrors('ledger', {
-  time_zone: { fr: "« {tz} » n’est pas un fuseau horaire IANA", en: "\"{tz}\" is not an IANA time zone" },
-  legal_name_required: { fr: "la raison sociale est obligatoire", en: "legal name is required" },
+  siren_taken: { fr: "le SIREN {siren} est déjà celui de l’organisation « {name} » : une organisation par entreprise", en: "SIREN {siren} already belongs to organisation \"{name}\": one organisation per company" },
   credit_note_number: { fr: "le numéro d’avoir est obligatoire", en: "credit note number is required" },
   one_source: { fr: "une affectation porte sur un paiement ou sur un avoir, exactement l’un des deux", en: "an allocation takes exactly one of a payment or a credit note" },
   payment_label: { fr: "le paiement {id}", en: "payment {id}" },
@@ -48,35 +48,69 @@ export interface OrganisationInput {
   timeZone?: string;
   currency?: string;
   language?: 'fr' | 'en';
+  /** Sending for real; a new organisation starts in review mode (every action waits for approval). */
+  live?: boolean;
 }
 
-export interface Organisation extends Required<Omit<OrganisationInput, never>> {
+export interface Organisation extends OrganisationFields {
   id: string;
+  live: boolean;
 }
 
-function assertTimeZone(tz: string) {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-  } catch {
-    throw validation(E('time_zone', { tz }), { field: 'timeZone' });
-  }
+const ORG_COLUMNS: Record<keyof OrganisationFields, string> = {
+  legalName: 'legal_name',
+  siren: 'siren',
+  siret: 'siret',
+  vatNumber: 'vat_number',
+  addressLine1: 'address_line1',
+  addressLine2: 'address_line2',
+  postalCode: 'postal_code',
+  city: 'city',
+  country: 'country',
+  iban: 'iban',
+  bic: 'bic',
+  timeZone: 'time_zone',
+  currency: 'currency',
+  language: 'language',
+};
+
+/** One organisation per company: a SIREN already taken is refused, naming who holds it. */
+async function refuseTakenSiren(q: Queryable, siren: string | null | undefined, exceptId: string | null): Promise<void> {
+  if (!siren) return;
+  const [other] = await q.query<{ legal_name: string }>('SELECT legal_name FROM organisations WHERE siren = $1 AND ($2::uuid IS NULL OR id <> $2)', [siren, exceptId]);
+  if (other) throw new RelanceError(ERROR_CODES.CONFLICT, E('siren_taken', { siren, name: other.legal_name }), { where: { field: 'siren' } });
 }
 
+/** Creates an organisation: every field checked (src/domain/organisation.ts), the SIREN unique (also by the database). */
 export async function createOrganisation(q: Queryable, o: OrganisationInput): Promise<Organisation> {
-  if (!o.legalName?.trim()) throw validation(E('legal_name_required'), { field: 'legalName' });
-  if (o.timeZone) assertTimeZone(o.timeZone);
-  if (o.currency) assertCurrency(o.currency, { field: 'currency' });
+  const f = checkOrganisation(o, null) as OrganisationFields;
+  await refuseTakenSiren(q, f.siren ?? null, null);
+  const cols = (Object.keys(ORG_COLUMNS) as (keyof OrganisationFields)[]).filter((k) => f[k] !== undefined);
   const [row] = await q.query<Row>(
-    `INSERT INTO organisations (legal_name, siren, siret, vat_number, address_line1, address_line2, postal_code, city,
-       country, iban, bic, time_zone, currency, language)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,coalesce($9,'FR'),$10,$11,coalesce($12,'Europe/Paris'),coalesce($13,'EUR'),coalesce($14,'fr'))
-     RETURNING *`,
-    [
-      o.legalName.trim(), o.siren ?? null, o.siret ?? null, o.vatNumber ?? null, o.addressLine1 ?? null, o.addressLine2 ?? null,
-      o.postalCode ?? null, o.city ?? null, o.country ?? null, o.iban ? normaliseIban(o.iban) : null, o.bic ?? null,
-      o.timeZone ?? null, o.currency ?? null, o.language ?? null,
-    ],
+    `INSERT INTO organisations (${cols.map((k) => ORG_COLUMNS[k]).join(', ')}, live)
+     VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}, $${cols.length + 1}) RETURNING *`,
+    [...cols.map((k) => f[k]), o.live ?? false],
   );
+  return toOrganisation(row!);
+}
+
+/** Changes the fields given (the others stay), checked as at creation; `live` switches review mode off or on. */
+export async function updateOrganisation(q: Queryable, id: string, patch: OrganisationPatch & { live?: boolean }): Promise<Organisation> {
+  const current = await getOrganisation(q, id);
+  const f = checkOrganisation(patch, current);
+  if (f.siren) await refuseTakenSiren(q, f.siren, id);
+  const sets: string[] = [];
+  const params: unknown[] = [id];
+  for (const [k, v] of Object.entries(f) as [keyof OrganisationFields, unknown][]) {
+    params.push(v);
+    sets.push(`${ORG_COLUMNS[k]} = $${params.length}`);
+  }
+  if (patch.live !== undefined) {
+    params.push(Boolean(patch.live));
+    sets.push(`live = $${params.length}`);
+  }
+  if (sets.length === 0) return current;
+  const [row] = await q.query<Row>(`UPDATE organisations SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, params);
   return toOrganisation(row!);
 }
 
@@ -110,6 +144,7 @@ function toOrganisation(r: Row): Organisation {
     timeZone: String(r.time_zone),
     currency: String(r.currency),
     language: r.language as 'fr' | 'en',
+    live: r.live !== false,
   };
 }
 

@@ -9,7 +9,7 @@ import { httpOptions } from '../../http/app.ts';
 import { backupThroughServer, backupToFile, createOperatorToken, discardPartial, publishServerUrl, removeOperatorToken, restoreFromFile, runningServer } from '../../db/backup.ts';
 import { ERROR_CODES, isRelanceError, RelanceError, validation } from '../../errors.ts';
 import { startDailyCycle } from '../../engine/scheduler.ts';
-import { ensureAdmin } from '../../auth/index.ts';
+import { SetupGate } from '../../http/setup.ts';
 import { startInProcessWorker } from '../../delivery/worker.ts';
 import { startWebhookDispatcher } from '../../webhooks/index.ts';
 import { redactUrl } from '../../db/driver.ts';
@@ -46,8 +46,9 @@ export function register(program: Command, ctx: CliContext): void {
       const today = o.date ? calendarDate(o.date, { field: '--date' }) : todayIn('Europe/Paris', Date.now());
       const db = await ctx.openDb();
       try {
-        const { organisation, counts } = await seedDemo(db, { customers: o.customers, invoices: o.invoices, seed: o.seed, today });
+        const { organisation, counts, admin } = await seedDemo(db, { customers: o.customers, invoices: o.invoices, seed: o.seed, today });
         ctx.out(`seeded ${organisation.legalName} (${organisation.id}) as of ${today}: ${counts.customers} customers, ${counts.contacts} contacts, ${counts.invoices} invoices, ${counts.payments} payments, ${counts.allocations} allocations`);
+        if (admin.password) ctx.out(`admin of ${organisation.legalName}: ${admin.email} / ${admin.password} (shown once: change it after signing in)`);
       } finally {
         await db.close();
       }
@@ -65,21 +66,21 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.out(`database: ${db.kind === 'postgres' ? redactUrl(ctx.config.databaseUrl!) : `${ctx.config.dataDir} (embedded PGlite)`}`);
       if (o.seedDemo && (await listOrganisations(db)).length === 0) {
         const today = todayIn('Europe/Paris', Date.now());
-        const { organisation, counts } = await seedDemo(db, { today });
+        const { organisation, counts, admin } = await seedDemo(db, { today });
         ctx.out(`first start: seeded the demo company ${organisation.legalName} (${counts.customers} customers, ${counts.invoices} invoices)`);
+        // The demo's own admin, printed once here; no other organisation ever gets this account.
+        if (admin.password) ctx.out(`admin of ${organisation.legalName}: ${admin.email} / ${admin.password} (shown once: change it after signing in)`);
       }
-      // First start: every organisation gets an admin; the password is printed once, here only.
-      for (const org of await listOrganisations(db)) {
-        const admin = await ensureAdmin(db, org.id);
-        if (admin?.password) ctx.out(`admin of ${org.legalName}: ${admin.email} / ${admin.password} (shown once: change it after signing in)`);
-      }
+      // No organisation yet: the web app opens the setup wizard, claimed with a code printed here only.
+      const setup = (await listOrganisations(db)).length === 0 ? SetupGate.create() : null;
       const http = httpOptions(ctx.config);
       const embedded = db.kind === 'pglite';
       if (embedded) http.operatorToken = createOperatorToken(ctx.config.dataDir);
-      const server = await startServer(db, { port: o.port ?? ctx.config.port, host: ctx.config.host, options: http });
+      const server = await startServer(db, { port: o.port ?? ctx.config.port, host: ctx.config.host, options: http, setup: setup?.gate });
       // `relance backup` finds the server through the data folder's lock file.
       if (embedded) publishServerUrl(ctx.config.dataDir, server.localUrl);
       ctx.out(`Relance is running at ${server.url}`);
+      if (setup) ctx.out(`no organisation yet: open ${server.url}/setup and enter the setup code ${setup.code} (shown once), or run \`relance org create\``);
       const cycle = o.cycle === false ? null : startDailyCycle(db, { log: ctx.out });
       // On the embedded database this process is the only one: it delivers too.
       const worker = o.worker === false ? null : startInProcessWorker(db, ctx.config);

@@ -9,7 +9,6 @@ import type { Context, Hono } from 'hono';
 import { type Db, escapeLike, type Queryable, pgArray } from '../../db/driver.ts';
 import { jsonReplacer } from '../../db/driver.ts';
 import { addDays, addMonths, type CalendarDate, calendarDate, dayOfWeek, daysBetween, maxDate, todayIn } from '../../domain/dates.ts';
-import { isValidIban, isValidSiren, isValidSiret, normaliseIban } from '../../domain/identifiers.ts';
 import { computeLateFees, RATE_TABLE_NAMES, type RateTables, renderLawNote } from '../../domain/law/index.ts';
 import { divRoundHalfUp, type Minor } from '../../domain/money.ts';
 import { importBankFile } from '../../bank/import.ts';
@@ -50,16 +49,16 @@ import { PermanentContentError, type RenderedAction, renderAction } from '../../
 import { approveActions, cancelActions, listOutbox, type OutboxRow, resolveUncertain } from '../../delivery/outbox.ts';
 import { recordCallOutcome } from '../../delivery/calls.ts';
 import { customerHistoryPdf } from '../../delivery/proof.ts';
-import { SmtpTransport } from '../../delivery/channels/email.ts';
+import { sendTestMessage } from '../../delivery/smtp-test.ts';
+import { goLivePreview, setLive } from '../../engine/golive.ts';
 import { describeSettings, loadDeliverySettings, SECRET_FIELDS, type SettingsInput, saveDeliverySettings } from '../../delivery/settings.ts';
-import { buildEml } from '../../documents/email.ts';
 import type { CallOutcome, NonPaymentReason } from '../../domain/delivery.ts';
 import { createApiKey, inviteUser, listApiKeys, removeMember, type Role as AuthRole, revokeApiKey, type Scope, updateMembership } from '../../auth/index.ts';
 import { createSubscription, deleteSubscription, listSubscriptions, WEBHOOK_EVENTS } from '../../webhooks/index.ts';
 import { getBranding, loadTemplateOverrides, resetTemplate, saveBranding, saveTemplate } from '../../documents/repo.ts';
 import { ERROR_CODES, isRelanceError, notFound, RelanceError, validation } from '../../errors.ts';
 import { getContractRate, listRateOverrides, loadRateTables, ratesAreTheOperators, setContractRate } from '../../law/rates-repo.ts';
-import { customerLedger, getCustomer, getInvoice, getOrganisation, type Organisation } from '../../ledger/repo.ts';
+import { customerLedger, getCustomer, getInvoice, getOrganisation, type Organisation, updateOrganisation } from '../../ledger/repo.ts';
 import { type HttpOptions, json, requestLang } from '../app.ts';
 import { computeKpis } from './misc.ts';
 import { AGING_BUCKETS } from '../../domain/kpi.ts';
@@ -90,12 +89,9 @@ const E = defineErrors('web', {
   allocations_list: { fr: "allocations doit être une liste", en: "allocations must be a list" },
   import_kind: { fr: "kind doit valoir customers, invoices, payments, fec ou einvoice, pas « {kind} »", en: "kind must be customers, invoices, payments, fec or einvoice, not \"{kind}\"" },
   email: { fr: "« {email} » n’est pas une adresse e-mail", en: "\"{email}\" is not an email address" },
+  golive_days: { fr: "days est un nombre de jours de 1 à 366", en: "days is a number of days from 1 to 366" },
+  golive_live: { fr: "live vaut true ou false", en: "live is true or false" },
   no_smtp: { fr: "aucun serveur SMTP n’est configuré : les messages vont dans la boîte d’envoi locale", en: "no SMTP server is configured: messages go to the local outbox" },
-  smtp_unreachable: {
-    fr: "impossible de joindre le serveur SMTP {host}:{port} : connexion refusée, adresse injoignable ou pas de réponse en {seconds} s ; vérifiez l’hôte, le port et la sécurité",
-    en: "could not reach the SMTP server {host}:{port}: connection refused, address unreachable or no answer within {seconds} s; check the host, port and security",
-  },
-  smtp_refused: { fr: "le serveur SMTP {host}:{port} a refusé le message de test : {reason}", en: "the SMTP server {host}:{port} refused the test message: {reason}" },
   no_sender: { fr: "pas d’adresse d’expéditeur : renseignez d’abord l’adresse d’envoi", en: "no sender address: set the from address first" },
   stale_bank: { fr: "données bancaires anciennes : de 1 à 60 jours", en: "stale bank data: 1 to 60 days" },
   acknowledge: { fr: "l’accusé de réception des accords est activé (true) ou non (false)", en: "acknowledging agreements is on (true) or off (false)" },
@@ -104,13 +100,6 @@ const E = defineErrors('web', {
   ids: { fr: "{field} : indiquez au moins un identifiant", en: "{field}: give at least one id" },
   id_number: { fr: "{field}[{i}] doit être un nombre", en: "{field}[{i}] must be a number" },
   lang: { fr: "la langue doit être fr ou en, pas « {lang} »", en: "language must be fr or en, not \"{lang}\"" },
-  legal_name: { fr: "la raison sociale est obligatoire", en: "legal name is required" },
-  siren: { fr: "« {value} » n’est pas un SIREN valide", en: "\"{value}\" is not a valid SIREN" },
-  siret: { fr: "« {value} » n’est pas un SIRET valide", en: "\"{value}\" is not a valid SIRET" },
-  iban: { fr: "« {value} » n’est pas un IBAN valide", en: "\"{value}\" is not a valid IBAN" },
-  time_zone: { fr: "« {value} » n’est pas un fuseau horaire IANA", en: "\"{value}\" is not an IANA time zone" },
-  language: { fr: "la langue doit être fr ou en", en: "language must be fr or en" },
-  country: { fr: "le pays est un code à deux lettres (FR)", en: "country is a two-letter code (FR)" },
 });
 
 // ------------------------------------------------------------------ plumbing
@@ -601,8 +590,6 @@ export function parseEml(raw: Buffer): ParsedEml {
 
 // ------------------------------------------------------------------ routes
 
-/** How long the settings' SMTP test waits to connect, for the greeting and for each reply. */
-const SMTP_TEST_TIMEOUT_MS = 10_000;
 
 /** Lets the requests waiting on the event loop run (between synchronous rendering steps). */
 const yieldToOthers = () => new Promise<void>((r) => setImmediate(r));
@@ -1560,7 +1547,8 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const p = allow(c, 'admin');
     const b = await body(c);
     await db.tx(async (q) => {
-      await updateOrganisation(q, p.orgId, b);
+      const { live: _live, branding: _branding, ...fields } = b;
+      await updateOrganisation(q, p.orgId, fields);
       const br = (b.branding ?? {}) as Record<string, unknown>;
       if (Object.keys(br).length) {
         const cur = await getBranding(q, p.orgId);
@@ -1604,31 +1592,24 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const org = await getOrganisation(db, p.orgId);
     const from = settings.fromAddress ?? (await getBranding(db, p.orgId)).email;
     if (!from) throw validation(E('no_sender'), { field: 'fromAddress' });
-    const messageId = `<test-${Date.now()}@relance.local>`;
-    const raw = await buildEml({
-      from: `"${(settings.fromName ?? org.legalName).replace(/"/g, '')}" <${from}>`,
-      to,
-      subject: `Relance — test (${org.legalName})`,
-      text: `Ce message de test confirme que Relance peut envoyer des e-mails par ${settings.smtp.host}.\nThis test message confirms Relance can send email through ${settings.smtp.host}.\n`,
-      html: `<p>Ce message de test confirme que Relance peut envoyer des e-mails par ${settings.smtp.host}.</p><p>This test message confirms Relance can send email through ${settings.smtp.host}.</p>`,
-      messageId,
-      date: ctx.now(),
-    });
-    const transport = new SmtpTransport({ ...settings.smtp, poolSize: 1, socketTimeoutMs: SMTP_TEST_TIMEOUT_MS, connectTimeoutMs: SMTP_TEST_TIMEOUT_MS });
-    let outcome: Awaited<ReturnType<SmtpTransport['send']>>;
-    try {
-      outcome = await transport.send({ from, to: [to], messageId, raw }, async () => {});
-    } finally {
-      await transport.close();
-    }
-    if (outcome.kind === 'sent') return json({ outcome });
-    // A server that refuses, does not exist or never answers is one case: which one would tell
-    // open ports from closed ones on the host named. An SMTP server's own reply is passed on.
-    const where = { host: settings.smtp.host, port: settings.smtp.port, seconds: SMTP_TEST_TIMEOUT_MS / 1000 };
-    const reply = 'error' in outcome ? String(outcome.error ?? '') : '';
-    // classifySmtpError's text starts with nodemailer's code; these are the ones before any SMTP reply.
-    const unreachable = /^(ECONNECTION|ETIMEDOUT|ESOCKET|EDNS|error)\b(?! \d{3})/.test(reply);
-    throw validation(unreachable ? E('smtp_unreachable', where) : E('smtp_refused', { ...where, reason: reply.slice(0, 300) }), { field: 'smtpHost' });
+    const outcome = await sendTestMessage({ smtp: settings.smtp, from, fromName: settings.fromName ?? org.legalName, to, organisation: org.legalName, now: ctx.now() });
+    return json({ outcome });
+  });
+  // Going live: what would go out over the next days, and the switch (review mode until then).
+  app.get(r('/golive'), async (c) => {
+    const p = allow(c, 'read');
+    const { today } = await orgToday(ctx, p.orgId);
+    const days = Number(c.req.query('days') ?? 30);
+    if (!Number.isInteger(days) || days < 1 || days > 366) throw validation(E('golive_days'), { field: 'days' });
+    return json(await db.tx((q) => goLivePreview(q, p.orgId, today, days)));
+  });
+  app.post(r('/golive'), async (c) => {
+    const p = allow(c, 'admin');
+    const b = await body<{ live?: unknown }>(c);
+    if (typeof b.live !== 'boolean') throw validation(E('golive_live'), { field: 'live' });
+    const { today } = await orgToday(ctx, p.orgId);
+    const r = await db.tx((q) => setLive(q, p.orgId, b.live as boolean, today));
+    return json({ live: r.organisation.live, released: r.released, replanned: r.replanned });
   });
   app.put(r('/settings/engine'), async (c) => {
     const p = allow(c, 'admin');
@@ -2035,53 +2016,3 @@ export function simulateScenario(def: ScenarioDefinition, s: SampleInvoice) {
   };
 }
 
-const ORG_FIELDS: Record<string, string> = {
-  legalName: 'legal_name',
-  siren: 'siren',
-  siret: 'siret',
-  vatNumber: 'vat_number',
-  addressLine1: 'address_line1',
-  addressLine2: 'address_line2',
-  postalCode: 'postal_code',
-  city: 'city',
-  country: 'country',
-  iban: 'iban',
-  bic: 'bic',
-  timeZone: 'time_zone',
-  language: 'language',
-};
-
-/** The organisation's identity and bank account, as edited in the settings (only the fields given). */
-async function updateOrganisation(q: Queryable, orgId: string, b: Record<string, unknown>): Promise<void> {
-  const sets: string[] = [];
-  const params: unknown[] = [orgId];
-  for (const [k, col] of Object.entries(ORG_FIELDS)) {
-    if (!(k in b)) continue;
-    let v = b[k] === null || b[k] === undefined ? null : String(b[k]).trim() || null;
-    if (k === 'legalName' && !v) throw validation(E('legal_name'), { field: k });
-    if (k === 'siren' && v) {
-      v = v.replace(/\s/g, '');
-      if (!isValidSiren(v)) throw validation(E('siren', { value: String(b[k]) }), { field: k });
-    }
-    if (k === 'siret' && v) {
-      v = v.replace(/\s/g, '');
-      if (!isValidSiret(v)) throw validation(E('siret', { value: String(b[k]) }), { field: k });
-    }
-    if (k === 'iban' && v) {
-      v = normaliseIban(v);
-      if (!isValidIban(v)) throw validation(E('iban', { value: String(b[k]) }), { field: k });
-    }
-    if (k === 'timeZone') {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: v ?? '' });
-      } catch {
-        throw validation(E('time_zone', { value: String(v) }), { field: k });
-      }
-    }
-    if (k === 'language' && v !== 'fr' && v !== 'en') throw validation(E('language'), { field: k });
-    if (k === 'country' && (!v || !/^[A-Z]{2}$/.test(v))) throw validation(E('country'), { field: k });
-    params.push(v);
-    sets.push(`${col} = $${params.length}`);
-  }
-  if (sets.length) await q.query(`UPDATE organisations SET ${sets.join(', ')} WHERE id = $1`, params);
-}
