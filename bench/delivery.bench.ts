@@ -79,6 +79,7 @@ export async function seed(db: Db, n: number, channel: 'email' | 'letter', smtpP
     city: 'Lyon',
     iban: 'FR7630006000011234567890189',
     bic: 'AGRIFRPP',
+    live: true,
   });
   await db.tx(async (q) => {
     await ensureBuiltinScenarios(q, org.id);

@@ -33,7 +33,7 @@ if (mode === 'load') {
     }
   })();
   const org = await db.tx(async (q) => {
-    const o = await createOrganisation(q, DEMO_ORGANISATION);
+    const o = await createOrganisation(q, { ...DEMO_ORGANISATION, live: true });
     await loadBatches(q, o.id, batches, emptyCounts());
     return o.id;
   });

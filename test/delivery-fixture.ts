@@ -63,6 +63,7 @@ export async function setupOrg(db: Db, settings: SettingsInput = {}, scenario: S
     iban: 'FR7630006000011234567890189',
     bic: 'AGRIFRPP',
     timeZone: 'Europe/Paris',
+    live: true,
   });
   await db.tx(async (q) => {
     await ensureBuiltinScenarios(q, org.id);

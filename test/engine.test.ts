@@ -25,7 +25,7 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
   let n = 0;
   async function setup(opts: { invoices?: { due: string; amount?: bigint }[]; tz?: string; kind?: 'business' | 'consumer' } = {}) {
     n++;
-    const org = await createOrganisation(db, { legalName: `Org ${n}`, timeZone: opts.tz ?? 'Europe/Paris' });
+    const org = await createOrganisation(db, { legalName: `Org ${n}`, timeZone: opts.tz ?? 'Europe/Paris', live: true });
     await db.tx((q) => ensureBuiltinScenarios(q, org.id));
     const c = await createCustomer(db, org.id, {
       legalName: `Client ${n} SARL`,
@@ -459,7 +459,7 @@ describe.each(dbTargets())('daily cycle in the server on $name', (target) => {
     const { runDueCycles } = await import('../src/engine/scheduler.ts');
     const db = await target.open();
     try {
-      const org = await createOrganisation(db, { legalName: 'Sched SAS', timeZone: 'Pacific/Noumea' });
+      const org = await createOrganisation(db, { legalName: 'Sched SAS', timeZone: 'Pacific/Noumea', live: true });
       const c = await createCustomer(db, org.id, { legalName: 'C', contacts: [{ name: 'x', email: 'x@y.fr', receivesReminders: true }] });
       await createInvoice(db, org.id, { customerId: c.id, number: 'S-1', issueDate: '2026-02-01', dueDate: '2026-03-02', currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 100n });
       const lines: string[] = [];
@@ -479,7 +479,7 @@ describe.each(dbTargets())('imports stop reminders on $name', (target) => {
   it('a CSV of payments that settles an invoice cancels its pending reminder in the same import', async () => {
     const db = await target.open();
     try {
-      const org = await createOrganisation(db, { legalName: 'Import SAS' });
+      const org = await createOrganisation(db, { legalName: 'Import SAS', live: true });
       const c = await createCustomer(db, org.id, { legalName: 'Client Import SARL', externalId: 'CI1', contacts: [{ name: 'x', email: 'x@y.fr', receivesReminders: true }] });
       await createInvoice(db, org.id, { customerId: c.id, number: 'IMP-1', issueDate: '2026-02-01', dueDate: '2026-03-02', currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 50_000n });
       await runCycle(db, org.id, { today: d('2026-03-02') });
