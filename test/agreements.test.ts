@@ -18,7 +18,7 @@ import { isRelanceError } from '../src/errors.ts';
 import { createSubscription } from '../src/webhooks/index.ts';
 import { dbTargets } from './db.ts';
 import { cli, mailText, outboxMails, pdfText, subject, webSession } from './debtor-harness.ts';
-import { actions, addCustomer, addInvoice, d, paris, plan, setupOrg, worker } from './delivery-fixture.ts';
+import { actions, addCustomer, addInvoice, chasedUntil, d, paris, plan, setupOrg, worker } from './delivery-fixture.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'relance-agreements-'));
 
@@ -249,6 +249,7 @@ describe.each(dbTargets())('state changes are told once, through one path, on $n
       db.query<{ type: string; payload: Record<string, unknown> }>(`SELECT type, payload FROM webhook_events WHERE organisation_id = $1 AND type NOT IN ('invoice.overdue', 'action.sent') ORDER BY id`, [org.id]);
     const c = await addCustomer(db, org.id);
     const inv = await addInvoice(db, org.id, c.id, '2026-02-02', { number: 'F-CALL-1' });
+    await chasedUntil(db, org.id, inv.id, 14, '2026-02-16'); // reminded up to J+14 already
     await addInvoice(db, org.id, c.id, '2026-02-20', { number: 'F-CALL-2' }); // not in the call
     // The J+21 call task (test scenario), handed to the caller by the worker.
     await plan(db, org.id, '2026-02-23');

@@ -34,7 +34,6 @@ const E = defineErrors('setup', {
   wrong_code: { fr: "code de mise en service incorrect (il est affiché dans le journal du serveur au démarrage)", en: "wrong setup code (it is printed in the server log at start)" },
   json: { fr: "le corps de la requête n’est pas du JSON", en: "the request body is not JSON" },
   email: { fr: "« {value} » n’est pas une adresse e-mail", en: "\"{value}\" is not an email address" },
-  password: { fr: "un mot de passe compte au moins 12 caractères", en: "a password has at least 12 characters" },
   smtp_host: { fr: "indiquez le serveur SMTP", en: "give the SMTP server" },
   smtp_port: { fr: "le port SMTP est un nombre de 1 à 65535", en: "the SMTP port is a number from 1 to 65535" },
   smtp_security: { fr: "la sécurité SMTP est none, starttls ou tls", en: "SMTP security is none, starttls or tls" },
@@ -188,7 +187,6 @@ export function registerSetupRoutes(app: Hono, ctx: AppContext): void {
     const replyTo = emailOf(sender.replyTo, 'sender.replyTo', false) ?? fromAddress;
     const adminEmail = emailOf(admin.email, 'admin.email', true)!;
     const password = typeof admin.password === 'string' && admin.password !== '' ? admin.password : undefined;
-    if (password !== undefined && password.trim().length < 12) throw validation(E('password'), { field: 'admin.password' });
     const scenario = str(b.scenario) ?? 'standard-b2b';
     if (!SCENARIOS.includes(scenario)) throw validation(E('scenario', { value: scenario }), { field: 'scenario' });
     const language = admin.language === 'en' ? 'en' : 'fr';

@@ -28,7 +28,7 @@ describe('planner', () => {
     expect(plan.actions[0]).toMatchObject({ channel: 'call_task', tone: 'reminder', stepOffset: 8 });
     // J-5 and J+0 were due too but never done: recorded as skipped, not silently dropped
     expect(plan.skipped.map((s) => [s.stepKey, s.reason])).toEqual([
-      ['-5:email', 'superseded'],
+      ['-5:email', 'due_date_passed'],
       ['0:email', 'superseded'],
     ]);
   });

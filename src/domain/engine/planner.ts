@@ -415,6 +415,14 @@ export function planDay(
       continue;
     }
     const ip = planInvoice(inv, todayDay);
+    // A notice before the due date ("falls due on …") whose moment passed is recorded as skipped
+    // with why, at once: never sent late, whatever goes out instead and when.
+    const dueDay = toEpochDay(inv.dueDate);
+    const passedNotice = (s: Scheduled) => s.rung.offset < 0 && todayDay > dueDay;
+    for (const [k, s] of ip.pending.entries()) {
+      if (k === ip.target || !passedNotice(s)) continue;
+      for (const step of s.rung.steps) if (!inv.done.has(keyOf(step))) plan.skipped.push(skip(inv, step, 'due_date_passed'));
+    }
     if (ip.hold) {
       const until = ip.hold.until === 'infinity' ? 'infinity' : fromEpochDay(ip.hold.until);
       plan.held.push({ invoiceId: inv.invoiceId, customerId: inv.customerId, reason: 'prerequisite', waitingFor: ip.hold.waitingFor, stepOffset: ip.hold.stepOffset, until });
@@ -431,6 +439,7 @@ export function planDay(
     if (after) chain({ ...inv, history: { ...inv.history, lastContactOn: today } }, ip.pending, ip.target + 1, null);
     plan.nextStepOn.set(inv.invoiceId, after ? fromEpochDay(after.day) : 'infinity');
     for (let k = 0; k < ip.target; k++) {
+      if (passedNotice(ip.pending[k]!)) continue;
       for (const step of ip.pending[k]!.rung.steps) if (!inv.done.has(keyOf(step))) plan.skipped.push(skip(inv, step, 'superseded'));
     }
     for (const step of ip.pending[ip.target]!.rung.steps) {
