@@ -123,7 +123,7 @@ describe.each(dbTargets())('what agreements cover, on $name', (target) => {
     });
     const c = await addCustomer(db, org.id);
     const covered = await addInvoice(db, org.id, c.id, '2026-03-10', { number: 'F-COVERED' }); // J-7: 3 March
-    const other = await addInvoice(db, org.id, c.id, '2026-03-16', { number: 'F-OTHER' }); // J-7: 9 March
+    await addInvoice(db, org.id, c.id, '2026-03-16', { number: 'F-OTHER' }); // J-7: 9 March
     // A hold on F-COVERED from 2 to 12 March (it covers that invoice only).
     const pauseId = await db.tx((q) => createPause(q, org.id, { customerId: c.id, invoiceIds: [covered.id], reason: 'manual_hold', startsOn: d('2026-03-02') }, d('2026-03-02')));
     const dataDir = tmp();

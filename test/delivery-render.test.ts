@@ -123,7 +123,7 @@ describe.each(dbTargets())('batched rendering on $name', (target) => {
     const statement = await simpleParser((batch[2] as { rendered: { raw: Buffer } }).rendered.raw);
     expect(statement.text).toContain('A-3');
     const notice = await simpleParser((batch[4] as { rendered: { raw: Buffer } }).rendered.raw);
-    expect(notice.text).toMatch(/pénalités de retard \(\d+,\d\d/);
+    expect(notice.text).toMatch(/pénalités de retard arrêtées au [^(]+\(\d+,\d\d/);
     expect(notice.text).toMatch(/80,00/);
   });
 });

@@ -71,9 +71,11 @@ describe('what the templates say', () => {
     expect(subject).toContain('Mise en demeure');
     expect(body).toContain('MISE EN DEMEURE');
     expect(body).toContain('nous vous mettons en demeure');
-    expect(body).toContain(`principal restant dû, soit 12${NNBSP}000,00${NNBSP}€`);
-    expect(body).toContain(`les pénalités de retard, soit 372,43${NNBSP}€`);
-    expect(body).toContain(`indemnité forfaitaire pour frais de recouvrement, soit 40,00${NNBSP}€`);
+    expect(body).toContain(`principal restant dû (12${NNBSP}000,00${NNBSP}€)`);
+    expect(body).toContain(`les pénalités de retard arrêtées au 15 septembre 2025 (372,43${NNBSP}€)`);
+    expect(body).toContain(`l’indemnité forfaitaire pour frais de recouvrement (40,00${NNBSP}€), dues selon l’article L441-10 du Code de commerce`);
+    // The article is cited once, not again inside the rate it sets.
+    expect(body!.match(/L441-10/g)).toHaveLength(1);
     expect(body).toContain('dans un délai de 8 jours');
     expect(body).toContain('23 septembre 2025');
     expect(body).toContain('injonction de payer');
@@ -83,15 +85,18 @@ describe('what the templates say', () => {
   it('the consumer formal notice has no business-only item: no L441-10 penalties, no 40 € indemnity', () => {
     const { body } = letterBody('consumer', 'fr', 'formal_notice');
     expect(body).toContain('MISE EN DEMEURE');
-    expect(body).toContain('taux légal');
+    expect(body).toContain('elle portera intérêts au taux de l’intérêt légal à compter de la présente mise en demeure, selon les articles 1231-6 et 1344-1 du Code civil');
     expect(body).not.toMatch(/L441-10|40\s?€|indemnité forfaitaire/);
     expect(body).toContain('injonction de payer');
   });
 
   it('the second reminder mentions penalties and the 40 € indemnity for businesses only', () => {
-    expect(letterBody('business', 'fr', 'firm').body).toMatch(/indemnité forfaitaire pour frais de recouvrement de 40\u202f€ par facture/);
+    const firm = letterBody('business', 'fr', 'firm').body!;
+    expect(firm).toMatch(/indemnité forfaitaire pour frais de recouvrement \(40\u202f€ par facture payée en retard\)/);
+    // One citation of L441-10 in the sentence, not one more inside the rate (issue 16, point 7).
+    expect(firm.match(/L441-10/g)).toHaveLength(1);
     expect(letterBody('consumer', 'fr', 'firm').body).not.toMatch(/40\s?€|L441-10/);
-    expect(letterBody('business', 'en', 'firm').body).toContain('€40 per invoice');
+    expect(letterBody('business', 'en', 'firm').body).toContain('€40 per invoice paid late');
   });
 
   it('the courtesy email carries the one-click satisfaction question only when the links exist', () => {

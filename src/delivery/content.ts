@@ -16,6 +16,7 @@ import { buildEml } from '../documents/email.ts';
 import type { SourceLookup } from '../documents/engine.ts';
 import { isTemplateKey, TEMPLATES, type TemplateKey } from '../documents/registry.ts';
 import { invoiceFees } from '../documents/from-ledger.ts';
+import { type CreditorTerms, creditorTerms, regimeBetween } from '../law/regime.ts';
 import { getBranding } from '../documents/repo.ts';
 import type { Branding, DocumentInput, InvoiceData, InvoiceFees, ReminderData } from '../documents/variables.ts';
 import { notFound, RelanceError, validation } from '../errors.ts';
@@ -174,6 +175,7 @@ interface InvoiceRow extends InvoiceData {
 interface CustomerRow {
   legalName: string;
   kind: 'business' | 'consumer';
+  country: string | null;
   number: string;
   siren: string | null;
   vatNumber: string | null;
@@ -199,6 +201,8 @@ export interface RenderData {
   pdfs: Map<string, Attachment>;
   reminders: Map<string, Array<{ id: bigint; sentOn: CalendarDate; channel: string; template: string }>>;
   branding: Map<string, Branding>;
+  /** Each organisation's side of the late-payment regime (country, contractual rate). */
+  creditors: Map<string, CreditorTerms>;
   /** The day documents are dated, per organisation (its own calendar day). */
   days: ReadonlyMap<string, CalendarDate>;
 }
@@ -237,6 +241,7 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
     pdfs: new Map(),
     reminders: new Map(),
     branding: new Map(),
+    creditors: new Map(),
     days: at,
   };
   if (actions.length === 0) return data;
@@ -276,7 +281,7 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
   if (documented.length === 0) return data;
 
   const customerRows = await q.query<Record<string, unknown>>(
-    `SELECT c.organisation_id, c.id, c.external_id, c.legal_name, c.kind, c.siren, c.vat_number, c.language
+    `SELECT c.organisation_id, c.id, c.external_id, c.legal_name, c.kind, c.country, c.siren, c.vat_number, c.language
        FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN customers c ON c.organisation_id = k.org AND c.id = k.id`,
     custParams,
   );
@@ -284,6 +289,7 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
     data.customers.set(k2(String(r.organisation_id), r.id as bigint), {
       legalName: String(r.legal_name),
       kind: r.kind as CustomerRow['kind'],
+      country: (r.country as string | null) ?? null,
       number: r.external_id === null || r.external_id === undefined ? String(r.id) : String(r.external_id),
       siren: (r.siren as string | null) ?? null,
       vatNumber: (r.vat_number as string | null) ?? null,
@@ -371,7 +377,10 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
   );
   for (const r of reminderRows) pushTo(data.reminders, k2(r.organisation_id, r.customer_id), { id: r.id, sentOn: r.sent_on, channel: r.channel, template: r.template });
 
-  for (const org of new Set(documented.map((a) => a.orgId))) data.branding.set(org, await getBranding(q, org));
+  for (const org of new Set(documented.map((a) => a.orgId))) {
+    data.branding.set(org, await getBranding(q, org));
+    data.creditors.set(org, await creditorTerms(q, org));
+  }
   return data;
 }
 
@@ -410,10 +419,11 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
   const currencies = new Set(invoices.map((i) => i.currency));
   if (currencies.size > 1) throw new PermanentContentError(`one message cannot ask for several currencies (${[...currencies].join(', ')})`);
 
+  const law = regimeBetween(data.creditors.get(a.orgId) ?? (await creditorTerms(q, a.orgId)), customer);
   const fees = new Map<string, InvoiceFees>();
   for (const i of invoices) {
     if (at <= i.dueDate) continue;
-    fees.set(i.number, invoiceFees(i, customer.kind, at, data.payments.get(k2(a.orgId, i.id)) ?? [], ctx.rates, lang));
+    fees.set(i.number, invoiceFees(i, law, at, data.payments.get(k2(a.orgId, i.id)) ?? [], ctx.rates, lang));
   }
 
   // The invoices' own PDFs (for a statement, the PDF of the invoice the step was planned for).
@@ -428,7 +438,8 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
     at,
     organisation: ctx.org,
     branding: data.branding.get(a.orgId) ?? (await getBranding(q, a.orgId)),
-    customer: { legalName: customer.legalName, kind: customer.kind, number: customer.number, siren: customer.siren, vatNumber: customer.vatNumber },
+    customer: { legalName: customer.legalName, kind: customer.kind, number: customer.number, siren: customer.siren, vatNumber: customer.vatNumber, country: customer.country },
+    law,
     contact: null,
     invoices: invoices.map((i) => ({ number: i.number, issueDate: i.issueDate, dueDate: i.dueDate, currency: i.currency, amountInclTaxMinor: i.amountInclTaxMinor, openMinor: i.openMinor })),
     fees,

@@ -24,13 +24,20 @@ import {
 import { workingDays } from '../domain/engine/holidays.ts';
 import { DEFAULT_OPTIONS, requiresApproval, type ScenarioDefinition } from '../domain/engine/scenario.ts';
 import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP } from '../engine/planner-input.ts';
-import { isTemplateKey, TEMPLATES } from '../documents/registry.ts';
+import { defaultRateTables } from '../domain/law/index.ts';
+import { loadRateTables } from '../law/rates-repo.ts';
+import { heldForProvisionalRate } from '../law/regime.ts';
+import { claimsPenalties, isTemplateKey, TEMPLATES } from '../documents/registry.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
 
 const E = defineErrors('delivery-outbox', {
   which_actions: { fr: 'indiquez quelles actions : des identifiants, ou un filtre (--all avec --status/--channel/--customer/--date)', en: 'say which actions: ids, or a filter (--all with --status/--channel/--customer/--date)' },
   cancel_reason: { fr: 'indiquez pourquoi les actions sont annulées', en: 'say why the actions are cancelled' },
+  provisional_rate: {
+    fr: 'action(s) {ids} : la mise en demeure réclamerait des intérêts à un taux {table} encore inconnu (table connue jusqu’au {knownThrough}) ; elle attend que l’exploitant ajoute le taux officiel (relance rates set --table {table})',
+    en: 'action(s) {ids}: the formal notice would claim interest at a {table} rate not known yet (table known through {knownThrough}); it waits until the operator adds the official rate (relance rates set --table {table})',
+  },
   unknown_status: { fr: 'statut « {status} » inconnu ; statuts possibles : {known}', en: 'unknown status "{status}"; known: {known}' },
 });
 
@@ -229,6 +236,26 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
           WHERE a.organisation_id = x.org AND a.id = x.id::bigint`,
         [J(defer)],
       );
+    }
+
+    // A formal notice approved (or never needing approval) that would now claim interest at a rate
+    // not known yet goes back to a human until the rate is confirmed.
+    const onProvisional = await heldForProvisionalRate(
+      q,
+      candidates.map((c) => ({ orgId: c.organisation_id, id: c.id, customerId: c.customer_id, template: c.template })),
+      (org) => todayByOrg.get(org)!,
+      await ratesIfNeeded(q, candidates),
+      claimsPenalties,
+    );
+    if (onProvisional.size) {
+      const back = candidates.filter((c) => onProvisional.has(`${c.organisation_id}/${c.id}`));
+      await q.query(
+        `UPDATE actions a SET status = 'awaiting_approval', status_reason = 'provisional_rate', approved_by = NULL, approved_at = NULL, updated_at = now()
+           FROM json_to_recordset($1::json) AS x(org uuid, id text)
+          WHERE a.organisation_id = x.org AND a.id = x.id::bigint AND a.status = 'queued'`,
+        [J(back.map((c) => ({ org: c.organisation_id, id: c.id })))],
+      );
+      for (let i = candidates.length - 1; i >= 0; i--) if (onProvisional.has(`${candidates[i]!.organisation_id}/${candidates[i]!.id}`)) candidates.splice(i, 1);
     }
 
     // Rate limits: one budget per organisation, channel and minute, shared by every worker.
@@ -732,9 +759,40 @@ async function applyHumanEvent(
   return rows.map((r) => r.id);
 }
 
-/** Approve actions that wait for a human (formal notices by default); they join the queue. */
+/**
+ * Approve actions that wait for a human (formal notices by default); they join the queue. A formal
+ * notice or a handover whose interest would rest on a rate not known yet stays: named ones are
+ * refused with the table to complete, a filter leaves them out.
+ */
 export async function approveActions(q: Queryable, orgId: string, f: OutboxFilter, by: string, now: Date): Promise<bigint[]> {
-  return applyHumanEvent(q, orgId, f, 'approve', by, now, `status = 'queued', approved_by = $3, approved_at = $4::timestamptz`, [by, now.toISOString()]);
+  const w = where(orgId, f, 2);
+  const targets = await q.query<{ id: bigint; customer_id: bigint; template: string; time_zone: string }>(
+    `SELECT a.id, a.customer_id, a.template, o.time_zone FROM actions a JOIN organisations o ON o.id = a.organisation_id
+      WHERE ${w.sql} AND a.status = 'awaiting_approval'`,
+    w.params,
+  );
+  const claiming = targets.filter((t) => claimsPenalties(t.template));
+  if (claiming.length) {
+    const today = todayIn(claiming[0]!.time_zone, now);
+    const held = await heldForProvisionalRate(q, claiming.map((t) => ({ orgId, id: t.id, customerId: t.customer_id, template: t.template })), () => today, await loadRateTables(q), claimsPenalties);
+    if (held.size) {
+      const first = [...held.values()][0]!;
+      if (f.ids?.some((id) => held.has(`${orgId}/${id}`))) {
+        throw new RelanceError(ERROR_CODES.CONFLICT, E('provisional_rate', { ids: [...held.keys()].map((k) => k.split('/')[1]).join(', '), table: first.table, knownThrough: first.knownThrough }), {
+          details: { ids: [...held.keys()].map((k) => k.split('/')[1]), table: first.table, knownThrough: first.knownThrough },
+        });
+      }
+      const ok = targets.filter((t) => !held.has(`${orgId}/${t.id}`)).map((t) => t.id);
+      if (ok.length === 0) return [];
+      f = { ids: ok };
+    }
+  }
+  return applyHumanEvent(q, orgId, f, 'approve', by, now, `status = 'queued', approved_by = $3, approved_at = $4::timestamptz, status_reason = NULL`, [by, now.toISOString()]);
+}
+
+/** The rate tables, read only when a batch holds an action that claims interest. */
+async function ratesIfNeeded(q: Queryable, actions: ReadonlyArray<{ template: string }>) {
+  return actions.some((a) => claimsPenalties(a.template)) ? loadRateTables(q) : defaultRateTables();
 }
 
 /**

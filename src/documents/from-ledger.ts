@@ -6,8 +6,8 @@
  */
 import type { Queryable } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
-import { computeLateFees, type RateTables, renderLawNote } from '../domain/law/index.ts';
-import type { CustomerKind } from '../domain/ledger.ts';
+import { forTheDebtor, lateFeesUnder, type RateTables, type RegimeDecision, renderLawNote } from '../domain/law/index.ts';
+import { creditorTerms, regimeBetween } from '../law/regime.ts';
 import type { Minor } from '../domain/money.ts';
 import { validation } from '../errors.ts';
 import { defineErrors, type Lang } from '../i18n/index.ts';
@@ -22,26 +22,25 @@ const E = defineErrors('documents-from-ledger', {
 });
 
 /**
- * An overdue invoice's late fees at a document's date (French law), as a document shows them: the
- * one computation behind a single document and the outbox's batch rendering.
+ * An overdue invoice's late fees at a document's date, under the regime of its parties, as a
+ * document shows them: the one computation behind a single document and the outbox's batch
+ * rendering. Only what the debtor may read goes in its notes: an operator's advice (a rate not
+ * known yet, a currency not converted) stays out of the document.
  */
 export function invoiceFees(
   i: { currency: string; amountInclTaxMinor: Minor; dueDate: CalendarDate },
-  debtor: CustomerKind,
+  law: RegimeDecision,
   at: CalendarDate,
   payments: { date: CalendarDate; amountMinor: Minor }[],
   rates: RateTables,
   lang: Lang,
 ): InvoiceFees {
-  const r = computeLateFees(
-    { jurisdiction: 'FR', debtor, currency: i.currency, amountMinor: i.amountInclTaxMinor, dueDate: i.dueDate, until: at, payments },
-    rates,
-  );
+  const r = lateFeesUnder(law, { currency: i.currency, amountMinor: i.amountInclTaxMinor, dueDate: i.dueDate, until: at, payments }, rates);
   return {
     interestMinor: r.interestMinor,
     indemnityMinor: r.indemnityMinor,
     provisional: r.provisional,
-    notes: r.noteDetails.map((n) => renderLawNote(n, lang)),
+    notes: r.noteDetails.filter(forTheDebtor).map((n) => renderLawNote(n, lang)),
     periods: r.periods,
   };
 }
@@ -76,6 +75,7 @@ export async function documentFromLedger(
     invoices = [invoice];
   }
 
+  const law = regimeBetween(await creditorTerms(q, orgId), customer);
   const fees = new Map<string, InvoiceFees>();
   for (const i of invoices) {
     if (opts.at <= i.dueDate) continue;
@@ -89,7 +89,7 @@ export async function documentFromLedger(
       i.number,
       invoiceFees(
         i,
-        customer.kind,
+        law,
         opts.at,
         payments.map((p) => ({ date: p.date, amountMinor: p.amount })),
         opts.rates,
@@ -120,7 +120,8 @@ export async function documentFromLedger(
     at: opts.at,
     organisation: org,
     branding: await getBranding(q, orgId),
-    customer: { legalName: customer.legalName, kind: customer.kind, number: customer.externalId ?? String(customer.id), siren: customer.siren, vatNumber: customer.vatNumber },
+    customer: { legalName: customer.legalName, kind: customer.kind, number: customer.externalId ?? String(customer.id), siren: customer.siren, vatNumber: customer.vatNumber, country: customer.country },
+    law,
     contact,
     invoices,
     fees,

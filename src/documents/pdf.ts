@@ -126,7 +126,6 @@ const L = defineMessages({
   principal: { fr: 'Principal restant dû', en: 'Outstanding principal' },
   interest: { fr: 'Pénalités de retard au {date}', en: 'Late-payment interest to {date}' },
   indemnity: { fr: 'Indemnité forfaitaire pour frais de recouvrement', en: 'Fixed compensation for recovery costs' },
-  legal_interest: { fr: 'Intérêts au taux légal à compter de la mise en demeure', en: 'Interest at the statutory rate from the formal notice' },
   claimed: { fr: 'Total réclamé', en: 'Total claimed' },
   pay_title: { fr: 'Règlement', en: 'Payment' },
   pay_amount: { fr: 'Montant à régler', en: 'Amount to pay' },
@@ -360,13 +359,10 @@ function invoiceTable(doc: Doc, input: LetterInput, colour: string) {
 function amountsTable(doc: Doc, input: LetterInput) {
   const { lang, vars } = input;
   const rows: Array<[string, string, boolean]> = [[t(L, lang, 'principal'), vars.totals.open_amount, false]];
-  if (vars.penalties.applicable) {
-    if (vars.penalties.computed) {
-      rows.push([t(L, lang, 'interest', { date: vars.today }), vars.penalties.interest, false]);
-      rows.push([t(L, lang, 'indemnity'), vars.penalties.indemnity, false]);
-    }
-  } else {
-    rows.push([t(L, lang, 'legal_interest'), vars.penalties.interest, false]);
+  // Interest that runs only from this notice (French consumers) has no amount yet: the text says so.
+  if (vars.penalties.applicable && vars.penalties.computed) {
+    rows.push([t(L, lang, 'interest', { date: vars.today }), vars.penalties.interest, false]);
+    if (vars.penalties.indemnity_applicable) rows.push([t(L, lang, 'indemnity'), vars.penalties.indemnity, false]);
   }
   rows.push([t(L, lang, 'claimed'), vars.totals.claimed, true]);
   const rowH = 15;

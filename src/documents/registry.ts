@@ -110,6 +110,9 @@ export function isTemplateKey(s: string): s is TemplateKey {
   return (TEMPLATE_KEYS as readonly string[]).includes(s);
 }
 
+/** Templates that claim interest and compensation (formal notice, handover): they wait while a rate they need is provisional. */
+export const claimsPenalties = (template: string) => isTemplateKey(template) && TEMPLATES[template].claimPenalties;
+
 export function assertTemplate(key: string, channel: string, where = { field: '--template' }): { key: TemplateKey; channel: Channel } {
   if (!isTemplateKey(key)) throw validation(E('unknown_template', { key, known: TEMPLATE_KEYS.join(', ') }), where);
   if (!(CHANNELS as readonly string[]).includes(channel)) throw validation(E('unknown_channel', { channel, known: CHANNELS.join(', ') }), { field: '--channel' });

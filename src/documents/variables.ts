@@ -12,6 +12,7 @@ import { addDays, type CalendarDate, daysPastDue, formatLongDate, formatShortDat
 import { creditorReference, isValidIban, normaliseIban } from '../domain/identifiers.ts';
 import { formatMoney, type Minor } from '../domain/money.ts';
 import { validation } from '../errors.ts';
+import { decideRegime, type RegimeDecision } from '../domain/law/index.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../i18n/index.ts';
 
 const E = defineErrors('documents-variables', {
@@ -106,17 +107,21 @@ export const VARIABLES: Record<string, VarDoc> = {
     max_days_past_due: num('Plus grand retard en jours', 'Longest delay in days'),
     claimed: str('Somme réclamée (principal, plus pénalités et indemnité quand elles sont réclamées)', 'Amount claimed (principal, plus interest and compensation when claimed)'),
   }),
-  penalties: obj('Pénalités de retard et indemnité forfaitaire', 'Late-payment interest and fixed compensation', {
-    applicable: bool('Le client est un professionnel : pénalités L441-10 et indemnité de 40 € dues de plein droit', 'Business customer: statutory interest and €40 compensation apply'),
+  penalties: obj('Pénalités de retard et indemnité forfaitaire, selon la loi qui régit la créance (pays et qualité du client)', 'Late-payment interest and fixed compensation, under the law that governs the debt (the customer’s country and kind)', {
+    applicable: bool('Des pénalités de retard courent de plein droit dès l’échéance', 'Late-payment interest runs by law from the due date'),
+    indemnity_applicable: bool('Une indemnité forfaitaire pour frais de recouvrement est due', 'A fixed compensation for recovery costs is owed'),
+    from_notice: bool('Les intérêts ne courent qu’à compter d’une mise en demeure (consommateur, droit français)', 'Interest only runs from a formal notice (consumer, French law)'),
     computed: bool('Les montants ont été calculés', 'Amounts were computed'),
     claimed: bool('Ce document réclame les pénalités (mise en demeure, transmission)', 'This document claims them (formal notice, handover)'),
     interest: str('Pénalités de retard', 'Late-payment interest'),
     indemnity: str('Indemnité forfaitaire pour frais de recouvrement', 'Fixed compensation for recovery costs'),
     total: str('Pénalités + indemnité', 'Interest + compensation'),
-    interest_basis: str('Fondement et taux des pénalités', 'Legal basis and rate of the interest'),
-    indemnity_basis: str('Fondement de l’indemnité', 'Legal basis of the compensation'),
-    provisional: bool('Calcul provisoire (taux de la période non publié)', 'Provisional (rate for the period not yet published)'),
-    notes: str('Précisions sur le calcul', 'Notes on the computation', true),
+    law: str('Le texte qui les prévoit (« l’article L441-10 du Code de commerce »)', 'Where the law provides for them ("article L441-10 of the French Commercial Code")'),
+    interest_basis: str('Taux et point de départ des intérêts (sans le texte)', 'Rate and start of the interest (without the citation)'),
+    indemnity_rule: str('L’indemnité en clair (« 40 € par facture payée en retard »)', 'The compensation in words ("€40 per invoice paid late")', true),
+    indemnity_basis: str('L’indemnité et son fondement', 'The compensation and its legal basis'),
+    provisional: bool('Calcul provisoire (taux de la période non publié) : pour la logique du modèle, jamais à imprimer', 'Provisional (rate for the period not yet published): for the template’s logic, never to print'),
+    notes: str('Précisions sur le calcul destinées au débiteur', 'Notes on the computation meant for the debtor', true),
   }),
   payment: obj('Instructions de paiement', 'Payment instructions', {
     beneficiary: str('Bénéficiaire du virement', 'Transfer beneficiary'),
@@ -221,6 +226,8 @@ export const DEFAULT_BRANDING: Branding = {
 export interface CustomerData {
   legalName: string;
   kind: 'business' | 'consumer';
+  /** ISO country (the law that governs the debt depends on it); the organisation's when absent. */
+  country?: string | null;
   /** Account number shown to the customer (external id, else internal id). */
   number: string;
   siren?: string | null;
@@ -277,6 +284,8 @@ export interface DocumentInput {
   contact?: ContactData | null;
   /** The invoices concerned, at least one, all in one currency. */
   invoices: readonly InvoiceData[];
+  /** The late-payment regime of the debt (decideRegime); absent: decided from the organisation's and customer's countries. */
+  law?: RegimeDecision | null;
   /** Late fees by invoice number; absent means not computed (the texts then speak of principle, not amounts). */
   fees?: ReadonlyMap<string, InvoiceFees> | null;
   /** Whether this document claims the penalties in the amount to pay (formal notice, handover). */
@@ -313,26 +322,8 @@ const M = defineMessages({
   key_formal_notice: { fr: 'mise en demeure', en: 'formal notice' },
   key_handover: { fr: 'transmission au recouvrement', en: 'handover to collection' },
   key_other: { fr: 'relance', en: 'reminder' },
-  interest_basis_business: {
-    fr: 'taux de refinancement de la BCE majoré de 10 points, en intérêts simples sur le montant TTC à compter du lendemain de l’échéance, article L441-10 du Code de commerce',
-    en: 'European Central Bank refinancing rate plus 10 percentage points, simple interest on the amount including tax from the day after the due date, French Commercial Code article L441-10',
-  },
-  interest_basis_consumer: {
-    fr: 'taux légal à compter de la mise en demeure, articles 1231-6 et 1344-1 du Code civil',
-    en: 'French statutory rate from the formal notice, Civil Code articles 1231-6 and 1344-1',
-  },
-  indemnity_basis_business: {
-    fr: '40 € par facture payée en retard, articles L441-10 et D441-5 du Code de commerce',
-    en: '€40 per invoice paid late, French Commercial Code articles L441-10 and D441-5',
-  },
-  indemnity_basis_consumer: {
-    fr: 'sans objet pour un particulier',
-    en: 'not applicable to a consumer',
-  },
-  provisional_note: {
-    fr: 'calcul provisoire : le taux de la période en cours n’est pas encore publié',
-    en: 'provisional: the rate for the current period is not yet published',
-  },
+  not_applicable: { fr: 'sans objet', en: 'not applicable' },
+  no_indemnity: { fr: 'aucune indemnité forfaitaire n’est due', en: 'no fixed compensation is owed' },
   siren: { fr: 'SIREN {v}', en: 'SIREN {v}' },
   period: { fr: '{rate} du {from} au {to} ({days})\u202f: {amount}', en: '{rate} from {from} to {to} ({days}): {amount}' },
   days_one: { fr: '1 jour', en: '1 day' },
@@ -384,6 +375,8 @@ export function computeDocument(input: DocumentInput) {
   const long = (d: CalendarDate) => formatLongDate(d, lang);
   const short = (d: CalendarDate) => formatShortDate(d, lang);
   const isBusiness = input.customer.kind === 'business';
+  const law = input.law ?? decideRegime({ creditorCountry: input.organisation.country, debtorCountry: input.customer.country, debtorKind: input.customer.kind });
+  const regime = law.regime;
   const fees = input.fees ?? null;
 
   const invoices = [...input.invoices]
@@ -403,7 +396,7 @@ export function computeDocument(input: DocumentInput) {
         is_overdue: i.openMinor > 0n && at > i.dueDate,
         reference: invoiceReference(i.number),
         interest: f ? money(f.interestMinor) : null,
-        indemnity: f && isBusiness ? money(f.indemnityMinor) : null,
+        indemnity: f && regime.indemnity ? money(f.indemnityMinor) : null,
         interest_detail: f?.periods?.length ? f.periods.map((p) => periodText(lang, p, money)).join(lang === 'fr' ? ' ; ' : '; ') : null,
         _open: i.openMinor,
         _amount: i.amountInclTaxMinor,
@@ -419,11 +412,10 @@ export function computeDocument(input: DocumentInput) {
   for (const i of invoices) {
     if (!i._fees) continue;
     interest += i._fees.interestMinor;
-    if (isBusiness) indemnity += i._fees.indemnityMinor;
+    if (regime.indemnity) indemnity += i._fees.indemnityMinor;
     if (i._fees.provisional) provisional = true;
     for (const n of i._fees.notes ?? []) if (!notes.includes(n)) notes.push(n);
   }
-  if (provisional) notes.unshift(t(M, lang, 'provisional_note'));
 
   const open = invoices.reduce((s, i) => s + i._open, 0n);
   const overdue = invoices.filter((i) => i._overdue);
@@ -519,16 +511,20 @@ export function computeDocument(input: DocumentInput) {
       claimed: money(claimed),
     },
     penalties: {
-      applicable: isBusiness,
+      applicable: regime.interest !== null && regime.interest.runsFrom === 'due-date',
+      indemnity_applicable: regime.indemnity !== null,
+      from_notice: regime.interest?.runsFrom === 'formal-notice',
       computed: fees !== null,
       claimed: claimPenalties,
       interest: money(interest),
       indemnity: money(indemnity),
       total: money(interest + indemnity),
-      interest_basis: t(M, lang, isBusiness ? 'interest_basis_business' : 'interest_basis_consumer'),
-      indemnity_basis: t(M, lang, isBusiness ? 'indemnity_basis_business' : 'indemnity_basis_consumer'),
+      law: regime.basis.law[lang],
+      interest_basis: regime.basis.interest?.[lang] ?? t(M, lang, 'not_applicable'),
+      indemnity_rule: regime.basis.indemnity?.[lang] ?? null,
+      indemnity_basis: regime.basis.indemnity ? `${regime.basis.indemnity[lang]} (${(regime.basis.indemnityLaw ?? regime.basis.law)[lang]})` : t(M, lang, 'no_indemnity'),
       provisional,
-      notes: notes.length ? notes.join(' ; ') : null,
+      notes: notes.length ? notes.join(lang === 'fr' ? ' ; ' : '; ') : null,
     },
     payment: {
       beneficiary: org.legalName,

@@ -16,8 +16,11 @@ import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
 import { closePaymentPlan, closePromise } from './events.ts';
 import { emitEvent } from '../webhooks/index.ts';
 import { hasSubscribers, noticeOverdue } from './notices.ts';
-import { toDecimalString } from '../domain/money.ts';
 import { ACTIVE_PAUSE, gatherCycleCandidates, loadPlannerInput } from './planner-input.ts';
+import { claimsPenalties } from '../documents/registry.ts';
+import { loadRateTables } from '../law/rates-repo.ts';
+import { heldForProvisionalRate, type RateWarning, rateWarnings } from '../law/regime.ts';
+
 
 export interface CycleOptions {
   today: CalendarDate;
@@ -53,6 +56,10 @@ export interface CycleSummary {
   hold: HoldStatus;
   /** The organisation is in review mode: every action created waits for approval. */
   review: boolean;
+  /** Formal notices and handovers waiting for a human because a rate they would claim is not known yet. */
+  heldForProvisionalRate: number;
+  /** Rate tables the organisation's overdue debts need and that are not known that far. */
+  rateWarnings: RateWarning[];
 }
 
 class DryRunRollback extends Error {}
@@ -115,6 +122,8 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     plansCompleted: 0,
     hold: await staleBankGuard(q, orgId, today, org.timeZone),
     review: !org.live,
+    heldForProvisionalRate: 0,
+    rateWarnings: [],
   };
   await settlePromises(q, orgId, today, summary);
   await settlePaymentPlans(q, orgId, today, summary);
@@ -122,6 +131,8 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   await noticeOverdue(q, orgId, today);
 
   const assignments = await loadAssignments(q, orgId);
+  const tables = await loadRateTables(q);
+  summary.rateWarnings = await rateWarnings(q, orgId, today, tables);
   // The customers with at least one invoice whose day has come, gathered once, then taken in chunks.
   await gatherCycleCandidates(q, orgId, today);
   const tell = { escalated: await hasSubscribers(q, orgId, 'case.escalated'), suspension: await hasSubscribers(q, orgId, 'customer.suspension_recommended') };
@@ -140,7 +151,22 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     // Sent together: the schedule is saved as planned, then put right for the rare action that
     // collided with one already there (a rerun, a racing process): its invoices are looked at
     // again by the next run rather than scheduled past the step.
-    const writing = writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today, summary.review);
+    // A formal notice (or a handover) that would claim interest at a rate not yet known waits for a human.
+    const held = await heldForProvisionalRate(
+      q,
+      plan.actions.map((a, k) => ({ orgId, id: BigInt(k), customerId: a.customerId, template: a.template })),
+      () => today,
+      tables,
+      claimsPenalties,
+    );
+    const reasons = new Map<string, string>();
+    plan.actions.forEach((a, k) => {
+      if (!held.has(`${orgId}/${k}`)) return;
+      a.requiresApproval = true;
+      reasons.set(a.dedupeKey, 'provisional_rate');
+    });
+    summary.heldForProvisionalRate += reasons.size;
+    const writing = writePlan(q, orgId, org.timeZone, assignments, plan.actions, plan.skipped, summary.hold, today, summary.review, reasons);
     const scheduling = saveNextSteps(q, orgId, invoiceIds, plan.nextStepOn);
     const [written] = await Promise.all([writing, scheduling]);
     const collided = plan.actions.filter((a) => !written.createdKeys.has(a.dedupeKey)).flatMap((a) => a.invoices.map((i) => i.invoiceId));
@@ -234,6 +260,7 @@ async function writePlan(
   hold: HoldStatus,
   today: CalendarDate,
   review: boolean,
+  reasons: ReadonlyMap<string, string> = new Map(),
 ): Promise<{ created: number; createdKeys: Set<string>; skipped: number }> {
   const createdKeys = new Set<string>();
   // The steps an invoice passed over ride on its first record of the day: the planned one, or
@@ -276,7 +303,7 @@ async function writePlan(
       col.sendAfter.push(windowOf(a.scenarioId));
       // In review mode every action waits for a human; "review" says that is the only reason.
       col.status.push(a.requiresApproval || review ? 'awaiting_approval' : 'queued');
-      col.reason.push(!a.requiresApproval && review ? REVIEW_REASON : null);
+      col.reason.push(reasons.get(a.dedupeKey) ?? (!a.requiresApproval && review ? REVIEW_REASON : null));
       let n = 0;
       for (const i of a.invoices) {
         const sup = takeSuperseded(i.invoiceId);

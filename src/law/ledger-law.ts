@@ -16,10 +16,12 @@ import {
   penaltyReceivable,
   prescriptionStatus,
   type RateTables,
+  type RegimeDecision,
   type TermsWarning,
 } from '../domain/law/index.ts';
+import { customerRegime } from './regime.ts';
 import type { Minor } from '../domain/money.ts';
-import { ERROR_CODES, notFound, RelanceError } from '../errors.ts';
+import { ERROR_CODES, RelanceError } from '../errors.ts';
 import { createInvoice, getInvoiceByNumber, type Invoice } from './../ledger/repo.ts';
 import { defineErrors } from '../i18n/index.ts';
 
@@ -100,15 +102,14 @@ export async function ledgerPenaltyStatement(
   asOf: CalendarDate,
   rates: RateTables,
   opts: { sinceDays?: number } = {},
-): Promise<{ statement: PenaltyStatement; customerId: bigint; customerKind: 'business' | 'consumer' }> {
+): Promise<{ statement: PenaltyStatement; customerId: bigint; customerKind: 'business' | 'consumer'; regime: RegimeDecision }> {
   let customerId: bigint;
   let only: Invoice | null = null;
   if ('invoiceNumber' in target) {
     only = await getInvoiceByNumber(q, orgId, target.invoiceNumber);
     customerId = only.customerId;
   } else customerId = target.customerId;
-  const [c] = await q.query<{ kind: 'business' | 'consumer'; country: string }>('SELECT kind, country FROM customers WHERE organisation_id = $1 AND id = $2', [orgId, customerId]);
-  if (!c) throw notFound('customer', String(customerId));
+  const law = await customerRegime(q, orgId, customerId);
   const since = addDays(asOf, -(opts.sinceDays ?? 365));
   const invoices = await q.query<Record<string, unknown>>(
     `SELECT i.id, i.number, i.issue_date, i.due_date, i.currency, i.amount_incl_tax_minor,
@@ -129,8 +130,9 @@ export async function ledgerPenaltyStatement(
   }
   const statement = buildPenaltyStatement(
     {
-      jurisdiction: c.country === 'FR' ? 'FR' : 'EU',
-      debtor: c.kind,
+      jurisdiction: law.jurisdiction,
+      debtor: law.debtor,
+      ...(law.contractRatePercent ? { contractRatePercent: law.contractRatePercent } : {}),
       currency: invoices[0] ? String(invoices[0].currency) : 'EUR',
       asOf,
       invoices: invoices.map((i) => {
@@ -148,7 +150,7 @@ export async function ledgerPenaltyStatement(
     },
     rates,
   );
-  return { statement, customerId, customerKind: c.kind };
+  return { statement, customerId, customerKind: law.debtor, regime: law };
 }
 
 /**

@@ -68,3 +68,12 @@ export function pct(n: number | string | null | undefined, lang: Lang, decimals 
   if (n === null || n === undefined || n === '') return '—';
   return `${num(n, lang, decimals)}${lang === 'fr' ? '\u202f%' : '%'}`;
 }
+
+/**
+ * A step's place relative to the due date: "J", "J+8", "J-5" in French (the credit controller's
+ * shorthand), "due day", "day +8", "day −5" in English.
+ */
+export function stepLabel(offset: number, lang: Lang): string {
+  if (lang === 'fr') return offset === 0 ? 'J' : `J${offset > 0 ? '+' : ''}${offset}`;
+  return offset === 0 ? 'due day' : `day ${offset > 0 ? '+' : '−'}${Math.abs(offset)}`;
+}

@@ -519,6 +519,14 @@ export const MESSAGES = defineMessages({
   'settings.windowStart': { fr: 'Début de la plage', en: 'Window start' },
   'settings.windowEnd': { fr: 'Fin de la plage', en: 'Window end' },
   'settings.staleBankDays': { fr: 'Relevé bancaire trop ancien après (jours)', en: 'Bank data stale after (days)' },
+  'rates.provisional': {
+    fr: 'Taux {table} inconnu après le {date} : les pénalités utilisent le dernier taux connu et les mises en demeure attendent votre approbation.',
+    en: '{table} rate unknown after {date}: interest uses the latest known rate and formal notices wait for your approval.',
+  },
+  'rates.provisionalHow': {
+    fr: 'L’exploitant de l’instance ajoute le taux officiel publié : relance rates set --table {table} --from <date> --rate <taux>.',
+    en: 'The instance operator adds the official published rate: relance rates set --table {table} --from <date> --rate <rate>.',
+  },
   'settings.acknowledgeAgreements': {
     fr: 'Confirmer au client par écrit chaque promesse, litige et échéancier enregistré (accusé de réception, échéancier détaillé)',
     en: 'Confirm to the customer in writing every promise, dispute and payment plan recorded (acknowledgement, detailed schedule)',

@@ -10,9 +10,14 @@ import { validation } from '../../errors.ts';
 import { CE } from '../errors.ts';
 import { getInvoiceByNumber, getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
+import { rateWarningText } from '../../law/regime.ts';
 import { cliLang } from '../exit.ts';
 
 const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
+
+/** "J+8" in French, "day +8" in English (issue 16: no French day counts for English readers). */
+const step = (offset: number) =>
+  cliLang(process.env) === 'fr' ? `J${offset >= 0 ? '+' : ''}${offset}` : offset === 0 ? 'due day' : `day ${offset > 0 ? '+' : '-'}${Math.abs(offset)}`;
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -50,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
               if (o.json) ctx.out(json(line));
               else ctx.out(`${line.plannedOn}  ${line.channel.padEnd(17)} ${line.step.padEnd(5)} ${line.tone.padEnd(13)} ${a.customerName} — ${line.invoices.join(', ')}${a.requiresApproval ? '  [approval]' : ''}`);
             }
-            if (!o.json) for (const s of skipped) ctx.out(`${today}  skipped            J${s.stepOffset >= 0 ? '+' : ''}${s.stepOffset} ${s.channel} of ${s.number}: ${reasonText(s.reason, cliLang(process.env))}`);
+            if (!o.json) for (const s of skipped) ctx.out(`${today}  skipped            ${step(s.stepOffset)} ${s.channel} of ${s.number}: ${reasonText(s.reason, cliLang(process.env))}`);
             else for (const s of skipped) ctx.out(json({ type: 'skipped', invoice: s.number, step: s.stepKey, reason: s.reason }));
           },
         });
@@ -60,6 +65,7 @@ export function register(program: Command, ctx: CliContext): void {
             `${summary.dryRun ? '[dry run, nothing written] ' : ''}${today}: ${summary.actionsCreated} actions planned (${summary.awaitingApproval} awaiting approval), ${summary.stepsSkipped} steps skipped, ${summary.invoicesHeldByGap} invoices held by the minimum gap, ${summary.actionsAlreadyThere} already planned; promises broken ${summary.promisesBroken}, kept ${summary.promisesKept}; plans broken ${summary.plansBroken}`,
           );
           if (summary.hold.message) ctx.out(`${summary.hold.held ? 'SENDING HELD: ' : 'note: '}${summary.hold.message}`);
+          for (const w of summary.rateWarnings) ctx.out(rateWarningText(w, cliLang(process.env), summary.heldForProvisionalRate));
         }
       } finally {
         await db.close();
@@ -95,7 +101,7 @@ export function register(program: Command, ctx: CliContext): void {
         for (const l of lines) {
           const why = reasonText(l.reason, cliLang(process.env));
           const what = l.state === 'done' ? `done (${l.actionStatus ?? 'planned'})` : l.state === 'skipped' ? `skipped: ${why}` : l.state === 'cancelled' ? `cancelled: ${why}` : l.state;
-          ctx.out(`${l.invoice}  ${l.date}  J${l.offset >= 0 ? '+' : ''}${l.offset}`.padEnd(36) + `${l.channel.padEnd(18)}${l.tone.padEnd(14)}${what}${l.paused ? ' (paused)' : ''}`);
+          ctx.out(`${l.invoice}  ${l.date}  ${step(l.offset)}`.padEnd(36) + `${l.channel.padEnd(18)}${l.tone.padEnd(14)}${what}${l.paused ? ' (paused)' : ''}`);
         }
       } finally {
         await db.close();
@@ -118,7 +124,7 @@ export function register(program: Command, ctx: CliContext): void {
         else
           for (const s of list) {
             ctx.out(`${s.key} (v${s.version})${s.isDefault ? ' [default]' : ''}: ${s.name}`);
-            for (const st of s.definition.steps) ctx.out(`  J${st.offset >= 0 ? '+' : ''}${st.offset}  ${st.channel.padEnd(18)} ${st.tone.padEnd(14)} ${st.template}${st.requiresApproval ? '  [approval]' : ''}`);
+            for (const st of s.definition.steps) ctx.out(`  ${step(st.offset).padEnd(8)}  ${st.channel.padEnd(18)} ${st.tone.padEnd(14)} ${st.template}${st.requiresApproval ? '  [approval]' : ''}`);
           }
       } finally {
         await db.close();

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { jsonReplacer } from '../../db/driver.ts';
 import { type CalendarDate, calendarDate, formatLongDate, todayIn } from '../../domain/dates.ts';
-import { FORTY_FIVE_EOM_METHODS, type FortyFiveEndOfMonthMethod } from '../../domain/law/index.ts';
+import { FORTY_FIVE_EOM_METHODS, type FortyFiveEndOfMonthMethod, renderLawNote } from '../../domain/law/index.ts';
 import { formatMoney } from '../../domain/money.ts';
 import { validation } from '../../errors.ts';
 import { CE } from '../errors.ts';
@@ -25,6 +25,11 @@ const M = defineMessages({
   statement_total: { fr: 'Total des pénalités au {asOf} : {total}{provisional}', en: 'Total penalties at {asOf}: {total}{provisional}' },
   statement_empty: { fr: 'Aucun retard : aucune pénalité n’est due.', en: 'Nothing late: no penalty is owed.' },
   provisional: { fr: ' (PROVISOIRE : un taux n’est pas encore connu)', en: ' (PROVISIONAL: a rate is not known yet)' },
+  regime: { fr: 'Loi applicable : {law} ({jurisdiction}, {why})', en: 'Governing law: {law} ({jurisdiction}, {why})' },
+  why_debtor_country: { fr: 'pays du client', en: 'the customer’s country' },
+  why_eu_directive: { fr: 'client dans l’Union européenne', en: 'customer in the European Union' },
+  why_creditor_country: { fr: 'pays de l’organisation', en: 'the organisation’s country' },
+  why_chosen: { fr: 'choisie au contrat', en: 'chosen by the contract' },
   booked: { fr: 'Facture de pénalités {number} créée : {amount}, échéance le {due}.', en: 'Penalty invoice {number} booked: {amount}, due on {due}.' },
 });
 
@@ -104,15 +109,16 @@ export function register(program: Command, ctx: CliContext): void {
         const asOf = o.date ? calendarDate(o.date, { field: '--date' }) : todayIn(org.timeZone, Date.now());
         const result = await db.tx(async (q) => {
           const target = o.invoice ? { invoiceNumber: o.invoice } : { customerId: BigInt(o.customer!) };
-          const { statement, customerId } = await ledgerPenaltyStatement(q, orgId, target, asOf, await loadRateTables(q));
+          const { statement, customerId, regime } = await ledgerPenaltyStatement(q, orgId, target, asOf, await loadRateTables(q));
           const booked = o.book ? await bookPenaltyStatement(q, orgId, customerId, statement, { issueDate: asOf }) : null;
-          return { statement, booked };
+          return { statement, booked, regime };
         });
-        const { statement, booked } = result;
+        const { statement, booked, regime } = result;
         if (o.json) {
-          ctx.out(JSON.stringify({ statement, booked }, jsonReplacer));
+          ctx.out(JSON.stringify({ regime: { id: regime.regime.id, jurisdiction: regime.jurisdiction, reason: regime.reason, contractRatePercent: regime.contractRatePercent }, statement, booked }, jsonReplacer));
           return;
         }
+        ctx.out(t(M, l, 'regime', { law: regime.regime.basis.law[l], jurisdiction: regime.jurisdiction, why: t(M, l, `why_${regime.reason}`) }));
         const money = (m: bigint) => formatMoney(m, statement.currency, l);
         if (statement.lines.length === 0) ctx.out(t(M, l, 'statement_empty'));
         for (const line of statement.lines) {
@@ -128,6 +134,8 @@ export function register(program: Command, ctx: CliContext): void {
           );
         }
         ctx.out(t(M, l, 'statement_total', { asOf: formatLongDate(asOf, l), total: money(statement.totalMinor), provisional: statement.provisional ? t(M, l, 'provisional') : '' }));
+        // The operator's side: what was assumed and how to complete the table.
+        for (const n of statement.noteDetails) ctx.out(`- ${renderLawNote(n, l)}`);
         if (booked) ctx.out(t(M, l, 'booked', { number: booked.number, amount: money(booked.amountInclTaxMinor), due: formatLongDate(booked.dueDate as CalendarDate, l) }));
       } finally {
         await db.close();

@@ -5,6 +5,8 @@
  */
 export {
   computeLateFees,
+  lateFeesUnder,
+  type LedgerDebt,
   DEFAULT_LATE_FEE_RULES,
   JURISDICTIONS,
   ukFixedSum,
@@ -53,4 +55,19 @@ export {
   type PenaltyStatementInvoice,
   type PenaltyStatementLine,
 } from './penalty-statement.ts';
-export { LAW_MESSAGES, renderLawNote, type LawNote } from './messages.ts';
+export { forTheDebtor, LAW_MESSAGES, renderLawNote, type LawNote } from './messages.ts';
+export {
+  allRegimes,
+  decideRegime,
+  EU_DIRECTIVE_COUNTRIES,
+  indemnityFor,
+  REGIMES,
+  regimeOf,
+  type Citation,
+  type IndemnityRule,
+  type InterestRule,
+  type Regime,
+  type RegimeDecision,
+  type RegimeParties,
+} from './regimes.ts';
+export { type ProvisionalRate, ProvisionalRates, provisionalToday } from './provisional.ts';

@@ -25,6 +25,7 @@ import { defineErrors, t } from '../../i18n/index.ts';
 import { civilToDay, dayToCivil, daysInYear, fromDay, semesterEnd, semesterLabel, semesterOfDay, semesterStart, semesterStartDay, toDay } from './calendar.ts';
 import { LAW_MESSAGES, type LawNote, renderLawNote } from './messages.ts';
 import { formatRatePercent, parseRatePercent, RATE_SCALE, type RateLookup, rateOnDay, type RateTableName, type RateTables } from './rates.ts';
+import { allRegimes, indemnityFor, type InterestRule, type Regime, type RegimeDecision, regimeOf } from './regimes.ts';
 
 const E = defineErrors('law-interest', {
   currency: { fr: '« {currency} » n’est pas un code devise ISO 4217', en: '"{currency}" is not an ISO 4217 currency code' },
@@ -115,27 +116,14 @@ interface Resolved {
   info?: LawNote;
 }
 
-const LAW_LABEL: Record<Jurisdiction, string> = {
-  FR: 'C. com. L441-10',
-  EU: 'Directive 2011/7/EU art. 2(6)',
-  BE: 'loi du 2 août 2002',
-  ES: 'Ley 3/2004',
-  IT: 'D.Lgs. 231/2002',
-  DE: 'BGB §288',
-  GB: 'Late Payment of Commercial Debts (Interest) Act 1998',
-};
-
-const EUR_INDEMNITY = 4000n;
-/** s.5A LPCDIA 1998: fixed sum by size of the debt, in pence. */
+/** s.5A LPCDIA 1998: the UK fixed sum by size of the debt, in pence (the GB regime's bands). */
 export function ukFixedSum(amountMinor: bigint): bigint {
-  if (amountMinor < 100_000n) return 4000n;
-  if (amountMinor < 1_000_000n) return 7000n;
-  return 10_000n;
+  return indemnityFor(regimeOf('GB', 'business')!.indemnity!, amountMinor);
 }
 
 /**
- * Resolved rates per rate-table object, keyed by regime × 100,000 + half-year index: a million
- * invoices share a few dozen half-years, so each is looked up and described once.
+ * Resolved rates per rate-table object, keyed by regime (and creditor kind) × 100,000 + half-year
+ * index: a million invoices share a few dozen half-years, so each is looked up and described once.
  */
 const cache = new WeakMap<RateTables, Map<number, Resolved>>();
 
@@ -148,43 +136,13 @@ function cacheFor(tables: RateTables): Map<number, Resolved> {
   return m;
 }
 
-/** Regimes that take a reference rate per half-year plus a margin. */
-interface Regime {
-  table: RateTableName;
-  margin: bigint;
-  law: string;
-}
-const REGIMES: readonly Regime[] = [
-  { table: 'ecb-mro', margin: 10n, law: 'C. com. L441-10' },
-  { table: 'fr-taux-legal-autres', margin: 0n, law: 'C. civ. 1231-6' },
-  { table: 'fr-taux-legal-particulier', margin: 0n, law: 'C. civ. 1231-6' },
-  { table: 'ecb-mro', margin: 8n, law: 'Directive 2011/7/EU art. 2(6)' },
-  { table: 'ecb-mro', margin: 8n, law: 'loi du 2 août 2002' },
-  { table: 'ecb-mro', margin: 8n, law: 'Ley 3/2004' },
-  { table: 'ecb-mro', margin: 8n, law: 'D.Lgs. 231/2002' },
-  { table: 'de-basiszinssatz', margin: 9n, law: 'BGB §288(2)' },
-  { table: 'de-basiszinssatz', margin: 5n, law: 'BGB §288(1)' },
-];
-const REGIME_GB = 20;
-const REGIME_FLOOR = 21;
+/** A stable number per regime, for the cache keys (the French floor has its own). */
+const REGIME_INDEX = new Map<Regime, number>(allRegimes().map((r, i) => [r, i]));
+const FLOOR_KEY = 1_000;
 
-function regimeOf(jurisdiction: Jurisdiction, consumer: boolean, creditorKind: CreditorKind): number {
-  switch (jurisdiction) {
-    case 'FR':
-      return consumer ? (creditorKind === 'individual' ? 2 : 1) : 0;
-    case 'EU':
-      return 3;
-    case 'BE':
-      return 4;
-    case 'ES':
-      return 5;
-    case 'IT':
-      return 6;
-    case 'DE':
-      return consumer ? 8 : 7;
-    default:
-      return REGIME_GB;
-  }
+/** The reference table of a regime's interest: the French taux légal depends on who the creditor is. */
+function referenceTable(rule: InterestRule, creditorKind: CreditorKind): RateTableName {
+  return typeof rule.table === 'string' ? rule.table : rule.table[creditorKind];
 }
 
 function provisionalNote(l: RateLookup, period: string, applied: bigint): LawNote | undefined {
@@ -198,14 +156,15 @@ function provisionalNote(l: RateLookup, period: string, applied: bigint): LawNot
 const semesterPeriod = (sem: number) => `${semesterLabel(sem)} (${semesterStart(sem)} – ${semesterEnd(sem)})`;
 
 /** Reference rate of a half-year plus a margin: FR/EU/BE/ES/IT (ECB), DE (Basiszinssatz), FR consumers (taux légal). */
-function semesterRate(c: Map<number, Resolved>, tables: RateTables, regime: number, sem: number): Resolved {
-  const key = regime * 100_000 + sem;
+function semesterRate(c: Map<number, Resolved>, tables: RateTables, regime: Regime, creditorKind: CreditorKind, sem: number): Resolved {
+  const key = (REGIME_INDEX.get(regime)! * 2 + (creditorKind === 'individual' ? 1 : 0)) * 100_000 + sem;
   const hit = c.get(key);
   if (hit) return hit;
-  const { table, margin, law } = REGIMES[regime]!;
+  const rule = regime.interest!;
+  const table = referenceTable(rule, creditorKind);
   const l = rateOnDay(tables, table, semesterStartDay(sem));
-  const scaled = l.scaled + margin * RATE_SCALE;
-  const vars = { rate: l.ratePercent, on: l.on, margin: String(margin), law, semester: semesterLabel(sem) };
+  const scaled = l.scaled + rule.marginPoints * RATE_SCALE;
+  const vars = { rate: l.ratePercent, on: l.on, margin: String(rule.marginPoints), law: rule.law, semester: semesterLabel(sem) };
   const sourceNote: LawNote =
     table === 'ecb-mro'
       ? { key: 'source_ecb', vars }
@@ -221,15 +180,16 @@ function resolved(scaled: bigint, sourceNote: LawNote, provisional: boolean, not
   return { scaled, percent: formatRatePercent(scaled), source: renderLawNote(sourceNote, 'en'), sourceNote, provisional, note };
 }
 
-/** GB: Bank Rate on 31 December (interest starting January–June) or 30 June (July–December), + 8. */
-function ukRate(c: Map<number, Resolved>, tables: RateTables, startSem: number): Resolved {
-  const key = REGIME_GB * 100_000 + startSem;
+/** A rate fixed for the debt (GB): Bank Rate on 31 December (interest starting January–June) or 30 June (July–December), + the margin. */
+function perDebtRate(c: Map<number, Resolved>, tables: RateTables, regime: Regime, startSem: number): Resolved {
+  const key = REGIME_INDEX.get(regime)! * 2 * 100_000 + startSem;
   const hit = c.get(key);
   if (hit) return hit;
+  const rule = regime.interest!;
   const year = Math.floor(startSem / 2);
   const refDay = startSem % 2 === 0 ? civilToDay(year - 1, 12, 31) : civilToDay(year, 6, 30);
-  const l = rateOnDay(tables, 'boe-bank-rate', refDay);
-  const scaled = l.scaled + 8n * RATE_SCALE;
+  const l = rateOnDay(tables, referenceTable(rule, 'professional'), refDay);
+  const scaled = l.scaled + rule.marginPoints * RATE_SCALE;
   const sourceNote: LawNote = { key: 'source_boe', vars: { rate: l.ratePercent, on: l.on } };
   const r = resolved(scaled, sourceNote, l.provisional, provisionalNote(l, semesterPeriod(startSem), scaled));
   r.info = { key: 'gb_fixed_rate', vars: { refDate: fromDay(refDay) } };
@@ -239,7 +199,7 @@ function ukRate(c: Map<number, Resolved>, tables: RateTables, startSem: number):
 
 /** FR: a contractual rate must be at least 3 × the taux légal "autres cas" of the half-year (L441-10). */
 function frenchFloor(c: Map<number, Resolved>, tables: RateTables, sem: number): Resolved {
-  const key = REGIME_FLOOR * 100_000 + sem;
+  const key = FLOOR_KEY * 100_000 + sem;
   const hit = c.get(key);
   if (hit) return hit;
   const l = rateOnDay(tables, 'fr-taux-legal-autres', semesterStartDay(sem));
@@ -261,10 +221,16 @@ function roundingRule(dayCount: LateFeeRules['dayCount']): string {
 
 const CURRENCY_RE = /^[A-Z]{3}$/;
 const NOTE_NEEDS_NOTICE: LawNote = { key: 'consumer_needs_notice', vars: {} };
-const NOTE_DE_CONSUMER: LawNote = { key: 'de_consumer_from_due', vars: {} };
-const NOTE_NO_INDEMNITY: LawNote = { key: 'consumer_no_indemnity', vars: {} };
-const NOT_COVERED: Partial<Record<Jurisdiction, LawNote>> = {};
-for (const j of JURISDICTIONS) NOT_COVERED[j] = { key: 'consumer_not_covered', vars: { law: LAW_LABEL[j] } };
+/** A regime's own notes, made once (notes are compared by identity). */
+const REGIME_NOTES = new Map<Regime, { always: LawNote[]; whenLate: LawNote[] }>();
+for (const r of allRegimes()) {
+  REGIME_NOTES.set(r, { always: (r.notes?.always ?? []).map((key) => ({ key, vars: {} })), whenLate: (r.notes?.whenLate ?? []).map((key) => ({ key, vars: {} })) });
+}
+/** Per consumer regime without interest rules: "the B2B rules (<law>) do not apply". */
+const NOT_COVERED = new Map<Regime, LawNote>();
+for (const r of allRegimes()) {
+  if (r.interest === null) NOT_COVERED.set(r, { key: 'consumer_not_covered', vars: { law: regimeOf(r.jurisdiction, 'business')?.interest?.law ?? r.jurisdiction } });
+}
 
 const english = new WeakMap<LawNote, string>();
 function inEnglish(n: LawNote): string {
@@ -289,10 +255,11 @@ const byDay = (a: DatedAmount, b: DatedAmount) => a.day - b.day;
 /** Late-payment interest and fixed compensation for one invoice. Pure: the rates are a parameter. */
 export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFeeResult {
   const { jurisdiction, debtor, currency, amountMinor } = input;
-  if (!Object.hasOwn(LAW_LABEL, jurisdiction)) {
+  if (!(JURISDICTIONS as readonly string[]).includes(jurisdiction)) {
     throw validation(E('jurisdiction', { jurisdiction: String(jurisdiction), known: JURISDICTIONS.join(', ') }), { field: 'jurisdiction' });
   }
   if (debtor !== 'business' && debtor !== 'consumer') throw validation(E('debtor', { debtor: String(debtor) }), { field: 'debtor' });
+  const regime = regimeOf(jurisdiction, debtor)!;
   if (typeof currency !== 'string' || !CURRENCY_RE.test(currency)) throw validation(E('currency', { currency: String(currency) }), { field: 'currency' });
   if (typeof amountMinor !== 'bigint' || amountMinor < 0n) throw validation(E('amount'), { field: 'amountMinor' });
   const creditorKind = input.creditorKind ?? 'professional';
@@ -322,39 +289,35 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
   const c = cacheFor(rates);
 
   // The regime: which rate, from which day.
-  const consumer = debtor === 'consumer';
   let contract: bigint | undefined;
   if (input.contractRatePercent !== undefined && input.contractRatePercent !== '') {
     contract = parseRatePercent(input.contractRatePercent, { field: 'contractRatePercent' });
     if (contract < 0n) throw validation(E('contract_negative'), { field: 'contractRatePercent' });
-    if (consumer) {
+    if (regime.contractRate === 'ignored') {
       addNote(notes, { key: 'contract_rate_ignored_consumer', vars: { rate: formatRatePercent(contract) } });
       contract = undefined;
     }
   }
+  const rule = regime.interest;
   let startDay = dueDay + 1;
-  let covered = true;
-  if (consumer) {
-    if (jurisdiction === 'FR') {
-      if (noticeDay === undefined) {
-        covered = false;
-        addNote(notes, NOTE_NEEDS_NOTICE);
-      } else startDay = Math.max(dueDay, noticeDay) + 1;
-    } else if (jurisdiction === 'DE') {
-      addNote(notes, NOTE_DE_CONSUMER);
-    } else {
+  let covered = rule !== null;
+  if (rule === null) addNote(notes, NOT_COVERED.get(regime));
+  else if (rule.runsFrom === 'formal-notice') {
+    if (noticeDay === undefined) {
       covered = false;
-      addNote(notes, NOT_COVERED[jurisdiction]);
-    }
+      addNote(notes, NOTE_NEEDS_NOTICE);
+    } else startDay = Math.max(dueDay, noticeDay) + 1;
   }
+  const own = REGIME_NOTES.get(regime)!;
+  for (const n of own.always) addNote(notes, n);
 
   const startSem = semesterOfDay(startDay);
-  const regime = regimeOf(jurisdiction, consumer, creditorKind);
+  const perDebt = rule !== null && rule.fixing === 'per-debt';
   let fixed: Resolved | undefined;
   if (contract !== undefined) {
     fixed = resolved(contract, { key: 'source_contract', vars: { rate: formatRatePercent(contract) } }, false, undefined);
-  } else if (regime === REGIME_GB && covered) {
-    fixed = ukRate(c, rates, startSem);
+  } else if (perDebt && covered) {
+    fixed = perDebtRate(c, rates, regime, startSem);
     addNote(notes, fixed.info);
   }
 
@@ -368,9 +331,9 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
   let interest = 0n;
   let provisional = false;
   if (late && covered) {
-    // The UK rate is fixed for the debt: periods change only with payments.
-    const split = rules.semesterSplit && regime !== REGIME_GB;
-    const checkFrenchFloor = contract !== undefined && jurisdiction === 'FR';
+    // A rate fixed for the debt (UK): periods change only with payments.
+    const split = rules.semesterSplit && !perDebt;
+    const checkFrenchFloor = contract !== undefined && regime.contractRate === 'floor';
     let cursor = startDay;
     while (cursor <= untilDay) {
       while (pi < pays.length && pays[pi]!.day < cursor) paid += pays[pi++]!.amount;
@@ -384,7 +347,7 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
       }
       if (pi < pays.length && pays[pi]!.day < end) end = pays[pi]!.day;
       const days = end - cursor + 1;
-      const r = fixed ?? semesterRate(c, rates, regime, rules.semesterSplit ? sem : startSem);
+      const r = fixed ?? semesterRate(c, rates, regime, creditorKind, rules.semesterSplit ? sem : startSem);
       if (checkFrenchFloor) checkFloor(c, rates, contract!, sem, notes);
       const basis = rules.dayCount === '365' ? 365n : BigInt(daysInYear(dayToCivil(cursor)[0]));
       const scaled = r.scaled > 0n ? r.scaled : 0n;
@@ -410,12 +373,13 @@ export function computeLateFees(input: LateFeeInput, rates: RateTables): LateFee
   }
 
   let indemnity = 0n;
-  if (late && !consumer) {
-    const fixedCurrency = jurisdiction === 'GB' ? 'GBP' : 'EUR';
-    const sum = jurisdiction === 'GB' ? ukFixedSum(amountMinor) : EUR_INDEMNITY;
+  if (late && regime.indemnity) {
+    const fixedCurrency = regime.indemnity.currency;
+    const sum = indemnityFor(regime.indemnity, amountMinor);
     if (currency === fixedCurrency) indemnity = sum;
     else addNote(notes, { key: 'indemnity_other_currency', vars: { amount: `${toDecimalString(sum)} ${fixedCurrency}`, fixedCurrency, currency } });
-  } else if (late && consumer && jurisdiction === 'FR') addNote(notes, NOTE_NO_INDEMNITY);
+  }
+  if (late) for (const n of own.whenLate) addNote(notes, n);
 
   return {
     interestMinor: interest,
@@ -450,4 +414,35 @@ function checkFloor(c: Map<number, Resolved>, rates: RateTables, contract: bigin
       },
     );
   }
+}
+
+/** A debt as the ledger knows it, for `lateFeesUnder`. */
+export interface LedgerDebt {
+  currency: string;
+  amountMinor: bigint;
+  dueDate: CalendarDate;
+  until: CalendarDate;
+  payments?: { date: CalendarDate; amountMinor: bigint }[];
+  noticeDate?: CalendarDate;
+}
+
+/**
+ * The late fees of a debt under the regime decided for its parties (decideRegime): every surface
+ * (documents, dashboard, customer screen, penalty statements) computes through here, so they agree.
+ */
+export function lateFeesUnder(decision: RegimeDecision, debt: LedgerDebt, rates: RateTables): LateFeeResult {
+  return computeLateFees(
+    {
+      jurisdiction: decision.jurisdiction,
+      debtor: decision.debtor,
+      currency: debt.currency,
+      amountMinor: debt.amountMinor,
+      dueDate: debt.dueDate,
+      until: debt.until,
+      ...(debt.payments ? { payments: debt.payments } : {}),
+      ...(decision.contractRatePercent ? { contractRatePercent: decision.contractRatePercent } : {}),
+      ...(debt.noticeDate ? { noticeDate: debt.noticeDate } : {}),
+    },
+    rates,
+  );
 }

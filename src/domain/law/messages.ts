@@ -69,6 +69,14 @@ export interface LawNote {
   vars: Record<string, string>;
 }
 
+/**
+ * The notes a debtor may read in a document: explanations of the law. The others are advice to
+ * the operator (a rate not yet known and how to add it, an amount not converted, a consumer
+ * without a notice date) and never leave the operator's screens.
+ */
+const DEBTOR_NOTES: ReadonlySet<LawMessageKey> = new Set(['gb_fixed_rate', 'de_consumer_from_due']);
+export const forTheDebtor = (n: LawNote) => DEBTOR_NOTES.has(n.key);
+
 const RATE_VARS = new Set(['rate', 'assumed', 'applied']);
 
 export function renderLawNote(note: LawNote, lang: Lang): string {

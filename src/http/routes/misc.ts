@@ -21,7 +21,8 @@ import {
   dsoCountback,
   overdueShare,
 } from '../../domain/kpi.ts';
-import { computeLateFees, JURISDICTIONS, RATE_TABLE_NAMES } from '../../domain/law/index.ts';
+import { computeLateFees, decideRegime, type Jurisdiction, JURISDICTIONS, RATE_TABLE_NAMES } from '../../domain/law/index.ts';
+import { creditorTerms } from '../../law/regime.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { type ColumnMapping, importCsv } from '../../imports/csv.ts';
 import { importEInvoices } from '../../imports/einvoice.ts';
@@ -252,10 +253,11 @@ export const miscRoutes: RouteDef[] = [
       let currency = body.currency ?? org.currency;
       let dueDate = body.dueDate ? D(body.dueDate) : null;
       let debtor = body.debtor ?? 'business';
+      let debtorCountry: string | null = null;
       let payments: { date: CalendarDate; amountMinor: bigint }[] = [];
       if (body.invoiceId) {
         const [i] = await q.query<Row>(
-          `SELECT i.amount_incl_tax_minor, i.currency, i.due_date, c.kind FROM invoices i JOIN customers c ON c.organisation_id = i.organisation_id AND c.id = i.customer_id
+          `SELECT i.amount_incl_tax_minor, i.currency, i.due_date, c.kind, c.country FROM invoices i JOIN customers c ON c.organisation_id = i.organisation_id AND c.id = i.customer_id
             WHERE i.organisation_id = $1 AND i.id = $2`,
           [orgId, BigInt(body.invoiceId)],
         );
@@ -264,6 +266,7 @@ export const miscRoutes: RouteDef[] = [
         currency = String(i.currency);
         dueDate = i.due_date as CalendarDate;
         debtor = body.debtor ?? (i.kind as 'business' | 'consumer');
+        debtorCountry = (i.country as string | null) ?? null;
         payments = (
           await q.query<{ date: CalendarDate; amount: bigint }>(
             'SELECT allocated_on AS date, amount_minor AS amount FROM allocations WHERE organisation_id = $1 AND invoice_id = $2',
@@ -275,16 +278,26 @@ export const miscRoutes: RouteDef[] = [
         if (!dueDate) throw validation(E('due_date'), { field: 'dueDate' });
         amountMinor = parseAmount(body.amount, currency, { field: 'amount' });
       }
+      // The regime the law module decides for these parties, unless the caller names a jurisdiction;
+      // the organisation's contractual rate applies where the regime lets it.
+      const creditor = await creditorTerms(q, orgId);
+      const law = decideRegime({
+        creditorCountry: creditor.creditorCountry,
+        debtorCountry,
+        debtorKind: debtor,
+        contractRatePercent: body.contractRatePercent ?? creditor.contractRatePercent,
+        chosenJurisdiction: (body.jurisdiction as Jurisdiction | undefined) ?? null,
+      });
       return computeLateFees(
         {
-          jurisdiction: (body.jurisdiction ?? (org.country === 'FR' ? 'FR' : 'EU')) as never,
+          jurisdiction: law.jurisdiction,
           debtor,
           currency,
           amountMinor,
           dueDate: dueDate!,
           until: body.until ? D(body.until) : today,
           payments,
-          contractRatePercent: body.contractRatePercent,
+          ...(law.contractRatePercent ? { contractRatePercent: law.contractRatePercent } : {}),
         },
         await loadRateTables(q),
       );

@@ -9,7 +9,8 @@ import type { Context, Hono } from 'hono';
 import { type Db, escapeLike, type Queryable, pgArray } from '../../db/driver.ts';
 import { jsonReplacer } from '../../db/driver.ts';
 import { addDays, addMonths, type CalendarDate, calendarDate, dayOfWeek, daysBetween, maxDate, todayIn } from '../../domain/dates.ts';
-import { computeLateFees, RATE_TABLE_NAMES, type RateTables, renderLawNote } from '../../domain/law/index.ts';
+import { lateFeesUnder, type ProvisionalRate, ProvisionalRates, RATE_TABLE_NAMES, type RateTables, renderLawNote } from '../../domain/law/index.ts';
+import { creditorTerms, rateWarnings, regimeBetween } from '../../law/regime.ts';
 import { divRoundHalfUp, type Minor } from '../../domain/money.ts';
 import { importBankFile } from '../../bank/import.ts';
 import { acceptProposal, manualMatch, reconcile, reviewQueue, undoMatch } from '../../bank/reconcile.ts';
@@ -209,7 +210,7 @@ export interface DashboardPayload {
   add: number | null;
   cei: number | null;
   averageDaysToPay: number | null;
-  penalties: { interestMinor: string; indemnityMinor: string; invoices: number };
+  penalties: { interestMinor: string; indemnityMinor: string; invoices: number; provisionalRates: ProvisionalRate[] };
   aging: { bucket: string; amountMinor: string; count: number }[];
   trends: { month: string; salesMinor: string; collectedMinor: string; receivablesMinor: string; overdueMinor: string }[];
   cashCollectedThisMonthMinor: string;
@@ -471,6 +472,7 @@ export async function computeDashboard(q: Queryable, org: Organisation, today: C
 /** Late-payment interest and recovery indemnities accrued today on every overdue open invoice. */
 async function accruedPenalties(q: Queryable, orgId: string, currency: string, today: CalendarDate): Promise<DashboardPayload['penalties']> {
   const tables = await rates(q);
+  const creditor = await creditorTerms(q, orgId);
   const rows = await q.query<{ id: bigint; kind: 'business' | 'consumer'; country: string; due_date: CalendarDate; amount: bigint; pays: string | null }>(
     `SELECT i.id, c.kind, c.country, i.due_date, i.amount_incl_tax_minor AS amount,
             (SELECT string_agg(x.d || '=' || x.a, ',') FROM (
@@ -482,6 +484,7 @@ async function accruedPenalties(q: Queryable, orgId: string, currency: string, t
   );
   let interest = 0n;
   let indemnity = 0n;
+  const provisional = new ProvisionalRates();
   for (const r of rows) {
     const payments = r.pays
       ? r.pays.split(',').map((p) => {
@@ -489,11 +492,12 @@ async function accruedPenalties(q: Queryable, orgId: string, currency: string, t
           return { date: d as CalendarDate, amountMinor: BigInt(a) };
         })
       : [];
-    const fees = computeLateFees({ jurisdiction: 'FR', debtor: r.kind, currency, amountMinor: r.amount, dueDate: r.due_date, until: today, payments }, tables);
+    const fees = lateFeesUnder(regimeBetween(creditor, r), { currency, amountMinor: r.amount, dueDate: r.due_date, until: today, payments }, tables);
     interest += fees.interestMinor;
     indemnity += fees.indemnityMinor;
+    provisional.add(fees);
   }
-  return { interestMinor: String(interest), indemnityMinor: String(indemnity), invoices: rows.length };
+  return { interestMinor: String(interest), indemnityMinor: String(indemnity), invoices: rows.length, provisionalRates: provisional.list() };
 }
 
 // ------------------------------------------------------------------ messages as they went out
@@ -667,7 +671,9 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   // ---------------------------------------------------------------- dashboard
   app.get(r('/dashboard'), async (c) => {
     const p = allow(c, 'read');
-    return json(await readDashboard(ctx, p.orgId, { fresh: c.req.query('fresh') === '1' }));
+    const { today } = await orgToday(ctx, p.orgId);
+    // Read now, not from the snapshot: an operator who adds the missing rate sees the warning go.
+    return json({ ...(await readDashboard(ctx, p.orgId, { fresh: c.req.query('fresh') === '1' })), rateWarnings: await rateWarnings(db, p.orgId, today, await loadRateTables(db)) });
   });
 
   // ---------------------------------------------------------------- today's worklist
@@ -705,10 +711,12 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       [p.orgId],
     );
     const bank = await staleBankGuard(db, p.orgId, today, org.timeZone);
+    const warnings = await rateWarnings(db, p.orgId, today, await loadRateTables(db));
     const withAmount = (a: OutboxRow) => ({ ...a, openMinor: String(amounts.get(String(a.id))?.open ?? 0n), currency: amounts.get(String(a.id))?.currency ?? org.currency });
     return json({
       today,
       bank,
+      rateWarnings: warnings,
       approvals: approvals.map(withAmount),
       problems: problems.map(withAmount),
       calls: calls.map((t) => ({
@@ -1883,6 +1891,8 @@ async function customerPenalties(q: Queryable, orgId: string, customerId: bigint
   const customer = await getCustomer(q, orgId, customerId);
   const ledger = await customerLedger(q, orgId, customerId, today);
   const tables = await rates(q);
+  const law = regimeBetween(await creditorTerms(q, orgId), customer);
+  const provisional = new ProvisionalRates();
   const invoices = [];
   let interest = 0n;
   let indemnity = 0n;
@@ -1893,10 +1903,8 @@ async function customerPenalties(q: Queryable, orgId: string, customerId: bigint
        UNION ALL SELECT written_off_on, amount_minor FROM write_offs WHERE organisation_id = $1 AND invoice_id = $2`,
       [orgId, i.invoiceId],
     );
-    const r = computeLateFees(
-      { jurisdiction: 'FR', debtor: customer.kind, currency: i.currency, amountMinor: i.amountInclTaxMinor, dueDate: i.dueDate, until: today, payments: pays.map((p) => ({ date: p.date, amountMinor: p.amount })) },
-      tables,
-    );
+    const r = lateFeesUnder(law, { currency: i.currency, amountMinor: i.amountInclTaxMinor, dueDate: i.dueDate, until: today, payments: pays.map((p) => ({ date: p.date, amountMinor: p.amount })) }, tables);
+    provisional.add(r);
     interest += r.interestMinor;
     indemnity += r.indemnityMinor;
     invoices.push({
@@ -1913,7 +1921,16 @@ async function customerPenalties(q: Queryable, orgId: string, customerId: bigint
       notes: r.noteDetails.map((n) => renderLawNote(n, lang)),
     });
   }
-  return { today, kind: customer.kind, interestMinor: String(interest), indemnityMinor: String(indemnity), invoices };
+  return {
+    today,
+    kind: customer.kind,
+    // Which law: the regime decided for this customer, and where the law says so.
+    regime: { id: law.regime.id, jurisdiction: law.jurisdiction, reason: law.reason, law: law.regime.basis.law[lang], contractRatePercent: law.contractRatePercent },
+    interestMinor: String(interest),
+    indemnityMinor: String(indemnity),
+    invoices,
+    provisionalRates: provisional.list(),
+  };
 }
 
 function langParam(v: string | undefined): Lang {

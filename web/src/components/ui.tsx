@@ -167,3 +167,22 @@ export function BankHold({ hold, today }: { hold: { held: boolean; message: stri
     </div>
   );
 }
+
+/**
+ * Rate tables the organisation's overdue debts need and that are not known that far: interest
+ * uses the latest known rate meanwhile and formal notices wait until the operator adds it.
+ */
+export function RateWarnings({ warnings }: { warnings: { table: string; knownThrough: string; regimes: string[] }[] | undefined }) {
+  const t = useT();
+  const lang = useLang();
+  if (!warnings?.length) return null;
+  return (
+    <div className="banner bad" data-testid="rate-warning">
+      {warnings.map((w) => (
+        <div key={w.table}>
+          <strong>{t('rates.provisional', { table: w.table, date: date(w.knownThrough, lang) })}</strong> {t('rates.provisionalHow', { table: w.table })}
+        </div>
+      ))}
+    </div>
+  );
+}

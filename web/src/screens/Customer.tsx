@@ -3,7 +3,7 @@ import { Link, useParams } from '@tanstack/react-router';
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { api } from '../api.ts';
 import { Code, Modal, StatusPill } from '../components/ui.tsx';
-import { date, dateTime, money, useLang, useT } from '../i18n.tsx';
+import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 import { toMinor } from './Today.tsx';
@@ -65,7 +65,6 @@ interface CustomerData {
   timeline: TimelineItem[];
 }
 
-const stepLabel = (offset: number) => (offset === 0 ? 'J' : `J${offset > 0 ? '+' : ''}${offset}`);
 
 export function Customer() {
   const t = useT();
@@ -240,7 +239,7 @@ export function Customer() {
                 {future.map((l) => (
                   <tr key={`${l.invoice}-${l.stepKey}`} data-testid="next-step" data-paused={l.paused ? 'yes' : 'no'}>
                     <td>{date(l.date, lang)}</td>
-                    <td>{stepLabel(l.offset)}</td>
+                    <td>{stepLabel(l.offset, lang)}</td>
                     <td>
                       <Code prefix="channel" value={l.channel} />
                     </td>

@@ -2,8 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { api } from '../api.ts';
 import { BarChart, BarLegend, LineChart } from '../components/charts.tsx';
-import { BankHold, Code } from '../components/ui.tsx';
-import { date, money, num, pct, useLang, useT } from '../i18n.tsx';
+import { BankHold, RateWarnings, Code } from '../components/ui.tsx';
+import { date, money, num, pct, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 
 export interface DashboardData {
@@ -24,6 +24,7 @@ export interface DashboardData {
   expected: { weekStart: string; dueMinor: string; promisedMinor: string }[];
   steps: { stepKey: string; channel: string; template: string; actions: number; paidWithin7: number; share: number | null }[];
   bank: { held: boolean; message: string | null; lastImportOn: string | null };
+  rateWarnings?: { table: string; knownThrough: string; regimes: string[] }[];
 }
 
 function Kpi({ label, value, formula, testId, tone }: { label: string; value: string; formula: string; testId: string; tone?: 'bad' | 'ok' }) {
@@ -67,6 +68,7 @@ export function Dashboard() {
         </span>
       </header>
       <BankHold hold={d.bank} today={d.asOf} />
+      <RateWarnings warnings={d.rateWarnings} />
       <section className="kpis">
         <Kpi testId="kpi-receivables" label={t('kpi.receivables')} value={m(d.totals.receivablesMinor)} formula={t('kpi.receivables.f')} />
         <Kpi testId="kpi-overdue" label={t('kpi.overdue')} value={m(d.totals.overdueMinor)} formula={t('kpi.overdue.f')} tone="bad" />
@@ -126,7 +128,7 @@ export function Dashboard() {
               {d.steps.map((s) => (
                 <tr key={`${s.stepKey}-${s.template}`}>
                   <td>
-                    {s.stepKey.split(':')[0] === '0' ? 'J' : `J${Number(s.stepKey.split(':')[0]) > 0 ? '+' : ''}${s.stepKey.split(':')[0]}`} · <Code prefix="template" value={s.template} />
+                    {stepLabel(Number(s.stepKey.split(':')[0]), lang)} · <Code prefix="template" value={s.template} />
                   </td>
                   <td>{t(`channel.${s.channel}` as MessageKey)}</td>
                   <td className="num">{num(s.actions, lang)}</td>

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { api } from '../api.ts';
 import { Code, StatusPill } from '../components/ui.tsx';
-import { date, dateTime, money, useLang, useT } from '../i18n.tsx';
+import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 
 interface InvoiceData {
@@ -80,7 +80,7 @@ export function InvoicePage() {
               {d.calendar.map((l) => (
                 <tr key={l.stepKey}>
                   <td>{date(l.date, lang)}</td>
-                  <td>{l.offset === 0 ? 'J' : `J${l.offset > 0 ? '+' : ''}${l.offset}`}</td>
+                  <td>{stepLabel(l.offset, lang)}</td>
                   <td>
                     <Code prefix="channel" value={l.channel} />
                   </td>

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
 import { Code } from '../components/ui.tsx';
-import { date, useLang, useT } from '../i18n.tsx';
+import { date, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 import { toMinor } from './Today.tsx';
@@ -297,7 +297,7 @@ function Simulator({ def }: { def: Definition }) {
         {days.map((d) => (
           <div key={d.date} className={`day ${d.actions.length ? 'has' : ''} ${d.relative === 0 ? 'due' : ''}`}>
             <div className="d">
-              {date(d.date, lang)} · {d.relative === 0 ? 'J' : `J${d.relative > 0 ? '+' : ''}${d.relative}`}
+              {date(d.date, lang)} · {stepLabel(d.relative, lang)}
             </div>
             {d.actions.map((a) => (
               <div key={`${a.channel}-${a.template}`}>

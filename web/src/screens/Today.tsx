@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
-import { ActionPreview, BankHold, Code, Modal, StatusPill, CountedCard } from '../components/ui.tsx';
+import { ActionPreview, BankHold, RateWarnings, Code, Modal, StatusPill, CountedCard } from '../components/ui.tsx';
 import { date, dateTime, money, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
 
@@ -50,6 +50,7 @@ interface TaskRow {
 interface TodayData {
   today: string;
   bank: { held: boolean; message: string | null; lastImportOn: string | null };
+  rateWarnings?: { table: string; knownThrough: string; regimes: string[] }[];
   approvals: ActionRow[];
   problems: ActionRow[];
   calls: CallRow[];
@@ -59,7 +60,6 @@ interface TodayData {
   followups: { id: string; kind: string; customerId: string; customerName: string; note: string | null; createdAt: string }[];
 }
 
-const step = (offset: number) => (offset === 0 ? 'J' : `J${offset > 0 ? '+' : ''}${offset}`);
 
 export function Today() {
   const t = useT();
@@ -121,6 +121,7 @@ export function Today() {
         <span className="muted">{date(d.today, lang)}</span>
       </header>
       <BankHold hold={d.bank} today={d.today} />
+      <RateWarnings warnings={d.rateWarnings} />
       {notice && (
         <div className="banner good" data-testid="today-notice">
           {notice}
@@ -370,7 +371,7 @@ export function Today() {
       )}
 
       {preview && (
-        <Modal title={`${preview.customerName} — ${step(0) && ''}${t(`template.${preview.template}` as never)}`} onClose={() => setPreview(null)} testId="preview-modal">
+        <Modal title={`${preview.customerName} — ${t(`template.${preview.template}` as never)}`} onClose={() => setPreview(null)} testId="preview-modal">
           <ActionPreview id={preview.id} />
           {writer && (
             <div className="actions-row">
