@@ -21,7 +21,7 @@ import { loadRateTables, setRateOverride } from '../src/law/rates-repo.ts';
 import { createCustomer, createInvoice, getOrganisation } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
 import { cli, mailText, pdfText, webSession } from './debtor-harness.ts';
-import { d, paris, plan, setupOrg } from './delivery-fixture.ts';
+import { paris, plan, setupOrg } from './delivery-fixture.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'relance-law-'));
 const flat = (s: string) => s.replace(/\s+/g, ' ');
