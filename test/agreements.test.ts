@@ -244,7 +244,7 @@ describe.each(dbTargets())('state changes are told once, through one path, on $n
 
   it('16.13 a dispute recorded through a call outcome emits dispute.opened, as one recorded through the API, the CLI or the web app', async () => {
     const org = await setupOrg(db);
-    await createSubscription(db, org.id, { url: 'http://127.0.0.1:9/hook', events: ['*'] });
+    await createSubscription(db, org.id, { url: 'https://hooks.example.com/hook', events: ['*'] });
     const events = async () =>
       db.query<{ type: string; payload: Record<string, unknown> }>(`SELECT type, payload FROM webhook_events WHERE organisation_id = $1 AND type NOT IN ('invoice.overdue', 'action.sent') ORDER BY id`, [org.id]);
     const c = await addCustomer(db, org.id);
