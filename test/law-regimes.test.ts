@@ -64,7 +64,9 @@ describe.each(dbTargets())('the law applied once, on $name', (target) => {
       contacts: [{ name: 'Frau Becker', email: 'buchhaltung@becker.test', addressLine1: 'Friedrichstraße 12', postalCode: '10117', city: 'Berlin', country: 'DE', receivesReminders: true }],
     });
     const inv = await createInvoice(db, org.id, { customerId: berlin.id, number: 'F-DE-1', issueDate: '2025-12-15', dueDate: '2026-01-15', currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 1_000_000n });
-    // J+30 (test scenario): the registered formal notice on 16 February 2026.
+    // The final reminder went out on 2 February (before Relance); J+30 (test scenario): the
+    // registered formal notice on 16 February 2026.
+    await db.query(`INSERT INTO outside_reminders (organisation_id, invoice_id, level, sent_on) VALUES ($1, $2, 'final', '2026-02-02')`, [org.id, inv.id]);
     await plan(db, org.id, '2026-02-16');
     const [notice] = await db.query<{ id: bigint; status: string }>(`SELECT id, status FROM actions WHERE organisation_id = $1 AND template = 'formal_notice'`, [org.id]);
     expect(notice!.status).toBe('awaiting_approval');
@@ -111,7 +113,9 @@ describe.each(dbTargets())('the law applied once, on $name', (target) => {
       contacts: [{ name: 'M. Morel', email: 'compta@morel.test', addressLine1: '4 route du Bois', postalCode: '39000', city: 'Lons-le-Saunier', receivesReminders: true }],
     });
     const inv = await createInvoice(db, org.id, { customerId: c.id, number: 'F-H2-1', issueDate: '2026-05-15', dueDate: '2026-06-15', currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 1_200_000n });
-    // 15 July 2026: the ECB rate of 1 July 2026 is not in the shipped table (known through 1 January 2026).
+    // 15 July 2026: the ECB rate of 1 July 2026 is not in the shipped table (known through 1 January
+    // 2026). The final reminder went out on 1 July.
+    await db.query(`INSERT INTO outside_reminders (organisation_id, invoice_id, level, sent_on) VALUES ($1, $2, 'final', '2026-07-01')`, [org.id, inv.id]);
     const today = '2026-07-15';
     const run = await cli(db, org.id, ['run', '--date', today], 'fr');
     expect(run).toContain('TAUX PROVISOIRE : la table ecb-mro n’est connue que jusqu’au 2026-01-01');
