@@ -4,9 +4,9 @@
  * the same invariants (CHECK constraints and composite keys in the migrations); checking here first
  * lets the user get an error that names the field instead of a constraint name.
  */
-import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
+import { ERROR_CODES, type ErrorPlace, RelanceError, validation } from '../errors.ts';
 import { type CalendarDate, calendarDate } from './dates.ts';
-import { assertCurrency, type Minor, moneyText } from './money.ts';
+import { amountInRange, assertCurrency, type Minor, moneyText } from './money.ts';
 import { isValidIban, isValidSiren, isValidSiret } from './identifiers.ts';
 import { defineErrors, type Text } from '../i18n/index.ts';
 
@@ -33,7 +33,30 @@ const E = defineErrors('ledger-rules', {
   zero_or_more: { fr: "{field} doit être positif ou nul", en: "{field} must be zero or more" },
   payment_method: { fr: "mode de paiement inconnu « {method} »", en: "unknown payment method \"{method}\"" },
   payer_iban: { fr: "l’IBAN du payeur « {iban} » n’est pas valide", en: "payer IBAN \"{iban}\" is not valid" },
+  control_character: {
+    fr: "{field} contient un caractère de contrôle ({code}) en position {position} : un identifiant tient sur une ligne de caractères imprimables",
+    en: "{field} holds a control character ({code}) at position {position}: an identifier is one line of printable characters",
+  },
+  out_of_range: { fr: "{field} dépasse le plus grand montant admis", en: "{field} exceeds the largest amount accepted" },
 });
+
+/** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * An identifier (invoice number, customer code, external id, reference) is refused when it holds
+ * a control character: a CR/LF in an invoice number breaks the letters, e-mail subjects and files
+ * it is written into. Returns the value for use inline.
+ */
+export function assertIdentifier<T extends string | null | undefined>(value: T, field: string, where: Omit<ErrorPlace, 'field'> & { field?: string } = {}): T {
+  if (typeof value !== 'string') return value;
+  const m = CONTROL.exec(value);
+  if (m) {
+    const code = `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw validation(E('control_character', { field, code, position: m.index + 1 }), { ...where, field: where.field ?? field });
+  }
+  return value;
+}
 
 export type CustomerKind = 'business' | 'consumer';
 export type Language = 'fr' | 'en';
@@ -154,6 +177,7 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function validateCustomer(c: CustomerInput): void {
   if (!c.legalName?.trim()) throw validation(E('legal_name_required'), { field: 'legalName' });
+  assertIdentifier(c.externalId, 'externalId');
   if (c.kind && c.kind !== 'business' && c.kind !== 'consumer') throw validation(E('kind', { kind: c.kind }), { field: 'kind' });
   if (c.siren && !isValidSiren(c.siren)) throw validation(E('siren', { siren: c.siren }), { field: 'siren' });
   if (c.siret && !isValidSiret(c.siret)) throw validation(E('siret', { siret: c.siret }), { field: 'siret' });
@@ -182,6 +206,8 @@ export interface InvoiceInput {
 
 export function validateInvoice(i: InvoiceInput): { issueDate: CalendarDate; dueDate: CalendarDate } {
   if (!i.number?.trim()) throw validation(E('invoice_number'), { field: 'number' });
+  assertIdentifier(i.number, 'number');
+  assertIdentifier(i.externalId, 'externalId');
   const issueDate = calendarDate(i.issueDate, { field: 'issueDate' });
   const dueDate = calendarDate(i.dueDate, { field: 'dueDate' });
   if (dueDate < issueDate) throw validation(E('due_before_issue', { dueDate, issueDate }), { field: 'dueDate' });
@@ -194,6 +220,7 @@ export function validateInvoice(i: InvoiceInput): { issueDate: CalendarDate; due
 
 export function assertMinor(v: unknown, field: string, strictlyPositive: boolean): asserts v is bigint {
   if (typeof v !== 'bigint') throw validation(E('integer_minor', { field }), { field });
+  if (!amountInRange(v)) throw validation(E('out_of_range', { field }), { field });
   if (strictlyPositive ? v <= 0n : v < 0n) throw validation(E(strictlyPositive ? 'positive' : 'zero_or_more', { field }), { field });
 }
 
@@ -214,6 +241,8 @@ export interface PaymentInput {
 
 export function validatePayment(p: PaymentInput): CalendarDate {
   const d = calendarDate(p.paymentDate, { field: 'paymentDate' });
+  assertIdentifier(p.externalId, 'externalId');
+  assertIdentifier(p.reference, 'reference');
   assertCurrency(p.currency, { field: 'currency' });
   assertMinor(p.amountMinor, 'amount', true);
   if (p.method && !PAYMENT_METHODS.includes(p.method)) throw validation(E('payment_method', { method: p.method }), { field: 'method' });

@@ -6,6 +6,7 @@
  */
 import { type CalendarDate, parseCalendarDate } from '../domain/dates.ts';
 import { parseAmount } from '../domain/money.ts';
+import { assertIdentifier } from '../domain/ledger.ts';
 import { validation } from '../errors.ts';
 import { headerKey } from './csv-sniff.ts';
 import { fastAmount, fastDate } from './values.ts';
@@ -16,6 +17,7 @@ const E = defineErrors('fec', {
   sens: { fr: "Sens doit valoir D ou C (ou +1 / -1), reçu « {value} »", en: "Sens must be D or C (or +1 / -1), got \"{value}\"" },
   entry_date: { fr: "EcritureDate est vide", en: "EcritureDate is empty" },
   account: { fr: "CompteNum est vide", en: "CompteNum is empty" },
+  date: { fr: "« {value} » n’est pas une date (AAAAMMJJ attendu, le format des dates du FEC)", en: "\"{value}\" is not a date (YYYYMMDD expected, the FEC's date format)" },
 });
 
 export const FEC_FIELDS = [
@@ -76,7 +78,14 @@ function fecAmount(s: string, file: string | undefined, line: number, field: str
 
 function fecDate(s: string, file: string | undefined, line: number, field: string): CalendarDate | null {
   if (!s) return null;
-  return fastDate(s) ?? parseCalendarDate(s, { file, line, field });
+  const fast = fastDate(s);
+  if (fast) return fast;
+  // DD/MM/YYYY and YYYY-MM-DD are seen in the wild and read; the refusal names the FEC's own format.
+  try {
+    return parseCalendarDate(s, { file, line, field });
+  } catch {
+    throw validation(E('date', { value: s }), { file, line, field });
+  }
 }
 
 /** The trimmed field at column i (-1: the file has no such column). */
@@ -98,15 +107,17 @@ export function readFecLine(cols: FecColumns, fields: string[], line: number, fi
     const sens = at(fields, c.Sens).toUpperCase();
     if (sens === 'D' || sens === '+1' || sens === '1') [debit, credit] = [amount, 0n];
     else if (sens === 'C' || sens === '-1') [debit, credit] = [0n, amount];
-    else throw validation(`Sens must be D or C (or +1 / -1), got "${at(fields, c.Sens)}"`, { file, line, field: 'Sens' });
+    else throw validation(E('sens', { value: at(fields, c.Sens) }), { file, line, field: 'Sens' });
   }
   // A negative amount on one side is the other side (some exports write reversals that way).
   if (debit < 0n) [debit, credit] = [0n, credit - debit];
   if (credit < 0n) [debit, credit] = [debit - credit, 0n];
   const entryDate = fecDate(at(fields, c.EcritureDate), file, line, 'EcritureDate');
-  if (!entryDate) throw validation('EcritureDate is empty', { file, line, field: 'EcritureDate' });
+  if (!entryDate) throw validation(E('entry_date'), { file, line, field: 'EcritureDate' });
   const account = at(fields, c.CompteNum);
-  if (!account) throw validation('CompteNum is empty', { file, line, field: 'CompteNum' });
+  if (!account) throw validation(E('account'), { file, line, field: 'CompteNum' });
+  const pieceRef = assertIdentifier(at(fields, c.PieceRef), 'PieceRef', { file, line });
+  const auxAccount = assertIdentifier(at(fields, c.CompAuxNum), 'CompAuxNum', { file, line });
   return {
     line,
     journalCode: at(fields, c.JournalCode),
@@ -114,9 +125,9 @@ export function readFecLine(cols: FecColumns, fields: string[], line: number, fi
     entryDate,
     account,
     accountLabel: at(fields, c.CompteLib),
-    auxAccount: at(fields, c.CompAuxNum),
+    auxAccount,
     auxLabel: at(fields, c.CompAuxLib),
-    pieceRef: at(fields, c.PieceRef),
+    pieceRef,
     pieceDate: fecDate(at(fields, c.PieceDate), file, line, 'PieceDate'),
     label: at(fields, c.EcritureLib),
     debit,

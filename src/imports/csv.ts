@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
 import { addDays, type CalendarDate, calendarDate, parseCalendarDate } from '../domain/dates.ts';
 import { isValidIban, isValidSiren, isValidSiret, normaliseDigits, normaliseIban } from '../domain/identifiers.ts';
-import { PAYMENT_METHODS } from '../domain/ledger.ts';
+import { assertIdentifier, PAYMENT_METHODS } from '../domain/ledger.ts';
 import { assertCurrency, currencyExponent, parseAmount } from '../domain/money.ts';
 import { validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
@@ -223,6 +223,10 @@ class RowReader {
     if (v === null) throw validation(E('field_empty', { field }), this.where(field));
     return v;
   }
+  /** An identifier (number, code, external id, reference): refused with a control character in it. */
+  id(field: string): string | null {
+    return assertIdentifier(this.text(field), field, this.where(field));
+  }
   date(field: string): CalendarDate | null {
     const v = this.text(field);
     if (v === null) return null;
@@ -265,7 +269,7 @@ const METHOD_ALIASES: Record<string, string> = {
 };
 
 function customerKeyOf(r: RowReader): { key: string; name: string | null } | null {
-  const code = r.text('customerKey');
+  const code = r.id('customerKey');
   const name = r.text('customerName');
   const siren = r.text('customerSiren');
   const key = code ?? (siren ? normaliseDigits(siren) : null) ?? name;
@@ -325,7 +329,7 @@ class CsvSink {
     const siret = r.text('siret') ? normaliseDigits(r.text('siret')!) : null;
     if (siren && !isValidSiren(siren)) throw validation(E('siren_invalid', { siren }), r.where('siren'));
     if (siret && !isValidSiret(siret)) throw validation(E('siret_invalid', { siret }), r.where('siret'));
-    const externalId = r.text('externalId') ?? siren ?? legalName;
+    const externalId = r.id('externalId') ?? siren ?? legalName;
     const kindText = r.text('kind')?.toLowerCase();
     const kind = kindText ? (/^(b2c|particulier|consumer|individual|personne)/.test(kindText) ? 'consumer' : 'business') : null;
     const lang = r.text('language')?.toLowerCase().slice(0, 2) ?? null;
@@ -365,7 +369,7 @@ class CsvSink {
   }
 
   private addInvoice(r: RowReader) {
-    const number = r.required('number');
+    const number = assertIdentifier(r.required('number'), 'number', r.where('number'));
     const cust = customerKeyOf(r);
     if (!cust) throw validation(E('no_customer'), r.where('customerKey' in r.cols ? 'customerKey' : 'customerName'));
     const currency = r.currency();
@@ -408,7 +412,7 @@ class CsvSink {
       line: r.line,
       customerExternalId: cust.key,
       number,
-      externalId: r.text('externalId'),
+      externalId: r.id('externalId'),
       issueDate,
       dueDate,
       currency,
@@ -456,11 +460,11 @@ class CsvSink {
       if (!isValidIban(iban)) throw validation(E('iban_invalid', { iban }), r.where('payerIban'));
     }
     const cust = customerKeyOf(r);
-    const invoiceNumber = r.text('invoiceNumber');
-    const reference = r.text('reference');
+    const invoiceNumber = r.id('invoiceNumber');
+    const reference = r.id('reference');
     // Without a payment id, the row's content and its rank among identical rows make the key:
     // the same file imported twice gives the same keys, two identical payments stay two.
-    let externalId = r.text('externalId');
+    let externalId = r.id('externalId');
     if (!externalId) {
       const base = [paymentDate, currency, amount, cust?.key ?? '', invoiceNumber ?? '', reference ?? '', iban ?? ''].join('\u001f');
       const n = this.contentSeen.get(base) ?? 0;

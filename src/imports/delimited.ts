@@ -18,7 +18,19 @@ import { defineErrors } from '../i18n/index.ts';
 
 const E = defineErrors('imports-delimited', {
   unclosed_quote: { fr: 'un guillemet ouvert à la ligne {line} n’est jamais refermé', en: 'a quote opened at line {line} is never closed' },
+  field_too_long: {
+    fr: 'ligne {line}, colonne {column} : un champ de {length} caractères, au-delà des {max} admis (un guillemet mal fermé ?)',
+    en: 'line {line}, column {column}: a field of {length} characters, beyond the {max} accepted (a quote not closed?)',
+  },
 });
+
+/**
+ * No field of an accounting or bank export comes near this; a longer one is a broken quote or an
+ * attack, refused by line and column before anything is written. A record still open past
+ * MAX_RECORD_CHARS is refused while it is read, so memory and rescanning stay bounded.
+ */
+export const MAX_FIELD_CHARS = 100_000;
+export const MAX_RECORD_CHARS = 1_000_000;
 
 export interface DelimitedRecord {
   line: number;
@@ -72,7 +84,9 @@ export class RecordSplitter {
           const text = s.slice(pos, lineEnd);
           breaks += strayBreaks(text);
           // csv-parse counts a line break when the next character is read: not a last one.
-          out.push({ line: breaks + 1 - (eol < 0 && endsWithBreak(text) ? 1 : 0), fields: text.split(sep) });
+          const rec = { line: breaks + 1 - (eol < 0 && endsWithBreak(text) ? 1 : 0), fields: text.split(sep) };
+          if (text.length > MAX_FIELD_CHARS) this.checkFields(rec);
+          out.push(rec);
         }
         if (eol < 0) {
           pos = n;
@@ -85,11 +99,31 @@ export class RecordSplitter {
       const r = this.slow(s, pos, final, breaks);
       if (r === null) break; // the record goes on in the next chunk
       breaks = r.breaks;
-      if (r.fields) out.push({ line: r.line, fields: r.fields });
+      if (r.fields) {
+        const rec = { line: r.line, fields: r.fields };
+        if (r.next - pos > MAX_FIELD_CHARS) this.checkFields(rec);
+        out.push(rec);
+      }
       pos = r.next;
     }
     this.carry = pos < n && !final ? s.slice(pos) : '';
     this.breaks = breaks;
+    if (this.carry.length > MAX_RECORD_CHARS) {
+      // The record has no end in sight: its longest field names the column.
+      const parts = this.carry.split(sep);
+      let column = 1;
+      for (let k = 1; k < parts.length; k++) if (parts[k]!.length > parts[column - 1]!.length) column = k + 1;
+      this.tooLong(breaks + 1, column, parts[column - 1]!.length);
+    }
+  }
+
+  private checkFields(rec: DelimitedRecord) {
+    const k = rec.fields.findIndex((f) => f.length > MAX_FIELD_CHARS);
+    if (k >= 0) this.tooLong(rec.line, k + 1, rec.fields[k]!.length);
+  }
+
+  private tooLong(line: number, column: number, length: number): never {
+    throw new RelanceError(ERROR_CODES.PARSE, E('field_too_long', { line, column, length, max: MAX_FIELD_CHARS }), { where: { file: this.file, line, field: `column ${column}` } });
   }
 
   /** Finds the record delimiter at the first line break outside quotes. False: need more text. */

@@ -172,7 +172,14 @@ function decoderFor(enc: TextEncoding, file?: string): Decoder {
           throw badUtf8(rest, at, file, line);
         }
       },
-      end: () => d.decode(),
+      end: () => {
+        try {
+          return d.decode();
+        } catch {
+          // The file ends in the middle of a character: cut short.
+          throw new RelanceError(ERROR_CODES.PARSE, E('not_utf8'), { where: { file, line } });
+        }
+      },
     };
   }
   if (enc === 'iso-8859-15') {

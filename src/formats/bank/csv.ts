@@ -11,6 +11,7 @@ import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { isRelanceError } from '../../errors.ts';
 import { decodeText } from '../csv-sniff.ts';
+import { MAX_RECORD_CHARS } from '../../imports/delimited.ts';
 import { type BankLine, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
 import { defineErrors, type Text } from '../../i18n/index.ts';
 
@@ -190,7 +191,7 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
   const delimiter = mapping.delimiter ?? detectDelimiter(body.filter((l) => l.trim() !== '').slice(0, 10));
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(body.join('\n'), { delimiter, bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as typeof rows;
+    rows = parse(body.join('\n'), { delimiter, bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true, max_record_size: MAX_RECORD_CHARS }) as unknown as typeof rows;
   } catch (e) {
     const line = (e as { lines?: number }).lines;
     throw parseError(E('malformed', { reason: (e as Error).message }), { file, line: line !== undefined ? line + headerIdx : headerIdx + 1 });

@@ -12,6 +12,7 @@ import { type BankFormat, type ParsedBankFile, parseError } from './types.ts';
 import { defineErrors } from '../../i18n/index.ts';
 
 const E = defineErrors('bank-detect', {
+  too_large: { fr: "le relevé fait {size} octets, au-delà des {max} admis", en: "the statement file is {size} bytes, beyond the {max} accepted" },
   unknown_format: { fr: "format de relevé non reconnu (camt.053, camt.054, CFONB 120, OFX ou CSV attendu)", en: "unrecognised statement format (expected camt.053, camt.054, CFONB 120, OFX or CSV)" },
 });
 
@@ -42,7 +43,11 @@ export function detectBankFormat(input: Buffer | string): BankFormat | null {
   return null;
 }
 
+/** A statement file of a year of a busy account is a few megabytes; beyond this it is refused. */
+export const BANK_FILE_MAX_BYTES = 100 * 1024 * 1024;
+
 export function parseBankFile(input: Buffer | string, opts: { filename?: string; format?: BankFormat; mapping?: CsvMapping } = {}): ParsedBankFile {
+  if (input.length > BANK_FILE_MAX_BYTES) throw parseError(E('too_large', { size: input.length, max: BANK_FILE_MAX_BYTES }), { file: opts.filename });
   const format = opts.format ?? (opts.mapping ? 'csv' : detectBankFormat(input));
   switch (format) {
     case 'camt053':

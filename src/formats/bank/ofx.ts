@@ -14,6 +14,7 @@ import { defineErrors, type Text } from '../../i18n/index.ts';
 
 const E = defineErrors('bank-ofx', {
   no_ofx: { fr: "pas d’élément <OFX> : ce n’est pas un fichier OFX", en: "no <OFX> element: not an OFX file" },
+  too_deep: { fr: "éléments imbriqués sur plus de {depth} niveaux", en: "elements nested deeper than {depth} levels" },
   unexpected_text: { fr: "texte inattendu « {text} »", en: "unexpected text \"{text}\"" },
   closing_tag: { fr: "la balise fermante </{name}> ne correspond pas à l’élément ouvert <{open}>", en: "closing tag </{name}> does not match the open element <{open}>" },
   never_closed: { fr: "l’élément <{name}> n’est jamais fermé : le fichier est tronqué", en: "element <{name}> is never closed: the file is truncated" },
@@ -132,6 +133,7 @@ function tree(text: string, file: string | undefined): { root: OfxNode; version:
     if (undecided) stack.push(undecided);
     undecided = null;
     leafOpen = null;
+    if (stack.length > 100) throw parseError(E('too_deep', { depth: 100 }), { file, line: tokLine });
     const parent = stack.at(-1)!;
     parent.counts ??= new Map();
     const nth = (parent.counts.get(name) ?? 0) + 1;

@@ -39,6 +39,7 @@ export class XmlSyntaxError extends Error {
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const MAX_DEPTH = 100;
 function decode(s: string, line: number): string {
   if (!s.includes('&')) return s;
   return s.replace(/&([^;\s]{1,10});/g, (m, e: string) => {
@@ -165,6 +166,8 @@ export function readXml(text: string, repeated: ReadonlySet<string> = new Set())
     }
     const parent = stack[stack.length - 1]!;
     if (parent === root && ++roots > 1) throw new XmlSyntaxError('more than one root element', tagLine);
+    // A statement nests a dozen levels; hundreds are an attack on the reader.
+    if (stack.length > MAX_DEPTH) throw new XmlSyntaxError(`elements nested deeper than ${MAX_DEPTH} levels`, tagLine);
     advance(gt + 1);
     if (selfClosing) finish(frame, parent);
     else stack.push(frame);

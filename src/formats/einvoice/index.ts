@@ -11,6 +11,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { type CalendarDate, calendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseDigits, normaliseIban } from '../../domain/identifiers.ts';
+import { assertIdentifier } from '../../domain/ledger.ts';
 import { assertCurrency, type Minor, moneyText, parseAmount } from '../../domain/money.ts';
 import { ERROR_CODES, isRelanceError, RelanceError, validation } from '../../errors.ts';
 import { xmlText } from '../bank/xml.ts';
@@ -27,6 +28,7 @@ const E = defineErrors('einvoice', {
   no_ubl: { fr: "pas d’élément racine Invoice ou CreditNote UBL", en: "no UBL Invoice or CreditNote root element" },
   doctype: { fr: "une déclaration DOCTYPE n’est pas acceptée dans une facture électronique", en: "a DOCTYPE declaration is not accepted in an e-invoice" },
   unterminated: { fr: "commentaire ou instruction de traitement non terminé avant l’élément racine", en: "comment or processing instruction not terminated before the root element" },
+  xml_too_large: { fr: "le XML de la facture fait {size} octets, au-delà des {max} admis", en: "the invoice XML is {size} bytes, beyond the {max} accepted" },
   root: { fr: "l’élément racine est <{root}> : ce n’est pas une facture électronique (CrossIndustryInvoice, CrossIndustryDocument ZUGFeRD 1.0, Invoice ou CreditNote UBL attendu)", en: "the root element is <{root}>: not an e-invoice (expected CrossIndustryInvoice, ZUGFeRD 1.0 CrossIndustryDocument, UBL Invoice or CreditNote)" },
 });
 
@@ -193,10 +195,15 @@ export function parseEInvoice(bytes: Buffer, file?: string): { invoice: EInvoice
   return { invoice: parseXml(bytes, kind, file), source: { kind: 'xml' }, xml: bytes };
 }
 
+/** An invoice XML is a few kilobytes; attachments inside it are the bulk of the large ones. */
+export const EINVOICE_XML_MAX_BYTES = 20 * 1024 * 1024;
+
 function parseXml(xml: Buffer, kind: 'cii' | 'cii1' | 'ubl', file?: string): EInvoice {
+  if (xml.length > EINVOICE_XML_MAX_BYTES) throw new RelanceError(ERROR_CODES.PARSE, E('xml_too_large', { size: xml.length, max: EINVOICE_XML_MAX_BYTES }), { where: { file } });
   let doc: X;
   try {
-    let s = xmlText(xml, file);
+    // Attached documents (base64, megabytes) are not read: dropped before parsing, in one pass.
+    let s = xmlText(xml, file).replace(/(<(?:[\w.-]+:)?(?:EmbeddedDocumentBinaryObject|AttachmentBinaryObject)\b[^>]*>)[^<]*/g, '$1');
     if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
     doc = parser.parse(s) as X;
   } catch (e) {
@@ -331,7 +338,7 @@ function readCii(doc: X, N: CiiNames, file?: string): EInvoice {
     profile: text(at(root, N.context, 'GuidelineSpecifiedDocumentContextParameter', 'ID')),
     kind: typeCode && CREDIT_NOTE_TYPES.has(typeCode) ? 'credit_note' : 'invoice',
     typeCode,
-    number: need(text(at(ed, 'ID')), `${N.document}/ID (BT-1)`, file),
+    number: assertIdentifier(need(text(at(ed, 'ID')), `${N.document}/ID (BT-1)`, file), 'BT-1', { file, path: `${N.document}/ID` }),
     issueDate: need(ciiDate(at(ed, 'IssueDateTime'), `${N.document}/IssueDateTime`, file), 'IssueDateTime (BT-2)', file),
     dueDate,
     currency,
@@ -424,7 +431,7 @@ function readUbl(doc: X, file?: string): EInvoice {
     profile: text(at(root, 'CustomizationID')),
     kind: isCredit || (typeCode !== null && CREDIT_NOTE_TYPES.has(typeCode)) ? 'credit_note' : 'invoice',
     typeCode,
-    number: need(text(at(root, 'ID')), 'ID (BT-1)', file),
+    number: assertIdentifier(need(text(at(root, 'ID')), 'ID (BT-1)', file), 'BT-1', { file, path: 'ID' }),
     issueDate: need(date(at(root, 'IssueDate'), 'IssueDate'), 'IssueDate (BT-2)', file),
     dueDate,
     currency,

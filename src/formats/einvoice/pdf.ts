@@ -13,7 +13,30 @@ const E = defineErrors('einvoice-pdf', {
   not_pdf: { fr: "ce n’est pas un fichier PDF (pas d’en-tête %PDF-)", en: "not a PDF file (no %PDF- header)" },
   no_xml: { fr: "aucun fichier factur-x.xml, zugferd-invoice.xml ou xrechnung.xml joint à ce PDF", en: "no factur-x.xml, zugferd-invoice.xml or xrechnung.xml embedded in this PDF" },
   no_xml_holds: { fr: "aucun fichier factur-x.xml, zugferd-invoice.xml ou xrechnung.xml joint à ce PDF (il contient : {files})", en: "no factur-x.xml, zugferd-invoice.xml or xrechnung.xml embedded in this PDF (it holds: {files})" },
+  too_large: { fr: "le PDF fait {size} octets, au-delà des {max} admis pour une facture", en: "the PDF is {size} bytes, beyond the {max} accepted for an invoice" },
+  inflate_limit: { fr: "un flux du PDF (objet {object}) se décompresse au-delà de {max} octets : refusé", en: "a stream of the PDF (object {object}) inflates beyond {max} bytes: refused" },
+  inflate_total: { fr: "les flux du PDF se décompressent au-delà de {max} octets au total : refusé", en: "the PDF's streams inflate beyond {max} bytes in all: refused" },
+  inflate_bad: { fr: "un flux du PDF (objet {object}) est illisible : {reason}", en: "a stream of the PDF (object {object}) cannot be read: {reason}" },
+  too_complex: { fr: "le PDF est trop complexe à lire (plus de {max} éléments ou une imbrication au-delà de {depth} niveaux)", en: "the PDF is too complex to read (more than {max} elements or nesting deeper than {depth} levels)" },
 });
+
+/**
+ * Bounds that keep a hostile or broken PDF from holding the server: the file's size, what its
+ * streams may inflate to (one and all together), how deep its values nest, how many values the
+ * reader looks at (linear in the file's size), how many name-tree nodes it visits.
+ */
+export const PDF_LIMITS = {
+  maxBytes: 50 * 1024 * 1024,
+  maxStreamBytes: 32 * 1024 * 1024,
+  maxInflatedBytes: 64 * 1024 * 1024,
+  maxDepth: 64,
+  /** Values lexed per byte of the file (plus a floor): a budget, not a hard size. */
+  valuesPerByte: 2,
+  minValues: 1_000_000,
+  maxTreeNodes: 10_000,
+};
+
+class PdfLimit extends Error {}
 
 type PdfValue = number | boolean | null | string | PdfName | PdfRef | PdfValue[] | PdfDict | PdfBytes;
 class PdfName {
@@ -48,10 +71,21 @@ const ESCAPES = new Map([
 const WS = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
 const DELIM = new Set([0x28, 0x29, 0x3c, 0x3e, 0x5b, 0x5d, 0x7b, 0x7d, 0x2f, 0x25]);
 
+/** The work a reading may do: shared by every lexer of one file. */
+class Budget {
+  values = 0;
+  constructor(readonly maxValues: number) {}
+  spend() {
+    if (++this.values > this.maxValues) throw new PdfLimit('values');
+  }
+}
+
 class Lexer {
+  private depth = 0;
   constructor(
     readonly b: Buffer,
     public pos: number,
+    readonly budget: Budget,
   ) {}
   skip() {
     const b = this.b;
@@ -69,14 +103,25 @@ class Lexer {
     return this.b.toString('latin1', start, this.pos);
   }
   value(): PdfValue {
+    this.budget.spend();
     this.skip();
     const b = this.b;
     const c = b[this.pos];
     if (c === undefined) throw new Error('unexpected end of PDF');
-    if (c === 0x2f) {
-      this.pos++;
-      return new PdfName(this.word().replace(/#([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16))));
+    if ((c === 0x3c && b[this.pos + 1] === 0x3c) || c === 0x5b) {
+      if (this.depth >= PDF_LIMITS.maxDepth) throw new PdfLimit('depth');
+      this.depth++;
+      try {
+        return this.container();
+      } finally {
+        this.depth--;
+      }
     }
+    return this.scalar();
+  }
+  private container(): PdfValue {
+    const b = this.b;
+    const c = b[this.pos];
     if (c === 0x3c && b[this.pos + 1] === 0x3c) {
       this.pos += 2;
       const d: PdfDict = new Map();
@@ -91,13 +136,6 @@ class Lexer {
         d.set(k.name, this.value());
       }
     }
-    if (c === 0x3c) {
-      const end = b.indexOf(0x3e, this.pos);
-      const hex = b.toString('latin1', this.pos + 1, end).replace(/\s/g, '');
-      this.pos = end + 1;
-      return new PdfBytes(Buffer.from(hex.length % 2 ? `${hex}0` : hex, 'hex'));
-    }
-    if (c === 0x28) return this.literal();
     if (c === 0x5b) {
       this.pos++;
       const arr: PdfValue[] = [];
@@ -110,6 +148,24 @@ class Lexer {
         arr.push(this.value());
       }
     }
+    throw new Error('not a container');
+  }
+  private scalar(): PdfValue {
+    const b = this.b;
+    const c = b[this.pos]!;
+    if (c === 0x2f) {
+      this.pos++;
+      return new PdfName(this.word().replace(/#([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16))));
+    }
+    if (c === 0x3c) {
+      // A hex string runs to its ">"; one never closed is the end of a broken file, not a loop.
+      const end = b.indexOf(0x3e, this.pos);
+      if (end < 0) throw new Error('unterminated hex string');
+      const hex = b.toString('latin1', this.pos + 1, end).replace(/\s/g, '');
+      this.pos = end + 1;
+      return new PdfBytes(Buffer.from(hex.length % 2 ? `${hex}0` : hex, 'hex'));
+    }
+    if (c === 0x28) return this.literal();
     const w = this.word();
     if (w === 'true') return true;
     if (w === 'false') return false;
@@ -175,16 +231,24 @@ function pdfText(v: PdfValue | undefined): string | null {
   return b.toString('latin1');
 }
 
+/** A damaged value is skipped; a limit reached ends the reading. */
+const skipDamaged = (e: unknown) => {
+  if (e instanceof PdfLimit || e instanceof RelanceError) throw e;
+};
+
 class PdfFile {
   readonly objects = new Map<number, PdfObject>();
   trailer: PdfDict = new Map();
+  readonly budget: Budget;
+  private inflated = 0;
 
   constructor(readonly b: Buffer) {
+    this.budget = new Budget(Math.max(PDF_LIMITS.minValues, PDF_LIMITS.valuesPerByte * b.length));
     const text = b.toString('latin1');
     const re = /(?:^|[\s>])(\d+)\s+(\d+)\s+obj\b/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const num = Number(m[1]);
-      const lex = new Lexer(b, m.index + m[0].length);
+      const lex = new Lexer(b, m.index + m[0].length, this.budget);
       try {
         const value = lex.value();
         lex.skip();
@@ -201,19 +265,20 @@ class PdfFile {
           re.lastIndex = Math.max(re.lastIndex, end);
         }
         this.objects.set(num, { value, stream });
-      } catch {
+      } catch (e) {
         // A damaged object that is not an attachment does not matter here.
+        skipDamaged(e);
       }
     }
     for (let i = text.lastIndexOf('trailer'); i >= 0; i = text.lastIndexOf('trailer', i - 1)) {
       try {
-        const v = new Lexer(b, i + 7).value();
+        const v = new Lexer(b, i + 7, this.budget).value();
         if (v instanceof Map) {
           this.trailer = v;
           break;
         }
-      } catch {
-        /* try an earlier trailer */
+      } catch (e) {
+        skipDamaged(e); // try an earlier trailer
       }
     }
     // Cross-reference streams (PDF 1.5+) hold the trailer entries in their own dictionary.
@@ -225,17 +290,25 @@ class PdfFile {
 
   private unpackObjectStream(o: PdfObject) {
     const d = o.value as PdfDict;
-    const data = this.streamData(o);
-    const n = Number(d.get('N'));
+    let data: Buffer;
+    try {
+      data = this.streamData(o);
+    } catch (e) {
+      skipDamaged(e);
+      return;
+    }
     const first = Number(d.get('First'));
+    if (!Number.isInteger(first) || first < 0 || first > data.length) return;
     const head = data.toString('latin1', 0, first).trim().split(/\s+/).map(Number);
+    // N is the stream's own claim: never more objects than its header lists.
+    const n = Math.min(Number(d.get('N')) || 0, Math.floor(head.length / 2));
     for (let i = 0; i < n; i++) {
       const num = head[2 * i]!;
       if (this.objects.has(num)) continue;
       try {
-        this.objects.set(num, { value: new Lexer(data, first + head[2 * i + 1]!).value() });
-      } catch {
-        /* skip */
+        this.objects.set(num, { value: new Lexer(data, first + head[2 * i + 1]!, this.budget).value() });
+      } catch (e) {
+        skipDamaged(e);
       }
     }
   }
@@ -249,7 +322,7 @@ class PdfFile {
     return v instanceof PdfRef ? this.objects.get(v.num) : undefined;
   }
 
-  streamData(o: PdfObject): Buffer {
+  streamData(o: PdfObject, object = '?'): Buffer {
     const d = o.value instanceof Map ? o.value : new Map<string, PdfValue>();
     let raw = o.stream ?? Buffer.alloc(0);
     const len = this.resolve(d.get('Length'));
@@ -257,10 +330,28 @@ class PdfFile {
     const filters = this.resolve(d.get('Filter'));
     const list = Array.isArray(filters) ? filters.map((f) => name(this.resolve(f))) : filters ? [name(filters)] : [];
     for (const f of list) {
-      if (f === 'FlateDecode') raw = inflateSync(raw, { finishFlush: 2 /* Z_SYNC_FLUSH: tolerate a missing end */ });
+      if (f === 'FlateDecode') raw = this.inflate(raw, object);
       else throw new RelanceError(ERROR_CODES.PARSE, E('filter', { filter: String(f) }), { where: { path: 'EmbeddedFile' } });
     }
     return raw;
+  }
+
+  /** FlateDecode within the limits: one stream, and all the file's streams together. */
+  private inflate(raw: Buffer, object: string): Buffer {
+    const room = Math.min(PDF_LIMITS.maxStreamBytes, PDF_LIMITS.maxInflatedBytes - this.inflated);
+    let out: Buffer;
+    try {
+      out = inflateSync(raw, { finishFlush: 2 /* Z_SYNC_FLUSH: tolerate a missing end */, maxOutputLength: Math.max(room, 1) });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+        if (room < PDF_LIMITS.maxStreamBytes) throw new RelanceError(ERROR_CODES.PARSE, E('inflate_total', { max: PDF_LIMITS.maxInflatedBytes }), { where: { path: `obj ${object}` } });
+        throw new RelanceError(ERROR_CODES.PARSE, E('inflate_limit', { object, max: PDF_LIMITS.maxStreamBytes }), { where: { path: `obj ${object}` } });
+      }
+      throw new RelanceError(ERROR_CODES.PARSE, E('inflate_bad', { object, reason: (e as Error).message }), { where: { path: `obj ${object}` } });
+    }
+    this.inflated += out.length;
+    return out;
   }
 }
 
@@ -282,12 +373,29 @@ export interface EmbeddedFile {
 /** Every embedded file: from the EmbeddedFiles name tree, the /AF array, and any Filespec found. */
 export function embeddedFiles(pdf: Buffer): EmbeddedFile[] {
   if (pdf.toString('latin1', 0, 5) !== '%PDF-') throw new RelanceError(ERROR_CODES.PARSE, E('not_pdf'));
+  if (pdf.length > PDF_LIMITS.maxBytes) throw new RelanceError(ERROR_CODES.PARSE, E('too_large', { size: pdf.length, max: PDF_LIMITS.maxBytes }));
+  try {
+    return readEmbedded(pdf);
+  } catch (e) {
+    if (e instanceof PdfLimit || e instanceof RangeError) {
+      throw new RelanceError(ERROR_CODES.PARSE, E('too_complex', { max: Math.max(PDF_LIMITS.minValues, PDF_LIMITS.valuesPerByte * pdf.length), depth: PDF_LIMITS.maxDepth }));
+    }
+    throw e;
+  }
+}
+
+function readEmbedded(pdf: Buffer): EmbeddedFile[] {
   const f = new PdfFile(pdf);
   const specs = new Set<PdfObject | PdfDict>();
   const catalog = f.resolve(f.trailer.get('Root'));
+  // A name tree is a tree: a node seen before (a /Kids listing itself or an ancestor) is not
+  // visited again, and the whole walk is bounded.
+  const seenNodes = new Set<PdfDict>();
   const visitTree = (node: PdfValue | undefined, depth = 0) => {
     const n = f.resolve(node);
-    if (!(n instanceof Map) || depth > 16) return;
+    if (!(n instanceof Map) || depth > 16 || seenNodes.has(n)) return;
+    seenNodes.add(n);
+    if (seenNodes.size > PDF_LIMITS.maxTreeNodes) throw new PdfLimit('tree');
     const names = f.resolve(n.get('Names'));
     if (Array.isArray(names)) for (let i = 1; i < names.length; i += 2) addSpec(names[i]);
     const kids = f.resolve(n.get('Kids'));
@@ -315,7 +423,7 @@ export function embeddedFiles(pdf: Buffer): EmbeddedFile[] {
     const obj = f.objectOf(ref);
     if (!obj || (ref instanceof PdfRef && seen.has(ref.num))) continue;
     if (ref instanceof PdfRef) seen.add(ref.num);
-    out.push({ name: fileName, relationship: name(f.resolve(spec.get('AFRelationship'))) ?? null, data: f.streamData(obj) });
+    out.push({ name: fileName, relationship: name(f.resolve(spec.get('AFRelationship'))) ?? null, data: f.streamData(obj, ref instanceof PdfRef ? String(ref.num) : '?') });
   }
   return out;
 }

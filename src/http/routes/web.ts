@@ -11,7 +11,7 @@ import { jsonReplacer } from '../../db/driver.ts';
 import { addDays, addMonths, type CalendarDate, calendarDate, dayOfWeek, daysBetween, maxDate, todayIn } from '../../domain/dates.ts';
 import { lateFeesUnder, type ProvisionalRate, ProvisionalRates, RATE_TABLE_NAMES, type RateTables, renderLawNote } from '../../domain/law/index.ts';
 import { creditorTerms, rateWarnings, regimeBetween } from '../../law/regime.ts';
-import { divRoundHalfUp, type Minor } from '../../domain/money.ts';
+import { assertAmountInRange, divRoundHalfUp, type Minor } from '../../domain/money.ts';
 import { importBankFile } from '../../bank/import.ts';
 import { acceptProposal, manualMatch, reconcile, reviewQueue, undoMatch } from '../../bank/reconcile.ts';
 import { composeDocument } from '../../documents/compose.ts';
@@ -177,8 +177,9 @@ const uuidParam = (c: C, name: string): string => {
 };
 
 const minorOf = (v: unknown, field: string): Minor => {
-  if (typeof v === 'string' && /^-?\d{1,18}$/.test(v)) return BigInt(v);
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  // Bounded like every amount that enters (MAX_AMOUNT_MINOR), refused by field.
+  if (typeof v === 'string' && /^-?\d{1,18}$/.test(v)) return assertAmountInRange(BigInt(v), v, 'EUR', { field });
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return assertAmountInRange(BigInt(v), String(v), 'EUR', { field });
   throw validation(E('minor', { field }), { field });
 };
 
