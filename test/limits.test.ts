@@ -65,7 +65,9 @@ describe('15.11 one bad byte in a UTF-8 file', () => {
 /** A PDF of the given objects (each "N 0 obj ... endobj"), with the catalog as object 1. */
 function pdf(objects: (string | Buffer)[]): Buffer {
   const parts: Buffer[] = [Buffer.from('%PDF-1.7\n')];
-  objects.forEach((o, i) => parts.push(Buffer.from(`${i + 1} 0 obj\n`), Buffer.isBuffer(o) ? o : Buffer.from(o), Buffer.from('\nendobj\n')));
+  objects.forEach((o, i) => {
+    parts.push(Buffer.from(`${i + 1} 0 obj\n`), Buffer.isBuffer(o) ? o : Buffer.from(o), Buffer.from('\nendobj\n'));
+  });
   parts.push(Buffer.from('trailer << /Root 1 0 R >>\n%%EOF\n'));
   return Buffer.concat(parts);
 }
