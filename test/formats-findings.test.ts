@@ -129,7 +129,7 @@ describe.each(dbTargets())('issue 17 findings through the importers on $name', (
   const einvoices = (org: string, files: string[], dryRun = false) => importEInvoices(db, org, files.map((f) => ({ path: path(`einvoice/${f}`) })), { dryRun });
 
   it('17.2 a French avoir sent as a negative 380 becomes a credit note applied to the invoice it corrects', async () => {
-    const org = (await createOrganisation(db, { legalName: 'LE FOURNISSEUR', siren: '999999998' })).id;
+    const org = (await createOrganisation(db, { legalName: 'LE FOURNISSEUR' })).id;
     const r = await einvoices(org, ['fnfe-Facture_FR_MINIMUM.pdf', 'fnfe-Avoir_FR_type380_BASIC.pdf']);
     expect(r.problems).toEqual([]);
     expect(r.counts.credit_notes).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
@@ -155,7 +155,7 @@ describe.each(dbTargets())('issue 17 findings through the importers on $name', (
   });
 
   it('17.4 a MINIMUM invoice whose amount due is below its total stays open for the amount due', async () => {
-    const org = (await createOrganisation(db, { legalName: 'LE FOURNISSEUR', siren: '999999998' })).id;
+    const org = (await createOrganisation(db, { legalName: 'LE FOURNISSEUR' })).id;
     const r = await einvoices(org, ['mustang-facturFrMinimum.xml']);
     expect(r.problems).toEqual([]);
     expect(await getInvoiceByNumber(db, org, 'FA-2017-0010')).toMatchObject({ amountInclTaxMinor: 67115n, openMinor: 47015n });
@@ -174,7 +174,7 @@ describe.each(dbTargets())('issue 17 findings through the importers on $name', (
   });
 
   it('17.13 an e-invoice dry run lists each document read: number, dates, currency, total, amount due, buyer', async () => {
-    const org = (await createOrganisation(db, { legalName: 'LE FOURNISSEUR', siren: '999999998' })).id;
+    const org = (await createOrganisation(db, { legalName: 'LE FOURNISSEUR' })).id;
     const r = await einvoices(org, ['fnfe-Facture_FR_MINIMUM.pdf', 'fnfe-Facture_UE_BASICWL.pdf', 'fnfe-Avoir_FR_type381_BASIC.pdf'], true);
     expect(r.outcome).toBe('dry_run');
     expect(r.documents).toEqual([
@@ -200,13 +200,13 @@ describe.each(dbTargets())('issue 17 findings through the importers on $name', (
   });
 
   it('17.9 / 17.12 / 17.13 a FEC with "-" piece references, an unlettered deposit naming its invoice, and the report of what stays open', async () => {
-    const org = (await createOrganisation(db, { legalName: 'Atelier', siren: '999999998' })).id;
+    const org = (await createOrganisation(db, { legalName: 'Atelier', siren: '732829320' })).id;
     const r = await importFec(db, org, { path: path('fec/123456782FEC20251231.txt') });
     expect(r.problems).toEqual([]);
     // Five invoices would have become one invoice "-": each piece is keyed by its journal and entry.
     expect(r.counts.invoices?.inserted).toBe(4);
     expect(r.warnings.join('\n')).toMatch(/5 customer line\(s\) without a real piece reference \(PieceRef "-"\): the invoice is keyed by its journal and entry number \(e\.g\. VE-1\)/);
-    expect(r.warnings.join('\n')).toMatch(/the file name says this is the FEC of SIREN 123456782, but the organisation's SIREN is 999999998/);
+    expect(r.warnings.join('\n')).toMatch(/the file name says this is the FEC of SIREN 123456782, but the organisation's SIREN is 732829320/);
     expect(await getInvoiceByNumber(db, org, 'VE-1')).toMatchObject({ amountInclTaxMinor: 120000n, status: 'paid' });
     expect(await getInvoiceByNumber(db, org, 'VE-2')).toMatchObject({ amountInclTaxMinor: 60000n, openMinor: 60000n });
     // "VIR ACOMPTE F-0042", not lettered: a partial payment of F-0042, as the bank matching reads it.
