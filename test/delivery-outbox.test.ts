@@ -19,6 +19,7 @@ import { approveActions, cancelActions, claimDue, handOver, reapExpiredLeases } 
 import { pdfPageCount } from '../src/delivery/pdf-merge.ts';
 import { customerHistoryPdf, recordBounce, recordRegisteredProof } from '../src/delivery/proof.ts';
 import { saveDeliverySettings } from '../src/delivery/settings.ts';
+import { networkPolicy } from '../src/net/guard.ts';
 import { dbTargets } from './db.ts';
 import { actions, addCustomer, addInvoice, chasedUntil, d, paris, plan, sentOutside, setupOrg, worker } from './delivery-fixture.ts';
 
@@ -311,7 +312,10 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     const port = (server.address() as { port: number }).port;
     try {
       const org = await setupOrg(db);
-      await db.tx((q) => saveDeliverySettings(q, org.id, { smsProvider: 'http', smsUrl: `http://127.0.0.1:${port}/sms`, smsToken: 'secret-token', smsSender: 'MENUISERIE' }));
+      // The gateway runs on this machine: the operator's setting allows loopback (RELANCE_WEBHOOK_ALLOW_NETWORKS).
+      await db.tx((q) =>
+        saveDeliverySettings(q, org.id, { smsProvider: 'http', smsUrl: `http://127.0.0.1:${port}/sms`, smsToken: 'secret-token', smsSender: 'MENUISERIE' }, { policy: networkPolicy('127.0.0.0/8') }),
+      );
       const c1 = await addCustomer(db, org.id, [{ phone: '+33612345678' }]);
       await chasedUntil(db, org.id, (await addInvoice(db, org.id, c1.id, '2026-02-20')).id, 7, '2026-02-27');
       await plan(db, org.id, '2026-03-02');

@@ -29,12 +29,15 @@ function relanceWithInput(args: string[], input: string): Promise<{ code: number
   });
 }
 
+// Each test starts several processes, each opening the embedded database: minutes on a loaded machine.
+const SLOW = { timeout: 300_000 };
+
 beforeAll(async () => {
   await relance(['seed', '--demo', '--customers', '5', '--invoices', '20', '--date', '2026-11-22']);
-});
+}, SLOW.timeout);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('relance users (operator, on the server)', () => {
+describe('relance users (operator, on the server)', SLOW, () => {
   it('15.5 `relance users add --password` says a new account was created with that password (not "password unchanged")', async () => {
     const created = await relance(['users', 'add', '--email', 'Camille@example.fr', '--role', 'collector', '--password', 'sept cailloux dans la poche']);
     expect(created.stdout).toMatch(/user camille@example\.fr \(collector\) created with the password given/);
@@ -92,7 +95,7 @@ async function everyTable(db: Db): Promise<Record<string, string[]>> {
   return out;
 }
 
-describe('the embedded database is opened by one process at a time, and backed up while it runs', () => {
+describe('the embedded database is opened by one process at a time, and backed up while it runs', SLOW, () => {
   const backup = join(dir, 'backup.tar.gz');
   let before: Record<string, string[]>;
 

@@ -266,6 +266,12 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
         expect(((await r.json()) as { where: { field: string } }).where.field).toBe('url');
       }
       const key = await db.tx(async (q) => (await import('../src/auth/index.ts')).createApiKey(q, orgA, { name: 'hooks', scope: 'admin' }));
+      // The SMS and registered-mail provider URLs a tenant types are held to the same rule.
+      for (const field of ['smsUrl', 'registeredUrl']) {
+        const r = await put('/api/app/settings/delivery', { [field]: 'http://169.254.169.254/latest/meta-data/' });
+        expect(r.status, field).toBe(400);
+        expect(((await r.json()) as { where: { field: string } }).where.field).toBe(field);
+      }
       const api = await app.request(url('/api/v1/webhooks'), {
         method: 'POST',
         headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },

@@ -10,6 +10,7 @@ import type { Queryable } from '../db/driver.ts';
 import { DEFAULT_RATE_LIMITS, isPlausibleEmail } from '../domain/delivery.ts';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
+import { checkUrlTarget, type NetworkPolicy, STRICT_POLICY } from '../net/guard.ts';
 import { decryptSecret, encryptSecret } from '../secrets.ts';
 
 const E = defineErrors('delivery-settings', {
@@ -113,7 +114,7 @@ const COLUMNS: Record<keyof SettingsInput, string> = {
  * Only the keys given are changed; null clears a value. `operator: true` (the CLI on the server)
  * may name environment variables; any other caller that tries gets 'forbidden'.
  */
-export async function saveDeliverySettings(q: Queryable, orgId: string, input: SettingsInput, opts: { operator?: boolean } = {}): Promise<void> {
+export async function saveDeliverySettings(q: Queryable, orgId: string, input: SettingsInput, opts: { operator?: boolean; policy?: NetworkPolicy } = {}): Promise<void> {
   for (const f of ENV_FIELDS) {
     const v = input[f];
     if (v === undefined) continue;
@@ -132,7 +133,16 @@ export async function saveDeliverySettings(q: Queryable, orgId: string, input: S
   }
   for (const f of ['smsUrl', 'registeredUrl'] as const) {
     const v = input[f];
-    if (v != null && !/^https?:\/\//.test(v)) throw validation(E('not_a_url', { value: v }), { field: f });
+    if (v == null) continue;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      throw validation(E('not_a_url', { value: v }), { field: f });
+    }
+    if (!/^https?:$/.test(url.protocol)) throw validation(E('not_a_url', { value: v }), { field: f });
+    // A provider URL a tenant types must not point the server at its own network (as webhooks).
+    if (!opts.operator) await checkUrlTarget(url, opts.policy ?? STRICT_POLICY, f);
   }
   // A secret given replaces the variable named for it, and the other way round: one source each.
   input = { ...input };

@@ -1588,7 +1588,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     // An empty secret field means "keep the one stored" (the form never receives it back).
     for (const k of SECRET_FIELDS) if (b[k] === '') delete b[k];
     // Not the operator: naming an environment variable (smtpPasswordEnv...) is refused with 403.
-    await db.tx((q) => saveDeliverySettings(q, p.orgId, b));
+    await db.tx((q) => saveDeliverySettings(q, p.orgId, b, { policy: ctx.options?.webhookPolicy }));
     return json({ ok: true });
   });
   app.post(r('/settings/delivery/test'), async (c) => {
