@@ -11,6 +11,9 @@ import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import { caseReplyAddress, documentChannel, isPlausibleEmail, messageIdFor, normaliseE164, smsSegments, type SmsSegments } from '../domain/delivery.ts';
 import type { RateTables } from '../domain/law/index.ts';
 import { formatMoney } from '../domain/money.ts';
+import { formalNoticeDeadline } from '../domain/engine/escalation.ts';
+import type { Channel, ScenarioOptions } from '../domain/engine/scenario.ts';
+import { MESSAGE_CHANNELS_SQL } from '../engine/planner-input.ts';
 import { composeDocument } from '../documents/compose.ts';
 import { buildEml } from '../documents/email.ts';
 import type { SourceLookup } from '../documents/engine.ts';
@@ -199,7 +202,12 @@ export interface RenderData {
   payments: Map<string, Array<{ date: CalendarDate; amountMinor: bigint }>>;
   credits: Map<string, bigint>;
   pdfs: Map<string, Attachment>;
+  /** By invoice: the messages that reminded it, sent. */
   reminders: Map<string, Array<{ id: bigint; sentOn: CalendarDate; channel: string; template: string }>>;
+  /** By invoice: the last reminder sent before Relance. */
+  outside: Map<string, { level: string; sentOn: CalendarDate }>;
+  /** By formal notice action: its scenario version's options (the deadline it states). */
+  scenarioOptions: Map<string, ScenarioOptions>;
   branding: Map<string, Branding>;
   /** Each organisation's side of the late-payment regime (country, contractual rate). */
   creditors: Map<string, CreditorTerms>;
@@ -240,6 +248,8 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
     credits: new Map(),
     pdfs: new Map(),
     reminders: new Map(),
+    outside: new Map(),
+    scenarioOptions: new Map(),
     branding: new Map(),
     creditors: new Map(),
     days: at,
@@ -362,20 +372,39 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
     for (const r of rows) data.pdfs.set(k2(r.organisation_id, r.id), { filename: r.filename, contentType: r.content_type, content: Buffer.from(r.content) });
   }
 
-  // The reminders already sent to each customer, oldest first (one more than shown: the action
-  // being rendered is left out when it is among them, in a preview of a sent action).
-  // (The day each was sent is the organisation's calendar day.)
-  const reminderRows = await q.query<{ organisation_id: string; customer_id: bigint; id: bigint; sent_on: CalendarDate; channel: string; template: string }>(
-    `SELECT x.organisation_id, x.customer_id, x.id, (x.sent_at AT TIME ZONE o.time_zone)::date AS sent_on, x.channel, x.template FROM (
-       SELECT a.organisation_id, a.customer_id, a.id, a.sent_at, a.channel, a.template,
-              row_number() OVER (PARTITION BY a.organisation_id, a.customer_id ORDER BY a.sent_at, a.id) AS n
-         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id)
-         JOIN actions a ON a.organisation_id = k.org AND a.customer_id = k.id AND a.status = 'sent' AND a.sent_at IS NOT NULL) x
-       JOIN organisations o ON o.id = x.organisation_id
-      WHERE x.n <= 51 ORDER BY x.organisation_id, x.customer_id, x.n`,
-    custParams,
+  // The reminders actually sent for each invoice (a message of a reminder's tone or a formal
+  // notice, that left), and those sent before Relance: what a document may say was done. The day
+  // each was sent is the organisation's calendar day.
+  const invoiceParams = [pgArray([...invoiceKeys.values()].map((k) => k.org)), pgArray([...invoiceKeys.values()].map((k) => k.id))];
+  const reminderRows = await q.query<{ organisation_id: string; invoice_id: bigint; id: bigint; sent_on: CalendarDate; channel: string; template: string }>(
+    `SELECT sr.organisation_id, sr.invoice_id, a.id, (a.sent_at AT TIME ZONE o.time_zone)::date AS sent_on, a.channel, a.template
+       FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id)
+       JOIN step_records sr ON sr.organisation_id = k.org AND sr.invoice_id = k.id AND sr.outcome = 'planned'
+       JOIN actions a ON a.organisation_id = sr.organisation_id AND a.id = sr.action_id AND a.status = 'sent' AND a.sent_at IS NOT NULL
+            AND a.channel IN ${MESSAGE_CHANNELS_SQL} AND a.tone IN ('reminder', 'firm', 'final', 'formal_notice')
+       JOIN organisations o ON o.id = sr.organisation_id
+      ORDER BY a.sent_at, a.id`,
+    invoiceParams,
   );
-  for (const r of reminderRows) pushTo(data.reminders, k2(r.organisation_id, r.customer_id), { id: r.id, sentOn: r.sent_on, channel: r.channel, template: r.template });
+  for (const r of reminderRows) pushTo(data.reminders, k2(r.organisation_id, r.invoice_id), { id: r.id, sentOn: r.sent_on, channel: r.channel, template: r.template });
+  const outsideRows = await q.query<{ organisation_id: string; invoice_id: bigint; level: string; sent_on: CalendarDate }>(
+    `SELECT x.organisation_id, x.invoice_id, x.level, x.sent_on FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id)
+       JOIN outside_reminders x ON x.organisation_id = k.org AND x.invoice_id = k.id`,
+    invoiceParams,
+  );
+  for (const r of outsideRows) data.outside.set(k2(r.organisation_id, r.invoice_id), { level: r.level, sentOn: r.sent_on });
+  // A formal notice states its deadline from the expected receipt: the scenario's options say how.
+  const notices = documented.filter((a) => a.template === 'formal_notice');
+  if (notices.length) {
+    const rows = await q.query<{ organisation_id: string; id: bigint; options: ScenarioOptions | string }>(
+      `SELECT a.organisation_id, a.id, v.definition -> 'options' AS options
+         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id)
+         JOIN actions a ON a.organisation_id = k.org AND a.id = k.id
+         JOIN scenario_versions v ON v.organisation_id = a.organisation_id AND v.scenario_id = a.scenario_id AND v.version = a.scenario_version`,
+      [pgArray(notices.map((a) => a.orgId)), pgArray(notices.map((a) => a.id))],
+    );
+    for (const r of rows) data.scenarioOptions.set(k2(r.organisation_id, r.id), typeof r.options === 'string' ? JSON.parse(r.options) : r.options);
+  }
 
   for (const org of new Set(documented.map((a) => a.orgId))) {
     data.branding.set(org, await getBranding(q, org));
@@ -384,12 +413,25 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
   return data;
 }
 
+/**
+ * The reminders sent before this action for its invoices, oldest first: each message once (one
+ * message may name several of them), those sent before Relance without a channel. The action itself
+ * is left out (a preview of a sent action).
+ */
 function previousReminders(data: RenderData, a: ActionToRender): ReminderData[] {
-  const rows = (data.reminders.get(k2(a.orgId, a.customerId)) ?? []).filter((r) => r.id !== a.id).slice(0, 50);
-  return rows.flatMap((r) => {
-    const channel = REMINDER_CHANNEL[r.channel];
-    return channel ? [{ date: r.sentOn, channel, key: r.template }] : [];
-  });
+  const seen = new Set<bigint>([a.id]);
+  const out: ReminderData[] = [];
+  for (const id of a.invoiceIds) {
+    for (const r of data.reminders.get(k2(a.orgId, id)) ?? []) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      const channel = REMINDER_CHANNEL[r.channel];
+      if (channel) out.push({ date: r.sentOn, channel, key: r.template });
+    }
+    const o = data.outside.get(k2(a.orgId, id));
+    if (o && !out.some((x) => x.channel === null && x.date === o.sentOn && x.key === o.level)) out.push({ date: o.sentOn, channel: null, key: o.level });
+  }
+  return out.sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : 0)).slice(-50);
 }
 
 /**
@@ -554,6 +596,16 @@ async function renderFrom(q: Queryable, a: ActionToRender, ctx: RenderContext, d
   const doc = await documentFor(q, a, key, ctx, at, data);
   doc.input.contact = contact ?? null;
   doc.input.reminders = previousReminders(data, a);
+  if (key === 'formal_notice') {
+    // The date the debtor can meet: from the expected presentation of a letter, from sending for
+    // an e-mail; the same date the engine waits for before a handover (escalation.ts).
+    const options = data.scenarioOptions.get(k2(a.orgId, a.id));
+    if (options) {
+      const d = formalNoticeDeadline(at, a.channel as Channel, options);
+      doc.input.deadlineDays = d.days;
+      doc.input.deadlineDate = d.deadline;
+    }
+  }
   const composed = await composeDocument({ key, channel: docChannel, input: doc.input, override: ctx.overrides, creationDate: ctx.now });
 
   switch (a.channel) {

@@ -137,15 +137,17 @@ export const VARIABLES: Record<string, VarDoc> = {
     days: num('Nombre de jours', 'Number of days'),
     date: str('Date limite', 'Deadline date'),
   }),
-  reminders: list('Relances déjà envoyées, de la plus ancienne à la plus récente', 'Reminders already sent, oldest first', {
+  reminders: list('Relances effectivement envoyées pour ces factures, de la plus ancienne à la plus récente (vide : aucune)', 'Reminders actually sent for these invoices, oldest first (empty: none)', {
     date: str('Date', 'Date'),
-    channel: str('Canal (« courrier », « e-mail »…)', 'Channel ("letter", "email"…)'),
+    channel: str('Canal (« courrier », « e-mail »…), vide pour une relance envoyée avant Relance', 'Channel ("letter", "email"…), empty for one sent before Relance', true),
     label: str('Nature de la relance', 'Kind of reminder'),
+    text: str('La relance en quelques mots : « première relance du 3 mars 2026 par e-mail »', 'The reminder in words: "first reminder of 3 March 2026 by email"'),
   }),
   last_reminder: obj('Dernière relance envoyée', 'Last reminder sent', {
     date: str('Date', 'Date'),
-    channel: str('Canal', 'Channel'),
+    channel: str('Canal', 'Channel', true),
     label: str('Nature', 'Kind'),
+    text: str('La relance en une phrase', 'The reminder in words'),
   }, true),
   links: obj('Liens', 'Links', {
     satisfaction_happy: str('Lien « tout va bien » de la question de satisfaction', 'Satisfaction question: "all good" link', true),
@@ -269,7 +271,8 @@ export interface InvoiceFees {
 
 export interface ReminderData {
   date: CalendarDate;
-  channel: 'email' | 'sms' | 'letter' | 'call';
+  /** Null: sent outside Relance (another tool, by hand), the channel is not known. */
+  channel: 'email' | 'sms' | 'letter' | 'call' | null;
   /** Template key of the step that sent it (reminder, firm, formal_notice…). */
   key: string;
 }
@@ -294,6 +297,8 @@ export interface DocumentInput {
   creditsMinor?: Minor;
   reminders?: readonly ReminderData[];
   deadlineDays?: number;
+  /** The deadline's date when it is not the document's date plus deadlineDays (a formal notice: escalation.ts). */
+  deadlineDate?: CalendarDate | null;
   links?: { payment?: string | null; portal?: string | null; satisfactionHappy?: string | null; satisfactionUnhappy?: string | null };
   plan?: {
     installments: ReadonlyArray<{ date: CalendarDate; amountMinor: Minor }>;
@@ -324,6 +329,8 @@ const M = defineMessages({
   key_other: { fr: 'relance', en: 'reminder' },
   not_applicable: { fr: 'sans objet', en: 'not applicable' },
   no_indemnity: { fr: 'aucune indemnité forfaitaire n’est due', en: 'no fixed compensation is owed' },
+  reminder_text: { fr: '{label} du {date} par {channel}', en: '{label} of {date} by {channel}' },
+  reminder_text_outside: { fr: '{label} du {date}', en: '{label} of {date}' },
   siren: { fr: 'SIREN {v}', en: 'SIREN {v}' },
   period: { fr: '{rate} du {from} au {to} ({days})\u202f: {amount}', en: '{rate} from {from} to {to} ({days}): {amount}' },
   days_one: { fr: '1 jour', en: '1 day' },
@@ -456,7 +463,13 @@ export function computeDocument(input: DocumentInput) {
 
   const reminders = [...(input.reminders ?? [])]
     .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
-    .map((r) => ({ date: long(r.date), channel: t(M, lang, `channel_${r.channel}`), label: reminderLabel(lang, r.key) }));
+    .map((r) => {
+      const date = long(r.date);
+      const label = reminderLabel(lang, r.key);
+      if (!r.channel) return { date, channel: null, label, text: t(M, lang, 'reminder_text_outside', { date, label }) };
+      const channel = t(M, lang, `channel_${r.channel}`);
+      return { date, channel, label, text: t(M, lang, 'reminder_text', { date, channel, label }) };
+    });
 
   const deadlineDays = input.deadlineDays ?? 8;
   const strip = ({ _open, _amount, _overdue, _fees, ...rest }: (typeof invoices)[number]) => rest;
@@ -537,7 +550,7 @@ export function computeDocument(input: DocumentInput) {
       link: nz(input.links?.payment),
       portal_link: nz(input.links?.portal),
     },
-    deadline: { days: deadlineDays, date: long(addDays(at, deadlineDays)) },
+    deadline: { days: deadlineDays, date: long(input.deadlineDate ?? addDays(at, deadlineDays)) },
     reminders,
     last_reminder: reminders.length ? reminders[reminders.length - 1]! : null,
     links: {

@@ -1,6 +1,6 @@
 /** An invoice's or a customer's dunning calendar: past steps with what happened, future steps with dates. */
 import type { Queryable } from '../db/driver.ts';
-import type { CalendarDate } from '../domain/dates.ts';
+import { type CalendarDate, daysBetween } from '../domain/dates.ts';
 import { invoiceCalendar } from '../domain/engine/planner.ts';
 import { loadPlannerInput } from './planner-input.ts';
 import { loadAssignments } from './scenarios.ts';
@@ -12,10 +12,15 @@ export interface CalendarLine {
   channel: string;
   tone: string;
   date: CalendarDate;
-  state: 'done' | 'due' | 'future' | 'passed' | 'skipped' | 'cancelled';
+  /** outside: a reminder sent before Relance (another tool, by hand), as the import recorded it. */
+  state: 'done' | 'due' | 'future' | 'passed' | 'skipped' | 'cancelled' | 'outside';
   actionStatus: string | null;
   reason: string | null;
   paused: boolean;
+  /** What the step needs before it may go out (escalation.ts): reminder_sent, formal_notice_expired. */
+  prerequisite: string | null;
+  /** The invoice waits today on this step's prerequisite. */
+  waiting: boolean;
 }
 
 export async function customerCalendar(q: Queryable, orgId: string, customerId: bigint, today: CalendarDate): Promise<CalendarLine[]> {
@@ -35,6 +40,13 @@ export async function customerCalendar(q: Queryable, orgId: string, customerId: 
   }
   const lines: CalendarLine[] = [];
   for (const inv of input.invoices) {
+    const h = inv.history;
+    if (h.outsideLevel && h.outsideOn) {
+      lines.push({
+        invoice: inv.number, stepKey: 'outside', offset: daysBetween(inv.dueDate, h.outsideOn), channel: '-', tone: h.outsideLevel, date: h.outsideOn,
+        state: 'outside', actionStatus: null, reason: 'outside', paused: inv.paused, prerequisite: null, waiting: false,
+      });
+    }
     for (const e of invoiceCalendar(inv, today)) {
       const r = rec.get(`${inv.invoiceId}|${e.stepKey}`);
       const state: CalendarLine['state'] = r ? (r.outcome === 'planned' ? 'done' : (r.outcome as 'skipped' | 'cancelled')) : e.state;
@@ -49,6 +61,8 @@ export async function customerCalendar(q: Queryable, orgId: string, customerId: 
         actionStatus: (r?.status as string | undefined) ?? null,
         reason: ((r?.reason ?? r?.status_reason) as string | undefined) ?? null,
         paused: inv.paused,
+        prerequisite: e.prerequisite,
+        waiting: !r && e.waiting,
       });
     }
   }

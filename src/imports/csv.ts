@@ -6,9 +6,10 @@
  * is kept, and the report names every bad row.
  */
 import { createHash } from 'node:crypto';
-import type { Db, Queryable } from '../db/driver.ts';
+import { type Db, pgArray, type Queryable } from '../db/driver.ts';
 import { addDays, type CalendarDate, calendarDate, parseCalendarDate } from '../domain/dates.ts';
 import { isValidIban, isValidSiren, isValidSiret, normaliseDigits, normaliseIban } from '../domain/identifiers.ts';
+import { type OutsideLevel, outsideLevelOf } from '../domain/engine/planner.ts';
 import { assertIdentifier, PAYMENT_METHODS } from '../domain/ledger.ts';
 import { assertCurrency, currencyExponent, parseAmount } from '../domain/money.ts';
 import { validation } from '../errors.ts';
@@ -44,6 +45,12 @@ const E = defineErrors('imports-csv', {
   payment_amount_positive: { fr: 'le montant d’un règlement doit être positif', en: 'a payment amount must be positive' },
   payment_date_empty: { fr: 'la date de règlement est vide', en: 'payment date is empty' },
   iban_invalid: { fr: 'l’IBAN « {iban} » n’est pas valide', en: 'IBAN "{iban}" is not valid' },
+  reminder_level: {
+    fr: 'niveau de relance « {value} » inconnu : 1 à 4, relance, deuxième relance, dernière relance ou mise en demeure',
+    en: 'unknown reminder level "{value}": 1 to 4, reminder, firm, final or formal notice',
+  },
+  reminder_level_date: { fr: 'un niveau de relance va avec la date de cette relance (et inversement)', en: 'a reminder level goes with the date of that reminder (and the other way round)' },
+  reminder_before_issue: { fr: 'la relance du {on} précède la facture du {issue}', en: 'the reminder of {on} is before the invoice of {issue}' },
 });
 
 export type CsvKind = 'customers' | 'invoices' | 'payments';
@@ -97,6 +104,9 @@ export const FIELDS: Record<CsvKind, Record<string, { aliases: string[]; require
     openAmount: { aliases: A('Reste dû', 'Reste à payer', 'Montant restant', 'Restant dû', 'Solde', 'Open amount', 'Balance', 'Balance due', 'Amount due', 'Outstanding') },
     currency: { aliases: A('Devise', 'Monnaie', 'Currency') },
     paymentTermsDays: { aliases: A('Délai de paiement', 'Payment terms', 'Terms days') },
+    // Reminders already sent before Relance (another tool, spreadsheets): the last level and its date.
+    lastReminderLevel: { aliases: A('Niveau de relance', 'Niveau relance', 'Niveau dernière relance', 'Niveau de la dernière relance', 'Dernier niveau de relance', 'Last reminder level', 'Reminder level', 'Dunning level') },
+    lastReminderOn: { aliases: A('Date dernière relance', 'Date de dernière relance', 'Date de la dernière relance', 'Dernière relance', 'Relancé le', 'Last reminder date', 'Last reminder on', 'Last reminder', 'Last reminded on') },
   },
   payments: {
     externalId: { aliases: A('Id paiement', 'N° règlement', 'Numéro de règlement', 'Id règlement', 'Payment ID', 'Transaction ID', 'External ID', 'ID') },
@@ -281,6 +291,8 @@ class CsvSink {
   customers: UpsertCustomer[] = [];
   implicitCustomers = new Map<string, UpsertCustomer>();
   invoices: UpsertInvoice[] = [];
+  /** Reminders sent before Relance, by invoice number (outside_reminders). */
+  outside: { number: string; level: OutsideLevel; on: CalendarDate }[] = [];
   payments: UpsertPayment[] = [];
   settlements: { payment: UpsertPayment; allocation: UpsertAllocation }[] = [];
   allocations: UpsertAllocation[] = [];
@@ -390,7 +402,14 @@ class CsvSink {
     if (open !== null && (open < 0n || open > incl)) throw validation(E('open_range'), r.where('openAmount'));
     const siren = r.text('customerSiren') ? normaliseDigits(r.text('customerSiren')!) : null;
     if (siren && !isValidSiren(siren)) throw validation(E('siren_invalid', { siren }), r.where('customerSiren'));
+    const levelText = r.text('lastReminderLevel');
+    const remindedOn = r.date('lastReminderOn');
+    if ((levelText === null) !== (remindedOn === null)) throw validation(E('reminder_level_date'), r.where(levelText === null ? 'lastReminderLevel' : 'lastReminderOn'));
+    const level = levelText === null ? null : outsideLevelOf(levelText);
+    if (levelText !== null && !level) throw validation(E('reminder_level', { value: levelText }), r.where('lastReminderLevel'));
+    if (remindedOn && remindedOn < issueDate) throw validation(E('reminder_before_issue', { on: remindedOn, issue: issueDate }), r.where('lastReminderOn'));
     if (!this.once(`i:${number}`, r, 'number')) return;
+    if (level && remindedOn) this.outside.push({ number, level, on: remindedOn });
     if (!this.implicitCustomers.has(cust.key) && !this.knownCustomers.has(cust.key)) {
       const email = r.text('customerEmail');
       this.implicitCustomers.set(cust.key, {
@@ -497,6 +516,7 @@ class CsvSink {
     const customers = this.customers;
     const implicit = [...this.implicitCustomers.values()];
     const invoices = this.invoices;
+    const outside = this.outside;
     const payments = [...this.payments, ...this.settlements.map((s) => s.payment)];
     const allocations = [...this.allocations, ...this.settlements.map((s) => s.allocation)];
     this.customers = [];
@@ -504,6 +524,7 @@ class CsvSink {
     for (const c of implicit) this.knownCustomers.add(c.externalId);
     this.implicitCustomers = new Map();
     this.invoices = [];
+    this.outside = [];
     this.payments = [];
     this.settlements = [];
     this.allocations = [];
@@ -527,6 +548,7 @@ class CsvSink {
         recordRefusals(b.problems, r);
         b.counts.add('invoices', r);
       }
+      if (outside.length) await recordOutsideReminders(q, orgId, outside);
       if (payments.length) {
         const r = await upsertPayments(q, orgId, payments);
         recordRefusals(b.problems, r);
@@ -542,4 +564,21 @@ class CsvSink {
       b.warnings.push('due date missing on some rows: computed from the payment terms (default 30 days)');
     }
   }
+}
+
+/**
+ * Reminders sent before Relance, by invoice number: the latest one of an invoice is kept (a
+ * re-import with an older date changes nothing), and the planner looks at the invoice again.
+ */
+export async function recordOutsideReminders(q: Queryable, orgId: string, rows: readonly { number: string; level: OutsideLevel; on: CalendarDate }[]): Promise<void> {
+  const ids = await q.query<{ id: bigint }>(
+    `INSERT INTO outside_reminders (organisation_id, invoice_id, level, sent_on)
+     SELECT $1, i.id, x.level, x.on FROM unnest($2::text[], $3::text[], $4::date[]) AS x(number, level, on)
+       JOIN invoices i ON i.organisation_id = $1 AND i.number = x.number
+     ON CONFLICT (organisation_id, invoice_id) DO UPDATE SET level = EXCLUDED.level, sent_on = EXCLUDED.sent_on, recorded_at = now()
+      WHERE outside_reminders.sent_on <= EXCLUDED.sent_on AND (outside_reminders.level, outside_reminders.sent_on) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.sent_on)
+     RETURNING invoice_id AS id`,
+    [orgId, pgArray(rows.map((r) => r.number)), pgArray(rows.map((r) => r.level)), pgArray(rows.map((r) => r.on))],
+  );
+  if (ids.length) await q.query('DELETE FROM invoice_schedule WHERE organisation_id = $1 AND invoice_id = ANY($2::bigint[])', [orgId, pgArray(ids.map((r) => r.id))]);
 }

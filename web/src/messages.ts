@@ -258,6 +258,7 @@ export const MESSAGES = defineMessages({
   'calendar.passed': { fr: 'Dépassée', en: 'Passed' },
   'calendar.skipped': { fr: 'Sautée', en: 'Skipped' },
   'calendar.cancelled': { fr: 'Annulée', en: 'Cancelled' },
+  'calendar.outside': { fr: 'Envoyée hors Relance', en: 'Sent outside Relance' },
 
   // invoice
   'invoice.issued': { fr: 'Émise le', en: 'Issued on' },
@@ -323,6 +324,12 @@ export const MESSAGES = defineMessages({
   'method.lcr': { fr: 'LCR', en: 'Bill of exchange (LCR)' },
   'method.other': { fr: 'Autre', en: 'Other' },
   'skip.superseded': { fr: 'remplacée par une étape plus avancée', en: 'superseded by a later step' },
+  'skip.outside': { fr: 'relance envoyée hors Relance (import de l’historique)', en: 'reminder sent outside Relance (imported history)' },
+  'skip.review': { fr: 'en attente d’approbation : mode revue', en: 'awaiting approval: review mode' },
+  'skip.review_expired': { fr: 'non approuvée pendant le mode revue : replanifiée', en: 'not approved during review mode: planned again' },
+  'skip.reminder_sent': { fr: 'attend une relance effectivement envoyée, puis l’écart minimum', en: 'waits for a reminder actually sent, then the minimum gap' },
+  'skip.formal_notice_expired': { fr: 'attend une mise en demeure envoyée et l’expiration de son délai', en: 'waits for a formal notice sent and its deadline passed' },
+  'skip.escalation_apart': { fr: 'attend le message suivant : une escalade ne porte que ses propres factures', en: 'waits for the next message: an escalation carries only its own invoices' },
   'skip.condition_not_met': { fr: 'condition non remplie', en: 'condition not met' },
   'skip.no_contact_channel': { fr: 'aucun moyen de joindre le client', en: 'no way to reach the customer' },
   'skip.due_date_passed': { fr: 'échéance déjà passée : un avis avant échéance n’est plus envoyé', en: 'due date already passed: a notice before the due date is no longer sent' },

@@ -100,7 +100,14 @@ export function register(program: Command, ctx: CliContext): void {
         if (lines.length === 0) ctx.out(invoice ? `invoice ${invoice.number} is ${invoice.status}: nothing to follow up` : 'no open invoice for this customer');
         for (const l of lines) {
           const why = reasonText(l.reason, cliLang(process.env));
-          const what = l.state === 'done' ? `done (${l.actionStatus ?? 'planned'})` : l.state === 'skipped' ? `skipped: ${why}` : l.state === 'cancelled' ? `cancelled: ${why}` : l.state;
+          const lang = cliLang(process.env);
+          const what =
+            l.state === 'done' ? `done (${l.actionStatus ?? 'planned'}${l.actionStatus === 'awaiting_approval' && l.reason === 'review' ? `: ${why}` : ''})`
+            : l.state === 'skipped' ? `skipped: ${why}`
+            : l.state === 'cancelled' ? `cancelled: ${why}`
+            : l.state === 'outside' ? why
+            : l.waiting && l.prerequisite ? `${l.state}: ${reasonText(l.prerequisite, lang)}`
+            : l.state;
           ctx.out(`${l.invoice}  ${l.date}  ${step(l.offset)}`.padEnd(36) + `${l.channel.padEnd(18)}${l.tone.padEnd(14)}${what}${l.paused ? ' (paused)' : ''}`);
         }
       } finally {

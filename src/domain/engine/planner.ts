@@ -61,6 +61,8 @@ export interface InvoiceHistory {
   formalNoticePending: boolean;
   /** The last level reached outside Relance: the scenario's steps up to that tone count as passed. */
   outsideLevel: Tone | null;
+  /** The day of that last reminder sent outside Relance. */
+  outsideOn: CalendarDate | null;
 }
 
 export const NEVER_CHASED: InvoiceHistory = Object.freeze({
@@ -71,11 +73,34 @@ export const NEVER_CHASED: InvoiceHistory = Object.freeze({
   formalNotice: null,
   formalNoticePending: false,
   outsideLevel: null,
+  outsideOn: null,
 });
 
 /** Levels a reminder sent outside Relance can have reached (the scenario tones from a reminder on, below a handover). */
 export const OUTSIDE_LEVELS = ['reminder', 'firm', 'final', 'formal_notice'] as const satisfies readonly Tone[];
 export type OutsideLevel = (typeof OUTSIDE_LEVELS)[number];
+
+const LEVEL_WORDS: Record<string, OutsideLevel> = {
+  '1': 'reminder', reminder: 'reminder', relance: 'reminder', 'relance 1': 'reminder', 'premiere relance': 'reminder', rappel: 'reminder', 'first reminder': 'reminder',
+  '2': 'firm', firm: 'firm', 'relance 2': 'firm', 'deuxieme relance': 'firm', 'seconde relance': 'firm', 'relance ferme': 'firm', 'second reminder': 'firm', 'firm reminder': 'firm',
+  '3': 'final', final: 'final', 'relance 3': 'final', 'derniere relance': 'final', 'dernier rappel': 'final', 'last reminder': 'final', 'final reminder': 'final', 'final notice': 'final',
+  '4': 'formal_notice', formal_notice: 'formal_notice', 'formal notice': 'formal_notice', 'mise en demeure': 'formal_notice', med: 'formal_notice',
+};
+
+/**
+ * The level a reminder sent outside Relance reached, as a file or an API call words it: a tone
+ * (reminder, firm, final, formal_notice), a number 1 to 4, or the French and English words for
+ * them ("deuxième relance", "mise en demeure", "last reminder"). Null when not recognised.
+ */
+export function outsideLevelOf(text: string): OutsideLevel | null {
+  const k = text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, ' ')
+    .trim();
+  return LEVEL_WORDS[k] ?? null;
+}
 
 /**
  * The history with a reminder sent outside Relance (another tool, by hand) at `level` on `on`:
@@ -88,6 +113,7 @@ export function withOutsideReminder(h: InvoiceHistory, level: OutsideLevel, on: 
     ...h,
     chased: true,
     outsideLevel: level,
+    outsideOn: on,
     lastContactOn: later(h.lastContactOn),
     lastReminderSentOn: later(h.lastReminderSentOn),
     formalNotice: level === 'formal_notice' && (!h.formalNotice || h.formalNotice.sentOn < on) ? { sentOn: on, channel: 'registered_letter' } : h.formalNotice,

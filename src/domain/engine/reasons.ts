@@ -19,6 +19,12 @@ const REASONS = defineMessages({
   plan_ended: { fr: 'échéancier terminé', en: 'payment plan ended' },
   scenario_changed: { fr: 'étape retirée du scénario', en: 'step removed from the scenario' },
   no_invoice: { fr: 'plus aucune facture à relancer', en: 'no invoice left to remind' },
+  review: { fr: 'en attente d’approbation : l’organisation est en mode revue', en: 'awaiting approval: the organisation is in review mode' },
+  review_expired: { fr: 'non approuvée pendant le mode revue : replanifiée', en: 'not approved during review mode: planned again' },
+  outside: { fr: 'envoyée hors Relance', en: 'sent outside Relance' },
+  reminder_sent: { fr: 'attend une relance effectivement envoyée, puis l’écart minimum', en: 'waits for a reminder actually sent, then the minimum gap' },
+  formal_notice_expired: { fr: 'attend une mise en demeure envoyée et l’expiration de son délai', en: 'waits for a formal notice sent and its deadline passed' },
+  escalation_apart: { fr: 'attend le message suivant : une escalade ne porte que ses propres factures', en: 'waits for the next message: an escalation carries only its own invoices' },
 });
 
 /** "paused,paid" -> "relances suspendues, facture réglée"; an unknown code is kept as it is. */

@@ -3,7 +3,10 @@ import { matchPayments } from '../../bank/match-payments.ts';
 import { z } from 'zod';
 import type { CalendarDate } from '../../domain/dates.ts';
 import { parseAmount } from '../../domain/money.ts';
-import { notFound } from '../../errors.ts';
+import { notFound, validation } from '../../errors.ts';
+import { OUTSIDE_LEVELS } from '../../domain/engine/planner.ts';
+import { recordOutsideReminders } from '../../imports/csv.ts';
+import { defineErrors } from '../../i18n/index.ts';
 import {
   addContact,
   allocate,
@@ -20,6 +23,10 @@ import { replanCustomer } from '../../engine/events.ts';
 import { emitEvent } from '../../webhooks/index.ts';
 import { escapeLike } from '../../db/driver.ts';
 import { Currency, Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, MinorString, page, paged, route, type RouteDef } from './define.ts';
+
+const E = defineErrors('api-ledger', {
+  reminder_before_issue: { fr: 'la dernière relance ne peut pas précéder la date de facture', en: 'the last reminder cannot be before the issue date' },
+});
 
 const IdOut = z.string();
 const ContactIn = z.object({
@@ -85,6 +92,13 @@ const InvoiceIn = z.object({
   currency: Currency.optional(),
   amountInclTax: DecimalAmount,
   amountExclTax: DecimalAmount.optional(),
+  /** The last reminder sent before Relance (another tool, by hand): the ladder continues after it. */
+  lastReminder: z
+    .object({
+      level: z.enum(OUTSIDE_LEVELS).describe('reminder, firm, final or formal_notice'),
+      sentOn: IsoDate,
+    })
+    .nullish(),
 });
 
 const CreditNote = z.looseObject({ id: IdOut, customerId: IdOut, number: z.string(), issueDate: z.string(), currency: z.string(), amountMinor: MinorString, allocatedMinor: MinorString });
@@ -203,10 +217,15 @@ export const ledgerRoutes: RouteDef[] = [
     handler: async ({ q, orgId, org, body }) => {
       const currency = body.currency ?? org.currency;
       const incl = parseAmount(body.amountInclTax, currency, { field: 'amountInclTax' });
-      return createInvoice(q, orgId, {
+      const invoice = await createInvoice(q, orgId, {
         customerId: BigInt(body.customerId), number: body.number, externalId: body.externalId ?? null, issueDate: body.issueDate, dueDate: body.dueDate, currency,
         amountInclTaxMinor: incl, amountExclTaxMinor: body.amountExclTax ? parseAmount(body.amountExclTax, currency, { field: 'amountExclTax' }) : incl,
       });
+      if (body.lastReminder) {
+        if (body.lastReminder.sentOn < body.issueDate) throw validation(E('reminder_before_issue'), { field: 'lastReminder.sentOn' });
+        await recordOutsideReminders(q, orgId, [{ number: invoice.number, level: body.lastReminder.level, on: body.lastReminder.sentOn as CalendarDate }]);
+      }
+      return invoice;
     },
   }),
   route({

@@ -10,7 +10,7 @@ interface InvoiceData {
   invoice: { id: string; number: string; issueDate: string; dueDate: string; currency: string; amountExclTaxMinor: string; amountInclTaxMinor: string; openMinor: string; status: string; allocatedMinor: string; writtenOffMinor: string };
   customer: { id: string; name: string };
   daysPastDue: number;
-  calendar: { stepKey: string; offset: number; channel: string; tone: string; date: string; state: string; actionStatus: string | null; reason: string | null; paused: boolean }[];
+  calendar: { stepKey: string; offset: number; channel: string; tone: string; date: string; state: string; actionStatus: string | null; reason: string | null; paused: boolean; prerequisite: string | null; waiting: boolean }[];
   settlements: { kind: string; id: string; on: string; amountMinor: string; method: string | null; reference: string | null; creditNote: string | null }[];
   documents: { kind: string; id: string; channel?: string; subject?: string; template?: string; at?: string; url: string }[];
   fees: { interestMinor: string; indemnityMinor: string; periods: { from: string; to: string; days: number; ratePercent: string; interestMinor: string }[] } | null;
@@ -93,7 +93,7 @@ export function InvoicePage() {
                     {l.paused && <span className="pill warn">{t('customer.paused')}</span>}
                   </td>
                   <td className="small muted">
-                    <Code prefix="skip" value={l.reason} />
+                    <Code prefix="skip" value={l.reason ?? (l.waiting ? l.prerequisite : null)} />
                   </td>
                 </tr>
               ))}
