@@ -573,7 +573,7 @@ class CsvSink {
 export async function recordOutsideReminders(q: Queryable, orgId: string, rows: readonly { number: string; level: OutsideLevel; on: CalendarDate }[]): Promise<void> {
   const ids = await q.query<{ id: bigint }>(
     `INSERT INTO outside_reminders (organisation_id, invoice_id, level, sent_on)
-     SELECT $1, i.id, x.level, x.on FROM unnest($2::text[], $3::text[], $4::date[]) AS x(number, level, on)
+     SELECT $1, i.id, x.level, x.sent_on FROM unnest($2::text[], $3::text[], $4::date[]) AS x(number, level, sent_on)
        JOIN invoices i ON i.organisation_id = $1 AND i.number = x.number
      ON CONFLICT (organisation_id, invoice_id) DO UPDATE SET level = EXCLUDED.level, sent_on = EXCLUDED.sent_on, recorded_at = now()
       WHERE outside_reminders.sent_on <= EXCLUDED.sent_on AND (outside_reminders.level, outside_reminders.sent_on) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.sent_on)
