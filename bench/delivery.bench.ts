@@ -274,7 +274,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       const day = todayIn(org!.time_zone, Date.now());
       const batch = await db.tx((q) => printBatch(q, orgId, day, new Date()));
       const total = seconds(t0);
-      if (stats.sent !== letters || batch.letters.length !== letters) throw new Error(`expected ${letters} letters, got ${stats.sent} sent and ${batch.letters.length} in the batch`);
+      // Letters in the print batch are exported (posted by hand), not sent.
+      if (stats.exported !== letters || batch.letters.length !== letters) throw new Error(`expected ${letters} letters, got ${stats.exported} exported and ${batch.letters.length} in the batch`);
       // Baseline: the same letters rendered by the documents code alone (no outbox, no batch).
       const { documentFromLedger } = await import('../src/documents/from-ledger.ts');
       const { loadRateTables } = await import('../src/law/rates-repo.ts');

@@ -53,7 +53,8 @@ describe.each(dbTargets())('what agreements cover, on $name', (target) => {
     expect(r.actionsCreated).toBe(1);
     const dataDir = tmp();
     // (A's due-day email of 2 March, not sent yet, went with the promise.)
-    expect((await worker(db, paris('2026-03-16'), { dataDir }).runOnce()).sent).toBe(1);
+    // (No SMTP server: written to the local outbox, exported, awaiting sending by hand.)
+    expect((await worker(db, paris('2026-03-16'), { dataDir }).runOnce()).exported).toBe(1);
     const mails = await outboxMails(dataDir, org.id);
     const due = mails.find((m) => subject(m).includes('F-SCOPE-B'))!;
     expect(subject(due)).toBe('Facture F-SCOPE-B : échéance aujourd’hui');
@@ -135,7 +136,7 @@ describe.each(dbTargets())('what agreements cover, on $name', (target) => {
     const sent = await db.query<{ planned_on: string; template: string; number: string }>(
       `SELECT a.planned_on, a.template, i.number FROM actions a JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id
          JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
-        WHERE a.organisation_id = $1 AND a.status = 'sent' ORDER BY a.planned_on, i.number`,
+        WHERE a.organisation_id = $1 AND a.status IN ('sent', 'exported') ORDER BY a.planned_on, i.number`,
       [org.id],
     );
     expect(sent.map((s) => [s.planned_on, s.template, s.number])).toEqual([
@@ -187,7 +188,7 @@ describe.each(dbTargets())('acknowledgements of agreements, on $name', (target) 
     ]);
     // They go out although the invoices they are about are paused (that pause is what they confirm).
     const dataDir = tmp();
-    expect((await worker(db, paris('2026-03-02', '10:00'), { dataDir }).runOnce()).sent).toBe(3);
+    expect((await worker(db, paris('2026-03-02', '10:00'), { dataDir }).runOnce()).exported).toBe(3);
     const mails = await outboxMails(dataDir, org.id);
     const bySubject = (re: RegExp) => mails.find((m) => re.test(subject(m)))!;
     const promise = mailText(bySubject(/^Votre engagement de paiement/));
@@ -246,7 +247,7 @@ describe.each(dbTargets())('state changes are told once, through one path, on $n
     const org = await setupOrg(db);
     await createSubscription(db, org.id, { url: 'https://hooks.example.com/hook', events: ['*'] });
     const events = async () =>
-      db.query<{ type: string; payload: Record<string, unknown> }>(`SELECT type, payload FROM webhook_events WHERE organisation_id = $1 AND type NOT IN ('invoice.overdue', 'action.sent') ORDER BY id`, [org.id]);
+      db.query<{ type: string; payload: Record<string, unknown> }>(`SELECT type, payload FROM webhook_events WHERE organisation_id = $1 AND type NOT IN ('invoice.overdue', 'action.sent', 'action.exported') ORDER BY id`, [org.id]);
     const c = await addCustomer(db, org.id);
     const inv = await addInvoice(db, org.id, c.id, '2026-02-02', { number: 'F-CALL-1' });
     await chasedUntil(db, org.id, inv.id, 14, '2026-02-16'); // reminded up to J+14 already

@@ -71,7 +71,8 @@ describe.each(dbTargets())('mail that comes back on $name', (target) => {
     const e = await addCustomer(db, org.id, [{ name: 'Eve', email: 'eve@e.test' }]);
     for (const x of [a, b, c, d, e]) await addInvoice(db, org.id, x.id, '2026-02-23');
     await plan(db, org.id, '2026-03-02'); // the J+7 email, whose fallback is a letter
-    expect((await worker(db, paris('2026-03-02')).runOnce()).sent).toBe(5);
+    // No SMTP server: written to the local outbox, awaiting sending by hand.
+    expect((await worker(db, paris('2026-03-02')).runOnce()).exported).toBe(5);
     const sent = await db.query<{ customer_id: bigint; action_id: bigint; message_id: string; content: Uint8Array }>(
       'SELECT customer_id, action_id, message_id, content FROM deliveries WHERE organisation_id = $1 ORDER BY id',
       [org.id],
@@ -194,15 +195,15 @@ describe.each(dbTargets())('mail that comes back on $name', (target) => {
     await worker(db, paris('2026-03-02', '15:05')).runOnce();
     const letters = (await actions(db, org.id)).filter((x) => x.fallback_from);
     expect(letters.map((x) => [x.channel, x.status])).toEqual([
-      ['letter', 'sent'],
-      ['letter', 'sent'],
+      ['letter', 'exported'],
+      ['letter', 'exported'],
     ]);
-    // Added to the print batch: handed over, accepted and told, in one write.
-    const told = await db.query<{ payload: { actionId: string; channel: string } | string }>(`SELECT payload FROM webhook_events WHERE organisation_id = $1 AND type = 'action.sent'`, [org.id]);
+    // Added to the print batch (to post by hand): handed over, exported and told, in one write.
+    const told = await db.query<{ payload: { actionId: string; channel: string } | string }>(`SELECT payload FROM webhook_events WHERE organisation_id = $1 AND type = 'action.exported'`, [org.id]);
     const payloads = told.map((x) => (typeof x.payload === 'string' ? JSON.parse(x.payload) : x.payload) as { actionId: string; channel: string });
     expect(payloads.filter((p) => p.channel === 'letter').map((p) => p.actionId).sort()).toEqual(letters.map((x) => String(x.id)).sort());
     const letterEvents = await db.query<{ kind: string }>('SELECT kind FROM delivery_events WHERE organisation_id = $1 AND action_id = $2 ORDER BY id', [org.id, letters[0]!.id]);
-    expect(letterEvents.map((x) => x.kind)).toEqual(['handed_over', 'accepted']);
+    expect(letterEvents.map((x) => x.kind)).toEqual(['handed_over', 'exported']);
   });
 
   it('relance inbound reads .eml files (or standard input) and says what it did; POST /api/v1/inbound does the same', async () => {

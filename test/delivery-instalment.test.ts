@@ -9,6 +9,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/driver.ts';
 import { listLocalOutbox } from '../src/delivery/channels/email.ts';
+import { confirmSent } from '../src/delivery/outbox.ts';
 import { createPaymentPlan } from '../src/engine/events.ts';
 import { dbTargets } from './db.ts';
 import { actions, addCustomer, addInvoice, d, paris, plan, setupOrg, worker } from './delivery-fixture.ts';
@@ -31,8 +32,8 @@ describe.each(dbTargets())('instalment reminders on $name', (target) => {
     expect(r.instalmentReminders).toBe(1);
     const dataDir = mkdtempSync(join(tmpdir(), 'relance-plan-'));
     const stats = await worker(db, paris('2026-03-10'), { dataDir }).runOnce();
-    expect(stats.sent).toBe(2); // the plan's confirmation, queued on 2 March, and the reminder
-    expect((await actions(db, org.id)).map((a) => a.status)).toEqual(['sent', 'sent']);
+    expect(stats.exported).toBe(2); // the plan's confirmation, queued on 2 March, and the reminder
+    expect((await actions(db, org.id)).map((a) => a.status)).toEqual(['exported', 'exported']);
     const mails = await Promise.all(listLocalOutbox(join(dataDir, 'outbox'), org.id).map((f) => simpleParser(readFileSync(f.file))));
     const mail = mails.find((m) => m.subject?.startsWith('Échéance n° 1'))!;
     expect(mail.subject).toMatch(/^Échéance n° 1 non reçue/);
@@ -43,19 +44,24 @@ describe.each(dbTargets())('instalment reminders on $name', (target) => {
 });
 
 describe.each(dbTargets())('delivery webhooks on $name', (target) => {
-  it('action.sent is told when a message goes out', async () => {
+  it('action.exported is told when a message is written to the local outbox, action.sent when it is confirmed sent', async () => {
     const { createSubscription } = await import('../src/webhooks/index.ts');
     const db = await target.open();
     try {
       const org = await setupOrg(db);
-      await createSubscription(db, org.id, { url: 'https://hooks.example.com/hook', events: ['action.sent', 'action.failed'] });
+      await createSubscription(db, org.id, { url: 'https://hooks.example.com/hook', events: ['action.sent', 'action.exported', 'action.failed'] });
       const c = await addCustomer(db, org.id);
       await addInvoice(db, org.id, c.id, '2026-03-02', { number: 'F-HOOK-1' });
       await plan(db, org.id, '2026-03-02');
       const stats = await worker(db, paris('2026-03-02')).runOnce();
-      expect(stats.sent).toBe(1);
-      const ev = await db.query<{ type: string; payload: { channel: string } }>('SELECT type, payload FROM webhook_events WHERE organisation_id = $1', [org.id]);
-      expect(ev.map((e) => [e.type, e.payload.channel])).toEqual([['action.sent', 'email']]);
+      expect([stats.sent, stats.exported]).toEqual([0, 1]);
+      const [a] = await actions(db, org.id);
+      await db.tx((q) => confirmSent(q, org.id, { ids: [a!.id] }, 'claire', paris('2026-03-02', '16:00')));
+      const ev = await db.query<{ type: string; payload: { channel: string; confirmedBy?: string } }>('SELECT type, payload FROM webhook_events WHERE organisation_id = $1 ORDER BY id', [org.id]);
+      expect(ev.map((e) => [e.type, e.payload.channel, e.payload.confirmedBy ?? null])).toEqual([
+        ['action.exported', 'email', null],
+        ['action.sent', 'email', 'claire'],
+      ]);
     } finally {
       await db.close();
     }

@@ -15,7 +15,7 @@ import { listCallTasks, recordCallOutcome } from '../src/delivery/calls.ts';
 import { HttpSms } from '../src/delivery/channels/sms.ts';
 import { listLocalOutbox } from '../src/delivery/channels/email.ts';
 import { printBatch } from '../src/delivery/letters.ts';
-import { approveActions, cancelActions, claimDue, handOver, reapExpiredLeases } from '../src/delivery/outbox.ts';
+import { approveActions, cancelActions, claimDue, confirmSent, handOver, reapExpiredLeases } from '../src/delivery/outbox.ts';
 import { pdfPageCount } from '../src/delivery/pdf-merge.ts';
 import { customerHistoryPdf, recordBounce, recordRegisteredProof } from '../src/delivery/proof.ts';
 import { saveDeliverySettings } from '../src/delivery/settings.ts';
@@ -43,7 +43,9 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     await plan(db, org.id, '2026-03-02');
     const dataDir = mkdtempSync(join(tmpdir(), 'relance-data-'));
     const stats = await worker(db, paris('2026-03-02'), { dataDir }).runOnce();
-    expect(stats.sent).toBe(1);
+    // Nothing left the machine: exported, awaiting sending by hand, not sent.
+    expect([stats.sent, stats.exported]).toEqual([0, 1]);
+    expect((await actions(db, org.id)).map((a) => [a.status, a.status_reason])).toEqual([['exported', null]]);
     const files = listLocalOutbox(join(dataDir, 'outbox'), org.id);
     expect(files.map((f) => f.day)).toEqual(['2026-03-02']);
     const eml = readFileSync(files[0]!.file);
@@ -59,6 +61,9 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     await addInvoice(db, org.id, c.id, '2026-03-02');
     await plan(db, org.id, '2026-03-02');
     await worker(db, paris('2026-03-02')).runOnce();
+    // An exported message only becomes sent (confirmed) or cancelled (not to be sent).
+    await expect(db.query(`UPDATE actions SET status = 'queued' WHERE organisation_id = $1`, [org.id])).rejects.toThrow(/was exported/);
+    await db.tx((q) => confirmSent(q, org.id, { status: ['exported'] }, 'claire', paris('2026-03-02', '15:00')));
     await expect(db.query(`UPDATE deliveries SET subject = 'edited' WHERE organisation_id = $1`, [org.id])).rejects.toThrow(/append-only/);
     await expect(db.query('DELETE FROM deliveries WHERE organisation_id = $1', [org.id])).rejects.toThrow(/append-only/);
     await expect(db.query(`UPDATE delivery_events SET kind = 'accepted' WHERE organisation_id = $1`, [org.id])).rejects.toThrow(/append-only/);
@@ -89,12 +94,15 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     expect(approved).toEqual([a!.id]);
     await worker(db, paris('2026-03-04', '11:00')).runOnce();
     [a] = await actions(db, org.id);
-    expect(a!.status).toBe('sent');
+    // No provider: in the print batch to post at the counter, not sent yet.
+    expect(a!.status).toBe('exported');
     const [rl] = await db.query<{ tracking_number: string; provider: string; status: string }>('SELECT * FROM registered_letters WHERE organisation_id = $1', [org.id]);
     expect(rl).toMatchObject({ provider: 'local', status: 'submitted' });
     expect(rl!.tracking_number).toMatch(/^LOCAL-/);
     // Posted at the counter: the real number and the acknowledgement of receipt come in.
     await db.tx((q) => recordRegisteredProof(q, org.id, a!.id, { tracking: '1A12345678901', at: paris('2026-03-05') }));
+    // The post office's number is the proof it was sent.
+    expect((await actions(db, org.id))[0]!.status).toBe('sent');
     await db.tx((q) => recordRegisteredProof(q, org.id, a!.id, { kind: 'receipt', at: paris('2026-03-07'), content: Buffer.from('%PDF-1.4 signed AR'), contentType: 'application/pdf' }));
     const [after] = await db.query<{ tracking_number: string; status: string }>('SELECT * FROM registered_letters WHERE organisation_id = $1', [org.id]);
     expect(after).toMatchObject({ tracking_number: '1A12345678901', status: 'delivered' });
@@ -115,8 +123,9 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     const [a1, a2] = await actions(db, org.id);
     await db.tx((q) => cancelActions(q, org.id, { ids: [a1!.id] }, 'claire', 'customer called, paying today', paris('2026-03-02')));
     await worker(db, paris('2026-03-02')).runOnce();
-    expect((await actions(db, org.id)).map((a) => a.status)).toEqual(['cancelled', 'sent']);
+    expect((await actions(db, org.id)).map((a) => a.status)).toEqual(['cancelled', 'exported']);
     expect((await plan(db, org.id, '2026-03-02')).actionsCreated).toBe(0);
+    await db.tx((q) => confirmSent(q, org.id, { ids: [a2!.id] }, 'claire', paris('2026-03-02', '15:00')));
     await expect(db.tx((q) => cancelActions(q, org.id, { ids: [a2!.id] }, 'claire', 'too late', paris('2026-03-02')))).rejects.toThrow(/sent cannot be cancelled/);
     await expect(db.tx((q) => cancelActions(q, org.id, {}, 'claire', 'everything', paris('2026-03-02')))).rejects.toThrow(/say which actions/);
   });
@@ -186,7 +195,7 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     await worker(db, paris('2026-03-02'), { dataDir }).runOnce();
     const rows = await db.query<{ customer_id: bigint; status: string; last_error: string | null }>('SELECT customer_id, status, last_error FROM actions WHERE organisation_id = $1 ORDER BY id', [org.id]);
     const byCustomer = new Map(rows.map((r) => [String(r.customer_id), r]));
-    expect(byCustomer.get(String(good.id))!.status).toBe('sent');
+    expect(byCustomer.get(String(good.id))!.status).toBe('exported');
     expect(byCustomer.get(String(bad.id))).toMatchObject({ status: 'failed' });
     expect(byCustomer.get(String(bad.id))!.last_error).toMatch(/E\.164.*\+33612345678/);
     const [sms] = await db.query<{ to_number: string; encoding: string; segments: number }>('SELECT to_number, encoding, segments FROM sms_messages WHERE organisation_id = $1', [org.id]);
@@ -206,7 +215,8 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     }
     await plan(db, org.id, '2026-03-02'); // J+14: letter
     await worker(db, paris('2026-03-02')).runOnce();
-    expect((await actions(db, org.id)).map((a) => [a.channel, a.status])).toEqual([['letter', 'sent'], ['letter', 'sent'], ['letter', 'sent']]);
+    // In the print batch: exported, sent once posted and confirmed.
+    expect((await actions(db, org.id)).map((a) => [a.channel, a.status])).toEqual([['letter', 'exported'], ['letter', 'exported'], ['letter', 'exported']]);
     const { pdf, letters } = await db.tx((q) => printBatch(q, org.id, d('2026-03-02'), paris('2026-03-02', '17:00')));
     expect(letters).toHaveLength(3);
     expect(pdfPageCount(pdf)).toBe(1 + letters.reduce((n, l) => n + l.pages, 0));
@@ -275,7 +285,7 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     const r = await db.tx((q) => recordBounce(q, org.id, { messageId: email!.message_id, kind: 'hard', diagnostic: '5.1.1 user unknown' }, paris('2026-03-02', '12:00')));
     expect(r.fallbackId).not.toBeNull();
     await worker(db, paris('2026-03-02', '12:05')).runOnce();
-    expect((await actions(db, org.id)).map((a) => [a.channel, a.status])).toEqual([['email', 'sent'], ['letter', 'sent']]);
+    expect((await actions(db, org.id)).map((a) => [a.channel, a.status])).toEqual([['email', 'exported'], ['letter', 'exported']]);
     const { pdf, deliveries } = await customerHistoryPdf(db, org.id, c.id, paris('2026-03-03'));
     expect(deliveries).toBe(2);
     const text = pdftext(pdf);
@@ -335,7 +345,7 @@ describe.each(dbTargets())('outbox on $name', (target) => {
       // The gateway took the request and the connection died: it may have sent it.
       const direct = new HttpSms(`http://127.0.0.1:${port}/sms`, null);
       mode = 'drop';
-      const out = await direct.send({ to: '+33612345678', text: 'x', sender: null, reference: 'r', idempotencyKey: 'k' }, async () => {});
+      const out = await direct.send({ to: '+33612345678', text: 'x', sender: 'MENUISERIE', reference: 'r', idempotencyKey: 'k' }, async () => {});
       expect(out.kind).toBe('uncertain');
     } finally {
       server.close();

@@ -9,6 +9,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/driver.ts';
 import { type ActionToRender, type RenderContext, renderAction, renderActions } from '../src/delivery/content.ts';
+import { confirmSent } from '../src/delivery/outbox.ts';
 import { loadDeliverySettings } from '../src/delivery/settings.ts';
 import { composeDocument } from '../src/documents/compose.ts';
 import { documentFromLedger } from '../src/documents/from-ledger.ts';
@@ -44,7 +45,9 @@ describe.each(dbTargets())('batched rendering on $name', (target) => {
     await addInvoice(db, org.id, b.id, '2026-03-02', { number: 'B-1', amount: 45_000n });
 
     await plan(db, org.id, '2026-03-02');
-    expect((await worker(db, paris('2026-03-02')).runOnce()).sent).toBe(2);
+    expect((await worker(db, paris('2026-03-02')).runOnce()).exported).toBe(2);
+    // Sent by hand from the local outbox, and confirmed: now reminders the debtor received.
+    expect(await db.tx((q) => confirmSent(q, org.id, { status: ['exported'] }, 'claire', paris('2026-03-02', '11:00')))).toHaveLength(2);
     await plan(db, org.id, '2026-03-09');
     const due = (await actions(db, org.id)).filter((x) => x.status === 'queued' && x.channel === 'email');
     expect(due).toHaveLength(2);
@@ -110,6 +113,8 @@ describe.each(dbTargets())('batched rendering on $name', (target) => {
         fees,
         contact: { ...contact, phone: '+33612345678', addressLine1: '3 place du Marché', postalCode: '69003', city: 'Lyon' },
         reminders: [{ date: d('2026-03-02'), channel: 'email', key: 'due' }],
+        // The text says the invoice is attached when, and only when, its PDF travels along.
+        attachedInvoices: mail.attachments.filter((x) => x.content.equals(PDF_1)).length,
       };
       const reference = await composeDocument({ key, channel: 'email', input, override: ctx.overrides, creationDate: now });
       expect(mail.subject).toBe(reference.subject);

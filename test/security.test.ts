@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, login } from '../src/auth/index.ts';
 import type { Db } from '../src/db/driver.ts';
 import { sealLegacySecrets } from '../src/db/open.ts';
-import { loadDeliverySettings, saveDeliverySettings } from '../src/delivery/settings.ts';
+import { readSecret } from '../src/delivery/secrets.ts';
+import { type DeliverySettings, loadDeliverySettings, saveDeliverySettings } from '../src/delivery/settings.ts';
 import { createApp } from '../src/http/app.ts';
 import { validateTemplate } from '../src/documents/engine.ts';
 import { sampleVariables } from '../src/documents/samples.ts';
@@ -37,6 +38,9 @@ async function session(db: Db, orgId: string, email: string, role: 'admin' | 'co
 }
 
 const url = (path: string) => `http://${HOST}${path}`;
+
+/** The SMTP password as the e-mail channel opens it. */
+const smtpPassword = (s: DeliverySettings, env: NodeJS.ProcessEnv = {}) => (s.smtp?.password ? readSecret(s.smtp.password, 'email', 'smtp_password', env) : null);
 
 describe.each(dbTargets())('issue 15 on $name', (target) => {
   let db: Db;
@@ -71,16 +75,21 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
       // Nothing of the refused requests was written (one transaction each).
       const [row] = await db.query<Record<string, unknown>>('SELECT * FROM delivery_settings WHERE organisation_id = $1', [orgA]);
       expect(row?.smtp_host ?? null).toBeNull();
-      const settings = await loadDeliverySettings(db, orgA, process.env);
+      const settings = await loadDeliverySettings(db, orgA);
       expect(JSON.stringify(settings)).not.toContain('canary');
+      expect(JSON.stringify(settings)).not.toContain('RELANCE_TEST_CANARY');
     });
 
     it('15.1 a secret entered in the web app is stored sealed (AES-256-GCM) and never returned, only "set / not set"', async () => {
       const secret = 'smtp-password-do-not-leak';
       const r = await put('/api/app/settings/delivery', { smtpHost: 'smtp.example.fr', smtpUser: 'relances', smtpPassword: secret, smsProvider: 'http', smsUrl: 'https://sms.example.fr', smsToken: 'sms-token-do-not-leak' });
       expect(r.status).toBe(200);
-      const [row] = await db.query<{ smtp_password: string; sms_token: string }>('SELECT smtp_password, sms_token FROM delivery_settings WHERE organisation_id = $1', [orgA]);
+      const [row] = await db.query<{ smtp_password: string; sms_token: string }>(
+        `SELECT smtp_password, providers->'sms'->'secrets'->>'token' AS sms_token FROM delivery_settings WHERE organisation_id = $1`,
+        [orgA],
+      );
       expect(row!.smtp_password).toMatch(/^enc:v1:[A-Za-z0-9_-]+$/);
+      expect(row!.sms_token).toMatch(/^enc:v1:[A-Za-z0-9_-]+$/);
       expect(row!.smtp_password).not.toContain(secret);
       expect(Buffer.from(row!.smtp_password.slice(7), 'base64url').toString('latin1')).not.toContain(secret);
       // Sealed values differ each time (fresh nonce) and open only for their own organisation and field.
@@ -89,10 +98,12 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
       const [row2] = await db.query<{ smtp_password: string }>('SELECT smtp_password FROM delivery_settings WHERE organisation_id = $1', [orgA]);
       expect(row2!.smtp_password).not.toBe(row!.smtp_password);
       const settings = await loadDeliverySettings(db, orgA);
-      expect(settings.smtp?.password).toBe(secret);
-      expect(settings.sms).toMatchObject({ token: 'sms-token-do-not-leak' });
+      // Secrets are opened only by the channel that uses them, when its transport opens.
+      expect(smtpPassword(settings)).toBe(secret);
+      expect(readSecret(settings.providers.sms!.secrets.token!, 'sms', 'token', {})).toBe('sms-token-do-not-leak');
       await db.query('INSERT INTO delivery_settings (organisation_id, smtp_host, smtp_password) VALUES ($1, $2, $3)', [orgB, 'smtp.b.fr', row2!.smtp_password]);
-      await expect(loadDeliverySettings(db, orgB)).rejects.toThrow(/does not decrypt/);
+      const copied = await loadDeliverySettings(db, orgB);
+      expect(() => smtpPassword(copied)).toThrow(/does not decrypt/);
       await db.query('DELETE FROM delivery_settings WHERE organisation_id = $1', [orgB]);
 
       const shown = await (await get('/api/app/settings')).text();
@@ -103,7 +114,7 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
       expect(delivery).toMatchObject({ smtpPasswordSet: true, smsTokenSet: true, registeredTokenSet: false });
       // An empty field keeps the stored secret.
       await put('/api/app/settings/delivery', { smtpPassword: '', fromName: 'Menuiserie A' });
-      expect((await loadDeliverySettings(db, orgA)).smtp?.password).toBe(secret);
+      expect(smtpPassword(await loadDeliverySettings(db, orgA))).toBe(secret);
     });
 
     it('15.1 a webhook signing secret is shown once at creation, stored sealed, never listed', async () => {
@@ -122,11 +133,11 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
          ON CONFLICT (organisation_id) DO UPDATE SET smtp_password = EXCLUDED.smtp_password`,
         [orgB],
       );
-      expect((await loadDeliverySettings(db, orgB)).smtp?.password).toBe('legacy-clear-password');
+      expect(smtpPassword(await loadDeliverySettings(db, orgB))).toBe('legacy-clear-password');
       expect(await sealLegacySecrets(db)).toBeGreaterThanOrEqual(1);
       const [row] = await db.query<{ smtp_password: string }>('SELECT smtp_password FROM delivery_settings WHERE organisation_id = $1', [orgB]);
       expect(row!.smtp_password).toMatch(/^enc:v1:/);
-      expect((await loadDeliverySettings(db, orgB)).smtp?.password).toBe('legacy-clear-password');
+      expect(smtpPassword(await loadDeliverySettings(db, orgB))).toBe('legacy-clear-password');
       expect(await sealLegacySecrets(db)).toBe(0);
     });
 
@@ -147,13 +158,14 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
 
     it('15.1 the operator (CLI on the server) may still name a variable, never one of the instance', async () => {
       await db.tx((q) => saveDeliverySettings(q, orgB, { smtpHost: 'smtp.b.fr', smtpPasswordEnv: 'RELANCE_TEST_SMTP' }, { operator: true }));
-      expect((await loadDeliverySettings(db, orgB, { RELANCE_TEST_SMTP: 'from-env' })).smtp?.password).toBe('from-env');
+      expect(smtpPassword(await loadDeliverySettings(db, orgB), { RELANCE_TEST_SMTP: 'from-env' })).toBe('from-env');
       for (const name of ['DATABASE_URL', 'RELANCE_SECRET_KEY', 'PGPASSWORD']) {
         await expect(db.tx((q) => saveDeliverySettings(q, orgB, { smtpPasswordEnv: name }, { operator: true }))).rejects.toThrow(/belongs to the instance/);
       }
       // A row written before this version that names one is not resolved either.
       await db.query(`UPDATE delivery_settings SET smtp_password_env = 'DATABASE_URL' WHERE organisation_id = $1`, [orgB]);
-      await expect(loadDeliverySettings(db, orgB, { DATABASE_URL: 'postgres://x' })).rejects.toThrow(/belongs to the instance/);
+      const loadedEnv = await loadDeliverySettings(db, orgB);
+      expect(() => smtpPassword(loadedEnv, { DATABASE_URL: 'postgres://x' })).toThrow(/belongs to the instance/);
     });
   });
 

@@ -20,7 +20,7 @@ export const CE = defineErrors('cli-options', {
   customer_id: { fr: 'l’identifiant client doit être un nombre, reçu « {value} »', en: 'customer id must be a number, got "{value}"' },
   as: { fr: '--as doit valoir sent ou not-sent, reçu « {value} »', en: '--as must be sent or not-sent, got "{value}"' },
   smtp_security: { fr: '--smtp-security doit valoir none, starttls ou tls', en: '--smtp-security must be none, starttls or tls' },
-  provider: { fr: '--{which}-provider doit valoir local ou http', en: '--{which}-provider must be local or http' },
+  option_pair: { fr: '{option} attend réglage=valeur, reçu « {value} »', en: '{option} takes setting=value, got "{value}"' },
   rate: { fr: '--rate attend canal=messages-par-minute, reçu « {value} »', en: '--rate takes channel=messages-per-minute, got "{value}"' },
   proof_kind: { fr: '--kind doit valoir deposit, receipt ou return', en: '--kind must be deposit, receipt or return' },
   proof_kind_needed: { fr: 'précisez la nature de la preuve avec --kind', en: 'say what the proof is with --kind' },

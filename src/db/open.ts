@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { encryptSecret, hasInstanceKey, loadInstanceKey, SEALED_PREFIX, setInstanceKey } from '../secrets.ts';
+import { sealProviderSecrets } from '../delivery/settings.ts';
+import { encryptSecret, hasInstanceKey, isSealed, loadInstanceKey, SEALED_PREFIX, setInstanceKey } from '../secrets.ts';
 import { type Db, openPglite, openPostgres } from './driver.ts';
 import { lockDataDir } from './lock.ts';
 import { migrate } from './migrate.ts';
@@ -44,8 +45,6 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
 /** Every column holding a tenant's secret, and the context its value is sealed with. */
 export const SECRET_COLUMNS = [
   { table: 'delivery_settings', column: 'smtp_password', context: (r: Record<string, unknown>) => `${r.organisation_id}:smtp_password` },
-  { table: 'delivery_settings', column: 'sms_token', context: (r: Record<string, unknown>) => `${r.organisation_id}:sms_token` },
-  { table: 'delivery_settings', column: 'registered_token', context: (r: Record<string, unknown>) => `${r.organisation_id}:registered_token` },
   { table: 'webhook_subscriptions', column: 'secret', context: (r: Record<string, unknown>) => `${r.organisation_id}:webhook_secret` },
 ] as const;
 
@@ -69,6 +68,8 @@ export async function sealLegacySecrets(db: Db): Promise<number> {
         n++;
       }
     }
+    // Channel providers' secrets (delivery_settings.providers, migration 0021).
+    n += await sealProviderSecrets(q, (plain, context) => encryptSecret(plain, context, 'a provider secret'), isSealed);
     return n;
   });
 }

@@ -8,40 +8,31 @@
  */
 import { type Queryable, pgArray } from '../db/driver.ts';
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
-import { caseReplyAddress, documentChannel, isPlausibleEmail, messageIdFor, normaliseE164, smsSegments, type SmsSegments } from '../domain/delivery.ts';
-import type { RateTables } from '../domain/law/index.ts';
+import { documentChannel } from '../domain/delivery.ts';
 import { formatMoney } from '../domain/money.ts';
 import { formalNoticeDeadline } from '../domain/engine/escalation.ts';
 import type { Channel, ScenarioOptions } from '../domain/engine/scenario.ts';
 import { MESSAGE_CHANNELS_SQL } from '../engine/planner-input.ts';
 import { composeDocument } from '../documents/compose.ts';
-import { buildEml } from '../documents/email.ts';
-import type { SourceLookup } from '../documents/engine.ts';
 import { isTemplateKey, TEMPLATES, type TemplateKey } from '../documents/registry.ts';
 import { invoiceFees } from '../documents/from-ledger.ts';
 import { type CreditorTerms, creditorTerms, regimeBetween } from '../law/regime.ts';
 import { getBranding } from '../documents/repo.ts';
 import type { Branding, DocumentInput, InvoiceData, InvoiceFees, ReminderData } from '../documents/variables.ts';
-import { notFound, RelanceError, validation } from '../errors.ts';
+import { notFound, validation } from '../errors.ts';
 import { defineErrors, type Lang } from '../i18n/index.ts';
-import { type Contact, type Organisation, toContact } from '../ledger/repo.ts';
-import type { DeliverySettings } from './settings.ts';
+import { toContact } from '../ledger/repo.ts';
+import { channelOf } from './channels/registry.ts';
+import { manualTask } from './channels/tasks.ts';
+import { type Attachment, type ContactRow, type InvoiceSummary, PermanentContentError, type RenderContext, type RenderedAction } from './channels/types.ts';
+
+export { PermanentContentError } from './channels/types.ts';
+export type { InvoiceSummary, RenderContext, RenderedAction } from './channels/types.ts';
 
 const E = defineErrors('delivery-content', {
   no_open_invoice: { fr: 'le client {customer} n’a aucune facture ouverte en {currency} pour un relevé', en: 'customer {customer} has no open invoice in {currency} for a statement' },
   nothing_to_ask: { fr: 'la facture {number} a le statut « {status} » : il n’y a rien à réclamer', en: 'invoice {number} is {status}: nothing to ask for' },
-  no_sender: { fr: 'aucune adresse d’expéditeur : renseignez l’adresse d’envoi (relance outbox settings --from ...) ou l’e-mail de la charte graphique', en: 'no sender address: set the from address (relance outbox settings --from ...) or the branding email' },
 });
-
-/** A failure that will not go away by retrying: no address, no template for the channel... */
-export class PermanentContentError extends Error {
-  constructor(
-    message: string,
-    readonly badAddress = false,
-  ) {
-    super(message);
-  }
-}
 
 export interface ActionToRender {
   orgId: string;
@@ -54,48 +45,11 @@ export interface ActionToRender {
   invoiceNumbers?: string[];
 }
 
-export interface RenderContext {
-  now: Date;
-  org: Organisation;
-  settings: DeliverySettings;
-  rates: RateTables;
-  overrides: SourceLookup;
-}
-
-export interface InvoiceSummary {
-  id: string;
-  number: string;
-  dueDate: string;
-  currency: string;
-  open: string;
-  openMinor: string;
-}
-
-export type RenderedAction =
-  | { channel: 'email'; subject: string; from: string; to: string[]; replyTo: string | null; messageId: string; raw: Buffer; attachments: string[]; recipients: object; invoices: InvoiceSummary[] }
-  | { channel: 'sms'; subject: null; to: string; text: string; segments: SmsSegments; recipients: object; invoices: InvoiceSummary[] }
-  | { channel: 'letter' | 'registered_letter'; subject: string; pdf: Buffer; address: { name: string; lines: string[]; country: string | null }; recipients: object; invoices: InvoiceSummary[] }
-  | { channel: 'call_task'; subject: string | null; script: string; phones: string[]; recipients: object; invoices: InvoiceSummary[] }
-  | { channel: 'manual_task'; subject: null; script: string; phones: string[]; recipients: object; invoices: InvoiceSummary[] };
-
-interface ContactRow extends Contact {
-  invalidEmail: boolean;
-  invalidPhone: boolean;
-}
-
 /** Contacts flagged to receive reminders, or all of them when none is flagged. */
 function reminderContacts(contacts: ContactRow[]): ContactRow[] {
   const flagged = contacts.filter((c) => c.receivesReminders);
   return flagged.length ? flagged : contacts;
 }
-
-const REMINDER_CHANNEL: Record<string, ReminderData['channel'] | undefined> = {
-  email: 'email',
-  sms: 'sms',
-  letter: 'letter',
-  registered_letter: 'letter',
-  call_task: 'call',
-};
 
 /**
  * The promise or dispute an acknowledgement is about (actions.promise_id, dispute_id): the
@@ -185,7 +139,6 @@ interface CustomerRow {
   language: Lang;
 }
 
-type Attachment = { filename: string; contentType: string; content: Buffer };
 
 /**
  * Everything the actions of a batch read from the ledger, loaded in a few set-based queries (one
@@ -366,7 +319,9 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
     const pk = [...pdfKeys.values()];
     const rows = await q.query<{ organisation_id: string; id: bigint; filename: string; content_type: string; content: Uint8Array }>(
       `SELECT d.organisation_id, d.id, d.filename, d.content_type, d.content
-         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN documents d ON d.organisation_id = k.org AND d.id = k.id`,
+         FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id) JOIN documents d ON d.organisation_id = k.org AND d.id = k.id
+        -- Only a PDF is the invoice a reader can open (an e-invoice's XML is not).
+        WHERE d.content_type = 'application/pdf'`,
       [pgArray(pk.map((x) => x.org)), pgArray(pk.map((x) => x.id))],
     );
     for (const r of rows) data.pdfs.set(k2(r.organisation_id, r.id), { filename: r.filename, contentType: r.content_type, content: Buffer.from(r.content) });
@@ -425,7 +380,7 @@ function previousReminders(data: RenderData, a: ActionToRender): ReminderData[] 
     for (const r of data.reminders.get(k2(a.orgId, id)) ?? []) {
       if (seen.has(r.id)) continue;
       seen.add(r.id);
-      const channel = REMINDER_CHANNEL[r.channel];
+      const channel = documentChannel(r.channel);
       if (channel) out.push({ date: r.sentOn, channel, key: r.template });
     }
     const o = data.outside.get(k2(a.orgId, id));
@@ -503,8 +458,6 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
   };
 }
 
-const quoteName = (s: string) => `"${s.replace(/["\\\r\n]/g, '')}"`;
-
 /** What one action sends, read from the ledger now (previews; the worker renders whole batches). */
 export async function renderAction(q: Queryable, a: ActionToRender, ctx: RenderContext): Promise<RenderedAction> {
   const data = await loadRenderData(q, [a], new Map([[a.orgId, todayIn(ctx.org.timeZone, ctx.now)]]));
@@ -551,50 +504,27 @@ export async function renderActions<A extends ActionToRender>(
 async function renderFrom(q: Queryable, a: ActionToRender, ctx: RenderContext, data: RenderData): Promise<RenderedAction> {
   const at = data.days.get(a.orgId) ?? todayIn(ctx.org.timeZone, ctx.now);
   const contacts = reminderContacts(data.contacts.get(k2(a.orgId, a.customerId)) ?? []);
+  const channel = channelOf(a.channel);
+  if (!channel) throw new PermanentContentError(`unknown channel ${a.channel}`);
 
-  if (a.channel === 'manual_task') {
+  const docChannel = channel.spec.document;
+  if (!docChannel) {
     const numbers = a.invoiceIds.flatMap((id) => {
       const i = data.invoices.get(k2(a.orgId, id));
-      return i ? [i] : [];
+      return i ? [i.number] : [];
     });
-    return {
-      channel: 'manual_task',
-      subject: null,
-      script: `${a.template}: ${numbers.map((n) => n.number).join(', ')}`,
-      phones: contacts.flatMap((c) => (c.phone ? [c.phone] : [])),
-      recipients: {},
-      invoices: [],
-    };
+    return manualTask(a.template, numbers, contacts);
   }
-
-  const docChannel = documentChannel(a.channel);
-  if (!docChannel) throw new PermanentContentError(`channel ${a.channel} has no document`);
   if (!isTemplateKey(a.template)) throw new PermanentContentError(`unknown template "${a.template}"`);
   const key = a.template;
   if (!TEMPLATES[key].channels.includes(docChannel)) throw new PermanentContentError(`template "${key}" has no ${docChannel} version`);
 
   // Pick the recipient before rendering: the template greets the contact by name.
-  let contact: ContactRow | undefined;
-  switch (a.channel) {
-    case 'email':
-      contact = contacts.find((c) => c.email && !c.invalidEmail && isPlausibleEmail(c.email));
-      if (!contact) throw new PermanentContentError('the customer has no valid email address (none, or every one bounced)', true);
-      break;
-    case 'sms':
-      contact = contacts.find((c) => c.phone && !c.invalidPhone);
-      if (!contact) throw new PermanentContentError('the customer has no phone number for SMS', true);
-      break;
-    case 'letter':
-    case 'registered_letter':
-      contact = contacts.find((c) => c.addressLine1 && c.postalCode && c.city);
-      if (!contact) throw new PermanentContentError('the customer has no complete postal address', true);
-      break;
-    default:
-      contact = contacts[0];
-  }
-
+  const contact = channel.pickContact(contacts);
   const doc = await documentFor(q, a, key, ctx, at, data);
   doc.input.contact = contact ?? null;
+  // The text says the invoice is attached only when the channel carries it and it is stored.
+  doc.input.attachedInvoices = channel.attachesInvoices ? doc.attachments.length : 0;
   doc.input.reminders = previousReminders(data, a);
   if (key === 'formal_notice') {
     // The date the debtor can meet: from the expected presentation of a letter, from sending for
@@ -607,75 +537,19 @@ async function renderFrom(q: Queryable, a: ActionToRender, ctx: RenderContext, d
     }
   }
   const composed = await composeDocument({ key, channel: docChannel, input: doc.input, override: ctx.overrides, creationDate: ctx.now });
-
-  switch (a.channel) {
-    case 'email': {
-      const emails = reminderContacts(contacts).filter((c) => c.email && !c.invalidEmail && isPlausibleEmail(c.email));
-      const to = [...new Set(emails.map((c) => c.email!))];
-      const fromAddress = ctx.settings.fromAddress ?? doc.input.branding?.email ?? null;
-      if (!fromAddress) throw new RelanceError('config', E('no_sender'), { where: { field: 'from_address' } });
-      const from = `${quoteName(ctx.settings.fromName ?? ctx.org.legalName)} <${fromAddress}>`;
-      const replyTo = caseReplyAddress(ctx.settings.replyTo ?? fromAddress, a.customerId, a.id);
-      const messageId = messageIdFor(a.orgId, a.id, fromAddress);
-      const attachments: Array<{ filename: string; contentType: string; content: Buffer }> = [];
-      for (const att of doc.attachments) if (att) attachments.push(att);
-      const spec = TEMPLATES[key];
-      if (spec.channels.includes('letter') && (spec.claimPenalties || spec.allOpenInvoices)) {
-        // The formal notice, the handover notice and the statement travel as their letter too.
-        const letter = await composeDocument({ key, channel: 'letter', input: doc.input, override: ctx.overrides, creationDate: ctx.now });
-        attachments.push({ filename: `${key}-${doc.invoices[0]!.number}.pdf`, contentType: 'application/pdf', content: letter.pdf! });
-      }
-      // SMTP carries CRLF line ends (nodemailer converts bare LF on the wire): store what the
-      // server receives, byte for byte.
-      const eml = await buildEml({
-        from,
-        to: emails.filter((c) => to.includes(c.email!)).map((c) => `${quoteName(c.name)} <${c.email}>`).join(', '),
-        replyTo,
-        subject: composed.subject ?? '',
-        html: composed.html ?? '',
-        text: composed.text ?? '',
-        attachments,
-        date: ctx.now,
-        messageId,
-        headers: { 'X-Relance-Action': `${a.orgId}/${a.id}`, 'X-Auto-Response-Suppress': 'OOF' },
-      });
-      const raw = Buffer.from(eml.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
-      return {
-        channel: 'email',
-        subject: composed.subject ?? '',
-        from: fromAddress,
-        to,
-        replyTo,
-        messageId,
-        raw,
-        attachments: attachments.map((x) => x.filename),
-        recipients: { to, replyTo, from: fromAddress },
-        invoices: doc.invoices,
-      };
-    }
-    case 'sms': {
-      const to = normaliseE164(contact!.phone!, { field: `contacts[${contact!.id}].phone` });
-      const text = composed.text ?? '';
-      return { channel: 'sms', subject: null, to, text, segments: smsSegments(text), recipients: { to, contact: contact!.name }, invoices: doc.invoices };
-    }
-    case 'letter':
-    case 'registered_letter': {
-      const c = contact!;
-      const lines = [c.name, ...(composed.vars.customer.name !== c.name ? [composed.vars.customer.name] : []), c.addressLine1!, ...(c.addressLine2 ? [c.addressLine2] : []), `${c.postalCode} ${c.city}`];
-      if (c.country && c.country !== 'FR') lines.push(c.country);
-      return {
-        channel: a.channel,
-        subject: composed.subject ?? '',
-        pdf: composed.pdf!,
-        address: { name: composed.vars.customer.name, lines, country: c.country },
-        recipients: { address: lines },
-        invoices: doc.invoices,
-      };
-    }
-    default: {
-      const phones = contacts.flatMap((c) => (c.phone && !c.invalidPhone ? [c.phone] : []));
-      return { channel: 'call_task', subject: composed.subject, script: composed.text ?? '', phones, recipients: { phones }, invoices: doc.invoices };
-    }
-  }
+  return channel.render({
+    action: a,
+    key,
+    now: ctx.now,
+    org: ctx.org,
+    settings: ctx.settings,
+    overrides: ctx.overrides,
+    contacts,
+    contact: contact as ContactRow,
+    input: doc.input,
+    composed,
+    attachments: channel.attachesInvoices ? doc.attachments : [],
+    invoices: doc.invoices,
+    lang: doc.input.lang,
+  });
 }
-

@@ -74,7 +74,7 @@ export async function lettersOfDay(q: Queryable, orgId: string, day: CalendarDat
        FROM deliveries d
        LEFT JOIN registered_letters r ON r.organisation_id = d.organisation_id AND r.delivery_id = d.id
       WHERE d.organisation_id = $1 AND d.channel = ANY($2::text[]) AND (d.handed_over_at AT TIME ZONE $3)::date = $4
-        AND EXISTS (SELECT 1 FROM actions a WHERE a.organisation_id = d.organisation_id AND a.id = d.action_id AND a.status IN ('sent', 'uncertain'))
+        AND EXISTS (SELECT 1 FROM actions a WHERE a.organisation_id = d.organisation_id AND a.id = d.action_id AND a.status IN ('sent', 'exported', 'uncertain'))
       ORDER BY d.id`,
     [orgId, opts.registered === false ? '{letter}' : '{letter,registered_letter}', org.timeZone, day],
   );

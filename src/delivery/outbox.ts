@@ -10,6 +10,7 @@ import { emitEvent, eventCtes } from '../webhooks/index.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import {
+  ACTION_STATUSES,
   type ActionStatus,
   DEFAULT_RATE_LIMITS,
   documentChannel,
@@ -21,6 +22,7 @@ import {
   type SendOutcome,
   transition,
 } from '../domain/delivery.ts';
+import { fallbackDedupeKey } from '../domain/channels.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
 import { DEFAULT_OPTIONS, requiresApproval, type ScenarioDefinition } from '../domain/engine/scenario.ts';
 import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP } from '../engine/planner-input.ts';
@@ -39,6 +41,7 @@ const E = defineErrors('delivery-outbox', {
     en: 'action(s) {ids}: the formal notice would claim interest at a {table} rate not known yet (table known through {knownThrough}); it waits until the operator adds the official rate (relance rates set --table {table})',
   },
   unknown_status: { fr: 'statut « {status} » inconnu ; statuts possibles : {known}', en: 'unknown status "{status}"; known: {known}' },
+  fell_back: { fr: 'l’étape des actions {ids} est déjà passée à son canal de repli : les remettre en file l’enverrait deux fois', en: 'the step of actions {ids} already went to its fallback channel: queuing them again would send it twice' },
 });
 
 const J = (v: unknown) => JSON.stringify(v, jsonReplacer);
@@ -139,8 +142,8 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
     const todayByOrg = new Map<string, CalendarDate>();
     for (const r of due) if (!todayByOrg.has(r.organisation_id)) todayByOrg.set(r.organisation_id, todayIn(r.time_zone, o.now));
     const keys = due.map((r) => ({ org: r.organisation_id, id: r.id, today: todayByOrg.get(r.organisation_id) }));
-    const items = await q.query<{ organisation_id: string; action_id: bigint; invoice_id: bigint; number: string; step_key: string; open_minor: bigint; paused: boolean; disputed: boolean }>(
-      `SELECT sr.organisation_id, sr.action_id, sr.invoice_id, i.number, sr.step_key,
+    const items = await q.query<{ organisation_id: string; action_id: bigint; invoice_id: bigint; number: string; due_date: CalendarDate; step_key: string; open_minor: bigint; paused: boolean; disputed: boolean }>(
+      `SELECT sr.organisation_id, sr.action_id, sr.invoice_id, i.number, i.due_date, sr.step_key,
               i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
               -- an acknowledgement of an agreement goes whatever the pauses; an instalment reminder
               -- is what a payment plan's own pause lets through
@@ -164,7 +167,7 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
     }
 
     const cancelActions: { org: string; id: bigint; reason: string }[] = [];
-    const dropSteps: { org: string; invoiceId: bigint; stepKey: string; reason: string }[] = [];
+    const dropSteps: { org: string; invoiceId: bigint; stepKey: string; outcome: 'cancelled' | 'skipped'; reason: string }[] = [];
     const defer: { org: string; id: bigint; at: string }[] = [];
     const candidates: (DueRow & { invoiceIds: bigint[]; invoiceNumbers: string[] })[] = [];
     const opensAt = new Map<string, string>();
@@ -173,12 +176,22 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
       const keep: bigint[] = [];
       const keepNumbers: string[] = [];
       const reasons = new Set<string>();
+      // A message whose wording holds only up to the due date ("due today") leaves that day or never.
+      const untilDue = isTemplateKey(r.template) && TEMPLATES[r.template].untilDueDate === true;
+      const today = todayByOrg.get(r.organisation_id)!;
       for (const it of list) {
-        const reason = it.open_minor <= 0n ? 'paid' : it.disputed ? 'disputed' : it.paused ? 'paused' : null;
+        const reason = it.open_minor <= 0n ? 'paid' : it.disputed ? 'disputed' : it.paused ? 'paused' : untilDue && today > it.due_date ? 'moment_passed' : null;
         if (reason) {
           reasons.add(reason);
-          dropSteps.push({ org: r.organisation_id, invoiceId: it.invoice_id, stepKey: it.step_key, reason });
-        } else {
+          dropSteps.push({
+            org: r.organisation_id,
+            invoiceId: it.invoice_id,
+            stepKey: it.step_key,
+            outcome: reason === 'moment_passed' ? 'skipped' : 'cancelled',
+            reason: reason === 'moment_passed' ? `moment_passed: due on ${it.due_date}, not sent by then` : reason,
+          });
+        } else if (!keep.includes(it.invoice_id)) {
+          // Two of the action's steps may concern one invoice (a fallback joined the step's letter).
           keep.push(it.invoice_id);
           keepNumbers.push(it.number);
         }
@@ -211,8 +224,8 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
 
     if (dropSteps.length) {
       await q.query(
-        `UPDATE step_records sr SET outcome = 'cancelled', reason = x.reason
-           FROM json_to_recordset($1::json) AS x(org uuid, "invoiceId" text, "stepKey" text, reason text)
+        `UPDATE step_records sr SET outcome = x.outcome, reason = x.reason
+           FROM json_to_recordset($1::json) AS x(org uuid, "invoiceId" text, "stepKey" text, outcome text, reason text)
           WHERE sr.organisation_id = x.org AND sr.invoice_id = x."invoiceId"::bigint AND sr.step_key = x."stepKey"`,
         [J(dropSteps)],
       );
@@ -377,12 +390,25 @@ export async function reapExpiredLeases(db: Db, now: Date): Promise<{ requeued: 
   });
 }
 
-export async function renewLeases(db: Db, owner: string, now: Date, leaseMs: number): Promise<number> {
+/**
+ * Renews the leases of the actions a worker is still working on (`ids`; all of its actions when
+ * absent). An action it gave up, or whose outcome it could not record, is not among them: its
+ * lease runs out and the reaper resolves it.
+ */
+export async function renewLeases(db: Db, owner: string, now: Date, leaseMs: number, ids?: readonly bigint[]): Promise<number> {
   const rows = await db.query(
-    `UPDATE actions SET lease_until = $2 WHERE status = 'sending' AND lease_owner = $1 RETURNING 1`,
-    [owner, new Date(now.getTime() + leaseMs).toISOString()],
+    `UPDATE actions SET lease_until = $2 WHERE status = 'sending' AND lease_owner = $1${ids ? ' AND id = ANY($3::bigint[])' : ''} RETURNING 1`,
+    ids ? [owner, new Date(now.getTime() + leaseMs).toISOString(), pgArray(ids)] : [owner, new Date(now.getTime() + leaseMs).toISOString()],
   );
   return rows.length;
+}
+
+/** A worker gives up an action it could not finish: its lease ends now, for the reaper. */
+export async function expireLease(db: Db, a: { orgId: string; id: bigint; attempt: number }, owner: string, now: Date): Promise<void> {
+  await db.query(
+    `UPDATE actions SET lease_until = $5 WHERE organisation_id = $1 AND id = $2 AND attempts = $3 AND lease_owner = $4 AND status = 'sending'`,
+    [a.orgId, a.id, a.attempt, owner, new Date(now.getTime() - 1).toISOString()],
+  );
 }
 
 // ------------------------------------------------------------------ hand-over and outcomes
@@ -429,15 +455,17 @@ export async function handOverMany(
   items: ReadonlyArray<{ a: ClaimedAction; d: DeliveryRecord }>,
   now: Date,
   /**
-   * The hand-over is the sending itself (a letter added to the print batch): the actions are
-   * recorded as sent in the same statement, with their 'accepted' events and action.sent.
+   * The hand-over is all there is (a letter added to the print batch): the actions are recorded
+   * with their outcome (`exported`: awaiting posting by hand) in the same statement, with their
+   * events and webhook events.
    */
-  sent?: { response: string },
+  sent?: { response: string; status?: 'sent' | 'exported' },
 ): Promise<Array<bigint | null>> {
   if (items.length === 0) return [];
   const params: unknown[] = [owner, now.toISOString()];
   // The content travels as base64 text, decoded by the server: the embedded database converts a
   // bytea parameter byte by byte, several times slower than this.
+  const final = sent?.status ?? 'sent';
   const rows = items.map(({ a, d }) => {
     const at = params.length + 1;
     params.push(
@@ -453,7 +481,7 @@ export async function handOverMany(
      u AS (
        UPDATE actions a SET handed_over_at = $2::timestamptz, updated_at = now()${
          sent
-           ? `, status = 'sent', sent_at = $2::timestamptz, provider = x.provider, provider_message_id = NULL, last_error = NULL, status_reason = NULL,
+           ? `, status = '${final}', sent_at = ${final === 'sent' ? '$2::timestamptz' : 'NULL'}, provider = x.provider, provider_message_id = NULL, last_error = NULL, status_reason = NULL,
               lease_owner = NULL, lease_until = NULL`
            : ''
        }
@@ -473,11 +501,11 @@ export async function handOverMany(
          sent
            ? `
        UNION ALL
-       SELECT d.organisation_id, d.action_id, d.id, 'accepted', $2::timestamptz, jsonb_build_object('response', $${params.length + 1}::text, 'provider', x.provider)
+       SELECT d.organisation_id, d.action_id, d.id, '${final === 'sent' ? 'accepted' : 'exported'}', $2::timestamptz, jsonb_build_object('response', $${params.length + 1}::text, 'provider', x.provider)
          FROM d JOIN x ON x.org = d.organisation_id AND x.id = d.action_id),
      told AS (
-       SELECT row_number() OVER (ORDER BY d.id)::int AS n, d.organisation_id AS org, 'action.sent'::text AS type,
-              jsonb_build_object('actionId', d.action_id::text, 'channel', u.channel, 'provider', x.provider, 'providerMessageId', NULL, 'sentAt', $${params.length + 2}::text) AS payload
+       SELECT row_number() OVER (ORDER BY d.id)::int AS n, d.organisation_id AS org, 'action.${final}'::text AS type,
+              jsonb_build_object('actionId', d.action_id::text, 'channel', u.channel, 'provider', x.provider, 'providerMessageId', NULL, '${final === 'sent' ? 'sentAt' : 'exportedAt'}', $${params.length + 2}::text) AS payload
          FROM d JOIN x ON x.org = d.organisation_id AND x.id = d.action_id JOIN u ON u.organisation_id = d.organisation_id AND u.id = d.action_id),
      ${eventCtes('told')}`
            : ')'
@@ -493,8 +521,11 @@ export interface SentRecord {
   a: ClaimedAction;
   provider: string;
   providerMessageId: string | null;
+  /** The provider's answer; for an exported message, where it was written. */
   response: string | null;
   deliveryId: bigint | null;
+  /** `exported`: a local channel wrote it, nothing left (default `sent`). */
+  status?: 'sent' | 'exported';
 }
 
 /**
@@ -505,28 +536,28 @@ export interface SentRecord {
 export async function recordSentMany(q: Queryable, items: readonly SentRecord[], now: Date): Promise<boolean[]> {
   if (items.length === 0) return [];
   const rows = await q.query<{ n: number }>(
-    `WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(n int, org uuid, id text, attempt int, provider text, pmid text, delivery text, detail jsonb)),
+    `WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(n int, org uuid, id text, attempt int, provider text, pmid text, delivery text, status text, detail jsonb)),
      u AS (
-       UPDATE actions a SET status = 'sent', sent_at = $2::timestamptz, provider = x.provider, provider_message_id = x.pmid, last_error = NULL, status_reason = NULL,
-              lease_owner = NULL, lease_until = NULL, updated_at = now()
+       UPDATE actions a SET status = x.status, sent_at = CASE WHEN x.status = 'sent' THEN $2::timestamptz END, provider = x.provider, provider_message_id = x.pmid,
+              last_error = NULL, status_reason = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
          FROM x
         WHERE a.organisation_id = x.org AND a.id = x.id::bigint AND a.attempts = x.attempt AND a.status IN ('sending', 'uncertain')
         RETURNING a.organisation_id, a.id, a.channel),
-     sent AS (SELECT x.n, x.org, x.id, x.provider, x.pmid, x.delivery, x.detail, u.channel FROM u JOIN x ON x.org = u.organisation_id AND x.id::bigint = u.id),
+     sent AS (SELECT x.n, x.org, x.id, x.provider, x.pmid, x.delivery, x.status, x.detail, u.channel FROM u JOIN x ON x.org = u.organisation_id AND x.id::bigint = u.id),
      e AS (
        INSERT INTO delivery_events (organisation_id, action_id, delivery_id, kind, at, provider_message_id, detail)
-       SELECT org, id::bigint, delivery::bigint, 'accepted', $2::timestamptz, pmid, detail FROM sent),
+       SELECT org, id::bigint, delivery::bigint, CASE status WHEN 'sent' THEN 'accepted' ELSE 'exported' END, $2::timestamptz, pmid, detail FROM sent),
      told AS (
-       SELECT n, org, 'action.sent'::text AS type,
-              jsonb_build_object('actionId', id, 'channel', channel, 'provider', provider, 'providerMessageId', pmid, 'sentAt', $3::text) AS payload
+       SELECT n, org, 'action.' || status AS type,
+              jsonb_build_object('actionId', id, 'channel', channel, 'provider', provider, 'providerMessageId', pmid, CASE status WHEN 'sent' THEN 'sentAt' ELSE 'exportedAt' END, $3::text) AS payload
          FROM sent),
      ${eventCtes('told')}
      SELECT n FROM sent`,
     [
       J(
         items.map((r, n) => ({
-          n, org: r.a.orgId, id: r.a.id, attempt: r.a.attempt, provider: r.provider, pmid: r.providerMessageId, delivery: r.deliveryId,
-          detail: { response: r.response ?? null, provider: r.provider },
+          n, org: r.a.orgId, id: r.a.id, attempt: r.a.attempt, provider: r.provider, pmid: r.providerMessageId, delivery: r.deliveryId, status: r.status ?? 'sent',
+          detail: r.status === 'exported' ? { location: r.response ?? null, provider: r.provider } : { response: r.response ?? null, provider: r.provider },
         })),
       ),
       now.toISOString(),
@@ -560,6 +591,10 @@ export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: Sen
       await recordSentMany(q, [{ a, provider: c.provider, providerMessageId: outcome.providerMessageId, response: outcome.response ?? null, deliveryId: c.deliveryId }], c.now);
       return { status: 'sent', fallbackId: null };
     }
+    case 'exported': {
+      await recordSentMany(q, [{ a, provider: c.provider, providerMessageId: outcome.providerMessageId, response: outcome.location, deliveryId: c.deliveryId, status: 'exported' }], c.now);
+      return { status: 'exported', fallbackId: null };
+    }
     case 'uncertain': {
       const rows = await q.query(
         `UPDATE actions SET status = 'uncertain', status_reason = $4, last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE ${fence} RETURNING id`,
@@ -587,8 +622,10 @@ export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: Sen
         [a.orgId, a.id, a.attempt, outcome.error],
       );
       if (rows.length === 0) return { status: 'failed', fallbackId: null };
-      await event('refused_permanent', { error: outcome.error, badAddress: outcome.badAddress ?? false });
-      const fallbackId = await createFallback(q, a.orgId, a.id, outcome.error, c.now);
+      await event('refused_permanent', { error: outcome.error, badAddress: outcome.badAddress ?? false, ...(outcome.config ? { config: true } : {}) });
+      // A channel that is not configured moves nothing to another channel: its settings get fixed
+      // and the action is queued again (`relance outbox requeue`).
+      const fallbackId = outcome.config ? null : await createFallback(q, a.orgId, a.id, outcome.error, c.now);
       await emitEvent(q, a.orgId, 'action.failed', { actionId: String(a.id), channel: a.channel, error: outcome.error, fallbackActionId: fallbackId === null ? null : String(fallbackId) });
       return { status: 'failed', fallbackId };
     }
@@ -596,13 +633,16 @@ export async function recordOutcome(q: Queryable, a: ClaimedAction, outcome: Sen
 }
 
 /**
- * A permanent failure (or a hard bounce) moves the step to its fallback channel when it has one:
- * a new action, unique by its dedupe key (so at most one fallback per action), taking over the
- * step records. A fallback has no fallback of its own.
+ * A permanent failure (or a hard bounce) moves the step to its fallback channel when it has one.
+ * The fallback takes the dedupe key the planner gives that channel's action for the same customer
+ * (or invoice) and day (fallbackDedupeKey), so the database's unique key keeps one document per
+ * customer, day and channel, fallbacks included: when the step already has its own action on that
+ * channel (the same step's letter), no second one is made; the failed action's invoices join it
+ * while it has not gone out. A fallback has no fallback of its own.
  */
 export async function createFallback(q: Queryable, orgId: string, actionId: bigint, reason: string, now: Date): Promise<bigint | null> {
   const [a] = await q.query<Record<string, unknown>>('SELECT * FROM actions WHERE organisation_id = $1 AND id = $2', [orgId, actionId]);
-  if (!a || a.fallback_from) return null;
+  if (!a || a.fallback_from || a.fallback_action_id) return null;
   const def = await scenarioDefinition(q, orgId, a.scenario_id as bigint, Number(a.scenario_version));
   const step = def.steps.find((s) => s.offset === Number(a.step_offset) && s.channel === a.channel);
   const fb = step?.fallbackChannel;
@@ -610,17 +650,33 @@ export async function createFallback(q: Queryable, orgId: string, actionId: bigi
   const docChannel = documentChannel(fb);
   const template = String(a.template);
   if (docChannel && !(isTemplateKey(template) && TEMPLATES[template].channels.includes(docChannel))) return null;
+  const key = fallbackDedupeKey(String(a.dedupe_key), String(a.channel), fb);
   const [row] = await q.query<{ id: bigint }>(
     `INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, fallback_from, tone, template, step_offset, scenario_id, scenario_version,
                           planned_on, send_after, status, status_reason)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT (organisation_id, dedupe_key) DO NOTHING RETURNING id`,
     [
-      orgId, `${a.dedupe_key}|fallback:${fb}`, a.customer_id, fb, a.channel, a.tone, template, a.step_offset, a.scenario_id, a.scenario_version,
+      orgId, key, a.customer_id, fb, a.channel, a.tone, template, a.step_offset, a.scenario_id, a.scenario_version,
       a.planned_on, now.toISOString(), requiresApproval(step) ? 'awaiting_approval' : 'queued', `fallback after ${a.channel}: ${reason}`.slice(0, 500),
     ],
   );
-  if (!row) return null;
+  if (!row) {
+    // The customer already has that document for the day: the step's own letter. Not a second one.
+    const [existing] = await q.query<{ id: bigint; status: string }>('SELECT id, status FROM actions WHERE organisation_id = $1 AND dedupe_key = $2', [orgId, key]);
+    if (!existing) return null;
+    const pending = ['planned', 'awaiting_approval', 'queued'].includes(existing.status);
+    if (pending) {
+      await q.query(`UPDATE step_records SET action_id = $3 WHERE organisation_id = $1 AND action_id = $2 AND outcome = 'planned'`, [orgId, actionId, existing.id]);
+    }
+    await q.query(`INSERT INTO delivery_events (organisation_id, action_id, kind, at, detail) VALUES ($1,$2,'fallback',$3,$4::jsonb)`, [
+      orgId,
+      actionId,
+      now.toISOString(),
+      J({ to: fb, coveredBy: existing.id, joined: pending, reason }),
+    ]);
+    return null;
+  }
   await q.query(`UPDATE step_records SET action_id = $3 WHERE organisation_id = $1 AND action_id = $2 AND outcome = 'planned'`, [orgId, actionId, row.id]);
   await q.query('UPDATE actions SET fallback_action_id = $3, updated_at = now() WHERE organisation_id = $1 AND id = $2', [orgId, actionId, row.id]);
   await q.query(`INSERT INTO delivery_events (organisation_id, action_id, kind, at, detail) VALUES ($1,$2,'fallback',$3,$4::jsonb)`, [
@@ -730,6 +786,8 @@ async function applyHumanEvent(
   now: Date,
   set: string,
   extra: unknown[],
+  /** A further condition on the rows changed (explicit ids that fail it are refused, naming them). */
+  only?: { sql: string; refusal: (ids: string) => RelanceError },
 ): Promise<bigint[]> {
   if (!f.ids?.length && !f.status && !f.channel && f.customerId === undefined && !f.plannedOn) {
     throw validation(E('which_actions'), { field: 'ids' });
@@ -743,21 +801,38 @@ async function applyHumanEvent(
     const missing = f.ids.filter((id) => !found.has(String(id)));
     if (missing.length) throw notFound('action', missing.join(', '));
     for (const r of rows) transition(r.status, event);
+    if (only) {
+      const w = where(orgId, f, 2);
+      const ok = await q.query<{ id: bigint }>(`SELECT a.id FROM actions a WHERE ${w.sql} AND ${only.sql}`, w.params);
+      const pass = new Set(ok.map((r) => String(r.id)));
+      const refused = f.ids.filter((id) => !pass.has(String(id)));
+      if (refused.length) throw only.refusal(refused.join(', '));
+    }
   }
   const w = where(orgId, f, 3 + extra.length);
   const rows = await q.query<{ id: bigint }>(
-    `UPDATE actions a SET ${set}, updated_at = now() WHERE ${w.sql} AND a.status = ANY($2::text[]) RETURNING a.id`,
+    `UPDATE actions a SET ${set}, updated_at = now() WHERE ${w.sql} AND a.status = ANY($2::text[])${only ? ` AND ${only.sql}` : ''} RETURNING a.id`,
     [w.params[0], pgArray(allowed), ...extra, ...w.params.slice(1)],
   );
   if (rows.length) {
     await q.query(
       `INSERT INTO delivery_events (organisation_id, action_id, kind, at, detail)
        SELECT $1, x::bigint, $3, $4, $5::jsonb FROM unnest($2::text[]) AS x`,
-      [orgId, pgArray(rows.map((r) => r.id)), event === 'approve' ? 'approved' : event === 'cancel' ? 'cancelled' : event === 'resolve_sent' ? 'resolved_sent' : 'resolved_not_sent', now.toISOString(), J({ by })],
+      [orgId, pgArray(rows.map((r) => r.id)), HUMAN_EVENT_KIND[event], now.toISOString(), J({ by })],
     );
   }
   return rows.map((r) => r.id);
 }
+
+/** The delivery_events kind a human's decision is recorded as. */
+const HUMAN_EVENT_KIND: Partial<Record<OutboxEvent, string>> = {
+  approve: 'approved',
+  cancel: 'cancelled',
+  resolve_sent: 'resolved_sent',
+  resolve_retry: 'resolved_not_sent',
+  confirm_sent: 'confirmed_sent',
+  requeue: 'requeued',
+};
 
 /**
  * Approve actions that wait for a human (formal notices by default); they join the queue. A formal
@@ -828,6 +903,44 @@ export async function resolveUncertain(q: Queryable, orgId: string, ids: bigint[
   ]);
 }
 
+/**
+ * A human confirms that exported messages (written by a local channel: the .eml outbox, the print
+ * batch, a local SMS) went out by hand: they become sent, as of now, with action.sent.
+ */
+export async function confirmSent(q: Queryable, orgId: string, f: OutboxFilter, by: string, now: Date): Promise<bigint[]> {
+  const ids = await applyHumanEvent(q, orgId, f, 'confirm_sent', by, now, `status = 'sent', resolved_by = $3, sent_at = $4::timestamptz, status_reason = 'sent by hand, confirmed'`, [by, now.toISOString()]);
+  if (ids.length) {
+    await q.query(
+      `WITH told AS (
+         SELECT row_number() OVER (ORDER BY a.id)::int AS n, a.organisation_id AS org, 'action.sent'::text AS type,
+                jsonb_build_object('actionId', a.id::text, 'channel', a.channel, 'provider', a.provider, 'providerMessageId', a.provider_message_id, 'sentAt', $3::text, 'confirmedBy', $4::text) AS payload
+           FROM actions a WHERE a.organisation_id = $1 AND a.id = ANY($2::bigint[])),
+       ${eventCtes('told')}
+       SELECT 1`,
+      [orgId, pgArray(ids), now.toISOString(), by],
+    );
+  }
+  return ids;
+}
+
+/**
+ * A human queues failed actions again, once what made them fail is fixed (a channel's settings).
+ * Not an action whose step already went to its fallback channel: that would send it twice.
+ */
+export async function requeueFailed(q: Queryable, orgId: string, f: OutboxFilter, by: string, now: Date): Promise<bigint[]> {
+  return applyHumanEvent(
+    q,
+    orgId,
+    f,
+    'requeue',
+    by,
+    now,
+    `status = 'queued', next_attempt_at = $4::timestamptz, handed_over_at = NULL, last_error = NULL, status_reason = 'queued again by ' || $3`,
+    [by, now.toISOString()],
+    { sql: 'a.fallback_action_id IS NULL', refusal: (ids) => new RelanceError(ERROR_CODES.CONFLICT, E('fell_back', { ids }), { where: { field: 'ids' } }) },
+  );
+}
+
 /** Status counts, for `relance outbox list --summary` and the worker's log. */
 export async function outboxCounts(q: Queryable, orgId?: string): Promise<Record<string, number>> {
   const rows = await q.query<{ status: string; n: bigint }>(
@@ -838,7 +951,8 @@ export async function outboxCounts(q: Queryable, orgId?: string): Promise<Record
 }
 
 export function assertStatus(s: string): ActionStatus {
-  const all = ['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled'];
-  if (!all.includes(s)) throw new RelanceError(ERROR_CODES.VALIDATION, E('unknown_status', { status: s, known: all.join(', ') }), { where: { field: '--status' } });
+  if (!(ACTION_STATUSES as readonly string[]).includes(s)) {
+    throw new RelanceError(ERROR_CODES.VALIDATION, E('unknown_status', { status: s, known: ACTION_STATUSES.join(', ') }), { where: { field: '--status' } });
+  }
   return s as ActionStatus;
 }

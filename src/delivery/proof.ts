@@ -7,12 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import { type Queryable, pgArray } from '../db/driver.ts';
-import { parseMessageId } from '../domain/delivery.ts';
+import { type ActionStatus, parseMessageId } from '../domain/delivery.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../i18n/index.ts';
 import { getCustomer, getOrganisation } from '../ledger/repo.ts';
 import { newPdf } from './letters.ts';
-import { createFallback } from './outbox.ts';
+import { confirmSent, createFallback } from './outbox.ts';
 import { mergePdfs } from './pdf-merge.ts';
 
 const E = defineErrors('delivery-proof', {
@@ -129,6 +129,9 @@ export async function recordRegisteredProof(
     } else {
       await q.query('UPDATE registered_letters SET tracking_number = $3, updated_at = now() WHERE organisation_id = $1 AND delivery_id = $2', [orgId, d.id, p.tracking]);
     }
+    // A letter posted by hand has its post office number: it was sent.
+    const [a] = await q.query<{ status: string }>('SELECT status FROM actions WHERE organisation_id = $1 AND id = $2', [orgId, actionId]);
+    if (a?.status === 'exported') await confirmSent(q, orgId, { ids: [actionId] }, `tracking ${p.tracking}`, p.at);
   }
   if (p.kind) {
     const [exists] = await q.query('SELECT 1 FROM registered_letters WHERE organisation_id = $1 AND delivery_id = $2', [orgId, d.id]);
@@ -162,6 +165,7 @@ const M = defineMessages({
     en: 'Each message is kept exactly as it went out; its SHA-256 fingerprint is given. Emails (.eml) are attached to the page that describes them; letters are reproduced in the appendix.',
   },
   action: { fr: '{date} — {channel}, {template} : {status}', en: '{date} — {channel}, {template}: {status}' },
+  written: { fr: 'Écrit le {at} par {provider} : rien n’est parti de Relance, à envoyer à la main', en: 'Written on {at} by {provider}: nothing left Relance, to be sent by hand' },
   invoices: { fr: 'Factures : {list}', en: 'Invoices: {list}' },
   delivery: { fr: 'Remis le {at} à {provider}', en: 'Handed over on {at} to {provider}' },
   recipients: { fr: 'Destinataires : {list}', en: 'Recipients: {list}' },
@@ -177,7 +181,25 @@ const M = defineMessages({
   tracking: { fr: 'Suivi : {s} ({status})', en: 'Tracking: {s} ({status})' },
 });
 
-export async function customerHistoryPdf(q: Queryable, orgId: string, customerId: bigint, now: Date): Promise<{ pdf: Buffer; actions: number; deliveries: number }> {
+/** Action statuses as the evidence file words them. */
+const STATUS = defineMessages({
+  planned: { fr: 'planifiée', en: 'planned' },
+  awaiting_approval: { fr: 'à valider', en: 'awaiting approval' },
+  queued: { fr: 'en file', en: 'queued' },
+  sending: { fr: 'en cours d’envoi', en: 'sending' },
+  sent: { fr: 'envoyée', en: 'sent' },
+  exported: { fr: 'exportée, pas envoyée par Relance (envoi à la main non confirmé)', en: 'exported, not sent by Relance (sending by hand not confirmed)' },
+  failed: { fr: 'en échec', en: 'failed' },
+  uncertain: { fr: 'incertaine', en: 'uncertain' },
+  cancelled: { fr: 'annulée', en: 'cancelled' },
+} satisfies Record<ActionStatus, { fr: string; en: string }>);
+
+export async function customerHistoryPdf(
+  q: Queryable,
+  orgId: string,
+  customerId: bigint,
+  now: Date,
+): Promise<{ pdf: Buffer; actions: number; deliveries: number; sent: number; exported: number }> {
   const org = await getOrganisation(q, orgId);
   const customer = await getCustomer(q, orgId, customerId);
   const lang: Lang = customer.language === 'en' ? 'en' : org.language === 'en' ? 'en' : 'fr';
@@ -219,7 +241,7 @@ export async function customerHistoryPdf(q: Queryable, orgId: string, customerId
   for (const a of actions) {
     if (doc.y > 700) doc.addPage();
     doc.font('bold').fontSize(10).text(
-      t(M, lang, 'action', { date: String(a.planned_on), channel: String(a.channel), template: String(a.template), status: `${a.status}${a.status_reason ? ` (${a.status_reason})` : ''}` }),
+      t(M, lang, 'action', { date: String(a.planned_on), channel: String(a.channel), template: String(a.template), status: `${t(STATUS, lang, a.status as ActionStatus)}${a.status_reason ? ` (${a.status_reason})` : ''}` }),
     );
     doc.font('regular').fontSize(8.5);
     if (a.invoices) doc.text(t(M, lang, 'invoices', { list: String(a.invoices) }));
@@ -227,7 +249,8 @@ export async function customerHistoryPdf(q: Queryable, orgId: string, customerId
       const content = Buffer.from(d.content as Uint8Array);
       const rec = (typeof d.recipients === 'string' ? JSON.parse(d.recipients) : d.recipients) as Record<string, unknown>;
       const list = [rec.to, rec.address, rec.phones].flat().filter(Boolean).join(', ') || String(rec.to ?? '');
-      doc.text(t(M, lang, 'delivery', { at: stamp(String(d.handed_over_at)), provider: String(d.provider) }), { indent: 10 });
+      const written = events.some((e) => e.action_id === a.id && e.delivery_id === d.id && e.kind === 'exported');
+      doc.text(t(M, lang, written ? 'written' : 'delivery', { at: stamp(String(d.handed_over_at)), provider: String(d.provider) }), { indent: 10 });
       doc.text(t(M, lang, 'recipients', { list }), { indent: 10 });
       if (d.subject) doc.text(t(M, lang, 'subject', { s: String(d.subject) }), { indent: 10 });
       if (d.message_id) doc.text(t(M, lang, 'message_id', { s: String(d.message_id) }), { indent: 10 });
@@ -273,5 +296,8 @@ export async function customerHistoryPdf(q: Queryable, orgId: string, customerId
   doc.end();
   const main = await bytes;
   const pdf = letters.length ? mergePdfs([{ name: 'history', pdf: main }, ...letters], { title: `${t(M, lang, 'title')} — ${customer.legalName}` }) : main;
-  return { pdf, actions: actions.length, deliveries: deliveries.length };
+  const status = new Map(actions.map((a) => [String(a.id), String(a.status)]));
+  const sent = deliveries.filter((d) => status.get(String(d.action_id)) === 'sent').length;
+  const exported = deliveries.filter((d) => status.get(String(d.action_id)) === 'exported').length;
+  return { pdf, actions: actions.length, deliveries: deliveries.length, sent, exported };
 }

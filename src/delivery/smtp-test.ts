@@ -22,7 +22,8 @@ const E = defineErrors('smtp-test', {
 export const SMTP_TEST_TIMEOUT_MS = 10_000;
 
 export async function sendTestMessage(o: {
-  smtp: NonNullable<DeliverySettings['smtp']>;
+  /** The SMTP settings, the password already opened (readSecret). */
+  smtp: Omit<NonNullable<DeliverySettings['smtp']>, 'password'> & { password: string | null };
   from: string;
   fromName: string;
   to: string;

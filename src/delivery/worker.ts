@@ -15,7 +15,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { type Db, type Queryable, pgArray } from '../db/driver.ts';
-import { todayIn } from '../domain/dates.ts';
+import type { ChannelKey } from '../domain/channels.ts';
+import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import type { SendOutcome } from '../domain/delivery.ts';
 import { loadRateTables } from '../law/rates-repo.ts';
 import { getOrganisation, type Organisation } from '../ledger/repo.ts';
@@ -23,12 +24,12 @@ import { loadTemplateOverrides } from '../documents/repo.ts';
 import type { SourceLookup } from '../documents/engine.ts';
 import type { RateTables } from '../domain/law/index.ts';
 import { isRelanceError } from '../errors.ts';
-import { type EmailTransport, LocalOutbox, SmtpTransport } from './channels/email.ts';
-import { HttpRegistered, LocalRegistered, type RegisteredProvider } from './channels/registered.ts';
-import { HttpSms, LocalSms, type SmsProvider } from './channels/sms.ts';
-import { PermanentContentError, type RenderContext, type RenderedAction, type RenderResult, renderActions } from './content.ts';
+import { CHANNEL_REGISTRY, chosenProvider } from './channels/registry.ts';
+import { type Channel, ChannelConfigError, type ProviderConfig, type ProviderOutcome, type Transport } from './channels/types.ts';
+import { PermanentContentError, type RenderContext, type RenderedAction, renderActions } from './content.ts';
 import { GroupCommit } from './group-commit.ts';
-import { type ClaimedAction, claimDue, type DeliveryRecord, handOverMany, LeaseLost, reapExpiredLeases, recordOutcome, recordSentMany, renewLeases, type SentRecord } from './outbox.ts';
+import { type ClaimedAction, claimDue, type DeliveryRecord, expireLease, handOverMany, LeaseLost, reapExpiredLeases, recordOutcome, recordSentMany, renewLeases, type SentRecord } from './outbox.ts';
+import { readSecret } from './secrets.ts';
 import { type DeliverySettings, loadDeliverySettings } from './settings.ts';
 
 export interface WorkerOptions {
@@ -45,19 +46,19 @@ export interface WorkerOptions {
   channels?: string[];
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
-  /** Test and bench hooks: replace a channel's transport for an organisation. */
-  transports?: {
-    email?: (orgId: string, s: DeliverySettings) => EmailTransport | null;
-    sms?: (orgId: string, s: DeliverySettings) => SmsProvider | null;
-    registered?: (orgId: string, s: DeliverySettings) => RegisteredProvider | null;
-  };
+  /** Test and bench hooks: replace a channel's transport for an organisation (`registered` is registered_letter). */
+  transports?: Partial<Record<ChannelKey | 'registered', (orgId: string, s: DeliverySettings) => Transport<never> | null>>;
   /** Accept self-signed SMTP certificates. */
   smtpAllowSelfSigned?: boolean;
+  /** The HTTP client provider adapters use (tests point it at a local mock). */
+  fetch?: typeof fetch;
 }
 
 export interface WorkerStats {
   claimed: number;
   sent: number;
+  /** Written by a local channel (no SMTP server, no provider): awaiting sending by hand. */
+  exported: number;
   retried: number;
   failed: number;
   uncertain: number;
@@ -67,13 +68,14 @@ export interface WorkerStats {
   errors: number;
 }
 
+/** A channel's transport for an organisation, opened when its first message comes (or why it could not be). */
+type OpenTransport = { transport: Transport<unknown>; handOverOnly: boolean } | { error: ChannelConfigError };
+
 interface OrgResources {
   settingsStamp: string | null;
   settings: DeliverySettings;
   org: Organisation;
-  email: EmailTransport;
-  sms: SmsProvider;
-  registered: RegisteredProvider;
+  transports: Map<ChannelKey, OpenTransport>;
   overrides: SourceLookup;
   overridesLoadedAt: number;
   loadedAt: number;
@@ -85,14 +87,14 @@ interface Prepared {
   res: OrgResources;
   rendered: RenderedAction;
   /** The organisation's calendar day when the batch was rendered (the local outbox's folder). */
-  day: string;
+  day: CalendarDate;
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export class DeliveryWorker {
   readonly owner: string;
-  readonly stats: WorkerStats = { claimed: 0, sent: 0, retried: 0, failed: 0, uncertain: 0, cancelled: 0, deferred: 0, fallbacks: 0, errors: 0 };
+  readonly stats: WorkerStats = { claimed: 0, sent: 0, exported: 0, retried: 0, failed: 0, uncertain: 0, cancelled: 0, deferred: 0, fallbacks: 0, errors: 0 };
   private readonly concurrency: number;
   private readonly batchSize: number;
   private readonly leaseMs: number;
@@ -116,9 +118,11 @@ export class DeliveryWorker {
    * leaves the machine and nobody waits: letters are written in larger groups.
    */
   private readonly letterRecords = new GroupCommit<{ a: ClaimedAction; d: DeliveryRecord }, bigint | null>(
-    (items) => handOverMany(this.db, this.owner, items, this.clock(), { response: 'added to the print batch' }),
+    (items) => handOverMany(this.db, this.owner, items, this.clock(), { response: 'added to the print batch', status: 'exported' }),
     { lingerMs: 25, maxItems: 32 },
   );
+  /** The actions this worker claimed and has not recorded yet: the only leases the heartbeat renews. */
+  private readonly held = new Map<bigint, ClaimedAction>();
   /** Records still being written by lanes that went on to the next message. */
   private readonly writes = new Set<Promise<void>>();
 
@@ -148,10 +152,13 @@ export class DeliveryWorker {
     try {
       const deadline = Date.now() + (opts.waitForLeasesMs ?? this.leaseMs + 5_000);
       for (;;) {
-        await reapExpiredLeases(this.db, this.clock());
+        // Actions whose worker stopped (or that this one could not record) are resolved here:
+        // queued again when nothing was handed over, uncertain when it was.
+        const reaped = await reapExpiredLeases(this.db, this.clock());
+        this.stats.uncertain += reaped.uncertain;
         const before = this.stats.claimed + this.stats.cancelled;
         await this.drain();
-        // What this drain did may have made more due (a fallback action): go round again.
+        // What this drain did may have made more due (a fallback action, one given up): go round again.
         if (this.stats.claimed + this.stats.cancelled > before) continue;
         const [foreign] = await this.db.query<{ until: string | null }>(
           `SELECT min(lease_until) AS until FROM actions WHERE status = 'sending' AND lease_owner <> $1`,
@@ -207,7 +214,8 @@ export class DeliveryWorker {
   private startHeartbeat() {
     if (this.heartbeat) return;
     this.heartbeat = setInterval(() => {
-      renewLeases(this.db, this.owner, this.clock(), this.leaseMs).catch((e) => this.log(`worker: lease renewal failed: ${(e as Error).message}`));
+      if (this.held.size === 0) return;
+      renewLeases(this.db, this.owner, this.clock(), this.leaseMs, [...this.held.keys()]).catch((e) => this.log(`worker: lease renewal failed: ${(e as Error).message}`));
     }, Math.max(100, Math.floor(this.leaseMs / 3)));
     this.heartbeat.unref();
   }
@@ -218,7 +226,7 @@ export class DeliveryWorker {
   }
 
   private async closeTransports() {
-    for (const r of this.orgs.values()) await r.email.close().catch(() => {});
+    for (const r of this.orgs.values()) await closeAll(r);
     this.orgs.clear();
   }
 
@@ -242,6 +250,7 @@ export class DeliveryWorker {
         try {
           const r = await claimDue(this.db, { owner: this.owner, now: this.clock(), leaseMs: this.leaseMs, limit: this.batchSize, channels: this.o.channels });
           this.stats.claimed += r.claimed.length;
+          for (const a of r.claimed) this.held.set(a.id, a);
           this.stats.cancelled += r.cancelled;
           this.stats.deferred += r.deferred;
           if (r.seen === 0) exhausted = true;
@@ -277,9 +286,9 @@ export class DeliveryWorker {
         try {
           await this.send(p);
         } catch (e) {
-          // The lease expires and the action is reaped (retried, or uncertain if handed over).
           this.stats.errors++;
           this.log(`worker: action ${p.a.id}: ${(e as Error).message}`);
+          await this.abandon(p.a);
         }
       }
     };
@@ -292,11 +301,16 @@ export class DeliveryWorker {
     while (this.writes.size) await Promise.all([...this.writes]);
   }
 
-  private track(p: Promise<void>) {
-    const t = p.catch((e) => {
-      this.stats.errors++;
-      this.log(`worker: recording an outcome failed: ${(e as Error).message}`);
-    });
+  /** A write the lane does not wait for; the action is let go once it is written (or abandoned if it cannot be). */
+  private track(a: ClaimedAction, p: Promise<void>) {
+    const t = p.then(
+      () => this.done(a),
+      async (e) => {
+        this.stats.errors++;
+        this.log(`worker: recording an outcome failed: ${(e as Error).message}`);
+        await this.abandon(a);
+      },
+    );
     this.writes.add(t);
     void t.finally(() => this.writes.delete(t));
   }
@@ -315,7 +329,7 @@ export class DeliveryWorker {
   }
 
   private async loadResources(orgId: string, have: OrgResources | undefined): Promise<OrgResources> {
-    const settings = await loadDeliverySettings(this.db, orgId, this.o.env ?? process.env);
+    const settings = await loadDeliverySettings(this.db, orgId);
     if (have && have.settingsStamp === settings.updatedAt) {
       have.loadedAt = Date.now();
       if (Date.now() - have.overridesLoadedAt > 60_000) {
@@ -324,26 +338,12 @@ export class DeliveryWorker {
       }
       return have;
     }
-    if (have) await have.email.close().catch(() => {});
-    const outbox = join(this.o.dataDir, 'outbox');
-    const email =
-      this.o.transports?.email?.(orgId, settings) ??
-      (settings.smtp
-        ? new SmtpTransport({ ...settings.smtp, poolSize: Math.min(settings.smtp.poolSize, Math.max(this.concurrency, 1)), allowSelfSigned: this.o.smtpAllowSelfSigned })
-        : new LocalOutbox(outbox, orgId));
-    const sms =
-      this.o.transports?.sms?.(orgId, settings) ??
-      (settings.sms.provider === 'http' ? new HttpSms(settings.sms.url, settings.sms.token) : new LocalSms(outbox, orgId));
-    const registered =
-      this.o.transports?.registered?.(orgId, settings) ??
-      (settings.registered.provider === 'http' ? new HttpRegistered(settings.registered.url, settings.registered.token) : new LocalRegistered());
+    if (have) await closeAll(have);
     const r: OrgResources = {
       settingsStamp: settings.updatedAt,
       settings,
       org: await getOrganisation(this.db, orgId),
-      email,
-      sms,
-      registered,
+      transports: new Map(),
       overrides: await loadTemplateOverrides(this.db, orgId),
       overridesLoadedAt: Date.now(),
       loadedAt: Date.now(),
@@ -352,16 +352,87 @@ export class DeliveryWorker {
     return r;
   }
 
+  /**
+   * A channel's transport for an organisation, opened on its first message: a channel whose
+   * settings are missing or wrong (a secret's variable not set) fails its own messages, with the
+   * reason, and no other channel's.
+   */
+  private transport(res: OrgResources, channel: ChannelKey): OpenTransport {
+    const have = res.transports.get(channel);
+    if (have) return have;
+    let open: OpenTransport;
+    try {
+      const hook = this.o.transports?.[channel] ?? (channel === 'registered_letter' ? this.o.transports?.registered : undefined);
+      const hooked = hook?.(res.org.id, res.settings);
+      const chosen = chosenProvider(channel, res.settings);
+      if (hooked) open = { transport: hooked as Transport<unknown>, handOverOnly: false };
+      else if (!chosen) open = { error: new ChannelConfigError(channel, `unknown provider "${res.settings.providers[channel]?.provider}"`) };
+      else {
+        const { def, choice } = chosen;
+        const cfg: ProviderConfig = { options: {}, secrets: {} };
+        for (const f of def.fields) {
+          if (f.secret) {
+            const src = choice.secrets[f.key];
+            if (src) cfg.secrets[f.key] = readSecret(src, channel, f.key, this.o.env ?? process.env);
+            else if (f.required) throw new ChannelConfigError(channel, `${def.key}: ${f.key} is not set`);
+          } else {
+            const v = choice.options[f.key] ?? f.default;
+            if (v !== undefined) cfg.options[f.key] = v;
+            else if (f.required) throw new ChannelConfigError(channel, `${def.key}: ${f.key} is not set`);
+          }
+        }
+        const transport = def.open(cfg, {
+          orgId: res.org.id,
+          org: res.org,
+          settings: res.settings,
+          outboxDir: join(this.o.dataDir, 'outbox'),
+          concurrency: this.concurrency,
+          allowSelfSignedSmtp: this.o.smtpAllowSelfSigned,
+          env: this.o.env ?? process.env,
+          fetch: this.o.fetch,
+        });
+        open = { transport, handOverOnly: def.handOverOnly ?? false };
+      }
+    } catch (e) {
+      open = { error: e instanceof ChannelConfigError ? e : new ChannelConfigError(channel, (e as Error).message) };
+    }
+    res.transports.set(channel, open);
+    return open;
+  }
+
   private async rateTables(): Promise<RateTables> {
     if (!this.rates || Date.now() - this.rates.at > 60_000) this.rates = { tables: await loadRateTables(this.db), at: Date.now() };
     return this.rates.tables;
   }
 
+  /** The action's outcome is recorded (or another worker owns it): its lease is no longer renewed. */
+  private done(a: ClaimedAction) {
+    this.held.delete(a.id);
+  }
+
+  /**
+   * Its outcome could not be recorded: the lease is given up now, so that the reaper resolves the
+   * action at once (queued again when nothing was handed over, uncertain when it was) rather than
+   * leaving it "sending" while this worker lives.
+   */
+  private async abandon(a: ClaimedAction) {
+    this.held.delete(a.id);
+    await expireLease(this.db, a, this.owner, this.clock()).catch((e) => this.log(`worker: action ${a.id}: its lease will expire by itself: ${(e as Error).message}`));
+  }
+
   /** One action: render, hand over, record. */
   async deliverOne(a: ClaimedAction): Promise<void> {
+    this.held.set(a.id, a);
     const ready: Prepared[] = [];
     await this.prepare([a], (p) => ready.push(p));
-    for (const p of ready) await this.send(p);
+    for (const p of ready) {
+      try {
+        await this.send(p);
+      } catch (e) {
+        await this.abandon(p.a);
+        throw e;
+      }
+    }
     await this.settle();
   }
 
@@ -373,168 +444,140 @@ export class DeliveryWorker {
   private async prepare(claimed: ClaimedAction[], ready: (p: Prepared) => void): Promise<void> {
     if (claimed.length === 0) return;
     const res = new Map<string, OrgResources>();
-    for (const orgId of new Set(claimed.map((a) => a.orgId))) res.set(orgId, await this.resources(orgId));
+    const failed: Array<{ action: ClaimedAction; error: unknown }> = [];
+    for (const orgId of new Set(claimed.map((a) => a.orgId))) {
+      try {
+        res.set(orgId, await this.resources(orgId));
+      } catch (e) {
+        // The organisation's settings could not be read: its actions are recorded, not left sending.
+        for (const action of claimed) if (action.orgId === orgId) failed.push({ action, error: e });
+      }
+    }
+    const renderable = claimed.filter((a) => res.has(a.orgId));
     const now = this.clock();
-    const rates = await this.rateTables();
     const days = new Map([...res].map(([orgId, r]) => [orgId, todayIn(r.org.timeZone, now)]));
-    const ctxOf = (a: ClaimedAction): RenderContext => {
-      const r = res.get(a.orgId)!;
-      return { now, org: r.org, settings: r.settings, rates, overrides: r.overrides };
-    };
-    const failed: RenderResult<ClaimedAction>[] = [];
     try {
-      await renderActions(this.db, claimed, ctxOf, (r) => {
+      const rates = await this.rateTables();
+      const ctxOf = (a: ClaimedAction): RenderContext => {
+        const r = res.get(a.orgId)!;
+        return { now, org: r.org, settings: r.settings, rates, overrides: r.overrides };
+      };
+      await renderActions(this.db, renderable, ctxOf, (r) => {
         if ('rendered' in r) ready({ a: r.action, res: res.get(r.action.orgId)!, rendered: r.rendered, day: days.get(r.action.orgId)! });
         else failed.push(r);
       });
     } catch (e) {
       // The batch's data could not be read: nothing of it was rendered.
-      for (const action of claimed) failed.push({ action, error: e });
+      for (const action of renderable) failed.push({ action, error: e });
     }
-    for (const { action, error: e } of failed as Array<{ action: ClaimedAction; error: unknown }>) {
-      const outcome: SendOutcome =
-        e instanceof PermanentContentError
-          ? { kind: 'permanent', error: e.message, badAddress: false }
-          : isRelanceError(e) && e.code === 'validation'
-            ? { kind: 'permanent', error: e.message }
-            : { kind: 'temporary', error: `could not prepare the message: ${(e as Error).message}` };
+    for (const { action, error: e } of failed) {
       try {
-        await this.record(action, outcome, null, 'none', res.get(action.orgId)!);
+        await this.record(action, prepareFailure(e), null, 'none', res.get(action.orgId));
       } catch (err) {
         this.stats.errors++;
         this.log(`worker: action ${action.id}: ${(err as Error).message}`);
+        await this.abandon(action);
       }
     }
   }
 
   /** One rendered action: hand over, send, record. */
   private async send({ a, res, rendered, day }: Prepared): Promise<void> {
+    const channel = CHANNEL_REGISTRY[rendered.channel] as Channel<RenderedAction, unknown>;
+    if (channel.task) return this.createTask(a, rendered, res);
+    const delivery = channel.delivery!;
+    const open = this.transport(res, channel.key);
+    if ('error' in open) {
+      await this.record(a, configFailure(open.error), null, 'none', res);
+      return;
+    }
+    const { transport } = open;
+    const provider = transport.name;
+    const x = { action: a, org: res.org, settings: res.settings, day };
     let deliveryId: bigint | null = null;
-    const deliveryRecord = (d: Omit<DeliveryRecord, 'sha256' | 'customerId' | 'invoiceIds'>): DeliveryRecord => ({ ...d, sha256: sha256(d.content), customerId: a.customerId, invoiceIds: a.invoiceIds });
-    const takeOver = (d: Omit<DeliveryRecord, 'sha256' | 'customerId' | 'invoiceIds'>) => async () => {
-      const id = await this.handOvers.add({ a, d: deliveryRecord(d) });
-      if (id === null) throw new LeaseLost(a);
-      deliveryId = id;
+    const record = (): DeliveryRecord => {
+      const c = delivery.content(rendered, x);
+      return { channel: channel.key as DeliveryRecord['channel'], provider, ...c, sha256: sha256(c.content), customerId: a.customerId, invoiceIds: a.invoiceIds };
     };
 
-    let outcome: SendOutcome & { trackingNumber?: string; proof?: Buffer | null };
-    let provider: string;
+    if (open.handOverOnly) {
+      // Handing it over is the whole of it (the print batch): stored and recorded in one statement,
+      // in groups. The lane goes on to its next message meanwhile: a letter that is not written
+      // stays queued (no hand-over, no delivery row) and is rendered again.
+      this.track(
+        a,
+        this.letterRecords.add({ a, d: record() }).then(
+          (id) => {
+            if (id === null) this.log(`worker: ${new LeaseLost(a).message}`);
+            else this.stats.exported++;
+          },
+          (e) => this.record(a, { kind: 'temporary', error: (e as Error).message }, null, 'unknown', res),
+        ),
+      );
+      return;
+    }
+
+    let outcome: ProviderOutcome;
     try {
-      switch (rendered.channel) {
-        case 'email': {
-          provider = res.email.name;
-          outcome = await (res.email as EmailTransport & { send: LocalOutbox['send'] }).send(
-            { from: rendered.from, to: rendered.to, messageId: rendered.messageId, raw: rendered.raw, actionId: a.id, day },
-            takeOver({ channel: 'email', provider, recipients: rendered.recipients, subject: rendered.subject, messageId: rendered.messageId, contentType: 'message/rfc822', content: rendered.raw }),
-          );
-          if (outcome.kind === 'permanent' && outcome.badAddress) await this.markInvalid(a, 'email', rendered.to, outcome.error);
-          break;
-        }
-        case 'sms': {
-          provider = res.sms.name;
-          const reference = `action-${a.orgId}-${a.id}`;
-          outcome = await res.sms.send(
-            { to: rendered.to, text: rendered.text, sender: res.settings.sms.provider === 'http' ? res.settings.sms.sender : null, reference, idempotencyKey: `${a.orgId}-${a.id}` },
-            takeOver({ channel: 'sms', provider, recipients: rendered.recipients, subject: null, messageId: reference, contentType: 'text/plain; charset=utf-8', content: Buffer.from(rendered.text, 'utf8') }),
-          );
-          if (outcome.kind === 'permanent' && outcome.badAddress) await this.markInvalid(a, 'phone', [rendered.to], outcome.error);
-          break;
-        }
-        case 'letter': {
-          // A letter is handed over to the day's print batch: stored and sent in one transaction.
-          provider = 'print-batch';
-          // The lane goes on to its next message meanwhile: a letter that is not written stays
-          // queued (no hand-over, no delivery row) and is rendered again.
-          const letter = deliveryRecord({ channel: 'letter', provider, recipients: rendered.recipients, subject: rendered.subject, messageId: null, contentType: 'application/pdf', content: rendered.pdf });
-          this.track(
-            this.letterRecords.add({ a, d: letter }).then(
-              (id) => {
-                if (id === null) this.log(`worker: ${new LeaseLost(a).message}`);
-                else this.stats.sent++;
-              },
-              (e) => this.record(a, { kind: 'temporary', error: (e as Error).message }, null, 'unknown', res),
-            ),
-          );
-          return;
-        }
-        case 'registered_letter': {
-          provider = `registered:${res.registered.name}`;
-          const org = res.org;
-          outcome = await res.registered.send(
-            {
-              reference: `action-${a.orgId}-${a.id}`,
-              idempotencyKey: `${a.orgId}-${a.id}`,
-              recipient: rendered.address,
-              sender: { name: org.legalName, lines: [org.addressLine1, org.addressLine2, [org.postalCode, org.city].filter(Boolean).join(' ')].filter((x): x is string => Boolean(x)) },
-              pdf: rendered.pdf,
-            },
-            takeOver({ channel: 'registered_letter', provider, recipients: rendered.recipients, subject: rendered.subject, messageId: null, contentType: 'application/pdf', content: rendered.pdf }),
-          );
-          break;
-        }
-        default: {
-          await this.createTask(a, rendered, res);
-          return;
-        }
+      outcome = await transport.send(delivery.message(rendered, x), async () => {
+        const id = await this.handOvers.add({ a, d: record() });
+        if (id === null) throw new LeaseLost(a);
+        deliveryId = id;
+      });
+      if (outcome.kind === 'permanent' && outcome.badAddress && delivery.badAddress) {
+        const bad = delivery.badAddress(rendered);
+        await this.markInvalid(a, bad.kind, bad.values, outcome.error);
       }
     } catch (e) {
       if (e instanceof LeaseLost) {
         this.log(`worker: ${e.message}`);
+        this.done(a);
         return;
       }
       // Handed over and then an unexpected error: we cannot know, a human decides.
       outcome = deliveryId !== null ? { kind: 'uncertain', error: (e as Error).message } : { kind: 'temporary', error: (e as Error).message };
-      provider = 'unknown';
     }
-    const needsExtra = deliveryId !== null && (rendered.channel === 'sms' || rendered.channel === 'registered_letter');
-    await this.record(a, outcome, deliveryId, provider, res, needsExtra ? async (q) => {
-      if (deliveryId === null) return;
-      if (rendered.channel === 'sms' && (outcome.kind === 'sent' || outcome.kind === 'uncertain')) {
-        await q.query(
-          `INSERT INTO sms_messages (organisation_id, delivery_id, to_number, encoding, segments, provider, provider_message_id) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-          [a.orgId, deliveryId, rendered.to, rendered.segments.encoding, rendered.segments.segments, provider, outcome.kind === 'sent' ? outcome.providerMessageId : null],
-        );
-      }
-      if (rendered.channel === 'registered_letter' && outcome.kind === 'sent' && outcome.trackingNumber) {
-        await q.query(`INSERT INTO registered_letters (organisation_id, delivery_id, provider, tracking_number) VALUES ($1,$2,$3,$4)`, [
-          a.orgId,
-          deliveryId,
-          res.registered.name,
-          outcome.trackingNumber,
-        ]);
-        if (outcome.proof) {
-          await q.query(
-            `INSERT INTO registered_letter_proofs (organisation_id, delivery_id, kind, at, content_type, content, sha256) VALUES ($1,$2,'deposit',$3,'application/pdf',$4,$5)`,
-            [a.orgId, deliveryId, this.clock().toISOString(), outcome.proof, sha256(outcome.proof)],
-          );
-        }
-      }
-    } : undefined);
+    const id = deliveryId as bigint | null;
+    const extras = delivery.extras;
+    await this.record(
+      a,
+      outcome,
+      id,
+      provider,
+      res,
+      id !== null && extras ? (q) => extras({ q, orgId: a.orgId, deliveryId: id, rendered, outcome, provider, now: this.clock() }) : undefined,
+    );
   }
 
-  private async record(a: ClaimedAction, outcome: SendOutcome, deliveryId: bigint | null, provider: string, res: OrgResources, extra?: (q: Queryable) => Promise<void>) {
-    if (outcome.kind === 'sent' && !extra) {
-      // A plain "sent" joins the next group write; the lane goes on to its next message.
+  private async record(a: ClaimedAction, outcome: SendOutcome, deliveryId: bigint | null, provider: string, res: OrgResources | undefined, extra?: (q: Queryable) => Promise<void>) {
+    if ((outcome.kind === 'sent' || outcome.kind === 'exported') && !extra) {
+      // A plain "sent" (or "exported") joins the next group write; the lane goes on to its next message.
+      const exported = outcome.kind === 'exported';
       this.track(
-        this.sentRecords.add({ a, provider, providerMessageId: outcome.providerMessageId, response: outcome.response ?? null, deliveryId }).then((recorded) => {
-          if (recorded) this.stats.sent++;
-          else this.log(`worker: action ${a.id}: sent, but a newer attempt owns it: not recorded again`);
-        }),
+        a,
+        this.sentRecords
+          .add({ a, provider, providerMessageId: outcome.providerMessageId, response: exported ? outcome.location : (outcome.response ?? null), deliveryId, status: exported ? 'exported' : 'sent' })
+          .then((recorded) => {
+            if (recorded) this.stats[exported ? 'exported' : 'sent']++;
+            else this.log(`worker: action ${a.id}: ${outcome.kind}, but a newer attempt owns it: not recorded again`);
+          }),
       );
       return;
     }
-    const context = { now: this.clock(), maxAttempts: res.settings.maxAttempts, deliveryId, provider };
+    const context = { now: this.clock(), maxAttempts: res?.settings.maxAttempts ?? 8, deliveryId, provider };
     const r = await this.db.tx(async (q) => {
       const out = await recordOutcome(q, a, outcome, context);
       if (extra) await extra(q);
       return out;
     });
     if (r.status === 'sent') this.stats.sent++;
+    else if (r.status === 'exported') this.stats.exported++;
     else if (r.status === 'queued') this.stats.retried++;
     else if (r.status === 'failed') this.stats.failed++;
     else if (r.status === 'uncertain') this.stats.uncertain++;
     if (r.fallbackId) this.stats.fallbacks++;
-    if (outcome.kind !== 'sent') this.log(`worker: action ${a.id} (${a.channel}) ${r.status}: ${outcome.error}`);
+    this.done(a);
+    if (outcome.kind !== 'sent' && outcome.kind !== 'exported') this.log(`worker: action ${a.id} (${a.channel}) ${r.status}: ${outcome.error}`);
   }
 
   private async markInvalid(a: ClaimedAction, kind: 'email' | 'phone', values: string[], reason: string) {
@@ -549,7 +592,7 @@ export class DeliveryWorker {
   }
 
   /** A call or a manual step becomes a task on someone's list: created once per action. */
-  private async createTask(a: ClaimedAction, r: RenderedAction, res: OrgResources) {
+  private async createTask(a: ClaimedAction, r: RenderedAction, res: OrgResources): Promise<void> {
     const today = todayIn(res.org.timeZone, this.clock());
     await this.db.tx(async (q) => {
       const own = await q.query(`SELECT 1 FROM actions WHERE organisation_id = $1 AND id = $2 AND status = 'sending' AND lease_owner = $3 AND attempts = $4 FOR UPDATE`, [
@@ -576,6 +619,7 @@ export class DeliveryWorker {
       ]);
     });
     this.stats.sent++;
+    this.done(a);
   }
 }
 
@@ -587,4 +631,21 @@ export function startInProcessWorker(db: Db, config: Pick<Config, 'dataDir'>, op
   const worker = new DeliveryWorker(db, { dataDir: config.dataDir, concurrency: 2, pollMs: 5_000, ...opts });
   worker.start();
   return { worker, stop: () => worker.stop() };
+}
+
+async function closeAll(r: OrgResources) {
+  for (const t of r.transports.values()) if ('transport' in t) await t.transport.close?.().catch(() => {});
+}
+
+/** A channel that cannot work until its settings are fixed: failed with the reason, no fallback, no retry. */
+function configFailure(e: ChannelConfigError | Error): SendOutcome {
+  return { kind: 'permanent', error: `configuration: ${e.message}`.slice(0, 500), config: true };
+}
+
+/** What to record for an action that could not be prepared. */
+function prepareFailure(e: unknown): SendOutcome {
+  if (e instanceof ChannelConfigError || (isRelanceError(e) && e.code === 'config')) return configFailure(e as Error);
+  if (e instanceof PermanentContentError) return { kind: 'permanent', error: e.message, badAddress: false };
+  if (isRelanceError(e) && e.code === 'validation') return { kind: 'permanent', error: e.message };
+  return { kind: 'temporary', error: `could not prepare the message: ${(e as Error).message}` };
 }

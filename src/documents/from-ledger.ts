@@ -109,7 +109,8 @@ export async function documentFromLedger(
   let attachment: LedgerDocument['attachment'] = null;
   if (invoice.pdfDocumentId !== null) {
     const [d] = await q.query<{ filename: string; content_type: string; content: Uint8Array }>(
-      'SELECT filename, content_type, content FROM documents WHERE organisation_id = $1 AND id = $2',
+      // Only a PDF is the invoice a reader can open (an e-invoice's XML is not).
+      `SELECT filename, content_type, content FROM documents WHERE organisation_id = $1 AND id = $2 AND content_type = 'application/pdf'`,
       [orgId, invoice.pdfDocumentId],
     );
     if (d) attachment = { filename: d.filename, contentType: d.content_type, content: Buffer.from(d.content) };

@@ -70,11 +70,16 @@ export interface TemplateSpec {
   registered: boolean;
   /** Letters print the payment box (amount, IBAN, RF reference, QR code). */
   paymentBox: boolean;
+  /**
+   * The wording speaks of the due date as today or to come ("is due today", "falls due on ..."): the
+   * message may leave up to the due date and never after it (the outbox skips it, with the reason).
+   */
+  untilDueDate?: boolean;
 }
 
 export const TEMPLATES: Record<TemplateKey, TemplateSpec> = {
-  courtesy: { channels: ['email', 'sms'], claimPenalties: false, deadlineDays: 0, allOpenInvoices: false, registered: false, paymentBox: true },
-  due: { channels: ['email', 'sms'], claimPenalties: false, deadlineDays: 0, allOpenInvoices: false, registered: false, paymentBox: true },
+  courtesy: { channels: ['email', 'sms'], claimPenalties: false, deadlineDays: 0, allOpenInvoices: false, registered: false, paymentBox: true, untilDueDate: true },
+  due: { channels: ['email', 'sms'], claimPenalties: false, deadlineDays: 0, allOpenInvoices: false, registered: false, paymentBox: true, untilDueDate: true },
   reminder: { channels: ['email', 'sms', 'letter'], claimPenalties: false, deadlineDays: 8, allOpenInvoices: false, registered: false, paymentBox: true },
   firm: { channels: ['email', 'sms', 'letter'], claimPenalties: false, deadlineDays: 8, allOpenInvoices: false, registered: false, paymentBox: true },
   final: { channels: ['email', 'sms', 'letter'], claimPenalties: false, deadlineDays: 8, allOpenInvoices: false, registered: false, paymentBox: true },

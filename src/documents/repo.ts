@@ -8,13 +8,17 @@ import { defineErrors, type Lang } from '../i18n/index.ts';
 import { type SourceLookup, validateTemplate } from './engine.ts';
 import { assertTemplate, CHANNEL_PARTS, type Channel, type Part, partMode, type TemplateKey } from './registry.ts';
 import { sampleVariables } from './samples.ts';
-import { type Branding, DEFAULT_BRANDING } from './variables.ts';
+import { type Branding, DEFAULT_BRANDING, PAYMENT_LINK_FIELDS } from './variables.ts';
 
 const E = defineErrors('documents-repo', {
   bad_language: { fr: 'la langue doit être fr ou en, et non « {lang} »', en: 'language must be fr or en, got "{lang}"' },
   bad_part: { fr: 'un modèle {channel} a pour parties {parts}, et non « {part} »', en: 'a {channel} template has parts {parts}, not "{part}"' },
   empty: { fr: 'un modèle ne peut pas être vide', en: 'a template cannot be empty' },
   bad_colour: { fr: 'la couleur doit être au format « #RRGGBB », et non « {colour} »', en: 'colour must be "#RRGGBB", got "{colour}"' },
+  bad_payment_link: {
+    fr: '« {value} » n’est pas un modèle de lien de paiement : une adresse https:// qui ne nomme que {known}',
+    en: '"{value}" is not a payment link pattern: an https:// address naming only {known}',
+  },
 });
 
 export interface TemplatePartInput {
@@ -79,6 +83,7 @@ export async function getBranding(q: Queryable, orgId: string): Promise<Branding
     phone: s(r.phone),
     website: s(r.website),
     place: s(r.place),
+    paymentLink: s(r.payment_link),
   };
 }
 
@@ -93,10 +98,22 @@ export interface BrandingInput {
   phone?: string | null;
   website?: string | null;
   place?: string | null;
+  /** The online payment page pattern (https://...{invoice}...); null: none. Unchanged when absent. */
+  paymentLink?: string | null;
+}
+
+/** A payment link pattern: https, and only the placeholders documents fill. */
+export function checkPaymentLink(v: string): void {
+  const names = [...v.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!);
+  const unknown = names.find((n) => !(PAYMENT_LINK_FIELDS as readonly string[]).includes(n));
+  if (!/^https:\/\/[^\s]+$/.test(v) || unknown !== undefined) {
+    throw validation(E('bad_payment_link', { value: v, known: PAYMENT_LINK_FIELDS.map((f) => `{${f}}`).join(', ') }), { field: 'paymentLink' });
+  }
 }
 
 export async function saveBranding(q: Queryable, orgId: string, b: BrandingInput): Promise<void> {
   if (b.colour !== undefined && !/^#[0-9A-Fa-f]{6}$/.test(b.colour)) throw validation(E('bad_colour', { colour: b.colour }), { field: 'colour' });
+  if (b.paymentLink) checkPaymentLink(b.paymentLink);
   await q.query(
     `INSERT INTO document_branding (organisation_id, colour, logo_document_id, signature_document_id, signatory_name, signatory_title, footer, email, phone, website, place)
      VALUES ($1, coalesce($2, '#1F4E79'), $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -109,4 +126,7 @@ export async function saveBranding(q: Queryable, orgId: string, b: BrandingInput
       b.footer ?? null, b.email ?? null, b.phone ?? null, b.website ?? null, b.place ?? null,
     ],
   );
+  if (b.paymentLink !== undefined) {
+    await q.query('UPDATE document_branding SET payment_link = $2 WHERE organisation_id = $1', [orgId, b.paymentLink || null]);
+  }
 }

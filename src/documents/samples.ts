@@ -91,6 +91,7 @@ export function sampleInput(kind: 'business' | 'consumer', lang: Lang, key: Temp
           { date: d('2025-07-10'), channel: 'letter', key: 'firm' },
         ]
       : [],
+    attachedInvoices: full ? 1 : 0,
     links: full
       ? {
           payment: 'https://pay.atelier-dupont.fr/p/7f3a',

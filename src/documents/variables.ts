@@ -10,7 +10,7 @@
  */
 import { addDays, type CalendarDate, daysPastDue, formatLongDate, formatShortDate } from '../domain/dates.ts';
 import { creditorReference, isValidIban, normaliseIban } from '../domain/identifiers.ts';
-import { formatMoney, type Minor } from '../domain/money.ts';
+import { formatMoney, type Minor, toDecimalString } from '../domain/money.ts';
 import { validation } from '../errors.ts';
 import { decideRegime, type RegimeDecision } from '../domain/law/index.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../i18n/index.ts';
@@ -149,6 +149,9 @@ export const VARIABLES: Record<string, VarDoc> = {
     label: str('Nature', 'Kind'),
     text: str('La relance en une phrase', 'The reminder in words'),
   }, true),
+  attachments: obj('Pièces jointes du message', 'Attachments of the message', {
+    invoices: bool('Le PDF de la facture (des factures) est joint : le texte peut le dire', 'The invoice PDF (or PDFs) is attached: the text may say so'),
+  }),
   links: obj('Liens', 'Links', {
     satisfaction_happy: str('Lien « tout va bien » de la question de satisfaction', 'Satisfaction question: "all good" link', true),
     satisfaction_unhappy: str('Lien « un problème » (signale un litige possible)', 'Satisfaction question: "a problem" link (flags a possible dispute)', true),
@@ -210,6 +213,11 @@ export interface Branding {
   website: string | null;
   /** Place printed on the date line; the organisation's city when absent. */
   place: string | null;
+  /**
+   * The online payment page, as a pattern: https://... with {invoice}, {amount}, {currency},
+   * {reference}, {customer} filled per document. Absent: no document offers to pay online.
+   */
+  paymentLink?: string | null;
 }
 
 export const DEFAULT_BRANDING: Branding = {
@@ -223,7 +231,17 @@ export const DEFAULT_BRANDING: Branding = {
   phone: null,
   website: null,
   place: null,
+  paymentLink: null,
 };
+
+/** What a payment link pattern may name. */
+export const PAYMENT_LINK_FIELDS = ['invoice', 'amount', 'currency', 'reference', 'customer'] as const;
+
+/** A payment link pattern filled for one document (each value URL-encoded), or null without a pattern. */
+export function paymentLinkFor(pattern: string | null | undefined, v: Record<(typeof PAYMENT_LINK_FIELDS)[number], string>): string | null {
+  if (!pattern) return null;
+  return pattern.replace(/\{(invoice|amount|currency|reference|customer)\}/g, (_m, k: keyof typeof v) => encodeURIComponent(v[k]));
+}
 
 export interface CustomerData {
   legalName: string;
@@ -300,6 +318,8 @@ export interface DocumentInput {
   /** The deadline's date when it is not the document's date plus deadlineDays (a formal notice: escalation.ts). */
   deadlineDate?: CalendarDate | null;
   links?: { payment?: string | null; portal?: string | null; satisfactionHappy?: string | null; satisfactionUnhappy?: string | null };
+  /** How many of the invoices' own PDFs travel with the message (only a message can carry them). */
+  attachedInvoices?: number;
   plan?: {
     installments: ReadonlyArray<{ date: CalendarDate; amountMinor: Minor }>;
     /** The instalment a reminder is about, with what is still due on it. */
@@ -547,12 +567,21 @@ export function computeDocument(input: DocumentInput) {
       remittance,
       // An instalment reminder asks for the instalment, not the whole balance.
       amount: money(input.plan?.current ? input.plan.current.amountMinor : claimed),
-      link: nz(input.links?.payment),
+      link:
+        nz(input.links?.payment) ??
+        paymentLinkFor(branding.paymentLink, {
+          invoice: invoices.map((i) => i.number).join(','),
+          amount: toDecimalString(input.plan?.current ? input.plan.current.amountMinor : claimed, currency),
+          currency,
+          reference: single ? (first.reference ?? first.number) : remittance,
+          customer: input.customer.number,
+        }),
       portal_link: nz(input.links?.portal),
     },
     deadline: { days: deadlineDays, date: long(input.deadlineDate ?? addDays(at, deadlineDays)) },
     reminders,
     last_reminder: reminders.length ? reminders[reminders.length - 1]! : null,
+    attachments: { invoices: (input.attachedInvoices ?? 0) > 0 },
     links: {
       satisfaction_happy: nz(input.links?.satisfactionHappy),
       satisfaction_unhappy: nz(input.links?.satisfactionUnhappy),

@@ -7,6 +7,7 @@
 import { Temporal } from 'temporal-polyfill';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { addDays, type CalendarDate, todayIn } from './dates.ts';
+import { CHANNEL_KEYS, CHANNEL_SPECS, channelSpec } from './channels.ts';
 import { windowStart } from './engine/window.ts';
 import { defineErrors } from '../i18n/index.ts';
 
@@ -25,7 +26,12 @@ const E = defineErrors('delivery-rules', {
 
 // ------------------------------------------------------------------ state machine
 
-export const ACTION_STATUSES = ['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled'] as const;
+/**
+ * `exported`: a local channel (no SMTP server, no SMS or registered-mail provider, the print batch)
+ * wrote what it would send and nothing left the machine: it awaits sending by hand, and becomes
+ * `sent` only when a human confirms it went (or `cancelled` when it will not).
+ */
+export const ACTION_STATUSES = ['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'exported', 'failed', 'uncertain', 'cancelled'] as const;
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
 
 export type OutboxEvent =
@@ -34,6 +40,9 @@ export type OutboxEvent =
   | 'claim' // a worker takes it, after re-checking it is still due
   | 'defer' // outside the window, rate-limited: stays queued
   | 'sent' // the provider accepted it
+  | 'export' // a local channel wrote it: nothing left, a human sends it
+  | 'confirm_sent' // a human confirms an exported message went out (posted, sent by hand)
+  | 'requeue' // a human queues a failed action again (its channel's configuration was fixed)
   | 'retry' // temporary failure, or a worker died before handing it over
   | 'fail' // permanent failure (the fallback channel, if any, gets a new action)
   | 'uncertain' // it may or may not have gone out: a human decides
@@ -47,10 +56,13 @@ const TRANSITIONS: Record<OutboxEvent, { from: readonly ActionStatus[]; to: Acti
   claim: { from: ['queued'], to: 'sending' },
   defer: { from: ['queued'], to: 'queued' },
   sent: { from: ['sending', 'uncertain'], to: 'sent' },
+  export: { from: ['sending'], to: 'exported' },
+  confirm_sent: { from: ['exported'], to: 'sent' },
+  requeue: { from: ['failed'], to: 'queued' },
   retry: { from: ['sending'], to: 'queued' },
   fail: { from: ['sending', 'sent'], to: 'failed' },
   uncertain: { from: ['sending'], to: 'uncertain' },
-  cancel: { from: ['planned', 'awaiting_approval', 'queued'], to: 'cancelled' },
+  cancel: { from: ['planned', 'awaiting_approval', 'queued', 'exported'], to: 'cancelled' },
   resolve_sent: { from: ['uncertain'], to: 'sent' },
   resolve_retry: { from: ['uncertain'], to: 'queued' },
 };
@@ -79,6 +91,9 @@ const PAST = defineErrors('delivery-events', {
   claim: { fr: 'prise en charge', en: 'claimed' },
   defer: { fr: 'reportée', en: 'deferred' },
   sent: { fr: 'marquée envoyée', en: 'marked sent' },
+  export: { fr: 'exportée', en: 'exported' },
+  confirm_sent: { fr: 'confirmée comme envoyée', en: 'confirmed as sent' },
+  requeue: { fr: 'remise en file', en: 'queued again' },
   retry: { fr: 'retentée', en: 'retried' },
   fail: { fr: 'marquée en échec', en: 'failed' },
   uncertain: { fr: 'marquée incertaine', en: 'marked uncertain' },
@@ -105,8 +120,17 @@ export function retryDelaySeconds(failedAttempts: number, actionId: bigint, opts
 
 export type SendOutcome =
   | { kind: 'sent'; providerMessageId: string | null; response?: string | null }
+  /** A local channel wrote the message where a human finds it (`location`): nothing left. */
+  | { kind: 'exported'; providerMessageId: string | null; location: string }
   | { kind: 'temporary'; error: string }
-  | { kind: 'permanent'; error: string; /** the address itself was refused: mark it invalid */ badAddress?: boolean }
+  | {
+      kind: 'permanent';
+      error: string;
+      /** the address itself was refused: mark it invalid */
+      badAddress?: boolean;
+      /** the channel's own settings are missing or wrong: no fallback, a human fixes them and queues it again */
+      config?: boolean;
+    }
   | { kind: 'uncertain'; error: string };
 
 export interface SmtpErrorFacts {
@@ -183,14 +207,7 @@ export function rateWindowStart(nowIso: string): string {
   return new Date(ms - (ms % 60_000)).toISOString();
 }
 
-export const DEFAULT_RATE_LIMITS: Record<string, number> = {
-  email: 600,
-  sms: 60,
-  letter: 600,
-  registered_letter: 120,
-  call_task: 1000,
-  manual_task: 1000,
-};
+export const DEFAULT_RATE_LIMITS: Record<string, number> = Object.fromEntries(CHANNEL_KEYS.map((k) => [k, CHANNEL_SPECS[k].defaultRatePerMinute]));
 
 // ------------------------------------------------------------------ addresses
 
@@ -233,6 +250,24 @@ export function normaliseE164(raw: string, where = { field: 'phone' }): string {
   if (/^\+[1-9]\d{1,14}$/.test(compact)) return compact;
   const french = /^0\d{9}$/.test(compact);
   throw validation(french ? E('e164_fr', { raw, fixed: `+33${compact.slice(1)}` }) : E('e164', { raw }), where);
+}
+
+/**
+ * The sender an SMS shows: an alphanumeric sender ID (at most 11 letters, digits or spaces, at
+ * least one letter, as operators accept them) from the name given, accents dropped; never empty.
+ */
+export function smsSenderId(name: string | null | undefined, fallback = 'Relance'): string {
+  const clean = (s: string) =>
+    s
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/[^A-Za-z0-9 ]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 11)
+      .trim();
+  const id = clean(name ?? '');
+  return /[A-Za-z]/.test(id) ? id : clean(fallback) || 'Relance';
 }
 
 // GSM 03.38 basic character set and its extension table (each extension character takes 2 septets).
@@ -334,17 +369,5 @@ export function checkCallOutcome(o: CallOutcomeInput, today: CalendarDate): { cl
 
 /** Which document channel renders an outbox channel. */
 export function documentChannel(channel: string): 'email' | 'sms' | 'letter' | 'call' | null {
-  switch (channel) {
-    case 'email':
-      return 'email';
-    case 'sms':
-      return 'sms';
-    case 'letter':
-    case 'registered_letter':
-      return 'letter';
-    case 'call_task':
-      return 'call';
-    default:
-      return null;
-  }
+  return channelSpec(channel)?.document ?? null;
 }

@@ -9,14 +9,18 @@ import type { CalendarDate } from '../domain/dates.ts';
 import { type InvoiceHistory, NEVER_CHASED, type OutsideLevel, type PlannerCustomer, type PlannerInvoice, pausedDaysBetween, withOutsideReminder } from '../domain/engine/planner.ts';
 import { MESSAGE_CHANNELS, REMINDER_TONES } from '../domain/engine/escalation.ts';
 import { ACK_STEP_PREFIX, type Channel, INSTALMENT_STEP_PREFIX, type Tone } from '../domain/engine/scenario.ts';
+import { MESSAGE_CHANNEL_KEYS } from '../domain/channels.ts';
 import { type Assignments, resolveScenario } from './scenarios.ts';
 
-export const MESSAGE_CHANNELS_SQL = `('email','sms','letter','registered_letter')`;
+export const MESSAGE_CHANNELS_SQL = `(${MESSAGE_CHANNEL_KEYS.map((k) => `'${k}'`).join(',')})`;
 
 /** Action statuses that mean the message actually left (a prerequisite is met by those only). */
 export const SENT_STATUSES: ReadonlySet<string> = new Set(['sent']);
-/** Action statuses of a message on its way: a prerequisite waiting for it waits for the sending. */
-export const PENDING_STATUSES: ReadonlySet<string> = new Set(['planned', 'awaiting_approval', 'queued', 'sending', 'uncertain']);
+/**
+ * Action statuses of a message on its way: a prerequisite waiting for it waits for the sending
+ * (an exported message waits for a human to send it and confirm it).
+ */
+export const PENDING_STATUSES: ReadonlySet<string> = new Set(['planned', 'awaiting_approval', 'queued', 'sending', 'exported', 'uncertain']);
 
 /** SQL predicate: step record `alias` is a payment-plan instalment's reminder, not a scenario step. */
 export const INSTALMENT_STEP = (alias: string) => `${alias}.step_key LIKE '${INSTALMENT_STEP_PREFIX}%'`;

@@ -25,6 +25,7 @@ export const WEBHOOK_EVENTS = [
   'invoice.paid',
   'invoice.overdue',
   'action.sent',
+  'action.exported',
   'action.failed',
   'promise.created',
   'promise.kept',

@@ -15,7 +15,9 @@ import { parseAmount } from '../../domain/money.ts';
 import { getCallTask, listCallTasks, recordCallOutcome } from '../../delivery/calls.ts';
 import { listLocalOutbox } from '../../delivery/channels/email.ts';
 import { printBatch } from '../../delivery/letters.ts';
-import { approveActions, assertStatus, cancelActions, listOutbox, type OutboxFilter, outboxCounts, resolveUncertain } from '../../delivery/outbox.ts';
+import { ACTION_STATUSES } from '../../domain/delivery.ts';
+import { CHANNEL_KEYS } from '../../domain/channels.ts';
+import { approveActions, assertStatus, cancelActions, confirmSent, listOutbox, type OutboxFilter, outboxCounts, requeueFailed, resolveUncertain } from '../../delivery/outbox.ts';
 import { customerHistoryPdf, recordBounce, recordRegisteredProof } from '../../delivery/proof.ts';
 import { describeSettings, saveDeliverySettings, type SettingsInput } from '../../delivery/settings.ts';
 import { DeliveryWorker } from '../../delivery/worker.ts';
@@ -69,8 +71,8 @@ function filterFrom(idArgs: string[], o: FilterOpts, defaultStatus?: string[]): 
 const filterOptions = (c: Command) =>
   c
     .option('--all', 'every action matching the filters')
-    .option('--status <s>', 'planned, awaiting_approval, queued, sending, sent, failed, uncertain, cancelled (comma-separated)', list)
-    .option('--channel <c>', 'email, sms, letter, registered_letter, call_task, manual_task (comma-separated)', list)
+    .option('--status <s>', `${ACTION_STATUSES.join(', ')} (comma-separated)`, list)
+    .option('--channel <c>', `${CHANNEL_KEYS.join(', ')} (comma-separated)`, list)
     .option('--customer <id>', 'customer id')
     .option('--date <YYYY-MM-DD>', 'planned on this day');
 
@@ -97,7 +99,7 @@ export function register(program: Command, ctx: CliContext): void {
         try {
           const s = await worker.runOnce();
           ctx.out(
-            `sent ${s.sent}, retry later ${s.retried}, failed ${s.failed}, uncertain ${s.uncertain}, cancelled ${s.cancelled} (no longer due), deferred ${s.deferred} (window or rate limit), fallbacks ${s.fallbacks}`,
+            `sent ${s.sent}, exported ${s.exported} (written locally, to send by hand), retry later ${s.retried}, failed ${s.failed}, uncertain ${s.uncertain}, cancelled ${s.cancelled} (no longer due), deferred ${s.deferred} (window or rate limit), fallbacks ${s.fallbacks}`,
           );
         } finally {
           await db.close();
@@ -113,12 +115,12 @@ export function register(program: Command, ctx: CliContext): void {
       });
       await worker.stop();
       await db.close();
-      ctx.out(`stopped: sent ${worker.stats.sent}, failed ${worker.stats.failed}, uncertain ${worker.stats.uncertain}`);
+      ctx.out(`stopped: sent ${worker.stats.sent}, exported ${worker.stats.exported}, failed ${worker.stats.failed}, uncertain ${worker.stats.uncertain}`);
     });
 
   const outbox = program.command('outbox').description('what is waiting to be sent, what went out, and what needs a human');
 
-  filterOptions(outbox.command('list').description('list actions (default: everything not yet sent, and what needs a human)'))
+  filterOptions(outbox.command('list').description('list actions (default: everything not yet sent, and what needs a human; --all: every status)'))
     .option('--limit <n>', 'at most this many', positiveInt('--limit'), 200)
     .option('--summary', 'counts by status only')
     .option('--json', 'one JSON object per action')
@@ -131,8 +133,9 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out(o.json ? json(counts) : Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join('\n') || 'empty');
           return;
         }
+        // --all lists every status; without it (and without --status), what still needs something.
         const rows = await listOutbox(db, orgId, {
-          status: (o.status ?? ['planned', 'awaiting_approval', 'queued', 'sending', 'uncertain', 'failed']).map(assertStatus),
+          status: (o.status ?? (o.all ? undefined : ['planned', 'awaiting_approval', 'queued', 'sending', 'exported', 'uncertain', 'failed']))?.map(assertStatus),
           channel: o.channel,
           customerId: o.customer ? BigInt(o.customer) : undefined,
           plannedOn: o.date ? calendarDate(o.date, { field: '--date' }) : undefined,
@@ -187,6 +190,28 @@ export function register(program: Command, ctx: CliContext): void {
       });
     });
 
+  filterOptions(outbox.command('confirm [ids...]').description('confirm that exported messages (local .eml outbox, print batch, local SMS) were sent by hand: they become sent'))
+    .option('--by <name>', 'who sent them')
+    .option('--org <id>', 'organisation (id, SIREN or name)')
+    .action(async (idArgs: string[], o: FilterOpts & { by?: string; org?: string }) =>
+      withDb(ctx, async (db) => {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const done = await db.tx((q) => confirmSent(q, orgId, filterFrom(idArgs, o, ['exported']), who(o.by), new Date()));
+        ctx.out(`confirmed ${done.length} action(s) as sent${done.length ? `: ${done.join(', ')}` : ''}`);
+      }),
+    );
+
+  filterOptions(outbox.command('requeue [ids...]').description('queue failed actions again once what made them fail is fixed (a channel\u2019s settings); not those whose step went to its fallback channel'))
+    .option('--by <name>', 'who decides')
+    .option('--org <id>', 'organisation (id, SIREN or name)')
+    .action(async (idArgs: string[], o: FilterOpts & { by?: string; org?: string }) =>
+      withDb(ctx, async (db) => {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const done = await db.tx((q) => requeueFailed(q, orgId, filterFrom(idArgs, o, ['failed']), who(o.by), new Date()));
+        ctx.out(`queued ${done.length} action(s) again${done.length ? `: ${done.join(', ')}` : ''}`);
+      }),
+    );
+
   outbox
     .command('files')
     .description('the .eml files of the local outbox (used while no SMTP server is configured)')
@@ -213,15 +238,17 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--from <address>', 'sender address')
     .option('--from-name <name>', 'sender name')
     .option('--reply-to <address>', 'base reply address (replies go to local+c<customer>-a<action>@domain)')
-    .option('--sms-provider <p>', 'local or http')
-    .option('--sms-url <url>')
-    .option('--sms-token-env <VAR>', "name of the server's environment variable holding the SMS provider's token")
-    .option('--sms-token-stdin', "read the SMS provider's token from standard input and store it encrypted")
-    .option('--sms-sender <name>')
-    .option('--registered-provider <p>', 'local or http')
+    .option('--sms-provider <p>', 'local, http or brevo (docs/channels.md)')
+    .option('--sms-url <url>', 'the provider\u2019s address (http: the gateway; others: to replace the default)')
+    .option('--sms-token-env <VAR>', "name of the server's environment variable holding the SMS provider's secret (http: token; brevo: API key)")
+    .option('--sms-token-stdin', "read the SMS provider's secret from standard input and store it encrypted")
+    .option('--sms-sender <name>', 'sender shown (11 letters or digits at most; default: the organisation\u2019s name)')
+    .option('--registered-provider <p>', 'local, http or maileva (docs/channels.md)')
     .option('--registered-url <url>')
-    .option('--registered-token-env <VAR>', "name of the server's environment variable holding the registered-mail provider's token")
-    .option('--registered-token-stdin', "read the registered-mail provider's token from standard input and store it encrypted")
+    .option('--registered-token-env <VAR>', "name of the server's environment variable holding the registered-mail provider's first secret")
+    .option('--registered-token-stdin', "read the registered-mail provider's first secret from standard input and store it encrypted")
+    .option('--provider-option <channel.setting=value>', 'a provider setting, e.g. registered_letter.clientId=abc (repeatable; empty value clears it)', list)
+    .option('--provider-secret-env <channel.setting=VAR>', "a provider secret read from the server's environment, e.g. registered_letter.password=MAILEVA_PASSWORD (repeatable)", list)
     .option('--call-assignee <who>', 'user or team that gets call tasks, e.g. team:recouvrement')
     .option('--max-attempts <n>', 'attempts before a temporary failure becomes permanent', positiveInt('--max-attempts'))
     .option('--rate <channel=n>', 'messages per minute for a channel, e.g. email=300 (repeatable)', list)
@@ -234,9 +261,22 @@ export function register(program: Command, ctx: CliContext): void {
           if (v !== undefined) input[k] = v as SettingsInput[K];
         };
         if (o.smtpSecurity !== undefined && !['none', 'starttls', 'tls'].includes(String(o.smtpSecurity))) throw validation(CE('smtp_security'), { field: '--smtp-security' });
-        for (const f of ['smsProvider', 'registeredProvider'] as const) {
-          if (o[f] !== undefined && !['local', 'http'].includes(String(o[f]))) throw validation(CE('provider', { which: f === 'smsProvider' ? 'sms' : 'registered' }), { field: f });
-        }
+        const pairs = (values: unknown, option: string, into: (channel: string, key: string, value: string) => void) => {
+          for (const v of (values as string[] | undefined) ?? []) {
+            const m = /^([a-z_]+)\.([A-Za-z0-9_]+)=(.*)$/.exec(v);
+            if (!m) throw validation(CE('option_pair', { option, value: v }), { field: option });
+            into(m[1]!, m[2]!, m[3]!);
+          }
+        };
+        const providers: NonNullable<SettingsInput['providers']> = {};
+        const entry = (channel: string) => (providers[channel] ??= {});
+        pairs(o.providerOption, '--provider-option', (c, k, v) => {
+          entry(c).options = { ...entry(c).options, [k]: v || null };
+        });
+        pairs(o.providerSecretEnv, '--provider-secret-env', (c, k, v) => {
+          entry(c).secretEnv = { ...entry(c).secretEnv, [k]: v || null };
+        });
+        if (Object.keys(providers).length) input.providers = providers;
         set('smtpHost', o.smtpHost);
         set('smtpPort', o.smtpPort);
         set('smtpSecurity', o.smtpSecurity);
@@ -268,7 +308,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         // The CLI runs on the server: its user is the operator, who alone may name environment variables.
         if (Object.keys(input).length) await db.tx((q) => saveDeliverySettings(q, orgId, input, { operator: true }));
-        const shown = await describeSettings(db, orgId, { operator: true });
+        const { catalogue: _catalogue, ...shown } = await describeSettings(db, orgId, { operator: true });
         for (const [k, v] of Object.entries(shown)) ctx.out(`${k}: ${typeof v === 'object' && v !== null ? json(v) : String(v)}`);
       }),
     );
@@ -374,7 +414,7 @@ export function register(program: Command, ctx: CliContext): void {
         const orgId = await ctx.resolveOrg(db, o.org);
         const r = await customerHistoryPdf(db, orgId, BigInt(o.customer), new Date());
         writeFileSync(o.out, r.pdf);
-        ctx.out(`${o.out}: ${r.actions} action(s), ${r.deliveries} message(s) sent`);
+        ctx.out(`${o.out}: ${r.actions} action(s), ${r.deliveries} message(s) on record (${r.sent} sent, ${r.exported} exported: written locally, not confirmed sent)`);
       });
     });
 

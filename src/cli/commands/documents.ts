@@ -49,6 +49,8 @@ export function register(program: Command, ctx: CliContext): void {
         const rates = await loadRateTables(db);
         const ledgerDoc = await documentFromLedger(db, orgId, { invoiceNumber: opts.invoice, key, lang: wantedLang, at, rates });
         const override = await loadTemplateOverrides(db, orgId);
+        // The email carries the invoice's PDF when one is stored, and only then says so.
+        if (channel === 'email') ledgerDoc.input.attachedInvoices = ledgerDoc.attachment ? 1 : 0;
         const doc = await composeDocument({ key, channel, input: ledgerDoc.input, override });
         let bytes: Buffer;
         if (channel === 'email') {

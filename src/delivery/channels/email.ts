@@ -1,33 +1,44 @@
 /**
- * Email transports. Both take the finished MIME message (the exact bytes stored as proof) and a
- * `handOver` callback that commits "this message is leaving" before its first byte does.
+ * The email channel: the .eml of a reminder (HTML and text, the invoices' PDFs, the letter of a
+ * formal notice or statement), and its two transports. Both take the finished MIME message (the
+ * exact bytes stored as proof) and a `handOver` callback that commits "this message is leaving"
+ * before its first byte does.
  *
  * - SmtpTransport: a small pool of nodemailer SMTP connections. The message is given to the
  *   connection as a stream that calls handOver on its first read, which nodemailer only does once
  *   the server has answered DATA with 354: a worker killed before that point left nothing on the
  *   server (the action is retried); killed after, the message may be queued (the action becomes
  *   uncertain). The connection's own errors are classified the same way (classifySmtpError).
- * - LocalOutbox: no SMTP server configured: `.eml` files under <data>/outbox/<org>/, listed by
- *   `relance outbox files`, so nothing leaves the machine.
+ * - LocalOutbox: no SMTP server configured: `.eml` files under <data>/outbox/<org>/<day>/, listed
+ *   by `relance outbox files`; nothing leaves the machine, the action is `exported` (to send by
+ *   hand, then confirmed), never `sent`.
  */
 import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
-import { classifySmtpError, type SendOutcome } from '../../domain/delivery.ts';
+import { CHANNEL_SPECS } from '../../domain/channels.ts';
+import { caseReplyAddress, classifySmtpError, isPlausibleEmail, messageIdFor, type SendOutcome } from '../../domain/delivery.ts';
+import { composeDocument } from '../../documents/compose.ts';
+import { buildEml } from '../../documents/email.ts';
+import { TEMPLATES } from '../../documents/registry.ts';
+import { ERROR_CODES, RelanceError } from '../../errors.ts';
+import { defineErrors } from '../../i18n/index.ts';
+import { readSecret } from '../secrets.ts';
+import { type Attachment, type Channel, ChannelConfigError, type ContactRow, type HandOver, PermanentContentError, type ProviderDef, type RenderedEmail, type Transport } from './types.ts';
+
+export type { HandOver } from './types.ts';
 
 export interface EmailEnvelope {
   from: string;
   to: string[];
   messageId: string;
   raw: Buffer;
+  /** The organisation's calendar day: the local outbox's folder. */
+  day?: string;
 }
 
-/** Commits the hand-over; throws when this worker no longer owns the action (nothing is sent then). */
-export type HandOver = () => Promise<void>;
-
-export interface EmailTransport {
-  readonly name: string;
+export interface EmailTransport extends Transport<EmailEnvelope> {
   send(m: EmailEnvelope, handOver: HandOver): Promise<SendOutcome>;
   close(): Promise<void>;
 }
@@ -246,7 +257,7 @@ export class LocalOutbox implements EmailTransport {
     private readonly orgId: string,
   ) {}
 
-  async send(m: EmailEnvelope & { actionId?: bigint; day?: string }, handOver: HandOver): Promise<SendOutcome> {
+  async send(m: EmailEnvelope, handOver: HandOver): Promise<SendOutcome> {
     await handOver();
     const folder = join(this.dir, this.orgId, m.day ?? new Date().toISOString().slice(0, 10));
     mkdirSync(folder, { recursive: true });
@@ -254,7 +265,7 @@ export class LocalOutbox implements EmailTransport {
     const tmp = join(folder, `.${name}.tmp`);
     writeFileSync(tmp, m.raw);
     renameSync(tmp, join(folder, name));
-    return { kind: 'sent', providerMessageId: m.messageId, response: join(folder, name) };
+    return { kind: 'exported', providerMessageId: m.messageId, location: join(folder, name) };
   }
 
   async close(): Promise<void> {}
@@ -298,3 +309,96 @@ export function listLocalOutbox(dir: string, orgId?: string): LocalOutboxFile[] 
   }
   return out;
 }
+
+// ------------------------------------------------------------------ the channel
+
+const E = defineErrors('delivery-email', {
+  no_sender: { fr: 'aucune adresse d’expéditeur : renseignez l’adresse d’envoi (relance outbox settings --from ...) ou l’e-mail de la charte graphique', en: 'no sender address: set the from address (relance outbox settings --from ...) or the branding email' },
+});
+
+const quoteName = (s: string) => `"${s.replace(/["\\\r\n]/g, '')}"`;
+const usable = (c: ContactRow) => Boolean(c.email && !c.invalidEmail && isPlausibleEmail(c.email));
+
+const localOutbox: ProviderDef<EmailEnvelope> = {
+  key: 'local',
+  label: { fr: 'Boîte d’envoi locale (fichiers .eml, rien ne part)', en: 'Local outbox (.eml files, nothing leaves)' },
+  local: true,
+  fields: [],
+  open: (_cfg, ctx) => new LocalOutbox(ctx.outboxDir, ctx.orgId),
+};
+
+const smtp: ProviderDef<EmailEnvelope> = {
+  key: 'smtp',
+  label: { fr: 'Serveur SMTP', en: 'SMTP server' },
+  local: false,
+  // Set by the SMTP fields of the settings (smtpHost, smtpPort...), not as provider options.
+  fields: [],
+  open: (_cfg, ctx) => {
+    const s = ctx.settings.smtp;
+    if (!s) throw new ChannelConfigError('email', 'no SMTP server is set');
+    const password = s.password ? readSecret(s.password, 'email', 'smtp_password', ctx.env) : null;
+    return new SmtpTransport({ ...s, password, poolSize: Math.min(s.poolSize, Math.max(ctx.concurrency, 1)), allowSelfSigned: ctx.allowSelfSignedSmtp });
+  },
+};
+
+export const emailChannel: Channel<RenderedEmail, EmailEnvelope> = {
+  key: 'email',
+  spec: CHANNEL_SPECS.email,
+  attachesInvoices: true,
+  pickContact: (contacts) => {
+    const c = contacts.find(usable);
+    if (!c) throw new PermanentContentError('the customer has no valid email address (none, or every one bounced)', true);
+    return c;
+  },
+  async render(x) {
+    const { action: a, composed, input } = x;
+    const emails = x.contacts.filter(usable);
+    const to = [...new Set(emails.map((c) => c.email!))];
+    const fromAddress = x.settings.fromAddress ?? input.branding?.email ?? null;
+    if (!fromAddress) throw new RelanceError(ERROR_CODES.CONFIG, E('no_sender'), { where: { field: 'from_address' } });
+    const from = `${quoteName(x.settings.fromName ?? x.org.legalName)} <${fromAddress}>`;
+    const replyTo = caseReplyAddress(x.settings.replyTo ?? fromAddress, a.customerId, a.id);
+    const messageId = messageIdFor(a.orgId, a.id, fromAddress);
+    const attachments: Attachment[] = [...x.attachments];
+    const spec = TEMPLATES[x.key];
+    if (spec.channels.includes('letter') && (spec.claimPenalties || spec.allOpenInvoices)) {
+      // The formal notice, the handover notice and the statement travel as their letter too.
+      const letter = await composeDocument({ key: x.key, channel: 'letter', input, override: x.overrides, creationDate: x.now });
+      attachments.push({ filename: `${x.key}-${x.invoices[0]!.number}.pdf`, contentType: 'application/pdf', content: letter.pdf! });
+    }
+    // SMTP carries CRLF line ends (nodemailer converts bare LF on the wire): store what the
+    // server receives, byte for byte.
+    const eml = await buildEml({
+      from,
+      to: emails.filter((c) => to.includes(c.email!)).map((c) => `${quoteName(c.name)} <${c.email}>`).join(', '),
+      replyTo,
+      subject: composed.subject ?? '',
+      html: composed.html ?? '',
+      text: composed.text ?? '',
+      attachments,
+      date: x.now,
+      messageId,
+      headers: { 'X-Relance-Action': `${a.orgId}/${a.id}`, 'X-Auto-Response-Suppress': 'OOF' },
+    });
+    const raw = Buffer.from(eml.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+    return {
+      channel: 'email',
+      subject: composed.subject ?? '',
+      from: fromAddress,
+      to,
+      replyTo,
+      messageId,
+      raw,
+      attachments: attachments.map((f) => f.filename),
+      recipients: { to, replyTo, from: fromAddress },
+      invoices: x.invoices,
+    };
+  },
+  delivery: {
+    providers: [localOutbox, smtp],
+    choose: (s) => (s.smtp ? { provider: 'smtp', options: {}, secrets: {} } : null),
+    message: (r, x) => ({ from: r.from, to: r.to, messageId: r.messageId, raw: r.raw, day: x.day }),
+    content: (r) => ({ recipients: r.recipients, subject: r.subject, messageId: r.messageId, contentType: 'message/rfc822', content: r.raw }),
+    badAddress: (r) => ({ kind: 'email', values: r.to }),
+  },
+};

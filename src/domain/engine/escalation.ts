@@ -8,6 +8,7 @@
  * e-mail, and moved to the next working day when it ends on a non-working day (CPC art. 642). The
  * letter, the engine's next step and the handover prerequisite all take it from `formalNoticeDeadline`.
  */
+import { MESSAGE_CHANNEL_KEYS } from '../channels.ts';
 import { addDays, type CalendarDate } from '../dates.ts';
 import { workingDays } from './holidays.ts';
 import type { Channel, ScenarioDefinition, ScenarioOptions, Step, Tone } from './scenario.ts';
@@ -37,7 +38,7 @@ export function escalationOf(options: Pick<ScenarioOptions, 'escalation'>): Esca
 
 /** Tones of the reminders that count before a formal notice (a courtesy notice before the due date does not). */
 export const REMINDER_TONES: ReadonlySet<Tone> = new Set(['reminder', 'firm', 'final']);
-export const MESSAGE_CHANNELS: ReadonlySet<Channel> = new Set(['email', 'sms', 'letter', 'registered_letter']);
+export const MESSAGE_CHANNELS: ReadonlySet<Channel> = new Set(MESSAGE_CHANNEL_KEYS);
 
 /** A step that counts as a reminder sent once it went out. */
 export const isReminderStep = (s: Pick<Step, 'tone' | 'channel'>) => REMINDER_TONES.has(s.tone) && MESSAGE_CHANNELS.has(s.channel);

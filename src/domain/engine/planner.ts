@@ -27,6 +27,7 @@
  *   passed (today is after the due date) is recorded as skipped, never sent late.
  * - Partially paid invoices keep being followed up for their open amount.
  */
+import { MESSAGE_CHANNEL_KEYS, reachable } from '../channels.ts';
 import { addDays, type CalendarDate, daysBetween, fromEpochDay, toEpochDay } from '../dates.ts';
 import type { Minor } from '../money.ts';
 import { escalationOf, formalNoticeDeadline, isReminderStep, type Prerequisite, prerequisiteOf } from './escalation.ts';
@@ -218,7 +219,7 @@ export interface DayPlan {
   nextStepOn: Map<bigint, NextStepOn>;
 }
 
-const MESSAGE_CHANNELS: ReadonlySet<Channel> = new Set(['email', 'sms', 'letter', 'registered_letter']);
+const MESSAGE_CHANNELS: ReadonlySet<Channel> = new Set(MESSAGE_CHANNEL_KEYS);
 const ESCALATION_TONES: ReadonlySet<Tone> = new Set(['formal_notice', 'handover']);
 const toneRank = (t: Tone) => TONES.indexOf(t);
 
@@ -379,18 +380,7 @@ function skip(inv: PlannerInvoice, step: Step, reason: SkipReason): SkippedStep 
 }
 
 function canReach(c: PlannerCustomer, ch: Channel): boolean {
-  switch (ch) {
-    case 'email':
-      return c.hasEmail;
-    case 'sms':
-    case 'call_task':
-      return c.hasPhone;
-    case 'letter':
-    case 'registered_letter':
-      return c.hasPostalAddress;
-    case 'manual_task':
-      return true;
-  }
+  return reachable(ch, c);
 }
 
 function conditionsMet(step: Step, c: PlannerCustomer, inv: PlannerInvoice, customerOverdue: Map<string, Minor>): boolean {

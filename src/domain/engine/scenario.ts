@@ -5,6 +5,7 @@
  */
 import { validation } from '../../errors.ts';
 import type { EscalationOptions } from './escalation.ts';
+import { CHANNEL_KEYS, type ChannelKey } from '../channels.ts';
 import { HOLIDAY_CALENDARS } from './holidays.ts';
 import { defineErrors } from '../../i18n/index.ts';
 
@@ -28,8 +29,9 @@ const E = defineErrors('scenario', {
   postal_delay: { fr: "le délai postal est de 0 à 10 jours ouvrés", en: "the postal delay is 0 to 10 working days" },
 });
 
-export const CHANNELS = ['email', 'sms', 'letter', 'registered_letter', 'call_task', 'manual_task'] as const;
-export type Channel = (typeof CHANNELS)[number];
+/** The delivery channels a step may use (src/domain/channels.ts). */
+export const CHANNELS: readonly ChannelKey[] = CHANNEL_KEYS;
+export type Channel = ChannelKey;
 export const TONES = ['courtesy', 'reminder', 'firm', 'final', 'formal_notice', 'handover'] as const;
 export type Tone = (typeof TONES)[number];
 

@@ -1,6 +1,7 @@
 /** /api/v1 dunning resources: scenarios, pauses, promises, disputes, payment plans, actions. */
 import { z } from 'zod';
 import type { CalendarDate } from '../../domain/dates.ts';
+import { ACTION_STATUSES } from '../../domain/delivery.ts';
 import type { ScenarioDefinition } from '../../domain/engine/scenario.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { createPaymentPlan, createPause, liftPause, openDispute, PAUSE_REASONS, recordPromise, resolveDispute } from '../../engine/events.ts';
@@ -62,7 +63,7 @@ const Action = z.looseObject({
   template: z.string(),
   tone: z.string(),
   plannedOn: z.string(),
-  status: z.enum(['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled']),
+  status: z.enum(ACTION_STATUSES),
   statusReason: z.string().nullable(),
 });
 const CustomerQuery = z.object({ customerId: Id.optional(), limit: Limit, cursor: Cursor });
@@ -237,7 +238,7 @@ export const engineRoutes: RouteDef[] = [
   route({
     method: 'get', path: '/api/v1/actions', operationId: 'listActions', summary: 'Actions the engine planned (messages, calls), filtered by status', tag: 'actions', scope: 'read',
     query: z.object({
-      status: z.enum(['planned', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', 'uncertain', 'cancelled']).optional(),
+      status: z.enum(ACTION_STATUSES).optional(),
       customerId: Id.optional(),
       limit: Limit,
       cursor: Cursor,

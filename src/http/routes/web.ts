@@ -47,11 +47,12 @@ import { customerCalendar } from '../../engine/preview.ts';
 import { assignScenario, ensureBuiltinScenarios, listScenarios, loadAssignments, resolveScenario, updateScenario } from '../../engine/scenarios.ts';
 import type { Lang } from '../../i18n/index.ts';
 import { PermanentContentError, type RenderedAction, renderAction } from '../../delivery/content.ts';
-import { approveActions, cancelActions, listOutbox, type OutboxRow, resolveUncertain } from '../../delivery/outbox.ts';
+import { approveActions, cancelActions, confirmSent, listOutbox, type OutboxRow, resolveUncertain } from '../../delivery/outbox.ts';
 import { recordCallOutcome } from '../../delivery/calls.ts';
 import { customerHistoryPdf } from '../../delivery/proof.ts';
 import { sendTestMessage } from '../../delivery/smtp-test.ts';
 import { goLivePreview, setLive } from '../../engine/golive.ts';
+import { readSecret } from '../../delivery/secrets.ts';
 import { describeSettings, loadDeliverySettings, SECRET_FIELDS, type SettingsInput, saveDeliverySettings } from '../../delivery/settings.ts';
 import type { CallOutcome, NonPaymentReason } from '../../domain/delivery.ts';
 import { createApiKey, inviteUser, listApiKeys, removeMember, type Role as AuthRole, revokeApiKey, type Scope, updateMembership } from '../../auth/index.ts';
@@ -216,7 +217,7 @@ export interface DashboardPayload {
   trends: { month: string; salesMinor: string; collectedMinor: string; receivablesMinor: string; overdueMinor: string }[];
   cashCollectedThisMonthMinor: string;
   expected: { weekStart: CalendarDate; dueMinor: string; promisedMinor: string }[];
-  steps: { stepKey: string; channel: string; template: string; actions: number; paidWithin7: number; share: number | null }[];
+  steps: { stepKey: string; channel: string; template: string; actions: number; exported: number; paidWithin7: number; share: number | null }[];
   bank: { held: boolean; message: string | null; lastImportOn: CalendarDate | null };
   conventions: { ceiMonths: number; adpMonths: number };
 }
@@ -416,16 +417,19 @@ export async function computeDashboard(q: Queryable, org: Organisation, today: C
     promisedMinor: String(promiseRows.find((r) => Number(r.w) === w)?.amount ?? 0n),
   }));
 
-  const stepRows = await q.query<{ step_key: string; channel: string; template: string; invoices: bigint; paid: bigint }>(
-    `SELECT sr.step_key, a.channel, a.template, count(*) AS invoices,
-            count(*) FILTER (WHERE i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor
+  // Only what was sent counts; messages exported by a local channel and not confirmed sent are
+  // counted apart (the debtor may not have them).
+  const stepRows = await q.query<{ step_key: string; channel: string; template: string; invoices: bigint; paid: bigint; exported: bigint }>(
+    `SELECT sr.step_key, a.channel, a.template, count(*) FILTER (WHERE a.status = 'sent') AS invoices,
+            count(*) FILTER (WHERE a.status = 'exported') AS exported,
+            count(*) FILTER (WHERE a.status = 'sent' AND i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor
               AND (SELECT max(x.d) FROM (SELECT allocated_on AS d FROM allocations al WHERE al.organisation_id = i.organisation_id AND al.invoice_id = i.id
                                           UNION ALL SELECT written_off_on FROM write_offs w WHERE w.organisation_id = i.organisation_id AND w.invoice_id = i.id) x)
                   BETWEEN coalesce((a.sent_at AT TIME ZONE $3)::date, a.planned_on) AND coalesce((a.sent_at AT TIME ZONE $3)::date, a.planned_on) + 7) AS paid
        FROM step_records sr
        JOIN actions a ON a.organisation_id = sr.organisation_id AND a.id = sr.action_id
        JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
-      WHERE sr.organisation_id = $1 AND sr.outcome = 'planned' AND a.status = 'sent' AND a.planned_on > $2
+      WHERE sr.organisation_id = $1 AND sr.outcome = 'planned' AND a.status IN ('sent', 'exported') AND a.planned_on > $2
       GROUP BY 1, 2, 3`,
     [orgId, addMonths(today, -12), org.timeZone],
   );
@@ -435,6 +439,7 @@ export async function computeDashboard(q: Queryable, org: Organisation, today: C
       channel: r.channel,
       template: r.template,
       actions: Number(r.invoices),
+      exported: Number(r.exported),
       paidWithin7: Number(r.paid),
       share: ratio1(r.paid, r.invoices, 100n),
     }))
@@ -802,26 +807,39 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const done = await db.tx((q) => resolveUncertain(q, p.orgId, idList(b.ids, 'ids'), b.as as 'sent' | 'not_sent', p.email, ctx.now()));
     return json({ resolved: done.map(String) });
   });
+  app.post(r('/actions/confirm'), async (c) => {
+    const p = allow(c, 'write');
+    const b = await body<{ ids?: unknown[] }>(c);
+    const done = await db.tx((q) => confirmSent(q, p.orgId, { ids: idList(b.ids, 'ids') }, p.email, ctx.now()));
+    await markDashboardStale(db, p.orgId);
+    return json({ confirmed: done.map(String) });
+  });
 
   // ---------------------------------------------------------------- outbox and proof
   app.get(r('/outbox'), async (c) => {
     const p = allow(c, 'read');
     const limit = intQuery(c, 'limit', 200, 1, 500);
     const channel = c.req.query('channel');
+    const status = c.req.query('status');
     const rows = await db.query<Record<string, unknown>>(
       `SELECT d.id, d.action_id, d.customer_id, c.legal_name, d.channel, d.provider, d.recipients, d.subject, d.content_type,
-              length(d.content) AS bytes, d.handed_over_at, a.template, a.status,
-              (SELECT array_agg(i.number) FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)) AS invoices
+              length(d.content) AS bytes, d.handed_over_at, a.template, a.status, a.sent_at,
+              (SELECT array_agg(i.number) FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)) AS invoices,
+              -- Paid since it was written: an exported message is not to be sent any more.
+              NOT EXISTS (SELECT 1 FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)
+                            AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor) AS settled
          FROM deliveries d
          JOIN customers c ON c.organisation_id = d.organisation_id AND c.id = d.customer_id
          JOIN actions a ON a.organisation_id = d.organisation_id AND a.id = d.action_id
-        WHERE d.organisation_id = $1 AND ($2::text IS NULL OR d.channel = $2)
+        WHERE d.organisation_id = $1 AND ($2::text IS NULL OR d.channel = $2) AND ($4::text IS NULL OR a.status = $4)
         ORDER BY d.handed_over_at DESC, d.id DESC LIMIT $3`,
-      [p.orgId, channel || null, limit],
+      [p.orgId, channel || null, limit, status || null],
     );
+    const [counts] = await db.query<{ exported: bigint }>(`SELECT count(*) AS exported FROM actions WHERE organisation_id = $1 AND status = 'exported'`, [p.orgId]);
     const settings = await loadDeliverySettings(db, p.orgId);
     return json({
       smtpConfigured: settings.smtp !== null,
+      exported: Number(counts?.exported ?? 0),
       rows: rows.map((d) => ({
         id: String(d.id),
         actionId: String(d.action_id),
@@ -829,14 +847,16 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
         customerName: d.legal_name,
         channel: d.channel,
         provider: d.provider,
-        local: String(d.provider).startsWith('local'),
+        local: String(d.provider).startsWith('local') || d.provider === 'print-batch',
         recipients: d.recipients,
         subject: d.subject,
         contentType: d.content_type,
         bytes: Number(d.bytes),
         handedOverAt: d.handed_over_at,
+        sentAt: d.sent_at ?? null,
         template: d.template,
         status: d.status,
+        settled: Boolean(d.settled),
         invoices: d.invoices ?? [],
       })),
     });
@@ -1577,6 +1597,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
           phone: txt('phone', cur.phone),
           website: txt('website', cur.website),
           place: txt('place', cur.place),
+          ...('paymentLink' in br ? { paymentLink: txt('paymentLink', null) } : {}),
         });
       }
     });
@@ -1601,7 +1622,8 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const org = await getOrganisation(db, p.orgId);
     const from = settings.fromAddress ?? (await getBranding(db, p.orgId)).email;
     if (!from) throw validation(E('no_sender'), { field: 'fromAddress' });
-    const outcome = await sendTestMessage({ smtp: settings.smtp, from, fromName: settings.fromName ?? org.legalName, to, organisation: org.legalName, now: ctx.now() });
+    const password = settings.smtp.password ? readSecret(settings.smtp.password, 'email', 'smtp_password', process.env) : null;
+    const outcome = await sendTestMessage({ smtp: { ...settings.smtp, password }, from, fromName: settings.fromName ?? org.legalName, to, organisation: org.legalName, now: ctx.now() });
     return json({ outcome });
   });
   // Going live: what would go out over the next days, and the switch (review mode until then).

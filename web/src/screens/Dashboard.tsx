@@ -22,7 +22,7 @@ export interface DashboardData {
   trends: { month: string; salesMinor: string; collectedMinor: string; receivablesMinor: string; overdueMinor: string }[];
   cashCollectedThisMonthMinor: string;
   expected: { weekStart: string; dueMinor: string; promisedMinor: string }[];
-  steps: { stepKey: string; channel: string; template: string; actions: number; paidWithin7: number; share: number | null }[];
+  steps: { stepKey: string; channel: string; template: string; actions: number; exported?: number; paidWithin7: number; share: number | null }[];
   bank: { held: boolean; message: string | null; lastImportOn: string | null };
   rateWarnings?: { table: string; knownThrough: string; regimes: string[] }[];
 }
@@ -122,6 +122,9 @@ export function Dashboard() {
                 <th className="num">{t('steps.actions')}</th>
                 <th className="num">{t('steps.paid7')}</th>
                 <th className="num">{t('steps.share')}</th>
+                <th className="num" title={t('steps.exported.f')}>
+                  {t('steps.exported')}
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -139,6 +142,7 @@ export function Dashboard() {
                     </span>
                     {pct(s.share, lang, 0)}
                   </td>
+                  <td className="num">{s.exported ? num(s.exported, lang) : ''}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,8 +1,8 @@
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api } from '../api.ts';
-import { Code, HtmlFrame, Modal, PdfFrame } from '../components/ui.tsx';
+import { Code, HtmlFrame, Modal, PdfFrame, StatusPill } from '../components/ui.tsx';
 import { dateTime, useLang, useT } from '../i18n.tsx';
 
 interface Row {
@@ -18,7 +18,11 @@ interface Row {
   contentType: string;
   bytes: number;
   handedOverAt: string;
+  sentAt: string | null;
   template: string;
+  status: string;
+  /** Every invoice of the message is paid since: an exported one is not to be sent. */
+  settled: boolean;
   invoices: string[];
 }
 interface Detail {
@@ -45,9 +49,16 @@ const recipientsText = (r: unknown) => {
 export function Outbox() {
   const t = useT();
   const lang = useLang();
+  const qc = useQueryClient();
   const [channel, setChannel] = useState('');
+  const [status, setStatus] = useState('');
   const [open, setOpen] = useState<Row | null>(null);
-  const q = useQuery({ queryKey: ['outbox', channel], queryFn: () => api<{ smtpConfigured: boolean; rows: Row[] }>(`/api/app/outbox${channel ? `?channel=${channel}` : ''}`) });
+  const params = new URLSearchParams({ ...(channel ? { channel } : {}), ...(status ? { status } : {}) }).toString();
+  const q = useQuery({ queryKey: ['outbox', channel, status], queryFn: () => api<{ smtpConfigured: boolean; exported: number; rows: Row[] }>(`/api/app/outbox${params ? `?${params}` : ''}`) });
+  const confirm = useMutation({
+    mutationFn: (ids: string[]) => api('/api/app/actions/confirm', { body: { ids } }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['outbox'] }),
+  });
   return (
     <div className="page" data-testid="outbox">
       <header className="page-head">
@@ -60,19 +71,37 @@ export function Outbox() {
             </option>
           ))}
         </select>
+        <select value={status} onChange={(e) => setStatus(e.target.value)} data-testid="outbox-status">
+          <option value="">{t('outbox.allStatuses')}</option>
+          {['exported', 'sent', 'uncertain', 'failed', 'cancelled'].map((s) => (
+            <option key={s} value={s}>
+              {t(`status.${s}` as never)}
+            </option>
+          ))}
+        </select>
       </header>
       {q.data && !q.data.smtpConfigured && <div className="banner">{t('outbox.local')}</div>}
+      {q.data && q.data.exported > 0 && (
+        <div className="banner" data-testid="outbox-exported">
+          {t('outbox.exported', { n: q.data.exported })}
+        </div>
+      )}
       {q.isError && <p className="error">{q.error.message}</p>}
+      {confirm.isError && <p className="error">{confirm.error.message}</p>}
       <section className="card">
         {q.data?.rows.length === 0 && <p className="muted">{t('outbox.empty')}</p>}
         <table className="table">
           <tbody>
             {q.data?.rows.map((r) => (
-              <tr key={r.id} data-testid="outbox-row" data-channel={r.channel} data-template={r.template}>
-                <td>{dateTime(r.handedOverAt, lang)}</td>
+              <tr key={r.id} data-testid="outbox-row" data-channel={r.channel} data-template={r.template} data-status={r.status}>
+                <td>{dateTime(r.sentAt ?? r.handedOverAt, lang)}</td>
                 <td>
                   <Code prefix="channel" value={r.channel} />
                   {r.local && <span className="pill">{t('outbox.localPill')}</span>}
+                </td>
+                <td>
+                  <StatusPill status={r.status} />
+                  {r.status === 'exported' && r.settled && <div className="small error">{t('outbox.settled')}</div>}
                 </td>
                 <td>
                   <Link to="/customers/$customerId" params={{ customerId: r.customerId }}>
@@ -86,6 +115,11 @@ export function Outbox() {
                   <button type="button" onClick={() => setOpen(r)} data-testid="open-message">
                     {t('outbox.open')}
                   </button>
+                  {r.status === 'exported' && (
+                    <button type="button" onClick={() => confirm.mutate([r.actionId])} disabled={confirm.isPending} data-testid="confirm-sent" title={t('outbox.confirm.f')}>
+                      {t('outbox.confirm')}
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}

@@ -4,6 +4,7 @@ import { api } from '../api.ts';
 import { dateTime, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
+import { Code } from '../components/ui.tsx';
 
 interface SettingsData {
   organisation: Record<string, string | null>;
@@ -31,6 +32,58 @@ const formObject = (e: FormEvent<HTMLFormElement>) => {
   });
   return o;
 };
+
+interface ProviderEntry {
+  key: string;
+  label: { fr: string; en: string };
+  local: boolean;
+  fields: { key: string; label: { fr: string; en: string }; kind: string; secret?: boolean; required?: boolean; default?: string }[];
+}
+interface ProviderNow {
+  provider: string;
+  options: Record<string, string>;
+  secretsSet: Record<string, boolean>;
+}
+
+/** A channel's provider and the settings that provider declares (server's catalogue). */
+function ProviderFields({ channel, list, current, admin }: { channel: string; list: ProviderEntry[]; current: ProviderNow | undefined; admin: boolean }) {
+  const t = useT();
+  const lang = useLang();
+  const [provider, setProvider] = useState(current?.provider ?? list[0]?.key ?? 'local');
+  const def = list.find((p) => p.key === provider);
+  const same = current?.provider === provider;
+  return (
+    <>
+      <h3 className="wide">
+        <Code prefix="channel" value={channel} />
+      </h3>
+      <label>
+        {t('settings.provider')}
+        <select name={`${channel}.provider`} value={provider} onChange={(e) => setProvider(e.target.value)} disabled={!admin} data-testid={`provider-${channel}`}>
+          {list.map((p) => (
+            <option key={p.key} value={p.key}>
+              {p.label[lang]}
+            </option>
+          ))}
+        </select>
+      </label>
+      {def?.local && <p className="small muted wide">{t('settings.localProvider')}</p>}
+      {def?.fields.map((f) => (
+        <label key={`${provider}.${f.key}`}>
+          {f.label[lang]}
+          <input
+            name={`${channel}.${f.key}`}
+            type={f.secret ? 'password' : 'text'}
+            autoComplete={f.secret ? 'new-password' : undefined}
+            defaultValue={f.secret || !same ? '' : (current?.options[f.key] ?? '')}
+            placeholder={f.secret ? t(same && current?.secretsSet[f.key] ? 'settings.secretSet' : 'settings.secretNotSet') : (f.default ?? '')}
+            disabled={!admin}
+          />
+        </label>
+      ))}
+    </>
+  );
+}
 
 function Section({ title, children, testId }: { title: string; children: ReactNode; testId?: string }) {
   return (
@@ -75,6 +128,8 @@ export function Settings() {
   const o = d.organisation;
   const b = d.branding;
   const dl = d.delivery;
+  const catalogue = (dl.catalogue ?? {}) as Record<string, ProviderEntry[]>;
+  const providersNow = (dl.providers ?? {}) as Record<string, ProviderNow | undefined>;
   const field = (name: string, label: MessageKey, value: unknown, extra: Record<string, unknown> = {}) => (
     <label key={name}>
       {t(label)}
@@ -101,8 +156,8 @@ export function Settings() {
           className="form"
           onSubmit={(e) => {
             const f = formObject(e);
-            const { colour, signatoryName, signatoryTitle, footer, email, phone, website, place, ...org } = f;
-            call.mutate({ path: '/organisation', body: { ...org, branding: { colour, signatoryName, signatoryTitle, footer, email, phone, website, place } } });
+            const { colour, signatoryName, signatoryTitle, footer, email, phone, website, place, paymentLink, ...org } = f;
+            call.mutate({ path: '/organisation', body: { ...org, branding: { colour, signatoryName, signatoryTitle, footer, email, phone, website, place, paymentLink } } });
           }}
         >
           {field('legalName', 'settings.legalName', o.legalName, { required: true })}
@@ -130,6 +185,7 @@ export function Settings() {
           {field('website', 'settings.website', b.website)}
           {field('place', 'settings.place', b.place)}
           {field('colour', 'settings.colour', b.colour, { type: 'color' })}
+          {field('paymentLink', 'settings.paymentLink', b.paymentLink, { className: 'wide', placeholder: 'https://paiement.exemple.fr/?facture={invoice}&montant={amount}', title: t('settings.paymentLink.f') })}
           <h3 className="wide">{t('settings.bankAccount')}</h3>
           {field('iban', 'settings.iban', o.iban)}
           {field('bic', 'settings.bic', o.bic)}
@@ -148,6 +204,20 @@ export function Settings() {
           className="form"
           onSubmit={(e) => {
             const f = formObject(e);
+            // A secret left empty keeps the one stored; options are sent as they are (empty clears).
+            const providers: Record<string, { provider: string; options: Record<string, string | null>; secrets: Record<string, string> }> = {};
+            for (const [channel, list] of Object.entries(catalogue)) {
+              const provider = f[`${channel}.provider`] ?? 'local';
+              const def = list.find((p) => p.key === provider);
+              const entry = { provider, options: {} as Record<string, string | null>, secrets: {} as Record<string, string> };
+              for (const fd of def?.fields ?? []) {
+                const v = f[`${channel}.${fd.key}`] ?? '';
+                if (fd.secret) {
+                  if (v) entry.secrets[fd.key] = v;
+                } else entry.options[fd.key] = v || null;
+              }
+              providers[channel] = entry;
+            }
             call.mutate({
               path: '/delivery',
               body: {
@@ -155,17 +225,11 @@ export function Settings() {
                 smtpPort: f.smtpPort ? Number(f.smtpPort) : null,
                 smtpSecurity: f.smtpSecurity,
                 smtpUser: f.smtpUser || null,
-                smtpPassword: f.smtpPassword,
+                ...(f.smtpPassword ? { smtpPassword: f.smtpPassword } : {}),
                 fromAddress: f.fromAddress || null,
                 fromName: f.fromName || null,
                 replyTo: f.replyTo || null,
-                smsProvider: f.smsProvider,
-                smsUrl: f.smsUrl || null,
-                smsToken: f.smsToken,
-                smsSender: f.smsSender || null,
-                registeredProvider: f.registeredProvider,
-                registeredUrl: f.registeredUrl || null,
-                registeredToken: f.registeredToken,
+                providers,
                 callAssignee: f.callAssignee || undefined,
               },
             });
@@ -187,27 +251,9 @@ export function Settings() {
           {field('fromAddress', 'settings.fromAddress', dl.fromAddress)}
           {field('fromName', 'settings.fromName', dl.fromName)}
           {field('replyTo', 'settings.replyTo', dl.replyTo)}
-          <h3 className="wide">{t('settings.sms')}</h3>
-          <label>
-            {t('settings.provider')}
-            <select name="smsProvider" defaultValue={String(dl.smsProvider ?? 'local')} disabled={!admin}>
-              <option value="local">{t('settings.localProvider')}</option>
-              <option value="http">HTTP</option>
-            </select>
-          </label>
-          {field('smsUrl', 'settings.url', dl.smsUrl)}
-          {secretField('smsToken', 'settings.token', dl.smsTokenSet)}
-          {field('smsSender', 'settings.sender', dl.smsSender)}
-          <h3 className="wide">{t('settings.registered')}</h3>
-          <label>
-            {t('settings.provider')}
-            <select name="registeredProvider" defaultValue={String(dl.registeredProvider ?? 'local')} disabled={!admin}>
-              <option value="local">{t('settings.localProvider')}</option>
-              <option value="http">HTTP</option>
-            </select>
-          </label>
-          {field('registeredUrl', 'settings.url', dl.registeredUrl)}
-          {secretField('registeredToken', 'settings.token', dl.registeredTokenSet)}
+          {Object.entries(catalogue).map(([channel, list]) => (
+            <ProviderFields key={channel} channel={channel} list={list} current={providersNow[channel]} admin={admin} />
+          ))}
           {field('callAssignee', 'settings.callAssignee', dl.callAssignee)}
           {admin && (
             <div className="wide actions-row">
