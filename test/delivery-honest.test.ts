@@ -25,7 +25,7 @@ import { computeDashboard } from '../src/http/routes/web.ts';
 import { createApp } from '../src/http/app.ts';
 import { getOrganisation } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
-import { actions, addCustomer, addInvoice, d, paris, plan, setupOrg, worker } from './delivery-fixture.ts';
+import { actions, addCustomer, addInvoice, chasedUntil, d, paris, plan, sentOutside, setupOrg, worker } from './delivery-fixture.ts';
 
 const pdftext = (pdf: Buffer) => {
   const file = join(mkdtempSync(join(tmpdir(), 'relance-pdf-')), 'x.pdf');
@@ -53,9 +53,12 @@ describe.each(dbTargets())('what reaches the debtor, honestly, on $name', (targe
     const byRegistered = await addCustomer(db, org.id);
     await db.query(`UPDATE customers SET language = 'en' WHERE organisation_id = $1 AND id = $2`, [org.id, byRegistered.id]);
     await addInvoice(db, org.id, byEmail.id, '2026-03-02', { number: 'F-EML-1' }); // J: e-mail
-    await addInvoice(db, org.id, bySms.id, '2026-02-20', { number: 'F-SMS-1' }); // J+10: SMS
-    await addInvoice(db, org.id, byLetter.id, '2026-02-16', { number: 'F-LET-1' }); // J+14: letter
-    await addInvoice(db, org.id, byRegistered.id, '2026-01-31', { number: 'F-RAR-1' }); // J+30: registered letter
+    const sms1 = await addInvoice(db, org.id, bySms.id, '2026-02-20', { number: 'F-SMS-1' }); // J+10: SMS
+    await chasedUntil(db, org.id, sms1.id, 7, '2026-02-27');
+    const let1 = await addInvoice(db, org.id, byLetter.id, '2026-02-16', { number: 'F-LET-1' }); // J+14: letter
+    await chasedUntil(db, org.id, let1.id, 10, '2026-02-26');
+    const rar1 = await addInvoice(db, org.id, byRegistered.id, '2026-01-31', { number: 'F-RAR-1' }); // J+30: registered letter
+    await sentOutside(db, org.id, rar1.id, 'firm', '2026-02-14');
     await plan(db, org.id, '2026-03-02');
     await db.tx((q) => approveActions(q, org.id, { status: ['awaiting_approval'] }, 'claire', paris('2026-03-02')));
     const dataDir = mkdtempSync(join(tmpdir(), 'relance-honest-'));
@@ -123,7 +126,7 @@ describe.each(dbTargets())('what reaches the debtor, honestly, on $name', (targe
     const s1 = await addCustomer(db, org.id, [{ phone: '+33612345678' }]);
     await addInvoice(db, org.id, e1.id, '2026-03-02');
     await addInvoice(db, org.id, e2.id, '2026-03-02');
-    await addInvoice(db, org.id, s1.id, '2026-02-20'); // J+10: SMS
+    await chasedUntil(db, org.id, (await addInvoice(db, org.id, s1.id, '2026-02-20')).id, 7, '2026-02-27'); // J+10: SMS
     await plan(db, org.id, '2026-03-02');
     // The second e-mail's outcome cannot be written (the database connection drops at that moment).
     let failOnce = true;
@@ -390,7 +393,7 @@ describe.each(dbTargets())('what reaches the debtor, honestly, on $name', (targe
   it('the online payment link comes from the organisation\'s pattern, filled per invoice; without a pattern no message mentions paying online', async () => {
     const org = await setupOrg(db);
     const c = await addCustomer(db, org.id, [{ phone: '+33612345678' }]);
-    await addInvoice(db, org.id, c.id, '2026-02-20', { number: 'F-PAY/1', amount: 123_456n }); // J+10: SMS
+    await chasedUntil(db, org.id, (await addInvoice(db, org.id, c.id, '2026-02-20', { number: 'F-PAY/1', amount: 123_456n })).id, 7, '2026-02-27'); // J+10: SMS
     const c2 = await addCustomer(db, org.id);
     await addInvoice(db, org.id, c2.id, '2026-03-02', { number: 'F-PAY-2' }); // J: e-mail
     await plan(db, org.id, '2026-03-02');
@@ -406,7 +409,7 @@ describe.each(dbTargets())('what reaches the debtor, honestly, on $name', (targe
     await expect(db.tx((q) => saveBranding(q, org.id, { paymentLink: 'https://pay.menuiserie.test/{facture}' }))).rejects.toThrow(/\{invoice\}/);
     await db.tx((q) => saveBranding(q, org.id, { paymentLink: 'https://pay.menuiserie.test/p?invoice={invoice}&amount={amount}&ref={reference}' }));
     const c3 = await addCustomer(db, org.id, [{ phone: '+33612345679' }]);
-    await addInvoice(db, org.id, c3.id, '2026-02-20', { number: 'F-PAY/3', amount: 123_456n });
+    await chasedUntil(db, org.id, (await addInvoice(db, org.id, c3.id, '2026-02-20', { number: 'F-PAY/3', amount: 123_456n })).id, 7, '2026-02-27');
     await db.query(`UPDATE delivery_settings SET updated_at = now() WHERE organisation_id = $1`, [org.id]);
     await plan(db, org.id, '2026-03-02');
     const dataDir2 = mkdtempSync(join(tmpdir(), 'relance-pay2-'));

@@ -14,7 +14,7 @@ import { approveActions } from '../src/delivery/outbox.ts';
 import { describeSettings, saveDeliverySettings } from '../src/delivery/settings.ts';
 import { networkPolicy } from '../src/net/guard.ts';
 import { dbTargets } from './db.ts';
-import { actions, addCustomer, addInvoice, paris, plan, setupOrg, worker } from './delivery-fixture.ts';
+import { actions, addCustomer, addInvoice, chasedUntil, paris, plan, sentOutside, setupOrg, worker } from './delivery-fixture.ts';
 import { brevoMock, type BrevoMock, mailevaMock, type MailevaMock } from './provider-mocks.ts';
 
 const pdftext = (pdf: Buffer) => {
@@ -69,7 +69,7 @@ describe.each(dbTargets())('provider adapters on $name', (target) => {
       saveDeliverySettings(q, org.id, { providers: { sms: { provider: 'brevo', options: { sender: 'MENUISERIE', url: brevo.url }, secrets: { apiKey: 'xkeysib-test-key' } } } }, LOCAL_MOCKS),
     );
     const c = await addCustomer(db, org.id, [{ phone: '+33 6 12 34 56 78' }]);
-    await addInvoice(db, org.id, c.id, '2026-02-20', { number: 'F-BREVO-1' });
+    await chasedUntil(db, org.id, (await addInvoice(db, org.id, c.id, '2026-02-20', { number: 'F-BREVO-1' })).id, 7, '2026-02-27');
     await plan(db, org.id, '2026-03-02'); // J+10: SMS
     const before = brevo.sent.length;
     const stats = await worker(db, paris('2026-03-02')).runOnce();
@@ -89,7 +89,7 @@ describe.each(dbTargets())('provider adapters on $name', (target) => {
 
     // No credit left: not sent, tried again later (topping up the account is enough).
     const c2 = await addCustomer(db, org.id, [{ phone: '+33612345679' }]);
-    await addInvoice(db, org.id, c2.id, '2026-02-20', { number: 'F-BREVO-2' });
+    await chasedUntil(db, org.id, (await addInvoice(db, org.id, c2.id, '2026-02-20', { number: 'F-BREVO-2' })).id, 7, '2026-02-27');
     await plan(db, org.id, '2026-03-02');
     brevo.next.push('no_credit');
     await worker(db, paris('2026-03-02', '10:10')).runOnce();
@@ -107,7 +107,7 @@ describe.each(dbTargets())('provider adapters on $name', (target) => {
     await db.tx((q) => saveDeliverySettings(q, org.id, { providers: { sms: { provider: 'brevo', options: { url: brevo.url }, secrets: { apiKey: 'wrong-key' } } } }, LOCAL_MOCKS));
     const bySms = await addCustomer(db, org.id, [{ phone: '+33612345678' }]);
     const byEmail = await addCustomer(db, org.id);
-    await addInvoice(db, org.id, bySms.id, '2026-02-20');
+    await chasedUntil(db, org.id, (await addInvoice(db, org.id, bySms.id, '2026-02-20')).id, 7, '2026-02-27');
     await addInvoice(db, org.id, byEmail.id, '2026-03-02');
     await plan(db, org.id, '2026-03-02');
     const stats = await worker(db, paris('2026-03-02')).runOnce();
@@ -130,7 +130,7 @@ describe.each(dbTargets())('provider adapters on $name', (target) => {
       }, LOCAL_MOCKS),
     );
     const c = await addCustomer(db, org.id, [{ name: 'Jeanne Martin' }]);
-    await addInvoice(db, org.id, c.id, '2026-01-31', { number: 'F-RAR-9' });
+    await sentOutside(db, org.id, (await addInvoice(db, org.id, c.id, '2026-01-31', { number: 'F-RAR-9' })).id, 'firm', '2026-02-14');
     await plan(db, org.id, '2026-03-02'); // J+30: formal notice by registered letter, after approval
     await db.tx((q) => approveActions(q, org.id, { status: ['awaiting_approval'] }, 'claire', paris('2026-03-02')));
     const before = maileva.sendings.length;
@@ -181,7 +181,7 @@ describe.each(dbTargets())('provider adapters on $name', (target) => {
     );
     const bad = await addCustomer(db, org.id);
     await db.query(`UPDATE contacts SET postal_code = '6900' WHERE organisation_id = $1 AND customer_id = $2`, [org.id, bad.id]);
-    await addInvoice(db, org.id, bad.id, '2026-01-31', { number: 'F-RAR-BAD' });
+    await sentOutside(db, org.id, (await addInvoice(db, org.id, bad.id, '2026-01-31', { number: 'F-RAR-BAD' })).id, 'firm', '2026-02-14');
     await plan(db, org.id, '2026-03-02');
     await db.tx((q) => approveActions(q, org.id, { status: ['awaiting_approval'] }, 'claire', paris('2026-03-02')));
     const before = maileva.sendings.length;
@@ -195,7 +195,7 @@ describe.each(dbTargets())('provider adapters on $name', (target) => {
 
     // The connection drops when the submission arrives: Maileva may have it, a human decides.
     const good = await addCustomer(db, org.id);
-    await addInvoice(db, org.id, good.id, '2026-01-31', { number: 'F-RAR-DROP' });
+    await sentOutside(db, org.id, (await addInvoice(db, org.id, good.id, '2026-01-31', { number: 'F-RAR-DROP' })).id, 'firm', '2026-02-14');
     await plan(db, org.id, '2026-03-02');
     await db.tx((q) => approveActions(q, org.id, { status: ['awaiting_approval'] }, 'claire', paris('2026-03-02')));
     maileva.next.push('drop_submit');
