@@ -15,7 +15,7 @@ import { addDays, type CalendarDate } from '../src/domain/dates.ts';
 import { formalNoticeDeadline } from '../src/domain/engine/escalation.ts';
 import { workingDays } from '../src/domain/engine/holidays.ts';
 import { BUILTIN_SCENARIOS } from '../src/domain/engine/scenario.ts';
-import { approveActions } from '../src/delivery/outbox.ts';
+import { approveActions, confirmSent } from '../src/delivery/outbox.ts';
 import { runCycle } from '../src/engine/cycle.ts';
 import { createApiKey } from '../src/auth/index.ts';
 import { createApp } from '../src/http/app.ts';
@@ -138,6 +138,10 @@ describe.each(dbTargets())('going live with a real company on $name', (target) =
       // The credit controller approves what waits for a human (the formal notices), then the worker sends.
       await db.tx((q) => approveActions(q, org, { status: ['awaiting_approval'] }, 'claire@fournisseur.example', paris(day, '09:30')));
       await worker(db, paris(day, '10:30'), { dataDir: outbox }).runOnce();
+      // No provider is configured: the e-mails are .eml files and the letters a print batch, so
+      // nothing counts as sent until she confirms she sent and posted them (a reminder that was only
+      // written must not open the way to a formal notice).
+      await db.tx((q) => confirmSent(q, org, { status: ['exported'] }, 'claire@fournisseur.example', paris(day, '17:00')));
     }
 
     // ------------------------------------------------------------ the ladder, invoice by invoice
