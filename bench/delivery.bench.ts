@@ -83,7 +83,7 @@ export async function seed(db: Db, n: number, channel: 'email' | 'letter', smtpP
   });
   await db.tx(async (q) => {
     await ensureBuiltinScenarios(q, org.id);
-    await createScenario(q, org.id, 'bench', 'Bench', scenario(channel));
+    await createScenario(q, org.id, { key: 'bench', name: 'Bench', definition: scenario(channel) });
     await assignScenario(q, org.id, 'bench', { organisationDefault: true });
     await saveDeliverySettings(q, org.id, {
       smtpHost: '127.0.0.1',

@@ -119,7 +119,7 @@ describe.each(dbTargets())('what agreements cover, on $name', (target) => {
     };
     const org = await setupOrg(db);
     await db.tx(async (q) => {
-      await createScenario(q, org.id, 'pre-due', 'Avant échéance', scenario);
+      await createScenario(q, org.id, { key: 'pre-due', name: 'Avant échéance', definition: scenario });
       await assignScenario(q, org.id, 'pre-due', { organisationDefault: true });
     });
     const c = await addCustomer(db, org.id);

@@ -70,6 +70,7 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
     return { params: { id: String(a.id) } };
   },
   listScenarios: async () => ({}),
+  createScenario: async (fx) => ({ body: { key: `copie-${fx.next()}`, name: 'Copie', from: 'standard-b2b' } }),
   getScenario: async (fx) => ({ params: { key: (await listScenarios(fx.db, fx.org))[0]!.key } }),
   updateScenario: async (fx) => {
     const [s] = await listScenarios(fx.db, fx.org);

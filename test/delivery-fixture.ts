@@ -67,7 +67,7 @@ export async function setupOrg(db: Db, settings: SettingsInput = {}, scenario: S
   });
   await db.tx(async (q) => {
     await ensureBuiltinScenarios(q, org.id);
-    await createScenario(q, org.id, 'test', 'Test', scenario);
+    await createScenario(q, org.id, { key: 'test', name: 'Test', definition: scenario });
     await assignScenario(q, org.id, 'test', { organisationDefault: true });
     await saveDeliverySettings(q, org.id, { fromAddress: 'relances@menuiserie.test', fromName: 'Menuiserie Test', replyTo: 'compta@menuiserie.test', ...settings });
   });

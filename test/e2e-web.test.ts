@@ -205,6 +205,20 @@ describe('web app in chromium', () => {
     await shot('10-template-invalid');
   });
 
+  it('duplicates a scenario under a name of its own; the copy is not the default', async () => {
+    await page.getByTestId('nav-scenarios').click();
+    await page.getByTestId('scenarios').waitFor();
+    await page.getByTestId('scenario-duplicate').click();
+    const form = page.getByTestId('scenario-copy-form');
+    await form.locator('input[name=scenarioName]').fill('Bâtiment — strict');
+    await page.getByTestId('scenario-create').click();
+    await page.locator('.tabs button.on', { hasText: 'Bâtiment — strict' }).waitFor();
+    expect(await page.locator('.tabs button', { hasText: 'Bâtiment — strict' }).textContent()).not.toContain('★');
+    const [row] = await server.db.query<{ key: string; is_default: boolean }>('SELECT key, is_default FROM scenarios WHERE organisation_id = $1 AND name = $2', [server.orgId, 'Bâtiment — strict']);
+    expect(row).toEqual({ key: 'batiment-strict', is_default: false });
+    await shot('10b-scenario-duplicated');
+  });
+
   it('finds customers by the beginning of a word of their name, accents or not', async () => {
     const [c] = await server.db.query<{ id: bigint; legal_name: string }>(
       `SELECT id, legal_name FROM customers WHERE organisation_id = $1 AND legal_name ~ '[éèàç]' ORDER BY id LIMIT 1`,

@@ -1,7 +1,20 @@
 /** Scenarios of an organisation: built-in copies, versioned edits, assignments and resolution. */
 import type { Queryable } from '../db/driver.ts';
 import { BUILTIN_SCENARIOS, type ScenarioDefinition, validateScenario } from '../domain/engine/scenario.ts';
-import { notFound } from '../errors.ts';
+import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
+import { defineErrors } from '../i18n/index.ts';
+
+const E = defineErrors('scenarios', {
+  key: {
+    fr: "« {key} » ne convient pas comme clé de scénario : des minuscules, chiffres et tirets, 2 à 63 caractères, commençant par une lettre (par exemple btp-strict)",
+    en: "\"{key}\" is not a valid scenario key: lower-case letters, digits and hyphens, 2 to 63 characters, starting with a letter (e.g. strict-trade)",
+  },
+  name: { fr: 'donnez un nom au scénario (200 caractères au plus)', en: 'give the scenario a name (at most 200 characters)' },
+  steps: { fr: 'donnez les étapes du scénario, ou le scénario à copier', en: 'give the steps of the scenario, or the scenario to copy' },
+  taken: { fr: 'un scénario de clé « {key} » existe déjà dans cette organisation', en: 'a scenario with key "{key}" exists already in this organisation' },
+});
+
+const SCENARIO_KEY = /^[a-z][a-z0-9-]{1,62}$/;
 
 export interface ScenarioRow {
   id: bigint;
@@ -75,13 +88,33 @@ export async function updateScenario(q: Queryable, orgId: string, key: string, d
   return row;
 }
 
-export async function createScenario(q: Queryable, orgId: string, key: string, name: string, definition: ScenarioDefinition): Promise<ScenarioRow> {
+/**
+ * A scenario of the organisation's own: a new key, a name, and its steps given or copied from
+ * another scenario (`from`, its current version). It starts unassigned: nothing changes for any
+ * invoice until it is assigned or made the default.
+ */
+export async function createScenario(
+  q: Queryable,
+  orgId: string,
+  input: { key: string; name: string; definition?: ScenarioDefinition | null; from?: string | null },
+): Promise<ScenarioRow> {
+  const key = String(input.key ?? '').trim();
+  if (!SCENARIO_KEY.test(key)) throw validation(E('key', { key }), { field: 'key' });
+  const name = String(input.name ?? '').trim();
+  if (!name || name.length > 200) throw validation(E('name'), { field: 'name' });
+  let definition = input.definition ?? null;
+  if (!definition) {
+    if (!input.from) throw validation(E('steps'), { field: 'definition' });
+    definition = (await getScenario(q, orgId, input.from)).definition;
+  }
   const def = validateScenario(definition);
   const [r] = await q.query<Record<string, unknown>>(
-    'INSERT INTO scenarios (organisation_id, key, name, definition) VALUES ($1,$2,$3,$4::jsonb) RETURNING *',
+    `INSERT INTO scenarios (organisation_id, key, name, definition) VALUES ($1,$2,$3,$4::jsonb)
+     ON CONFLICT (organisation_id, key) DO NOTHING RETURNING *`,
     [orgId, key, name, JSON.stringify(def)],
   );
-  const row = toRow(r!);
+  if (!r) throw new RelanceError(ERROR_CODES.CONFLICT, E('taken', { key }), { where: { field: 'key' } });
+  const row = toRow(r);
   await q.query('INSERT INTO scenario_versions (organisation_id, scenario_id, version, definition) VALUES ($1,$2,1,$3::jsonb)', [orgId, row.id, JSON.stringify(def)]);
   return row;
 }

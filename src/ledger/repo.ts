@@ -22,6 +22,7 @@ import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { normaliseIban } from '../domain/identifiers.ts';
 import { checkOrganisation, type OrganisationFields, type OrganisationPatch } from '../domain/organisation.ts';
 import { defineErrors, type Text } from '../i18n/index.ts';
+import { ensureBuiltinScenarios } from '../engine/scenarios.ts';
 
 const E = defineErrors('ledger', {
   siren_taken: { fr: "le SIREN {siren} est déjà celui de l’organisation « {name} » : une organisation par entreprise", en: "SIREN {siren} already belongs to organisation \"{name}\": one organisation per company" },
@@ -91,7 +92,10 @@ export async function createOrganisation(q: Queryable, o: OrganisationInput): Pr
      VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}, $${cols.length + 1}) RETURNING *`,
     [...cols.map((k) => f[k]), o.live ?? false],
   );
-  return toOrganisation(row!);
+  const organisation = toOrganisation(row!);
+  // The built-in scenarios exist from the start, whatever reads them first (API, CLI, web, the cycle).
+  await ensureBuiltinScenarios(q, organisation.id, organisation.language);
+  return organisation;
 }
 
 /** Changes the fields given (the others stay), checked as at creation; `live` switches review mode off or on. */

@@ -23,6 +23,7 @@ export const MESSAGES = defineMessages({
   'role.viewer': { fr: 'Lecture seule', en: 'Viewer' },
   'common.loading': { fr: 'Chargement…', en: 'Loading…' },
   'common.close': { fr: 'Fermer', en: 'Close' },
+  'common.cancel': { fr: 'Annuler', en: 'Cancel' },
   'common.save': { fr: 'Enregistrer', en: 'Save' },
   'common.saved': { fr: 'Enregistré.', en: 'Saved.' },
   'common.none': { fr: 'Rien pour l’instant.', en: 'Nothing for now.' },
@@ -367,6 +368,11 @@ export const MESSAGES = defineMessages({
 
   // scenarios
   'scenario.name': { fr: 'Nom', en: 'Name' },
+  'scenario.duplicate': { fr: 'Dupliquer', en: 'Duplicate' },
+  'scenario.newName': { fr: 'Nom du nouveau scénario', en: 'Name of the new scenario' },
+  'scenario.create': { fr: 'Créer la copie', en: 'Create the copy' },
+  'scenario.copyOf': { fr: '{name} (copie)', en: '{name} (copy)' },
+  'scenario.createdHint': { fr: 'Le nouveau scénario ne s’applique à aucun client tant qu’il n’est pas attribué ou choisi par défaut.', en: 'The new scenario applies to no customer until it is assigned or made the default.' },
   'scenario.window': { fr: 'Plage d’envoi', en: 'Sending window' },
   'scenario.minGap': { fr: 'Jours minimum entre deux relances', en: 'Minimum days between reminders' },
   'scenario.grouping': { fr: 'Regroupement', en: 'Grouping' },

@@ -5,7 +5,9 @@ import { reasonText } from '../../domain/engine/reasons.ts';
 import { toDecimalString } from '../../domain/money.ts';
 import { runCycle } from '../../engine/cycle.ts';
 import { customerCalendar } from '../../engine/preview.ts';
-import { ensureBuiltinScenarios, listScenarios } from '../../engine/scenarios.ts';
+import { createScenario, ensureBuiltinScenarios, listScenarios } from '../../engine/scenarios.ts';
+import type { ScenarioDefinition } from '../../domain/engine/scenario.ts';
+import { readFileSync } from 'node:fs';
 import { validation } from '../../errors.ts';
 import { CE } from '../errors.ts';
 import { getInvoiceByNumber, getOrganisation } from '../../ledger/repo.ts';
@@ -133,6 +135,38 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.out(`${s.key} (v${s.version})${s.isDefault ? ' [default]' : ''}: ${s.name}`);
             for (const st of s.definition.steps) ctx.out(`  ${step(st.offset).padEnd(8)}  ${st.channel.padEnd(18)} ${st.tone.padEnd(14)} ${st.template}${st.requiresApproval ? '  [approval]' : ''}`);
           }
+      } finally {
+        await db.close();
+      }
+    });
+  scenarios
+    .command('create')
+    .description("a scenario of the organisation's own: a copy of another (--from) or steps from a JSON file (--file, as `scenarios list --json` prints a definition); unassigned until assigned")
+    .requiredOption('--key <key>', 'its key: lower-case letters, digits and hyphens (e.g. strict-trade)')
+    .requiredOption('--name <name>', 'its name, as the credit controller reads it')
+    .option('--from <key>', 'copy the steps of this scenario')
+    .option('--file <definition.json>', 'the steps, as JSON ({"steps": [...], ...})')
+    .option('--json', 'JSON output')
+    .option('--org <id>', 'organisation (id, SIREN or name)')
+    .action(async (o: { key: string; name: string; from?: string; file?: string; json?: boolean; org?: string }) => {
+      let definition: ScenarioDefinition | null = null;
+      if (o.file) {
+        try {
+          definition = JSON.parse(readFileSync(o.file, 'utf8')) as ScenarioDefinition;
+        } catch (e) {
+          throw validation(CE('cannot_read', { file: o.file, reason: (e as Error).message }), { file: o.file });
+        }
+      }
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const row = await db.tx(async (q) => {
+          const org = await getOrganisation(q, orgId);
+          await ensureBuiltinScenarios(q, orgId, org.language);
+          return createScenario(q, orgId, { key: o.key, name: o.name, definition, from: o.from });
+        });
+        if (o.json) ctx.out(json(row));
+        else ctx.out(`${row.key} (v${row.version}): ${row.name}, ${row.definition.steps.length} steps`);
       } finally {
         await db.close();
       }

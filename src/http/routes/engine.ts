@@ -5,7 +5,7 @@ import { ACTION_STATUSES } from '../../domain/delivery.ts';
 import type { ScenarioDefinition } from '../../domain/engine/scenario.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { createPaymentPlan, createPause, liftPause, openDispute, PAUSE_REASONS, recordPromise, resolveDispute } from '../../engine/events.ts';
-import { getScenario, listScenarios, updateScenario } from '../../engine/scenarios.ts';
+import { createScenario, getScenario, listScenarios, updateScenario } from '../../engine/scenarios.ts';
 import { ERROR_CODES, notFound, RelanceError } from '../../errors.ts';
 import { getInvoice } from '../../ledger/repo.ts';
 import type { Principal } from '../../auth/index.ts';
@@ -98,6 +98,17 @@ export const engineRoutes: RouteDef[] = [
     method: 'get', path: '/api/v1/scenarios', operationId: 'listScenarios', summary: 'Dunning scenarios of the organisation', tag: 'scenarios', scope: 'read',
     response: z.object({ data: z.array(Scenario) }),
     handler: async ({ q, orgId }) => ({ data: await listScenarios(q, orgId) }),
+  }),
+  route({
+    method: 'post', path: '/api/v1/scenarios', operationId: 'createScenario', summary: 'A scenario of the organisation\'s own: its steps, or a copy of another scenario (from); unassigned until assigned', tag: 'scenarios', scope: 'admin',
+    body: z.object({
+      key: z.string().min(1).max(63),
+      name: z.string().min(1).max(200),
+      definition: z.looseObject({ steps: z.array(z.looseObject({})) }).optional(),
+      from: z.string().min(1).max(100).optional().meta({ description: 'key of the scenario to copy when no definition is given' }),
+    }),
+    response: Scenario,
+    handler: async ({ q, orgId, body }) => createScenario(q, orgId, { key: body.key, name: body.name, definition: body.definition as unknown as ScenarioDefinition | undefined, from: body.from }),
   }),
   route({
     method: 'get', path: '/api/v1/scenarios/{key}', operationId: 'getScenario', summary: 'One scenario and its steps', tag: 'scenarios', scope: 'read',

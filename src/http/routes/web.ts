@@ -44,7 +44,7 @@ import {
 import { acknowledgesAgreements, setAcknowledgeAgreements } from '../../engine/acknowledgements.ts';
 import { ACTIVE_PAUSE, COVERS } from '../../engine/planner-input.ts';
 import { customerCalendar } from '../../engine/preview.ts';
-import { assignScenario, ensureBuiltinScenarios, listScenarios, loadAssignments, resolveScenario, updateScenario } from '../../engine/scenarios.ts';
+import { assignScenario, createScenario, ensureBuiltinScenarios, listScenarios, loadAssignments, resolveScenario, updateScenario } from '../../engine/scenarios.ts';
 import type { Lang } from '../../i18n/index.ts';
 import { PermanentContentError, type RenderedAction, renderAction } from '../../delivery/content.ts';
 import { approveActions, cancelActions, confirmSent, listOutbox, type OutboxRow, resolveUncertain } from '../../delivery/outbox.ts';
@@ -1242,6 +1242,12 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       paidOn: sample.paidOn ? dateOf(sample.paidOn, 'sample.paidOn') : null,
       firstRunOn: sample.firstRunOn ? dateOf(sample.firstRunOn, 'sample.firstRunOn') : null,
     }));
+  });
+  app.post(r('/scenarios'), async (c) => {
+    const p = allow(c, 'admin');
+    const b = await body<{ key?: string; name?: string; from?: string; definition?: ScenarioDefinition }>(c);
+    const row = await db.tx(async (q) => createScenario(q, p.orgId, { key: String(b.key ?? ''), name: String(b.name ?? ''), from: b.from ? String(b.from) : null, definition: b.definition ?? null }));
+    return json({ ...row, id: String(row.id) }, 201);
   });
   app.put(r('/scenarios/:key'), async (c) => {
     const p = allow(c, 'admin');

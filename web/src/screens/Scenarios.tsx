@@ -42,6 +42,12 @@ interface Simulation {
   days: { date: string; relative: number; actions: { channel: string; fallbackFrom: string | null; template: string; tone: string; requiresApproval: boolean; stepOffset: number }[]; skipped: { stepKey: string; reason: string }[]; held: boolean }[];
 }
 
+/** A key from the name the user typed: "Bâtiment — strict" -> "batiment-strict". */
+function scenarioKey(name: string): string {
+  const slug = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
+  return /^[a-z]/.test(slug) && slug.length > 1 ? slug : `scenario-${slug || 'copie'}`.slice(0, 60);
+}
+
 export function Scenarios() {
   const t = useT();
   const me = useMe();
@@ -60,6 +66,15 @@ export function Scenarios() {
   const save = useMutation({
     mutationFn: () => api(`/api/app/scenarios/${current!.key}`, { method: 'PUT', body: { definition: def, name } }),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['scenarios'] }),
+  });
+  const [copyName, setCopyName] = useState<string | null>(null);
+  const duplicate = useMutation({
+    mutationFn: (v: { name: string; from: string }) => api<{ key: string }>('/api/app/scenarios', { body: { key: scenarioKey(v.name), name: v.name, from: v.from } }),
+    onSuccess: (r) => {
+      setCopyName(null);
+      setKey(r.key);
+      qc.invalidateQueries({ queryKey: ['scenarios'] });
+    },
   });
   const makeDefault = useMutation({
     mutationFn: () => api(`/api/app/scenarios/${current!.key}/default`, { body: {} }),
@@ -82,8 +97,38 @@ export function Scenarios() {
               {s.isDefault ? ' ★' : ''}
             </button>
           ))}
+          {admin && copyName === null && (
+            <button type="button" onClick={() => setCopyName(t('scenario.copyOf', { name: current.name }))} data-testid="scenario-duplicate">
+              {t('scenario.duplicate')}
+            </button>
+          )}
         </div>
       </header>
+      {copyName !== null && (
+        <form
+          className="card form"
+          data-testid="scenario-copy-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            duplicate.mutate({ name: copyName, from: current.key });
+          }}
+        >
+          <label>
+            {t('scenario.newName')}
+            <input name="scenarioName" value={copyName} onChange={(e) => setCopyName(e.target.value)} required maxLength={200} />
+          </label>
+          <p className="muted">{t('scenario.createdHint')}</p>
+          {duplicate.error && <p className="error">{duplicate.error.message}</p>}
+          <span className="toolbar">
+            <button type="submit" className="primary" disabled={duplicate.isPending} data-testid="scenario-create">
+              {t('scenario.create')}
+            </button>
+            <button type="button" onClick={() => setCopyName(null)}>
+              {t('common.cancel')}
+            </button>
+          </span>
+        </form>
+      )}
       <div className="split">
         <section className="card">
           <div className="form">
