@@ -224,14 +224,21 @@ export const miscRoutes: RouteDef[] = [
       invoiceNumber: z.string().max(100).optional(),
       lang: z.enum(['fr', 'en']).optional(),
     }),
-    response: z.object({ subject: z.string().nullable(), html: z.string().nullable(), text: z.string().nullable(), epcPayload: z.string().nullable(), lang: z.string() }),
+    response: z.object({
+      subject: z.string().nullable(),
+      html: z.string().nullable(),
+      text: z.string().nullable(),
+      pdfBase64: z.string().nullable().meta({ description: 'a letter: the PDF exactly as it would be printed, base64' }),
+      epcPayload: z.string().nullable(),
+      lang: z.string(),
+    }),
     status: 200,
     handler: async ({ q, orgId, body, today, org }) => {
       const input = body.invoiceNumber
         ? (await documentFromLedger(q, orgId, { invoiceNumber: body.invoiceNumber, key: body.template, lang: body.lang, at: today, rates: await loadRateTables(q) })).input
         : sampleInput('business', body.lang ?? org.language, body.template);
       const doc = await composeDocument({ key: body.template, channel: body.channel, input, override: await loadTemplateOverrides(q, orgId) });
-      return { subject: doc.subject, html: doc.html, text: doc.text, epcPayload: doc.epcPayload, lang: doc.lang };
+      return { subject: doc.subject, html: doc.html, text: doc.text, pdfBase64: doc.pdf ? doc.pdf.toString('base64') : null, epcPayload: doc.epcPayload, lang: doc.lang };
     },
   }),
   route({
