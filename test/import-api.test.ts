@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildProgram } from '../src/cli/program.ts';
+import type { CliContext } from '../src/cli/context.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/index.ts';
 import type { Db } from '../src/db/driver.ts';
@@ -58,6 +61,54 @@ describe.each(dbTargets())('imports through the API on $name', (target) => {
     const r = await (await post('einvoice', readFileSync(new URL('./fixtures/einvoice/factur-x-invoice_EN16931.pdf', import.meta.url)), '?filename=F20260023.pdf')).json();
     expect(r).toMatchObject({ outcome: 'imported', counts: { invoices: { inserted: 1 } } });
     expect((await getInvoiceByNumber(db, org, 'F20260023')).pdfDocumentId).not.toBeNull();
+  });
+
+  it('17.13 a dry run through the API lists each document read, so it can be checked before anything is written', async () => {
+    const pdf = readFileSync(new URL('./fixtures/einvoice/factur-x-invoice_EN16931.pdf', import.meta.url));
+    const other = (await createOrganisation(db, { legalName: 'Vendeur du test 17.13' })).id;
+    const k = (await createApiKey(db, other, { name: 'erp', scope: 'write' })).key;
+    const res = await createApp({ db, now: () => new Date() }).request('/api/v1/imports/einvoice?dryRun=true&filename=F20260023.pdf', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k}`, 'content-type': 'application/pdf' },
+      body: new Uint8Array(pdf),
+    });
+    const r = (await res.json()) as { outcome: string; documents: unknown[]; documentCount: number; openTotal: Record<string, string> };
+    expect(r.outcome).toBe('dry_run');
+    expect(r.documents).toEqual([
+      expect.objectContaining({ kind: 'invoice', number: 'F20260023', dueDate: '2026-03-02', currency: 'EUR', total: '104.90', amountDue: '104.90', buyer: expect.any(String) }),
+    ]);
+    expect(r.documentCount).toBe(1);
+    expect(r.openTotal).toEqual({ EUR: '104.90' });
+    const fec = readFileSync(F('../fec/123456782FEC20251231.txt'));
+    const f = (await (await post('fec', fec, '?dryRun=true&filename=123456782FEC20251231.txt')).json()) as { documents: { number: string; amountDue: string }[]; openTotal: Record<string, string> };
+    expect(f.documents.map((d) => [d.number, d.amountDue])).toEqual([
+      ['VE-1', '0.00'],
+      ['VE-2', '600.00'],
+      ['F-0042', '1400.00'],
+      ['F-0043', '900.00'],
+    ]);
+    expect(f.openTotal).toEqual({ EUR: '2900.00' });
+
+    // The CLI prints the same report: as JSON, and as text with each document on its line
+    const printed: string[] = [];
+    const ctx: CliContext = {
+      config: { dataDir: '', port: 0, host: '127.0.0.1' } as unknown as CliContext['config'],
+      openDb: async () => Object.assign(Object.create(db) as Db, { close: async () => {} }),
+      resolveOrg: async () => other,
+      out: (l) => printed.push(l),
+    };
+    const file = fileURLToPath(new URL('./fixtures/einvoice/factur-x-invoice_EN16931.pdf', import.meta.url));
+    await buildProgram(ctx).parseAsync(['node', 'relance', 'import', 'einvoice', file, '--dry-run', '--json']);
+    expect(JSON.parse(printed.join('\n'))).toMatchObject({ outcome: 'dry_run', documentCount: 1, documents: [{ number: 'F20260023', amountDue: '104.90' }] });
+    printed.length = 0;
+    process.env.RELANCE_LANG = 'fr';
+    try {
+      await buildProgram(ctx).parseAsync(['node', 'relance', 'import', 'einvoice', file, '--dry-run']);
+    } finally {
+      delete process.env.RELANCE_LANG;
+    }
+    expect(printed.join('\n')).toMatch(/1 document\(s\) lu\(s\) ; reste dû : 104,90\s€/);
+    expect(printed.join('\n')).toMatch(/F20260023/);
   });
 
   it('reports progress while it reads (what the web app shows)', async () => {
