@@ -20,6 +20,7 @@ import { createSubscription, emitEvent } from '../src/webhooks/index.ts';
 import { openDispute, createPause } from '../src/engine/events.ts';
 import type { CalendarDate } from '../src/domain/dates.ts';
 import { dbTargets } from './db.ts';
+import { proposeWriteOff, recordProceeding } from '../src/escalation/insolvency.ts';
 
 const NOW = new Date('2026-03-15T09:00:00Z');
 const TODAY = '2026-03-15' as CalendarDate;
@@ -40,6 +41,22 @@ interface Call {
   query?: Record<string, string>;
   body?: unknown;
   raw?: { bytes: Buffer; type: string };
+}
+
+/** A customer of its own with an overdue invoice (escalation examples). */
+async function debtor(fx: Fx): Promise<string> {
+  const c = await createCustomer(fx.db, fx.org, { legalName: `Débiteur ${fx.next()}` });
+  await createInvoice(fx.db, fx.org, { customerId: c.id, number: `ESC-${fx.next()}`, issueDate: '2026-01-05', dueDate: '2026-02-04', currency: 'EUR', amountExclTaxMinor: 100000n, amountInclTaxMinor: 120000n });
+  return String(c.id);
+}
+async function proceeding(fx: Fx): Promise<string> {
+  const customerId = BigInt(await debtor(fx));
+  const r = await fx.db.tx((q) => recordProceeding(q, fx.org, { customerId, kind: 'liquidation', judgmentDate: '2026-03-02', publicationDate: '2026-03-06' }, TODAY));
+  return String(r.proceeding.id);
+}
+async function writeOffRequest(fx: Fx): Promise<string> {
+  const customerId = BigInt(await debtor(fx));
+  return String((await fx.db.tx((q) => proposeWriteOff(q, fx.org, { customerId, reason: 'lost', by: 'someone else' }, TODAY))).id);
 }
 
 /** A valid call per operation; async, so destructive calls get their own target. */
@@ -118,6 +135,16 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   getKpis: async () => ({}),
   listWebhooks: async () => ({}),
   createWebhook: async () => ({ body: { url: 'https://erp.example.com/hooks', events: ['invoice.paid', 'dispute.opened'] } }),
+  listInsolvencyProceedings: async () => ({}),
+  recordInsolvencyProceeding: async (fx) => ({ body: { customerId: await debtor(fx), kind: 'receivership', judgmentDate: '2026-03-10', publicationDate: '2026-03-13', representativeName: 'Me Martin' } }),
+  getInsolvencyProceeding: async (fx) => ({ params: { id: await proceeding(fx) } }),
+  setInsolvencyPublication: async (fx) => ({ params: { id: await proceeding(fx) }, body: { publicationDate: '2026-03-14' } }),
+  markClaimDeclared: async (fx) => ({ params: { id: await proceeding(fx) } }),
+  closeInsolvencyProceeding: async (fx) => ({ params: { id: await proceeding(fx) }, body: { resume: true } }),
+  getClaimDeclaration: async (fx) => ({ params: { id: await proceeding(fx) }, query: { lang: 'fr' } }),
+  proposeWriteOff: async (fx) => ({ body: { customerId: await debtor(fx), reason: 'liquidation closed for lack of assets' } }),
+  approveWriteOff: async (fx) => ({ params: { id: await writeOffRequest(fx) } }),
+  refuseWriteOff: async (fx) => ({ params: { id: await writeOffRequest(fx) } }),
   deleteWebhook: async (fx) => ({ params: { id: String((await createSubscription(fx.db, fx.org, { url: 'https://x.example.com/h', events: ['*'] })).id) } }),
   listWebhookDeliveries: async () => ({}),
   replayWebhookDelivery: async (fx) => {
@@ -192,7 +219,9 @@ describe.each(dbTargets())('REST API contract on $name', (target) => {
     }
     const res = await app.request(url, { method: method.toUpperCase(), headers, body: body as never });
     const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type') ?? '', json: text ? JSON.parse(text) : null, headers: res.headers };
+    const type = res.headers.get('content-type') ?? '';
+    // A file route answers its file; everything else is JSON.
+    return { status: res.status, type, json: text && /json/.test(type) ? JSON.parse(text) : text || null, headers: res.headers };
   }
 
   it('serves the OpenAPI 3.1 document and a self-contained reference page', async () => {
@@ -272,6 +301,7 @@ describe.each(dbTargets())('REST API contract on $name', (target) => {
       const ok = await call(method, path, example, keys[route.scope]);
       const expected = Number(Object.keys(op.responses).find((s) => s.startsWith('2')));
       expect(ok.status, `${label}: ${JSON.stringify(ok.json)}`).toBe(expected);
+      if (route.file) expect(ok.type, label).toBe(route.file.contentType);
       const parsed = route.response.safeParse(ok.json);
       expect(parsed.success, `${label}: ${parsed.error?.message}`).toBe(true);
       checked.push(op.operationId);

@@ -10,6 +10,7 @@ import * as core from './commands/core.ts';
 import * as delivery from './commands/delivery.ts';
 import * as documents from './commands/documents.ts';
 import * as engine from './commands/engine.ts';
+import * as escalation from './commands/escalation.ts';
 import * as imports from './commands/imports.ts';
 import * as law from './commands/law.ts';
 import * as ledgerLaw from './commands/ledger-law.ts';
@@ -20,6 +21,6 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery]) mod.register(program, ctx);
+  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery, escalation]) mod.register(program, ctx);
   return program;
 }

@@ -25,7 +25,7 @@ import {
 import { fallbackDedupeKey } from '../domain/channels.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
 import { DEFAULT_OPTIONS, requiresApproval, type ScenarioDefinition } from '../domain/engine/scenario.ts';
-import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP } from '../engine/planner-input.ts';
+import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP, STOPPING_PAUSE } from '../engine/planner-input.ts';
 import { defaultRateTables } from '../domain/law/index.ts';
 import { loadRateTables } from '../law/rates-repo.ts';
 import { heldForProvisionalRate } from '../law/regime.ts';
@@ -142,14 +142,18 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
     const todayByOrg = new Map<string, CalendarDate>();
     for (const r of due) if (!todayByOrg.has(r.organisation_id)) todayByOrg.set(r.organisation_id, todayIn(r.time_zone, o.now));
     const keys = due.map((r) => ({ org: r.organisation_id, id: r.id, today: todayByOrg.get(r.organisation_id) }));
-    const items = await q.query<{ organisation_id: string; action_id: bigint; invoice_id: bigint; number: string; due_date: CalendarDate; step_key: string; open_minor: bigint; paused: boolean; disputed: boolean }>(
+    const items = await q.query<{ organisation_id: string; action_id: bigint; invoice_id: bigint; number: string; due_date: CalendarDate; step_key: string; open_minor: bigint; paused: boolean; stopped_by: string | null; disputed: boolean }>(
       `SELECT sr.organisation_id, sr.action_id, sr.invoice_id, i.number, i.due_date, sr.step_key,
               i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor,
               -- an acknowledgement of an agreement goes whatever the pauses; an instalment reminder
               -- is what a payment plan's own pause lets through
-              NOT ${ACK_STEP('sr')} AND EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
+              -- (collective proceedings or a handover stop everything, acknowledgements included)
+              EXISTS (SELECT 1 FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
                         AND ${COVERS('p', 'i.id')} AND ${ACTIVE_PAUSE('p', 'x.today')}
+                        AND (NOT ${ACK_STEP('sr')} OR ${STOPPING_PAUSE('p')})
                         AND NOT (p.reason = 'payment_plan' AND ${INSTALMENT_STEP('sr')})) AS paused,
+              (SELECT min(p.reason) FROM pauses p WHERE p.organisation_id = sr.organisation_id AND p.customer_id = i.customer_id
+                        AND ${COVERS('p', 'i.id')} AND ${ACTIVE_PAUSE('p', 'x.today')} AND ${STOPPING_PAUSE('p')}) AS stopped_by,
               NOT ${ACK_STEP('sr')} AND EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = sr.organisation_id AND d.customer_id = i.customer_id
                         AND ${COVERS('d', 'i.id')} AND d.resolved_on IS NULL) AS disputed
          FROM json_to_recordset($1::json) AS x(org uuid, id text, today date)
@@ -180,7 +184,7 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
       const untilDue = isTemplateKey(r.template) && TEMPLATES[r.template].untilDueDate === true;
       const today = todayByOrg.get(r.organisation_id)!;
       for (const it of list) {
-        const reason = it.open_minor <= 0n ? 'paid' : it.disputed ? 'disputed' : it.paused ? 'paused' : untilDue && today > it.due_date ? 'moment_passed' : null;
+        const reason = it.open_minor <= 0n ? 'paid' : it.stopped_by ? it.stopped_by : it.disputed ? 'disputed' : it.paused ? 'paused' : untilDue && today > it.due_date ? 'moment_passed' : null;
         if (reason) {
           reasons.add(reason);
           dropSteps.push({

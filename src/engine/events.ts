@@ -17,7 +17,7 @@ import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { emitEvent } from '../webhooks/index.ts';
 import { type Agreement, acknowledgesAgreements, queueAcknowledgement } from './acknowledgements.ts';
 import { noticePaid } from './notices.ts';
-import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP, loadPlannerInput } from './planner-input.ts';
+import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP, loadPlannerInput, STOPPING_PAUSE } from './planner-input.ts';
 import { loadAssignments } from './scenarios.ts';
 import { defineErrors } from '../i18n/index.ts';
 
@@ -39,7 +39,7 @@ const E = defineErrors('engine-events', {
   plan_total: { fr: "les échéances totalisent {total} {currency} alors que les factures doivent {open} {currency}", en: "instalments add up to {total} {currency} but the invoices owe {open} {currency}" },
 });
 
-export const PAUSE_REASONS = ['dispute', 'promise_to_pay', 'payment_plan', 'manual_hold', 'insolvency', 'other'] as const;
+export const PAUSE_REASONS = ['dispute', 'promise_to_pay', 'payment_plan', 'manual_hold', 'insolvency', 'handover', 'other'] as const;
 export type PauseReason = (typeof PAUSE_REASONS)[number];
 
 /**
@@ -362,7 +362,8 @@ async function replan(q: Queryable, orgId: string, customerId: bigint | null, to
               CASE WHEN i.allocated_minor + i.written_off_minor >= i.amount_incl_tax_minor THEN 'paid'
                    WHEN a.payment_plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment_plans pp
                           WHERE pp.organisation_id = $1 AND pp.id = a.payment_plan_id AND pp.status = 'active') THEN 'plan_ended'
-                   ELSE 'paused' END AS reason
+                   ELSE coalesce((SELECT min(p.reason) FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = a.customer_id
+                                    AND ${COVERS('p', 'i.id')} AND ${ACTIVE_PAUSE('p', '$3::date')} AND ${STOPPING_PAUSE('p')}), 'paused') END AS reason
          FROM actions a
          JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id AND sr.outcome = 'planned'
          JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
@@ -372,7 +373,7 @@ async function replan(q: Queryable, orgId: string, customerId: bigint | null, to
                             AND ${COVERS('p', 'i.id')} AND ${ACTIVE_PAUSE('p', '$3::date')}
                             -- an acknowledgement goes whatever the pause; an instalment reminder
                             -- is what a payment plan's own pause lets through
-                            AND NOT ${ACK_STEP('sr')}
+                            AND (NOT ${ACK_STEP('sr')} OR ${STOPPING_PAUSE('p')})
                             AND NOT (p.reason = 'payment_plan' AND ${INSTALMENT_STEP('sr')}))
                OR (a.payment_plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment_plans pp
                             WHERE pp.organisation_id = $1 AND pp.id = a.payment_plan_id AND pp.status = 'active')))),
@@ -388,7 +389,7 @@ async function replan(q: Queryable, orgId: string, customerId: bigint | null, to
 }
 
 /** Actions whose invoices were all cancelled are cancelled too, with the reasons. */
-async function cancelEmptyActions(q: Queryable, orgId: string, customers: bigint | bigint[] | null): Promise<number> {
+export async function cancelEmptyActions(q: Queryable, orgId: string, customers: bigint | bigint[] | null): Promise<number> {
   const which = customers === null ? '$2::text IS NULL' : typeof customers === 'bigint' ? 'a.customer_id = $2::bigint' : 'a.customer_id = ANY($2::bigint[])';
   const cancelled = await q.query(
     `UPDATE actions a SET status = 'cancelled', updated_at = now(),

@@ -38,6 +38,14 @@ export const ACK_STEP = (alias: string) => `${alias}.step_key LIKE '${ACK_STEP_P
 /** SQL predicate: pause (or dispute) p covers invoice `invoice` (an id expression). */
 export const COVERS = (p: string, invoice: string) => `(${p}.invoice_ids IS NULL OR ${invoice} = ANY (${p}.invoice_ids))`;
 
+/**
+ * Pauses that end the amicable recovery rather than suspend it: collective proceedings against the
+ * debtor, a handover to an agency or a lawyer. Nothing goes to the debtor while one holds, not even
+ * the acknowledgement of an agreement; the cancelled actions carry the pause's reason.
+ */
+export const STOPPING_PAUSE_REASONS = ['insolvency', 'handover'] as const;
+export const STOPPING_PAUSE = (p: string) => `${p}.reason IN (${STOPPING_PAUSE_REASONS.map((r) => `'${r}'`).join(', ')})`;
+
 /** SQL predicate: pause p is active on date $today. */
 export const ACTIVE_PAUSE = (p: string, today: string) =>
   `${p}.starts_on <= ${today} AND (${p}.ends_on IS NULL OR ${p}.ends_on > ${today}) AND (${p}.lifted_on IS NULL OR ${p}.lifted_on > ${today})`;

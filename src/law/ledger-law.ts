@@ -24,6 +24,7 @@ import type { Minor } from '../domain/money.ts';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
 import { createInvoice, getInvoiceByNumber, type Invoice } from './../ledger/repo.ts';
 import { defineErrors } from '../i18n/index.ts';
+import { refuseUnderProceedings } from '../escalation/insolvency.ts';
 
 const E = defineErrors('law-ledger', {
   currencies: { fr: "les factures en retard du client sont dans plusieurs devises ({currencies}) : demandez une seule facture", en: "the customer's late invoices are in several currencies ({currencies}): ask for one invoice" },
@@ -165,6 +166,8 @@ export async function bookPenaltyStatement(
   statement: PenaltyStatement,
   opts: { issueDate: CalendarDate; paymentTermsDays?: number; number?: string },
 ): Promise<Invoice> {
+  // Collective proceedings stop interest and penalties: the claim goes to the representative instead.
+  await refuseUnderProceedings(q, orgId, customerId, '--book');
   const number = opts.number ?? `PEN-${customerId}-${opts.issueDate.replaceAll('-', '')}`;
   const r = penaltyReceivable(statement, { number, issueDate: opts.issueDate, dueDate: addDays(opts.issueDate, opts.paymentTermsDays ?? 30) });
   try {

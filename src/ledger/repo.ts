@@ -527,7 +527,7 @@ export async function reverseAllocation(q: Queryable, orgId: string, allocationI
 export async function writeOff(
   q: Queryable,
   orgId: string,
-  w: { invoiceId: bigint; amountMinor: Minor; writtenOffOn: CalendarDate; reason?: string },
+  w: { invoiceId: bigint; amountMinor: Minor; writtenOffOn: CalendarDate; reason?: string; requestId?: bigint | null },
 ): Promise<void> {
   const invoice = await getInvoice(q, orgId, w.invoiceId);
   await q.query('SELECT 1 FROM invoices WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, w.invoiceId]);
@@ -539,8 +539,8 @@ export async function writeOff(
     });
   }
   await q.query(
-    'INSERT INTO write_offs (organisation_id, invoice_id, currency, amount_minor, written_off_on, reason) VALUES ($1,$2,$3,$4,$5,$6)',
-    [orgId, w.invoiceId, invoice.currency, w.amountMinor, w.writtenOffOn, w.reason ?? null],
+    'INSERT INTO write_offs (organisation_id, invoice_id, currency, amount_minor, written_off_on, reason, request_id) VALUES ($1,$2,$3,$4,$5,$6,$7)',
+    [orgId, w.invoiceId, invoice.currency, w.amountMinor, w.writtenOffOn, w.reason ?? null, w.requestId ?? null],
   );
 }
 

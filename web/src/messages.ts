@@ -257,6 +257,7 @@ export const MESSAGES = defineMessages({
   'pause.payment_plan': { fr: 'Échéancier', en: 'Payment plan' },
   'pause.manual_hold': { fr: 'Suspension manuelle', en: 'Manual hold' },
   'pause.insolvency': { fr: 'Procédure collective', en: 'Insolvency' },
+  'pause.handover': { fr: 'Confié au recouvrement (agence, avocat)', en: 'Handed over (agency, lawyer)' },
   'pause.other': { fr: 'Autre', en: 'Other' },
   'calendar.done': { fr: 'Fait', en: 'Done' },
   'calendar.due': { fr: 'À faire', en: 'Due' },

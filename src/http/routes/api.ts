@@ -13,6 +13,7 @@ import { defineErrors } from '../../i18n/index.ts';
 import { ratesAreTheOperators } from '../../law/rates-repo.ts';
 import { openApiDocument, registerRoutes, type RouteDef } from './define.ts';
 import { engineRoutes } from './engine.ts';
+import { escalationRoutes } from './escalation.ts';
 import { ledgerRoutes } from './ledger.ts';
 import { inboundRoutes } from './inbound.ts';
 import { miscRoutes } from './misc.ts';
@@ -21,7 +22,7 @@ const E = defineErrors('http-api-rates', {
   sign_in: { fr: "connectez-vous, ou envoyez une clé d’API", en: "sign in, or send an API key" },
 });
 
-export const API_ROUTES: RouteDef[] = [...ledgerRoutes, ...engineRoutes, ...miscRoutes, ...inboundRoutes];
+export const API_ROUTES: RouteDef[] = [...ledgerRoutes, ...engineRoutes, ...miscRoutes, ...inboundRoutes, ...escalationRoutes];
 
 /** The sign-in routes, described for the OpenAPI document (mounted by registerAuthRoutes). */
 function authPaths() {

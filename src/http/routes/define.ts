@@ -61,6 +61,8 @@ export interface RouteDef<P = any, Q = any, B = any> {
   params?: z.ZodObject<any>;
   query?: z.ZodObject<any>;
   body?: z.ZodType;
+  /** The response is a file of this type (GET only; the handler returns a Response). */
+  file?: { contentType: string };
   /** The body is a file (CSV, FEC, XML, PDF...), read as bytes. */
   rawBody?: { contentTypes: string[] };
   response: z.ZodType;
@@ -178,7 +180,11 @@ export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[]) {
       const org = await getOrganisation(ctx.db, principal.organisationId);
       const base = { principal, orgId: principal.organisationId, org, params, query, body, raw, now, today: todayIn(org.timeZone, now), c, options: ctx.options ?? {} };
       const status = r.status ?? (r.method === 'post' ? 201 : 200);
-      if (r.method === 'get' || r.ownTransaction) return json(await r.handler({ ...base, q: ctx.db, db: ctx.db }), status);
+      if (r.method === 'get' || r.ownTransaction) {
+        const result = await r.handler({ ...base, q: ctx.db, db: ctx.db });
+        // A file (a PDF, a ZIP) goes out as it is.
+        return result instanceof Response ? result : json(result, status);
+      }
 
       const key = r.method === 'post' ? c.req.header('idempotency-key') : undefined;
       if (key !== undefined && (key.length < 1 || key.length > 255)) {
@@ -268,7 +274,9 @@ export function openApiDocument(routes: RouteDef[], extra: { title: string; vers
     const status = String(r.status ?? (r.method === 'post' ? 201 : 200));
     const errors = new Set([400, 401, 403, ...(r.params ? [404] : []), ...(r.errors ?? [])]);
     const responses: Record<string, unknown> = {
-      [status]: { description: 'success', content: { 'application/json': { schema: schemaOf(r.response, 'output') } } },
+      [status]: r.file
+        ? { description: 'the file', content: { [r.file.contentType]: { schema: { type: 'string', contentMediaType: r.file.contentType } } } }
+        : { description: 'success', content: { 'application/json': { schema: schemaOf(r.response, 'output') } } },
     };
     for (const e of [...errors].sort()) {
       responses[String(e)] = { description: ERROR_TEXT[e] ?? 'error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };

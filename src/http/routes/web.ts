@@ -740,7 +740,8 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       })),
       brokenPromises: tasks.filter((t) => t.kind === 'broken_promise').map(taskJson),
       missedInstalments: tasks.filter((t) => t.kind === 'missed_instalment').map(taskJson),
-      otherTasks: tasks.filter((t) => t.kind === 'other').map(taskJson),
+      // Escalation deadlines (a claim to declare, a credit insurer to notify) are shown with the other tasks.
+      otherTasks: tasks.filter((t) => t.kind !== 'broken_promise' && t.kind !== 'missed_instalment').map(taskJson),
       disputes: disputes.map((d) => ({ id: String(d.id), customerId: String(d.customer_id), customerName: d.legal_name, invoiceIds: d.invoice_ids === null ? null : (d.invoice_ids as unknown[]).map(String), invoice: d.number, reason: d.reason, openedOn: d.opened_on })),
       followups: followups.map((f) => ({ id: String(f.id), kind: f.kind, customerId: String(f.customer_id), customerName: f.legal_name, note: f.note, createdAt: f.created_at })),
     });

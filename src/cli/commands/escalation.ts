@@ -1,0 +1,305 @@
+/**
+ * Escalation on the command line: `relance insolvency record|list|publication|declaration|declared|
+ * close|write-off|approve|refuse|settings` (collective proceedings against a customer). They go
+ * through src/escalation like the API: the same checks, the same stop of the recovery.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Db } from '../../db/driver.ts';
+import { jsonReplacer } from '../../db/driver.ts';
+import { type CalendarDate, calendarDate, formatLongDate, todayIn } from '../../domain/dates.ts';
+import { PROCEEDING_KINDS } from '../../domain/escalation/insolvency.ts';
+import { formatMoney, parseAmount } from '../../domain/money.ts';
+import {
+  closeProceeding,
+  decideWriteOff,
+  declarationPdf,
+  declarationRuleOf,
+  listProceedings,
+  markDeclared,
+  proposeWriteOff,
+  recordProceeding,
+  setClaimDeclarationRule,
+  setPublication,
+  type WriteOffVat,
+} from '../../escalation/insolvency.ts';
+import { validation } from '../../errors.ts';
+import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts';
+import { loadRateTables } from '../../law/rates-repo.ts';
+import { getOrganisation } from '../../ledger/repo.ts';
+import type { CliContext } from '../context.ts';
+import { cliLang } from '../exit.ts';
+
+const E = defineErrors('cli-escalation', {
+  id: { fr: '{option} attend un nombre, reçu « {value} »', en: '{option} takes a number, got "{value}"' },
+  kind: { fr: '--kind doit valoir l’une de ces valeurs : {allowed}', en: '--kind must be one of {allowed}' },
+  amount: { fr: '--amount attend FACTURE=MONTANT, par exemple F-12=1500.00, reçu « {value} »', en: '--amount takes INVOICE=AMOUNT, e.g. F-12=1500.00, got "{value}"' },
+  target: { fr: 'indiquez --proceeding ou --customer', en: 'give --proceeding or --customer' },
+  months: { fr: '{option} attend un nombre entier de mois, reçu « {value} »', en: '{option} takes a whole number of months, got "{value}"' },
+});
+
+const M = defineMessages({
+  recorded: {
+    fr: 'Procédure {id} enregistrée ({kind}, jugement du {judgment}) : relances et pénalités arrêtées pour ce client, {cancelled} action(s) en attente annulée(s).',
+    en: 'Proceedings {id} recorded ({kind}, judgment of {judgment}): reminders and penalties stopped for this customer, {cancelled} pending action(s) cancelled.',
+  },
+  deadline: { fr: 'Déclaration de créance à faire au plus tard le {date} ({rule}) : tâche créée.', en: 'Claim to declare by {date} ({rule}): task raised.' },
+  no_publication: { fr: 'Date de publication au BODACC inconnue : indiquez-la (relance insolvency publication) pour calculer le délai de déclaration.', en: 'BODACC publication date unknown: give it (relance insolvency publication) to compute the declaration deadline.' },
+  line: { fr: '{id} client {customer} : {kind}, jugement du {judgment}, publication {publication}, déclaration avant le {deadline}{declared} — {status}', en: '{id} customer {customer}: {kind}, judgment of {judgment}, publication {publication}, declare by {deadline}{declared} — {status}' },
+  declared: { fr: ', déclarée le {date}', en: ', declared on {date}' },
+  unknown: { fr: 'inconnue', en: 'unknown' },
+  none: { fr: 'Aucune procédure collective.', en: 'No collective proceedings.' },
+  pdf: { fr: '{file} : déclaration de créance, {n} facture(s), {total} au {date} (principal {principal}, intérêts {interest}, indemnités {indemnity}).', en: '{file}: declaration of claim, {n} invoice(s), {total} as at {date} (principal {principal}, interest {interest}, indemnities {indemnity}).' },
+  marked: { fr: 'Créance déclarée le {date} : tâche faite.', en: 'Claim declared on {date}: task done.' },
+  closed: { fr: 'Procédure {id} close.', en: 'Proceedings {id} closed.' },
+  resumed: { fr: 'Procédure {id} close : les relances reprennent.', en: 'Proceedings {id} closed: reminders resume.' },
+  proposed: { fr: 'Passage en perte {id} proposé : {amount} sur {n} facture(s), à approuver par une autre personne (relance insolvency approve {id}).', en: 'Write-off {id} proposed: {amount} on {n} invoice(s), to be approved by someone else (relance insolvency approve {id}).' },
+  approved: { fr: 'Passage en perte {id} approuvé par {by} : {amount} TTC passés en perte.', en: 'Write-off {id} approved by {by}: {amount} incl. tax written off.' },
+  refused: { fr: 'Passage en perte {id} refusé par {by}.', en: 'Write-off {id} refused by {by}.' },
+  vat_head: { fr: 'Pour le comptable (TVA sur créance irrécouvrable) :', en: 'For the accountant (VAT on the bad debt):' },
+  vat_line: { fr: '  {invoice} : {ttc} TTC dont TVA {vat}, HT {ht}{rate}', en: '  {invoice}: {ttc} incl. tax of which VAT {vat}, excl. tax {ht}{rate}' },
+  vat_rate: { fr: ' (taux apparent {rate} %)', en: ' (implied rate {rate}%)' },
+  vat_total: { fr: '  Total : {ttc} TTC, TVA {vat}, HT {ht}', en: '  Total: {ttc} incl. tax, VAT {vat}, excl. tax {ht}' },
+  rule: { fr: 'Délai de déclaration : {months} mois après la publication, +{abroad} mois pour un créancier hors de France métropolitaine ({source}{verified}).', en: 'Declaration deadline: {months} months after publication, +{abroad} months for a creditor outside metropolitan France ({source}{verified}).' },
+  unverified: { fr: ' ; règle à vérifier', en: '; rule to verify' },
+});
+
+const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
+const collect = (v: string, prev: string[]) => prev.concat(v);
+const ORG = ['--org <id>', 'organisation (id, SIREN or name)'] as const;
+const DATE = ['--date <YYYY-MM-DD>', 'the day it is recorded (default: today)'] as const;
+const who = (by?: string) => by ?? process.env.RELANCE_USER ?? process.env.USER ?? 'cli';
+
+export function idOf(v: string, option: string): bigint {
+  if (!/^\d{1,18}$/.test(v)) throw validation(E('id', { option, value: v }), { field: option });
+  return BigInt(v);
+}
+
+export async function withOrg<T>(ctx: CliContext, org: string | undefined, date: string | undefined, fn: (db: Db, orgId: string, today: CalendarDate, lang: Lang) => Promise<T>): Promise<T> {
+  const db = await ctx.openDb();
+  try {
+    const orgId = await ctx.resolveOrg(db, org);
+    const o = await getOrganisation(db, orgId);
+    const today = date ? calendarDate(date, { field: '--date' }) : todayIn(o.timeZone, Date.now());
+    return await fn(db, orgId, today, cliLang(process.env));
+  } finally {
+    await db.close();
+  }
+}
+
+function vatLines(v: WriteOffVat, lang: Lang): string[] {
+  const m = (x: bigint) => formatMoney(x, v.request.currency, lang);
+  return [
+    t(M, lang, 'vat_head'),
+    ...v.lines.map((l) =>
+      t(M, lang, 'vat_line', {
+        invoice: l.invoiceNumber, ttc: m(l.writtenOffMinor), vat: m(l.vatMinor), ht: m(l.exclTaxMinor),
+        rate: l.impliedRateBp === null ? '' : t(M, lang, 'vat_rate', { rate: (l.impliedRateBp / 100).toFixed(2) }),
+      }),
+    ),
+    t(M, lang, 'vat_total', { ttc: m(v.writtenOffMinor), vat: m(v.vatMinor), ht: m(v.exclTaxMinor) }),
+  ];
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const ins = program.command('insolvency').description('collective proceedings against a customer: stop the recovery, declare the claim, write off');
+
+  ins
+    .command('record')
+    .description('record safeguard, receivership or liquidation proceedings: every reminder and penalty stops for the customer; the declaration task gets its deadline')
+    .requiredOption('--customer <id>', 'customer id')
+    .requiredOption('--kind <kind>', PROCEEDING_KINDS.join(', '))
+    .requiredOption('--judgment <YYYY-MM-DD>', 'date of the opening judgment')
+    .option('--publication <YYYY-MM-DD>', 'date of its publication in the BODACC (starts the declaration deadline)')
+    .option('--court <name>', 'the court')
+    .option('--case <number>', 'the case number')
+    .option('--representative <name>', 'the court-appointed representative (mandataire judiciaire, liquidator)')
+    .option('--representative-address <text>', "the representative's address")
+    .option('--abroad', 'the creditor is outside metropolitan France (longer deadline; default: the organisation is not in France)')
+    .option('--privilege <text>', 'security attached to the claim (retention of title...)')
+    .option('--note <text>', 'note')
+    .option('--json', 'JSON output')
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      if (!(PROCEEDING_KINDS as readonly string[]).includes(String(o.kind))) throw validation(E('kind', { allowed: PROCEEDING_KINDS.join(', ') }), { field: '--kind' });
+      const customerId = idOf(String(o.customer), '--customer');
+      await withOrg(ctx, o.org as string | undefined, o.date as string | undefined, async (db, orgId, today, lang) => {
+        const r = await db.tx((q) =>
+          recordProceeding(
+            q, orgId,
+            {
+              customerId, kind: String(o.kind), judgmentDate: String(o.judgment), publicationDate: (o.publication as string | undefined) ?? null,
+              court: (o.court as string | undefined) ?? null, caseNumber: (o.case as string | undefined) ?? null,
+              representativeName: (o.representative as string | undefined) ?? null, representativeAddress: (o.representativeAddress as string | undefined) ?? null,
+              creditorAbroad: o.abroad === true ? true : null, privilege: (o.privilege as string | undefined) ?? null, note: (o.note as string | undefined) ?? null,
+            },
+            today,
+          ),
+        );
+        if (o.json) return ctx.out(json(r));
+        const p = r.proceeding;
+        ctx.out(t(M, lang, 'recorded', { id: String(p.id), kind: p.kind, judgment: formatLongDate(p.judgmentDate, lang), cancelled: String(r.cancelledActions) }));
+        ctx.out(p.declarationDeadline ? t(M, lang, 'deadline', { date: formatLongDate(p.declarationDeadline, lang), rule: String(p.deadlineRule) }) : t(M, lang, 'no_publication'));
+      });
+    });
+
+  ins
+    .command('publication')
+    .description('the BODACC publication date of the judgment: the declaration deadline and its task follow')
+    .argument('<id>', 'proceedings id')
+    .requiredOption('--date-published <YYYY-MM-DD>', 'publication date')
+    .option(...ORG)
+    .action(async (id: string, o: { datePublished: string; org?: string }) => {
+      const pid = idOf(id, 'id');
+      await withOrg(ctx, o.org, undefined, async (db, orgId, _today, lang) => {
+        const p = await db.tx((q) => setPublication(q, orgId, pid, o.datePublished));
+        ctx.out(t(M, lang, 'deadline', { date: formatLongDate(p.declarationDeadline!, lang), rule: String(p.deadlineRule) }));
+      });
+    });
+
+  ins
+    .command('list')
+    .description('collective proceedings recorded, with their declaration deadlines')
+    .option('--customer <id>', 'customer id')
+    .option('--json', 'JSON output')
+    .option(...ORG)
+    .action(async (o: { customer?: string; json?: boolean; org?: string }) => {
+      await withOrg(ctx, o.org, undefined, async (db, orgId, _today, lang) => {
+        const list = await listProceedings(db, orgId, { customerId: o.customer ? idOf(o.customer, '--customer') : null });
+        if (o.json) return ctx.out(json(list));
+        if (list.length === 0) ctx.out(t(M, lang, 'none'));
+        const d = (x: CalendarDate | null) => (x ? formatLongDate(x, lang) : t(M, lang, 'unknown'));
+        for (const p of list) {
+          ctx.out(
+            t(M, lang, 'line', {
+              id: String(p.id), customer: String(p.customerId), kind: p.kind, judgment: d(p.judgmentDate), publication: d(p.publicationDate), deadline: d(p.declarationDeadline),
+              declared: p.declaredOn ? t(M, lang, 'declared', { date: d(p.declaredOn) }) : '', status: p.status,
+            }),
+          );
+        }
+      });
+    });
+
+  ins
+    .command('declaration')
+    .description('the declaration of claim as a PDF: amounts to the judgment date, nature of the claim, supporting documents')
+    .argument('<id>', 'proceedings id')
+    .requiredOption('--out <file>', 'PDF to write')
+    .option('--lang <fr|en>', "language (default: the organisation's)")
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (id: string, o: { out: string; lang?: string; date?: string; org?: string }) => {
+      const pid = idOf(id, 'id');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        const r = await declarationPdf(db, orgId, pid, await loadRateTables(db), today, o.lang === 'en' || o.lang === 'fr' ? o.lang : undefined);
+        writeFileSync(o.out, r.pdf);
+        const c = r.claim;
+        const m = (x: bigint) => formatMoney(x, c.currency, lang);
+        ctx.out(t(M, lang, 'pdf', { file: o.out, n: String(c.lines.length), total: m(c.totalMinor), date: formatLongDate(c.asOf, lang), principal: m(c.principalMinor), interest: m(c.interestMinor), indemnity: m(c.indemnityMinor) }));
+      });
+    });
+
+  ins
+    .command('declared')
+    .description('the claim was declared: its task is done')
+    .argument('<id>', 'proceedings id')
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (id: string, o: { date?: string; org?: string }) => {
+      const pid = idOf(id, 'id');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        await db.tx((q) => markDeclared(q, orgId, pid, today));
+        ctx.out(t(M, lang, 'marked', { date: formatLongDate(today, lang) }));
+      });
+    });
+
+  ins
+    .command('close')
+    .description('the proceedings are over; --resume lifts the stop of the reminders')
+    .argument('<id>', 'proceedings id')
+    .option('--resume', 'resume the reminders for what is still open')
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (id: string, o: { resume?: boolean; date?: string; org?: string }) => {
+      const pid = idOf(id, 'id');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        await db.tx((q) => closeProceeding(q, orgId, pid, today, { resume: o.resume === true }));
+        ctx.out(t(M, lang, o.resume ? 'resumed' : 'closed', { id }));
+      });
+    });
+
+  ins
+    .command('write-off')
+    .description('propose writing off the irrecoverable part (every open amount, or --amount INVOICE=AMOUNT); another person approves')
+    .option('--proceeding <id>', 'proceedings id (its debtor)')
+    .option('--customer <id>', 'customer id (without proceedings)')
+    .option('--amount <invoice=amount>', 'amount of an invoice to write off (repeatable; default: all that is open)', collect, [])
+    .requiredOption('--reason <text>', 'why it will not be recovered')
+    .option('--by <name>', 'who proposes it (default: RELANCE_USER or USER)')
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (o: { proceeding?: string; customer?: string; amount: string[]; reason: string; by?: string; date?: string; org?: string }) => {
+      if (!o.proceeding && !o.customer) throw validation(E('target'), { field: '--proceeding' });
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        const org = await getOrganisation(db, orgId);
+        const amounts = o.amount.map((a) => {
+          const m = /^(.+)=(\d+(?:[.,]\d{1,3})?)$/.exec(a);
+          if (!m) throw validation(E('amount', { value: a }), { field: '--amount' });
+          return { invoiceNumber: m[1]!, amountMinor: parseAmount(m[2]!, org.currency, { field: '--amount' }) };
+        });
+        const r = await db.tx((q) =>
+          proposeWriteOff(q, orgId, {
+            proceedingId: o.proceeding ? idOf(o.proceeding, '--proceeding') : null, customerId: o.customer ? idOf(o.customer, '--customer') : null,
+            amounts, reason: o.reason, by: who(o.by),
+          }, today),
+        );
+        ctx.out(t(M, lang, 'proposed', { id: String(r.id), amount: formatMoney(r.amountMinor, r.currency, lang), n: String(r.lines.length) }));
+      });
+    });
+
+  for (const [name, approve] of [['approve', true], ['refuse', false]] as const) {
+    ins
+      .command(name)
+      .description(approve ? 'approve a proposed write-off (someone other than who proposed it): the ledger writes it off; prints the VAT figures' : 'refuse a proposed write-off')
+      .argument('<id>', 'write-off request id')
+      .option('--by <name>', 'who decides (default: RELANCE_USER or USER)')
+      .option('--json', 'JSON output')
+      .option(...DATE)
+      .option(...ORG)
+      .action(async (id: string, o: { by?: string; json?: boolean; date?: string; org?: string }) => {
+        const rid = idOf(id, 'id');
+        await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+          const v = await db.tx((q) => decideWriteOff(q, orgId, rid, { approve, by: who(o.by) }, today));
+          if (o.json) return ctx.out(json(v));
+          ctx.out(t(M, lang, approve ? 'approved' : 'refused', { id, by: who(o.by), amount: formatMoney(v.writtenOffMinor, v.request.currency, lang) }));
+          if (approve) for (const l of vatLines(v, lang)) ctx.out(l);
+        });
+      });
+  }
+
+  ins
+    .command('settings')
+    .description('the declaration deadline rule (shipped: 2 months after publication, +2 abroad); override it for this organisation')
+    .option('--months <n>', 'months after the publication')
+    .option('--abroad-extra-months <n>', 'months added for a creditor outside metropolitan France')
+    .option('--reset', 'back to the shipped rule')
+    .option(...ORG)
+    .action(async (o: { months?: string; abroadExtraMonths?: string; reset?: boolean; org?: string }) => {
+      const num = (v: string | undefined, option: string) => {
+        if (v === undefined) return undefined;
+        if (!/^\d{1,2}$/.test(v)) throw validation(E('months', { option, value: v }), { field: option });
+        return Number(v);
+      };
+      await withOrg(ctx, o.org, undefined, async (db, orgId, _today, lang) => {
+        const months = num(o.months, '--months');
+        const abroad = num(o.abroadExtraMonths, '--abroad-extra-months');
+        const rule = o.reset
+          ? await db.tx((q) => setClaimDeclarationRule(q, orgId, null))
+          : months !== undefined || abroad !== undefined
+            ? await db.tx((q) => setClaimDeclarationRule(q, orgId, { ...(months !== undefined ? { months } : {}), ...(abroad !== undefined ? { abroadExtraMonths: abroad } : {}) }))
+            : await declarationRuleOf(db, orgId);
+        ctx.out(t(M, lang, 'rule', { months: String(rule.months), abroad: String(rule.abroadExtraMonths), source: rule.source, verified: rule.verified ? '' : t(M, lang, 'unverified') }));
+      });
+    });
+}
