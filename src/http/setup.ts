@@ -27,7 +27,7 @@ import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
 import { createOrganisation, listOrganisations, type OrganisationInput } from '../ledger/repo.ts';
 import { type AppContext, json } from './app.ts';
-import { SESSION_COOKIE } from './auth.ts';
+import { checkSameOrigin, SESSION_COOKIE } from './auth.ts';
 
 const E = defineErrors('setup', {
   closed: { fr: "la mise en service est terminée : une organisation existe déjà, connectez-vous", en: "setup is over: an organisation exists already, sign in" },
@@ -110,6 +110,8 @@ async function readBody(c: Context): Promise<Record<string, unknown>> {
 }
 
 async function guard(c: Context, ctx: AppContext): Promise<Record<string, unknown>> {
+  // The answer signs someone in: like the sign-in, only from the app's own pages.
+  checkSameOrigin(c);
   if (!(await isOpen(ctx.db, ctx.setup))) throw new RelanceError(ERROR_CODES.FORBIDDEN, E('closed'));
   const b = await readBody(c);
   if (!(await ctx.setup!.check(b.code))) throw new RelanceError(ERROR_CODES.FORBIDDEN, E('wrong_code'), { where: { field: 'code' } });
@@ -172,7 +174,7 @@ export function registerSetupRoutes(app: Hono, ctx: AppContext): void {
     const from = emailOf(sender.fromAddress, 'sender.fromAddress', true)!;
     const to = emailOf(b.to, 'to', true)!;
     const name = str(obj(b.organisation).legalName) ?? 'Relance';
-    const outcome = await sendTestMessage({ smtp: { ...smtp, poolSize: 1 }, from, fromName: str(sender.fromName) ?? name, to, organisation: name, now: ctx.now() });
+    const outcome = await sendTestMessage({ smtp: { ...smtp, poolSize: 1 }, from, fromName: str(sender.fromName) ?? name, to, organisation: name, now: ctx.now(), field: 'sender.smtp.host' });
     return json({ outcome });
   });
 

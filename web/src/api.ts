@@ -10,8 +10,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T = unknown>(path: string, opts: { method?: string; body?: unknown; form?: FormData } = {}): Promise<T> {
-  const init: RequestInit = { method: opts.method ?? (opts.body !== undefined || opts.form ? 'POST' : 'GET'), credentials: 'same-origin', headers: {} };
+export async function api<T = unknown>(path: string, opts: { method?: string; body?: unknown; form?: FormData; headers?: Record<string, string> } = {}): Promise<T> {
+  const init: RequestInit = { method: opts.method ?? (opts.body !== undefined || opts.form ? 'POST' : 'GET'), credentials: 'same-origin', headers: { ...opts.headers } };
   if (opts.form) init.body = opts.form;
   else if (opts.body !== undefined) {
     init.body = JSON.stringify(opts.body);
@@ -22,7 +22,7 @@ export async function api<T = unknown>(path: string, opts: { method?: string; bo
   const data = type.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {
     const p = (typeof data === 'object' && data) as { code?: string; detail?: string; where?: unknown } | false;
-    if (res.status === 401 && !path.startsWith('/api/auth/') && location.pathname !== '/login') {
+    if (res.status === 401 && !path.startsWith('/api/auth/') && location.pathname !== '/login' && location.pathname !== '/setup') {
       location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
     }
     throw new ApiError(res.status, (p && p.code) || 'internal', (p && p.detail) || String(data) || res.statusText, p ? p.where : undefined);

@@ -14,8 +14,17 @@ const login = createRoute({
   getParentRoute: () => root,
   path: '/login',
   validateSearch: (s: Record<string, unknown>) => ({ next: typeof s.next === 'string' ? s.next : undefined }),
+  // A server with no organisation yet has nobody to sign in: it offers the setup wizard instead.
+  beforeLoad: async () => {
+    const setup = await fetch('/api/setup')
+      .then((r) => (r.ok ? (r.json() as Promise<{ open?: boolean }>) : null))
+      .catch(() => null);
+    if (setup?.open) throw redirect({ to: '/setup' });
+  },
   component: Login,
 });
+
+const setup = createRoute({ getParentRoute: () => root, path: '/setup', component: lazyRouteComponent(() => import('./screens/Setup.tsx'), 'Setup') });
 
 const invite = createRoute({ getParentRoute: () => root, path: '/invite', component: lazyRouteComponent(() => import('./screens/Invite.tsx'), 'Invite') });
 
@@ -43,6 +52,7 @@ const outbox = createRoute({ getParentRoute: () => app, path: '/outbox', compone
 
 const routeTree = root.addChildren([
   login,
+  setup,
   invite,
   app.addChildren([index, dashboard, today, customers, customer, invoice, scenarios, templates, bank, imports, settings, outbox, account]),
 ]);

@@ -6,7 +6,7 @@ import { date, dateTime, type Lang, money, num, useLang, useT } from '../i18n.ts
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 
-interface Report {
+export interface Report {
   kind: string;
   filename: string | null;
   outcome: 'imported' | 'rejected' | 'dry_run';
@@ -27,7 +27,7 @@ const decimal = (v: string, currency: string, lang: Lang) => money(parseAmount(v
 const KINDS = ['invoices', 'customers', 'payments', 'fec', 'einvoice'] as const;
 
 /** Sends the file and reads the NDJSON answer: progress lines, then the report. */
-async function runImport(form: FormData, onProgress: (p: { phase: 'upload' | 'read'; done: number; total: number }) => void): Promise<Report> {
+export async function runImport(form: FormData, onProgress: (p: { phase: 'upload' | 'read'; done: number; total: number }) => void): Promise<Report> {
   const text = await new Promise<string>((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open('POST', '/api/app/imports');
@@ -120,98 +120,7 @@ export function Imports() {
         </div>
       )}
       {error && <div className="banner bad">{error}</div>}
-      {report && (
-        <section className="card" data-testid="import-report">
-          <h2>
-            {t(`import.outcome.${report.outcome}` as MessageKey)} — {report.filename} ({num(report.rowsRead, lang)} {t('import.rows')})
-          </h2>
-          <h3>{t('import.detected')}</h3>
-          <pre className="text">{JSON.stringify(report.detected, null, 2)}</pre>
-          <h3>{t('import.counts')}</h3>
-          <table className="table">
-            <thead>
-              <tr>
-                <th />
-                <th className="num">{t('import.inserted')}</th>
-                <th className="num">{t('import.updated')}</th>
-                <th className="num">{t('import.unchanged')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {Object.entries(report.counts).map(([k, c]) => (
-                <tr key={k}>
-                  <td>{k}</td>
-                  <td className="num">{num(c.inserted, lang)}</td>
-                  <td className="num">{num(c.updated, lang)}</td>
-                  <td className="num">{num(c.unchanged, lang)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {report.documents && report.documentCount ? (
-            <>
-              <h3>
-                {t('import.documents', {
-                  n: num(report.documentCount, lang),
-                  total: Object.entries(report.openTotal ?? {})
-                    .map(([c, v]) => decimal(v, c, lang))
-                    .join(', '),
-                })}
-              </h3>
-              <table className="table" data-testid="import-documents">
-                <thead>
-                  <tr>
-                    <th>{t('import.doc.number')}</th>
-                    <th>{t('import.doc.issue')}</th>
-                    <th>{t('import.doc.due')}</th>
-                    <th>{t('import.doc.buyer')}</th>
-                    <th className="num">{t('import.doc.total')}</th>
-                    <th className="num">{t('import.doc.amountDue')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {report.documents.slice(0, 500).map((d) => (
-                    <tr key={`${d.file ?? ''}-${d.kind}-${d.number}`}>
-                      <td>
-                        {t(`import.doc.kind.${d.kind}`)} {d.number}
-                      </td>
-                      <td>{date(d.issueDate, lang)}</td>
-                      <td>{date(d.dueDate, lang)}</td>
-                      <td>{d.customerCode ? `${d.buyer} (${d.customerCode})` : d.buyer}</td>
-                      <td className="num">{decimal(d.total, d.currency, lang)}</td>
-                      <td className="num">{decimal(d.amountDue, d.currency, lang)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              {report.documentCount > Math.min(500, report.documents.length) && (
-                <p className="small muted">{t('import.documents.more', { n: num(report.documentCount - Math.min(500, report.documents.length), lang) })}</p>
-              )}
-            </>
-          ) : null}
-          {report.problemCount > 0 && (
-            <>
-              <h3 className="error">{t('import.problems', { n: num(report.problemCount, lang) })}</h3>
-              <table className="table">
-                <tbody>
-                  {report.problems.slice(0, 500).map((p) => (
-                    <tr key={`${p.line}-${p.column}-${p.reason}`}>
-                      <td className="num">{p.line ?? ''}</td>
-                      <td>{p.column}</td>
-                      <td>{p.reason}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </>
-          )}
-          {report.warnings.map((w) => (
-            <p key={w} className="small muted">
-              {w}
-            </p>
-          ))}
-        </section>
-      )}
+      {report && <ImportReport report={report} />}
       <section className="card">
         <h2>{t('import.history')}</h2>
         <table className="table">
@@ -229,5 +138,103 @@ export function Imports() {
         </table>
       </section>
     </div>
+  );
+}
+
+/** What an import read, wrote and refused (the Imports screen and the setup wizard's first import). */
+export function ImportReport({ report }: { report: Report }) {
+  const t = useT();
+  const lang = useLang();
+  return (
+    <section className="card" data-testid="import-report">
+      <h2>
+        {t(`import.outcome.${report.outcome}` as MessageKey)} — {report.filename} ({num(report.rowsRead, lang)} {t('import.rows')})
+      </h2>
+      <h3>{t('import.detected')}</h3>
+      <pre className="text">{JSON.stringify(report.detected, null, 2)}</pre>
+      <h3>{t('import.counts')}</h3>
+      <table className="table">
+        <thead>
+          <tr>
+            <th />
+            <th className="num">{t('import.inserted')}</th>
+            <th className="num">{t('import.updated')}</th>
+            <th className="num">{t('import.unchanged')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {Object.entries(report.counts).map(([k, c]) => (
+            <tr key={k}>
+              <td>{k}</td>
+              <td className="num">{num(c.inserted, lang)}</td>
+              <td className="num">{num(c.updated, lang)}</td>
+              <td className="num">{num(c.unchanged, lang)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {report.documents && report.documentCount ? (
+        <>
+          <h3>
+            {t('import.documents', {
+              n: num(report.documentCount, lang),
+              total: Object.entries(report.openTotal ?? {})
+                .map(([c, v]) => decimal(v, c, lang))
+                .join(', '),
+            })}
+          </h3>
+          <table className="table" data-testid="import-documents">
+            <thead>
+              <tr>
+                <th>{t('import.doc.number')}</th>
+                <th>{t('import.doc.issue')}</th>
+                <th>{t('import.doc.due')}</th>
+                <th>{t('import.doc.buyer')}</th>
+                <th className="num">{t('import.doc.total')}</th>
+                <th className="num">{t('import.doc.amountDue')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.documents.slice(0, 500).map((d) => (
+                <tr key={`${d.file ?? ''}-${d.kind}-${d.number}`}>
+                  <td>
+                    {t(`import.doc.kind.${d.kind}`)} {d.number}
+                  </td>
+                  <td>{date(d.issueDate, lang)}</td>
+                  <td>{date(d.dueDate, lang)}</td>
+                  <td>{d.customerCode ? `${d.buyer} (${d.customerCode})` : d.buyer}</td>
+                  <td className="num">{decimal(d.total, d.currency, lang)}</td>
+                  <td className="num">{decimal(d.amountDue, d.currency, lang)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {report.documentCount > Math.min(500, report.documents.length) && (
+            <p className="small muted">{t('import.documents.more', { n: num(report.documentCount - Math.min(500, report.documents.length), lang) })}</p>
+          )}
+        </>
+      ) : null}
+      {report.problemCount > 0 && (
+        <>
+          <h3 className="error">{t('import.problems', { n: num(report.problemCount, lang) })}</h3>
+          <table className="table">
+            <tbody>
+              {report.problems.slice(0, 500).map((p) => (
+                <tr key={`${p.line}-${p.column}-${p.reason}`}>
+                  <td className="num">{p.line ?? ''}</td>
+                  <td>{p.column}</td>
+                  <td>{p.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      {report.warnings.map((w) => (
+        <p key={w} className="small muted">
+          {w}
+        </p>
+      ))}
+    </section>
   );
 }
