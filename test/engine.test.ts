@@ -475,6 +475,59 @@ describe.each(dbTargets())('daily cycle in the server on $name', (target) => {
   });
 });
 
+describe.each(dbTargets())('one organisation failing does not stop the others on $name', (target) => {
+  it('a scenario naming an unknown holiday calendar fails its organisation\'s cycle with the reason, never silently France, and the next organisation still runs', async () => {
+    const { runDueCycles } = await import('../src/engine/scheduler.ts');
+    const db = await target.open();
+    try {
+      const orgs = [];
+      for (const name of ['Cassé SAS', 'Saine SAS']) {
+        const org = await createOrganisation(db, { legalName: name, timeZone: 'Europe/Paris', live: true });
+        const c = await createCustomer(db, org.id, { legalName: `Client de ${name}`, contacts: [{ name: 'x', email: 'x@y.fr', receivesReminders: true }] });
+        await createInvoice(db, org.id, { customerId: c.id, number: 'S-1', issueDate: '2026-02-01', dueDate: '2026-03-02', currency: 'EUR', amountExclTaxMinor: 0n, amountInclTaxMinor: 100n });
+        orgs.push(org);
+      }
+      // A definition stored before its calendar was withdrawn (saving refuses an unknown one today)
+      await db.query(`UPDATE scenarios SET definition = jsonb_set(definition, '{options,holidayCalendar}', '"XX"') WHERE organisation_id = $1`, [orgs[0]!.id]);
+      const lines: string[] = [];
+      const ran = await runDueCycles(db, Date.UTC(2026, 2, 2, 8, 0), (l) => lines.push(l));
+      expect(ran).toHaveLength(1);
+      expect(lines.join('\n')).toMatch(/daily cycle 2026-03-02 for Cassé SAS failed: unknown holiday calendar "XX"/);
+      expect(lines.join('\n')).toMatch(/daily cycle 2026-03-02 for Saine SAS: 1 actions planned/);
+      const actions = await db.query<{ organisation_id: string }>('SELECT organisation_id FROM actions');
+      expect(actions.map((a) => a.organisation_id)).toEqual([orgs[1]!.id]);
+      // Not recorded as run: once the scenario is corrected, the next tick runs it
+      await db.query(`UPDATE scenarios SET definition = jsonb_set(definition, '{options,holidayCalendar}', '"FR"') WHERE organisation_id = $1`, [orgs[0]!.id]);
+      expect(await runDueCycles(db, Date.UTC(2026, 2, 2, 8, 15), (l) => lines.push(l))).toHaveLength(1);
+      expect(lines.at(-1)).toMatch(/daily cycle 2026-03-02 for Cassé SAS: 1 actions planned/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('the worker does not send by another calendar either: the message waits, saying why, until the scenario is corrected', async () => {
+    const { actions, addCustomer, addInvoice, paris, plan, setupOrg, worker } = await import('./delivery-fixture.ts');
+    const db = await target.open();
+    try {
+      const org = await setupOrg(db);
+      const c = await addCustomer(db, org.id);
+      await addInvoice(db, org.id, c.id, '2026-03-02');
+      await plan(db, org.id, '2026-03-02');
+      const [queued] = await actions(db, org.id);
+      expect(queued).toMatchObject({ channel: 'email', status: 'queued' });
+      for (const table of ['scenarios', 'scenario_versions'])
+        await db.query(`UPDATE ${table} SET definition = jsonb_set(definition, '{options,holidayCalendar}', '"XX"') WHERE organisation_id = $1`, [org.id]);
+      await worker(db, paris('2026-03-02', '10:00')).runOnce();
+      const [held] = await actions(db, org.id);
+      expect(held!.status).toBe('queued');
+      expect(held!.last_error).toMatch(/unknown holiday calendar "XX"/);
+      expect(new Date(held!.next_attempt_at!).getTime()).toBe(paris('2026-03-02', '11:00').getTime());
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe.each(dbTargets())('imports stop reminders on $name', (target) => {
   it('a CSV of payments that settles an invoice cancels its pending reminder in the same import', async () => {
     const db = await target.open();

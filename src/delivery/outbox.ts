@@ -30,7 +30,7 @@ import { defaultRateTables } from '../domain/law/index.ts';
 import { loadRateTables } from '../law/rates-repo.ts';
 import { heldForProvisionalRate } from '../law/regime.ts';
 import { claimsPenalties, isTemplateKey, TEMPLATES } from '../documents/registry.ts';
-import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
+import { ERROR_CODES, isRelanceError, notFound, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
 
 const E = defineErrors('delivery-outbox', {
@@ -172,9 +172,9 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
 
     const cancelActions: { org: string; id: bigint; reason: string }[] = [];
     const dropSteps: { org: string; invoiceId: bigint; stepKey: string; outcome: 'cancelled' | 'skipped'; reason: string }[] = [];
-    const defer: { org: string; id: bigint; at: string }[] = [];
+    const defer: { org: string; id: bigint; at: string; error?: string }[] = [];
     const candidates: (DueRow & { invoiceIds: bigint[]; invoiceNumbers: string[] })[] = [];
-    const opensAt = new Map<string, string>();
+    const opensAt = new Map<string, string | { retryAt: string; error: string }>();
     for (const r of due) {
       const list = byAction.get(`${r.organisation_id}/${r.id}`) ?? [];
       const keep: bigint[] = [];
@@ -210,14 +210,19 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
       if (next === undefined) {
         const def = await scenarioDefinition(q, r.organisation_id, r.scenario_id, r.scenario_version);
         const opts = { ...DEFAULT_OPTIONS, ...def.options };
-        let cal: ReturnType<typeof workingDays>;
         try {
-          cal = workingDays(opts.holidayCalendar);
-        } catch {
-          cal = workingDays('FR');
+          const cal = workingDays(opts.holidayCalendar);
+          next = nextSendingInstant(nowIso, { timeZone: r.time_zone, window: opts.window, workingDaysOnly: opts.workingDaysOnly, isWorkingDay: (d) => cal.isWorkingDay(d) });
+        } catch (e) {
+          // Never another calendar instead: the action waits, saying why, until the scenario is corrected.
+          if (!isRelanceError(e)) throw e;
+          next = { retryAt: new Date(Date.parse(nowIso) + 3_600_000).toISOString(), error: e.message };
         }
-        next = nextSendingInstant(nowIso, { timeZone: r.time_zone, window: opts.window, workingDaysOnly: opts.workingDaysOnly, isWorkingDay: (d) => cal.isWorkingDay(d) });
         opensAt.set(windowKey, next);
+      }
+      if (typeof next !== 'string') {
+        defer.push({ org: r.organisation_id, id: r.id, at: next.retryAt, error: next.error });
+        continue;
       }
       if (next !== nowIso) {
         defer.push({ org: r.organisation_id, id: r.id, at: next });
@@ -248,8 +253,8 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
     }
     if (defer.length) {
       await q.query(
-        `UPDATE actions a SET next_attempt_at = x.at::timestamptz, updated_at = now()
-           FROM json_to_recordset($1::json) AS x(org uuid, id text, at text)
+        `UPDATE actions a SET next_attempt_at = x.at::timestamptz, last_error = COALESCE(x.error, a.last_error), updated_at = now()
+           FROM json_to_recordset($1::json) AS x(org uuid, id text, at text, error text)
           WHERE a.organisation_id = x.org AND a.id = x.id::bigint`,
         [J(defer)],
       );

@@ -5,6 +5,7 @@
  */
 import type { Db } from '../db/driver.ts';
 import { todayIn } from '../domain/dates.ts';
+import { isRelanceError } from '../errors.ts';
 import { listOrganisations } from '../ledger/repo.ts';
 import { type CycleSummary, runCycle } from './cycle.ts';
 
@@ -20,7 +21,15 @@ export async function runDueCycles(db: Db, now: number, log: (line: string) => v
     const today = todayIn(org.timeZone, now);
     const [ran] = await db.query<{ n: bigint }>('SELECT count(*) AS n FROM cycle_runs WHERE organisation_id = $1 AND run_on = $2', [org.id, today]);
     if (ran && ran.n > 0n) continue;
-    const summary = await runCycle(db, org.id, { today });
+    let summary: CycleSummary;
+    try {
+      summary = await runCycle(db, org.id, { today });
+    } catch (e) {
+      // One organisation's failure (a broken scenario, a bad setting) must not stop the others'
+      // cycles: it is logged with its reason and tried again at the next tick.
+      log(`daily cycle ${today} for ${org.legalName} failed: ${isRelanceError(e) ? e.message : (e as Error).message}`);
+      continue;
+    }
     log(`daily cycle ${today} for ${org.legalName}: ${summary.actionsCreated} actions planned, ${summary.stepsSkipped} steps skipped${summary.hold.held ? `; sending held: ${summary.hold.message}` : ''}`);
     out.push(summary);
   }

@@ -4,6 +4,8 @@
  * departments' abolition-of-slavery days (L3422-2). Another country is one more entry here.
  */
 import { type CalendarDate, dayOfWeek, fromEpochDay, toEpochDay } from '../dates.ts';
+import { ERROR_CODES, RelanceError } from '../../errors.ts';
+import { defineErrors } from '../../i18n/index.ts';
 
 export interface HolidayCalendarDef {
   name: string;
@@ -99,13 +101,20 @@ export class WorkingDays {
   }
 }
 
+const E = defineErrors('holidays', {
+  unknown_calendar: {
+    fr: 'calendrier de jours fériés inconnu « {calendar} » (calendriers connus : {known}) : corrigez le scénario, rien n’est envoyé selon un autre calendrier',
+    en: 'unknown holiday calendar "{calendar}" (known: {known}): correct the scenario; nothing is sent by another calendar instead',
+  },
+});
+
 const calendars = new Map<string, WorkingDays>();
 /** One calendar per name for the process: its answers are remembered (the planner asks millions of times). */
 export function workingDays(calendar: string): WorkingDays {
   let c = calendars.get(calendar);
   if (c) return c;
   const def = HOLIDAY_CALENDARS[calendar];
-  if (!def) throw new RangeError(`unknown holiday calendar ${calendar}; known: ${Object.keys(HOLIDAY_CALENDARS).join(', ')}`);
+  if (!def) throw new RelanceError(ERROR_CODES.CONFIG, E('unknown_calendar', { calendar, known: Object.keys(HOLIDAY_CALENDARS).join(', ') }), { where: { field: 'options.holidayCalendar' } });
   calendars.set(calendar, (c = new WorkingDays(def)));
   return c;
 }
