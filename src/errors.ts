@@ -88,6 +88,7 @@ const NOUNS = defineMessages({
   invoice: { fr: 'facture', en: 'invoice' },
   'match proposal': { fr: 'proposition de rapprochement', en: 'match proposal' },
   'open dispute': { fr: 'litige en cours', en: 'open dispute' },
+  order: { fr: 'commande', en: 'order' },
   organisation: { fr: 'organisation', en: 'organisation' },
   pause: { fr: 'pause', en: 'pause' },
   payment: { fr: 'paiement', en: 'payment' },

@@ -155,6 +155,17 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   },
   listApiKeys: async () => ({}),
   createApiKey: async () => ({ body: { name: 'erp', scope: 'write' } }),
+  updateCustomer: async (fx) => ({ params: { id: fx.customerId }, body: { creditLimit: '5000.00', depositPercent: '30', riskClass: 'medium' } }),
+  announceOrder: async (fx) => ({ body: { customerId: fx.customerId, externalId: `CMD-${fx.next()}`, amount: '900.00' } }),
+  closeOrder: async (fx) => {
+    const [o] = await fx.db.query<{ id: bigint }>(
+      `INSERT INTO customer_orders (organisation_id, customer_id, external_id, currency, amount_minor, announced_on) VALUES ($1,$2,$3,'EUR',1000,$4) RETURNING id`,
+      [fx.org, BigInt(fx.customerId), `CMD-${fx.next()}`, TODAY],
+    );
+    return { params: { id: String(o!.id) } };
+  },
+  getCreditPolicy: async () => ({}),
+  setCreditPolicy: async () => ({ body: { overLimit: 'weekly' } }),
   revokeApiKey: async (fx) => ({ params: { id: String((await createApiKey(fx.db, fx.org, { name: 'old', scope: 'read' })).id) } }),
 };
 

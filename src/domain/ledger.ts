@@ -9,6 +9,7 @@ import { type CalendarDate, calendarDate } from './dates.ts';
 import { amountInRange, assertCurrency, type Minor, moneyText } from './money.ts';
 import { isValidIban, isValidSiren, isValidSiret } from './identifiers.ts';
 import { defineErrors, type Text } from '../i18n/index.ts';
+import type { EarlyDiscount, RiskClass } from './credit-policy.ts';
 
 const E = defineErrors('ledger-rules', {
   allocation_positive: { fr: "le montant d’une affectation doit être positif", en: "an allocation amount must be positive" },
@@ -156,6 +157,10 @@ export interface CustomerInput {
   tags?: string[];
   segment?: string | null;
   creditLimitMinor?: Minor | null;
+  /** Credit policy (src/domain/credit-policy.ts checks them). */
+  depositBp?: number | null;
+  earlyDiscount?: EarlyDiscount | null;
+  riskClass?: RiskClass | null;
   notes?: string | null;
   contacts?: ContactInput[];
 }

@@ -15,6 +15,7 @@ import { getOrganisation } from '../ledger/repo.ts';
 import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
 import { closePaymentPlan, closePromise } from './events.ts';
 import { emitEvent } from '../webhooks/index.ts';
+import { checkCreditLimits } from '../risk/credit.ts';
 import { hasSubscribers, noticeOverdue } from './notices.ts';
 import { ACTIVE_PAUSE, gatherCycleCandidates, loadPlannerInput } from './planner-input.ts';
 import { claimsPenalties } from '../documents/registry.ts';
@@ -60,6 +61,8 @@ export interface CycleSummary {
   heldForProvisionalRate: number;
   /** Rate tables the organisation's overdue debts need and that are not known that far. */
   rateWarnings: RateWarning[];
+  /** Customers newly over their credit limit (alerts raised, webhook customer.credit_limit_exceeded). */
+  creditAlertsRaised: number;
 }
 
 class DryRunRollback extends Error {}
@@ -124,11 +127,15 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     review: !org.live,
     heldForProvisionalRate: 0,
     rateWarnings: [],
+    creditAlertsRaised: 0,
   };
   await settlePromises(q, orgId, today, summary);
   await settlePaymentPlans(q, orgId, today, summary);
   await planInstalmentReminders(q, orgId, today, org.timeZone, summary, opts.onChunk);
   await noticeOverdue(q, orgId, today);
+  // Imports and payments since the last run may have moved customers over or under their limit:
+  // the alerts (and the stricter scenario they bring) are current before anything is planned.
+  summary.creditAlertsRaised = (await checkCreditLimits(q, orgId, today)).length;
 
   const assignments = await loadAssignments(q, orgId);
   const tables = await loadRateTables(q);

@@ -10,7 +10,8 @@ import { type InvoiceHistory, NEVER_CHASED, type OutsideLevel, type PlannerCusto
 import { MESSAGE_CHANNELS, REMINDER_TONES } from '../domain/engine/escalation.ts';
 import { ACK_STEP_PREFIX, type Channel, INSTALMENT_STEP_PREFIX, type Tone } from '../domain/engine/scenario.ts';
 import { MESSAGE_CHANNEL_KEYS } from '../domain/channels.ts';
-import { type Assignments, resolveScenario } from './scenarios.ts';
+import { type Assignments, type CreditStanding, resolveScenario } from './scenarios.ts';
+import type { RiskClass } from '../domain/credit-policy.ts';
 
 export const MESSAGE_CHANNELS_SQL = `(${MESSAGE_CHANNEL_KEYS.map((k) => `'${k}'`).join(',')})`;
 
@@ -68,7 +69,8 @@ function rangeSql(r: CustomerRange, col: string, first: number): { sql: string; 
  * What the planner reads of a customer (alias c; $1 organisation, $2 today): how it can be reached
  * and when it was last written to. Needs "GROUP BY c.organisation_id, c.id".
  */
-const CUSTOMER_SELECT = `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment,
+const CUSTOMER_SELECT = `SELECT c.id, c.legal_name, c.kind, c.tags, c.segment, c.risk_class,
+            EXISTS (SELECT 1 FROM credit_alerts ca WHERE ca.organisation_id = c.organisation_id AND ca.customer_id = c.id AND ca.cleared_on IS NULL) AS over_limit,
             -- an address that bounced (or a wrong number) is no way to reach the customer
             coalesce(bool_or(ct.email IS NOT NULL AND ct.email <> '' AND NOT EXISTS (SELECT 1 FROM contact_address_status x
                  WHERE x.organisation_id = ct.organisation_id AND x.contact_id = ct.id AND x.kind = 'email' AND x.value = ct.email)), false) AS has_email,
@@ -214,7 +216,7 @@ export async function loadPlannerInput(
   const [customerRows, invoiceRows, overdueRows, records, pauseRows] = await Promise.all([customersRead, invoicesRead, overdueRead, recordsRead, pausesRead]);
 
   const customers = new Map<bigint, PlannerCustomer>();
-  const customerMeta = new Map<bigint, { tags: string[]; segment: string | null }>();
+  const customerMeta = new Map<bigint, { tags: string[]; segment: string | null; credit: CreditStanding }>();
   for (const r of customerRows) {
     const id = r.id as bigint;
     customers.set(id, {
@@ -227,7 +229,11 @@ export async function loadPlannerInput(
       hasPostalAddress: Boolean(r.has_postal),
       lastMessageOn: (r.last_message_on as CalendarDate | null) ?? null,
     });
-    customerMeta.set(id, { tags: (r.tags as string[]) ?? [], segment: (r.segment as string | null) ?? null });
+    customerMeta.set(id, {
+      tags: (r.tags as string[]) ?? [],
+      segment: (r.segment as string | null) ?? null,
+      credit: { overLimit: Boolean(r.over_limit), riskClass: (r.risk_class as RiskClass | null) ?? null },
+    });
   }
   const overdue = new Map<bigint, Map<string, bigint>>();
   for (const r of overdueRows) {
@@ -270,7 +276,7 @@ export async function loadPlannerInput(
     const meta = customerMeta.get(customerId);
     if (!meta) continue;
     const id = r.id as bigint;
-    const scenario = resolveScenario(assignments, (r.assigned_scenario as bigint | null) ?? null, customerId, meta.tags, meta.segment);
+    const scenario = resolveScenario(assignments, (r.assigned_scenario as bigint | null) ?? null, customerId, meta.tags, meta.segment, meta.credit);
     // Only the pauses that cover this invoice: a promise on another invoice leaves it on its calendar.
     const pauses = (pausesByCustomer.get(customerId) ?? []).filter((p) => p.invoiceIds === null || p.invoiceIds.has(id));
     const active = pauses.filter((p) => p.start <= today && (p.end === null || p.end > today));

@@ -15,6 +15,7 @@ const E = defineErrors('scenarios', {
 });
 
 const SCENARIO_KEY = /^[a-z][a-z0-9-]{1,62}$/;
+import type { PolicyTrigger, RiskClass } from '../domain/credit-policy.ts';
 
 export interface ScenarioRow {
   id: bigint;
@@ -157,6 +158,14 @@ export interface Assignments {
   byTag: { tag: string; priority: number; scenarioId: bigint }[];
   defaultId: bigint;
   scenarios: Map<bigint, ScenarioRow>;
+  /** The credit policy's stricter scenarios: over the limit, or in a risk class (credit_policy_scenarios). */
+  byPolicy: Map<PolicyTrigger, bigint>;
+}
+
+/** What the credit policy knows of a customer when its scenario is chosen. */
+export interface CreditStanding {
+  overLimit: boolean;
+  riskClass: RiskClass | null;
 }
 
 export async function loadAssignments(q: Queryable, orgId: string): Promise<Assignments> {
@@ -164,7 +173,8 @@ export async function loadAssignments(q: Queryable, orgId: string): Promise<Assi
   const def = [...scenarios.values()].find((s) => s.isDefault) ?? [...scenarios.values()][0];
   if (!def) throw notFound('default scenario for organisation', orgId);
   const rows = await q.query<Record<string, unknown>>('SELECT * FROM scenario_assignments WHERE organisation_id = $1 AND invoice_id IS NULL', [orgId]);
-  const a: Assignments = { byInvoice: new Map(), byCustomer: new Map(), byTag: [], defaultId: def.id, scenarios };
+  const policy = await q.query<{ trigger: PolicyTrigger; scenario_id: bigint }>('SELECT trigger, scenario_id FROM credit_policy_scenarios WHERE organisation_id = $1', [orgId]);
+  const a: Assignments = { byInvoice: new Map(), byCustomer: new Map(), byTag: [], defaultId: def.id, scenarios, byPolicy: new Map(policy.map((p) => [p.trigger, p.scenario_id])) };
   for (const r of rows) {
     if (r.customer_id != null) a.byCustomer.set(r.customer_id as bigint, r.scenario_id as bigint);
     else if (r.tag != null) a.byTag.push({ tag: String(r.tag), priority: Number(r.priority), scenarioId: r.scenario_id as bigint });
@@ -173,11 +183,23 @@ export async function loadAssignments(q: Queryable, orgId: string): Promise<Assi
   return a;
 }
 
-/** Most specific wins: invoice, customer, tag or segment (by priority), organisation default. */
-export function resolveScenario(a: Assignments, invoiceAssignment: bigint | null, customerId: bigint, tags: string[], segment: string | null): ScenarioRow {
+/**
+ * Most specific wins: invoice, customer, then the credit policy's stricter scenario (over the
+ * limit, then the customer's risk class), tag or segment (by priority), organisation default.
+ */
+export function resolveScenario(
+  a: Assignments,
+  invoiceAssignment: bigint | null,
+  customerId: bigint,
+  tags: string[],
+  segment: string | null,
+  credit: CreditStanding | null = null,
+): ScenarioRow {
+  const byPolicy = credit ? ((credit.overLimit ? a.byPolicy.get('over_limit') : undefined) ?? (credit.riskClass && credit.riskClass !== 'low' ? a.byPolicy.get(credit.riskClass) : undefined)) : undefined;
   const id =
     invoiceAssignment ??
     a.byCustomer.get(customerId) ??
+    byPolicy ??
     a.byTag.find((t) => tags.includes(t.tag) || t.tag === segment)?.scenarioId ??
     a.defaultId;
   return a.scenarios.get(id)!;

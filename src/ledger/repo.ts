@@ -18,6 +18,7 @@ import {
   validatePayment,
 } from '../domain/ledger.ts';
 import type { Minor } from '../domain/money.ts';
+import { type EarlyDiscount, type RiskClass, validateCreditPolicy } from '../domain/credit-policy.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { normaliseIban } from '../domain/identifiers.ts';
 import { checkOrganisation, type OrganisationFields, type OrganisationPatch } from '../domain/organisation.ts';
@@ -168,6 +169,10 @@ export interface Customer {
   tags: string[];
   segment: string | null;
   creditLimitMinor: Minor | null;
+  /** Deposit asked on new orders, basis points (3000 = 30 %). */
+  depositBp: number | null;
+  earlyDiscount: EarlyDiscount | null;
+  riskClass: RiskClass | null;
   notes: string | null;
 }
 
@@ -201,6 +206,9 @@ function toCustomer(r: Row): Customer {
     tags: (r.tags as string[]) ?? [],
     segment: s(r.segment),
     creditLimitMinor: (r.credit_limit_minor as bigint | null) ?? null,
+    depositBp: r.deposit_bp == null ? null : Number(r.deposit_bp),
+    earlyDiscount: r.early_discount_bp == null ? null : { bp: Number(r.early_discount_bp), withinDays: Number(r.early_discount_days) },
+    riskClass: (r.risk_class as RiskClass | null) ?? null,
     notes: s(r.notes),
   };
 }
@@ -226,22 +234,78 @@ export function toContact(r: Row): Contact {
 
 export async function createCustomer(q: Queryable, orgId: string, c: CustomerInput): Promise<Customer & { contacts: Contact[] }> {
   validateCustomer(c);
+  validateCreditPolicy({
+    creditLimitMinor: c.creditLimitMinor ?? null,
+    paymentTermsDays: c.paymentTermsDays ?? 30,
+    depositBp: c.depositBp ?? null,
+    earlyDiscount: c.earlyDiscount ?? null,
+    riskClass: c.riskClass ?? null,
+  });
   const [row] = await q.query<Row>(
     `INSERT INTO customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language,
-       payment_terms_days, tags, segment, credit_limit_minor, notes)
+       payment_terms_days, tags, segment, credit_limit_minor, notes, deposit_bp, early_discount_bp, early_discount_days, risk_class)
      VALUES ($1,$2,$3,coalesce($4,'business'),$5,$6,$7,coalesce($8,'FR'),coalesce($9,'fr'),coalesce($10,30),
-       coalesce($11::text[], '{}'),$12,$13,$14)
+       coalesce($11::text[], '{}'),$12,$13,$14,$15,$16,$17,$18)
      RETURNING *`,
     [
       orgId, c.externalId ?? null, c.legalName.trim(), c.kind ?? null, c.siren?.replace(/\s/g, '') ?? null,
       c.siret?.replace(/\s/g, '') ?? null, c.vatNumber ?? null, c.country ?? null, c.language ?? null, c.paymentTermsDays ?? null,
       c.tags ?? null, c.segment ?? null, c.creditLimitMinor ?? null, c.notes ?? null,
+      c.depositBp ?? null, c.earlyDiscount?.bp ?? null, c.earlyDiscount?.withinDays ?? null, c.riskClass ?? null,
     ],
   );
   const customer = toCustomer(row!);
   const contacts: Contact[] = [];
   for (const ct of c.contacts ?? []) contacts.push(await addContact(q, orgId, customer.id, ct));
   return { ...customer, contacts };
+}
+
+/** What a customer update may change: a field left undefined stays as it is, null clears it. */
+export type CustomerPatch = Partial<Omit<CustomerInput, 'contacts' | 'externalId'>>;
+
+/** Changes a customer; the whole result is checked as one (terms and discount together). */
+export async function updateCustomer(q: Queryable, orgId: string, id: bigint, patch: CustomerPatch): Promise<Customer & { contacts: Contact[] }> {
+  const [current] = await q.query<Row>('SELECT * FROM customers WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, id]);
+  if (!current) throw notFound('customer', String(id));
+  const was = toCustomer(current);
+  const pick = <K extends keyof CustomerPatch>(k: K, old: CustomerPatch[K]): CustomerPatch[K] => (patch[k] === undefined ? old : patch[k]);
+  const next: CustomerInput = {
+    legalName: pick('legalName', was.legalName)!,
+    kind: pick('kind', was.kind),
+    siren: pick('siren', was.siren),
+    siret: pick('siret', was.siret),
+    vatNumber: pick('vatNumber', was.vatNumber),
+    country: pick('country', was.country),
+    language: pick('language', was.language),
+    paymentTermsDays: pick('paymentTermsDays', was.paymentTermsDays),
+    tags: pick('tags', was.tags),
+    segment: pick('segment', was.segment),
+    creditLimitMinor: pick('creditLimitMinor', was.creditLimitMinor),
+    notes: pick('notes', was.notes),
+    depositBp: pick('depositBp', was.depositBp),
+    earlyDiscount: pick('earlyDiscount', was.earlyDiscount),
+    riskClass: pick('riskClass', was.riskClass),
+  };
+  validateCustomer(next);
+  validateCreditPolicy({
+    creditLimitMinor: next.creditLimitMinor ?? null,
+    paymentTermsDays: next.paymentTermsDays ?? 30,
+    depositBp: next.depositBp ?? null,
+    earlyDiscount: next.earlyDiscount ?? null,
+    riskClass: next.riskClass ?? null,
+  });
+  await q.query(
+    `UPDATE customers SET legal_name = $3, kind = $4, siren = $5, siret = $6, vat_number = $7, country = $8, language = $9,
+            payment_terms_days = $10, tags = coalesce($11::text[], '{}'), segment = $12, credit_limit_minor = $13, notes = $14,
+            deposit_bp = $15, early_discount_bp = $16, early_discount_days = $17, risk_class = $18, updated_at = now()
+      WHERE organisation_id = $1 AND id = $2`,
+    [
+      orgId, id, next.legalName.trim(), next.kind, next.siren?.replace(/\s/g, '') || null, next.siret?.replace(/\s/g, '') || null, next.vatNumber ?? null,
+      next.country, next.language, next.paymentTermsDays, next.tags ?? null, next.segment ?? null, next.creditLimitMinor ?? null, next.notes ?? null,
+      next.depositBp ?? null, next.earlyDiscount?.bp ?? null, next.earlyDiscount?.withinDays ?? null, next.riskClass ?? null,
+    ],
+  );
+  return getCustomer(q, orgId, id);
 }
 
 export async function addContact(q: Queryable, orgId: string, customerId: bigint, ct: NonNullable<CustomerInput['contacts']>[number]): Promise<Contact> {

@@ -39,6 +39,7 @@ export const WEBHOOK_EVENTS = [
   'pause.lifted',
   'customer.suspension_recommended',
   'case.escalated',
+  'customer.credit_limit_exceeded',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

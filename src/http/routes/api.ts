@@ -17,12 +17,13 @@ import { escalationRoutes } from './escalation.ts';
 import { ledgerRoutes } from './ledger.ts';
 import { inboundRoutes } from './inbound.ts';
 import { miscRoutes } from './misc.ts';
+import { riskRoutes } from './risk.ts';
 
 const E = defineErrors('http-api-rates', {
   sign_in: { fr: "connectez-vous, ou envoyez une clé d’API", en: "sign in, or send an API key" },
 });
 
-export const API_ROUTES: RouteDef[] = [...ledgerRoutes, ...engineRoutes, ...miscRoutes, ...inboundRoutes, ...escalationRoutes];
+export const API_ROUTES: RouteDef[] = [...ledgerRoutes, ...engineRoutes, ...miscRoutes, ...inboundRoutes, ...escalationRoutes, ...riskRoutes];
 
 /** The sign-in routes, described for the OpenAPI document (mounted by registerAuthRoutes). */
 function authPaths() {

@@ -15,10 +15,15 @@ import {
   createInvoice,
   getCustomer,
   getInvoice,
+  type CustomerPatch,
   getPayment,
   recordPayment,
   reverseAllocation,
+  updateCustomer,
 } from '../../ledger/repo.ts';
+import { formatPercent, parsePercent, RISK_CLASSES, type RiskClass } from '../../domain/credit-policy.ts';
+import { checkCreditLimits, customerExposure } from '../../risk/credit.ts';
+import type { Queryable } from '../../db/driver.ts';
 import { replanCustomer } from '../../engine/events.ts';
 import { emitEvent } from '../../webhooks/index.ts';
 import { escapeLike } from '../../db/driver.ts';
@@ -52,8 +57,28 @@ const Customer = z.looseObject({
   country: z.string(),
   language: z.enum(['fr', 'en']),
   paymentTermsDays: z.number(),
+  creditLimitMinor: MinorString.nullable(),
+  depositPercent: z.string().nullable(),
+  earlyPaymentDiscount: z.object({ percent: z.string(), withinDays: z.number() }).nullable(),
+  riskClass: z.enum(RISK_CLASSES).nullable(),
 });
-const CustomerDetail = Customer.extend({ contacts: z.array(Contact) });
+const Exposure = z.object({
+  openMinor: MinorString,
+  ordersMinor: MinorString,
+  exposureMinor: MinorString,
+  limitMinor: MinorString.nullable(),
+  headroomMinor: MinorString.nullable(),
+  overLimit: z.boolean(),
+});
+const CustomerDetail = Customer.extend({ contacts: z.array(Contact), exposure: Exposure });
+const Percent = z.union([z.string().max(10), z.number()]).meta({ description: 'percentage as typed: "30", "1.5"', example: '2' });
+/** The credit policy, as the API, the CLI and the web app take it. */
+export const CreditPolicyIn = {
+  creditLimit: DecimalAmount.nullish().meta({ description: 'credit limit in the organisation currency ("5000.00"); null removes it' }),
+  depositPercent: Percent.nullish().meta({ description: 'deposit asked on new orders, percent' }),
+  earlyPaymentDiscount: z.object({ percent: Percent, withinDays: z.number().int().min(0).max(365) }).nullish(),
+  riskClass: z.enum(RISK_CLASSES).nullish(),
+};
 const CustomerIn = z.object({
   externalId: z.string().min(1).max(100).nullish(),
   legalName: z.string().min(1).max(300),
@@ -66,8 +91,13 @@ const CustomerIn = z.object({
   paymentTermsDays: z.number().int().min(0).max(365).optional(),
   tags: z.array(z.string().max(50)).max(50).optional(),
   segment: z.string().max(100).nullish(),
+  notes: z.string().max(5000).nullish(),
+  ...CreditPolicyIn,
   contacts: z.array(ContactIn).max(50).optional(),
 });
+const CustomerPatchIn = CustomerIn.omit({ contacts: true, externalId: true })
+  .partial()
+  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: 'give at least one field to change', path: ['legalName'] });
 
 const Invoice = z.looseObject({
   id: IdOut,
@@ -143,6 +173,33 @@ const AllocationIn = z
   .refine((a) => (a.paymentId === undefined) !== (a.creditNoteId === undefined), { message: 'give exactly one of paymentId or creditNoteId', path: ['paymentId'] });
 
 type Row = Record<string, unknown>;
+
+/** The credit-policy fields of an API body as the ledger stores them (undefined: not given). */
+export function creditPolicyOf(
+  b: { creditLimit?: string | null; depositPercent?: string | number | null; earlyPaymentDiscount?: { percent: string | number; withinDays: number } | null; riskClass?: RiskClass | null },
+  currency: string,
+): Pick<CustomerPatch, 'creditLimitMinor' | 'depositBp' | 'earlyDiscount' | 'riskClass'> {
+  const out: Pick<CustomerPatch, 'creditLimitMinor' | 'depositBp' | 'earlyDiscount' | 'riskClass'> = {};
+  if (b.creditLimit !== undefined) out.creditLimitMinor = b.creditLimit === null ? null : parseAmount(b.creditLimit, currency, { field: 'creditLimit' });
+  if (b.depositPercent !== undefined) out.depositBp = b.depositPercent === null ? null : parsePercent(b.depositPercent, 'depositPercent');
+  if (b.earlyPaymentDiscount !== undefined) {
+    out.earlyDiscount = b.earlyPaymentDiscount === null ? null : { bp: parsePercent(b.earlyPaymentDiscount.percent, 'earlyPaymentDiscount.percent', 50), withinDays: b.earlyPaymentDiscount.withinDays };
+  }
+  if (b.riskClass !== undefined) out.riskClass = b.riskClass;
+  return out;
+}
+
+/** A customer as the API shows it: rates as percentages, with its exposure against its limit. */
+export async function apiCustomer(q: Queryable, orgId: string, c: Awaited<ReturnType<typeof getCustomer>>) {
+  const { depositBp, earlyDiscount, ...rest } = c;
+  return {
+    ...rest,
+    depositPercent: depositBp === null ? null : formatPercent(depositBp),
+    earlyPaymentDiscount: earlyDiscount ? { percent: formatPercent(earlyDiscount.bp), withinDays: earlyDiscount.withinDays } : null,
+    exposure: await customerExposure(q, orgId, c.id),
+  };
+}
+
 const camel = (r: Row) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase()), v]));
 
 export const ledgerRoutes: RouteDef[] = [
@@ -152,24 +209,45 @@ export const ledgerRoutes: RouteDef[] = [
     response: page(Customer),
     handler: async ({ q, orgId, query }) => {
       const rows = await q.query<Row>(
-        `SELECT id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, tags, segment, credit_limit_minor
+        `SELECT id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, tags, segment, credit_limit_minor,
+                deposit_bp, early_discount_bp, early_discount_days, risk_class
            FROM customers WHERE organisation_id = $1
             AND ($2::text IS NULL OR lower(legal_name) LIKE '%' || lower($5) || '%' OR external_id = $2 OR siren = $2)
             AND ($3::bigint IS NULL OR id > $3) ORDER BY id LIMIT $4`,
         [orgId, query.search ?? null, decodeCursor(query.cursor), query.limit + 1, escapeLike(query.search ?? '')],
       );
-      return paged(rows.map(camel) as { id: bigint }[], query.limit);
+      const shown = rows.map(({ deposit_bp, early_discount_bp, early_discount_days, ...r }) => ({
+        ...camel(r),
+        depositPercent: deposit_bp == null ? null : formatPercent(Number(deposit_bp)),
+        earlyPaymentDiscount: early_discount_bp == null ? null : { percent: formatPercent(Number(early_discount_bp)), withinDays: Number(early_discount_days) },
+      }));
+      return paged(shown as unknown as { id: bigint }[], query.limit);
     },
   }),
   route({
     method: 'post', path: '/api/v1/customers', operationId: 'createCustomer', summary: 'Create a customer with its contacts', tag: 'customers', scope: 'write',
     body: CustomerIn, response: CustomerDetail, errors: [409],
-    handler: async ({ q, orgId, body }) => createCustomer(q, orgId, body),
+    handler: async ({ q, orgId, org, body }) => {
+      const { creditLimit: _l, depositPercent: _d, earlyPaymentDiscount: _e, riskClass: _r, ...fields } = body;
+      return apiCustomer(q, orgId, await createCustomer(q, orgId, { ...fields, ...creditPolicyOf(body, org.currency) }));
+    },
   }),
   route({
-    method: 'get', path: '/api/v1/customers/{id}', operationId: 'getCustomer', summary: 'A customer and its contacts', tag: 'customers', scope: 'read',
+    method: 'get', path: '/api/v1/customers/{id}', operationId: 'getCustomer', summary: 'A customer, its contacts, credit policy and exposure', tag: 'customers', scope: 'read',
     params: IdParams, response: CustomerDetail,
-    handler: async ({ q, orgId, params }) => getCustomer(q, orgId, BigInt(params.id)),
+    handler: async ({ q, orgId, params }) => apiCustomer(q, orgId, await getCustomer(q, orgId, BigInt(params.id))),
+  }),
+  route({
+    method: 'patch', path: '/api/v1/customers/{id}', operationId: 'updateCustomer',
+    summary: 'Change a customer: fields given are set (null clears), others kept; a limit now exceeded raises customer.credit_limit_exceeded', tag: 'customers', scope: 'write',
+    params: IdParams, body: CustomerPatchIn, response: CustomerDetail, errors: [404],
+    handler: async ({ q, orgId, org, params, body, today }) => {
+      const { creditLimit: _l, depositPercent: _d, earlyPaymentDiscount: _e, riskClass: _r, ...fields } = body;
+      const id = BigInt(params.id);
+      const updated = await updateCustomer(q, orgId, id, { ...fields, ...creditPolicyOf(body, org.currency) });
+      await checkCreditLimits(q, orgId, today, [id]);
+      return apiCustomer(q, orgId, updated);
+    },
   }),
   route({
     method: 'get', path: '/api/v1/customers/{id}/contacts', operationId: 'listContacts', summary: "A customer's contacts", tag: 'contacts', scope: 'read',
@@ -214,13 +292,14 @@ export const ledgerRoutes: RouteDef[] = [
   route({
     method: 'post', path: '/api/v1/invoices', operationId: 'createInvoice', summary: 'Create an invoice', tag: 'invoices', scope: 'write',
     body: InvoiceIn, response: Invoice, errors: [409, 404],
-    handler: async ({ q, orgId, org, body }) => {
+    handler: async ({ q, orgId, org, body, today }) => {
       const currency = body.currency ?? org.currency;
       const incl = parseAmount(body.amountInclTax, currency, { field: 'amountInclTax' });
       const invoice = await createInvoice(q, orgId, {
         customerId: BigInt(body.customerId), number: body.number, externalId: body.externalId ?? null, issueDate: body.issueDate, dueDate: body.dueDate, currency,
         amountInclTaxMinor: incl, amountExclTaxMinor: body.amountExclTax ? parseAmount(body.amountExclTax, currency, { field: 'amountExclTax' }) : incl,
       });
+      await checkCreditLimits(q, orgId, today, [invoice.customerId]);
       if (body.lastReminder) {
         if (body.lastReminder.sentOn < body.issueDate) throw validation(E('reminder_before_issue'), { field: 'lastReminder.sentOn' });
         await recordOutsideReminders(q, orgId, [{ number: invoice.number, level: body.lastReminder.level, on: body.lastReminder.sentOn as CalendarDate }]);

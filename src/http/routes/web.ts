@@ -44,6 +44,9 @@ import {
 import { acknowledgesAgreements, setAcknowledgeAgreements } from '../../engine/acknowledgements.ts';
 import { ACTIVE_PAUSE, COVERS } from '../../engine/planner-input.ts';
 import { customerCalendar } from '../../engine/preview.ts';
+import { checkCreditLimits, customerExposure, hasOpenCreditAlert, openCreditAlerts } from '../../risk/credit.ts';
+import { formatPercent, parseRiskClass } from '../../domain/credit-policy.ts';
+import { creditPolicyOf } from './ledger.ts';
 import { assignScenario, createScenario, ensureBuiltinScenarios, listScenarios, loadAssignments, resolveScenario, updateScenario } from '../../engine/scenarios.ts';
 import type { Lang } from '../../i18n/index.ts';
 import { PermanentContentError, type RenderedAction, renderAction } from '../../delivery/content.ts';
@@ -60,7 +63,7 @@ import { createSubscription, deleteSubscription, listSubscriptions, WEBHOOK_EVEN
 import { getBranding, loadTemplateOverrides, resetTemplate, saveBranding, saveTemplate } from '../../documents/repo.ts';
 import { ERROR_CODES, isRelanceError, notFound, RelanceError, validation } from '../../errors.ts';
 import { getContractRate, listRateOverrides, loadRateTables, ratesAreTheOperators, setContractRate } from '../../law/rates-repo.ts';
-import { customerLedger, getCustomer, getInvoice, getOrganisation, type Organisation, updateOrganisation } from '../../ledger/repo.ts';
+import { type CustomerPatch, customerLedger, getCustomer, getInvoice, getOrganisation, type Organisation, updateCustomer, updateOrganisation } from '../../ledger/repo.ts';
 import { type HttpOptions, json, requestLang } from '../app.ts';
 import { computeKpis } from './misc.ts';
 import { AGING_BUCKETS } from '../../domain/kpi.ts';
@@ -72,6 +75,7 @@ const E = defineErrors('web', {
   sign_in: { fr: "connectez-vous d’abord", en: "sign in first" },
   role: { fr: "le rôle {role} ne permet pas de faire ceci", en: "the {role} role may not do this" },
   json: { fr: "le corps de la requête doit être du JSON", en: "the request body must be JSON" },
+  days: { fr: "{field} : un nombre de jours entre 0 et 365", en: "{field}: a number of days from 0 to 365" },
   json_object: { fr: "le corps de la requête doit être un objet JSON ({…})", en: "the request body must be a JSON object ({…})" },
   int_query: { fr: "{name} doit être un nombre entier de {min} à {max}", en: "{name} must be a whole number from {min} to {max}" },
   number: { fr: "{name} doit être un nombre", en: "{name} must be a number" },
@@ -182,6 +186,12 @@ const minorOf = (v: unknown, field: string): Minor => {
   if (typeof v === 'string' && /^-?\d{1,18}$/.test(v)) return assertAmountInRange(BigInt(v), v, 'EUR', { field });
   if (typeof v === 'number' && Number.isSafeInteger(v)) return assertAmountInRange(BigInt(v), String(v), 'EUR', { field });
   throw validation(E('minor', { field }), { field });
+};
+
+const wholeDays = (v: unknown, field: string): number => {
+  const n = typeof v === 'number' ? v : /^\s*\d{1,3}\s*$/.test(String(v ?? '')) ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 365) throw validation(E('days', { field }), { field });
+  return n;
 };
 
 const dateOf = (v: unknown, field: string): CalendarDate => calendarDate(String(v ?? ''), { field });
@@ -718,6 +728,7 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     );
     const bank = await staleBankGuard(db, p.orgId, today, org.timeZone);
     const warnings = await rateWarnings(db, p.orgId, today, await loadRateTables(db));
+    const creditAlerts = await openCreditAlerts(db, p.orgId);
     const withAmount = (a: OutboxRow) => ({ ...a, openMinor: String(amounts.get(String(a.id))?.open ?? 0n), currency: amounts.get(String(a.id))?.currency ?? org.currency });
     return json({
       today,
@@ -743,6 +754,15 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       // Escalation deadlines (a claim to declare, a credit insurer to notify) are shown with the other tasks.
       otherTasks: tasks.filter((t) => t.kind !== 'broken_promise' && t.kind !== 'missed_instalment').map(taskJson),
       disputes: disputes.map((d) => ({ id: String(d.id), customerId: String(d.customer_id), customerName: d.legal_name, invoiceIds: d.invoice_ids === null ? null : (d.invoice_ids as unknown[]).map(String), invoice: d.number, reason: d.reason, openedOn: d.opened_on })),
+      creditAlerts: creditAlerts.map((a) => ({
+        id: String(a.id),
+        customerId: String(a.customerId),
+        customerName: a.customerName,
+        raisedOn: a.raisedOn,
+        exposureMinor: String(a.exposureNowMinor),
+        limitMinor: String(a.limitMinor),
+        currency: org.currency,
+      })),
       followups: followups.map((f) => ({ id: String(f.id), kind: f.kind, customerId: String(f.customer_id), customerName: f.legal_name, note: f.note, createdAt: f.created_at })),
     });
   });
@@ -978,7 +998,8 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     await db.tx((q) => ensureBuiltinScenarios(q, p.orgId, org.language));
     const calendar = await customerCalendar(db, p.orgId, id, today);
     const assignments = await loadAssignments(db, p.orgId);
-    const scenario = resolveScenario(assignments, null, id, customer.tags, customer.segment);
+    const exposure = await customerExposure(db, p.orgId, id);
+    const scenario = resolveScenario(assignments, null, id, customer.tags, customer.segment, { overLimit: await hasOpenCreditAlert(db, p.orgId, id), riskClass: customer.riskClass });
     const pauses = await db.query<Record<string, unknown>>(
       `SELECT p.id, p.invoice_ids, p.reason, p.starts_on, p.ends_on, p.lifted_on, p.note, ${ACTIVE_PAUSE('p', '$3::date')} AS active,
               (SELECT array_agg(i.number ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS invoices
@@ -994,6 +1015,21 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       openItems: ledger.openItems,
       calendar,
       scenario: { key: scenario.key, name: scenario.name, assigned: assignments.byCustomer.get(id) === scenario.id },
+      // The credit policy as typed back in its form (percentages), and the exposure against the limit.
+      credit: {
+        creditLimitMinor: customer.creditLimitMinor === null ? null : String(customer.creditLimitMinor),
+        paymentTermsDays: customer.paymentTermsDays,
+        depositPercent: customer.depositBp === null ? null : formatPercent(customer.depositBp),
+        earlyPaymentDiscount: customer.earlyDiscount ? { percent: formatPercent(customer.earlyDiscount.bp), withinDays: customer.earlyDiscount.withinDays } : null,
+        riskClass: customer.riskClass,
+        exposure: {
+          openMinor: String(exposure.openMinor),
+          ordersMinor: String(exposure.ordersMinor),
+          exposureMinor: String(exposure.exposureMinor),
+          headroomMinor: exposure.headroomMinor === null ? null : String(exposure.headroomMinor),
+          overLimit: exposure.overLimit,
+        },
+      },
       scenarios: [...assignments.scenarios.values()].map((s) => ({ key: s.key, name: s.name })),
       // What each pause covers: its invoices (numbers), or the whole customer (invoices null).
       pauses: pauses.map((x) => ({
@@ -1070,6 +1106,30 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   customerWrite('/scenario', async (q, p, id, today, b) => {
     await assignScenario(q, p.orgId, String(b.scenario ?? ''), { customerId: id });
     return replanAfterScenarioChange(q, p.orgId, today);
+  });
+  customerWrite('/credit-policy', async (q, p, id, today, b) => {
+    const org = await getOrganisation(q, p.orgId);
+    const patch: CustomerPatch = creditPolicyOf(
+      {
+        creditLimit: b.creditLimit === undefined ? undefined : b.creditLimit === null || b.creditLimit === '' ? null : String(b.creditLimit),
+        depositPercent: b.depositPercent === undefined ? undefined : b.depositPercent === null || b.depositPercent === '' ? null : String(b.depositPercent),
+        earlyPaymentDiscount:
+          b.earlyPaymentDiscount === undefined
+            ? undefined
+            : b.earlyPaymentDiscount === null
+              ? null
+              : {
+                  percent: String((b.earlyPaymentDiscount as Record<string, unknown>).percent ?? ''),
+                  withinDays: wholeDays((b.earlyPaymentDiscount as Record<string, unknown>).withinDays, 'earlyPaymentDiscount.withinDays'),
+                },
+        riskClass: b.riskClass === undefined ? undefined : parseRiskClass(b.riskClass === null ? null : String(b.riskClass)),
+      },
+      org.currency,
+    );
+    if (b.paymentTermsDays !== undefined) patch.paymentTermsDays = wholeDays(b.paymentTermsDays, 'paymentTermsDays');
+    await updateCustomer(q, p.orgId, id, patch);
+    const raised = await checkCreditLimits(q, p.orgId, today, [id]);
+    return { creditLimitExceeded: raised.length > 0 };
   });
   customerWrite('/notes', async (q, p, id, _today, b) => {
     const text = String(b.body ?? '').trim();

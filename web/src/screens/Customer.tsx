@@ -63,7 +63,22 @@ interface CustomerData {
   pauses: { id: string; reason: string; startsOn: string; endsOn: string | null; liftedOn: string | null; note: string | null; active: boolean; invoiceIds: string[] | null; invoices: string[] | null }[];
   paused: boolean;
   timeline: TimelineItem[];
+  credit: {
+    creditLimitMinor: string | null;
+    paymentTermsDays: number;
+    depositPercent: string | null;
+    earlyPaymentDiscount: { percent: string; withinDays: number } | null;
+    riskClass: 'low' | 'medium' | 'high' | null;
+    exposure: { openMinor: string; ordersMinor: string; exposureMinor: string; headroomMinor: string | null; overLimit: boolean };
+  };
 }
+
+/** Minor units as the decimal people type back ("500000" → "5000.00"). */
+const decimalOf = (minor: string): string => {
+  const neg = minor.startsWith('-');
+  const digits = (neg ? minor.slice(1) : minor).padStart(3, '0');
+  return `${neg ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+};
 
 
 export function Customer() {
@@ -73,7 +88,7 @@ export function Customer() {
   const qc = useQueryClient();
   const { customerId } = useParams({ from: '/app/customers/$customerId' });
   const q = useQuery({ queryKey: ['customer', customerId], queryFn: () => api<CustomerData>(`/api/app/customers/${customerId}`) });
-  const [dialog, setDialog] = useState<null | 'promise' | 'dispute' | 'plan' | 'pause' | 'penalties' | 'note'>(null);
+  const [dialog, setDialog] = useState<null | 'promise' | 'dispute' | 'plan' | 'pause' | 'penalties' | 'note' | 'credit'>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const act = useMutation({
     mutationFn: (v: { path: string; body?: unknown }) => api(`/api/app/customers/${customerId}${v.path}`, { body: v.body ?? {} }),
@@ -105,6 +120,11 @@ export function Customer() {
           {c.siren ? ` · SIREN ${c.siren}` : ''}
           {c.externalId ? ` · ${c.externalId}` : ''} · {t('customer.terms', { n: c.paymentTermsDays })}
         </span>
+        {d.credit.exposure.overLimit && (
+          <span className="pill bad" data-testid="over-limit-badge">
+            {t('credit.overBadge')}
+          </span>
+        )}
         {activePauses.map((p) => (
           <span className="pill warn" data-testid="paused-badge" key={p.id}>
             {t('customer.pausedCovers', { covers: p.invoices ? p.invoices.join(', ') : t('customer.wholeCustomer') })}
@@ -146,6 +166,33 @@ export function Customer() {
                 </option>
               ))}
             </select>
+          )}
+        </section>
+        <section className="card" data-testid="credit-policy">
+          <div className="kpi-label">{t('credit.title')}</div>
+          <div className="small">
+            {t('credit.limit')}: <span data-testid="credit-limit">{d.credit.creditLimitMinor === null ? t('credit.noLimit') : money(d.credit.creditLimitMinor, d.currency, lang)}</span>
+          </div>
+          <div className="small">
+            {t('credit.exposure')}: <strong data-testid="credit-exposure">{money(d.credit.exposure.exposureMinor, d.currency, lang)}</strong> (
+            {t('credit.exposureDetail', { open: money(d.credit.exposure.openMinor, d.currency, lang), orders: money(d.credit.exposure.ordersMinor, d.currency, lang) })})
+          </div>
+          {d.credit.exposure.headroomMinor !== null && (
+            <div className={`small ${d.credit.exposure.overLimit ? 'error' : 'muted'}`} data-testid="credit-headroom">
+              {d.credit.exposure.overLimit
+                ? t('credit.overLimit', { over: money(String(-BigInt(d.credit.exposure.headroomMinor)), d.currency, lang) })
+                : t('credit.headroom', { headroom: money(d.credit.exposure.headroomMinor, d.currency, lang) })}
+            </div>
+          )}
+          <div className="small muted">
+            {t('credit.riskClass')}: {t(`credit.riskClass.${d.credit.riskClass ?? 'none'}` as MessageKey)}
+            {d.credit.depositPercent ? ` · ${t('credit.depositShown', { percent: d.credit.depositPercent })}` : ''}
+            {d.credit.earlyPaymentDiscount ? ` · ${t('credit.discountShown', { percent: d.credit.earlyPaymentDiscount.percent, days: d.credit.earlyPaymentDiscount.withinDays })}` : ''}
+          </div>
+          {writer && (
+            <button type="button" onClick={() => setDialog('credit')} data-testid="edit-credit">
+              {t('credit.edit')}
+            </button>
           )}
         </section>
         <section className="card">
@@ -320,6 +367,56 @@ export function Customer() {
         </Dialog>
       )}
       {dialog === 'plan' && <PlanDialog items={d.openItems} today={d.today} pending={act.isPending} onClose={() => setDialog(null)} onSubmit={(b) => act.mutate({ path: '/payment-plan', body: b })} />}
+      {dialog === 'credit' && (
+        <Dialog
+          title={t('credit.edit')}
+          onClose={() => setDialog(null)}
+          pending={act.isPending}
+          onSubmit={(f) => {
+            const pct = String(f.get('discountPercent') ?? '').trim();
+            act.mutate({
+              path: '/credit-policy',
+              body: {
+                creditLimit: String(f.get('creditLimit') ?? '').trim() || null,
+                paymentTermsDays: String(f.get('paymentTermsDays') ?? ''),
+                depositPercent: String(f.get('depositPercent') ?? '').trim() || null,
+                earlyPaymentDiscount: pct ? { percent: pct, withinDays: String(f.get('discountDays') ?? '') } : null,
+                riskClass: String(f.get('riskClass') ?? '') || null,
+              },
+            });
+          }}
+        >
+          <label>
+            {t('credit.limit')}
+            <input name="creditLimit" inputMode="decimal" defaultValue={d.credit.creditLimitMinor === null ? '' : decimalOf(d.credit.creditLimitMinor)} data-testid="credit-limit-input" />
+          </label>
+          <label>
+            {t('credit.terms')}
+            <input name="paymentTermsDays" inputMode="numeric" required defaultValue={String(d.credit.paymentTermsDays)} />
+          </label>
+          <label>
+            {t('credit.deposit')}
+            <input name="depositPercent" inputMode="decimal" defaultValue={d.credit.depositPercent ?? ''} />
+          </label>
+          <label>
+            {t('credit.discountPercent')}
+            <input name="discountPercent" inputMode="decimal" defaultValue={d.credit.earlyPaymentDiscount?.percent ?? ''} />
+          </label>
+          <label>
+            {t('credit.discountDays')}
+            <input name="discountDays" inputMode="numeric" defaultValue={d.credit.earlyPaymentDiscount ? String(d.credit.earlyPaymentDiscount.withinDays) : ''} />
+          </label>
+          <label>
+            {t('credit.riskClass')}
+            <select name="riskClass" defaultValue={d.credit.riskClass ?? ''} data-testid="risk-class-select">
+              <option value="">{t('credit.riskClass.none')}</option>
+              <option value="low">{t('credit.riskClass.low')}</option>
+              <option value="medium">{t('credit.riskClass.medium')}</option>
+              <option value="high">{t('credit.riskClass.high')}</option>
+            </select>
+          </label>
+        </Dialog>
+      )}
       {dialog === 'note' && (
         <Dialog title={t('customer.note')} onClose={() => setDialog(null)} pending={act.isPending} onSubmit={(f) => act.mutate({ path: '/notes', body: { body: f.get('body') } })}>
           <label className="wide">

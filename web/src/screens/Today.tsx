@@ -58,6 +58,7 @@ interface TodayData {
   missedInstalments: TaskRow[];
   disputes: { id: string; customerId: string; customerName: string; invoice: string | null; reason: string; openedOn: string }[];
   followups: { id: string; kind: string; customerId: string; customerName: string; note: string | null; createdAt: string }[];
+  creditAlerts?: { id: string; customerId: string; customerName: string; raisedOn: string; exposureMinor: string; limitMinor: string; currency: string }[];
 }
 
 
@@ -348,6 +349,29 @@ export function Today() {
           </tbody>
         </table>
       </CountedCard>
+
+      {(d.creditAlerts?.length ?? 0) > 0 && (
+        <section className="card" data-testid="credit-alerts">
+          <h2>
+            {t('today.creditAlerts')} ({d.creditAlerts!.length})
+          </h2>
+          <ul className="timeline">
+            {d.creditAlerts!.map((a) => (
+              <li key={a.id} data-testid="credit-alert">
+                <span className="when">{date(a.raisedOn, lang)}</span>
+                <span>
+                  <Link to="/customers/$customerId" params={{ customerId: a.customerId }}>
+                    {a.customerName}
+                  </Link>
+                </span>
+                <span className="small error">
+                  {t('today.creditAlertLine', { exposure: money(a.exposureMinor, a.currency, lang), limit: money(a.limitMinor, a.currency, lang) })}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
 
       {d.followups.length > 0 && (
         <section className="card">

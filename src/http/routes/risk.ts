@@ -1,0 +1,64 @@
+/** /api/v1 credit policy and risk: orders announced (exposure), the stricter scenarios of the credit policy. */
+import { z } from 'zod';
+import { parseAmount } from '../../domain/money.ts';
+import { POLICY_TRIGGERS } from '../../domain/credit-policy.ts';
+import { announceOrder, closeOrder, listPolicyScenarios, setPolicyScenario } from '../../risk/credit.ts';
+import { ensureBuiltinScenarios } from '../../engine/scenarios.ts';
+import { Currency, DecimalAmount, Id, IdParams, MinorString, route, type RouteDef } from './define.ts';
+
+const Order = z.object({
+  id: z.string(),
+  customerId: z.string(),
+  externalId: z.string(),
+  currency: z.string(),
+  amountMinor: MinorString,
+  announcedOn: z.string(),
+  closedOn: z.string().nullable(),
+});
+const Alert = z.object({ customerId: z.string(), exposureMinor: MinorString, creditLimitMinor: MinorString, raisedOn: z.string() });
+const PolicyScenarios = z.object({
+  scenarios: z.array(z.object({ trigger: z.enum(POLICY_TRIGGERS), scenarioKey: z.string(), scenarioName: z.string() })),
+});
+const ScenarioKey = z.string().min(1).max(100).nullable().optional();
+
+export const riskRoutes: RouteDef[] = [
+  route({
+    method: 'post', path: '/api/v1/orders', operationId: 'announceOrder',
+    summary: "Announce an order not invoiced yet: it counts in the customer's exposure until closed (same externalId: its amount is updated)", tag: 'credit', scope: 'write',
+    body: z.object({ customerId: Id, externalId: z.string().min(1).max(100), amount: DecimalAmount, currency: Currency.optional() }),
+    response: z.object({ order: Order, creditLimitExceeded: Alert.nullable() }), errors: [404],
+    handler: async ({ q, orgId, org, body, today }) => {
+      const currency = body.currency ?? org.currency;
+      const { order, alert } = await announceOrder(
+        q, orgId,
+        { customerId: BigInt(body.customerId), externalId: body.externalId, currency, amountMinor: parseAmount(body.amount, currency, { field: 'amount' }), orgCurrency: org.currency },
+        today,
+      );
+      return { order, creditLimitExceeded: alert ? { customerId: String(alert.customerId), exposureMinor: alert.exposureMinor, creditLimitMinor: alert.limitMinor, raisedOn: alert.raisedOn } : null };
+    },
+  }),
+  route({
+    method: 'post', path: '/api/v1/orders/{id}/close', operationId: 'closeOrder', summary: 'The order was invoiced or cancelled: it leaves the exposure', tag: 'credit', scope: 'write',
+    params: IdParams, response: Order, errors: [404],
+    handler: async ({ q, orgId, params, today }) => closeOrder(q, orgId, BigInt(params.id), today),
+  }),
+  route({
+    method: 'get', path: '/api/v1/credit-policy', operationId: 'getCreditPolicy', summary: 'The stricter scenarios for customers over their limit or in a risk class', tag: 'credit', scope: 'read',
+    response: PolicyScenarios,
+    handler: async ({ q, orgId }) => ({ scenarios: await listPolicyScenarios(q, orgId) }),
+  }),
+  route({
+    method: 'put', path: '/api/v1/credit-policy', operationId: 'setCreditPolicy',
+    summary: 'Choose the stricter scenario (by key) for customers over their limit (overLimit) or in a risk class (medium, high); null removes it, absent keeps it', tag: 'credit', scope: 'admin',
+    body: z
+      .object({ overLimit: ScenarioKey, medium: ScenarioKey, high: ScenarioKey })
+      .refine((b) => b.overLimit !== undefined || b.medium !== undefined || b.high !== undefined, { message: 'give overLimit, medium or high', path: ['overLimit'] }), response: PolicyScenarios, errors: [404],
+    handler: async ({ q, orgId, org, body }) => {
+      await ensureBuiltinScenarios(q, orgId, org.language);
+      for (const [trigger, key] of [['over_limit', body.overLimit], ['medium', body.medium], ['high', body.high]] as const) {
+        if (key !== undefined) await setPolicyScenario(q, orgId, trigger, key);
+      }
+      return { scenarios: await listPolicyScenarios(q, orgId) };
+    },
+  }),
+];
