@@ -219,6 +219,24 @@ describe('web app in chromium', () => {
     await shot('10b-scenario-duplicated');
   });
 
+  it('shows the escalation prerequisites with their defaults in the scenario editor, and saves a longer formal-notice deadline', async () => {
+    const opts = page.getByTestId('escalation-options');
+    expect(await opts.locator('input[name=formalNoticeNeedsReminder]').isChecked()).toBe(true);
+    expect(await opts.locator('input[name=handoverNeedsFormalNotice]').isChecked()).toBe(true);
+    expect(await opts.locator('input[name=formalNoticeDeadlineDays]').inputValue()).toBe('8');
+    expect(await opts.locator('input[name=postalDelayWorkingDays]').inputValue()).toBe('2');
+    expect(await opts.textContent()).toContain('Une mise en demeure exige une relance effectivement envoyée');
+    await opts.locator('input[name=formalNoticeDeadlineDays]').fill('15');
+    await page.getByTestId('save-scenario').click();
+    await page.getByTestId('save-scenario').filter({ hasText: '3' }).waitFor();
+    const [row] = await server.db.query<{ definition: { options: { escalation: Record<string, unknown> } } }>(
+      `SELECT definition FROM scenarios WHERE organisation_id = $1 AND key = 'batiment-strict'`,
+      [server.orgId],
+    );
+    expect(row!.definition.options.escalation).toEqual({ formalNoticeNeedsReminder: true, handoverNeedsFormalNotice: true, formalNoticeDeadlineDays: 15, postalDelayWorkingDays: 2 });
+    await shot('10c-scenario-escalation');
+  });
+
   it('finds customers by the beginning of a word of their name, accents or not', async () => {
     const [c] = await server.db.query<{ id: bigint; legal_name: string }>(
       `SELECT id, legal_name FROM customers WHERE organisation_id = $1 AND legal_name ~ '[éèàç]' ORDER BY id LIMIT 1`,

@@ -404,6 +404,17 @@ export const MESSAGES = defineMessages({
   'scenario.holidays': { fr: 'Calendrier des jours fériés', en: 'Holiday calendar' },
   'scenario.workingDays': { fr: 'Jours ouvrés uniquement', en: 'Working days only' },
   'scenario.steps': { fr: 'Étapes', en: 'Steps' },
+  'scenario.escalation': { fr: 'Conditions d’escalade', en: 'Escalation prerequisites' },
+  'scenario.esc.needsReminder': {
+    fr: 'Une mise en demeure exige une relance effectivement envoyée pour la facture, et l’écart minimum depuis',
+    en: 'A formal notice needs a reminder actually sent for the invoice, and the minimum gap since',
+  },
+  'scenario.esc.needsNotice': {
+    fr: 'Une transmission (et un dernier appel après la mise en demeure) exige une mise en demeure envoyée et son délai expiré',
+    en: 'A handover (and a final call after the notice) needs a formal notice sent and its deadline passed',
+  },
+  'scenario.esc.deadline': { fr: 'Délai laissé par la mise en demeure (jours)', en: 'Deadline the formal notice gives (days)' },
+  'scenario.esc.postal': { fr: 'Acheminement postal (jours ouvrés)', en: 'Postal delay (working days)' },
   'scenario.offset': { fr: 'Jour (J±)', en: 'Day (D±)' },
   'scenario.tone': { fr: 'Ton', en: 'Tone' },
   'scenario.fallback': { fr: 'Repli', en: 'Fallback' },

@@ -17,9 +17,24 @@ interface Step {
   conditions?: { customerKind?: 'business' | 'consumer'; minOverdueMinor?: Record<string, string>; tags?: string[] };
 }
 interface Definition {
-  options: { workingDaysOnly: boolean; holidayCalendar: string; window: { start: string; end: string }; minGapDays: number; grouping: 'per_customer' | 'per_invoice' };
+  options: {
+    workingDaysOnly: boolean;
+    holidayCalendar: string;
+    window: { start: string; end: string };
+    minGapDays: number;
+    grouping: 'per_customer' | 'per_invoice';
+    escalation?: Partial<Escalation>;
+  };
   steps: Step[];
 }
+/** The escalation prerequisites of a scenario (src/domain/engine/escalation.ts); absent: these defaults. */
+interface Escalation {
+  formalNoticeNeedsReminder: boolean;
+  handoverNeedsFormalNotice: boolean;
+  formalNoticeDeadlineDays: number;
+  postalDelayWorkingDays: number;
+}
+const ESCALATION_DEFAULTS: Escalation = { formalNoticeNeedsReminder: true, handoverNeedsFormalNotice: true, formalNoticeDeadlineDays: 8, postalDelayWorkingDays: 2 };
 interface ScenarioRow {
   id: string;
   key: string;
@@ -85,6 +100,8 @@ export function Scenarios() {
   if (!current || !def) return null;
   const L = list.data;
   const admin = can(me.data, 'admin');
+  const esc: Escalation = { ...ESCALATION_DEFAULTS, ...def.options.escalation };
+  const setEsc = (patch: Partial<Escalation>) => setDef({ ...def, options: { ...def.options, escalation: { ...esc, ...patch } } });
   const setStep = (i: number, patch: Partial<Step>) => setDef({ ...def, steps: def.steps.map((s, k) => (k === i ? { ...s, ...patch } : s)) });
   return (
     <div className="page" data-testid="scenarios">
@@ -167,6 +184,25 @@ export function Scenarios() {
             <label className="inline">
               <input type="checkbox" checked={def.options.workingDaysOnly} onChange={(e) => setDef({ ...def, options: { ...def.options, workingDaysOnly: e.target.checked } })} />
               {t('scenario.workingDays')}
+            </label>
+          </div>
+          <h3>{t('scenario.escalation')}</h3>
+          <div className="form" data-testid="escalation-options">
+            <label className="inline wide">
+              <input type="checkbox" name="formalNoticeNeedsReminder" checked={esc.formalNoticeNeedsReminder} onChange={(e) => setEsc({ formalNoticeNeedsReminder: e.target.checked })} />
+              {t('scenario.esc.needsReminder')}
+            </label>
+            <label className="inline wide">
+              <input type="checkbox" name="handoverNeedsFormalNotice" checked={esc.handoverNeedsFormalNotice} onChange={(e) => setEsc({ handoverNeedsFormalNotice: e.target.checked })} />
+              {t('scenario.esc.needsNotice')}
+            </label>
+            <label>
+              {t('scenario.esc.deadline')}
+              <input type="number" name="formalNoticeDeadlineDays" min={1} max={60} value={esc.formalNoticeDeadlineDays} onChange={(e) => setEsc({ formalNoticeDeadlineDays: Number(e.target.value) })} />
+            </label>
+            <label>
+              {t('scenario.esc.postal')}
+              <input type="number" name="postalDelayWorkingDays" min={0} max={10} value={esc.postalDelayWorkingDays} onChange={(e) => setEsc({ postalDelayWorkingDays: Number(e.target.value) })} />
             </label>
           </div>
           <h3>{t('scenario.steps')}</h3>
