@@ -21,6 +21,7 @@ import { openDispute, createPause } from '../src/engine/events.ts';
 import type { CalendarDate } from '../src/domain/dates.ts';
 import { dbTargets } from './db.ts';
 import { proposeWriteOff, recordProceeding } from '../src/escalation/insolvency.ts';
+import { handOver } from '../src/escalation/handover.ts';
 
 const NOW = new Date('2026-03-15T09:00:00Z');
 const TODAY = '2026-03-15' as CalendarDate;
@@ -53,6 +54,10 @@ async function proceeding(fx: Fx): Promise<string> {
   const customerId = BigInt(await debtor(fx));
   const r = await fx.db.tx((q) => recordProceeding(q, fx.org, { customerId, kind: 'liquidation', judgmentDate: '2026-03-02', publicationDate: '2026-03-06' }, TODAY));
   return String(r.proceeding.id);
+}
+async function handover(fx: Fx): Promise<string> {
+  const customerId = BigInt(await debtor(fx));
+  return String((await fx.db.tx((q) => handOver(q, fx.org, { customerId, allOpenInvoices: true, agentKind: 'lawyer', agentName: 'Me Durand', by: 'test' }, TODAY))).handover.id);
 }
 async function writeOffRequest(fx: Fx): Promise<string> {
   const customerId = BigInt(await debtor(fx));
@@ -135,6 +140,12 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   getKpis: async () => ({}),
   listWebhooks: async () => ({}),
   createWebhook: async () => ({ body: { url: 'https://erp.example.com/hooks', events: ['invoice.paid', 'dispute.opened'] } }),
+  listHandovers: async () => ({}),
+  createHandover: async (fx) => ({ body: { customerId: await debtor(fx), allOpenInvoices: true, agentKind: 'agency', agentName: 'Recouvrement Rhône SAS' } }),
+  getHandover: async (fx) => ({ params: { id: await handover(fx) } }),
+  exportHandover: async (fx) => ({ params: { id: await handover(fx) } }),
+  exportHandoverCsv: async (fx) => ({ params: { id: await handover(fx) } }),
+  reportHandover: async (fx) => ({ params: { id: await handover(fx) }, body: { reference: `R-${fx.next()}`, payment: { amount: '200.00', paidOn: '2026-03-14' }, fees: '20.00' } }),
   listInsolvencyProceedings: async () => ({}),
   recordInsolvencyProceeding: async (fx) => ({ body: { customerId: await debtor(fx), kind: 'receivership', judgmentDate: '2026-03-10', publicationDate: '2026-03-13', representativeName: 'Me Martin' } }),
   getInsolvencyProceeding: async (fx) => ({ params: { id: await proceeding(fx) } }),

@@ -26,6 +26,7 @@ import {
 import { validation } from '../../errors.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { loadRateTables } from '../../law/rates-repo.ts';
+import { AGENT_KINDS, handOver, handoverCsv, handoverExport, listHandovers, reportHandover, resumeAfterHandover } from '../../escalation/handover.ts';
 import { getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
 import { cliLang } from '../exit.ts';
@@ -36,6 +37,8 @@ const E = defineErrors('cli-escalation', {
   amount: { fr: '--amount attend FACTURE=MONTANT, par exemple F-12=1500.00, reçu « {value} »', en: '--amount takes INVOICE=AMOUNT, e.g. F-12=1500.00, got "{value}"' },
   target: { fr: 'indiquez --proceeding ou --customer', en: 'give --proceeding or --customer' },
   months: { fr: '{option} attend un nombre entier de mois, reçu « {value} »', en: '{option} takes a whole number of months, got "{value}"' },
+  agent_kind: { fr: '--kind doit valoir l’une de ces valeurs : {allowed}', en: '--kind must be one of {allowed}' },
+  format: { fr: '--format doit valoir csv ou json', en: '--format must be csv or json' },
 });
 
 const M = defineMessages({
@@ -62,6 +65,13 @@ const M = defineMessages({
   vat_total: { fr: '  Total : {ttc} TTC, TVA {vat}, HT {ht}', en: '  Total: {ttc} incl. tax, VAT {vat}, excl. tax {ht}' },
   rule: { fr: 'Délai de déclaration : {months} mois après la publication, +{abroad} mois pour un créancier hors de France métropolitaine ({source}{verified}).', en: 'Declaration deadline: {months} months after publication, +{abroad} months for a creditor outside metropolitan France ({source}{verified}).' },
   unverified: { fr: ' ; règle à vérifier', en: '; rule to verify' },
+  handed: { fr: 'Transmission {id} : {n} facture(s), {amount}, confiée(s) à {agent} ; relances arrêtées pour ces factures ({cancelled} action(s) en attente annulée(s)). Dossier {ref}.', en: 'Handover {id}: {n} invoice(s), {amount}, handed over to {agent}; reminders stopped for them ({cancelled} pending action(s) cancelled). Case file {ref}.' },
+  exported: { fr: '{file} : export pour {agent} ({n} facture(s)).', en: '{file}: export for {agent} ({n} invoice(s)).' },
+  ho_line: { fr: '{id} client {customer} : {agent} ({kind}) depuis le {on}, {amount} confiés, {recovered} recouvrés, frais {fees} — {status}', en: '{id} customer {customer}: {agent} ({kind}) since {on}, {amount} handed over, {recovered} recovered, fees {fees} — {status}' },
+  no_handover: { fr: 'Aucune transmission.', en: 'No handover.' },
+  reported: { fr: 'Rapport enregistré : {recovered} recouvrés au total, frais {fees} — {status}.', en: 'Report recorded: {recovered} recovered in all, fees {fees} — {status}.' },
+  replayed: { fr: 'Rapport déjà reçu (référence {ref}) : rien de changé.', en: 'Report already received (reference {ref}): nothing changed.' },
+  ho_resumed: { fr: 'Transmission {id} close : les relances reprennent pour ce qui reste dû.', en: 'Handover {id} closed: reminders resume for what is still owed.' },
 });
 
 const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
@@ -102,6 +112,7 @@ function vatLines(v: WriteOffVat, lang: Lang): string[] {
 }
 
 export function register(program: Command, ctx: CliContext): void {
+  registerHandover(program, ctx);
   const ins = program.command('insolvency').description('collective proceedings against a customer: stop the recovery, declare the claim, write off');
 
   ins
@@ -302,4 +313,105 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(t(M, lang, 'rule', { months: String(rule.months), abroad: String(rule.abroadExtraMonths), source: rule.source, verified: rule.verified ? '' : t(M, lang, 'unverified') }));
       });
     });
+}
+
+function registerHandover(program: Command, ctx: CliContext): void {
+  const ho = program.command('handover').description('hand invoices over to a collection agency, a lawyer or a commissaire de justice; their reports');
+  ho.command('create')
+    .description('record a handover: the reminders of those invoices stop; --out writes the export (.csv or .json)')
+    .requiredOption('--customer <id>', 'customer id')
+    .option('--invoice <number>', 'an invoice handed over (repeatable)', collect, [])
+    .option('--all-open', 'every open invoice of the customer')
+    .requiredOption('--to <name>', 'the agency, lawyer or commissaire de justice')
+    .option('--kind <kind>', AGENT_KINDS.join(', '), 'agency')
+    .option('--reference <ref>', "the agent's reference for the case")
+    .option('--by <name>', 'who hands it over (default: RELANCE_USER or USER)')
+    .option('--out <file>', 'write the export for the agent (.csv or .json)')
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (o: { customer: string; invoice: string[]; allOpen?: boolean; to: string; kind: string; reference?: string; by?: string; out?: string; date?: string; org?: string }) => {
+      if (!(AGENT_KINDS as readonly string[]).includes(o.kind)) throw validation(E('agent_kind', { allowed: AGENT_KINDS.join(', ') }), { field: '--kind' });
+      const customerId = idOf(o.customer, '--customer');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        const r = await db.tx((q) =>
+          handOver(q, orgId, { customerId, invoiceNumbers: o.invoice, allOpenInvoices: o.allOpen === true, agentKind: o.kind, agentName: o.to, agentReference: o.reference ?? null, by: who(o.by) }, today),
+        );
+        const h = r.handover;
+        ctx.out(t(M, lang, 'handed', { id: String(h.id), n: String(h.invoiceIds.length), amount: formatMoney(h.amountMinor, h.currency, lang), agent: h.agentName, cancelled: String(r.cancelledActions), ref: h.caseFileReference }));
+        if (o.out) await writeExport(ctx, db, orgId, h.id, o.out.endsWith('.json') ? 'json' : 'csv', o.out, today, lang);
+      });
+    });
+  ho.command('export')
+    .description('the export for the agent: debtor, contacts, invoices, amounts to the day, what was done, case file reference')
+    .argument('<id>', 'handover id')
+    .option('--format <csv|json>', 'csv or json', 'csv')
+    .requiredOption('--out <file>', 'file to write')
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (id: string, o: { format: string; out: string; date?: string; org?: string }) => {
+      if (o.format !== 'csv' && o.format !== 'json') throw validation(E('format'), { field: '--format' });
+      const hid = idOf(id, 'id');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => writeExport(ctx, db, orgId, hid, o.format as 'csv' | 'json', o.out, today, lang));
+    });
+  ho.command('list')
+    .description('handovers, with what was recovered and the fees')
+    .option('--customer <id>', 'customer id')
+    .option('--json', 'JSON output')
+    .option(...ORG)
+    .action(async (o: { customer?: string; json?: boolean; org?: string }) => {
+      await withOrg(ctx, o.org, undefined, async (db, orgId, _today, lang) => {
+        const list = await listHandovers(db, orgId, { customerId: o.customer ? idOf(o.customer, '--customer') : null });
+        if (o.json) return ctx.out(json(list));
+        if (list.length === 0) ctx.out(t(M, lang, 'no_handover'));
+        for (const h of list) {
+          const m = (x: bigint) => formatMoney(x, h.currency, lang);
+          ctx.out(t(M, lang, 'ho_line', { id: String(h.id), customer: String(h.customerId), agent: h.agentName, kind: h.agentKind, on: formatLongDate(h.handedOverOn, lang), amount: m(h.amountMinor), recovered: m(h.recoveredMinor), fees: m(h.feesMinor), status: h.status }));
+        }
+      });
+    });
+  ho.command('report')
+    .description("the agent's report: its status, a payment it collected (settles the invoices through the ledger), its fees")
+    .argument('<id>', 'handover id')
+    .option('--status <status>', 'handed_over, recovered or closed')
+    .option('--paid <amount>', 'amount the agent collected')
+    .option('--paid-on <YYYY-MM-DD>', 'the day it was collected (default: today)')
+    .option('--fees <amount>', "the agent's fees")
+    .option('--reference <ref>', "the agent's reference for this report (a report sent twice is recorded once)")
+    .option('--note <text>', 'note')
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (id: string, o: { status?: string; paid?: string; paidOn?: string; fees?: string; reference?: string; note?: string; date?: string; org?: string }) => {
+      const hid = idOf(id, 'id');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        const org = await getOrganisation(db, orgId);
+        const r = await db.tx((q) =>
+          reportHandover(q, orgId, hid, {
+            reference: o.reference ?? null, status: o.status ?? null, note: o.note ?? null,
+            payment: o.paid ? { amountMinor: parseAmount(o.paid, org.currency, { field: '--paid' }), paidOn: o.paidOn ?? today } : null,
+            feesMinor: o.fees ? parseAmount(o.fees, org.currency, { field: '--fees' }) : null,
+          }, today),
+        );
+        if (r.replayed) return ctx.out(t(M, lang, 'replayed', { ref: String(o.reference) }));
+        const m = (x: bigint) => formatMoney(x, r.handover.currency, lang);
+        ctx.out(t(M, lang, 'reported', { recovered: m(r.handover.recoveredMinor), fees: m(r.handover.feesMinor), status: r.handover.status }));
+      });
+    });
+  ho.command('resume')
+    .description('the mandate ended: close the handover and resume the reminders for what is still owed')
+    .argument('<id>', 'handover id')
+    .option(...DATE)
+    .option(...ORG)
+    .action(async (id: string, o: { date?: string; org?: string }) => {
+      const hid = idOf(id, 'id');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        await db.tx((q) => resumeAfterHandover(q, orgId, hid, today));
+        ctx.out(t(M, lang, 'ho_resumed', { id }));
+      });
+    });
+}
+
+async function writeExport(ctx: CliContext, db: Db, orgId: string, id: bigint, format: 'csv' | 'json', out: string, today: CalendarDate, lang: Lang): Promise<void> {
+  const x = await handoverExport(db, orgId, id, await loadRateTables(db), today);
+  writeFileSync(out, format === 'csv' ? handoverCsv(x) : `${JSON.stringify(x, null, 2)}\n`);
+  ctx.out(t(M, lang, 'exported', { file: out, agent: x.handover.agentName, n: String(x.invoices.length) }));
 }

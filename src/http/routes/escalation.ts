@@ -18,6 +18,7 @@ import {
   setPublication,
 } from '../../escalation/insolvency.ts';
 import { loadRateTables } from '../../law/rates-repo.ts';
+import { AGENT_KINDS, getHandover, HANDOVER_STATUSES, handOver, handoverCsv, handoverExport, listHandovers, reportHandover } from '../../escalation/handover.ts';
 import { Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, page, paged, route, type RouteDef } from './define.ts';
 
 const Proceeding = z.looseObject({
@@ -40,12 +41,93 @@ const WriteOffDecision = z.object({
   exclTaxMinor: z.string(),
 });
 
+const Handover = z.looseObject({
+  id: z.string(),
+  customerId: z.string(),
+  invoiceIds: z.array(z.string()),
+  agentKind: z.enum(AGENT_KINDS),
+  agentName: z.string(),
+  caseFileReference: z.string(),
+  handedOverOn: z.string(),
+  amountMinor: z.string(),
+  recoveredMinor: z.string(),
+  feesMinor: z.string(),
+  status: z.enum(HANDOVER_STATUSES),
+});
+
 /** Who acts, as the write-off's approval records it. */
 const actor = (p: Principal) => p.email ?? (p.apiKeyId !== null ? `api key ${p.apiKeyId}` : 'api');
 const file = (bytes: Buffer, type: string, name: string) =>
   new Response(new Uint8Array(bytes), { headers: { 'content-type': type, 'content-disposition': `attachment; filename="${name}"` } });
 
 export const escalationRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/handovers', operationId: 'listHandovers', summary: 'Invoices handed over to an agency, a lawyer or a commissaire de justice', tag: 'escalation', scope: 'read',
+    query: z.object({ customerId: Id.optional(), limit: Limit, cursor: Cursor }), response: page(Handover),
+    handler: async ({ q, orgId, query }) => paged(await listHandovers(q, orgId, { customerId: query.customerId ? BigInt(query.customerId) : null, afterId: decodeCursor(query.cursor), limit: query.limit + 1 }), query.limit),
+  }),
+  route({
+    method: 'post', path: '/api/v1/handovers', operationId: 'createHandover', summary: 'Hand invoices over: the handover is recorded and the reminders of those invoices stop at once', tag: 'escalation', scope: 'write',
+    body: z.object({
+      customerId: Id,
+      invoiceNumbers: z.array(z.string().min(1).max(100)).min(1).max(500).optional(),
+      allOpenInvoices: z.boolean().optional(),
+      agentKind: z.enum(AGENT_KINDS).default('agency'),
+      agentName: z.string().min(1).max(200),
+      agentReference: z.string().max(200).nullish(),
+      note: z.string().max(1000).nullish(),
+    }),
+    response: Handover.extend({ cancelledActions: z.number() }), errors: [404, 409, 422],
+    handler: async ({ q, orgId, body, principal, today }) => {
+      const r = await handOver(q, orgId, { ...body, customerId: BigInt(body.customerId), by: actor(principal) }, today);
+      return { ...r.handover, cancelledActions: r.cancelledActions };
+    },
+  }),
+  route({
+    method: 'get', path: '/api/v1/handovers/{id}', operationId: 'getHandover', summary: 'One handover, with what was recovered and the fees', tag: 'escalation', scope: 'read',
+    params: IdParams, response: Handover,
+    handler: async ({ q, orgId, params }) => getHandover(q, orgId, BigInt(params.id)),
+  }),
+  route({
+    method: 'get', path: '/api/v1/handovers/{id}/export', operationId: 'exportHandover',
+    summary: 'The export for the agent (JSON): debtor, contacts, invoices, amounts to the day, history summary, case file reference', tag: 'escalation', scope: 'read',
+    params: IdParams, response: z.looseObject({ caseFileReference: z.string(), debtor: z.looseObject({ legalName: z.string() }), invoices: z.array(z.looseObject({ number: z.string(), open: z.string() })) }),
+    handler: async ({ q, orgId, params, today }) => handoverExport(q, orgId, BigInt(params.id), await loadRateTables(q), today),
+  }),
+  route({
+    method: 'get', path: '/api/v1/handovers/{id}/export.csv', operationId: 'exportHandoverCsv', summary: 'The same export as CSV, one line per invoice (RFC 4180, UTF-8)', tag: 'escalation', scope: 'read',
+    params: IdParams, response: z.unknown(), file: { contentType: 'text/csv; charset=utf-8' },
+    handler: async ({ q, orgId, params, today }) => {
+      const x = await handoverExport(q, orgId, BigInt(params.id), await loadRateTables(q), today);
+      return file(Buffer.from(handoverCsv(x), 'utf8'), 'text/csv; charset=utf-8', `${x.caseFileReference}.csv`);
+    },
+  }),
+  route({
+    method: 'post', path: '/api/v1/handovers/{id}/reports', operationId: 'reportHandover',
+    summary: "The agent's report: its status (handed_over, recovered, closed), a payment it collected (recorded and allocated to the invoices handed over, which are then settled), its fees. A report whose reference was already received changes nothing",
+    tag: 'escalation', scope: 'write',
+    params: IdParams,
+    body: z.object({
+      reference: z.string().min(1).max(200).nullish().meta({ description: "the agent's id for this report: a report sent twice is recorded once" }),
+      status: z.enum(HANDOVER_STATUSES).nullish(),
+      payment: z.object({ amount: DecimalAmount, paidOn: IsoDate }).nullish(),
+      fees: DecimalAmount.nullish(),
+      note: z.string().max(1000).nullish(),
+    }),
+    response: z.object({ handover: Handover, reportId: z.string(), paymentId: z.string().nullable(), replayed: z.boolean() }), errors: [404, 422],
+    handler: async ({ q, orgId, params, body, today }) => {
+      const h = await getHandover(q, orgId, BigInt(params.id));
+      return reportHandover(
+        q, orgId, h.id,
+        {
+          reference: body.reference ?? null, status: body.status ?? null, note: body.note ?? null,
+          payment: body.payment ? { amountMinor: parseAmount(body.payment.amount, h.currency, { field: 'payment.amount' }), paidOn: body.payment.paidOn } : null,
+          feesMinor: body.fees ? parseAmount(body.fees, h.currency, { field: 'fees' }) : null,
+        },
+        today,
+      );
+    },
+  }),
   route({
     method: 'get', path: '/api/v1/insolvency-proceedings', operationId: 'listInsolvencyProceedings', summary: 'Collective proceedings recorded against customers', tag: 'escalation', scope: 'read',
     query: z.object({ customerId: Id.optional(), limit: Limit, cursor: Cursor }), response: page(Proceeding),
