@@ -8,11 +8,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-// The harness first: it loads the HTTP app, whose route modules must load before misc.ts on its own.
-import { type E2eServer, startE2eServer } from './e2e-harness.ts';
 import { addDays } from '../src/domain/dates.ts';
 import { formatMoney } from '../src/domain/money.ts';
-import { computeKpis } from '../src/http/routes/misc.ts';
+import { computeKpis } from '../src/reports/kpis.ts';
+import { type E2eServer, startE2eServer } from './e2e-harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

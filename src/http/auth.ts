@@ -25,7 +25,9 @@ import {
 } from '../auth/index.ts';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, accountKey, addressKey, type ThrottleKey, throttled } from '../auth/throttle.ts';
 import { ERROR_CODES, RelanceError } from '../errors.ts';
-import { type AppContext, json } from './app.ts';
+import { type AppContext, json } from './context.ts';
+import { problemLang } from './problem.ts';
+import type { Lang } from '../i18n/index.ts';
 import { zodError } from './zod-text.ts';
 import { defineErrors } from '../i18n/index.ts';
 
@@ -199,4 +201,16 @@ async function signedIn(c: Context, ctx: AppContext): Promise<Principal & { user
   const p = await principalOf(c, ctx);
   if (!p || p.kind !== 'session' || !p.userId || !p.email) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('not_signed_in'));
   return p as Principal & { userId: string; email: string };
+}
+
+/** The language of what a request gets back: the session user's, else Accept-Language. */
+export async function requestLang(c: Context, ctx: AppContext): Promise<Lang> {
+  let session: Lang | undefined;
+  try {
+    const who = await principalOf(c, ctx);
+    if (who?.kind === 'session') session = who.language;
+  } catch {
+    // No usable principal (wrong key, database down...): the header decides.
+  }
+  return problemLang(session, c.req.header('accept-language'));
 }

@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import type { Db } from '../db/driver.ts';
-import { createApp, type HttpOptions } from './app.ts';
+import { createApp } from './app.ts';
+import type { HttpOptions } from './context.ts';
 import type { SetupGate } from './setup.ts';
 
 export interface RunningServer {

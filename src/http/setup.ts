@@ -26,7 +26,7 @@ import { assignScenario, ensureBuiltinScenarios } from '../engine/scenarios.ts';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
 import { createOrganisation, listOrganisations, type OrganisationInput } from '../ledger/repo.ts';
-import { type AppContext, json } from './app.ts';
+import { type AppContext, json } from './context.ts';
 import { checkSameOrigin, SESSION_COOKIE } from './auth.ts';
 
 const E = defineErrors('setup', {

@@ -5,8 +5,8 @@
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppContext } from '../app.ts';
-import { json } from '../app.ts';
+import type { AppContext } from '../context.ts';
+import { json } from '../context.ts';
 import { LoginBody, Me, principalOf, registerAuthRoutes } from '../auth.ts';
 import { ERROR_CODES, RelanceError } from '../../errors.ts';
 import { defineErrors } from '../../i18n/index.ts';

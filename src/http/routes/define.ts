@@ -14,7 +14,7 @@ import { type CalendarDate, todayIn } from '../../domain/dates.ts';
 import { type Principal, type Scope, scopeAllows } from '../../auth/index.ts';
 import { ERROR_CODES, RelanceError } from '../../errors.ts';
 import { getOrganisation, type Organisation } from '../../ledger/repo.ts';
-import { type AppContext, type HttpOptions, json } from '../app.ts';
+import { type AppContext, type HttpOptions, json } from '../context.ts';
 import { principalOf } from '../auth.ts';
 import { defineErrors } from '../../i18n/index.ts';
 

@@ -64,8 +64,9 @@ import { getBranding, loadTemplateOverrides, resetTemplate, saveBranding, saveTe
 import { ERROR_CODES, isRelanceError, notFound, RelanceError, validation } from '../../errors.ts';
 import { getContractRate, listRateOverrides, loadRateTables, ratesAreTheOperators, setContractRate } from '../../law/rates-repo.ts';
 import { type CustomerPatch, customerLedger, getCustomer, getInvoice, getOrganisation, type Organisation, updateCustomer, updateOrganisation } from '../../ledger/repo.ts';
-import { type HttpOptions, json, requestLang } from '../app.ts';
-import { computeKpis } from './misc.ts';
+import { requestLang } from '../auth.ts';
+import { type HttpOptions, json } from '../context.ts';
+import { computeKpis } from '../../reports/kpis.ts';
 import { AGING_BUCKETS } from '../../domain/kpi.ts';
 import { principalOf } from '../auth.ts';
 import { toProblem } from '../problem.ts';
