@@ -5,7 +5,7 @@ import { seedDemo } from '../../demo/seed.ts';
 import { CE } from '../errors.ts';
 import { listOrganisations } from '../../ledger/repo.ts';
 import { startServer } from '../../http/server.ts';
-import { httpOptions } from '../../http/app.ts';
+import { httpOptions } from '../../http/context.ts';
 import { backupThroughServer, backupToFile, createOperatorToken, discardPartial, publishServerUrl, removeOperatorToken, restoreFromFile, runningServer } from '../../db/backup.ts';
 import { ERROR_CODES, isRelanceError, RelanceError, validation } from '../../errors.ts';
 import { startDailyCycle } from '../../engine/scheduler.ts';
