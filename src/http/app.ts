@@ -54,8 +54,3 @@ export function createApp(ctx: AppContext): Hono {
   registerStatic(app);
   return app;
 }
-
-// The context and the helpers every route uses live in context.ts (which imports no route): kept
-// importable from here for callers that build the app.
-export { type AppContext, type HttpOptions, httpOptions, json } from './context.ts';
-export { requestLang } from './auth.ts';
