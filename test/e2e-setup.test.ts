@@ -294,6 +294,16 @@ describe.each(['fr', 'en'] as const)('setup wizard in chromium (%s)', (lang) => 
     expect(settings.delivery).toMatchObject({ fromAddress: co.from, replyTo: co.from });
     // Issue 15.3: the organisation's only member is its own first admin.
     expect(settings.users.map((u: { email: string; role: string }) => [u.email, u.role])).toEqual([[co.admin.email, 'admin']]);
+    // Left in review, the organisation goes live later from the settings.
+    await page.getByTestId('nav-settings').click();
+    await page.locator(`[data-testid=mode-state][data-live=${lang === 'fr'}]`).waitFor();
+    if (lang === 'en') {
+      expect(await page.getByTestId('mode-state').textContent()).toContain('Review mode');
+      await page.getByTestId('switch-live').click();
+      await page.locator('[data-testid=mode-state][data-live=true]').waitFor();
+      await expect(page.getByTestId('settings-message').textContent()).resolves.toContain('Live.');
+      await shot('10b-settings-live');
+    }
   });
 
   it('a later `relance serve` on the same folder offers no wizard: sign-in only, as the new admin', { timeout: 120_000 }, async () => {

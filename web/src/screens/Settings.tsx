@@ -7,7 +7,7 @@ import { can, useMe } from '../session.ts';
 import { Code } from '../components/ui.tsx';
 
 interface SettingsData {
-  organisation: Record<string, string | null>;
+  organisation: Record<string, string | null> & { live?: boolean };
   branding: Record<string, string | null>;
   delivery: Record<string, unknown>;
   staleBankDays: number;
@@ -101,6 +101,15 @@ export function Settings() {
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['settings'], queryFn: () => api<SettingsData>('/api/app/settings') });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  // Review mode (every action waits for approval) or live: the setup wizard's last step, and here afterwards.
+  const golive = useMutation({
+    mutationFn: (live: boolean) => api<{ live: boolean; released: number }>('/api/app/golive', { body: { live } }),
+    onSuccess: (r) => {
+      setMessage({ ok: true, text: r.live ? t('settings.mode.nowLive', { n: r.released }) : t('settings.mode.nowReview') });
+      qc.invalidateQueries({ queryKey: ['settings'] });
+    },
+    onError: (e) => setMessage({ ok: false, text: e.message }),
+  });
   const call = useMutation({
     mutationFn: (v: { path: string; method?: string; body?: unknown }) => api<Record<string, unknown>>(`/api/app/settings${v.path}`, { method: v.method ?? 'PUT', body: v.body ?? {} }),
     onSuccess: (r) => {
@@ -150,6 +159,17 @@ export function Settings() {
       </header>
       {message && <div className={message.ok ? 'banner good' : 'banner bad'} data-testid="settings-message">{message.text}</div>}
       {!admin && <div className="banner">{t('settings.readOnly')}</div>}
+
+      <Section title={t('settings.mode')} testId="settings-mode">
+        <p data-testid="mode-state" data-live={o.live ? 'true' : 'false'}>
+          {t(o.live ? 'settings.mode.live' : 'settings.mode.review')}
+        </p>
+        {admin && (
+          <button type="button" className={o.live ? undefined : 'primary'} disabled={golive.isPending} onClick={() => golive.mutate(!o.live)} data-testid="switch-live">
+            {t(o.live ? 'settings.mode.toReview' : 'settings.mode.toLive')}
+          </button>
+        )}
+      </Section>
 
       <Section title={t('settings.identity')}>
         <form
