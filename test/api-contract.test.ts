@@ -140,6 +140,7 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   getKpis: async () => ({}),
   listWebhooks: async () => ({}),
   createWebhook: async () => ({ body: { url: 'https://erp.example.com/hooks', events: ['invoice.paid', 'dispute.opened'] } }),
+  getCaseFile: async (fx) => ({ params: { id: await debtor(fx) }, query: { lang: 'en' } }),
   listHandovers: async () => ({}),
   createHandover: async (fx) => ({ body: { customerId: await debtor(fx), allOpenInvoices: true, agentKind: 'agency', agentName: 'Recouvrement Rhône SAS' } }),
   getHandover: async (fx) => ({ params: { id: await handover(fx) } }),

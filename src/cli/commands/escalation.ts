@@ -26,6 +26,7 @@ import {
 import { validation } from '../../errors.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { loadRateTables } from '../../law/rates-repo.ts';
+import { buildCaseFile } from '../../escalation/casefile.ts';
 import { AGENT_KINDS, handOver, handoverCsv, handoverExport, listHandovers, reportHandover, resumeAfterHandover } from '../../escalation/handover.ts';
 import { getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
@@ -71,6 +72,7 @@ const M = defineMessages({
   no_handover: { fr: 'Aucune transmission.', en: 'No handover.' },
   reported: { fr: 'Rapport enregistré : {recovered} recouvrés au total, frais {fees} — {status}.', en: 'Report recorded: {recovered} recovered in all, fees {fees} — {status}.' },
   replayed: { fr: 'Rapport déjà reçu (référence {ref}) : rien de changé.', en: 'Report already received (reference {ref}): nothing changed.' },
+  case_file: { fr: '{file} : dossier {ref}, {n} fichier(s) (manifest.json donne l’empreinte SHA-256 de chacun) ; créance {total} au {date}.', en: '{file}: case file {ref}, {n} file(s) (manifest.json gives the SHA-256 of each); claim {total} as at {date}.' },
   ho_resumed: { fr: 'Transmission {id} close : les relances reprennent pour ce qui reste dû.', en: 'Handover {id} closed: reminders resume for what is still owed.' },
 });
 
@@ -113,6 +115,24 @@ function vatLines(v: WriteOffVat, lang: Lang): string[] {
 
 export function register(program: Command, ctx: CliContext): void {
   registerHandover(program, ctx);
+  program
+    .command('case-file')
+    .description('the recovery case file as a ZIP: cover PDF (claim to the day, payments, limitation dates), statement of account, invoices held, formal notice and proofs, every message sent, history, manifest of SHA-256')
+    .requiredOption('--customer <id>', 'customer id')
+    .option('--invoices <numbers>', 'only these invoices (comma-separated)')
+    .requiredOption('--out <file>', 'ZIP to write')
+    .option('--lang <fr|en>', "language of the documents (default: the organisation's)")
+    .option('--date <YYYY-MM-DD>', 'the day the file states (default: today)')
+    .option(...ORG)
+    .action(async (o: { customer: string; invoices?: string; out: string; lang?: string; date?: string; org?: string }) => {
+      const customerId = idOf(o.customer, '--customer');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        const invoiceNumbers = o.invoices ? o.invoices.split(',').map((x) => x.trim()).filter(Boolean) : null;
+        const f = await buildCaseFile(db, orgId, customerId, await loadRateTables(db), today, { invoiceNumbers, lang: o.lang === 'en' || o.lang === 'fr' ? o.lang : undefined });
+        writeFileSync(o.out, f.zip);
+        ctx.out(t(M, lang, 'case_file', { file: o.out, ref: f.reference, n: String(f.files.length + 1), total: formatMoney(f.claim.totalMinor, f.claim.currency, lang), date: formatLongDate(today, lang) }));
+      });
+    });
   const ins = program.command('insolvency').description('collective proceedings against a customer: stop the recovery, declare the claim, write off');
 
   ins

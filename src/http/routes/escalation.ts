@@ -18,6 +18,7 @@ import {
   setPublication,
 } from '../../escalation/insolvency.ts';
 import { loadRateTables } from '../../law/rates-repo.ts';
+import { buildCaseFile } from '../../escalation/casefile.ts';
 import { AGENT_KINDS, getHandover, HANDOVER_STATUSES, handOver, handoverCsv, handoverExport, listHandovers, reportHandover } from '../../escalation/handover.ts';
 import { Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, page, paged, route, type RouteDef } from './define.ts';
 
@@ -61,6 +62,21 @@ const file = (bytes: Buffer, type: string, name: string) =>
   new Response(new Uint8Array(bytes), { headers: { 'content-type': type, 'content-disposition': `attachment; filename="${name}"` } });
 
 export const escalationRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/customers/{id}/case-file', operationId: 'getCaseFile',
+    summary: 'The recovery case file as a ZIP: cover PDF (claim to the day), statement of account, invoices held, formal notice and proofs, messages sent, history, manifest.json with the SHA-256 of every file; the same ledger on the same day gives the same bytes',
+    tag: 'escalation', scope: 'read',
+    params: IdParams,
+    query: z.object({ invoices: z.string().max(5000).optional().meta({ description: 'only these invoices: numbers, comma-separated' }), lang: z.enum(['fr', 'en']).optional() }),
+    response: z.unknown(), file: { contentType: 'application/zip' },
+    handler: async ({ q, orgId, params, query, today }) => {
+      const f = await buildCaseFile(q, orgId, BigInt(params.id), await loadRateTables(q), today, {
+        invoiceNumbers: query.invoices ? query.invoices.split(',').map((x) => x.trim()).filter(Boolean) : null,
+        lang: query.lang,
+      });
+      return file(f.zip, 'application/zip', `${f.reference}.zip`);
+    },
+  }),
   route({
     method: 'get', path: '/api/v1/handovers', operationId: 'listHandovers', summary: 'Invoices handed over to an agency, a lawyer or a commissaire de justice', tag: 'escalation', scope: 'read',
     query: z.object({ customerId: Id.optional(), limit: Limit, cursor: Cursor }), response: page(Handover),
