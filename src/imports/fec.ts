@@ -318,11 +318,13 @@ async function reportInvoices(q: Queryable, orgId: string, b: ImportBody) {
   const max = b.documents.max;
   const rows = await withIndexLookups(q, () =>
     q.query<{ number: string; cust: string; name: string; issue: string; due: string; currency: string; total: bigint; open: bigint }>(
-      `SELECT f.number, f."customerExternalId" AS cust, c."legalName" AS name, f."issueDate"::text AS issue, f."dueDate"::text AS due, f.currency,
+      // The buyer's name from the customer the invoice was written for (by primary key): the staged
+      // customers have no index, and with sequential scans off a join to them read them once per row.
+      `SELECT f.number, f."customerExternalId" AS cust, c.legal_name AS name, f."issueDate"::text AS issue, f."dueDate"::text AS due, f.currency,
               i.amount_incl_tax_minor AS total, i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open
          FROM (SELECT * FROM fec_invoices ORDER BY rn LIMIT $2) f
          JOIN invoices i ON i.organisation_id = $1 AND i.number = f.number
-         LEFT JOIN fec_customers c ON c."externalId" = f."customerExternalId"
+         JOIN customers c ON c.organisation_id = i.organisation_id AND c.id = i.customer_id
         ORDER BY f.rn`,
       [orgId, max],
     ),
