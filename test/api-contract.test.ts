@@ -177,6 +177,7 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
     return { params: { id: String(o!.id) } };
   },
   getCreditPolicy: async () => ({}),
+  getCustomerRisk: async (fx) => ({ params: { id: fx.customerId } }),
   setCreditPolicy: async () => ({ body: { overLimit: 'weekly' } }),
   revokeApiKey: async (fx) => ({ params: { id: String((await createApiKey(fx.db, fx.org, { name: 'old', scope: 'read' })).id) } }),
 };

@@ -15,6 +15,8 @@ import { stepKey } from '../domain/engine/scenario.ts';
 import { type Minor, toDecimalString } from '../domain/money.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { emitEvent } from '../webhooks/index.ts';
+import { checkCreditLimits } from '../risk/credit.ts';
+import { refreshRisk } from '../risk/behaviour.ts';
 import { type Agreement, acknowledgesAgreements, queueAcknowledgement } from './acknowledgements.ts';
 import { noticePaid } from './notices.ts';
 import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP, loadPlannerInput, STOPPING_PAUSE } from './planner-input.ts';
@@ -169,6 +171,7 @@ export async function openDispute(q: Queryable, orgId: string, d: DisputeInput, 
     disputeId: String(id), customerId: String(d.customerId), invoiceIds: ids(cover.ids), invoices: cover.invoices.map((i) => i.number), reason: d.reason, openedOn: today,
   });
   await replanCustomer(q, orgId, d.customerId, today);
+  await refreshRisk(q, orgId, today, [d.customerId]);
   await acknowledge(q, orgId, { kind: 'dispute', id, customerId: d.customerId, invoiceIds: cover.ids }, today, opts);
   return id;
 }
@@ -183,6 +186,7 @@ export async function resolveDispute(q: Queryable, orgId: string, disputeId: big
   await q.query('UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL', [orgId, d.pause_id, today]);
   await emitEvent(q, orgId, 'dispute.resolved', { disputeId: String(disputeId), customerId: String(d.customer_id), resolution, resolvedOn: today });
   await replanCustomer(q, orgId, d.customer_id, today);
+  await refreshRisk(q, orgId, today, [d.customer_id]);
 }
 
 export interface PromiseInput extends Omit<Coverage, 'customerWide'> {
@@ -248,6 +252,7 @@ export async function closePromise(
       [orgId, p.customerId, p.id, today, `promise to pay by ${p.promisedOn} not kept`],
     );
   }
+  await refreshRisk(q, orgId, today, [p.customerId]);
 }
 
 export interface PaymentPlanInput extends Omit<Coverage, 'customerWide'> {
@@ -451,5 +456,8 @@ export function replanOnPayment(today: CalendarDate) {
     const ids = [...new Set(customerIds)];
     for (const id of ids) await replanCustomer(q, orgId, id, today);
     await noticePaid(q, orgId, ids, today);
+    // A payment changes the customers' story: exposure under the limit again, behaviour and risk.
+    await checkCreditLimits(q, orgId, today, ids);
+    await refreshRisk(q, orgId, today, ids);
   };
 }

@@ -5,6 +5,32 @@ import { POLICY_TRIGGERS } from '../../domain/credit-policy.ts';
 import { announceOrder, closeOrder, listPolicyScenarios, setPolicyScenario } from '../../risk/credit.ts';
 import { ensureBuiltinScenarios } from '../../engine/scenarios.ts';
 import { Currency, DecimalAmount, Id, IdParams, MinorString, route, type RouteDef } from './define.ts';
+import { computeRisk } from '../../risk/behaviour.ts';
+import { riskLevelText, riskReasonText } from '../../domain/risk.ts';
+import { getCustomer } from '../../ledger/repo.ts';
+import { langOf } from '../../i18n/index.ts';
+
+const Risk = z.object({
+  customerId: z.string(),
+  computedOn: z.string(),
+  score: z.number().int().min(0).max(100),
+  level: z.enum(['low', 'medium', 'high']),
+  levelText: z.string(),
+  reasons: z.array(z.object({ key: z.string(), points: z.number(), vars: z.record(z.string(), z.number()), text: z.string() })),
+  behaviour: z.object({
+    daysLate: z.object({ all: z.number().nullable(), last6: z.number().nullable(), last12: z.number().nullable() }),
+    settledCount: z.number(),
+    paidAfterReminders: z.array(z.number()).describe('invoices settled with 0, 1, 2, 3 or more reminders before payment'),
+    openMinor: MinorString,
+    overdueMinor: MinorString,
+    overdue90Minor: MinorString,
+    oldestDaysPastDue: z.number(),
+    promisesKept: z.number(),
+    promisesBroken: z.number(),
+    disputes: z.number(),
+    disputesOpen: z.number(),
+  }),
+});
 
 const Order = z.object({
   id: z.string(),
@@ -22,6 +48,21 @@ const PolicyScenarios = z.object({
 const ScenarioKey = z.string().min(1).max(100).nullable().optional();
 
 export const riskRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/customers/{id}/risk', operationId: 'getCustomerRisk',
+    summary: "A customer's payment behaviour (weighted days late, trend, share paid after each reminder, promises, disputes) and risk score with its reasons in words (Accept-Language fr or en)", tag: 'credit', scope: 'read',
+    params: IdParams, response: Risk, errors: [404],
+    handler: async ({ q, orgId, params, today, c }) => {
+      const id = BigInt(params.id);
+      await getCustomer(q, orgId, id);
+      const [r] = await computeRisk(q, orgId, today, [id]);
+      const lang = langOf(c.req.header('accept-language')) ?? 'en';
+      return {
+        customerId: String(id), computedOn: today, score: r!.score, level: r!.level, levelText: riskLevelText(r!.level, lang),
+        reasons: r!.reasons.map((x) => ({ ...x, text: riskReasonText(x, lang) })), behaviour: r!.behaviour,
+      };
+    },
+  }),
   route({
     method: 'post', path: '/api/v1/orders', operationId: 'announceOrder',
     summary: "Announce an order not invoiced yet: it counts in the customer's exposure until closed (same externalId: its amount is updated)", tag: 'credit', scope: 'write',

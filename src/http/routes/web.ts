@@ -46,6 +46,8 @@ import { ACTIVE_PAUSE, COVERS } from '../../engine/planner-input.ts';
 import { customerCalendar } from '../../engine/preview.ts';
 import { checkCreditLimits, customerExposure, hasOpenCreditAlert, openCreditAlerts } from '../../risk/credit.ts';
 import { formatPercent, parseRiskClass } from '../../domain/credit-policy.ts';
+import { riskReasonText } from '../../domain/risk.ts';
+import { computeRisk } from '../../risk/behaviour.ts';
 import { creditPolicyOf } from './ledger.ts';
 import { assignScenario, createScenario, ensureBuiltinScenarios, listScenarios, loadAssignments, resolveScenario, updateScenario } from '../../engine/scenarios.ts';
 import type { Lang } from '../../i18n/index.ts';
@@ -1008,7 +1010,17 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       [p.orgId, id, today],
     );
     const timeline = await customerTimeline(db, p.orgId, id);
+    const [risk] = await computeRisk(db, p.orgId, today, [id]);
     return json({
+      // Behaviour and risk score, the reasons said in both languages (the page shows the user's).
+      risk: {
+        score: risk!.score,
+        level: risk!.level,
+        reasons: risk!.reasons.map((x) => ({ key: x.key, points: x.points, fr: riskReasonText(x, 'fr'), en: riskReasonText(x, 'en') })),
+        daysLate: risk!.behaviour.daysLate,
+        paidAfterReminders: risk!.behaviour.paidAfterReminders,
+        settledCount: risk!.behaviour.settledCount,
+      },
       today,
       customer,
       currency: org.currency,

@@ -63,6 +63,14 @@ interface CustomerData {
   pauses: { id: string; reason: string; startsOn: string; endsOn: string | null; liftedOn: string | null; note: string | null; active: boolean; invoiceIds: string[] | null; invoices: string[] | null }[];
   paused: boolean;
   timeline: TimelineItem[];
+  risk: {
+    score: number;
+    level: 'low' | 'medium' | 'high';
+    reasons: { key: string; points: number; fr: string; en: string }[];
+    daysLate: { all: number | null; last6: number | null; last12: number | null };
+    paidAfterReminders: number[];
+    settledCount: number;
+  };
   credit: {
     creditLimitMinor: string | null;
     paymentTermsDays: number;
@@ -194,6 +202,19 @@ export function Customer() {
               {t('credit.edit')}
             </button>
           )}
+        </section>
+        <section className="card" data-testid="risk">
+          <div className="kpi-label">{t('risk.title')}</div>
+          <div className="kpi-value small">
+            <span className={`pill ${d.risk.level === 'high' ? 'bad' : d.risk.level === 'medium' ? 'warn' : 'ok'}`} data-testid="risk-score">
+              {d.risk.score}/100 · {t(`risk.level.${d.risk.level}` as MessageKey)}
+            </span>
+          </div>
+          <ul className="small" data-testid="risk-reasons">
+            {d.risk.reasons.map((r) => (
+              <li key={r.key}>{lang === 'fr' ? r.fr : r.en}</li>
+            ))}
+          </ul>
         </section>
         <section className="card">
           <div className="kpi-label">{t('customer.contacts')}</div>
