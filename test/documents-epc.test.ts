@@ -21,7 +21,7 @@ function fieldOf(fn: () => unknown): string | undefined {
   throw new Error('expected a validation error');
 }
 
-describe('mod-97 examples of LAW-AND-FORMATS §7', () => {
+describe('mod-97 examples of docs/formats.md §5', () => {
   it('computes the RF reference of 539007547034 as RF18539007547034', () => {
     expect(mod97('539007547034271500')).toBe(80);
     expect(creditorReference('539007547034')).toBe('RF18539007547034');

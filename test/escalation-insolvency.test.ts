@@ -115,7 +115,7 @@ describe.each(dbTargets())('insolvency proceedings, on $name', (target) => {
   it('prefills the declaration letter with the claim at the judgment date (read back with pdftotext)', async () => {
     const org = await setupOrg(db);
     const c = await debtor(db, org.id, 'Charpentes Morel SAS');
-    // 12,000.00 due 15 June 2025: the worked example of the brief up to the judgment of 15 September 2025.
+    // 12,000.00 due 15 June 2025: the worked example of docs/law.md §1 up to the judgment of 15 September 2025.
     await createInvoice(db, org.id, { customerId: c.id, number: 'F-2025-061', issueDate: '2025-05-16', dueDate: '2025-06-15', currency: 'EUR', amountExclTaxMinor: 1_000_000n, amountInclTaxMinor: 1_200_000n });
     // Not yet due at the judgment: declared "à échoir", no interest.
     await createInvoice(db, org.id, { customerId: c.id, number: 'F-2025-090', issueDate: '2025-09-01', dueDate: '2025-10-01', currency: 'EUR', amountExclTaxMinor: 50_000n, amountInclTaxMinor: 60_000n });

@@ -23,7 +23,7 @@ describe.each(dbTargets())('late-payment law over the ledger on $name', (target)
     await inv(business, 'OLD-B2B', '2021-11-01', '2021-12-01'); // 5 years end 2026-12-01
     await inv(consumer, 'OLD-B2C', '2024-09-01', '2024-10-01'); // 2 years ended 2026-10-01
     await inv(business, 'OK-1', '2026-10-01', '2026-10-31');
-    // the worked example of LAW-AND-FORMATS §1: 12,000.00 € due 15 June 2025, paid 15 September 2025
+    // the worked example of docs/law.md §1: 12,000.00 € due 15 June 2025, paid 15 September 2025
     await inv(business, 'WORKED', '2025-05-16', '2025-06-15', 1_200_000n);
     const p = await recordPayment(db, org, { customerId: business, paymentDate: '2025-09-15', currency: 'EUR', amountMinor: 1_200_000n });
     const w = await getInvoiceByNumber(db, org, 'WORKED');

@@ -38,7 +38,7 @@ export const SAMPLE_BRANDING = {
   place: 'Lyon',
 };
 
-/** The worked example of LAW-AND-FORMATS §1: 12 000,00 € due 15 June 2025, 372,43 € interest + 40 €. */
+/** The worked example of docs/law.md §1: 12 000,00 € due 15 June 2025, 372,43 € interest + 40 €. */
 export function sampleInput(kind: 'business' | 'consumer', lang: Lang, key: TemplateKey = 'reminder', invoiceCount = 1): DocumentInput {
   const full = kind === 'business';
   const invoices = Array.from({ length: invoiceCount }, (_, n) => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { creditorReference, frenchVatFromSiren, isValidCreditorReference, isValidIban, isValidSiren, isValidSiret, mod97 } from './identifiers.ts';
 
-describe('identifiers (LAW-AND-FORMATS §7)', () => {
+describe('identifiers (docs/formats.md §5)', () => {
   it('IBAN mod-97 examples', () => {
     expect(mod97('30006000011234567890189152776')).toBe(1);
     expect(isValidIban('FR76 3000 6000 0112 3456 7890 189')).toBe(true);

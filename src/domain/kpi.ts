@@ -1,8 +1,8 @@
 /**
- * Receivables KPIs (formulas of PRODUCT.md), pure: amounts in bigint minor units, dates as
+ * Receivables KPIs (formulas of docs/product.md §KPIs), pure: amounts in bigint minor units, dates as
  * CalendarDate, "today" a parameter. Ratios are computed exactly in integers and returned as
  * numbers rounded half-up to one decimal (days, percent): they are indicators, not money.
- * The SQL that gathers their inputs lives at the edge (src/http/routes/kpis.ts).
+ * The SQL that gathers their inputs lives at the edge (src/reports/kpis.ts).
  */
 import { type CalendarDate, daysBetween } from './dates.ts';
 import type { Minor } from './money.ts';

@@ -1,5 +1,5 @@
 /**
- * The KPIs of PRODUCT.md for one organisation and currency: SQL aggregates of the ledger fed to the
+ * The KPIs of docs/product.md (§KPIs) for one organisation and currency: SQL aggregates of the ledger fed to the
  * pure formulas of src/domain/kpi.ts. The API (/api/v1/kpis) and the web app's dashboard both read
  * them here, so they never disagree.
  */

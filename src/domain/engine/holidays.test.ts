@@ -4,7 +4,7 @@ import { easterSunday, workingDays } from './holidays.ts';
 
 const d = (s: string) => s as CalendarDate;
 
-describe('holiday calendars (LAW-AND-FORMATS §5)', () => {
+describe('holiday calendars (docs/law.md §9)', () => {
   it('Easter by the anonymous Gregorian algorithm', () => {
     expect([2024, 2025, 2026, 2027, 2028].map(easterSunday)).toEqual(['2024-03-31', '2025-04-20', '2026-04-05', '2027-03-28', '2028-04-16']);
   });

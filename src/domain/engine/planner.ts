@@ -4,7 +4,7 @@
  * and each invoice's full calendar. The daily cycle, `relance golive` and the previews all call it;
  * nothing here reads a clock or a database.
  *
- * Rules (PRODUCT.md, "Promises the engine keeps"):
+ * Rules (docs/product.md, "Promises the engine keeps"):
  * - A step's natural date is the due date + its offset + the days spent paused, moved to the next
  *   working day. The steps still to come follow each other: each at its natural date, but never
  *   sooner than the scenario's minimum gap after the step before it (or the last contact), nor

@@ -1,7 +1,7 @@
 /**
  * Dunning scenarios: a named, versioned, ordered list of steps relative to the due date, with the
  * options that decide when messages may go out. Built-in scenarios follow the sequences quoted by
- * practitioners (PRODUCT.md, "The job"); organisations edit copies of them.
+ * practitioners (docs/product.md, "The job"); organisations edit copies of them.
  */
 import { validation } from '../../errors.ts';
 import type { EscalationOptions } from './escalation.ts';
@@ -137,7 +137,7 @@ export const BUILTIN_SCENARIOS: Record<string, { name: { fr: string; en: string 
       ],
     },
   },
-  // Consumers (LAW-AND-FORMATS §2): no 40 € indemnity and no collection fees in the templates, interest
+  // Consumers (docs/law.md §4): no 40 € indemnity and no collection fees in the templates, interest
   // only from the formal notice, and fewer, spaced contacts (C. conso L121-7: repeated unwanted
   // solicitations are an aggressive practice): 7 days between reminders, weekday hours 10:00-19:00.
   consumer: {

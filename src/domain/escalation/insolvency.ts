@@ -2,10 +2,10 @@
  * Collective proceedings against a debtor (pure): the deadline to declare a claim, and the VAT
  * figures of a bad debt written off.
  *
- * The deadline rule is data with its source, not a constant: the project brief does not state it
- * (LAW-AND-FORMATS.md has no section on insolvency), so it ships as read in the Code de commerce,
- * R622-24 — two months from the publication of the opening judgment in the BODACC, plus two months
- * for a creditor who does not live in metropolitan France — marked unverified against the brief,
+ * The deadline rule is data with its source, not a constant (docs/law.md §8): it ships as read in
+ * the Code de commerce, R622-24 — two months from the publication of the opening judgment in the
+ * BODACC, plus two months for a creditor who does not live in metropolitan France — marked
+ * unverified (`verified: false`) until counsel checks it,
  * and an organisation can override both figures (escalation settings). The same two-month period
  * applies to receivership (R631-7 refers to it) and liquidation (R641-25). The deadline is the same
  * day of the month (CPC 641), not moved to the next working day: an earlier date is the safe one.
@@ -22,7 +22,7 @@ export interface ClaimDeclarationRule {
   /** Months added for a creditor outside metropolitan France. */
   abroadExtraMonths: number;
   source: string;
-  /** False: not in the project's sourced brief; to be checked by the organisation's counsel. */
+  /** False: not checked against the text in force (docs/law.md §8); to be checked by the organisation's counsel. */
   verified: boolean;
 }
 

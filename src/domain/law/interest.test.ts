@@ -18,7 +18,7 @@ const summary = (r: ReturnType<typeof computeLateFees>) =>
   r.periods.map((p) => `${p.from}..${p.to} ${p.days}d ${p.ratePercent}% on ${p.baseMinor} = ${p.interestMinor}`);
 
 describe('France, business debtor', () => {
-  it('gives the worked example of LAW-AND-FORMATS.md exactly: 372.43 + 40.00 = 412.43 EUR', () => {
+  it('gives the worked example of docs/law.md §1 exactly: 372.43 + 40.00 = 412.43 EUR', () => {
     const r = computeLateFees(fr(), rates);
     expect(summary(r)).toEqual(['2025-06-16..2025-06-30 15d 13.15% on 1200000 = 6485', '2025-07-01..2025-09-15 77d 12.15% on 1200000 = 30758']);
     expect(r.interestMinor).toBe(37_243n);

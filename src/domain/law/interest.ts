@@ -1,7 +1,7 @@
 /**
  * Statutory late-payment interest and fixed recovery compensation, by jurisdiction and date.
  *
- * Rules (LAW-AND-FORMATS.md §1–4):
+ * Rules (docs/law.md §1–4 and §7):
  * - FR, business debtor (C. com. L441-10, D441-5): ECB MRO rate in force on 1 January (days in
  *   January–June) or 1 July (July–December) + 10 points; a contractual rate replaces it but must be
  *   at least 3 × the taux d'intérêt légal "autres cas" of each half-year, else it is refused; 40 EUR
@@ -45,7 +45,7 @@ export type Jurisdiction = (typeof JURISDICTIONS)[number];
 export type DebtorKind = 'business' | 'consumer';
 export type CreditorKind = 'professional' | 'individual';
 
-/** Choices the law leaves open ([U] in LAW-AND-FORMATS.md); the defaults follow French practice. */
+/** Choices the law leaves open (docs/law.md §1, "choice"); the defaults follow French practice. */
 export interface LateFeeRules {
   /** '365': every year counts 365 days (default); 'actual': 366 in leap years. */
   dayCount: '365' | 'actual';

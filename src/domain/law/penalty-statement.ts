@@ -171,7 +171,7 @@ export function buildPenaltyStatement(input: PenaltyStatementInput, rates: RateT
 /**
  * What the ledger books when the organisation invoices the penalties: a new receivable for the
  * statement total. Late-payment interest and the fixed indemnity are compensation, not the price of a
- * supply, so no VAT is added (French administrative practice [S]; the organisation's accountant may
+ * supply, so no VAT is added (French administrative practice, docs/law.md §1; the organisation's accountant may
  * decide otherwise, in which case the caller adds the tax itself).
  */
 export function penaltyReceivable(

@@ -20,7 +20,7 @@ describe('rate tables', () => {
     expect(() => parseRatePercent('abc')).toThrow(RelanceError);
   });
 
-  it('give the rates of LAW-AND-FORMATS.md on their dates', () => {
+  it('give the rates of docs/rates.md on their dates', () => {
     expect(rateOn(rates, 'ecb-mro', d('2025-01-01')).ratePercent).toBe('3.15');
     expect(rateOn(rates, 'ecb-mro', d('2025-07-01')).ratePercent).toBe('2.15');
     expect(rateOn(rates, 'ecb-mro', d('2024-01-01')).ratePercent).toBe('4.50');

@@ -87,9 +87,9 @@ export interface RateOverride {
 const d = (s: string) => s as CalendarDate;
 const shipped = (from: string, ratePercent: string, source: string): RateEntry => ({ from: d(from), ratePercent, source, origin: 'shipped' });
 
-const ECB_SRC = 'ECB press release (date the rate took effect); values from 2023-09-20 as in LAW-AND-FORMATS.md §1 [V bsi.si table]';
+const ECB_SRC = 'ECB press release (date the rate took effect); values from 2023-09-20 checked against the bsi.si table (docs/rates.md)';
 const ECB_2023 =
-  'ECB press release (date the rate took effect), not in LAW-AND-FORMATS.md: consistent with the Basiszinssatz moves (§247 BGB) and the French default rates 12.50 % (2023-H1) / 14.00 % (2023-H2)';
+  'ECB press release (date the rate took effect): consistent with the Basiszinssatz moves (§247 BGB) and the French default rates 12.50 % (2023-H1) / 14.00 % (2023-H2) (docs/rates.md)';
 const TL_SRC_2023 = 'arrêté du 26-12-2022 (2023-H1) / arrêté du 27-06-2023, JO 30-06-2023 (2023-H2); secondary sources notaires2normandie.com, legifiscal.fr';
 const BUBA = 'Deutsche Bundesbank, Bundesanzeiger (§247 BGB)';
 const BOE = 'Bank of England, Bank Rate history (MPC decision date)';
@@ -99,7 +99,7 @@ const SHIPPED: RateTables = {
     name: 'ecb-mro',
     description: 'ECB main refinancing operations rate (fixed rate tenders), by the date each change took effect',
     kind: 'changes',
-    // The last value the brief confirms is the rate in force on 1 January 2026 (2.15 %, unchanged on
+    // The last value confirmed (docs/rates.md) is the rate in force on 1 January 2026 (2.15 %, unchanged on
     // 18-12-2025); whether it changed before 1 July 2026 is not known here.
     knownThrough: d('2026-01-01'),
     entries: [
@@ -128,11 +128,11 @@ const SHIPPED: RateTables = {
     entries: [
       shipped('2023-01-01', '4.47', TL_SRC_2023),
       shipped('2023-07-01', '6.82', TL_SRC_2023),
-      shipped('2024-01-01', '8.01', 'LAW-AND-FORMATS.md §1 (infonet.fr, medef.nc)'),
-      shipped('2024-07-01', '8.16', 'LAW-AND-FORMATS.md §1 (bpifrance-creation)'),
-      shipped('2025-01-01', '7.21', 'LAW-AND-FORMATS.md §1 (enligne.biz/legifiscal)'),
-      shipped('2025-07-01', '6.65', 'LAW-AND-FORMATS.md §1 (enligne.biz/legifiscal)'),
-      shipped('2026-01-01', '6.67', 'arrêté du 15-12-2025, JORF 26-12-2025 (LAW-AND-FORMATS.md §1)'),
+      shipped('2024-01-01', '8.01', 'secondary sources infonet.fr, medef.nc (docs/rates.md)'),
+      shipped('2024-07-01', '8.16', 'secondary source bpifrance-creation (docs/rates.md)'),
+      shipped('2025-01-01', '7.21', 'secondary source enligne.biz/legifiscal (docs/rates.md)'),
+      shipped('2025-07-01', '6.65', 'secondary source enligne.biz/legifiscal (docs/rates.md)'),
+      shipped('2026-01-01', '6.67', 'arrêté du 15-12-2025, JORF 26-12-2025 (docs/rates.md)'),
     ],
   },
   'fr-taux-legal-autres': {
@@ -143,11 +143,11 @@ const SHIPPED: RateTables = {
     entries: [
       shipped('2023-01-01', '2.06', TL_SRC_2023),
       shipped('2023-07-01', '4.22', TL_SRC_2023),
-      shipped('2024-01-01', '5.07', 'LAW-AND-FORMATS.md §1 (infonet.fr, medef.nc)'),
-      shipped('2024-07-01', '4.92', 'LAW-AND-FORMATS.md §1 (bpifrance-creation)'),
-      shipped('2025-01-01', '3.71', 'LAW-AND-FORMATS.md §1 (enligne.biz/legifiscal)'),
-      shipped('2025-07-01', '2.76', 'LAW-AND-FORMATS.md §1 (enligne.biz/legifiscal)'),
-      shipped('2026-01-01', '2.62', 'arrêté du 15-12-2025, JORF 26-12-2025 (LAW-AND-FORMATS.md §1)'),
+      shipped('2024-01-01', '5.07', 'secondary sources infonet.fr, medef.nc (docs/rates.md)'),
+      shipped('2024-07-01', '4.92', 'secondary source bpifrance-creation (docs/rates.md)'),
+      shipped('2025-01-01', '3.71', 'secondary source enligne.biz/legifiscal (docs/rates.md)'),
+      shipped('2025-07-01', '2.76', 'secondary source enligne.biz/legifiscal (docs/rates.md)'),
+      shipped('2026-01-01', '2.62', 'arrêté du 15-12-2025, JORF 26-12-2025 (docs/rates.md)'),
     ],
   },
   'de-basiszinssatz': {
@@ -156,16 +156,17 @@ const SHIPPED: RateTables = {
     kind: 'semester',
     knownThrough: d('2026-06-30'),
     entries: [
-      // Values before 2025-07 are not in LAW-AND-FORMATS.md; each follows from §247 BGB (the rate moves
-      // by the change of the ECB MRO rate before the half-year) applied to the ECB table above, and
-      // the 2023-01-01 value is confirmed by secondary sources (stb-bruns.com, anlegerschutz.blogspot.com).
+      // The values from 2023-07 to 2025-01 were not read in a publication: each follows from §247 BGB
+      // (the rate moves by the change of the ECB MRO rate before the half-year) applied to the ECB
+      // table above. The 2023-01-01 value is confirmed by secondary sources (stb-bruns.com,
+      // anlegerschutz.blogspot.com); see docs/rates.md.
       shipped('2023-01-01', '1.62', `${BUBA}; secondary sources stb-bruns.com`),
       shipped('2023-07-01', '3.12', `${BUBA}; = 1.62 + (4.00 − 2.50) ECB MRO change`),
       shipped('2024-01-01', '3.62', `${BUBA}; = 3.12 + (4.50 − 4.00) ECB MRO change`),
       shipped('2024-07-01', '3.37', `${BUBA}; = 3.62 + (4.25 − 4.50) ECB MRO change`),
       shipped('2025-01-01', '2.27', `${BUBA}; = 3.37 + (3.15 − 4.25) ECB MRO change`),
-      shipped('2025-07-01', '1.27', `${BUBA} (LAW-AND-FORMATS.md §4 [V])`),
-      shipped('2026-01-01', '1.27', `${BUBA} (LAW-AND-FORMATS.md §4 [V])`),
+      shipped('2025-07-01', '1.27', `${BUBA} (docs/rates.md)`),
+      shipped('2026-01-01', '1.27', `${BUBA} (docs/rates.md)`),
     ],
   },
   'boe-bank-rate': {
@@ -187,7 +188,7 @@ const SHIPPED: RateTables = {
       shipped('2025-02-06', '4.50', `${BOE}; cut to 4.5 % (londondevelopmentsites.com)`),
       shipped('2025-05-08', '4.25', `${BOE}; "On 8 May ... to 4.25%" (focus-economics.com)`),
       shipped('2025-08-07', '4.00', `${BOE}; "On 7 August ... from 4.25% to 4.00%" (focus-economics.com)`),
-      shipped('2025-12-18', '3.75', `${BOE}; 150 bp of cuts Aug 2024–Dec 2025, held at 3.75 % in Feb 2026 (focus-economics.com) [S]`),
+      shipped('2025-12-18', '3.75', `${BOE}; 150 bp of cuts Aug 2024–Dec 2025, held at 3.75 % in Feb 2026 (focus-economics.com, secondary source)`),
     ],
   },
 };

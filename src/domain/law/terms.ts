@@ -2,7 +2,7 @@
  * Payment-term checks under C. com. L441-10 I (France). The agreed term may not exceed 60 days after
  * the invoice date; by derogation, 45 days end of month ("45 jours fin de mois") if expressly
  * stipulated; periodic invoices (CGI 289 I 3) 45 days after issue. How "45 jours fin de mois" is
- * counted has no authoritative ruling ([U] in LAW-AND-FORMATS.md §1), so both computations exist
+ * counted has no authoritative ruling (docs/law.md §3), so both computations exist
  * and the organisation chooses; the default takes the earlier of the two, so a warning is never missed.
  */
 import { type CalendarDate, minDate } from '../dates.ts';

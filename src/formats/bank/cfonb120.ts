@@ -2,7 +2,7 @@
  * CFONB 120 ("relevé de compte 120 caractères"), the French banks' statement format. Records of
  * 120 characters: 01 old balance, 04 movement, 05 complement of the movement before it, 07 new
  * balance. Files come with CRLF, LF, blank lines between records, or no line breaks at all.
- * Positions follow LAW-AND-FORMATS.md §6 (1-based, inclusive).
+ * Positions as in docs/formats.md §1, CFONB 120 (1-based, inclusive).
  */
 import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { ibanFromBban, isValidCreditorReference, ribKey } from '../../domain/identifiers.ts';

@@ -337,7 +337,7 @@ async function computeAndStore(ctx: WebContext, orgId: string): Promise<Dashboar
 }
 
 /**
- * Every KPI of PRODUCT.md for one organisation in its currency, as of `today`. The headline KPIs
+ * Every KPI of docs/product.md (§KPIs) for one organisation in its currency, as of `today`. The headline KPIs
  * (aging, DSO countback, best possible DSO, ADD, CEI, overdue share, average days to pay) are the
  * API's (`computeKpis`, the pure formulas of src/domain/kpi.ts, so the dashboard and /api/v1/kpis
  * never disagree); this adds the 12-month trends, cash collected, expected cash-in, accrued
