@@ -27,6 +27,7 @@ import { validation } from '../../errors.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { loadRateTables } from '../../law/rates-repo.ts';
 import { buildCaseFile } from '../../escalation/casefile.ts';
+import { injonctionRequest } from '../../escalation/injonction.ts';
 import { AGENT_KINDS, handOver, handoverCsv, handoverExport, listHandovers, reportHandover, resumeAfterHandover } from '../../escalation/handover.ts';
 import { getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
@@ -73,6 +74,7 @@ const M = defineMessages({
   reported: { fr: 'Rapport enregistré : {recovered} recouvrés au total, frais {fees} — {status}.', en: 'Report recorded: {recovered} recovered in all, fees {fees} — {status}.' },
   replayed: { fr: 'Rapport déjà reçu (référence {ref}) : rien de changé.', en: 'Report already received (reference {ref}): nothing changed.' },
   case_file: { fr: '{file} : dossier {ref}, {n} fichier(s) (manifest.json donne l’empreinte SHA-256 de chacun) ; créance {total} au {date}.', en: '{file}: case file {ref}, {n} file(s) (manifest.json gives the SHA-256 of each); claim {total} as at {date}.' },
+  injonction: { fr: '{file} : requête en injonction de payer ({procedure}), {total} au {date}.', en: '{file}: request for an order for payment ({procedure}), {total} as at {date}.' },
   ho_resumed: { fr: 'Transmission {id} close : les relances reprennent pour ce qui reste dû.', en: 'Handover {id} closed: reminders resume for what is still owed.' },
 });
 
@@ -115,6 +117,25 @@ function vatLines(v: WriteOffVat, lang: Lang): string[] {
 
 export function register(program: Command, ctx: CliContext): void {
   registerHandover(program, ctx);
+  program
+    .command('injonction')
+    .description("the request for an order for payment prefilled from the ledger: the commercial court's online filing data (business), the Cerfa form's fields (consumer or civil debt), or the European order for payment form A (EU debtor); refused with the reason when disputed, time-barred or without a formal notice")
+    .requiredOption('--customer <id>', 'customer id')
+    .option('--invoices <numbers>', 'only these invoices (comma-separated)')
+    .requiredOption('--out <file>', 'PDF to write')
+    .option('--lang <fr|en>', "language (default: the organisation's)")
+    .option('--date <YYYY-MM-DD>', 'the day it is prepared (default: today)')
+    .option(...ORG)
+    .action(async (o: { customer: string; invoices?: string; out: string; lang?: string; date?: string; org?: string }) => {
+      const customerId = idOf(o.customer, '--customer');
+      await withOrg(ctx, o.org, o.date, async (db, orgId, today, lang) => {
+        const invoiceNumbers = o.invoices ? o.invoices.split(',').map((x) => x.trim()).filter(Boolean) : null;
+        const rates = await loadRateTables(db);
+        const r = await injonctionRequest(db, orgId, customerId, rates, today, { invoiceNumbers, lang: o.lang === 'en' || o.lang === 'fr' ? o.lang : undefined });
+        writeFileSync(o.out, r.pdf);
+        ctx.out(t(M, lang, 'injonction', { file: o.out, procedure: r.procedure, total: formatMoney(r.totalMinor, r.currency, lang), date: formatLongDate(today, lang) }));
+      });
+    });
   program
     .command('case-file')
     .description('the recovery case file as a ZIP: cover PDF (claim to the day, payments, limitation dates), statement of account, invoices held, formal notice and proofs, every message sent, history, manifest of SHA-256')
