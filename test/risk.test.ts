@@ -16,7 +16,9 @@ import { allocate, createInvoice, recordPayment } from '../src/ledger/repo.ts';
 import { computeRisk, storedRisk } from '../src/risk/behaviour.ts';
 import { dbTargets } from './db.ts';
 import { cli } from './debtor-harness.ts';
-import { addCustomer, setupOrg } from './delivery-fixture.ts';
+import { addCustomer, addInvoice, setupOrg } from './delivery-fixture.ts';
+import { runCycle } from '../src/engine/cycle.ts';
+import { webSession } from './debtor-harness.ts';
 
 const TODAY = '2026-11-30' as CalendarDate;
 const NOW = new Date('2026-11-30T10:00:00Z');
@@ -98,6 +100,48 @@ describe.each(dbTargets())('payment behaviour and risk on $name', (target) => {
     const body = (await res.json()) as { score: number; levelText: string; reasons: { text: string }[]; behaviour: { settledCount: number } };
     expect(body.behaviour.settledCount).toBe(12);
     expect(body.reasons[0]!.text).toMatch(/paie en moyenne/);
+  });
+
+  it("Today's worklist can be sorted by what each action may bring in: each action's expected amount (open × chance of being paid), the prompt payer's invoice likelier to be paid than the late payer's", async () => {
+    const o = await setupOrg(db);
+    await db.query('UPDATE organisations SET live = false WHERE id = $1', [o.id]);
+    const prompt = await addCustomer(db, o.id);
+    const late = await addCustomer(db, o.id);
+    const bigger = await addCustomer(db, o.id);
+    await history(db, o.id, prompt.id, 'p2', (_k, r) => Math.floor(r() * 4) - 2);
+    await history(db, o.id, late.id, 'l2', (_k, r) => 45 + Math.floor(r() * 20));
+    for (const c of [prompt, late]) await addInvoice(db, o.id, c.id, addDays(TODAY, -12), { amount: 100_000n });
+    await addInvoice(db, o.id, bigger.id, addDays(TODAY, -12), { amount: 50_000n });
+    await runCycle(db, o.id, { today: TODAY });
+    const web = await webSession(db, o.id, NOW);
+    type Row = { customerId: string; openMinor: string; expectedMinor: string };
+    const planned = (await web.get<{ approvals: Row[] }>('/today')).approvals;
+    const sorted = (await web.get<{ sort: string; approvals: Row[] }>('/today?sort=expected'));
+    expect(sorted.sort).toBe('expected');
+    expect(sorted.approvals.map((a) => a.customerId).sort()).toEqual(planned.map((a) => a.customerId).sort());
+    const expected = sorted.approvals.map((a) => BigInt(a.expectedMinor));
+    for (let k = 1; k < expected.length; k++) expect(expected[k - 1]!).toBeGreaterThanOrEqual(expected[k]!);
+    for (const a of sorted.approvals) expect(BigInt(a.expectedMinor)).toBeLessThanOrEqual(BigInt(a.openMinor));
+    const of = (id: bigint) => BigInt(sorted.approvals.find((a) => a.customerId === String(id))!.expectedMinor);
+    // The late payer's action chases more invoices (some of the history is still owed): it may bring more in.
+    expect(of(late.id)).toBeGreaterThan(of(prompt.id));
+    expect(of(prompt.id)).toBeGreaterThan(of(bigger.id));
+
+    // The same chance, per invoice, through the API and the CLI.
+    const key = await db.tx((q) => createApiKey(q, o.id, { name: 'bi', scope: 'read' }));
+    const res = await createApp({ db, now: () => NOW }).request(`/api/v1/customers/${prompt.id}/expected-recovery`, { headers: { authorization: `Bearer ${key.key}` } });
+    const body = (await res.json()) as { expectedMinor: string; invoices: { daysOverdue: number; probability: number }[]; calibration: { fromDaysOverdue: number; probability: number }[] };
+    expect(body.expectedMinor).toBe(String(of(prompt.id)));
+    expect(body.invoices).toEqual([expect.objectContaining({ daysOverdue: 12 })]);
+    expect(body.calibration[0]).toMatchObject({ fromDaysOverdue: 0 });
+    // At the same age and amount, the prompt payer's invoice is likelier to be paid than the late payer's.
+    const lateBody = (await (await createApp({ db, now: () => NOW }).request(`/api/v1/customers/${late.id}/expected-recovery`, { headers: { authorization: `Bearer ${key.key}` } })).json()) as typeof body;
+    const twelve = lateBody.invoices.find((i) => i.daysOverdue === 12)!;
+    expect(body.invoices[0]!.probability).toBeGreaterThan(twelve.probability);
+    const fr = await cli(db, o.id, ['risk', '--customer', String(late.id), '--date', TODAY], 'fr');
+    expect(fr).toContain('Recouvrement attendu des factures ouvertes :');
+    expect(fr).toMatch(/- F-\d+ échue depuis 12 j : 1\s000,00\s€ × \d+(,\d)? % = /);
+    expect(fr).toMatch(/Total attendu : /);
   });
 
   it('a dispute or a payment recomputes the customer’s kept score', async () => {

@@ -210,6 +210,8 @@ export const MESSAGES = defineMessages({
   'customers.filter.disputed': { fr: 'En litige', en: 'Disputed' },
   'customers.filter.paused': { fr: 'Relances suspendues', en: 'Reminders paused' },
   'customer.terms': { fr: 'paiement à {n} jours', en: '{n}-day terms' },
+  'today.sortExpected': { fr: 'Trier par montant attendu', en: 'Sort by expected amount' },
+  'col.expected': { fr: 'Attendu', en: 'Expected' },
   'today.creditAlerts': { fr: 'Encours autorisés dépassés', en: 'Credit limits exceeded' },
   'today.creditAlertLine': { fr: 'encours {exposure} pour une limite de {limit}', en: 'exposure {exposure} against a limit of {limit}' },
   'credit.title': { fr: 'Politique de crédit', en: 'Credit policy' },

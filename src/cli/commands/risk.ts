@@ -11,6 +11,7 @@ import { validation } from '../../errors.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { getCustomer, getOrganisation } from '../../ledger/repo.ts';
 import { computeRisk, refreshRisk } from '../../risk/behaviour.ts';
+import { customerExpectedRecovery } from '../../risk/recovery.ts';
 import { CE } from '../errors.ts';
 import { cliLang } from '../exit.ts';
 import type { CliContext } from '../context.ts';
@@ -28,6 +29,9 @@ const M = defineMessages({
   steps: { fr: 'Factures réglées : {n} ; sans relance {r0} %, après 1 relance {r1} %, après 2 {r2} %, après 3 ou plus {r3} %', en: 'Invoices settled: {n}; with no reminder {r0} %, after 1 reminder {r1} %, after 2 {r2} %, after 3 or more {r3} %' },
   promises: { fr: 'Promesses : {kept} tenue(s), {broken} non tenue(s) ; litiges : {disputes} ({open} en cours)', en: 'Promises: {kept} kept, {broken} broken; disputes: {disputes} ({open} open)' },
   open: { fr: 'Doit aujourd’hui : {open}, dont échu {overdue} (plus de 90 j : {overdue90})', en: 'Owes today: {open}, of which overdue {overdue} (over 90 days: {overdue90})' },
+  expected_title: { fr: 'Recouvrement attendu des factures ouvertes :', en: 'Expected recovery of the open invoices:' },
+  expected_line: { fr: '{number} échue depuis {days} j : {open} × {p} % = {expected}', en: '{number} {days} days overdue: {open} × {p} % = {expected}' },
+  expected_total: { fr: 'Total attendu : {expected} sur {open}', en: 'Expected in all: {expected} of {open}' },
   all: { fr: 'Risque recalculé pour {n} clients au {date}.', en: 'Risk recomputed for {n} customers as of {date}.' },
 });
 
@@ -81,6 +85,15 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(t(M, l, 'steps', { n: b.settledCount, r0: share(0), r1: share(1), r2: share(2), r3: share(3) }));
         ctx.out(t(M, l, 'promises', { kept: b.promisesKept, broken: b.promisesBroken, disputes: b.disputes, open: b.disputesOpen }));
         ctx.out(t(M, l, 'open', { open: money(b.openMinor), overdue: money(b.overdueMinor), overdue90: money(b.overdue90Minor) }));
+        const { invoices } = await customerExpectedRecovery(db, orgId, id, today);
+        if (invoices.length) {
+          ctx.out(t(M, l, 'expected_title'));
+          for (const x of invoices) {
+            const p = Math.round(x.probability * 1000) / 10;
+            ctx.out(`- ${t(M, l, 'expected_line', { number: x.number, days: Math.max(0, x.daysOverdue), open: money(x.openMinor), p: l === 'fr' ? String(p).replace('.', ',') : String(p), expected: money(x.expectedMinor) })}`);
+          }
+          ctx.out(t(M, l, 'expected_total', { expected: money(invoices.reduce((s, x) => s + x.expectedMinor, 0n)), open: money(invoices.reduce((s, x) => s + x.openMinor, 0n)) }));
+        }
       } finally {
         await db.close();
       }

@@ -6,6 +6,8 @@ import { announceOrder, closeOrder, listPolicyScenarios, setPolicyScenario } fro
 import { ensureBuiltinScenarios } from '../../engine/scenarios.ts';
 import { Currency, DecimalAmount, Id, IdParams, MinorString, route, type RouteDef } from './define.ts';
 import { computeRisk } from '../../risk/behaviour.ts';
+import { customerExpectedRecovery } from '../../risk/recovery.ts';
+import { RECOVERY_BUCKETS } from '../../domain/recovery.ts';
 import { riskLevelText, riskReasonText } from '../../domain/risk.ts';
 import { getCustomer } from '../../ledger/repo.ts';
 import { langOf } from '../../i18n/index.ts';
@@ -48,6 +50,26 @@ const PolicyScenarios = z.object({
 const ScenarioKey = z.string().min(1).max(100).nullable().optional();
 
 export const riskRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/customers/{id}/expected-recovery', operationId: 'getExpectedRecovery',
+    summary: "A customer's open invoices with P(paid | days overdue, customer history), calibrated on the organisation's history (prior: ~90 % within three months, ~10 % after a year), and the expected amount", tag: 'credit', scope: 'read',
+    params: IdParams, errors: [404],
+    response: z.object({
+      calibration: z.array(z.object({ fromDaysOverdue: z.number(), probability: z.number(), reached: z.number(), recovered: z.number() })),
+      invoices: z.array(z.object({ invoiceId: z.string(), number: z.string(), dueDate: z.string(), daysOverdue: z.number(), openMinor: MinorString, currency: z.string(), probability: z.number(), expectedMinor: MinorString })),
+      expectedMinor: MinorString,
+    }),
+    handler: async ({ q, orgId, params, today }) => {
+      const id = BigInt(params.id);
+      await getCustomer(q, orgId, id);
+      const { calibration, invoices } = await customerExpectedRecovery(q, orgId, id, today);
+      return {
+        calibration: RECOVERY_BUCKETS.map((from, k) => ({ fromDaysOverdue: Math.max(from, 0), probability: Math.round(calibration.p[k]! * 10_000) / 10_000, ...calibration.observed[k]! })),
+        invoices: invoices.map(({ customerId: _c, ...x }) => x),
+        expectedMinor: invoices.reduce((s, x) => s + x.expectedMinor, 0n),
+      };
+    },
+  }),
   route({
     method: 'get', path: '/api/v1/customers/{id}/risk', operationId: 'getCustomerRisk',
     summary: "A customer's payment behaviour (weighted days late, trend, share paid after each reminder, promises, disputes) and risk score with its reasons in words (Accept-Language fr or en)", tag: 'credit', scope: 'read',

@@ -48,6 +48,7 @@ import { checkCreditLimits, customerExposure, hasOpenCreditAlert, openCreditAler
 import { formatPercent, parseRiskClass } from '../../domain/credit-policy.ts';
 import { riskReasonText } from '../../domain/risk.ts';
 import { computeRisk } from '../../risk/behaviour.ts';
+import { expectedByAction } from '../../risk/recovery.ts';
 import { creditPolicyOf } from './ledger.ts';
 import { assignScenario, createScenario, ensureBuiltinScenarios, listScenarios, loadAssignments, resolveScenario, updateScenario } from '../../engine/scenarios.ts';
 import type { Lang } from '../../i18n/index.ts';
@@ -732,14 +733,26 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
     const bank = await staleBankGuard(db, p.orgId, today, org.timeZone);
     const warnings = await rateWarnings(db, p.orgId, today, await loadRateTables(db));
     const creditAlerts = await openCreditAlerts(db, p.orgId);
-    const withAmount = (a: OutboxRow) => ({ ...a, openMinor: String(amounts.get(String(a.id))?.open ?? 0n), currency: amounts.get(String(a.id))?.currency ?? org.currency });
+    // What each action may bring in: the expected recovery of the invoices it chases (issue 22).
+    const expected = await expectedByAction(db, p.orgId, [...approvals.map((a) => a.id), ...calls.map((t) => t.action_id as bigint)], today);
+    const byExpected = c.req.query('sort') === 'expected';
+    const expectedOf = (id: unknown) => expected.get(String(id)) ?? 0n;
+    const ranked = <T>(xs: T[], id: (x: T) => unknown) => (byExpected ? [...xs].sort((a, b) => (expectedOf(id(b)) > expectedOf(id(a)) ? 1 : expectedOf(id(b)) < expectedOf(id(a)) ? -1 : 0)) : xs);
+    const withAmount = (a: OutboxRow) => ({
+      ...a,
+      openMinor: String(amounts.get(String(a.id))?.open ?? 0n),
+      expectedMinor: String(expectedOf(a.id)),
+      currency: amounts.get(String(a.id))?.currency ?? org.currency,
+    });
     return json({
       today,
       bank,
       rateWarnings: warnings,
-      approvals: approvals.map(withAmount),
+      sort: byExpected ? 'expected' : 'planned',
+      approvals: ranked(approvals, (a) => a.id).map(withAmount),
       problems: problems.map(withAmount),
-      calls: calls.map((t) => ({
+      calls: ranked(calls, (t) => t.action_id).map((t) => ({
+        expectedMinor: String(expectedOf(t.action_id)),
         id: String(t.id),
         actionId: String(t.action_id),
         customerId: String(t.customer_id),

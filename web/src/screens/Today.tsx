@@ -20,6 +20,8 @@ interface ActionRow {
   lastError: string | null;
   invoices: string[];
   openMinor: string;
+  /** What the action may bring in: open amount × chance of being paid (issue 22). */
+  expectedMinor?: string;
   currency: string;
 }
 
@@ -34,6 +36,7 @@ interface CallRow {
   invoices: { id: string; number: string; dueDate?: string; open?: string; openMinor?: string; currency?: string }[];
   dueOn: string;
   attempts: number;
+  expectedMinor?: string;
 }
 
 interface TaskRow {
@@ -67,7 +70,8 @@ export function Today() {
   const lang = useLang();
   const me = useMe();
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['today'], queryFn: () => api<TodayData>('/api/app/today') });
+  const [byExpected, setByExpected] = useState(false);
+  const q = useQuery({ queryKey: ['today', byExpected], queryFn: () => api<TodayData>(`/api/app/today${byExpected ? '?sort=expected' : ''}`) });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [preview, setPreview] = useState<ActionRow | null>(null);
   const [call, setCall] = useState<CallRow | null>(null);
@@ -120,6 +124,9 @@ export function Today() {
       <header className="page-head">
         <h1>{t('today.title')}</h1>
         <span className="muted">{date(d.today, lang)}</span>
+        <label className="small">
+          <input type="checkbox" checked={byExpected} onChange={(e) => setByExpected(e.target.checked)} data-testid="sort-expected" /> {t('today.sortExpected')}
+        </label>
       </header>
       <BankHold hold={d.bank} today={d.today} />
       <RateWarnings warnings={d.rateWarnings} />
@@ -162,6 +169,7 @@ export function Today() {
                 <th>{t('col.template')}</th>
                 <th>{t('col.invoices')}</th>
                 <th className="num">{t('col.open')}</th>
+                <th className="num">{t('col.expected')}</th>
                 <th>{t('col.planned')}</th>
                 <th />
               </tr>
@@ -183,6 +191,7 @@ export function Today() {
                   </td>
                   <td className="small">{a.invoices.join(', ')}</td>
                   <td className="num">{money(a.openMinor, a.currency, lang)}</td>
+                  <td className="num" data-testid="expected">{money(a.expectedMinor ?? '0', a.currency, lang)}</td>
                   <td>{date(a.plannedOn, lang)}</td>
                   <td>
                     <button type="button" onClick={() => setPreview(a)} data-testid="open-preview">
@@ -205,6 +214,7 @@ export function Today() {
               <th>{t('col.invoices')}</th>
               <th>{t('col.due')}</th>
               <th className="num">{t('col.attempts')}</th>
+              <th className="num">{t('col.expected')}</th>
               <th />
             </tr>
           </thead>
@@ -226,6 +236,7 @@ export function Today() {
                 <td className="small">{c.invoices.map((i) => i.number).join(', ')}</td>
                 <td>{date(c.dueOn, lang)}</td>
                 <td className="num">{c.attempts}</td>
+                <td className="num">{money(c.expectedMinor ?? '0', c.invoices[0]?.currency ?? 'EUR', lang)}</td>
                 <td>
                   {writer && (
                     <button type="button" className="primary" onClick={() => setCall(c)} data-testid="log-call">
