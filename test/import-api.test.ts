@@ -57,6 +57,39 @@ describe.each(dbTargets())('imports through the API on $name', (target) => {
     expect(body.problems[0]).toEqual({ line: 3, column: 'Date facture', reason: expect.stringContaining('31/02/2026') });
   });
 
+  it('a French caller reads the reasons in French, an English one in English (Accept-Language)', async () => {
+    const bytes = readFileSync(F('invoices-bad.tsv'));
+    const ask = async (lang: string) =>
+      (await (
+        await createApp({ db, now: () => new Date() }).request('/api/v1/imports/invoices', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream', 'accept-language': lang },
+          body: new Uint8Array(bytes),
+        })
+      ).json()) as { problems: { line: number; reason: string }[] };
+    const fr = await ask('fr-FR,fr;q=0.9');
+    const en = await ask('en-GB');
+    expect(fr.problems.map((p) => p.line)).toEqual(en.problems.map((p) => p.line));
+    expect(fr.problems[0]!.reason).toMatch(/« 31\/02\/2026 » n’est pas une date/);
+    expect(en.problems[0]!.reason).toMatch(/"31\/02\/2026" is not a date/);
+    // every reason differs between the two languages: none left in English for the French reader
+    fr.problems.forEach((p, i) => expect(p.reason, p.reason).not.toBe(en.problems[i]!.reason));
+    // the warnings too (a FEC whose piece references are "-" and whose file name names another SIREN)
+    const fec = readFileSync(F('../fec/123456782FEC20251231.txt'));
+    const other = (await createOrganisation(db, { legalName: 'Autre SIREN', siren: '732829320' })).id;
+    const k = (await createApiKey(db, other, { name: 'erp', scope: 'write' })).key;
+    const r = (await (
+      await createApp({ db, now: () => new Date() }).request('/api/v1/imports/fec?dryRun=true&filename=123456782FEC20251231.txt', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k}`, 'content-type': 'application/octet-stream', 'accept-language': 'fr' },
+        body: new Uint8Array(fec),
+      })
+    ).json()) as { warnings: string[] };
+    expect(r.warnings.join('\n')).toMatch(/sans vraie référence de pièce/);
+    expect(r.warnings.join('\n')).toMatch(/le nom du fichier annonce le FEC du SIREN 123456782/);
+    expect(r.warnings.join('\n')).toMatch(/paiement\(s\) non lettré\(s\) imputé\(s\)/);
+  });
+
   it('imports a Factur-X PDF uploaded as the body', async () => {
     const r = await (await post('einvoice', readFileSync(new URL('./fixtures/einvoice/factur-x-invoice_EN16931.pdf', import.meta.url)), '?filename=F20260023.pdf')).json();
     expect(r).toMatchObject({ outcome: 'imported', counts: { invoices: { inserted: 1 } } });

@@ -13,7 +13,7 @@ import { type OutsideLevel, outsideLevelOf } from '../domain/engine/planner.ts';
 import { assertIdentifier, PAYMENT_METHODS } from '../domain/ledger.ts';
 import { assertCurrency, currencyExponent, parseAmount } from '../domain/money.ts';
 import { validation } from '../errors.ts';
-import { defineErrors } from '../i18n/index.ts';
+import { defineErrors, renderText } from '../i18n/index.ts';
 import { headerKey, type Separator } from '../formats/csv-sniff.ts';
 import { fastAmount, fastDate } from '../formats/values.ts';
 import { upsertAllocations, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
@@ -22,6 +22,9 @@ import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals,
 import { type ImportInput, inputName, inputSize, openDelimited } from './source.ts';
 
 const E = defineErrors('imports-csv', {
+  due_computed: { fr: 'date d’échéance absente sur certaines lignes : calculée d’après les conditions de paiement (30 jours par défaut)', en: 'due date missing on some rows: computed from the payment terms (default 30 days)' },
+  no_rows: { fr: 'le fichier a une ligne d’en-tête mais aucune ligne de données', en: 'the file has a header but no rows' },
+  twice: { fr: 'apparaît deux fois dans le fichier (la première fois ligne {first})', en: 'appears twice in the file (first at line {first})' },
   unknown_mapping_field: { fr: 'la correspondance nomme un champ inconnu « {field} » (champs connus : {known})', en: 'the mapping names an unknown field "{field}" (known: {known})' },
   mapping_missing_column: { fr: 'la correspondance place {field} dans la colonne « {ref} », que le fichier n’a pas', en: 'the mapping says {field} is column "{ref}", which the file does not have' },
   missing_columns: { fr: 'aucune colonne trouvée pour {fields} : indiquez-la dans un fichier de correspondance (--mapping) (en-tête : {header})', en: 'no column found for {fields}: name it in a mapping file (--mapping) (header: {header})' },
@@ -204,7 +207,7 @@ export async function importCsv(db: Db, orgId: string, kind: CsvKind, input: Imp
     await sink.pipe.drain();
     meta.sha256 = hash.digest('hex');
     opts.onProgress?.({ rows: b.rowsRead, bytesRead: total, bytesTotal: total });
-    if (b.rowsRead === 0) b.problems.add(null, null, 'the file has a header but no rows');
+    if (b.rowsRead === 0) b.problems.add(null, null, renderText(E('no_rows'), b.problems.lang));
   });
 }
 
@@ -321,7 +324,7 @@ class CsvSink {
   private once(key: string, r: RowReader, field: string): boolean {
     const first = this.keysInBatch.get(key);
     if (first !== undefined) {
-      this.b.problems.add(r.line, r.where(field).field ?? field, `appears twice in the file (first at line ${first})`);
+      this.b.problems.add(r.line, r.where(field).field ?? field, renderText(E('twice', { first }), this.b.problems.lang));
       return false;
     }
     this.keysInBatch.set(key, r.line);
@@ -561,7 +564,7 @@ class CsvSink {
       }
     });
     if (this.derivedDueDates && !b.warnings.some((w) => w.startsWith('due date'))) {
-      b.warnings.push('due date missing on some rows: computed from the payment terms (default 30 days)');
+      b.warnings.push(renderText(E('due_computed'), b.problems.lang));
     }
   }
 }

@@ -11,7 +11,7 @@ import { maxMinor, type Minor, minMinor, moneyText, toDecimalString } from '../d
 import { isRelanceError, validation } from '../errors.ts';
 import { defineErrors, renderText, type Text } from '../i18n/index.ts';
 import { type EInvoice, parseEInvoice } from '../formats/einvoice/index.ts';
-import { upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
+import { type RowRefusal, refusalText, upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
 import { getOrganisation, type Organisation, writeOff } from '../ledger/repo.ts';
 import { type ImportBody, type ImportOptions, type ImportReport, runImport, sha256Hex } from './report.ts';
 import { type ImportInput, inputName, readAllBytes } from './source.ts';
@@ -105,7 +105,7 @@ export async function importEInvoices(db: Db, orgId: string, inputs: ImportInput
       } catch (e) {
         if (!isRelanceError(e)) throw e;
         await q.exec('ROLLBACK TO SAVEPOINT einvoice_file');
-        b.problems.add(e.where?.line ?? null, e.where?.path ?? e.where?.field ?? null, `${file}: ${e.message}`);
+        b.problems.add(e.where?.line ?? null, e.where?.path ?? e.where?.field ?? null, `${file}: ${e.detail(b.problems.lang)}`);
       }
       opts.onProgress?.({ rows: i + 1, bytesRead: i + 1, bytesTotal: inputs.length });
     }
@@ -115,7 +115,7 @@ export async function importEInvoices(db: Db, orgId: string, inputs: ImportInput
 
 async function importOne(q: Queryable, orgId: string, org: Organisation, file: string, bytes: Buffer, sha: string, b: ImportBody) {
   const { invoice: inv, source } = parseEInvoice(bytes, file);
-  const warn = (w: Text | string) => b.warnings.push(`${file}: ${typeof w === 'string' ? w : renderText(w, 'en')}`);
+  const warn = (w: Text | string) => b.warnings.push(`${file}: ${typeof w === 'string' ? w : renderText(w, b.problems.lang)}`);
   const detected = (b.detected.files ??= []) as unknown[];
   detected.push({ file, syntax: inv.syntax, profile: inv.profile, kind: inv.kind, typeCode: inv.typeCode, number: inv.number, embedded: source.kind === 'pdf' ? source.embeddedName : null });
   for (const w of inv.warnings) warn(w);
@@ -302,8 +302,8 @@ async function applyToCorrectedInvoice(q: Queryable, orgId: string, inv: EInvoic
   return { invoice: target.number, amountMinor };
 }
 
-function refusals(b: ImportBody, file: string, r: { refused: { field: string; reason: string }[] }) {
-  for (const x of r.refused) b.problems.add(null, x.field, `${file}: ${x.reason}`);
+function refusals(b: ImportBody, file: string, r: { refused: RowRefusal[] }) {
+  for (const x of r.refused) b.problems.add(null, x.field, `${file}: ${renderText(refusalText(x), b.problems.lang)}`);
 }
 
 /** Stores a file once per organisation (same bytes, same document). */

@@ -22,6 +22,10 @@ import { getOrganisation } from '../ledger/repo.ts';
 import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, WritePipe } from './report.ts';
 import { type ImportInput, inputName, inputSize, openDelimited } from './source.ts';
 
+const FE = defineErrors('imports-fec', {
+  split_piece: { fr: 'la pièce {number} est débitée à deux comptes clients', en: 'piece {number} is debited to two customer accounts' },
+});
+
 const W = defineErrors('imports-fec-warnings', {
   placeholder_piece: {
     fr: "{count} ligne(s) client sans vraie référence de pièce (PieceRef « {ref} ») : la facture est identifiée par son journal et son numéro d’écriture (ex. {example})",
@@ -198,10 +202,10 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
     await stage();
     await pipe.drain();
     meta.sha256 = hash.digest('hex');
-    if (placeholders) b.warnings.push(renderText(W('placeholder_piece', { count: placeholders, ref: placeholderRef, example: placeholderExample }), 'en'));
+    if (placeholders) b.warnings.push(renderText(W('placeholder_piece', { count: placeholders, ref: placeholderRef, example: placeholderExample }), b.problems.lang));
     const fileSiren = sirenOfFecName(filename);
     const org = await getOrganisation(q, orgId);
-    if (fileSiren && org.siren && fileSiren !== org.siren) b.warnings.push(renderText(W('other_siren', { fileSiren, orgSiren: org.siren }), 'en'));
+    if (fileSiren && org.siren && fileSiren !== org.siren) b.warnings.push(renderText(W('other_siren', { fileSiren, orgSiren: org.siren }), b.problems.lang));
     if (b.problems.any) return;
     await deriveLedger(q, orgId, b);
     if (b.problems.any) return;
@@ -226,7 +230,7 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
   const split = await q.query<{ line: number; number: string }>(
     `SELECT min(line) AS line, number FROM fec_stage WHERE debit > 0 GROUP BY number HAVING count(DISTINCT cust) > 1 ORDER BY 1 LIMIT 1000`,
   );
-  for (const s of split) b.problems.add(s.line, 'PieceRef', `piece ${s.number} is debited to two customer accounts`);
+  for (const s of split) b.problems.add(s.line, 'PieceRef', renderText(FE('split_piece', { number: s.number }), b.problems.lang));
   if (b.problems.any) return;
   // The customer's payment terms, one index lookup per piece (the customers were just written in
   // this transaction: the planner's statistics do not know them yet).
@@ -306,7 +310,7 @@ async function matchUnlettered(q: Queryable, orgId: string, b: ImportBody) {
   b.detected.unletteredPayments = rows.length;
   if (r.applied.length) {
     b.counts.add('allocations', { inserted: r.applied.reduce((n, a) => n + a.invoices.length, 0), updated: 0, unchanged: 0 });
-    b.warnings.push(renderText(W('matched', { count: r.applied.length, left: r.leftOpen.length }), 'en'));
+    b.warnings.push(renderText(W('matched', { count: r.applied.length, left: r.leftOpen.length }), b.problems.lang));
   }
 }
 

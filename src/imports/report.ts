@@ -11,7 +11,8 @@ import { matchPayments } from '../bank/match-payments.ts';
 import { replanOrganisation } from '../engine/events.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { isRelanceError } from '../errors.ts';
-import { inLookupPhase, type UpsertResult } from '../ledger/bulk.ts';
+import { type Lang, renderText } from '../i18n/index.ts';
+import { inLookupPhase, refusalText, type UpsertResult } from '../ledger/bulk.ts';
 
 export type ImportKind = 'customers' | 'invoices' | 'payments' | 'fec' | 'einvoice';
 export const IMPORT_KINDS: readonly ImportKind[] = ['customers', 'invoices', 'payments', 'fec', 'einvoice'];
@@ -84,6 +85,8 @@ export interface ImportOptions {
   maxProblems?: number;
   /** Documents listed in the report (all are counted and totalled); default 10,000. */
   maxDocuments?: number;
+  /** The language of the problems' reasons: the person reading the report (default English). */
+  lang?: Lang;
 }
 
 /** The documents an import read: listed up to a cap, counted and totalled beyond it. */
@@ -111,14 +114,17 @@ export class Documents {
 export class Problems {
   readonly list: ImportProblem[] = [];
   count = 0;
-  constructor(private readonly max = 10_000) {}
+  constructor(
+    private readonly max = 10_000,
+    readonly lang: Lang = 'en',
+  ) {}
   add(line: number | null, column: string | null, reason: string) {
     this.count++;
     if (this.list.length < this.max) this.list.push({ line, column, reason });
   }
   /** A RelanceError thrown while reading a row becomes a problem at that row. */
   addError(line: number | null, e: unknown, column: string | null = null) {
-    if (isRelanceError(e)) this.add(e.where?.line ?? line, e.where?.field ?? column, e.message);
+    if (isRelanceError(e)) this.add(e.where?.line ?? line, e.where?.field ?? column, e.detail(this.lang));
     else throw e;
   }
   get any() {
@@ -160,7 +166,7 @@ export async function runImport(
   opts: ImportOptions,
   body: (q: Queryable, b: ImportBody) => Promise<void>,
 ): Promise<ImportReport> {
-  const b: ImportBody = { problems: new Problems(opts.maxProblems), documents: new Documents(opts.maxDocuments), counts: new Counts(), detected: {}, warnings: [], rowsRead: 0 };
+  const b: ImportBody = { problems: new Problems(opts.maxProblems, opts.lang), documents: new Documents(opts.maxDocuments), counts: new Counts(), detected: {}, warnings: [], rowsRead: 0 };
   try {
     await db.tx(async (q) => {
       // An import's statements are large by nature: compiling them (JIT) costs more than it saves,
@@ -172,7 +178,7 @@ export async function runImport(
       } catch (e) {
         // A failure that is about the input (a whole-file problem) is reported, not thrown.
         if (!isRelanceError(e)) throw e;
-        b.problems.add(e.where?.line ?? null, e.where?.field ?? null, e.message);
+        b.problems.addError(null, e);
       }
       if (b.problems.any || opts.dryRun) throw new Rollback();
       // Payments the file did not tie to an invoice go through the bank matching (reference, known
@@ -233,5 +239,5 @@ export function sha256Hex(b: Uint8Array): string {
 }
 
 export function recordRefusals(problems: Problems, r: UpsertResult) {
-  for (const x of r.refused) problems.add(x.line, x.field, x.reason);
+  for (const x of r.refused) problems.add(x.line, x.field, renderText(refusalText(x), problems.lang));
 }

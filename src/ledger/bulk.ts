@@ -9,6 +9,15 @@ import { jsonReplacer, pgArray } from '../db/driver.ts';
 import { validateCustomer, validateInvoice, validatePayment } from '../domain/ledger.ts';
 import { ERROR_CODES, RelanceError, isRelanceError } from '../errors.ts';
 import { KeyFilter } from './key-filter.ts';
+import { defineErrors, type Text } from '../i18n/index.ts';
+
+const BE = defineErrors('ledger-bulk', {
+  customer: { fr: 'client {key} : {reason}', en: 'customer {key}: {reason}' },
+  invoice: { fr: 'facture {key} : {reason}', en: 'invoice {key}: {reason}' },
+  payment: { fr: 'paiement {key} : {reason}', en: 'payment {key}: {reason}' },
+  unknown_customer: { fr: 'une facture renvoie à un client qui n’existe pas', en: 'an invoice refers to a customer that does not exist' },
+  unknown_allocation: { fr: '{n} lettrage(s) renvoient à un numéro de facture ou à un paiement inconnu', en: '{n} allocation(s) refer to an unknown invoice number or payment' },
+});
 import type { LedgerBatch, UpsertAllocation, UpsertCreditNote, UpsertCustomer, UpsertInvoice, UpsertPayment } from './bulk-types.ts';
 
 export interface BulkCounts {
@@ -21,8 +30,8 @@ export interface BulkCounts {
 
 export const emptyCounts = (): BulkCounts => ({ customers: 0, contacts: 0, invoices: 0, payments: 0, allocations: 0 });
 
-function rowError(e: unknown, what: string, key: string): never {
-  if (isRelanceError(e)) throw new RelanceError(e.code, `${what} ${key}: ${e.message}`, { where: { ...e.where, path: `${what} ${key}` } });
+function rowError(e: unknown, what: 'customer' | 'invoice' | 'payment', key: string): never {
+  if (isRelanceError(e)) throw new RelanceError(e.code, BE(what, { key, reason: e.text ?? e.message }), { where: { ...e.where, path: `${what} ${key}` } });
   throw e;
 }
 
@@ -125,7 +134,7 @@ export async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, co
     ).catch((e) => {
       // customer_id NULL means an unknown customer reference: say which.
       if ((e as { cause?: { code?: string } }).cause?.code === '23502' || (e as { code?: string }).code === '23502') {
-        throw new RelanceError(ERROR_CODES.VALIDATION, 'an invoice refers to a customer that does not exist', { where: { field: 'customer' }, cause: e });
+        throw new RelanceError(ERROR_CODES.VALIDATION, BE('unknown_customer'), { where: { field: 'customer' }, cause: e });
       }
       throw e;
     });
@@ -156,7 +165,7 @@ export async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, co
     );
     const n = Number(rows[0]!.n);
     if (n !== b.allocations.length) {
-      throw new RelanceError(ERROR_CODES.VALIDATION, `${b.allocations.length - n} allocation(s) refer to an unknown invoice number or payment`, {
+      throw new RelanceError(ERROR_CODES.VALIDATION, BE('unknown_allocation', { n: b.allocations.length - n }), {
         where: { field: 'allocations' },
       });
     }
@@ -182,10 +191,39 @@ export async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, co
 // Rows come as JSON from the caller, or from a staging table of the same transaction (the FEC
 // import derives its rows in SQL): `{ table, from, to }` reads rows with from < rn <= to.
 
+/** A row the database refused: its line, the field, and why (a message key with what fills it). */
 export interface RowRefusal {
   line: number;
   field: string;
-  reason: string;
+  reason: RefusalReason;
+  value: string | null;
+}
+
+const REFUSALS = defineErrors('ledger-refusals', {
+  customer_twice: { fr: 'ce client apparaît deux fois dans le fichier', en: 'this customer appears twice in the file' },
+  no_customer: { fr: 'aucun client « {value} »', en: 'no customer "{value}"' },
+  no_customer_import_first: {
+    fr: 'aucun client « {value} » (importez d’abord les clients, ou nommez-le dans le fichier)',
+    en: 'no customer "{value}" (import the customers first or name it in the file)',
+  },
+  invoice_twice: { fr: 'ce numéro de facture apparaît deux fois dans le fichier', en: 'this invoice number appears twice in the file' },
+  invoice_paid_beyond: { fr: 'la facture est déjà réglée au-delà de ce montant', en: 'the invoice is already paid beyond this amount' },
+  invoice_other_currency: { fr: 'la facture a des paiements dans une autre devise', en: 'the invoice has payments in another currency' },
+  payment_twice: { fr: 'ce paiement apparaît deux fois dans le fichier', en: 'this payment appears twice in the file' },
+  payment_allocated_beyond: { fr: 'le paiement est déjà lettré au-delà de ce montant ou dans une autre devise', en: 'the payment is already allocated beyond this amount or in another currency' },
+  credit_note_twice: { fr: 'cet avoir apparaît deux fois dans le fichier', en: 'this credit note appears twice in the file' },
+  credit_note_allocated_beyond: { fr: 'l’avoir est déjà imputé au-delà de ce montant ou dans une autre devise', en: 'the credit note is already allocated beyond this amount or in another currency' },
+  no_invoice: { fr: 'aucune facture « {value} »', en: 'no invoice "{value}"' },
+  no_source: { fr: 'aucun paiement ni avoir « {value} »', en: 'no payment or credit note "{value}"' },
+  allocation_currency: { fr: 'le paiement et la facture sont dans des devises différentes', en: 'the payment and the invoice are in different currencies' },
+  invoice_left: { fr: 'il ne reste que {value} à payer sur la facture', en: 'the invoice has only {value} left to pay' },
+  source_left: { fr: 'il ne reste que {value} à lettrer sur le paiement', en: 'the payment has only {value} left to allocate' },
+});
+export type RefusalReason = Parameters<typeof REFUSALS>[0];
+
+/** What a refusal says, in the reader's language. */
+export function refusalText(r: RowRefusal): Text {
+  return REFUSALS(r.reason, { value: r.value ?? '' });
 }
 
 export interface UpsertResult {
@@ -209,7 +247,7 @@ interface Outcome {
   n: bigint;
   inserted: bigint;
   updated: bigint;
-  refused: { line: number; field: string; reason: string }[] | null;
+  refused: RowRefusal[] | null;
 }
 
 function result(o: Outcome): UpsertResult {
@@ -392,7 +430,7 @@ export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<
          FROM (${src.sql}) x
          LEFT JOIN LATERAL (${probe('customers', 'c', `c.id, c.xmin::text::bigint = ${THIS_TX} AS seen`, 'c.external_id = x."externalId"')}) k ON true),
      bad AS (
-       SELECT line, 'externalId' AS field, 'this customer appears twice in the file' AS reason FROM x WHERE seen AND NOT $5::boolean),
+       SELECT line, 'externalId' AS field, 'customer_twice' AS reason, NULL::text AS value FROM x WHERE seen AND NOT $5::boolean),
      ins AS (
        INSERT INTO customers (organisation_id, external_id, legal_name, kind, siren, siret, vat_number, country, language, payment_terms_days, segment)
        SELECT $1, x."externalId", x."legalName", coalesce(x.kind, 'business'), x.siren, x.siret, x."vatNumber", coalesce(x.country, 'FR'),
@@ -490,8 +528,6 @@ async function numbersCopied(q: Queryable, orgId: string): Promise<KeyFilter | n
 }
 
 /** Refusals written both by copyInvoices and by the upsert statement (no quote inside: SQL literals). */
-const INVOICE_NO_CUSTOMER = ' (import the customers first or name it in the file)';
-const INVOICE_TWICE = 'this invoice number appears twice in the file';
 
 const INVOICE_COPY_COLUMNS = [
   'organisation_id',
@@ -545,10 +581,10 @@ async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copy
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     if (!ids.has(r.customerExternalId)) {
-      refused.push({ line: r.line, field: 'customer', reason: `no customer "${r.customerExternalId}"${INVOICE_NO_CUSTOMER}` });
+      refused.push({ line: r.line, field: 'customer', reason: 'no_customer_import_first', value: r.customerExternalId });
     }
     const seen = found.get(r.number);
-    if (seen) refused.push({ line: r.line, field: 'number', reason: INVOICE_TWICE });
+    if (seen) refused.push({ line: r.line, field: 'number', reason: 'invoice_twice', value: null });
     else if (seen === false) known.push(r);
     else {
       fresh.push(text[i]!);
@@ -584,10 +620,10 @@ async function upsertInvoicesBySql(q: Queryable, orgId: string, rows: Source<Ups
          LEFT JOIN LATERAL (${probe('customers', 'c', 'c.id', 'c.external_id = x."customerExternalId"')}) c ON true
          LEFT JOIN LATERAL (${probe('invoices', 'i', `i.id, i.xmin::text::bigint = ${THIS_TX} AS seen, i.allocated_minor, i.written_off_minor, i.currency`, 'i.number = x.number')}) i ON true),
      bad AS (
-       SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '"${INVOICE_NO_CUSTOMER}' AS reason FROM x WHERE customer_id IS NULL
-       UNION ALL SELECT line, 'number', '${INVOICE_TWICE}' FROM x WHERE seen
-       UNION ALL SELECT line, 'amountInclTax', 'the invoice is already paid beyond this amount' FROM x WHERE overallocated
-       UNION ALL SELECT line, 'currency', 'the invoice has payments in another currency' FROM x WHERE currency_locked),
+       SELECT line, 'customer' AS field, 'no_customer_import_first' AS reason, "customerExternalId" AS value FROM x WHERE customer_id IS NULL
+       UNION ALL SELECT line, 'number', 'invoice_twice', NULL FROM x WHERE seen
+       UNION ALL SELECT line, 'amountInclTax', 'invoice_paid_beyond', NULL FROM x WHERE overallocated
+       UNION ALL SELECT line, 'currency', 'invoice_other_currency', NULL FROM x WHERE currency_locked),
      fresh AS (
        INSERT INTO invoices (organisation_id, customer_id, number, external_id, issue_date, due_date, currency, amount_excl_tax_minor, amount_incl_tax_minor)
        SELECT $1, x.customer_id, x.number, x."externalId", x."issueDate", x."dueDate", x.currency, x."amountExclTaxMinor"::bigint, x."amountInclTaxMinor"::bigint
@@ -626,9 +662,9 @@ export async function upsertPayments(q: Queryable, orgId: string, rows: Source<U
          LEFT JOIN LATERAL (${probe('customers', 'c', 'c.id', 'c.external_id = x."customerExternalId"')}) c ON true
          LEFT JOIN LATERAL (${probe('payments', 'p', `p.id, p.xmin::text::bigint = ${THIS_TX} AS seen, p.allocated_minor, p.currency`, 'p.external_id = x."externalId"')}) p ON true),
      bad AS (
-       SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '"' AS reason FROM x WHERE customer_id IS NULL AND "customerExternalId" IS NOT NULL
-       UNION ALL SELECT line, 'externalId', 'this payment appears twice in the file' FROM x WHERE seen
-       UNION ALL SELECT line, 'amount', 'the payment is already allocated beyond this amount or in another currency' FROM x WHERE locked),
+       SELECT line, 'customer' AS field, 'no_customer' AS reason, "customerExternalId" AS value FROM x WHERE customer_id IS NULL AND "customerExternalId" IS NOT NULL
+       UNION ALL SELECT line, 'externalId', 'payment_twice', NULL FROM x WHERE seen
+       UNION ALL SELECT line, 'amount', 'payment_allocated_beyond', NULL FROM x WHERE locked),
      fresh AS (
        INSERT INTO payments (organisation_id, customer_id, external_id, payment_date, currency, amount_minor, method, reference, payer_name, payer_iban)
        SELECT $1, x.customer_id, x."externalId", x."paymentDate", x.currency, x."amountMinor"::bigint, x.method, x.reference, x."payerName", x."payerIban"
@@ -667,9 +703,9 @@ export async function upsertCreditNotes(q: Queryable, orgId: string, rows: Sourc
          LEFT JOIN LATERAL (${probe('customers', 'c', 'c.id', 'c.external_id = x."customerExternalId"')}) c ON true
          LEFT JOIN LATERAL (${probe('credit_notes', 'n', `n.id, n.xmin::text::bigint = ${THIS_TX} AS seen, n.allocated_minor, n.currency`, 'n.number = x.number')}) n ON true),
      bad AS (
-       SELECT line, 'customer' AS field, 'no customer "' || "customerExternalId" || '"' AS reason FROM x WHERE customer_id IS NULL
-       UNION ALL SELECT line, 'number', 'this credit note appears twice in the file' FROM x WHERE seen
-       UNION ALL SELECT line, 'amount', 'the credit note is already allocated beyond this amount or in another currency' FROM x WHERE locked),
+       SELECT line, 'customer' AS field, 'no_customer' AS reason, "customerExternalId" AS value FROM x WHERE customer_id IS NULL
+       UNION ALL SELECT line, 'number', 'credit_note_twice', NULL FROM x WHERE seen
+       UNION ALL SELECT line, 'amount', 'credit_note_allocated_beyond', NULL FROM x WHERE locked),
      fresh AS (
        INSERT INTO credit_notes (organisation_id, customer_id, number, external_id, issue_date, currency, amount_minor, reason)
        SELECT $1, x.customer_id, x.number, x."externalId", x."issueDate", x.currency, x."amountMinor"::bigint, x.reason
@@ -722,12 +758,12 @@ export async function upsertAllocations(q: Queryable, orgId: string, rows: Sourc
          LEFT JOIN LATERAL (${probe('payments', 'p', 'p.id, p.currency, p.amount_minor, p.allocated_minor', 'p.external_id = x."paymentExternalId"')}) p ON true
          LEFT JOIN LATERAL (${probe('credit_notes', 'n', 'n.id, n.currency, n.amount_minor, n.allocated_minor', 'n.number = x."creditNoteNumber"')}) n ON true),
      bad AS (
-       SELECT line, 'invoice' AS field, 'no invoice "' || "invoiceNumber" || '"' AS reason FROM x WHERE invoice_id IS NULL
-       UNION ALL SELECT line, 'payment', 'no payment or credit note "' || coalesce("paymentExternalId", "creditNoteNumber") || '"' FROM x
+       SELECT line, 'invoice' AS field, 'no_invoice' AS reason, "invoiceNumber" AS value FROM x WHERE invoice_id IS NULL
+       UNION ALL SELECT line, 'payment', 'no_source', coalesce("paymentExternalId", "creditNoteNumber") FROM x
           WHERE payment_id IS NULL AND credit_note_id IS NULL
-       UNION ALL SELECT line, 'currency', 'the payment and the invoice are in different currencies' FROM x WHERE invoice_currency <> source_currency
-       UNION ALL SELECT line, 'amount', 'the invoice has only ' || ${moneySql('invoice_open', 'invoice_currency')} || ' left to pay' FROM x WHERE missing > invoice_open
-       UNION ALL SELECT line, 'amount', 'the payment has only ' || ${moneySql('source_left', 'source_currency')} || ' left to allocate' FROM x
+       UNION ALL SELECT line, 'currency', 'allocation_currency', NULL FROM x WHERE invoice_currency <> source_currency
+       UNION ALL SELECT line, 'amount', 'invoice_left', ${moneySql('invoice_open', 'invoice_currency')} FROM x WHERE missing > invoice_open
+       UNION ALL SELECT line, 'amount', 'source_left', ${moneySql('source_left', 'source_currency')} FROM x
           WHERE missing > source_left AND missing <= invoice_open),
      ins AS (
        INSERT INTO allocations (organisation_id, invoice_id, payment_id, credit_note_id, currency, amount_minor, allocated_on)

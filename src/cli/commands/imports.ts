@@ -172,7 +172,7 @@ export function register(program: Command, ctx: CliContext): void {
     try {
       const orgId = await ctx.resolveOrg(db, o.org);
       const bar = o.json ? { update() {}, done() {} } : progressBar();
-      const opts = { dryRun: o.dryRun, onProgress: (p: ImportProgress) => bar.update(p) };
+      const opts = { dryRun: o.dryRun, onProgress: (p: ImportProgress) => bar.update(p), lang: lang() };
       for (const f of files) {
         try {
           readFileSync(f, { flag: 'r' }).subarray(0, 0);

@@ -21,6 +21,7 @@ import { importFec } from '../../imports/fec.ts';
 import { IMPORT_KINDS } from '../../imports/report.ts';
 import { getContractRate, loadRateTables, setContractRate } from '../../law/rates-repo.ts';
 import { validation } from '../../errors.ts';
+import { problemLang } from '../problem.ts';
 import {
   createSubscription,
   deleteSubscription,
@@ -245,10 +246,11 @@ export const miscRoutes: RouteDef[] = [
     }),
     rawBody: { contentTypes: ['text/csv', 'text/plain', 'application/pdf', 'application/xml', 'application/octet-stream'] },
     response: ImportReport, status: 200, ownTransaction: true,
-    handler: async ({ db, orgId, params, query, raw }) => {
+    handler: async ({ db, orgId, params, query, raw, c }) => {
       if (raw.length === 0) throw validation(E('body_file'), { field: 'body' });
       const input = { bytes: raw, filename: query.filename ?? `upload.${params.kind}` };
-      const opts = { dryRun: query.dryRun === 'true' };
+      // Reasons in the caller's language (Accept-Language), as the errors are.
+      const opts = { dryRun: query.dryRun === 'true', lang: problemLang(undefined, c.req.header('accept-language')) };
       if (params.kind === 'fec') return importFec(db, orgId, input, opts);
       if (params.kind === 'einvoice') return importEInvoices(db, orgId, [input], opts);
       let mapping: ColumnMapping | undefined;

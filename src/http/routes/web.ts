@@ -1580,10 +1580,10 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
           const input = { bytes: up.bytes, filename: up.filename };
           const report =
             kind === 'fec'
-              ? await importFec(db, p.orgId, input, { dryRun, onProgress })
+              ? await importFec(db, p.orgId, input, { dryRun, onProgress, lang })
               : kind === 'einvoice'
-                ? await importEInvoices(db, p.orgId, [input], { dryRun, onProgress })
-                : await importCsv(db, p.orgId, kind as CsvKind, input, { dryRun, onProgress });
+                ? await importEInvoices(db, p.orgId, [input], { dryRun, onProgress, lang })
+                : await importCsv(db, p.orgId, kind as CsvKind, input, { dryRun, onProgress, lang });
           if (!dryRun) await markDashboardStale(db, p.orgId);
           send({ type: 'report', report });
         } catch (e) {
