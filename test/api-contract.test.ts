@@ -179,6 +179,7 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   getCreditPolicy: async () => ({}),
   getCustomerRisk: async (fx) => ({ params: { id: fx.customerId } }),
   getExpectedRecovery: async (fx) => ({ params: { id: fx.customerId } }),
+  getCashInForecast: async () => ({}),
   setCreditPolicy: async () => ({ body: { overLimit: 'weekly' } }),
   revokeApiKey: async (fx) => ({ params: { id: String((await createApiKey(fx.db, fx.org, { name: 'old', scope: 'read' })).id) } }),
 };

@@ -11,20 +11,20 @@ import type { CalendarDate } from '../domain/dates.ts';
 import { assessRisk, type Behaviour, type RiskAssessment } from '../domain/risk.ts';
 
 /** The invoices of the customers in scope ($1 organisation, $2 today, $3 customer ids or null), with the day each was settled and the reminders before it. */
-const FACTS = `
+const facts = (scoped: boolean) => `
   inv AS (
     SELECT i.id, i.customer_id, i.amount_incl_tax_minor AS amt, i.due_date, i.allocated_minor >= i.amount_incl_tax_minor AS settled,
            i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open
       FROM invoices i
-     WHERE i.organisation_id = $1 AND ($3::bigint[] IS NULL OR i.customer_id = ANY($3::bigint[])) AND i.issue_date <= $2),
+     WHERE i.organisation_id = $1 ${scoped ? 'AND i.customer_id = ANY($3::bigint[])' : ''} AND i.issue_date <= $2),
   paid AS (
     SELECT a.invoice_id, max(a.allocated_on) AS paid_on FROM allocations a
-     WHERE a.organisation_id = $1 AND ($3::bigint[] IS NULL OR a.invoice_id IN (SELECT id FROM inv))
+     WHERE a.organisation_id = $1 ${scoped ? 'AND a.invoice_id IN (SELECT id FROM inv)' : ''}
      GROUP BY a.invoice_id),
   sent AS (
     SELECT sr.invoice_id, sr.recorded_on FROM step_records sr
      WHERE sr.organisation_id = $1 AND sr.outcome = 'planned' AND sr.step_offset >= 0
-       AND ($3::bigint[] IS NULL OR sr.invoice_id IN (SELECT id FROM inv))),
+       ${scoped ? 'AND sr.invoice_id IN (SELECT id FROM inv)' : ''}),
   reminded AS (
     SELECT s.invoice_id, count(*) FILTER (WHERE NOT inv.settled OR s.recorded_on < p.paid_on) AS n
       FROM sent s JOIN inv ON inv.id = s.invoice_id LEFT JOIN paid p ON p.invoice_id = s.invoice_id
@@ -38,8 +38,8 @@ const FACTS = `
 const OWED_DAYS = 'coalesce(sum(open::numeric * ($2::date - due_date)) FILTER (WHERE open > 0 AND due_date < $2::date), 0)';
 const OWED = 'coalesce(sum(open) FILTER (WHERE open > 0 AND due_date < $2::date), 0)';
 
-const BEHAVIOUR_SQL = `
-  WITH ${FACTS},
+export const behaviourSql = (scoped: boolean) => `
+  WITH ${facts(scoped)},
   per_customer AS (
     SELECT customer_id,
            round((coalesce(sum(amt::numeric * greatest(0, paid_on - due_date)), 0) + ${OWED_DAYS})
@@ -60,10 +60,10 @@ const BEHAVIOUR_SQL = `
       FROM facts GROUP BY customer_id),
   promised AS (
     SELECT customer_id, count(*) FILTER (WHERE status = 'kept') AS kept, count(*) FILTER (WHERE status = 'broken') AS broken
-      FROM promises WHERE organisation_id = $1 AND ($3::bigint[] IS NULL OR customer_id = ANY($3::bigint[])) GROUP BY customer_id),
+      FROM promises WHERE organisation_id = $1 ${scoped ? 'AND customer_id = ANY($3::bigint[])' : ''} GROUP BY customer_id),
   disputed AS (
     SELECT customer_id, count(*) AS n, count(*) FILTER (WHERE resolved_on IS NULL) AS open
-      FROM disputes WHERE organisation_id = $1 AND ($3::bigint[] IS NULL OR customer_id = ANY($3::bigint[])) GROUP BY customer_id)
+      FROM disputes WHERE organisation_id = $1 ${scoped ? 'AND customer_id = ANY($3::bigint[])' : ''} GROUP BY customer_id)
   SELECT c.id AS customer_id, pc.late_all::float8 AS late_all, pc.late_6::float8 AS late_6, pc.late_12::float8 AS late_12,
          coalesce(pc.settled, 0) AS settled, coalesce(pc.r0, 0) AS r0, coalesce(pc.r1, 0) AS r1, coalesce(pc.r2, 0) AS r2, coalesce(pc.r3, 0) AS r3,
          coalesce(pc.open, 0)::bigint AS open, coalesce(pc.overdue, 0)::bigint AS overdue, coalesce(pc.overdue90, 0)::bigint AS overdue90, coalesce(pc.oldest, 0) AS oldest,
@@ -72,7 +72,7 @@ const BEHAVIOUR_SQL = `
     LEFT JOIN per_customer pc ON pc.customer_id = c.id
     LEFT JOIN promised pr ON pr.customer_id = c.id
     LEFT JOIN disputed d ON d.customer_id = c.id
-   WHERE c.organisation_id = $1 AND ($3::bigint[] IS NULL OR c.id = ANY($3::bigint[]))
+   WHERE c.organisation_id = $1 ${scoped ? 'AND c.id = ANY($3::bigint[])' : ''}
    ORDER BY c.id`;
 
 const n = (v: unknown) => Number(v ?? 0);
@@ -102,7 +102,10 @@ export interface CustomerRisk extends RiskAssessment {
 
 /** Behaviour and risk of the customers named (every customer when null), computed now, not stored. */
 export async function computeRisk(q: Queryable, orgId: string, today: CalendarDate, customerIds: readonly bigint[] | null = null): Promise<CustomerRisk[]> {
-  const rows = await q.query<Record<string, unknown>>(BEHAVIOUR_SQL, [orgId, today, customerIds === null ? null : pgArray([...customerIds])]);
+  const rows = await q.query<Record<string, unknown>>(
+    behaviourSql(customerIds !== null),
+    customerIds === null ? [orgId, today] : [orgId, today, pgArray([...customerIds])],
+  );
   return rows.map((r) => {
     const behaviour = toBehaviour(r);
     return { customerId: r.customer_id as bigint, behaviour, computedOn: today, ...assessRisk(behaviour) };
@@ -112,6 +115,8 @@ export async function computeRisk(q: Queryable, orgId: string, today: CalendarDa
 /** Computes and keeps the risk of the customers named (all when null); returns how many. */
 export async function refreshRisk(q: Queryable, orgId: string, today: CalendarDate, customerIds: readonly bigint[] | null = null): Promise<number> {
   if (customerIds !== null && customerIds.length === 0) return 0;
+  // The whole organisation (caller's transaction): JIT compiling the aggregate costs more than it saves.
+  if (customerIds === null) await q.exec(`SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`);
   const all = await computeRisk(q, orgId, today, customerIds);
   for (let k = 0; k < all.length; k += 5000) {
     const batch = all.slice(k, k + 5000).map((x) => ({

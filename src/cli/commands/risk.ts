@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { jsonReplacer } from '../../db/driver.ts';
-import { calendarDate, todayIn } from '../../domain/dates.ts';
+import { calendarDate, formatLongDate, todayIn } from '../../domain/dates.ts';
 import { riskLevelText, riskReasonText } from '../../domain/risk.ts';
 import { formatMoney } from '../../domain/money.ts';
 import { validation } from '../../errors.ts';
@@ -12,6 +12,7 @@ import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts'
 import { getCustomer, getOrganisation } from '../../ledger/repo.ts';
 import { computeRisk, refreshRisk } from '../../risk/behaviour.ts';
 import { customerExpectedRecovery } from '../../risk/recovery.ts';
+import { cashInForecast } from '../../risk/forecast.ts';
 import { CE } from '../errors.ts';
 import { cliLang } from '../exit.ts';
 import type { CliContext } from '../context.ts';
@@ -36,6 +37,7 @@ const M = defineMessages({
 });
 
 export function register(program: Command, ctx: CliContext): void {
+  registerForecast(program, ctx);
   program
     .command('risk')
     .description("a customer's payment behaviour and risk score with its reasons (--customer), or every customer's recomputed and kept (--all)")
@@ -94,6 +96,51 @@ export function register(program: Command, ctx: CliContext): void {
           }
           ctx.out(t(M, l, 'expected_total', { expected: money(invoices.reduce((s, x) => s + x.expectedMinor, 0n)), open: money(invoices.reduce((s, x) => s + x.openMinor, 0n)) }));
         }
+      } finally {
+        await db.close();
+      }
+    });
+}
+
+const F = defineMessages({
+  title: { fr: 'Encaissements attendus par semaine (13 semaines à partir du {from}) :', en: 'Expected cash-in by week (13 weeks from {from}):' },
+  week: { fr: 'semaine du {from} : {expected} (échéances seules : {naive})', en: 'week of {from}: {expected} (due dates only: {naive})' },
+  total: { fr: 'Total : {expected} (échéances seules : {naive})', en: 'Total: {expected} (due dates only: {naive})' },
+  backtest: {
+    fr: 'Erreur du rétro-test sur votre historique ({n} départs, 13 semaines chacun, WAPE) : {wape} % ; prévision naïve par échéances : {naive} %',
+    en: 'Back-test error on your history ({n} origins of 13 weeks, WAPE): {wape} %; naive forecast by due dates: {naive} %',
+  },
+  no_backtest: { fr: 'Pas assez d’historique pour un rétro-test.', en: 'Not enough history for a back-test.' },
+});
+
+export function registerForecast(program: Command, ctx: CliContext): void {
+  program
+    .command('forecast')
+    .description('expected cash-in by week for 13 weeks (due dates, customers’ habits, chance of payment, promises, plans), with its back-test error on your history beside a naive forecast')
+    .option('--date <YYYY-MM-DD>', 'from this day (default: today)')
+    .option('--lang <fr|en>', 'language of the output (default: RELANCE_LANG or the locale)')
+    .option('--json', 'JSON output')
+    .option('--org <id>', 'organisation (id, SIREN or name)')
+    .action(async (o: { date?: string; lang?: string; json?: boolean; org?: string }) => {
+      const l = (o.lang ?? cliLang(process.env)).toLowerCase() as Lang;
+      if (l !== 'fr' && l !== 'en') throw validation(CE('lang_got', { value: String(o.lang) }), { field: '--lang' });
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const org = await getOrganisation(db, orgId);
+        const today = o.date ? calendarDate(o.date, { field: '--date' }) : todayIn(org.timeZone, Date.now());
+        const f = await cashInForecast(db, orgId, today);
+        if (o.json) {
+          ctx.out(JSON.stringify({ from: f.from, weeks: f.weeks, backtest: { wape: f.backtest.wape, naiveWape: f.backtest.naiveWape, origins: f.backtest.origins } }, jsonReplacer));
+          return;
+        }
+        const money = (m: bigint) => formatMoney(m, org.currency, l);
+        const pct = (x: number) => (l === 'fr' ? (Math.round(x * 1000) / 10).toString().replace('.', ',') : String(Math.round(x * 1000) / 10));
+        ctx.out(t(F, l, 'title', { from: formatLongDate(today, l) }));
+        for (const w of f.weeks) ctx.out(`- ${t(F, l, 'week', { from: formatLongDate(w.from, l), expected: money(w.expectedMinor), naive: money(w.naiveMinor) })}`);
+        ctx.out(t(F, l, 'total', { expected: money(f.weeks.reduce((s, w) => s + w.expectedMinor, 0n)), naive: money(f.weeks.reduce((s, w) => s + w.naiveMinor, 0n)) }));
+        if (f.backtest.wape === null || f.backtest.naiveWape === null) ctx.out(t(F, l, 'no_backtest'));
+        else ctx.out(t(F, l, 'backtest', { n: f.backtest.origins.length, wape: pct(f.backtest.wape), naive: pct(f.backtest.naiveWape) }));
       } finally {
         await db.close();
       }

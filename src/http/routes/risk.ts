@@ -7,6 +7,7 @@ import { ensureBuiltinScenarios } from '../../engine/scenarios.ts';
 import { Currency, DecimalAmount, Id, IdParams, MinorString, route, type RouteDef } from './define.ts';
 import { computeRisk } from '../../risk/behaviour.ts';
 import { customerExpectedRecovery } from '../../risk/recovery.ts';
+import { cashInForecast } from '../../risk/forecast.ts';
 import { RECOVERY_BUCKETS } from '../../domain/recovery.ts';
 import { riskLevelText, riskReasonText } from '../../domain/risk.ts';
 import { getCustomer } from '../../ledger/repo.ts';
@@ -50,6 +51,19 @@ const PolicyScenarios = z.object({
 const ScenarioKey = z.string().min(1).max(100).nullable().optional();
 
 export const riskRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/forecast', operationId: 'getCashInForecast',
+    summary: 'Expected cash-in by week for 13 weeks (due dates moved by each customer’s habit, chance of payment, promises, plans), beside the naive forecast by due dates, with the back-test error (WAPE) of both on the organisation’s history', tag: 'credit', scope: 'read',
+    response: z.object({
+      from: z.string(),
+      weeks: z.array(z.object({ from: z.string(), expectedMinor: MinorString, naiveMinor: MinorString })),
+      backtest: z.object({ origins: z.number(), wape: z.number().nullable(), naiveWape: z.number().nullable() }),
+    }),
+    handler: async ({ q, orgId, today }) => {
+      const f = await cashInForecast(q, orgId, today);
+      return { from: f.from, weeks: f.weeks, backtest: { origins: f.backtest.origins.length, wape: f.backtest.wape, naiveWape: f.backtest.naiveWape } };
+    },
+  }),
   route({
     method: 'get', path: '/api/v1/customers/{id}/expected-recovery', operationId: 'getExpectedRecovery',
     summary: "A customer's open invoices with P(paid | days overdue, customer history), calibrated on the organisation's history (prior: ~90 % within three months, ~10 % after a year), and the expected amount", tag: 'credit', scope: 'read',
