@@ -180,6 +180,8 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   getCustomerRisk: async (fx) => ({ params: { id: fx.customerId } }),
   getExpectedRecovery: async (fx) => ({ params: { id: fx.customerId } }),
   getCashInForecast: async () => ({}),
+  getStepEffectiveness: async () => ({}),
+  getNonPaymentReasons: async () => ({}),
   setCreditPolicy: async () => ({ body: { overLimit: 'weekly' } }),
   revokeApiKey: async (fx) => ({ params: { id: String((await createApiKey(fx.db, fx.org, { name: 'old', scope: 'read' })).id) } }),
 };

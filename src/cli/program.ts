@@ -9,6 +9,7 @@ import * as bank from './commands/bank.ts';
 import * as core from './commands/core.ts';
 import * as credit from './commands/credit.ts';
 import * as risk from './commands/risk.ts';
+import * as report from './commands/report.ts';
 import * as delivery from './commands/delivery.ts';
 import * as documents from './commands/documents.ts';
 import * as engine from './commands/engine.ts';
@@ -23,6 +24,6 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery, escalation, credit, risk]) mod.register(program, ctx);
+  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery, escalation, credit, risk, report]) mod.register(program, ctx);
   return program;
 }

@@ -8,6 +8,7 @@ import { Currency, DecimalAmount, Id, IdParams, MinorString, route, type RouteDe
 import { computeRisk } from '../../risk/behaviour.ts';
 import { customerExpectedRecovery } from '../../risk/recovery.ts';
 import { cashInForecast } from '../../risk/forecast.ts';
+import { nonPaymentReasons, stepEffectiveness } from '../../risk/effectiveness.ts';
 import { RECOVERY_BUCKETS } from '../../domain/recovery.ts';
 import { riskLevelText, riskReasonText } from '../../domain/risk.ts';
 import { getCustomer } from '../../ledger/repo.ts';
@@ -51,6 +52,18 @@ const PolicyScenarios = z.object({
 const ScenarioKey = z.string().min(1).max(100).nullable().optional();
 
 export const riskRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/reports/steps', operationId: 'getStepEffectiveness',
+    summary: 'For each scenario step, the share of the invoices it chased that were paid in full within 7 days after it went out', tag: 'reports', scope: 'read',
+    response: z.object({ steps: z.array(z.object({ scenario: z.string(), stepOffset: z.number(), channel: z.string(), tone: z.string(), invoices: z.number(), paidWithin7Days: z.number(), share: z.number() })) }),
+    handler: async ({ q, orgId, today }) => ({ steps: await stepEffectiveness(q, orgId, today) }),
+  }),
+  route({
+    method: 'get', path: '/api/v1/reports/non-payment-reasons', operationId: 'getNonPaymentReasons',
+    summary: 'Reasons for non-payment recorded in call outcomes (coded) and disputes (as typed), most frequent first', tag: 'reports', scope: 'read',
+    response: z.object({ reasons: z.array(z.object({ source: z.enum(['call', 'dispute']), reason: z.string(), count: z.number(), customers: z.number() })) }),
+    handler: async ({ q, orgId }) => ({ reasons: await nonPaymentReasons(q, orgId) }),
+  }),
   route({
     method: 'get', path: '/api/v1/forecast', operationId: 'getCashInForecast',
     summary: 'Expected cash-in by week for 13 weeks (due dates moved by each customer’s habit, chance of payment, promises, plans), beside the naive forecast by due dates, with the back-test error (WAPE) of both on the organisation’s history', tag: 'credit', scope: 'read',

@@ -1,0 +1,80 @@
+/** `relance report steps|reasons`: which scenario steps get invoices paid, and why customers do not pay. */
+import type { Command } from 'commander';
+import { calendarDate, todayIn } from '../../domain/dates.ts';
+import { validation } from '../../errors.ts';
+import { defineMessages, type Lang, t } from '../../i18n/index.ts';
+import { getOrganisation } from '../../ledger/repo.ts';
+import { nonPaymentReasons, stepEffectiveness } from '../../risk/effectiveness.ts';
+import { CE } from '../errors.ts';
+import { cliLang } from '../exit.ts';
+import type { CliContext } from '../context.ts';
+
+const M = defineMessages({
+  steps_title: { fr: 'Factures payées dans les 7 jours suivant chaque étape (étapes parties au moins 7 jours avant le {date}) :', en: 'Invoices paid within 7 days after each step (steps sent at least 7 days before {date}):' },
+  step: { fr: '{scenario}, J{offset} {channel} ({tone}) : {paid} sur {n} factures, {share} %', en: '{scenario}, D{offset} {channel} ({tone}): {paid} of {n} invoices, {share} %' },
+  none: { fr: 'Rien à mesurer pour l’instant.', en: 'Nothing to measure yet.' },
+  reasons_title: { fr: 'Motifs de non-paiement (appels et litiges) :', en: 'Reasons for non-payment (calls and disputes):' },
+  reason: { fr: '{reason} : {n} fois, {customers} client(s)', en: '{reason}: {n} times, {customers} customer(s)' },
+  call: { fr: 'appel', en: 'call' },
+  dispute: { fr: 'litige', en: 'dispute' },
+  forgot: { fr: 'oubli', en: 'forgot' },
+  invoice_not_received: { fr: 'facture non reçue', en: 'invoice not received' },
+  missing_purchase_order: { fr: 'bon de commande manquant', en: 'missing purchase order' },
+  cash_difficulty: { fr: 'difficultés de trésorerie', en: 'cash difficulty' },
+  bad_faith: { fr: 'mauvaise foi', en: 'bad faith' },
+  other: { fr: 'autre', en: 'other' },
+});
+const CODED = new Set(['forgot', 'invoice_not_received', 'missing_purchase_order', 'dispute', 'cash_difficulty', 'bad_faith', 'other']);
+
+export function register(program: Command, ctx: CliContext): void {
+  const report = program.command('report').description('what works and why customers do not pay');
+  const common = (c: Command) =>
+    c
+      .option('--date <YYYY-MM-DD>', 'as of this day (default: today)')
+      .option('--lang <fr|en>', 'language of the output (default: RELANCE_LANG or the locale)')
+      .option('--json', 'JSON output')
+      .option('--org <id>', 'organisation (id, SIREN or name)');
+  const open = async (o: { date?: string; lang?: string; org?: string }) => {
+    const l = (o.lang ?? cliLang(process.env)).toLowerCase() as Lang;
+    if (l !== 'fr' && l !== 'en') throw validation(CE('lang_got', { value: String(o.lang) }), { field: '--lang' });
+    const db = await ctx.openDb();
+    const orgId = await ctx.resolveOrg(db, o.org);
+    const org = await getOrganisation(db, orgId);
+    const today = o.date ? calendarDate(o.date, { field: '--date' }) : todayIn(org.timeZone, Date.now());
+    return { l, db, orgId, today };
+  };
+  common(report.command('steps').description('for each scenario step, the share of the invoices it chased that were paid within 7 days after it')).action(
+    async (o: { date?: string; lang?: string; json?: boolean; org?: string }) => {
+      const { l, db, orgId, today } = await open(o);
+      try {
+        const lines = await stepEffectiveness(db, orgId, today);
+        if (o.json) return ctx.out(JSON.stringify({ today, steps: lines }));
+        ctx.out(t(M, l, 'steps_title', { date: today }));
+        if (!lines.length) ctx.out(t(M, l, 'none'));
+        for (const s of lines) {
+          const share = Math.round(s.share * 1000) / 10;
+          ctx.out(`- ${t(M, l, 'step', { scenario: s.scenario, offset: s.stepOffset >= 0 ? `+${s.stepOffset}` : String(s.stepOffset), channel: s.channel, tone: s.tone, paid: s.paidWithin7Days, n: s.invoices, share: l === 'fr' ? String(share).replace('.', ',') : String(share) })}`);
+        }
+      } finally {
+        await db.close();
+      }
+    },
+  );
+  common(report.command('reasons').description('reasons for non-payment recorded in call outcomes and disputes, most frequent first')).action(
+    async (o: { date?: string; lang?: string; json?: boolean; org?: string }) => {
+      const { l, db, orgId } = await open(o);
+      try {
+        const lines = await nonPaymentReasons(db, orgId);
+        if (o.json) return ctx.out(JSON.stringify({ reasons: lines }));
+        ctx.out(t(M, l, 'reasons_title'));
+        if (!lines.length) ctx.out(t(M, l, 'none'));
+        for (const r of lines) {
+          const label = r.source === 'call' && CODED.has(r.reason) ? t(M, l, r.reason as 'forgot') : r.reason;
+          ctx.out(`- ${t(M, l, r.source)} · ${t(M, l, 'reason', { reason: label, n: r.count, customers: r.customers })}`);
+        }
+      } finally {
+        await db.close();
+      }
+    },
+  );
+}
