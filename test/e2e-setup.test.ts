@@ -145,6 +145,8 @@ describe.each(['fr', 'en'] as const)('setup wizard in chromium (%s)', (lang) => 
   };
   const fill = (name: string, value: string) => page.locator(`input[name="${name}"]`).fill(value);
   const next = () => page.getByTestId('setup-next').click();
+  /** The web app's API as the page calls it (the browser's own connection and session cookie). */
+  const appGet = <T,>(path: string): Promise<T> => page.evaluate(async (p) => (await fetch(p)).json(), path) as Promise<T>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `relance-setup-${lang}-`));
@@ -238,7 +240,7 @@ describe.each(['fr', 'en'] as const)('setup wizard in chromium (%s)', (lang) => 
     await next();
     await atStep('import');
     await expect(page.getByTestId('setup-message').textContent()).resolves.toContain(tx.created);
-    const me = await (await page.request.get(`${server.url}/api/app/me`)).json();
+    const me = await appGet<Record<string, unknown>>('/api/app/me');
     expect(me).toMatchObject({ user: { email: co.admin.email, role: 'admin', language: lang }, organisation: { legalName: co.name } });
   });
 
@@ -275,8 +277,8 @@ describe.each(['fr', 'en'] as const)('setup wizard in chromium (%s)', (lang) => 
     await shot('08-scenario');
     await next();
     await atStep('live');
-    const list = await (await page.request.get(`${server.url}/api/app/scenarios`)).json();
-    expect(list.scenarios.find((s: { isDefault: boolean }) => s.isDefault).key).toBe(choice);
+    const list = await appGet<{ scenarios: { key: string; isDefault: boolean }[] }>('/api/app/scenarios');
+    expect(list.scenarios.find((s) => s.isDefault)?.key).toBe(choice);
   });
 
   it('going live: no escalation as first contact; French goes live, English stays in review; the dashboard of the new organisation', async () => {
@@ -288,12 +290,17 @@ describe.each(['fr', 'en'] as const)('setup wizard in chromium (%s)', (lang) => 
     expect(await page.locator('.side .org').textContent()).toBe(co.name);
     expect(await page.getByTestId('nav-dashboard').textContent()).toBe(tx.dashboard);
     await shot('10-dashboard');
-    const settings = await (await page.request.get(`${server.url}/api/app/settings`)).json();
+    const settings = await appGet<{
+      organisation: Record<string, unknown>;
+      branding: Record<string, unknown>;
+      delivery: Record<string, unknown>;
+      users: { email: string; role: string }[];
+    }>('/api/app/settings');
     expect(settings.organisation).toMatchObject({ legalName: co.name, siren: co.siren, iban: co.iban.replace(/ /g, ''), bic: co.bic, live: lang === 'fr' });
     expect(settings.branding.footer).toBe(co.footer);
     expect(settings.delivery).toMatchObject({ fromAddress: co.from, replyTo: co.from });
     // Issue 15.3: the organisation's only member is its own first admin.
-    expect(settings.users.map((u: { email: string; role: string }) => [u.email, u.role])).toEqual([[co.admin.email, 'admin']]);
+    expect(settings.users.map((u) => [u.email, u.role])).toEqual([[co.admin.email, 'admin']]);
     // Left in review, the organisation goes live later from the settings.
     await page.getByTestId('nav-settings').click();
     await page.locator(`[data-testid=mode-state][data-live=${lang === 'fr'}]`).waitFor();
