@@ -73,7 +73,9 @@ describe.each(dbTargets())('imports through the API on $name', (target) => {
     expect(fr.problems[0]!.reason).toMatch(/« 31\/02\/2026 » n’est pas une date/);
     expect(en.problems[0]!.reason).toMatch(/"31\/02\/2026" is not a date/);
     // every reason differs between the two languages: none left in English for the French reader
-    fr.problems.forEach((p, i) => expect(p.reason, p.reason).not.toBe(en.problems[i]!.reason));
+    fr.problems.forEach((p, i) => {
+      expect(p.reason, p.reason).not.toBe(en.problems[i]!.reason);
+    });
     // the warnings too (a FEC whose piece references are "-" and whose file name names another SIREN)
     const fec = readFileSync(F('../fec/123456782FEC20251231.txt'));
     const other = (await createOrganisation(db, { legalName: 'Autre SIREN', siren: '732829320' })).id;
