@@ -209,7 +209,7 @@ describe.each(dbTargets())('dunning engine on $name', (target) => {
     // answers the customer and is no reminder)
     const msgDays = [...new Set(rows.filter((a) => ['email', 'sms', 'letter', 'registered_letter'].includes(a.channel) && a.status !== 'cancelled' && !a.dedupe_key.startsWith('ack:')).map((a) => a.planned_on))].sort();
     for (let i = 1; i < msgDays.length; i++) expect(addDays(d(msgDays[i - 1]!), 3) <= msgDays[i]!).toBe(true);
-  });
+  }, 300000);
 
   it('a pause that ends resumes where the scenario was, with no burst of missed steps', async () => {
     const s = await setup();
@@ -525,7 +525,7 @@ describe.each(dbTargets())('one organisation failing does not stop the others on
     } finally {
       await db.close();
     }
-  });
+  }, 180000);
 });
 
 describe.each(dbTargets())('imports stop reminders on $name', (target) => {

@@ -523,7 +523,7 @@ describe.each(dbTargets())('issue 15 on $name', (target) => {
       expect((await signIn(a, 'admin-a@example.fr', PASSWORD, '192.0.2.67')).status).toBe(200);
       clock = new Date(clock.getTime() + 2 * 86_400_000);
       expect((await signIn(a, 'admin-a@example.fr', PASSWORD, '192.0.2.66')).status).toBe(200);
-    });
+    }, 180000);
 
     it('15.5 sign-in from another origin is refused (no login CSRF)', async () => {
       const r = await signIn(app, 'admin-a@example.fr', PASSWORD, '192.0.2.1', { ...same, origin: 'https://evil.example' });
