@@ -182,6 +182,7 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   getCashInForecast: async () => ({}),
   getStepEffectiveness: async () => ({}),
   getNonPaymentReasons: async () => ({}),
+  replayScenario: async () => ({ query: { scenario: 'weekly' } }),
   setCreditPolicy: async () => ({ body: { overLimit: 'weekly' } }),
   revokeApiKey: async (fx) => ({ params: { id: String((await createApiKey(fx.db, fx.org, { name: 'old', scope: 'read' })).id) } }),
 };

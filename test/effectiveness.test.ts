@@ -12,6 +12,7 @@ import { openDispute } from '../src/engine/events.ts';
 import { createApp } from '../src/http/app.ts';
 import { allocate, recordPayment } from '../src/ledger/repo.ts';
 import { stepEffectiveness } from '../src/risk/effectiveness.ts';
+import { replayScenario } from '../src/risk/replay.ts';
 import { dbTargets } from './db.ts';
 import { cli } from './debtor-harness.ts';
 import { addCustomer, addInvoice, setupOrg } from './delivery-fixture.ts';
@@ -68,5 +69,23 @@ describe.each(dbTargets())('step effectiveness and reasons on $name', (target) =
     const app = createApp({ db, now: () => new Date('2026-04-15T10:00:00Z') });
     const res = await app.request('/api/v1/reports/non-payment-reasons', { headers: { authorization: `Bearer ${key.key}` } });
     expect(((await res.json()) as { reasons: { reason: string }[] }).reasons.map((r) => r.reason)).toEqual(['livraison incomplète', 'cash_difficulty']);
+  });
+
+  it("replays a scenario on last year's invoices: each leaves the run the day it was actually paid", async () => {
+    const org = await setupOrg(db);
+    const prompt = await addCustomer(db, org.id);
+    const never = await addCustomer(db, org.id);
+    const paidOnDue = await addInvoice(db, org.id, prompt.id, DUE, { amount: 50_000n });
+    await addInvoice(db, org.id, never.id, DUE, { amount: 80_000n });
+    const p = await recordPayment(db, org.id, { customerId: prompt.id, paymentDate: DUE, currency: 'EUR', amountMinor: 50_000n });
+    await allocate(db, org.id, { invoiceId: paidOnDue.id, paymentId: p.id, amountMinor: 50_000n, allocatedOn: DUE });
+    const r = await replayScenario(db, org.id, 'test', TODAY);
+    expect(r.invoices).toBe(2);
+    // The unpaid invoice goes through every step of the test scenario; the one paid on its due day through none.
+    expect(r.wouldHave).toMatchObject({ invoicesChased: 1, actions: 6, byTone: { reminder: 4, firm: 1, formal_notice: 1 } });
+    expect(r.actually.actions).toBe(0);
+    const fr = await cli(db, org.id, ['report', 'replay', '--scenario', 'test', '--date', TODAY], 'fr');
+    expect(fr).toContain('Rejeu du scénario test sur les 2 factures échues');
+    expect(fr).toMatch(/Il aurait fait 6 actions \(.*registered_letter 1.*\) et relancé 1 factures\./);
   });
 });

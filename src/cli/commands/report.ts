@@ -5,6 +5,7 @@ import { validation } from '../../errors.ts';
 import { defineMessages, type Lang, t } from '../../i18n/index.ts';
 import { getOrganisation } from '../../ledger/repo.ts';
 import { nonPaymentReasons, stepEffectiveness } from '../../risk/effectiveness.ts';
+import { replayScenario } from '../../risk/replay.ts';
 import { CE } from '../errors.ts';
 import { cliLang } from '../exit.ts';
 import type { CliContext } from '../context.ts';
@@ -23,6 +24,9 @@ const M = defineMessages({
   cash_difficulty: { fr: 'difficultés de trésorerie', en: 'cash difficulty' },
   bad_faith: { fr: 'mauvaise foi', en: 'bad faith' },
   other: { fr: 'autre', en: 'other' },
+  replay_title: { fr: 'Rejeu du scénario {scenario} sur les {n} factures échues du {from} au {to} :', en: 'Replay of scenario {scenario} on the {n} invoices due from {from} to {to}:' },
+  replay_would: { fr: 'Il aurait fait {actions} actions ({channels}) et relancé {chased} factures.', en: 'It would have made {actions} actions ({channels}) and chased {chased} invoices.' },
+  replay_actual: { fr: 'En réalité : {actions} actions envoyées ({channels}).', en: 'Actually: {actions} actions sent ({channels}).' },
 });
 const CODED = new Set(['forgot', 'invoice_not_received', 'missing_purchase_order', 'dispute', 'cash_difficulty', 'bad_faith', 'other']);
 
@@ -60,6 +64,21 @@ export function register(program: Command, ctx: CliContext): void {
       }
     },
   );
+  common(report.command('replay').description('what another scenario would have done on last year’s invoices (actions by channel, invoices chased), beside what was actually sent'))
+    .requiredOption('--scenario <key>', 'the scenario to replay')
+    .action(async (o: { scenario: string; date?: string; lang?: string; json?: boolean; org?: string }) => {
+      const { l, db, orgId, today } = await open(o);
+      try {
+        const r = await replayScenario(db, orgId, o.scenario, today);
+        if (o.json) return ctx.out(JSON.stringify(r));
+        const list = (m: Record<string, number>) => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(', ') || '—';
+        ctx.out(t(M, l, 'replay_title', { scenario: r.scenario, n: r.invoices, from: r.from, to: r.to }));
+        ctx.out(t(M, l, 'replay_would', { actions: r.wouldHave.actions, channels: list(r.wouldHave.byChannel), chased: r.wouldHave.invoicesChased }));
+        ctx.out(t(M, l, 'replay_actual', { actions: r.actually.actions, channels: list(r.actually.byChannel) }));
+      } finally {
+        await db.close();
+      }
+    });
   common(report.command('reasons').description('reasons for non-payment recorded in call outcomes and disputes, most frequent first')).action(
     async (o: { date?: string; lang?: string; json?: boolean; org?: string }) => {
       const { l, db, orgId } = await open(o);

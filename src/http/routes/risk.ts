@@ -9,6 +9,7 @@ import { computeRisk } from '../../risk/behaviour.ts';
 import { customerExpectedRecovery } from '../../risk/recovery.ts';
 import { cashInForecast } from '../../risk/forecast.ts';
 import { nonPaymentReasons, stepEffectiveness } from '../../risk/effectiveness.ts';
+import { replayScenario } from '../../risk/replay.ts';
 import { RECOVERY_BUCKETS } from '../../domain/recovery.ts';
 import { riskLevelText, riskReasonText } from '../../domain/risk.ts';
 import { getCustomer } from '../../ledger/repo.ts';
@@ -52,6 +53,17 @@ const PolicyScenarios = z.object({
 const ScenarioKey = z.string().min(1).max(100).nullable().optional();
 
 export const riskRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/reports/replay', operationId: 'replayScenario',
+    summary: "What a scenario would have done on last year's invoices (each leaving on the day it was actually paid): actions by channel and tone, invoices chased; beside what was actually sent", tag: 'reports', scope: 'read',
+    query: z.object({ scenario: z.string().min(1).max(100) }), errors: [404],
+    response: z.object({
+      scenario: z.string(), from: z.string(), to: z.string(), invoices: z.number(),
+      wouldHave: z.object({ actions: z.number(), byChannel: z.record(z.string(), z.number()), byTone: z.record(z.string(), z.number()), invoicesChased: z.number() }),
+      actually: z.object({ actions: z.number(), byChannel: z.record(z.string(), z.number()) }),
+    }),
+    handler: async ({ q, orgId, query, today }) => replayScenario(q, orgId, query.scenario, today),
+  }),
   route({
     method: 'get', path: '/api/v1/reports/steps', operationId: 'getStepEffectiveness',
     summary: 'For each scenario step, the share of the invoices it chased that were paid in full within 7 days after it went out', tag: 'reports', scope: 'read',
