@@ -11,6 +11,12 @@ import { type BulkCounts, emptyCounts, loadBatches, validateBatch, writeBatch } 
 import type { LedgerBatch } from './bulk-types.ts';
 import { createOrganisation, type Organisation, type OrganisationInput } from './repo.ts';
 
+class AnotherLoaderFailed extends Error {
+  constructor() {
+    super('another loader failed');
+  }
+}
+
 export async function loadNewOrganisation(
   db: Db,
   input: OrganisationInput,
@@ -36,7 +42,7 @@ export async function loadNewOrganisation(
     db.tx(async (q) => {
       const counts = emptyCounts();
       for (;;) {
-        if (failed) throw new Error('another loader failed');
+        if (failed) throw new AnotherLoaderFailed();
         const n = it.next(); // one shared iterator: JavaScript hands each batch to one worker
         if (n.done) return counts;
         validateBatch(n.value);
@@ -47,7 +53,9 @@ export async function loadNewOrganisation(
     failed = true;
     throw e;
   })));
-  const rejected = results.find((r) => r.status === 'rejected');
+  // The cause, not a worker that merely stopped because another one failed.
+  const rejected =
+    results.find((r) => r.status === 'rejected' && !(r.reason instanceof AnotherLoaderFailed)) ?? results.find((r) => r.status === 'rejected');
   if (rejected) {
     await db.tx((q) => deleteOrganisation(q, organisation.id));
     throw (rejected as PromiseRejectedResult).reason;
