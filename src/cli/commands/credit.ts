@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { jsonReplacer } from '../../db/driver.ts';
-import { todayIn } from '../../domain/dates.ts';
+import { formatLongDate, todayIn } from '../../domain/dates.ts';
+import { configuredRegister } from '../../risk/register/index.ts';
 import { discountLabel, formatPercent, parsePercent, parseRiskClass, riskClassLabel } from '../../domain/credit-policy.ts';
 import { formatMoney, parseAmount } from '../../domain/money.ts';
 import { validation } from '../../errors.ts';
@@ -35,6 +36,11 @@ const M = defineMessages({
   discount: { fr: 'Escompte : {discount}', en: 'Early-payment discount: {discount}' },
   risk_class: { fr: 'Classe de risque : {class}', en: 'Risk class: {class}' },
   alert: { fr: 'Alerte levée : encours {exposure} au-delà de la limite {limit} (webhook customer.credit_limit_exceeded)', en: 'Alert raised: exposure {exposure} over the limit {limit} (webhook customer.credit_limit_exceeded)' },
+  register_none: { fr: 'Ce client n’a pas de SIREN : rien à vérifier au registre.', en: 'This customer has no SIREN: nothing to check in the register.' },
+  register_unknown: { fr: 'SIREN {siren} inconnu du registre ({source}).', en: 'SIREN {siren} unknown to the register ({source}).' },
+  register_active: { fr: '{name} (SIREN {siren}) : en activité selon le registre ({source}).', en: '{name} (SIREN {siren}): active according to the register ({source}).' },
+  register_closed: { fr: '{name} (SIREN {siren}) : FERMÉE{since} selon le registre ({source}) ; classe de risque passée à élevé.', en: '{name} (SIREN {siren}): CLOSED{since} according to the register ({source}); risk class set to high.' },
+  since: { fr: ' depuis le {date}', en: ' since {date}' },
   policy_none: { fr: 'Aucun scénario plus strict choisi : les clients au-delà de leur encours ou à risque suivent leur scénario habituel.', en: 'No stricter scenario chosen: customers over their limit or at risk follow their usual scenario.' },
   policy_line: { fr: '{trigger} → {scenario} ({key})', en: '{trigger} → {scenario} ({key})' },
 });
@@ -134,6 +140,33 @@ export function register(program: Command, ctx: CliContext): void {
         });
         const money = (m: bigint) => formatMoney(m, org.currency, l);
         await show(db, orgId, id, l, Boolean(o.json), alerts.map((a) => t(M, l, 'alert', { exposure: money(a.exposureMinor), limit: money(a.limitMinor) })));
+      } finally {
+        await db.close();
+      }
+    });
+
+  customers
+    .command('check <id>')
+    .description("look the customer's SIREN up in the company register the operator configured (RELANCE_COMPANY_REGISTER; none by default): a closed company is flagged (risk class high)")
+    .option('--lang <fr|en>', 'language of the output (default: RELANCE_LANG or the locale)')
+    .option('--json', 'JSON output')
+    .option('--org <id>', 'organisation (id, SIREN or name)')
+    .action(async (idText: string, o: { lang?: string; json?: boolean; org?: string }) => {
+      const l = lang(o.lang);
+      const id = customerId(idText);
+      const register = configuredRegister();
+      const db = await ctx.openDb();
+      try {
+        const orgId = await ctx.resolveOrg(db, o.org);
+        const c = await getCustomer(db, orgId, id);
+        if (!c.siren) return ctx.out(o.json ? JSON.stringify({ record: null, reason: 'no_siren' }) : t(M, l, 'register_none'));
+        const record = await register.lookup(c.siren);
+        const flagged = record !== null && (record.status === 'closed' || record.insolvent === true);
+        if (flagged) await db.tx((q) => updateCustomer(q, orgId, id, { riskClass: 'high' }));
+        if (o.json) return ctx.out(JSON.stringify({ record, flagged }));
+        if (!record) return ctx.out(t(M, l, 'register_unknown', { siren: c.siren, source: register.name }));
+        const vars = { name: record.legalName || c.legalName, siren: record.siren, source: record.source, since: record.closedOn ? t(M, l, 'since', { date: formatLongDate(record.closedOn, l) }) : '' };
+        ctx.out(t(M, l, flagged ? 'register_closed' : 'register_active', vars));
       } finally {
         await db.close();
       }
