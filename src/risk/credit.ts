@@ -67,17 +67,25 @@ export async function checkCreditLimits(q: Queryable, orgId: string, today: Cale
     );
     if (concerned.length === 0) return [];
   }
+  const scoped = only !== null;
+  // Over the whole organisation (the daily cycle) open amounts are summed in one pass grouped by
+  // customer; for a few customers (an API write) through the customer index.
   const rows = await q.query<Record<string, unknown>>(
     `WITH scope AS (
        SELECT c.id, c.legal_name, c.credit_limit_minor FROM customers c
-        WHERE c.organisation_id = $1 AND ($3::bigint[] IS NULL OR c.id = ANY($3::bigint[]))
+        WHERE c.organisation_id = $1 ${scoped ? 'AND c.id = ANY($3::bigint[])' : ''}
           AND (c.credit_limit_minor IS NOT NULL OR EXISTS (SELECT 1 FROM credit_alerts a WHERE a.organisation_id = $1 AND a.customer_id = c.id AND a.cleared_on IS NULL))),
+     open_by_customer AS (
+       SELECT i.customer_id, sum(${OPEN}) AS open FROM invoices i
+        WHERE i.organisation_id = $1 AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor ${scoped ? 'AND i.customer_id = ANY($3::bigint[])' : ''}
+        GROUP BY i.customer_id),
+     orders_by_customer AS (
+       SELECT o.customer_id, sum(o.amount_minor) AS total FROM customer_orders o
+        WHERE o.organisation_id = $1 AND o.closed_on IS NULL ${scoped ? 'AND o.customer_id = ANY($3::bigint[])' : ''}
+        GROUP BY o.customer_id),
      exposure AS (
-       SELECT s.id, s.legal_name, s.credit_limit_minor,
-              coalesce((SELECT sum(${OPEN}) FROM invoices i WHERE i.organisation_id = $1 AND i.customer_id = s.id
-                          AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor), 0)
-            + coalesce((SELECT sum(o.amount_minor) FROM customer_orders o WHERE o.organisation_id = $1 AND o.customer_id = s.id AND o.closed_on IS NULL), 0) AS exposure
-         FROM scope s),
+       SELECT s.id, s.legal_name, s.credit_limit_minor, coalesce(ob.open, 0) + coalesce(od.total, 0) AS exposure
+         FROM scope s LEFT JOIN open_by_customer ob ON ob.customer_id = s.id LEFT JOIN orders_by_customer od ON od.customer_id = s.id),
      cleared AS (
        UPDATE credit_alerts a SET cleared_on = $2 FROM exposure x
         WHERE a.organisation_id = $1 AND a.customer_id = x.id AND a.cleared_on IS NULL
@@ -102,7 +110,7 @@ export async function checkCreditLimits(q: Queryable, orgId: string, today: Cale
      SELECT r.id, r.customer_id, x.legal_name, r.raised_on, r.exposure_minor, r.limit_minor,
             (SELECT count(*) FROM webhook_d) AS deliveries, (SELECT count(*) FROM rescheduled) AS rescheduled, (SELECT count(*) FROM cleared) AS cleared
        FROM raised r JOIN exposure x ON x.id = r.customer_id ORDER BY r.customer_id`,
-    [orgId, today, only],
+    scoped ? [orgId, today, only] : [orgId, today],
   );
   return rows.map((r) => ({
     id: r.id as bigint,
