@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAdmin, login } from '../src/auth/index.ts';
 import type { Db } from '../src/db/driver.ts';
 import { createApp } from '../src/http/app.ts';
-import { upsertInvoices } from '../src/ledger/bulk.ts';
+import { refusalText, upsertInvoices } from '../src/ledger/bulk.ts';
+import { renderText } from '../src/i18n/index.ts';
 import type { UpsertInvoice } from '../src/ledger/bulk-types.ts';
 import { createCustomer, createInvoice, createOrganisation } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
@@ -121,9 +122,12 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
       return { first, second, third };
     });
     expect(out.first).toEqual({ inserted: 300, updated: 0, unchanged: 0, refused: [] });
-    expect(out.second.refused).toEqual([{ line: 600, field: 'number', reason: 'this invoice number appears twice in the file' }]);
+    expect(out.second.refused).toEqual([{ line: 600, field: 'number', reason: 'invoice_twice', value: null }]);
+    expect(renderText(refusalText(out.second.refused[0]!), 'en')).toBe('this invoice number appears twice in the file');
+    expect(renderText(refusalText(out.second.refused[0]!), 'fr')).toBe('ce numéro de facture apparaît deux fois dans le fichier');
     expect(out.second.inserted).toBe(0);
-    expect(out.third.refused).toEqual([{ line: 606, field: 'customer', reason: expect.stringContaining('no customer "NOBODY"') }]);
+    expect(out.third.refused).toEqual([{ line: 606, field: 'customer', reason: 'no_customer_import_first', value: 'NOBODY' }]);
+    expect(renderText(refusalText(out.third.refused[0]!), 'en')).toContain('no customer "NOBODY"');
     const [n] = await db.query<{ n: bigint; customer: bigint }>(
       `SELECT count(*) AS n, min(customer_id) AS customer FROM invoices WHERE organisation_id = $1 AND number LIKE 'BULK-%'`,
       [org],
@@ -153,7 +157,7 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
       return { first, second, third };
     });
     expect(out.first.inserted + out.second.inserted).toBe(500);
-    expect(out.third).toEqual({ inserted: 0, updated: 0, unchanged: 0, refused: [{ line: 601, field: 'number', reason: 'this invoice number appears twice in the file' }] });
+    expect(out.third).toEqual({ inserted: 0, updated: 0, unchanged: 0, refused: [{ line: 601, field: 'number', reason: 'invoice_twice', value: null }] });
   });
 
   it('finds customers by the beginning of any word of the name, the SIREN or the customer code, accents ignored, and by an invoice number', async () => {
