@@ -87,8 +87,8 @@ export async function run(ctx: BenchContext): Promise<void> {
     await db.query('ANALYZE');
     const loadS = (performance.now() - t0) / 1000;
     const orgId = organisation.id;
-    await db.tx((q) => addUser(q, orgId, { email: 'bench@relance.local', role: 'admin', password: 'bench-password-123' }));
-    const session = await db.tx((q) => login(q, 'bench@relance.local', 'bench-password-123', { now: NOW }));
+    await db.tx((q) => addUser(q, orgId, { email: 'bench@relance.local', role: 'admin', password: 'Vingt-Mille-Factures-2026' }));
+    const session = await db.tx((q) => login(q, 'bench@relance.local', 'Vingt-Mille-Factures-2026', { now: NOW }));
     const headers = { cookie: `relance_session=${session.token}` };
     const app = createApp({ db, now: () => NOW });
     const get = async (path: string) => {
