@@ -46,6 +46,9 @@ export interface CreditAlert {
   limitMinor: Minor;
 }
 
+/** A customer the check is about: one with a limit, or with an alert still open (to clear it). */
+const CONCERNED = '(c.credit_limit_minor IS NOT NULL OR EXISTS (SELECT 1 FROM credit_alerts a WHERE a.organisation_id = $1 AND a.customer_id = c.id AND a.cleared_on IS NULL))';
+
 /**
  * Compares exposure with the limit for the customers named (all with a limit when null): raises an
  * alert for each customer newly over it (and tells it by webhook, in the same statement), clears
@@ -61,7 +64,7 @@ export async function checkCreditLimits(q: Queryable, orgId: string, today: Cale
     // whole statement below (it ran on every invoice written through the API).
     const concerned = await q.query(
       `SELECT 1 FROM customers c WHERE c.organisation_id = $1 AND c.id = ANY($2::bigint[])
-          AND (c.credit_limit_minor IS NOT NULL OR EXISTS (SELECT 1 FROM credit_alerts a WHERE a.organisation_id = $1 AND a.customer_id = c.id AND a.cleared_on IS NULL))
+          AND ${CONCERNED}
         LIMIT 1`,
       [orgId, only],
     );
@@ -74,7 +77,7 @@ export async function checkCreditLimits(q: Queryable, orgId: string, today: Cale
     `WITH scope AS (
        SELECT c.id, c.legal_name, c.credit_limit_minor FROM customers c
         WHERE c.organisation_id = $1 ${scoped ? 'AND c.id = ANY($3::bigint[])' : ''}
-          AND (c.credit_limit_minor IS NOT NULL OR EXISTS (SELECT 1 FROM credit_alerts a WHERE a.organisation_id = $1 AND a.customer_id = c.id AND a.cleared_on IS NULL))),
+          AND ${CONCERNED}),
      open_by_customer AS (
        SELECT i.customer_id, sum(${OPEN}) AS open FROM invoices i
         WHERE i.organisation_id = $1 AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor ${scoped ? 'AND i.customer_id = ANY($3::bigint[])' : ''}
