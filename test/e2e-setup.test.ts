@@ -119,8 +119,6 @@ beforeAll(async () => {
     throw new Error(`chromium is not installed at ${CHROMIUM}: the browser tests need it (apt-get install -y chromium; .ci/run installs it)`);
   }
   mkdirSync(SHOTS, { recursive: true });
-  const { build } = await import('vite');
-  await build({ configFile: `${ROOT}web/vite.config.ts`, logLevel: 'error' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -32,9 +32,7 @@ describe('web app in chromium', () => {
       throw new Error(`chromium is not installed at ${CHROMIUM}: the browser tests need it (apt-get install -y chromium; .ci/run installs it)`);
     }
     mkdirSync(SHOTS, { recursive: true });
-    // Test what the code says now: build the web app first (a second or two).
-    const { build } = await import('vite');
-    await build({ configFile: `${ROOT}web/vite.config.ts`, logLevel: 'error' });
+    // The web app is built from the current code by test/global-setup.ts, once for every browser test.
     server = await startE2eServer();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
