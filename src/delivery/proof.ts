@@ -12,7 +12,8 @@ import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../i18n/index.ts';
 import { getCustomer, getOrganisation } from '../ledger/repo.ts';
 import { newPdf } from './letters.ts';
-import { confirmSent, createFallback } from './outbox.ts';
+import { confirmSent } from './outbox.ts';
+import { createFallback } from './outbox-outcomes.ts';
 import { mergePdfs } from './pdf-merge.ts';
 
 const E = defineErrors('delivery-proof', {

@@ -1,5 +1,5 @@
 /**
- * The delivery worker: claims due actions in batches (outbox.ts), reads what the whole batch needs
+ * The delivery worker: claims due actions in batches (outbox-claim.ts), reads what the whole batch needs
  * from the ledger at once and renders each action with the documents code (content.ts), hands
  * each to its channel and records the outcome. Several lanes send in parallel (the SMTP pool has
  * as many connections); the next batch is claimed and rendered while the current one is sent.
@@ -28,7 +28,8 @@ import { CHANNEL_REGISTRY, chosenProvider } from './channels/registry.ts';
 import { type Channel, ChannelConfigError, type ProviderConfig, type ProviderOutcome, type Transport } from './channels/types.ts';
 import { PermanentContentError, type RenderContext, type RenderedAction, renderActions } from './content.ts';
 import { GroupCommit } from './group-commit.ts';
-import { type ClaimedAction, claimDue, type DeliveryRecord, expireLease, handOverMany, LeaseLost, reapExpiredLeases, recordOutcome, recordSentMany, renewLeases, type SentRecord } from './outbox.ts';
+import { type ClaimedAction, claimDue, expireLease, reapExpiredLeases, renewLeases } from './outbox-claim.ts';
+import { type DeliveryRecord, handOverMany, LeaseLost, recordOutcome, recordSentMany, type SentRecord } from './outbox-outcomes.ts';
 import { readSecret } from './secrets.ts';
 import { type DeliverySettings, loadDeliverySettings } from './settings.ts';
 
