@@ -129,6 +129,7 @@ describe.each(dbTargets())('the law applied once, on $name', (target) => {
     // Today and the dashboard say which table and since when.
     expect((await web.get<{ rateWarnings: unknown[] }>('/today')).rateWarnings).toEqual([{ table: 'ecb-mro', knownThrough: '2026-01-01', regimes: ['fr-business'] }]);
     expect((await web.get<{ rateWarnings: unknown[] }>('/dashboard')).rateWarnings).toEqual([{ table: 'ecb-mro', knownThrough: '2026-01-01', regimes: ['fr-business'] }]);
+    expect(await web.get<Record<string, unknown>>('/dashboard')).not.toHaveProperty('overdueParties');
 
     // The debtor's letter uses the latest known rate (2.15 + 10 = 12.15 % for 16 June – 15 July,
     // 30 days on 12 000 €: 119.84 €) and says nothing meant for the operator.

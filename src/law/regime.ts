@@ -61,16 +61,34 @@ export interface RateWarning {
  * what the operator must add (`relance rates set`) before formal notices can go. Shown on the
  * Today screen, the dashboard and by the CLI; never in a debtor's document.
  */
-export async function rateWarnings(q: Queryable, orgId: string, today: CalendarDate, tables: RateTables): Promise<RateWarning[]> {
-  const creditor = await creditorTerms(q, orgId);
-  const parties = await q.query<{ country: string | null; kind: 'business' | 'consumer' }>(
+/** A (country, kind) of customer with at least one overdue open invoice: what decides which rate tables matter. */
+export interface OverdueParty {
+  country: string | null;
+  kind: 'business' | 'consumer';
+}
+
+/**
+ * The kinds of customer with an overdue open invoice. A scan of every customer (tens of ms on a large
+ * ledger): the dashboard snapshot keeps its result, and the screens read the warnings from it with
+ * the rate tables of the moment.
+ */
+export async function overdueParties(q: Queryable, orgId: string, today: CalendarDate): Promise<OverdueParty[]> {
+  return q.query<OverdueParty>(
     `SELECT DISTINCT c.country, c.kind FROM customers c
       WHERE c.organisation_id = $1 AND EXISTS (SELECT 1 FROM invoices i WHERE i.organisation_id = c.organisation_id AND i.customer_id = c.id
                                                  AND i.due_date < $2 AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor)`,
     [orgId, today],
   );
+}
+
+/**
+ * The rate tables not known far enough for the regimes of these customers today. Without
+ * `parties`, they are read from the ledger now.
+ */
+export async function rateWarnings(q: Queryable, orgId: string, today: CalendarDate, tables: RateTables, parties?: readonly OverdueParty[]): Promise<RateWarning[]> {
+  const creditor = await creditorTerms(q, orgId);
   const byTable = new Map<RateTableName, RateWarning>();
-  for (const p of parties) {
+  for (const p of parties ?? (await overdueParties(q, orgId, today))) {
     const law = regimeBetween(creditor, p);
     const missing = provisionalToday(law.regime, tables, today);
     if (!missing) continue;

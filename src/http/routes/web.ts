@@ -10,7 +10,7 @@ import { type Db, escapeLike, type Queryable, pgArray } from '../../db/driver.ts
 import { jsonReplacer } from '../../db/driver.ts';
 import { addDays, addMonths, type CalendarDate, calendarDate, dayOfWeek, daysBetween, maxDate, todayIn } from '../../domain/dates.ts';
 import { lateFeesUnder, type ProvisionalRate, ProvisionalRates, RATE_TABLE_NAMES, type RateTables, renderLawNote } from '../../domain/law/index.ts';
-import { creditorTerms, rateWarnings, regimeBetween } from '../../law/regime.ts';
+import { creditorTerms, type OverdueParty, overdueParties, rateWarnings, regimeBetween } from '../../law/regime.ts';
 import { assertAmountInRange, divRoundHalfUp, type Minor } from '../../domain/money.ts';
 import { importBankFile } from '../../bank/import.ts';
 import { acceptProposal, manualMatch, reconcile, reviewQueue, undoMatch } from '../../bank/reconcile.ts';
@@ -234,6 +234,8 @@ export interface DashboardPayload {
   steps: { stepKey: string; channel: string; template: string; actions: number; exported: number; paidWithin7: number; share: number | null }[];
   bank: { held: boolean; message: string | null; lastImportOn: CalendarDate | null };
   conventions: { ceiMonths: number; adpMonths: number };
+  /** Not shown: the kinds of customer with overdue invoices, from which the rate warnings are read with the tables of the moment. */
+  overdueParties?: OverdueParty[];
 }
 
 /** Ratios shown to people: one decimal place, computed from bigints (no float touches money). */
@@ -486,6 +488,7 @@ export async function computeDashboard(q: Queryable, org: Organisation, today: C
     steps,
     bank: { held: hold.held, message: hold.message, lastImportOn: hold.lastImportOn },
     conventions: { ceiMonths: k.cei.months, adpMonths: 12 },
+    overdueParties: await overdueParties(q, orgId, today),
   };
 }
 
@@ -692,8 +695,9 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
   app.get(r('/dashboard'), async (c) => {
     const p = allow(c, 'read');
     const { today } = await orgToday(ctx, p.orgId);
-    // Read now, not from the snapshot: an operator who adds the missing rate sees the warning go.
-    return json({ ...(await readDashboard(ctx, p.orgId, { fresh: c.req.query('fresh') === '1' })), rateWarnings: await rateWarnings(db, p.orgId, today, await loadRateTables(db)) });
+    // The customers from the snapshot, the rate tables read now: an operator who adds the missing rate sees the warning go.
+    const { overdueParties: parties, ...dashboard } = await readDashboard(ctx, p.orgId, { fresh: c.req.query('fresh') === '1' });
+    return json({ ...dashboard, rateWarnings: await rateWarnings(db, p.orgId, today, await loadRateTables(db), parties) });
   });
 
   // ---------------------------------------------------------------- today's worklist
@@ -731,7 +735,13 @@ export function registerWebRoutes(app: Hono, ctx: WebContext): void {
       [p.orgId],
     );
     const bank = await staleBankGuard(db, p.orgId, today, org.timeZone);
-    const warnings = await rateWarnings(db, p.orgId, today, await loadRateTables(db));
+    // The kinds of customer overdue from today's dashboard snapshot when there is one (a scan of every customer otherwise).
+    const [snapshot] = await db.query<{ parties: OverdueParty[] | string | null }>(
+      "SELECT payload->'overdueParties' AS parties FROM dashboard_snapshots WHERE organisation_id = $1 AND as_of = $2",
+      [p.orgId, today],
+    );
+    const parties = typeof snapshot?.parties === 'string' ? (JSON.parse(snapshot.parties) as OverdueParty[]) : (snapshot?.parties ?? undefined);
+    const warnings = await rateWarnings(db, p.orgId, today, await loadRateTables(db), parties);
     const creditAlerts = await openCreditAlerts(db, p.orgId);
     // What each action may bring in: the expected recovery of the invoices it chases (issue 22).
     const expected = await expectedByAction(db, p.orgId, [...approvals.map((a) => a.id), ...calls.map((t) => t.action_id as bigint)], today);
