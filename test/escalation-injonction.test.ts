@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/driver.ts';
 import { openDispute } from '../src/engine/events.ts';
 import { injonctionProcedure, injonctionRequest } from '../src/escalation/injonction.ts';
+import { createApiKey } from '../src/auth/index.ts';
 import { isRelanceError } from '../src/errors.ts';
+import { createApp } from '../src/http/app.ts';
 import { loadRateTables } from '../src/law/rates-repo.ts';
 import { createCustomer } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
@@ -85,7 +87,8 @@ describe.each(dbTargets())('injonction de payer, on $name', (target) => {
     await sentOutside(db, org.id, inv.id, 'formal_notice', '2026-02-20');
     const out = join(mkdtempSync(join(tmpdir(), 'relance-ip-')), 'requete.pdf');
     const said = await cli(db, org.id, ['injonction', '--customer', String(b.id), '--out', out, '--date', '2026-04-01']);
-    expect(said).toContain('request for an order for payment (commercial_court)');
+    expect(said).toContain('request for an order for payment (commercial court, online filing)');
+    expect(said).not.toMatch(/commercial_court|european_order/);
     const text = pdfText(readFileSync(out));
     expect(text).toContain('Requête en injonction de payer — tribunal de commerce');
     expect(text).toContain(`SIREN : ${b.siren}`);
@@ -109,5 +112,33 @@ describe.each(dbTargets())('injonction de payer, on $name', (target) => {
     const en = pdfText(eu.pdf);
     expect(en.replace(/\s+/g, ' ')).toContain('European order for payment — form A (Regulation (EC) No 1896/2006)');
     expect(en).toContain('Cross-border: the claimant is in FR, the defendant in DE.');
+  });
+
+  it('is served by the API as a PDF, and refused there with the reason in the caller\'s language', async () => {
+    const org = await setupOrg(db);
+    const c = await customer(org.id);
+    const inv = await addInvoice(db, org.id, c.id, '2026-01-15', { number: 'F-IP-API', amount: 250_000n });
+    const { key } = await createApiKey(db, org.id, { name: 'court filing', scope: 'read' });
+    const app = createApp({ db, now: () => new Date('2026-04-01T09:00:00Z') });
+    const get = (lang: string) => app.request(`/api/v1/customers/${c.id}/injonction?lang=${lang}`, { headers: { authorization: `Bearer ${key}`, 'accept-language': lang } });
+    const refused = await get('fr');
+    expect(refused.status).toBe(422);
+    const problem = (await refused.json()) as { code: string; detail: string };
+    expect(problem.code).toBe('legal_rule');
+    expect(problem.detail).toContain('la facture F-IP-API n’a fait l’objet d’aucune mise en demeure');
+
+    await sentOutside(db, org.id, inv.id, 'formal_notice', '2026-02-20');
+    const ok = await get('fr');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('application/pdf');
+    expect(ok.headers.get('x-relance-procedure')).toBe('commercial_court');
+    const text = pdfText(Buffer.from(await ok.arrayBuffer()));
+    expect(text).toContain('Requête en injonction de payer — tribunal de commerce');
+    expect(text).toContain('Principal : 2 500,00 €');
+    // Another organisation's key sees nothing of this customer.
+    const other = await setupOrg(db);
+    const { key: otherKey } = await createApiKey(db, other.id, { name: 'other', scope: 'read' });
+    const foreign = await app.request(`/api/v1/customers/${c.id}/injonction`, { headers: { authorization: `Bearer ${otherKey}` } });
+    expect(foreign.status).toBe(404);
   });
 });

@@ -75,6 +75,15 @@ const M = defineMessages({
   replayed: { fr: 'Rapport déjà reçu (référence {ref}) : rien de changé.', en: 'Report already received (reference {ref}): nothing changed.' },
   case_file: { fr: '{file} : dossier {ref}, {n} fichier(s) (manifest.json donne l’empreinte SHA-256 de chacun) ; créance {total} au {date}.', en: '{file}: case file {ref}, {n} file(s) (manifest.json gives the SHA-256 of each); claim {total} as at {date}.' },
   injonction: { fr: '{file} : requête en injonction de payer ({procedure}), {total} au {date}.', en: '{file}: request for an order for payment ({procedure}), {total} as at {date}.' },
+  proc_commercial_court: { fr: 'tribunal de commerce, dépôt en ligne', en: 'commercial court, online filing' },
+  proc_cerfa: { fr: 'formulaire Cerfa', en: 'Cerfa form' },
+  proc_european_order: { fr: 'injonction de payer européenne, formulaire A', en: 'European order for payment, form A' },
+  kind_agency: { fr: 'société de recouvrement', en: 'collection agency' },
+  kind_lawyer: { fr: 'avocat', en: 'lawyer' },
+  kind_bailiff: { fr: 'commissaire de justice', en: 'commissaire de justice (bailiff)' },
+  status_handed_over: { fr: 'en cours', en: 'in progress' },
+  status_recovered: { fr: 'recouvré', en: 'recovered' },
+  status_closed: { fr: 'clos', en: 'closed' },
   ho_resumed: { fr: 'Transmission {id} close : les relances reprennent pour ce qui reste dû.', en: 'Handover {id} closed: reminders resume for what is still owed.' },
 });
 
@@ -133,7 +142,7 @@ export function register(program: Command, ctx: CliContext): void {
         const rates = await loadRateTables(db);
         const r = await injonctionRequest(db, orgId, customerId, rates, today, { invoiceNumbers, lang: o.lang === 'en' || o.lang === 'fr' ? o.lang : undefined });
         writeFileSync(o.out, r.pdf);
-        ctx.out(t(M, lang, 'injonction', { file: o.out, procedure: r.procedure, total: formatMoney(r.totalMinor, r.currency, lang), date: formatLongDate(today, lang) }));
+        ctx.out(t(M, lang, 'injonction', { file: o.out, procedure: t(M, lang, `proc_${r.procedure}`), total: formatMoney(r.totalMinor, r.currency, lang), date: formatLongDate(today, lang) }));
       });
     });
   program
@@ -406,7 +415,7 @@ function registerHandover(program: Command, ctx: CliContext): void {
         if (list.length === 0) ctx.out(t(M, lang, 'no_handover'));
         for (const h of list) {
           const m = (x: bigint) => formatMoney(x, h.currency, lang);
-          ctx.out(t(M, lang, 'ho_line', { id: String(h.id), customer: String(h.customerId), agent: h.agentName, kind: h.agentKind, on: formatLongDate(h.handedOverOn, lang), amount: m(h.amountMinor), recovered: m(h.recoveredMinor), fees: m(h.feesMinor), status: h.status }));
+          ctx.out(t(M, lang, 'ho_line', { id: String(h.id), customer: String(h.customerId), agent: h.agentName, kind: t(M, lang, `kind_${h.agentKind}`), on: formatLongDate(h.handedOverOn, lang), amount: m(h.amountMinor), recovered: m(h.recoveredMinor), fees: m(h.feesMinor), status: t(M, lang, `status_${h.status}`) }));
         }
       });
     });
@@ -434,7 +443,7 @@ function registerHandover(program: Command, ctx: CliContext): void {
         );
         if (r.replayed) return ctx.out(t(M, lang, 'replayed', { ref: String(o.reference) }));
         const m = (x: bigint) => formatMoney(x, r.handover.currency, lang);
-        ctx.out(t(M, lang, 'reported', { recovered: m(r.handover.recoveredMinor), fees: m(r.handover.feesMinor), status: r.handover.status }));
+        ctx.out(t(M, lang, 'reported', { recovered: m(r.handover.recoveredMinor), fees: m(r.handover.feesMinor), status: t(M, lang, `status_${r.handover.status}`) }));
       });
     });
   ho.command('resume')

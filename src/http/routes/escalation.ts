@@ -19,6 +19,7 @@ import {
 } from '../../escalation/insolvency.ts';
 import { loadRateTables } from '../../law/rates-repo.ts';
 import { buildCaseFile } from '../../escalation/casefile.ts';
+import { injonctionRequest } from '../../escalation/injonction.ts';
 import { AGENT_KINDS, getHandover, HANDOVER_STATUSES, handOver, handoverCsv, handoverExport, listHandovers, reportHandover } from '../../escalation/handover.ts';
 import { Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, page, paged, route, type RouteDef } from './define.ts';
 
@@ -75,6 +76,23 @@ export const escalationRoutes: RouteDef[] = [
         lang: query.lang,
       });
       return file(f.zip, 'application/zip', `${f.reference}.zip`);
+    },
+  }),
+  route({
+    method: 'get', path: '/api/v1/customers/{id}/injonction', operationId: 'getInjonctionRequest',
+    summary: "The request for an order for payment (injonction de payer) as a PDF, prefilled from the ledger: the commercial court's online filing data (business debtor), the Cerfa form's fields (consumer or civil debt), or the European order for payment form A (debtor in another EU country). Refused (422 legal_rule, the reason in the detail) when an invoice is disputed, time-barred or had no formal notice, or the debtor is under collective proceedings",
+    tag: 'escalation', scope: 'read',
+    params: IdParams,
+    query: z.object({ invoices: z.string().max(5000).optional().meta({ description: 'only these invoices: numbers, comma-separated' }), lang: z.enum(['fr', 'en']).optional() }),
+    response: z.unknown(), file: { contentType: 'application/pdf' },
+    handler: async ({ q, orgId, params, query, today }) => {
+      const r = await injonctionRequest(q, orgId, BigInt(params.id), await loadRateTables(q), today, {
+        invoiceNumbers: query.invoices ? query.invoices.split(',').map((x) => x.trim()).filter(Boolean) : null,
+        lang: query.lang,
+      });
+      const res = file(r.pdf, 'application/pdf', `injonction-${params.id}.pdf`);
+      res.headers.set('x-relance-procedure', r.procedure);
+      return res;
     },
   }),
   route({
