@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { parse as csvParse } from 'csv-parse/sync';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -271,6 +272,41 @@ describe('CSV', () => {
       mapping: { columns: { bookingDate: 'when', counterpartyName: 'who', remittanceText: 'what', amount: 'how much', counterpartyIban: 5 } },
     });
     expect(r.statements[0]!.lines[0]).toMatchObject({ amountMinor: 123450n, counterpartyName: 'Acme', remittanceText: 'Invoice 42, thanks', counterpartyIban: 'FR7630006000011234567890189' });
+  });
+
+  // Bank CSVs go through the imports' record splitter (src/formats/delimited.ts); they used to go
+  // through csv-parse, which stays the reference for what a record and its line are.
+  it('reads quoted line breaks, quoted separators and Latin-1 as csv-parse did, with the lines of the file', () => {
+    const body =
+      'Date;Libellé;Montant\r\n' +
+      '02/03/2026;"VIR ACME\r\nFACT F-42";100,00\r\n' +
+      '03/03/2026;"Société Générale; remise ""chèque""";-20,50\r\n' +
+      '\r\n' +
+      '04/03/2026;PRLV EDF;-7,00\r\n';
+    const text = 'Relevé du compte 0001\r\n\r\n' + body;
+    const r = parseCsvStatement(Buffer.from(text, 'latin1'), { filename: 'b.csv' });
+    const lines = r.statements[0]!.lines;
+    expect(lines.map((l) => [l.label, l.amountMinor, l.source.line])).toEqual([
+      ['VIR ACME FACT F-42', 10000n, 5],
+      ['Société Générale; remise "chèque"', -2050n, 6],
+      ['PRLV EDF', -700n, 8],
+    ]);
+    // The same lines as csv-parse with the options the bank CSV reader had (header on line 3).
+    const reference = (
+      csvParse(body.replace(/\r\n/g, '\n'), { delimiter: ';', relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as {
+        record: string[];
+        info: { lines: number };
+      }[]
+    ).slice(1);
+    expect(lines.map((l) => l.source.line)).toEqual(reference.map((x) => x.info.lines + 2));
+    expect(reference.map((x) => x.record[1])).toEqual(['VIR ACME\nFACT F-42', 'Société Générale; remise "chèque"', 'PRLV EDF']);
+  });
+
+  it('names the line of the file for a refusal after a quoted line break, and for an unclosed quote', () => {
+    const csv = 'Compte 0001\nDate;Libellé;Montant\n01/02/2026;"A\nsuite";10,00\n99/02/2026;B;12,00\n';
+    expect(rejection(() => parseCsvStatement(csv, { filename: 'r.csv' })).where).toMatchObject({ file: 'r.csv', line: 5, field: 'bookingDate' });
+    const open = 'Compte 0001\nDate;Libellé;Montant\n01/02/2026;A;10,00\n02/02/2026;"B;12,00\n03/02/2026;C;1,00\n';
+    expect(rejection(() => parseCsvStatement(open, { filename: 'q.csv' })).where).toMatchObject({ file: 'q.csv', line: 4 });
   });
 
   it('rejects a bad date or amount with its line', () => {

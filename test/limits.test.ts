@@ -15,7 +15,7 @@ import { embeddedFiles, PDF_LIMITS } from '../src/formats/einvoice/pdf.ts';
 import { parseEInvoice } from '../src/formats/einvoice/index.ts';
 import { createApp } from '../src/http/app.ts';
 import { importCsv } from '../src/imports/csv.ts';
-import { MAX_FIELD_CHARS } from '../src/imports/delimited.ts';
+import { MAX_FIELD_CHARS } from '../src/formats/delimited.ts';
 import { importEInvoices } from '../src/imports/einvoice.ts';
 import { importFec } from '../src/imports/fec.ts';
 import { openDelimited } from '../src/imports/source.ts';

@@ -151,6 +151,38 @@ export function sniffSeparator(headerLine: string, candidates: readonly Separato
   return best;
 }
 
+/**
+ * The separator of a file whose header may not come first (bank exports print account details
+ * above it): the one that splits the first lines into the same number (> 1) of columns, `,` when
+ * none does.
+ */
+export function separatorOfLines(lines: string[]): Separator {
+  let best: Separator = ',';
+  let bestScore = 0;
+  for (const d of [';', '\t', ',', '|'] as const) {
+    const counts = lines.map((l) => countOutsideQuotes(l, d));
+    const first = counts[0] ?? 0;
+    if (first === 0) continue;
+    const consistent = counts.filter((c) => c === first).length;
+    const score = consistent * 100 + first;
+    if (score > bestScore) {
+      best = d;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function countOutsideQuotes(line: string, d: string): number {
+  let n = 0;
+  let q = false;
+  for (const ch of line) {
+    if (ch === '"') q = !q;
+    else if (ch === d && !q) n++;
+  }
+  return n;
+}
+
 /** "N° facture" -> "nfacture", "Date d'échéance" -> "datedecheance": how headers are compared. */
 export function headerKey(h: string): string {
   return h

@@ -1,6 +1,6 @@
 /**
  * Reads a delimited file as a stream of records with their line numbers, in constant memory:
- * bytes -> decoded text (encoding sniffed from the first 64 KiB) -> records (delimited.ts). The
+ * bytes -> decoded text (encoding sniffed from the first 64 KiB) -> records (src/formats/delimited.ts). The
  * same reader serves the CLI (a path), the API and the web app (an uploaded body).
  */
 import { createReadStream, statSync } from 'node:fs';
@@ -8,7 +8,7 @@ import iconv from 'iconv-lite';
 import { ERROR_CODES, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
 import { badUtf8, type Separator, type Sniffed, sniffEncoding, sniffSeparator, type TextEncoding, utf8Census } from '../formats/csv-sniff.ts';
-import { type DelimitedRecord, RecordSplitter } from './delimited.ts';
+import { type DelimitedRecord, RecordSplitter } from '../formats/delimited.ts';
 
 const E = defineErrors('imports-source', {
   empty: { fr: 'le fichier est vide', en: 'the file is empty' },

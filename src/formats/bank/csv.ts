@@ -5,13 +5,12 @@
  * decimal comma and the character set are detected; dates are day first (dd/mm/yyyy), the French
  * convention, unless the mapping says otherwise.
  */
-import { parse } from 'csv-parse/sync';
 import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { isRelanceError } from '../../errors.ts';
-import { decodeText } from '../csv-sniff.ts';
-import { MAX_RECORD_CHARS } from '../../imports/delimited.ts';
+import { decodeText, separatorOfLines } from '../csv-sniff.ts';
+import { type DelimitedRecord, splitRecords } from '../delimited.ts';
 import { type BankLine, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
 import { defineErrors, type Text } from '../../i18n/index.ts';
 
@@ -19,7 +18,6 @@ const E = defineErrors('bank-csv', {
   not_a_date: { fr: "« {value} » n’est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ attendu)", en: "\"{value}\" is not a date (dd/mm/yyyy or yyyy-mm-dd expected)" },
   not_an_amount: { fr: "« {value} » n’est pas un montant", en: "\"{value}\" is not an amount" },
   empty: { fr: "le fichier est vide", en: "the file is empty" },
-  malformed: { fr: "CSV mal formé : {reason}", en: "malformed CSV: {reason}" },
   no_header: { fr: "pas de ligne d’en-tête", en: "no header row" },
   mapping_no_column_number: { fr: "correspondance : la colonne {ref} pour {field} n’existe pas ({count} colonnes)", en: "mapping: column {ref} for {field} does not exist ({count} columns)" },
   mapping_no_column_name: { fr: "correspondance : pas de colonne « {ref} » pour {field} dans l’en-tête", en: "mapping: no column \"{ref}\" for {field} in the header" },
@@ -114,34 +112,6 @@ function decode(input: Buffer | string, file?: string): string {
   return typeof input === 'string' ? input : decodeText(input, { file });
 }
 
-/** The separator that splits the first lines into the same number (> 1) of columns. */
-export function detectDelimiter(lines: string[]): string {
-  let best = ',';
-  let bestScore = 0;
-  for (const d of [';', '\t', ',', '|']) {
-    const counts = lines.map((l) => countOutsideQuotes(l, d));
-    const first = counts[0] ?? 0;
-    if (first === 0) continue;
-    const consistent = counts.filter((c) => c === first).length;
-    const score = consistent * 100 + first;
-    if (score > bestScore) {
-      best = d;
-      bestScore = score;
-    }
-  }
-  return best;
-}
-
-function countOutsideQuotes(line: string, d: string): number {
-  let n = 0;
-  let q = false;
-  for (const ch of line) {
-    if (ch === '"') q = !q;
-    else if (ch === d && !q) n++;
-  }
-  return n;
-}
-
 function parseDate(text: string, format: CsvMapping['dateFormat'], where: { file?: string; line: number; field: string }): CalendarDate {
   const s = text.trim();
   let m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(s);
@@ -188,19 +158,14 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
     headerIdx = found ? found.i : nonEmpty[0]!.i;
   }
   const body = physical.slice(headerIdx);
-  const delimiter = mapping.delimiter ?? detectDelimiter(body.filter((l) => l.trim() !== '').slice(0, 10));
-  let rows: { record: string[]; info: { lines: number } }[];
-  try {
-    rows = parse(body.join('\n'), { delimiter, bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true, max_record_size: MAX_RECORD_CHARS }) as unknown as typeof rows;
-  } catch (e) {
-    const line = (e as { lines?: number }).lines;
-    throw parseError(E('malformed', { reason: (e as Error).message }), { file, line: line !== undefined ? line + headerIdx : headerIdx + 1 });
-  }
+  const delimiter = mapping.delimiter ?? separatorOfLines(body.filter((l) => l.trim() !== '').slice(0, 10));
+  // The imports' splitter: a broken quote or an endless field is refused by its line in the file.
+  const rows: DelimitedRecord[] = splitRecords(body.join('\n'), delimiter, { file, firstLine: headerIdx + 1 });
   if (rows.length < 1) throw parseError(E('no_header'), { file, line: headerIdx + 1 });
   // Without a header row, the columns are their positions and every row is data.
   const headless = mapping.header === false;
-  if (headless) rows.unshift({ record: rows[0]!.record.map((_v, i) => String(i + 1)), info: { lines: 0 } });
-  const header = rows[0]!.record.map(norm);
+  if (headless) rows.unshift({ fields: rows[0]!.fields.map((_v, i) => String(i + 1)), line: headerIdx });
+  const header = rows[0]!.fields.map(norm);
   const colOf = (ref: ColumnRef | undefined, field: string): number | null => {
     if (ref === undefined) return null;
     if (typeof ref === 'number') {
@@ -247,13 +212,13 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
   // Day or month first: the order the mapping gives, else the one a day above 12 proves.
   let dateFormat = mapping.dateFormat;
   if (!dateFormat) {
-    const parts = rows.slice(1).map((r) => /^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\s*$/.exec(r.record[c.bookingDate!] ?? '')).filter((m) => m !== null);
+    const parts = rows.slice(1).map((r) => /^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\s*$/.exec(r.fields[c.bookingDate!] ?? '')).filter((m) => m !== null);
     if (parts.some((m) => Number(m[2]) > 12) && !parts.some((m) => Number(m[1]) > 12)) {
       dateFormat = 'mm/dd/yyyy';
       warnings.push(W('month_first', { example: parts.find((m) => Number(m[2]) > 12)![0].trim() }));
     }
   }
-  const amountCells = rows.slice(1).flatMap((r) => [c.amount, c.debit, c.credit].map((i) => (i === null ? '' : (r.record[i] ?? ''))));
+  const amountCells = rows.slice(1).flatMap((r) => [c.amount, c.debit, c.credit].map((i) => (i === null ? '' : (r.fields[i] ?? ''))));
   const decimal =
     mapping.decimal ?? (delimiter !== ',' && amountCells.some((v) => /\d,\d{1,2}-?$/.test(v.trim())) && !amountCells.some((v) => /\d\.\d{1,2}-?$/.test(v.trim())) ? ',' : '.');
   const defaultCurrency = mapping.currency ?? 'EUR';
@@ -262,8 +227,7 @@ export function parseCsvStatement(input: Buffer | string, opts: ParseOptions & {
   const creditValues = (mapping.creditValues ?? CREDIT_VALUES).map(normDirection);
 
   const lines: BankLine[] = [];
-  for (const { record, info } of rows.slice(1)) {
-    const line = info.lines + headerIdx;
+  for (const { fields: record, line } of rows.slice(1)) {
     const cell = (i: number | null) => (i === null ? null : cleanText(record[i] ?? ''));
     if (record.every((v) => v.trim() === '')) continue;
     if (record.length !== header.length) {

@@ -1,4 +1,6 @@
 /**
+ * The one record splitter of delimited text: the CSV, FEC and payment imports (streamed through
+ * src/imports/source.ts) and bank statements exported as CSV (src/formats/bank/csv.ts, whole text).
  * Splits decoded text into records the way csv-parse reads it with the options the imports used
  * (`relax_column_count`, `relax_quotes`, `skip_empty_lines`, record delimiter discovered from the
  * first line break: \r\n, \n or \r), about five times faster: a record without a quote is one
@@ -47,11 +49,15 @@ export class RecordSplitter {
   private breaks = 0;
   private delimiter: '\r\n' | '\n' | '\r' | null = null;
 
+  /** `firstLine`: the file's line number of the text's first line (a bank CSV's header row). */
   constructor(
     readonly separator: string,
     readonly quoted: boolean,
     readonly file?: string,
-  ) {}
+    firstLine = 1,
+  ) {
+    this.breaks = firstLine - 1;
+  }
 
   /** Adds text; appends the records it completes to `out`. */
   push(text: string, out: DelimitedRecord[]): void {
@@ -232,6 +238,15 @@ export class RecordSplitter {
     fields.push(field);
     return { fields, line: breaks + 1 - (endsWithBreak(s) ? 1 : 0), next: n, breaks };
   }
+}
+
+/** A whole text at once (a bank statement is read in memory); lines counted from `firstLine`. */
+export function splitRecords(text: string, separator: string, opts: { file?: string; firstLine?: number; quoted?: boolean } = {}): DelimitedRecord[] {
+  const splitter = new RecordSplitter(separator, opts.quoted !== false, opts.file, opts.firstLine);
+  const out: DelimitedRecord[] = [];
+  splitter.push(text, out);
+  splitter.end(out);
+  return out;
 }
 
 function endsWithBreak(text: string): boolean {
