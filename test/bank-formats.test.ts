@@ -142,7 +142,7 @@ describe('camt.053', () => {
 
 describe('strict XML reader', () => {
   it('reports the line of a mismatched tag, refuses DTDs, decodes entities', async () => {
-    const { readXml, XmlSyntaxError } = await import('../src/formats/bank/xml.ts');
+    const { readXml, XmlSyntaxError } = await import('../src/formats/xml.ts');
     expect(() => readXml('<a>\n<b>\n</a>')).toThrow(XmlSyntaxError);
     try {
       readXml('<a>\n<b>\n</a>');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/driver.ts';
+import { RelanceError } from '../src/errors.ts';
 import { embeddedFiles } from '../src/formats/einvoice/pdf.ts';
 import { parseEInvoice } from '../src/formats/einvoice/index.ts';
 import { importEInvoices } from '../src/imports/einvoice.ts';
@@ -63,6 +64,25 @@ describe('e-invoice parsing (fixtures as they are)', () => {
   it('says what is wrong with a file that is not an e-invoice', () => {
     expect(() => parseEInvoice(Buffer.from('<html/>'))).toThrow(/not an e-invoice/);
     expect(() => parseEInvoice(Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n'))).toThrow(/no factur-x.xml/);
+  });
+
+  // One reader, one policy: the e-invoice XML goes through the same reader as bank statements.
+  it('reads an e-invoice with the statements\' policy: refusals by line, entities, > inside an attribute', () => {
+    const good = readFileSync(E('factur-x-basic.xml'), 'utf8');
+    const withNote = good.replace('<rsm:ExchangedDocument>', '<rsm:ExchangedDocument>\n<ram:IncludedNote><ram:Content lang="a>b">A &amp; B &#233;</ram:Content></ram:IncludedNote>');
+    expect(parseEInvoice(Buffer.from(withNote)).invoice.number).toBe(parseEInvoice(Buffer.from(good)).invoice.number);
+    const lineOf = (needle: string) => good.slice(0, good.indexOf(needle)).split('\n').length;
+    const broken = good.replace('</rsm:ExchangedDocument>', '</rsm:Exchanged>');
+    let e: RelanceError | undefined;
+    try {
+      parseEInvoice(Buffer.from(broken), 'x.xml');
+    } catch (x) {
+      e = x as RelanceError;
+    }
+    expect(e).toBeInstanceOf(RelanceError);
+    expect(e!.where).toMatchObject({ file: 'x.xml', line: lineOf('</rsm:ExchangedDocument>') });
+    expect(() => parseEInvoice(Buffer.from(good.replace('<rsm:ExchangedDocument>', '<rsm:ExchangedDocument>' + '<x>'.repeat(150) + '</x>'.repeat(150))))).toThrow(/nested deeper than 100/);
+    expect(() => parseEInvoice(Buffer.from(good.replace('<rsm:ExchangedDocument>', '<rsm:ExchangedDocument><y>&nbsp;</y>')))).toThrow(/unknown entity/);
   });
 });
 

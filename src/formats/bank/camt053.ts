@@ -11,7 +11,7 @@ import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { amountInRange, currencyExponent, type Minor, tooLargeText } from '../../domain/money.ts';
 import { type BankLine, type BankStatement, cleanText, joinText, type ParsedBankFile, type ParseOptions, parseError } from './types.ts';
-import { readXml, XmlSyntaxError, xmlText } from './xml.ts';
+import { readXml, XmlSyntaxError, xmlText } from '../xml.ts';
 import { defineErrors, type Text } from '../../i18n/index.ts';
 
 const E = defineErrors('bank-camt053', {

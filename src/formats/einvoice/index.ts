@@ -8,13 +8,12 @@
  * A negative invoice (a corrective invoice or a French "avoir" sent as type 380 with negative
  * amounts) is read as the credit note it is: kind 'credit_note', amounts made positive.
  */
-import { XMLParser } from 'fast-xml-parser';
 import { type CalendarDate, calendarDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseDigits, normaliseIban } from '../../domain/identifiers.ts';
 import { assertIdentifier } from '../../domain/ledger.ts';
 import { assertCurrency, type Minor, moneyText, parseAmount } from '../../domain/money.ts';
 import { ERROR_CODES, isRelanceError, RelanceError, validation } from '../../errors.ts';
-import { xmlText } from '../bank/xml.ts';
+import { readXml, XmlSyntaxError, xmlText } from '../xml.ts';
 import { invoiceXmlFromPdf } from './pdf.ts';
 import { defineErrors, renderText } from '../../i18n/index.ts';
 
@@ -94,16 +93,6 @@ export interface EInvoice {
 export type EInvoiceSource = { kind: 'pdf'; embeddedName: string } | { kind: 'xml' };
 
 type X = Record<string, unknown>;
-const parser = new XMLParser({
-  removeNSPrefix: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  processEntities: true,
-});
 
 const arr = (v: unknown): X[] => (v === undefined || v === null ? [] : Array.isArray(v) ? (v as X[]) : [v as X]);
 const one = (v: unknown): X | undefined => arr(v)[0];
@@ -205,10 +194,11 @@ function parseXml(xml: Buffer, kind: 'cii' | 'cii1' | 'ubl', file?: string): EIn
     // Attached documents (base64, megabytes) are not read: dropped before parsing, in one pass.
     let s = xmlText(xml, file).replace(/(<(?:[\w.-]+:)?(?:EmbeddedDocumentBinaryObject|AttachmentBinaryObject)\b[^>]*>)[^<]*/g, '$1');
     if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
-    doc = parser.parse(s) as X;
+    doc = readXml(s) as X;
   } catch (e) {
     if (isRelanceError(e)) throw e;
-    throw new RelanceError(ERROR_CODES.PARSE, E('xml', { reason: (e as Error).message }), { where: { file }, cause: e });
+    const line = e instanceof XmlSyntaxError ? e.line : undefined;
+    throw new RelanceError(ERROR_CODES.PARSE, E('xml', { reason: (e as Error).message }), { where: line === undefined ? { file } : { file, line }, cause: e });
   }
   const inv = kind === 'ubl' ? readUbl(doc, file) : readCii(doc, kind === 'cii' ? CII_D16B : CII_1P0, file);
   return asCreditNoteWhenNegative(inv);

@@ -1,17 +1,22 @@
 /**
- * A small, strict XML reader for bank statements: elements, attributes, text, CDATA; namespace
- * prefixes dropped (camt files use a default namespace or any prefix). Well-formedness is checked
- * as it reads (every tag closed in order, one root) and an error names the line. No DTD is
- * accepted, so no entity expansion or external entity can be smuggled in.
+ * The one XML reader of Relance, and its policy: every XML file read (camt.053/.054 statements,
+ * CII/UBL e-invoices, the XML inside a Factur-X PDF) goes through `xmlText` then `readXml`.
+ * Elements, attributes, text, CDATA; namespace prefixes dropped (files use a default namespace or
+ * any prefix). Well-formedness is checked as it reads (every tag closed in order, one root) and an
+ * error names the line. The policy, the same for every format:
+ * - no DTD: a DOCTYPE is refused, so no entity expansion (billion laughs) or external entity (XXE);
+ * - only the five predefined entities and character references;
+ * - elements nested at most XML_MAX_DEPTH deep;
+ * - each format bounds the size it reads before calling (e-invoice XML: EINVOICE_XML_MAX_BYTES).
  *
  * It exists because a general-purpose parser plus its validator took most of the time of a
  * 10,000-entry camt.053 import; this one reads the same file several times faster.
  *
- * Output: an element with neither attributes nor children is its text (string); otherwise an
- * object with children by local name (an array when the name repeats or is listed in `repeated`),
+ * Output: an element with neither attributes nor children is its text, trimmed (string); otherwise
+ * an object with children by local name (an array when the name repeats or is listed in `repeated`),
  * attributes as "@name" and text as "#text".
  */
-import { decodeText } from '../csv-sniff.ts';
+import { decodeText } from './csv-sniff.ts';
 
 /**
  * The text of an XML file: in the encoding its declaration names when that is Latin-1 or
@@ -39,7 +44,8 @@ export class XmlSyntaxError extends Error {
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const MAX_DEPTH = 100;
+/** A statement or an invoice nests a dozen levels; hundreds are an attack on the reader. */
+export const XML_MAX_DEPTH = 100;
 function decode(s: string, line: number): string {
   if (!s.includes('&')) return s;
   return s.replace(/&([^;\s]{1,10});/g, (m, e: string) => {
@@ -129,9 +135,9 @@ export function readXml(text: string, repeated: ReadonlySet<string> = new Set())
         advance(end + 3);
         continue;
       }
-      throw new XmlSyntaxError('DOCTYPE and declarations are not accepted in a bank statement', line);
+      throw new XmlSyntaxError('DOCTYPE and declarations are not accepted', line);
     }
-    const gt = text.indexOf('>', lt + 1);
+    const gt = tagEnd(text, lt + 1);
     if (gt < 0) throw new XmlSyntaxError('unterminated tag', line);
     const tagLine = line;
     const raw = text.slice(lt + 1, gt);
@@ -166,8 +172,7 @@ export function readXml(text: string, repeated: ReadonlySet<string> = new Set())
     }
     const parent = stack[stack.length - 1]!;
     if (parent === root && ++roots > 1) throw new XmlSyntaxError('more than one root element', tagLine);
-    // A statement nests a dozen levels; hundreds are an attack on the reader.
-    if (stack.length > MAX_DEPTH) throw new XmlSyntaxError(`elements nested deeper than ${MAX_DEPTH} levels`, tagLine);
+    if (stack.length > XML_MAX_DEPTH) throw new XmlSyntaxError(`elements nested deeper than ${XML_MAX_DEPTH} levels`, tagLine);
     advance(gt + 1);
     if (selfClosing) finish(frame, parent);
     else stack.push(frame);
@@ -187,4 +192,22 @@ export function readXml(text: string, repeated: ReadonlySet<string> = new Set())
       attach(parent, f.name, f.obj);
     }
   }
+}
+
+/** The `>` that ends a tag: one inside a quoted attribute value (legal XML) does not. */
+function tagEnd(text: string, from: number): number {
+  const gt = text.indexOf('>', from);
+  if (gt < 0) return gt;
+  const q1 = text.indexOf('"', from);
+  const q2 = text.indexOf("'", from);
+  if ((q1 < 0 || q1 > gt) && (q2 < 0 || q2 > gt)) return gt;
+  let quote = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (quote) {
+      if (c === quote) quote = 0;
+    } else if (c === 34 || c === 39) quote = c;
+    else if (c === 62) return i;
+  }
+  return -1;
 }
