@@ -50,6 +50,15 @@ async function debtor(fx: Fx): Promise<string> {
   await createInvoice(fx.db, fx.org, { customerId: c.id, number: `ESC-${fx.next()}`, issueDate: '2026-01-05', dueDate: '2026-02-04', currency: 'EUR', amountExclTaxMinor: 100000n, amountInclTaxMinor: 120000n });
   return String(c.id);
 }
+/** A debtor whose invoice had a formal notice (sent before Relance): an injonction may be asked. */
+async function noticedDebtor(fx: Fx): Promise<string> {
+  const id = await debtor(fx);
+  await fx.db.query(
+    `INSERT INTO outside_reminders (organisation_id, invoice_id, level, sent_on) SELECT organisation_id, id, 'formal_notice', '2026-02-20' FROM invoices WHERE organisation_id = $1 AND customer_id = $2`,
+    [fx.org, id],
+  );
+  return id;
+}
 async function proceeding(fx: Fx): Promise<string> {
   const customerId = BigInt(await debtor(fx));
   const r = await fx.db.tx((q) => recordProceeding(q, fx.org, { customerId, kind: 'liquidation', judgmentDate: '2026-03-02', publicationDate: '2026-03-06' }, TODAY));
@@ -141,6 +150,7 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   listWebhooks: async () => ({}),
   createWebhook: async () => ({ body: { url: 'https://erp.example.com/hooks', events: ['invoice.paid', 'dispute.opened'] } }),
   getCaseFile: async (fx) => ({ params: { id: await debtor(fx) }, query: { lang: 'en' } }),
+  getInjonctionRequest: async (fx) => ({ params: { id: await noticedDebtor(fx) }, query: { lang: 'fr' } }),
   listHandovers: async () => ({}),
   createHandover: async (fx) => ({ body: { customerId: await debtor(fx), allOpenInvoices: true, agentKind: 'agency', agentName: 'Recouvrement Rhône SAS' } }),
   getHandover: async (fx) => ({ params: { id: await handover(fx) } }),
