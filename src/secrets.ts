@@ -15,7 +15,7 @@
  * `decryptSecret`. A secret is never returned by an API (callers show "set / not set") and never
  * logged: errors from here name the field, never the value.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES, RelanceError } from './errors.ts';
@@ -134,4 +134,14 @@ export function decryptSecret(stored: string, context = '', what = 'a secret'): 
   } catch {
     throw new RelanceError(ERROR_CODES.CONFIG, E('wrong_key', { what }), { where: { field: 'RELANCE_SECRET_KEY' } });
   }
+}
+
+/**
+ * An HMAC-SHA256 under the instance key, for values the server signs and later checks (the debtor
+ * portal's links, src/portal/links.ts). `label` separates the uses: one signature is never valid
+ * for another purpose.
+ */
+export function instanceMac(label: string, data: string, what = 'a link'): Buffer {
+  if (!instanceKey) throw new RelanceError(ERROR_CODES.CONFIG, E('no_key', { what }), { where: { field: 'RELANCE_SECRET_KEY' } });
+  return createHmac('sha256', instanceKey).update(`${label}\0${data}`).digest();
 }

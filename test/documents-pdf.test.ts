@@ -73,6 +73,8 @@ describe('letter PDFs', () => {
   it('put the penalties in the QR amount of a formal notice, and UTF-8 names survive the round trip', async () => {
     const input = sampleInput('business', 'en', 'formal_notice');
     input.organisation = { ...input.organisation, legalName: 'Société Générale d’Œuvres «Ça» SAS' };
+    // Without the portal's box, the notice's first page keeps its payment QR code alone.
+    input.links = { ...input.links, portal: null };
     const doc = await composeDocument({ key: 'formal_notice', channel: 'letter', input });
     expect(doc.epcPayload!.split('\n')[7]).toBe('EUR12412.43');
     expect(doc.epcPayload!.split('\n')[5]).toBe('Société Générale d’Œuvres «Ça» SAS');
@@ -144,11 +146,16 @@ describe('letter PDFs', () => {
     expect(text).toContain('€12,000.00');
   });
 
-  it('the dispute acknowledgement asks for no payment: no payment box, no QR code', async () => {
+  it('the dispute acknowledgement asks for no payment: no payment box, no payment QR code; the portal’s QR code opens the customer’s link', async () => {
     const doc = await composeDocument({ key: 'dispute_ack', channel: 'letter', input: sampleInput('business', 'fr', 'dispute_ack') });
     expect(doc.epcPayload).toBeNull();
     const file = writePdf('dispute', doc.pdf!);
-    expect(pdfText(file)).not.toContain('Montant à régler');
-    expect(decodeQr(file)).toBeNull();
+    const text = pdfText(file);
+    expect(text).not.toContain('Montant à régler');
+    expect(text).toContain('Votre espace client');
+    expect(text).toContain('https://portail.atelier-dupont.fr/c/42');
+    expect(decodeQr(file)).toBe('https://portail.atelier-dupont.fr/c/42');
+    const without = await composeDocument({ key: 'dispute_ack', channel: 'letter', input: { ...sampleInput('business', 'fr', 'dispute_ack'), links: {} } });
+    expect(decodeQr(writePdf('dispute-no-portal', without.pdf!))).toBeNull();
   });
 });

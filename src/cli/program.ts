@@ -18,12 +18,13 @@ import * as imports from './commands/imports.ts';
 import * as law from './commands/law.ts';
 import * as ledgerLaw from './commands/ledger-law.ts';
 import * as org from './commands/org.ts';
+import * as portal from './commands/portal.ts';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('relance')
     .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery, escalation, credit, risk, report]) mod.register(program, ctx);
+  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery, escalation, credit, risk, report, portal]) mod.register(program, ctx);
   return program;
 }

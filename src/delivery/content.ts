@@ -22,6 +22,7 @@ import type { Branding, DocumentInput, InvoiceData, InvoiceFees, ReminderData } 
 import { notFound, validation } from '../errors.ts';
 import { defineErrors, type Lang } from '../i18n/index.ts';
 import { toContact } from '../ledger/repo.ts';
+import { getPortalSettings, linkForMessage, type PortalSettings } from '../portal/links.ts';
 import { channelOf } from './channels/registry.ts';
 import { manualTask } from './channels/tasks.ts';
 import { type Attachment, type ContactRow, type InvoiceSummary, PermanentContentError, type RenderContext, type RenderedAction } from './channels/types.ts';
@@ -77,6 +78,28 @@ export const disputeReference = (id: bigint, openedOn: CalendarDate) => `LIT-${o
  * the instalment concerned with what is still due on it (for a confirmation, the first one still
  * due: what the payment box asks for now).
  */
+/** What a portal receipt confirms: the portal event the action is about (actions.portal_event_id). */
+async function receiptFor(q: Queryable, a: ActionToRender): Promise<DocumentInput['receipt']> {
+  const [r] = await q.query<{ kind: string; data: unknown }>(
+    `SELECT e.kind, e.data FROM actions x JOIN portal_events e ON e.organisation_id = x.organisation_id AND e.id = x.portal_event_id
+      WHERE x.organisation_id = $1 AND x.id = $2`,
+    [a.orgId, a.id],
+  );
+  if (!r) return null;
+  const d = (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as Record<string, unknown>;
+  const day = (v: unknown) => (typeof v === 'string' ? (v as CalendarDate) : null);
+  if (r.kind === 'paid') return { kind: 'paid', paidOn: day(d.paidOn), amountMinor: BigInt(String(d.amountMinor)), reference: (d.reference as string | null) ?? null, holdUntil: day(d.holdUntil) };
+  if (r.kind === 'plan_request') {
+    const list = (d.instalments as Array<{ dueDate: string; amountMinor: string }>) ?? [];
+    return { kind: 'plan_request', holdUntil: day(d.holdUntil), installments: list.map((i) => ({ date: i.dueDate as CalendarDate, amountMinor: BigInt(i.amountMinor) })) };
+  }
+  if (r.kind === 'contact') {
+    const after = d.after as { name: string; email: string; phone: string | null };
+    return { kind: 'contact', contact: after };
+  }
+  return null;
+}
+
 async function planFor(q: Queryable, a: ActionToRender, at: CalendarDate): Promise<DocumentInput['plan']> {
   const [ref] = await q.query<{ payment_plan_id: bigint | null; instalment_seq: number | null }>(
     'SELECT payment_plan_id, instalment_seq FROM actions WHERE organisation_id = $1 AND id = $2',
@@ -444,6 +467,7 @@ async function documentFor(q: Queryable, a: ActionToRender, key: TemplateKey, ct
   };
   if (key === 'instalment' || key === 'payment_plan') input.plan = await planFor(q, a, at);
   if (key === 'promise' || key === 'dispute_ack') Object.assign(input, await agreementFor(q, a));
+  if (key === 'portal_receipt') input.receipt = await receiptFor(q, a);
   return {
     input,
     attachments,
@@ -501,6 +525,28 @@ export async function renderActions<A extends ActionToRender>(
   return out;
 }
 
+const portalSettingsOf = new WeakMap<RenderData, Map<string, PortalSettings>>();
+
+/**
+ * The customer's portal link in every message (renewed by it: src/portal/links.ts), and for the
+ * pre-due message the "is everything in order?" answers on the portal, when the organisation has
+ * the portal on, at a public address.
+ */
+async function portalLinks(q: Queryable, a: ActionToRender, ctx: RenderContext, key: TemplateKey, data: RenderData, invoices: InvoiceSummary[]): Promise<DocumentInput['links']> {
+  let cache = portalSettingsOf.get(data);
+  if (!cache) portalSettingsOf.set(data, (cache = new Map()));
+  let settings = cache.get(a.orgId);
+  if (!settings) cache.set(a.orgId, (settings = await getPortalSettings(q, a.orgId)));
+  const link = await linkForMessage(q, a.orgId, a.customerId, ctx.now, settings);
+  if (!link?.url) return {};
+  const first = invoices[0];
+  const check = key === 'courtesy' && settings.predueCheck && invoices.length === 1 && first;
+  return {
+    portal: link.url,
+    ...(check ? { satisfactionHappy: `${link.url}/check/${first.id}?answer=yes`, satisfactionUnhappy: `${link.url}/check/${first.id}?answer=no` } : {}),
+  };
+}
+
 async function renderFrom(q: Queryable, a: ActionToRender, ctx: RenderContext, data: RenderData): Promise<RenderedAction> {
   const at = data.days.get(a.orgId) ?? todayIn(ctx.org.timeZone, ctx.now);
   const contacts = reminderContacts(data.contacts.get(k2(a.orgId, a.customerId)) ?? []);
@@ -526,6 +572,7 @@ async function renderFrom(q: Queryable, a: ActionToRender, ctx: RenderContext, d
   // The text says the invoice is attached only when the channel carries it and it is stored.
   doc.input.attachedInvoices = channel.attachesInvoices ? doc.attachments.length : 0;
   doc.input.reminders = previousReminders(data, a);
+  doc.input.links = { ...doc.input.links, ...(await portalLinks(q, a, ctx, key, data, doc.invoices)) };
   if (key === 'formal_notice') {
     // The date the debtor can meet: from the expected presentation of a letter, from sending for
     // an e-mail; the same date the engine waits for before a handover (escalation.ts).

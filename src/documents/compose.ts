@@ -5,11 +5,22 @@
  * what a user previews is what goes out.
  */
 import { epcPayload } from '../domain/epc-qr.ts';
-import type { Lang } from '../i18n/index.ts';
+import { defineMessages, type Lang, t } from '../i18n/index.ts';
 import { renderTemplate, type SourceLookup } from './engine.ts';
 import { renderLetterPdf } from './pdf.ts';
 import { type Channel, TEMPLATES, type TemplateKey } from './registry.ts';
 import { type Branding, computeDocument, DEFAULT_BRANDING, type DocumentInput, type DocumentVariables } from './variables.ts';
+
+/** The debtor portal's line, in every e-mail and SMS that has a link (src/portal). */
+const M = defineMessages({
+  portal_text: {
+    fr: 'Votre espace client (factures, paiement, échéancier, contestation, sans créer de compte) : {url}',
+    en: 'Your customer area (invoices, payment, payment plan, query, no account needed): {url}',
+  },
+  portal_html: { fr: 'Consultez vos factures, signalez un paiement, demandez un échéancier ou contestez une facture, sans créer de compte :', en: 'See your invoices, report a payment, ask for a payment plan or query an invoice, no account needed:' },
+  portal_link: { fr: 'votre espace client', en: 'your customer area' },
+  portal_sms: { fr: 'Espace client : {url}', en: 'Your account: {url}' },
+});
 
 export interface ComposeRequest {
   key: TemplateKey;
@@ -81,10 +92,12 @@ export async function composeDocument(req: ComposeRequest): Promise<ComposedDocu
   switch (req.channel) {
     case 'email':
       out.html = emailLayout(parts.html ?? '', parts.subject ?? '', vars, branding, lang);
-      out.text = `${parts.text ?? ''}\n\n-- \n${vars.organisation.legal_mentions}\n`;
+      out.text = `${parts.text ?? ''}${vars.payment.portal_link ? `\n\n${t(M, lang, 'portal_text', { url: vars.payment.portal_link })}` : ''}\n\n-- \n${vars.organisation.legal_mentions}\n`;
       break;
     case 'sms':
+      // The portal's link in every SMS, unless the organisation's own text already has it.
       out.text = parts.text ?? '';
+      if (vars.payment.portal_link && !out.text.includes(vars.payment.portal_link)) out.text += ` ${t(M, lang, 'portal_sms', { url: vars.payment.portal_link })}`;
       break;
     case 'call':
       out.text = parts.script ?? '';
@@ -123,7 +136,11 @@ export function emailLayout(inner: string, subject: string, vars: DocumentVariab
 <tr><td style="padding:8px 28px 20px 28px">
 ${inner}
 </td></tr>
-<tr><td style="padding:14px 28px;border-top:1px solid #eeeeee;font-size:12px;line-height:1.4;color:#777777">${escapeHtml(vars.organisation.legal_mentions)}</td></tr>
+${
+  vars.payment.portal_link
+    ? `<tr><td style="padding:0 28px 18px 28px;font-size:14px;line-height:1.5">${escapeHtml(t(M, lang, 'portal_html'))} <a href="${escapeHtml(vars.payment.portal_link)}" style="color:${colour}">${escapeHtml(t(M, lang, 'portal_link'))}</a></td></tr>\n`
+    : ''
+}<tr><td style="padding:14px 28px;border-top:1px solid #eeeeee;font-size:12px;line-height:1.4;color:#777777">${escapeHtml(vars.organisation.legal_mentions)}</td></tr>
 </table></td></tr></table>
 </body></html>
 `;

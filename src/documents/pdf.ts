@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import { defineMessages, type Lang, t } from '../i18n/index.ts';
 import { blockMarker, LETTER_BLOCKS, type LetterBlock } from './engine.ts';
-import { epcQrMatrix, type QrMatrix } from './qr.ts';
+import { epcQrMatrix, linkQrMatrix, type QrMatrix } from './qr.ts';
 import type { Branding, DocumentVariables } from './variables.ts';
 
 const MM = 72 / 25.4;
@@ -133,6 +133,11 @@ const L = defineMessages({
   pay_reference: { fr: 'Référence à indiquer', en: 'Reference to quote' },
   pay_scan: { fr: 'Scannez le QR code avec votre application bancaire : le virement est prérempli.', en: 'Scan the QR code with your banking app: the transfer is filled in for you.' },
   pay_link: { fr: 'Paiement en ligne : {link}', en: 'Pay online: {link}' },
+  portal_title: { fr: 'Votre espace client', en: 'Your customer area' },
+  portal_text: {
+    fr: 'Scannez ce QR code ou ouvrez le lien ci-dessous pour consulter vos factures, signaler un paiement, annoncer une date de paiement, demander un échéancier ou contester une facture, sans créer de compte.',
+    en: 'Scan this QR code or open the link below to see your invoices, report a payment, announce a payment date, ask for a payment plan or dispute an invoice, without creating an account.',
+  },
   page: { fr: 'Page {n}/{total}', en: 'Page {n}/{total}' },
 });
 
@@ -191,6 +196,7 @@ export function renderLetterPdf(input: LetterInput): Promise<Buffer> {
   body(doc, input, colour);
   signature(doc, input);
   if (input.epcPayload !== undefined) paymentBox(doc, input, colour);
+  if (input.vars.payment.portal_link) portalBox(doc, input, colour, input.vars.payment.portal_link);
   footers(doc, input);
   doc.end();
   return done;
@@ -430,6 +436,25 @@ function paymentBox(doc: Doc, input: LetterInput, colour: string) {
     doc.font('regular').fontSize(7.5).fillColor('#555555').text(t(L, lang, 'pay_scan'), LEFT + pad, Math.max(y + 2, y0 + boxH - pad - 18), { width: textW });
     drawQr(doc, epcQrMatrix(input.epcPayload), RIGHT - pad - qrSide, y0 + pad, qrSide);
   }
+  doc.fillColor('#000000');
+  doc.x = LEFT;
+  doc.y = y0 + boxH + 4;
+}
+
+/** The debtor portal's link as a QR code and in full, below the payment box. */
+function portalBox(doc: Doc, input: LetterInput, colour: string, url: string) {
+  const { lang } = input;
+  const qrSide = 26 * MM;
+  const pad = 4 * MM;
+  const boxH = qrSide + 2 * pad;
+  ensureSpace(doc, boxH + 4);
+  const y0 = doc.y;
+  doc.roundedRect(LEFT, y0, WIDTH, boxH, 4).lineWidth(1).stroke(colour);
+  const textW = WIDTH - qrSide - 3 * pad;
+  doc.font('bold').fontSize(10).fillColor(colour).text(t(L, lang, 'portal_title'), LEFT + pad, y0 + pad, { width: textW });
+  doc.font('regular').fontSize(8.5).fillColor('#000000').text(t(L, lang, 'portal_text'), LEFT + pad, doc.y + 2, { width: textW });
+  doc.font('regular').fontSize(8).fillColor('#000000').text(url, LEFT + pad, doc.y + 2, { width: textW });
+  drawQr(doc, linkQrMatrix(url), RIGHT - pad - qrSide, y0 + pad, qrSide);
   doc.fillColor('#000000');
   doc.x = LEFT;
   doc.y = y0 + boxH + 4;

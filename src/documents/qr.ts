@@ -27,3 +27,9 @@ export function epcQrMatrix(payload: string): QrMatrix {
   }
   return { size: qr.modules.size, version: qr.version, modules: Uint8Array.from(qr.modules.data as ArrayLike<number>) };
 }
+
+/** A QR code of a link (the debtor portal's, on letters): byte mode, error correction level M. */
+export function linkQrMatrix(url: string): QrMatrix {
+  const qr = QRCode.create([{ data: new TextEncoder().encode(url), mode: 'byte' }], { errorCorrectionLevel: 'M' });
+  return { size: qr.modules.size, version: qr.version, modules: Uint8Array.from(qr.modules.data as ArrayLike<number>) };
+}

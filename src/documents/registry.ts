@@ -34,6 +34,7 @@ export const TEMPLATE_KEYS = [
   'instalment',
   'promise',
   'dispute_ack',
+  'portal_receipt',
   'call_j8',
   'call_j25',
 ] as const;
@@ -90,6 +91,7 @@ export const TEMPLATES: Record<TemplateKey, TemplateSpec> = {
   instalment: { channels: ['email', 'sms'], claimPenalties: false, deadlineDays: 0, allOpenInvoices: false, registered: false, paymentBox: true },
   promise: { channels: ['email', 'sms'], claimPenalties: false, deadlineDays: 0, allOpenInvoices: false, registered: false, paymentBox: true },
   dispute_ack: { channels: ['email', 'letter'], claimPenalties: false, deadlineDays: 0, allOpenInvoices: false, registered: false, paymentBox: false },
+  portal_receipt: { channels: ['email'], claimPenalties: false, deadlineDays: 0, allOpenInvoices: false, registered: false, paymentBox: false },
   call_j8: { channels: ['call'], claimPenalties: false, deadlineDays: 8, allOpenInvoices: false, registered: false, paymentBox: false },
   call_j25: { channels: ['call'], claimPenalties: false, deadlineDays: 8, allOpenInvoices: false, registered: false, paymentBox: false },
 };
@@ -107,6 +109,7 @@ export const TEMPLATE_LABELS = defineMessages({
   instalment: { fr: 'Rappel d’une échéance de l’échéancier', en: 'Payment plan instalment reminder' },
   promise: { fr: 'Confirmation de promesse de paiement', en: 'Promise-to-pay confirmation' },
   dispute_ack: { fr: 'Accusé de réception de contestation', en: 'Dispute acknowledgement' },
+  portal_receipt: { fr: 'Confirmation d’une démarche sur l’espace client', en: 'Customer portal confirmation' },
   call_j8: { fr: 'Script d’appel à J+8', en: 'Call script, 8 days overdue' },
   call_j25: { fr: 'Script d’appel à J+25', en: 'Call script, 25 days overdue' },
 });

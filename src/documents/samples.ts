@@ -111,6 +111,7 @@ export function sampleInput(kind: 'business' | 'consumer', lang: Lang, key: Temp
         }
       : null,
     promise: full ? { date: d('2025-09-30'), amountMinor: 1_200_000n } : null,
+    receipt: full ? { kind: 'paid', paidOn: d('2025-09-10'), amountMinor: 1_200_000n, reference: 'VIR 2025-0910', holdUntil: d('2025-09-17') } : null,
     dispute: full ? { receivedOn: d('2025-09-12'), reason: 'Livraison incomplète : 2 cartons manquants', reference: 'LIT-2025-017' } : null,
     handover: full ? { agency: 'Cabinet Recouvrement Rhône', date: d('2025-09-15') } : null,
   };

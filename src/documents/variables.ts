@@ -176,6 +176,19 @@ export const VARIABLES: Record<string, VarDoc> = {
     reason: str('Motif indiqué', 'Reason given', true),
     reference: str('Référence du dossier', 'Case reference'),
   }, true),
+  receipt: obj('Démarche du client sur l’espace client (confirmation)', 'What the customer did on the customer portal (confirmation)', {
+    is_paid: bool('Le client signale un paiement', 'The customer reports a payment'),
+    is_plan_request: bool('Le client propose un échéancier, en attente de réponse', 'The customer proposes a payment plan, awaiting an answer'),
+    is_contact: bool('Le client a changé le contact de facturation', 'The customer changed the billing contact'),
+    paid_on: str('Date du paiement signalé', 'Date of the payment reported', true),
+    amount: str('Montant signalé ou proposé', 'Amount reported or proposed', true),
+    reference: str('Référence donnée par le client', 'Reference given by the customer', true),
+    hold_until: str('Relances suspendues jusqu’au', 'Reminders held until', true),
+    installments: list('Mensualités proposées', 'Instalments proposed', { number: num('Rang', 'Rank'), date: str('Date', 'Date'), amount: str('Montant', 'Amount') }),
+    contact_name: str('Nouveau contact : nom', 'New contact: name', true),
+    contact_email: str('Nouveau contact : e-mail', 'New contact: email', true),
+    contact_phone: str('Nouveau contact : téléphone', 'New contact: phone', true),
+  }, true),
   handover: obj('Transmission du dossier', 'File handed over', {
     agency: str('Nom du cabinet ou de l’avocat', 'Agency or lawyer name'),
     date: str('Date de transmission', 'Handover date'),
@@ -328,6 +341,16 @@ export interface DocumentInput {
   promise?: { date: CalendarDate; amountMinor: Minor } | null;
   dispute?: { receivedOn: CalendarDate; reason?: string | null; reference: string } | null;
   handover?: { agency: string; date: CalendarDate } | null;
+  /** The confirmation of an action on the debtor portal (template portal_receipt). */
+  receipt?: {
+    kind: 'paid' | 'plan_request' | 'contact';
+    paidOn?: CalendarDate | null;
+    amountMinor?: Minor | null;
+    reference?: string | null;
+    holdUntil?: CalendarDate | null;
+    installments?: ReadonlyArray<{ date: CalendarDate; amountMinor: Minor }>;
+    contact?: { name: string; email: string; phone: string | null } | null;
+  } | null;
 }
 
 // ------------------------------------------------------------------ messages
@@ -601,6 +624,26 @@ export function computeDocument(input: DocumentInput) {
       ? { received_on: long(input.dispute.receivedOn), reason: nz(input.dispute.reason), reference: input.dispute.reference }
       : null,
     handover: input.handover ? { agency: input.handover.agency, date: long(input.handover.date) } : null,
+    receipt: input.receipt
+      ? {
+          is_paid: input.receipt.kind === 'paid',
+          is_plan_request: input.receipt.kind === 'plan_request',
+          is_contact: input.receipt.kind === 'contact',
+          paid_on: input.receipt.paidOn ? long(input.receipt.paidOn) : null,
+          amount:
+            input.receipt.amountMinor !== undefined && input.receipt.amountMinor !== null
+              ? money(input.receipt.amountMinor)
+              : input.receipt.installments?.length
+                ? money(input.receipt.installments.reduce((s, i) => s + i.amountMinor, 0n))
+                : null,
+          reference: nz(input.receipt.reference),
+          hold_until: input.receipt.holdUntil ? long(input.receipt.holdUntil) : null,
+          installments: (input.receipt.installments ?? []).map((i, n) => ({ number: n + 1, date: long(i.date), amount: money(i.amountMinor) })),
+          contact_name: input.receipt.contact?.name ?? null,
+          contact_email: input.receipt.contact?.email ?? null,
+          contact_phone: input.receipt.contact?.phone ?? null,
+        }
+      : null,
   };
   return {
     vars,

@@ -28,6 +28,7 @@ const TEMPLATE: Record<AgreementKind, { template: string; channels: readonly ('e
   promise: { template: 'promise', channels: ['email', 'sms'], column: 'promise_id' },
   dispute: { template: 'dispute_ack', channels: ['email', 'letter'], column: 'dispute_id' },
   payment_plan: { template: 'payment_plan', channels: ['email', 'letter'], column: 'payment_plan_id' },
+  portal: { template: 'portal_receipt', channels: ['email'], column: 'portal_event_id' },
 };
 
 /** Whether the organisation acknowledges agreements (default: yes). */

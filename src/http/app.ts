@@ -12,6 +12,7 @@ import { type AppContext, json } from './context.ts';
 import { toProblem } from './problem.ts';
 import { registerApi } from './routes/api.ts';
 import { registerWebRoutes } from './routes/web.ts';
+import { registerPortalRoutes } from './routes/portal.ts';
 import { registerStatic } from './static.ts';
 import { registerSetupRoutes } from './setup.ts';
 
@@ -50,6 +51,8 @@ export function createApp(ctx: AppContext): Hono {
   registerApi(app, ctx);
   registerSetupRoutes(app, ctx);
   registerWebRoutes(app, ctx);
+  // The debtor portal: /portal/<link>, no account (src/portal).
+  registerPortalRoutes(app, ctx);
   // Last: every other GET outside /api gets the web app (static files, then index.html).
   registerStatic(app);
   return app;

@@ -149,6 +149,8 @@ export const MESSAGES = defineMessages({
   'followup.reconciliation': { fr: 'Chercher le paiement', en: 'Find the payment' },
   'followup.payment_plan_request': { fr: 'Préparer un échéancier', en: 'Prepare a payment plan' },
   'followup.callback': { fr: 'Rappeler', en: 'Call back' },
+  'followup.contact_update': { fr: 'Contact de facturation changé par le client', en: 'Billing contact changed by the customer' },
+  'followup.dispute_document': { fr: 'Lire le justificatif de la contestation', en: 'Read the dispute’s supporting document' },
 
   // preview
   'preview.to': { fr: 'à', en: 'to' },
@@ -333,6 +335,7 @@ export const MESSAGES = defineMessages({
   'template.payment_plan': { fr: 'Échéancier', en: 'Payment plan' },
   'template.promise': { fr: 'Confirmation de promesse', en: 'Promise confirmation' },
   'template.dispute_ack': { fr: 'Accusé de litige', en: 'Dispute acknowledgement' },
+  'template.portal_receipt': { fr: 'Confirmation d’une démarche sur l’espace client', en: 'Customer portal confirmation' },
   'template.call_j8': { fr: 'Appel J+8', en: 'Call, day 8' },
   'template.call_j25': { fr: 'Appel J+25', en: 'Call, day 25' },
   'status.planned': { fr: 'Planifiée', en: 'Planned' },

@@ -102,7 +102,8 @@ export const instalmentStepKey = (planId: bigint, seq: number, offset: number, c
  * history: one per agreement and invoice, outside the scenario like an instalment's reminder.
  */
 export const ACK_STEP_PREFIX = 'ack';
-export type AgreementKind = 'promise' | 'dispute' | 'payment_plan';
+/** `portal`: the receipt of an action on the debtor portal that is no agreement (src/portal/actions.ts). */
+export type AgreementKind = 'promise' | 'dispute' | 'payment_plan' | 'portal';
 export const ackStepKey = (kind: AgreementKind, id: bigint) => `${ACK_STEP_PREFIX}:${kind}:${id}`;
 
 export const BUILTIN_SCENARIOS: Record<string, { name: { fr: string; en: string }; definition: ScenarioDefinition }> = {
