@@ -8,6 +8,7 @@ import { ensureAdmin, login } from '../src/auth/index.ts';
 import type { Db } from '../src/db/driver.ts';
 import { createApp } from '../src/http/app.ts';
 import { refusalText, upsertInvoices } from '../src/ledger/bulk.ts';
+import { ImportSession } from '../src/ledger/import-session.ts';
 import { renderText } from '../src/i18n/index.ts';
 import type { UpsertInvoice } from '../src/ledger/bulk-types.ts';
 import { createCustomer, createInvoice, createOrganisation } from '../src/ledger/repo.ts';
@@ -111,14 +112,15 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
   it('bulk batches: new rows by COPY, existing ones updated, a number seen earlier in the transaction or an unknown customer refused with its line', async () => {
     const rows = (from: number, n: number) => fileRows('BULK', 'M7', from, n);
     const out = await db.tx(async (q) => {
-      const first = await upsertInvoices(q, org, rows(1, 300));
+      const s = new ImportSession(q, org);
+      const first = await upsertInvoices(s, rows(1, 300));
       // Line 600 repeats line 1's number, written by the first batch: a duplicate in the file.
       const dup = rows(301, 300);
       dup[299] = { ...dup[299]!, number: 'BULK-00001' };
-      const second = await upsertInvoices(q, org, dup);
+      const second = await upsertInvoices(s, dup);
       const unknown = rows(601, 300);
       unknown[5] = { ...unknown[5]!, customerExternalId: 'NOBODY' };
-      const third = await upsertInvoices(q, org, unknown);
+      const third = await upsertInvoices(s, unknown);
       return { first, second, third };
     });
     expect(out.first).toEqual({ inserted: 300, updated: 0, unchanged: 0, refused: [] });
@@ -135,7 +137,7 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
     expect(n).toEqual({ n: 300n, customer: martin });
     // Next transaction: the same 300 plus 300 new; 100 of the old ones with a new amount.
     const again = rows(1, 600).map((r, i) => (i < 100 ? { ...r, amountInclTaxMinor: 1500n } : r));
-    const r = await db.tx((q) => upsertInvoices(q, org, again));
+    const r = await db.tx((q) => upsertInvoices(new ImportSession(q, org), again));
     expect(r).toEqual({ inserted: 300, updated: 100, unchanged: 200, refused: [] });
     const [m] = await db.query<{ n: bigint; changed: bigint }>(
       `SELECT count(*) AS n, count(*) FILTER (WHERE amount_incl_tax_minor = 1500) AS changed FROM invoices WHERE organisation_id = $1 AND number LIKE 'BULK-%'`,
@@ -149,11 +151,12 @@ describe.each(dbTargets())('references and customer search on $name', (target) =
     await createCustomer(db, fresh, { externalId: 'N1', legalName: 'Nouveau Client' });
     const rows = (from: number, n: number) => fileRows('NEW', 'N1', from, n);
     const out = await db.tx(async (q) => {
-      const first = await upsertInvoices(q, fresh, rows(1, 250));
-      const second = await upsertInvoices(q, fresh, rows(251, 250));
+      const s = new ImportSession(q, fresh);
+      const first = await upsertInvoices(s, rows(1, 250));
+      const second = await upsertInvoices(s, rows(251, 250));
       const again = rows(501, 250);
       again[100] = { ...again[100]!, number: 'NEW-00300' };
-      const third = await upsertInvoices(q, fresh, again);
+      const third = await upsertInvoices(s, again);
       return { first, second, third };
     });
     expect(out.first.inserted + out.second.inserted).toBe(500);

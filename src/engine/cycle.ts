@@ -4,6 +4,7 @@
  * materialise its actions idempotently. Everything runs in one transaction; a dry run is the same
  * transaction rolled back, so it prints exactly the decisions the real run would make.
  */
+import { WritePipe } from '../db/write-pipe.ts';
 import type { Db, Queryable } from '../db/driver.ts';
 import { pgArray } from '../db/driver.ts';
 import { addDays, type CalendarDate, daysBetween } from '../domain/dates.ts';
@@ -200,7 +201,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   // reads chunk k+1 (other customers: nothing written changes what is read). At most one chunk
   // is in each stage, so memory stays flat.
   let reading = bounds.length ? read(0) : null;
-  let writing: Promise<void> = Promise.resolve();
+  const writing = new WritePipe();
   try {
     for (let k = 0; k < bounds.length; k++) {
       const input = await reading!;
@@ -208,17 +209,17 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
       // Observed in the next turn; until then a failure must not count as unhandled.
       reading?.catch(() => {});
       const plan = planDay(today, input.customers, input.invoices, input.overdue);
-      await writing;
-      writing = write(
-        plan,
-        input.invoices.map((i) => i.invoiceId),
+      await writing.push(() =>
+        write(
+          plan,
+          input.invoices.map((i) => i.invoiceId),
+        ),
       );
-      writing.catch(() => {});
     }
-    await writing;
+    await writing.drain();
   } finally {
     // Leaving on an error: what is in flight settles before the transaction gives its connection back.
-    await Promise.allSettled([reading, writing]);
+    await Promise.allSettled([reading, writing.settle()]);
   }
   // A run that wrote a lot (catching up a whole ledger) leaves the planner's statistics far
   // behind; refreshed here, the next re-plans and screens use the customer indexes at once.

@@ -17,8 +17,10 @@ import { defineErrors, renderText } from '../i18n/index.ts';
 import { headerKey, type Separator } from '../formats/csv-sniff.ts';
 import { fastAmount, fastDate } from '../formats/values.ts';
 import { upsertAllocations, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
+import type { ImportSession } from '../ledger/import-session.ts';
 import type { UpsertAllocation, UpsertCustomer, UpsertInvoice, UpsertPayment } from '../ledger/bulk-types.ts';
-import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, WritePipe } from './report.ts';
+import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport } from './report.ts';
+import { WritePipe } from '../db/write-pipe.ts';
 import { type ImportInput, inputName, inputSize, openDelimited } from './source.ts';
 
 const E = defineErrors('imports-csv', {
@@ -171,7 +173,7 @@ export interface CsvImportOptions extends ImportOptions {
 export async function importCsv(db: Db, orgId: string, kind: CsvKind, input: ImportInput, opts: CsvImportOptions = {}): Promise<ImportReport> {
   const filename = inputName(input) ?? null;
   const meta = { filename, sha256: null as string | null };
-  return runImport(db, orgId, kind, meta, opts, async (q, b) => {
+  return runImport(db, orgId, kind, meta, opts, async (session, b) => {
     const hash = createHash('sha256');
     const total = inputSize(input);
     let bytes = 0;
@@ -189,7 +191,7 @@ export async function importCsv(db: Db, orgId: string, kind: CsvKind, input: Imp
       columns: Object.fromEntries(Object.entries(cols).map(([f, i]) => [f, file.header[i]])),
     };
     const reader = new RowReader(cols, file.header, mapping, filename ?? undefined);
-    const sink = new CsvSink(q, orgId, kind, b);
+    const sink = new CsvSink(session, kind, b);
     for await (const records of file.batches) {
       for (const rec of records) {
         b.rowsRead++;
@@ -310,8 +312,7 @@ class CsvSink {
   derivedDueDates = 0;
 
   constructor(
-    readonly q: Queryable,
-    readonly orgId: string,
+    readonly session: ImportSession,
     readonly kind: CsvKind,
     readonly b: ImportBody,
   ) {}
@@ -532,33 +533,34 @@ class CsvSink {
     this.settlements = [];
     this.allocations = [];
     this.keysInBatch = new Map();
-    const { q, orgId, b } = this;
+    const { session, b } = this;
+    const { q, orgId } = session;
     // Past the first problem nothing will be kept: keep reading to report every bad row, but
     // stop writing.
     if (b.problems.any) return;
     await this.pipe.push(async () => {
       if (customers.length) {
-        const r = await upsertCustomers(q, orgId, customers);
+        const r = await upsertCustomers(session, customers);
         recordRefusals(b.problems, r);
         b.counts.add('customers', r);
       }
       if (implicit.length) {
-        const r = await upsertCustomers(q, orgId, implicit, { insertOnly: true });
+        const r = await upsertCustomers(session, implicit, { insertOnly: true });
         b.counts.add('customers', { inserted: r.inserted, updated: 0, unchanged: 0 });
       }
       if (invoices.length) {
-        const r = await upsertInvoices(q, orgId, invoices);
+        const r = await upsertInvoices(session, invoices);
         recordRefusals(b.problems, r);
         b.counts.add('invoices', r);
       }
       if (outside.length) await recordOutsideReminders(q, orgId, outside);
       if (payments.length) {
-        const r = await upsertPayments(q, orgId, payments);
+        const r = await upsertPayments(session, payments);
         recordRefusals(b.problems, r);
         b.counts.add('payments', r);
       }
       if (allocations.length && !b.problems.any) {
-        const r = await upsertAllocations(q, orgId, allocations);
+        const r = await upsertAllocations(session, allocations);
         recordRefusals(b.problems, r);
         b.counts.add('allocations', r);
       }

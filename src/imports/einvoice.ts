@@ -12,6 +12,7 @@ import { isRelanceError, validation } from '../errors.ts';
 import { defineErrors, renderText, type Text } from '../i18n/index.ts';
 import { type EInvoice, parseEInvoice } from '../formats/einvoice/index.ts';
 import { type RowRefusal, refusalText, upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
+import type { ImportSession } from '../ledger/import-session.ts';
 import { getOrganisation, type Organisation, writeOff } from '../ledger/repo.ts';
 import { type ImportBody, type ImportOptions, type ImportReport, runImport, sha256Hex } from './report.ts';
 import { type ImportInput, inputName, readAllBytes } from './source.ts';
@@ -88,7 +89,8 @@ export async function importEInvoices(db: Db, orgId: string, inputs: ImportInput
   const names = inputs.map((i) => inputName(i) ?? 'upload');
   const meta = { filename: names.join(', '), sha256: null as string | null };
   const org = await getOrganisation(db, orgId);
-  return runImport(db, orgId, 'einvoice', meta, opts, async (q, b) => {
+  return runImport(db, orgId, 'einvoice', meta, opts, async (session, b) => {
+    const { q } = session;
     const hashes: string[] = [];
     for (const [i, input] of inputs.entries()) {
       const file = names[i]!;
@@ -100,7 +102,7 @@ export async function importEInvoices(db: Db, orgId: string, inputs: ImportInput
       // usable, so every other file is still read and its problems reported.
       await q.exec('SAVEPOINT einvoice_file');
       try {
-        await importOne(q, orgId, org, file, bytes, sha, b);
+        await importOne(session, org, file, bytes, sha, b);
         await q.exec('RELEASE SAVEPOINT einvoice_file');
       } catch (e) {
         if (!isRelanceError(e)) throw e;
@@ -113,7 +115,8 @@ export async function importEInvoices(db: Db, orgId: string, inputs: ImportInput
   });
 }
 
-async function importOne(q: Queryable, orgId: string, org: Organisation, file: string, bytes: Buffer, sha: string, b: ImportBody) {
+async function importOne(session: ImportSession, org: Organisation, file: string, bytes: Buffer, sha: string, b: ImportBody) {
+  const { q, orgId } = session;
   const { invoice: inv, source } = parseEInvoice(bytes, file);
   const warn = (w: Text | string) => b.warnings.push(`${file}: ${typeof w === 'string' ? w : renderText(w, b.problems.lang)}`);
   const detected = (b.detected.files ??= []) as unknown[];
@@ -158,8 +161,7 @@ async function importOne(q: Queryable, orgId: string, org: Organisation, file: s
     customerKey = inv.buyer.siren ?? inv.buyer.vatNumber ?? `einvoice:${inv.buyer.name}`;
     const c = inv.buyer;
     const r = await upsertCustomers(
-      q,
-      orgId,
+      session,
       [
         {
           line: 0, externalId: customerKey, legalName: c.name, kind: null, siren: c.siren && isValidSiren(c.siren) ? c.siren : null,
@@ -183,13 +185,13 @@ async function importOne(q: Queryable, orgId: string, org: Organisation, file: s
     );
 
   if (inv.kind === 'credit_note') {
-    const r = await upsertCreditNotes(q, orgId, [
+    const r = await upsertCreditNotes(session, [
       { line: 0, customerExternalId: customerKey, number: inv.number, externalId: null, issueDate: inv.issueDate, currency: inv.currency, amountMinor: inv.inclTaxMinor, reason: inv.negated ? 'e-invoice with negative total' : 'e-invoice credit note' },
     ]);
     refusals(b, file, r);
     b.counts.add('credit_notes', r);
     if (b.problems.any) return;
-    const applied = await applyToCorrectedInvoice(q, orgId, inv, customerKey, b, file);
+    const applied = await applyToCorrectedInvoice(session, inv, customerKey, b, file);
     if (applied) warn(W('credit_applied', { number: inv.number, invoice: applied.invoice, amount: moneyText(applied.amountMinor, inv.currency) }));
     doc('credit_note', inv.inclTaxMinor, inv.inclTaxMinor - (applied?.amountMinor ?? 0n), null);
     return;
@@ -210,7 +212,7 @@ async function importOne(q: Queryable, orgId: string, org: Organisation, file: s
 
   const s = settlementOf(inv);
   for (const w of s.warnings) warn(w);
-  const r = await upsertInvoices(q, orgId, [
+  const r = await upsertInvoices(session, [
     {
       line: 0, customerExternalId: customerKey, number: inv.number, externalId: null, issueDate: inv.issueDate, dueDate, currency: inv.currency,
       amountExclTaxMinor: inv.exclTaxMinor > s.invoiceAmountMinor ? s.invoiceAmountMinor : maxMinor(inv.exclTaxMinor, 0n), amountInclTaxMinor: s.invoiceAmountMinor,
@@ -225,14 +227,14 @@ async function importOne(q: Queryable, orgId: string, org: Organisation, file: s
   // beyond the total stays on the payment, unallocated: the customer's credit.
   if (s.paidMinor > 0n) {
     const externalId = `einvoice-prepaid:${inv.number}`;
-    const p = await upsertPayments(q, orgId, [
+    const p = await upsertPayments(session, [
       { line: 0, externalId, customerExternalId: customerKey, paymentDate: inv.issueDate, currency: inv.currency, amountMinor: s.paidMinor,
         method: 'other', reference: `prepaid ${toDecimalString(s.paidMinor, inv.currency)} (e-invoice ${inv.number})`, payerName: null, payerIban: null },
     ]);
     refusals(b, file, p);
     b.counts.add('payments', p);
     if (s.allocatedMinor > 0n) {
-      const a = await upsertAllocations(q, orgId, [
+      const a = await upsertAllocations(session, [
         { line: 0, invoiceNumber: inv.number, paymentExternalId: externalId, currency: inv.currency, amountMinor: s.allocatedMinor, allocatedOn: inv.issueDate },
       ]);
       refusals(b, file, a);
@@ -275,7 +277,8 @@ async function writeOffRounding(q: Queryable, orgId: string, number: string, amo
  * A credit note naming the invoice it corrects (BT-25) is applied to it when that invoice is the
  * same customer's, in the same currency, and still open: what is left stays as customer credit.
  */
-async function applyToCorrectedInvoice(q: Queryable, orgId: string, inv: EInvoice, customerKey: string, b: ImportBody, file: string) {
+async function applyToCorrectedInvoice(session: ImportSession, inv: EInvoice, customerKey: string, b: ImportBody, file: string) {
+  const { q, orgId } = session;
   if (!inv.precedingInvoice) return null;
   const [target] = await q.query<{ number: string; open: bigint; left: bigint }>(
     `SELECT i.number, i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open, n.amount_minor - n.allocated_minor AS left
@@ -294,7 +297,7 @@ async function applyToCorrectedInvoice(q: Queryable, orgId: string, inv: EInvoic
   const done = already[0]?.sum ?? 0n;
   const amountMinor = done + minMinor(target.open, target.left);
   if (amountMinor <= 0n) return null;
-  const a = await upsertAllocations(q, orgId, [
+  const a = await upsertAllocations(session, [
     { line: 0, invoiceNumber: target.number, paymentExternalId: null, creditNoteNumber: inv.number, currency: inv.currency, amountMinor, allocatedOn: inv.issueDate },
   ]);
   refusals(b, file, a);

@@ -14,12 +14,14 @@ import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/driver.ts';
 import { jsonReplacer } from '../db/driver.ts';
 import { fecColumns, type FecLine, isReceivable, isRevenue, isVatCollected, readFecLine } from '../formats/fec.ts';
-import { copyValue, upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments, withIndexLookups } from '../ledger/bulk.ts';
+import { copyValue, upsertAllocations, upsertCreditNotes, upsertCustomers, upsertInvoices, upsertPayments } from '../ledger/bulk.ts';
+import type { ImportSession } from '../ledger/import-session.ts';
 import { matchPayments } from '../bank/match-payments.ts';
 import { toDecimalString } from '../domain/money.ts';
 import { defineErrors, renderText } from '../i18n/index.ts';
 import { getOrganisation } from '../ledger/repo.ts';
-import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport, WritePipe } from './report.ts';
+import { type ImportBody, type ImportOptions, type ImportReport, recordRefusals, runImport } from './report.ts';
+import { WritePipe } from '../db/write-pipe.ts';
 import { type ImportInput, inputName, inputSize, openDelimited } from './source.ts';
 
 const FE = defineErrors('imports-fec', {
@@ -93,7 +95,8 @@ interface Staged {
 export async function importFec(db: Db, orgId: string, input: ImportInput, opts: ImportOptions & { encoding?: string } = {}): Promise<ImportReport> {
   const filename = inputName(input) ?? null;
   const meta = { filename, sha256: null as string | null };
-  return runImport(db, orgId, 'fec', meta, opts, async (q, b) => {
+  return runImport(db, orgId, 'fec', meta, opts, async (session, b) => {
+    const { q } = session;
     const hash = createHash('sha256');
     const total = inputSize(input);
     let bytes = 0;
@@ -207,15 +210,16 @@ export async function importFec(db: Db, orgId: string, input: ImportInput, opts:
     const org = await getOrganisation(q, orgId);
     if (fileSiren && org.siren && fileSiren !== org.siren) b.warnings.push(renderText(W('other_siren', { fileSiren, orgSiren: org.siren }), b.problems.lang));
     if (b.problems.any) return;
-    await deriveLedger(q, orgId, b);
+    await deriveLedger(session, b);
     if (b.problems.any) return;
     await matchUnlettered(q, orgId, b);
-    await reportInvoices(q, orgId, b);
+    await reportInvoices(session, b);
     opts.onProgress?.({ rows: b.rowsRead, bytesRead: total, bytesTotal: total });
   });
 }
 
-async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
+async function deriveLedger(session: ImportSession, b: ImportBody) {
+  const { q, orgId } = session;
   await q.exec(`
     CREATE TEMP TABLE fec_customers ON COMMIT DROP AS
       SELECT row_number() OVER (ORDER BY min(line)) AS rn, min(line) AS line, cust AS "externalId",
@@ -224,7 +228,7 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
              NULL::text AS language, NULL::int AS "paymentTermsDays", NULL::text AS segment
         FROM fec_stage GROUP BY cust;
   `);
-  await writePaged(q, 'fec_customers', b, 'customers', (src) => upsertCustomers(q, orgId, src));
+  await writePaged(q, 'fec_customers', b, 'customers', (src) => upsertCustomers(session, src));
 
   // One invoice per piece; a piece on two customer accounts cannot be one invoice.
   const split = await q.query<{ line: number; number: string }>(
@@ -234,7 +238,7 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
   if (b.problems.any) return;
   // The customer's payment terms, one index lookup per piece (the customers were just written in
   // this transaction: the planner's statistics do not know them yet).
-  await withIndexLookups(q, () =>
+  await session.indexLookups(() =>
     q.query(
       `CREATE TEMP TABLE fec_invoices ON COMMIT DROP AS
          SELECT row_number() OVER (ORDER BY g.line) AS rn, g.line, g.cust AS "customerExternalId", g.number,
@@ -247,7 +251,7 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
       [orgId],
     ),
   );
-  await writePaged(q, 'fec_invoices', b, 'invoices', (src) => upsertInvoices(q, orgId, src));
+  await writePaged(q, 'fec_invoices', b, 'invoices', (src) => upsertInvoices(session, src));
 
   await q.exec(`
     CREATE TEMP TABLE fec_credit_notes ON COMMIT DROP AS
@@ -262,8 +266,8 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
              NULL::text AS "payerName", NULL::text AS "payerIban", bool_or(letter <> '') AS lettered
         FROM fec_stage WHERE credit > 0 AND NOT entry_revenue GROUP BY journal, entry, cust;
   `);
-  await writePaged(q, 'fec_credit_notes', b, 'credit_notes', (src) => upsertCreditNotes(q, orgId, src));
-  await writePaged(q, 'fec_payments', b, 'payments', (src) => upsertPayments(q, orgId, src));
+  await writePaged(q, 'fec_credit_notes', b, 'credit_notes', (src) => upsertCreditNotes(session, src));
+  await writePaged(q, 'fec_payments', b, 'payments', (src) => upsertPayments(session, src));
 
   // Inside a lettered group, credits settle debits oldest first: each side laid end to end on one
   // axis, an allocation is the overlap of a debit's interval with a credit's.
@@ -286,7 +290,7 @@ async function deriveLedger(q: Queryable, orgId: string, b: ImportBody) {
       FROM dr JOIN cr ON cr.cust = dr.cust AND cr.letter = dr.letter
      WHERE least(dr.hi, cr.hi) > greatest(dr.lo, cr.lo);
   `);
-  await writePaged(q, 'fec_allocations', b, 'allocations', (src) => upsertAllocations(q, orgId, src));
+  await writePaged(q, 'fec_allocations', b, 'allocations', (src) => upsertAllocations(session, src));
   const [partial] = await q.query<{ n: bigint }>(
     `SELECT count(*) AS n FROM (SELECT 1 FROM fec_stage WHERE letter <> '' GROUP BY cust, letter HAVING sum(debit) <> sum(credit)) g`,
   );
@@ -318,9 +322,10 @@ async function matchUnlettered(q: Queryable, orgId: string, b: ImportBody) {
  * The invoices the file left open, listed for the report (the first ones, by line) and totalled:
  * what a dry run shows a person to check by eye and a script to check by sum.
  */
-async function reportInvoices(q: Queryable, orgId: string, b: ImportBody) {
+async function reportInvoices(session: ImportSession, b: ImportBody) {
+  const { q, orgId } = session;
   const max = b.documents.max;
-  const rows = await withIndexLookups(q, () =>
+  const rows = await session.indexLookups(() =>
     q.query<{ number: string; cust: string; name: string; issue: string; due: string; currency: string; total: bigint; open: bigint }>(
       // The buyer's name from the customer the invoice was written for (by primary key): the staged
       // customers have no index, and with sequential scans off a join to them read them once per row.
@@ -342,7 +347,7 @@ async function reportInvoices(q: Queryable, orgId: string, b: ImportBody) {
   const [n] = await q.query<{ n: bigint }>('SELECT count(*) AS n FROM fec_invoices');
   if (Number(n!.n) > rows.length) {
     // Beyond the listed ones, the open total of the rest in one pass.
-    const rest = await withIndexLookups(q, () =>
+    const rest = await session.indexLookups(() =>
       q.query<{ currency: string; open: bigint; n: bigint }>(
         `SELECT i.currency, sum(i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor) AS open, count(*) AS n
            FROM (SELECT number FROM fec_invoices WHERE rn > $2) f JOIN invoices i ON i.organisation_id = $1 AND i.number = f.number

@@ -4,7 +4,7 @@
  * writes nothing: the transaction is rolled back and the report says why.
  */
 import { createHash } from 'node:crypto';
-import type { Db, Queryable } from '../db/driver.ts';
+import type { Db, } from '../db/driver.ts';
 import { todayIn } from '../domain/dates.ts';
 import { toDecimalString } from '../domain/money.ts';
 import { matchPayments } from '../bank/match-payments.ts';
@@ -12,7 +12,8 @@ import { replanOrganisation } from '../engine/events.ts';
 import { getOrganisation } from '../ledger/repo.ts';
 import { isRelanceError } from '../errors.ts';
 import { type Lang, renderText } from '../i18n/index.ts';
-import { inLookupPhase, refusalText, type UpsertResult } from '../ledger/bulk.ts';
+import { refusalText, type UpsertResult } from '../ledger/bulk.ts';
+import { ImportSession } from '../ledger/import-session.ts';
 
 export type ImportKind = 'customers' | 'invoices' | 'payments' | 'fec' | 'einvoice';
 export const IMPORT_KINDS: readonly ImportKind[] = ['customers', 'invoices', 'payments', 'fec', 'einvoice'];
@@ -164,7 +165,7 @@ export async function runImport(
   kind: ImportKind,
   meta: { filename: string | null; sha256: string | null },
   opts: ImportOptions,
-  body: (q: Queryable, b: ImportBody) => Promise<void>,
+  body: (s: ImportSession, b: ImportBody) => Promise<void>,
 ): Promise<ImportReport> {
   const b: ImportBody = { problems: new Problems(opts.maxProblems, opts.lang), documents: new Documents(opts.maxDocuments), counts: new Counts(), detected: {}, warnings: [], rowsRead: 0 };
   try {
@@ -174,7 +175,8 @@ export async function runImport(
       // in the default 4 MB that sends them to temporary files.
       await q.exec(`SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`);
       try {
-        await inLookupPhase(q, () => body(q, b));
+        const session = new ImportSession(q, orgId);
+        await session.writingPhase(() => body(session, b));
       } catch (e) {
         // A failure that is about the input (a whole-file problem) is reported, not thrown.
         if (!isRelanceError(e)) throw e;
@@ -214,24 +216,6 @@ export async function runImport(
     openTotal: b.documents.totals(),
     importRunId: run!.id,
   };
-}
-
-/**
- * Keeps one database write in flight while the caller parses the next batch: Node and the
- * database each keep a core busy. Errors surface at the next push or at drain.
- */
-export class WritePipe {
-  private pending: Promise<void> | null = null;
-  async push(write: () => Promise<void>) {
-    if (this.pending) await this.pending;
-    this.pending = write();
-    // Surface a failure at the next await rather than as an unhandled rejection.
-    this.pending.catch(() => {});
-  }
-  async drain() {
-    if (this.pending) await this.pending;
-    this.pending = null;
-  }
 }
 
 export function sha256Hex(b: Uint8Array): string {

@@ -9,6 +9,8 @@ import { jsonReplacer, pgArray } from '../db/driver.ts';
 import { validateCustomer, validateInvoice, validatePayment } from '../domain/ledger.ts';
 import { ERROR_CODES, RelanceError, isRelanceError } from '../errors.ts';
 import { KeyFilter } from './key-filter.ts';
+import type { ImportSession } from './import-session.ts';
+import { WritePipe } from '../db/write-pipe.ts';
 import { defineErrors, type Text } from '../i18n/index.ts';
 
 const BE = defineErrors('ledger-bulk', {
@@ -66,26 +68,15 @@ const J = (rows: unknown[]) => JSON.stringify(rows, jsonReplacer);
  * next batch while the database writes the current one (Node and PostgreSQL each keep a core busy).
  */
 export async function loadBatches(q: Queryable, orgId: string, batches: Iterable<LedgerBatch>, counts: BulkCounts = emptyCounts()): Promise<BulkCounts> {
-  const it = batches[Symbol.iterator]();
-  const prepareNext = () => {
-    const n = it.next();
-    if (n.done) return null;
-    validateBatch(n.value);
-    return n.value;
-  };
-  let current = prepareNext();
-  while (current) {
-    const writing = writeBatch(q, orgId, current, counts);
-    // The first statement is on the wire: prepare the next batch meanwhile.
-    let next: LedgerBatch | null;
-    try {
-      next = prepareNext();
-    } catch (e) {
-      await writing.catch(() => {});
-      throw e;
+  const pipe = new WritePipe();
+  try {
+    for (const batch of batches) {
+      validateBatch(batch);
+      await pipe.push(() => writeBatch(q, orgId, batch, counts));
     }
-    await writing;
-    current = next;
+    await pipe.drain();
+  } finally {
+    await pipe.settle();
   }
   return counts;
 }
@@ -309,95 +300,9 @@ function rowsFrom<T>(src: Source<T>, columns: string, map: (rows: T[]) => unknow
   return { sql: `SELECT * FROM ${src.table} WHERE $2::json IS NULL AND rn > $3::int AND rn <= $4::int`, params: [null, src.from, src.to] };
 }
 
-/**
- * Runs an upsert with sequential scans switched off for that statement: the planner plans the
- * batch's lookups from statistics taken before this transaction filled the tables (an
- * organisation's first import finds customers and invoices "empty"), and would otherwise scan a
- * whole table once per row of the batch. With seqscan off every probe is an index lookup; the
- * staging table is still read sequentially (it has no index to prefer). The disabled scans' costs
- * would then make the statement look worth JIT-compiling (most of a second per batch, for nothing):
- * JIT is off too. SET LOCAL, so nothing
- * outlives the transaction; an error aborts the transaction, so no reset is needed then.
- */
-async function probeQuery(q: Queryable, sql: string, params: unknown[]): Promise<Outcome[]> {
-  return withIndexLookups(q, () => q.query<Outcome>(sql, params));
-}
-
-const lookupTransactions = new WeakSet<Queryable>();
-
-/**
- * A file import's writing phase: every statement it sends is a batch looked up by keys and
- * written, so the settings withIndexLookups gives one statement (sequential and bitmap scans and
- * JIT off) are given once to the whole phase, which saves two round trips per statement. They
- * are put back when fn returns (the bank matching and the re-planning that follow in the same
- * transaction read whole tables); when it throws, the transaction is rolled back.
- */
-export async function inLookupPhase<T>(q: Queryable, fn: () => Promise<T>): Promise<T> {
-  await q.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off');
-  lookupTransactions.add(q);
-  try {
-    const out = await fn();
-    await q.exec('SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT');
-    return out;
-  } finally {
-    lookupTransactions.delete(q);
-  }
-}
-
-/**
- * Runs fn's statements with sequential scans off (see probeQuery), then puts them back. JIT stays
- * off for the rest of the transaction: it never pays for itself on these statements.
- * keyLookups: the statements look rows up by a list of keys (key = ANY($n)); bitmap scans go off
- * too, or the planner, misled the same way, reads every row of the organisation through the
- * organisation's index and filters them by the list, once per batch (quadratic over an import).
- */
-export async function withIndexLookups<T>(q: Queryable, fn: () => Promise<T>, opts: { keyLookups?: boolean } = {}): Promise<T> {
-  if (lookupTransactions.has(q)) return fn();
-  await q.exec(`SET LOCAL enable_seqscan = off; SET LOCAL jit = off${opts.keyLookups ? '; SET LOCAL enable_bitmapscan = off' : ''}`);
-  const out = await fn();
-  await q.exec(`SET LOCAL enable_seqscan TO DEFAULT${opts.keyLookups ? '; SET LOCAL enable_bitmapscan TO DEFAULT' : ''}`);
-  return out;
-}
-
-/**
- * Statistics kept true during a large import: the planner sizes tables from their last ANALYZE,
- * which knows nothing of the rows this transaction added, and then picks, for a lookup by key, an
- * index on the organisation alone with a filter (every row of the organisation read for each
- * looked-up row). Each time an import has added as many rows to a table as its statistics knew of
- * (and at least STATS_MIN), the table's organisation_id is analysed in the transaction (ANALYZE
- * counts the transaction's own rows): a handful of times over a million rows.
- */
-const STATS_MIN = 2000;
-const statistics = new WeakMap<Queryable, Map<string, { known: number; added: number }>>();
-
-async function keepStatistics(q: Queryable, table: string, inserted: number): Promise<void> {
-  if (!q.copyIn || inserted === 0) return; // only inside a transaction (see copyIn)
-  let tables = statistics.get(q);
-  if (!tables) statistics.set(q, (tables = new Map()));
-  let t = tables.get(table);
-  if (!t) {
-    const [row] = await q.query<{ n: number }>('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass', [table]);
-    tables.set(table, (t = { known: Number(row?.n ?? 0), added: 0 }));
-  }
-  t.added += inserted;
-  if (t.added < Math.max(STATS_MIN, t.known)) return;
-  // What misleads the planner is the organisation's share of the table and the table's size:
-  // organisation_id alone, from a small sample, is enough and costs a tenth of a full ANALYZE
-  // (autovacuum analyses the whole table again after the commit). ANALYZE keeps a lock on the
-  // table until the transaction ends that another ANALYZE waits for: two large imports analysing
-  // two tables in opposite orders would deadlock. So it waits 100 ms at most, in a savepoint, and
-  // when another import holds the table this one goes on with the statistics there are.
-  try {
-    await q.exec(
-      `SAVEPOINT relance_analyze; SET LOCAL lock_timeout = '100ms'; SET LOCAL default_statistics_target = 10; ANALYZE ${table} (organisation_id);
-       SET LOCAL lock_timeout TO DEFAULT; SET LOCAL default_statistics_target TO DEFAULT; RELEASE SAVEPOINT relance_analyze`,
-    );
-  } catch {
-    await q.exec('ROLLBACK TO SAVEPOINT relance_analyze; RELEASE SAVEPOINT relance_analyze');
-  }
-  const [row] = await q.query<{ n: number }>('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass', [table]);
-  t.known = Number(row?.n ?? 0);
-  t.added = 0;
+/** An upsert statement with index lookups (see ImportSession.indexLookups). */
+async function probeQuery(s: ImportSession, sql: string, params: unknown[]): Promise<Outcome[]> {
+  return s.indexLookups(() => s.q.query<Outcome>(sql, params));
 }
 
 /**
@@ -417,14 +322,15 @@ const CUSTOMER_COLUMNS = `line int, "externalId" text, "legalName" text, kind te
  * leaves empty keeps what is stored). insertOnly: customers named in passing by an invoice or
  * payment file are created when missing and never changed.
  */
-export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<UpsertCustomer>, opts: { insertOnly?: boolean } = {}): Promise<UpsertResult> {
+export async function upsertCustomers(s: ImportSession, rows: Source<UpsertCustomer>, opts: { insertOnly?: boolean } = {}): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
+  const { q, orgId } = s;
   const src = rowsFrom(await staged(q, rows, 'customers', CUSTOMER_COLUMNS), CUSTOMER_COLUMNS, (r) => r.map(({ contact: _c, ...x }) => x));
   // The probe runs while x is materialised, before anything is written (the gate on bad makes
   // the insert wait for it): it then reads the index as it was, and finds the id to update by
   // primary key instead of joining customers again.
   const [o] = await probeQuery(
-    q,
+    s,
     `WITH x AS (
        SELECT x.*, k.id AS customer_id, k.seen
          FROM (${src.sql}) x
@@ -469,65 +375,44 @@ export async function upsertCustomers(q: Queryable, orgId: string, rows: Source<
       );
     }
   }
-  await keepStatistics(q, 'customers', Number(o!.inserted));
+  await s.keepStatistics('customers', Number(o!.inserted));
   return result(o!);
 }
 
 /**
  * Customer ids by external id, for the rows a file names them in: looked up once per customer and
- * transaction (one index probe per key, sorted), then remembered for the rest of the transaction,
- * at most CUSTOMER_IDS_MAX of them so memory stays flat. Unknown keys are not remembered. A
- * customer deleted meanwhile by this transaction would still be caught by the invoices' reference
- * check (migration 0013).
+ * import (one index probe per key, sorted), then remembered in the session, at most
+ * CUSTOMER_IDS_MAX of them so memory stays flat. Unknown keys are not remembered. A customer
+ * deleted meanwhile by this transaction would still be caught by the invoices' reference check
+ * (migration 0013).
  */
 const CUSTOMER_IDS_MAX = 200_000;
-const customerIdCache = new WeakMap<Queryable, Map<string, Map<string, bigint>>>();
 
-/** What one transaction remembers about one organisation (the transaction's Queryable is the key). */
-function forTransaction<T>(store: WeakMap<Queryable, Map<string, T>>, q: Queryable): Map<string, T> {
-  let byOrg = store.get(q);
-  if (!byOrg) store.set(q, (byOrg = new Map()));
-  return byOrg;
-}
-
-async function customerIds(q: Queryable, orgId: string, keys: Iterable<string>): Promise<Map<string, bigint>> {
-  const byOrg = forTransaction(customerIdCache, q);
-  let ids = byOrg.get(orgId);
-  if (!ids) byOrg.set(orgId, (ids = new Map()));
+async function customerIds(s: ImportSession, keys: Iterable<string>): Promise<Map<string, bigint>> {
+  const ids = s.customerIds;
   const missing = new Set<string>();
   for (const k of keys) if (!ids.has(k)) missing.add(k);
   if (missing.size === 0) return ids;
   if (ids.size + missing.size > CUSTOMER_IDS_MAX) ids.clear();
-  const found = await withIndexLookups(q, () =>
-    q.query<{ external_id: string; id: bigint }>(
-      `SELECT c.external_id, c.id FROM unnest($2::text[]) AS k(key) JOIN LATERAL (${probe('customers', 'c', 'c.external_id, c.id', 'c.external_id = k.key')}) c ON true`,
-      [orgId, pgArray([...missing].sort())],
-    ),
+  const found = await s.indexLookups(
+    () =>
+      s.q.query<{ external_id: string; id: bigint }>(
+        `SELECT c.external_id, c.id FROM unnest($2::text[]) AS k(key) JOIN LATERAL (${probe('customers', 'c', 'c.external_id, c.id', 'c.external_id = k.key')}) c ON true`,
+        [s.orgId, pgArray([...missing].sort())],
+      ),
     { keyLookups: true },
   );
   for (const r of found) ids.set(r.external_id, r.id);
   return ids;
 }
 
-/**
- * The invoice numbers a transaction has COPYed into an organisation that had no invoice when the
- * transaction first wrote one (an organisation's first import, the big one): a number the filter
- * has never seen cannot exist, and needs no lookup. null: the organisation had invoices, or some
- * were written another way in this transaction; every number is then looked up.
- */
-const copiedNumbers = new WeakMap<Queryable, Map<string, KeyFilter | null>>();
-
-async function numbersCopied(q: Queryable, orgId: string): Promise<KeyFilter | null> {
-  const byOrg = forTransaction(copiedNumbers, q);
-  const known = byOrg.get(orgId);
-  if (known !== undefined) return known;
-  const [row] = await q.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM invoices WHERE organisation_id = $1) AS any', [orgId]);
-  const filter = row!.any ? null : new KeyFilter();
-  byOrg.set(orgId, filter);
-  return filter;
+/** The session's filter of copied invoice numbers (see ImportSession.copiedNumbers), decided on first use. */
+async function numbersCopied(s: ImportSession): Promise<KeyFilter | null> {
+  if (s.copiedNumbers !== undefined) return s.copiedNumbers;
+  const [row] = await s.q.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM invoices WHERE organisation_id = $1) AS any', [s.orgId]);
+  s.copiedNumbers = row!.any ? null : new KeyFilter();
+  return s.copiedNumbers;
 }
-
-/** Refusals written both by copyInvoices and by the upsert statement (no quote inside: SQL literals). */
 
 const INVOICE_COPY_COLUMNS = [
   'organisation_id',
@@ -550,15 +435,15 @@ const INVOICE_COPY_COLUMNS = [
  * batch with a refused row writes nothing. The database still checks everything (constraints,
  * the reference check of migration 0013); the rows were validated before.
  */
-async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copyIn']> }, orgId: string, rows: UpsertInvoice[]): Promise<UpsertResult> {
-  const ids = await customerIds(q, orgId, rows.map((r) => r.customerExternalId));
-  const copied = await numbersCopied(q, orgId);
+async function copyInvoices(s: ImportSession, rows: UpsertInvoice[]): Promise<UpsertResult> {
+  const { q, orgId } = s;
+  const ids = await customerIds(s, rows.map((r) => r.customerExternalId));
+  const copied = await numbersCopied(s);
   const candidates = copied ? rows.filter((r) => copied.mightHave(r.number)) : rows;
   const probing =
     candidates.length === 0
       ? Promise.resolve([])
-      : withIndexLookups(
-          q,
+      : s.indexLookups(
           () =>
             q.query<{ number: string; seen: boolean }>(
               `SELECT i.number, i.seen FROM unnest($2::text[]) AS k(number)
@@ -592,26 +477,27 @@ async function copyInvoices(q: Queryable & { copyIn: NonNullable<Queryable['copy
     }
   }
   if (refused.length) return { inserted: 0, updated: 0, unchanged: 0, refused: refused.sort((a, b) => a.line - b.line) };
-  const out: UpsertResult = known.length ? await upsertInvoicesBySql(q, orgId, known) : { ...EMPTY, refused: [] };
+  const out: UpsertResult = known.length ? await upsertInvoicesBySql(s, known) : { ...EMPTY, refused: [] };
   if (out.refused.length || fresh.length === 0) return out;
-  await q.copyIn('invoices', INVOICE_COPY_COLUMNS, fresh.join(''));
+  await q.copyIn!('invoices', INVOICE_COPY_COLUMNS, fresh.join(''));
   if (copied) for (const n of freshNumbers) copied.add(n);
-  await keepStatistics(q, 'invoices', fresh.length);
+  await s.keepStatistics('invoices', fresh.length);
   return { ...out, inserted: out.inserted + fresh.length };
 }
 
 const INVOICE_COLUMNS = `line int, "customerExternalId" text, number text, "externalId" text, "issueDate" date, "dueDate" date, currency text, "amountExclTaxMinor" text, "amountInclTaxMinor" text`;
 
-export async function upsertInvoices(q: Queryable, orgId: string, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
+export async function upsertInvoices(s: ImportSession, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
-  if (Array.isArray(rows) && q.copyIn && rows.length >= COPY_MIN_ROWS) return copyInvoices(q as Parameters<typeof copyInvoices>[0], orgId, rows);
-  return upsertInvoicesBySql(q, orgId, rows);
+  if (Array.isArray(rows) && s.q.copyIn && rows.length >= COPY_MIN_ROWS) return copyInvoices(s, rows);
+  return upsertInvoicesBySql(s, rows);
 }
 
-async function upsertInvoicesBySql(q: Queryable, orgId: string, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
-  copiedNumbers.get(q)?.set(orgId, null); // numbers written here are not in the filter
+async function upsertInvoicesBySql(s: ImportSession, rows: Source<UpsertInvoice>): Promise<UpsertResult> {
+  const { q, orgId } = s;
+  s.copiedNumbers = null; // numbers written here are not in the filter
   const src = rowsFrom(await staged(q, rows, 'invoices', INVOICE_COLUMNS), INVOICE_COLUMNS);
-  const [o] = await probeQuery(q, 
+  const [o] = await probeQuery(s,
     `WITH x AS (
        SELECT x.*, c.id AS customer_id, i.id AS invoice_id, i.seen,
               coalesce(i.allocated_minor + i.written_off_minor > x."amountInclTaxMinor"::bigint, false) AS overallocated,
@@ -645,16 +531,17 @@ async function upsertInvoicesBySql(q: Queryable, orgId: string, rows: Source<Ups
             (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params],
   );
-  await keepStatistics(q, 'invoices', Number(o!.inserted));
+  await s.keepStatistics('invoices', Number(o!.inserted));
   return result(o!);
 }
 
 const PAYMENT_COLUMNS = `line int, "externalId" text, "customerExternalId" text, "paymentDate" date, currency text, "amountMinor" text, method text, reference text, "payerName" text, "payerIban" text`;
 
-export async function upsertPayments(q: Queryable, orgId: string, rows: Source<UpsertPayment>): Promise<UpsertResult> {
+export async function upsertPayments(s: ImportSession, rows: Source<UpsertPayment>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
+  const { q, orgId } = s;
   const src = rowsFrom(await staged(q, rows, 'payments', PAYMENT_COLUMNS), PAYMENT_COLUMNS);
-  const [o] = await probeQuery(q, 
+  const [o] = await probeQuery(s,
     `WITH x AS (
        SELECT x.*, c.id AS customer_id, p.id AS payment_id, p.seen,
               coalesce(p.allocated_minor > x."amountMinor"::bigint OR (p.allocated_minor > 0 AND p.currency <> x.currency), false) AS locked
@@ -686,16 +573,17 @@ export async function upsertPayments(q: Queryable, orgId: string, rows: Source<U
             (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params],
   );
-  await keepStatistics(q, 'payments', Number(o!.inserted));
+  await s.keepStatistics('payments', Number(o!.inserted));
   return result(o!);
 }
 
 const CREDIT_NOTE_COLUMNS = `line int, "customerExternalId" text, number text, "externalId" text, "issueDate" date, currency text, "amountMinor" text, reason text`;
 
-export async function upsertCreditNotes(q: Queryable, orgId: string, rows: Source<UpsertCreditNote>): Promise<UpsertResult> {
+export async function upsertCreditNotes(s: ImportSession, rows: Source<UpsertCreditNote>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
+  const { q, orgId } = s;
   const src = rowsFrom(await staged(q, rows, 'credit_notes', CREDIT_NOTE_COLUMNS), CREDIT_NOTE_COLUMNS);
-  const [o] = await probeQuery(q, 
+  const [o] = await probeQuery(s,
     `WITH x AS (
        SELECT x.*, c.id AS customer_id, n.id AS credit_note_id, n.seen,
               coalesce(n.allocated_minor > x."amountMinor"::bigint OR (n.allocated_minor > 0 AND n.currency <> x.currency), false) AS locked
@@ -724,7 +612,7 @@ export async function upsertCreditNotes(q: Queryable, orgId: string, rows: Sourc
             (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params],
   );
-  await keepStatistics(q, 'credit_notes', Number(o!.inserted));
+  await s.keepStatistics('credit_notes', Number(o!.inserted));
   return result(o!);
 }
 
@@ -741,10 +629,11 @@ const ALLOCATION_COLUMNS = `line int, "invoiceNumber" text, "paymentExternalId" 
  * only the missing part is inserted, so a re-import adds nothing. A smaller total than already
  * applied is left alone (allocations are facts, undone only by an explicit reversal).
  */
-export async function upsertAllocations(q: Queryable, orgId: string, rows: Source<UpsertAllocation>): Promise<UpsertResult> {
+export async function upsertAllocations(s: ImportSession, rows: Source<UpsertAllocation>): Promise<UpsertResult> {
   if (isEmpty(rows)) return EMPTY;
+  const { q, orgId } = s;
   const src = rowsFrom(await staged(q, rows, 'allocations', ALLOCATION_COLUMNS), ALLOCATION_COLUMNS, (r) => r.map((a) => ({ creditNoteNumber: null, ...a })));
-  const [o] = await probeQuery(q, 
+  const [o] = await probeQuery(s,
     `WITH x AS (
        SELECT x.*, i.id AS invoice_id, p.id AS payment_id, n.id AS credit_note_id, i.currency AS invoice_currency,
               coalesce(p.currency, n.currency) AS source_currency,
@@ -772,6 +661,6 @@ export async function upsertAllocations(q: Queryable, orgId: string, rows: Sourc
      SELECT (SELECT count(*) FROM x) AS n, (SELECT count(*) FROM ins) AS inserted, 0::bigint AS updated, (SELECT json_agg(bad ORDER BY line) FROM bad) AS refused`,
     [orgId, ...src.params],
   );
-  await keepStatistics(q, 'allocations', Number(o!.inserted));
+  await s.keepStatistics('allocations', Number(o!.inserted));
   return result(o!);
 }
