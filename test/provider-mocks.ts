@@ -181,3 +181,47 @@ export async function mailevaMock(creds: { clientId: string; clientSecret: strin
   state.close = closing(server);
   return state;
 }
+
+// ------------------------------------------------------------------ Stripe Checkout
+
+export interface StripeSession {
+  id: string;
+  form: URLSearchParams;
+  idempotencyKey: string | undefined;
+}
+
+export interface StripeMock extends MockServer {
+  sessions: StripeSession[];
+}
+
+/**
+ * Stripe's POST /v1/checkout/sessions as documented: Bearer secret key (401 otherwise), a form
+ * body with mode=payment and one line item with price_data (currency, unit_amount as an integer
+ * of the smallest unit, product_data[name]), success_url and cancel_url (400
+ * invalid_request_error otherwise); the same Idempotency-Key gives the same session. Answers
+ * {id, object: 'checkout.session', url}; the url is a page of this mock standing for Stripe's.
+ */
+export async function stripeMock(secretKey: string): Promise<StripeMock> {
+  const sessions: StripeSession[] = [];
+  const { server, url } = await listen((req, res, body) => {
+    if (req.method === 'GET' && req.url?.startsWith('/pay/')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><html lang="en"><title>Stripe test checkout</title><h1>Stripe test checkout</h1></html>');
+      return;
+    }
+    if (req.method !== 'POST' || req.url !== '/v1/checkout/sessions') return send(res, 404, { error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } });
+    if (req.headers.authorization !== `Bearer ${secretKey}`) return send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
+    if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) return send(res, 400, { error: { type: 'invalid_request_error', message: 'form body expected' } });
+    const form = new URLSearchParams(body.toString('utf8'));
+    const missing = ['mode', 'line_items[0][price_data][currency]', 'line_items[0][price_data][unit_amount]', 'line_items[0][price_data][product_data][name]', 'line_items[0][quantity]', 'success_url', 'cancel_url'].find((k) => !form.get(k));
+    if (missing || form.get('mode') !== 'payment' || !/^\d+$/.test(form.get('line_items[0][price_data][unit_amount]') ?? '')) {
+      return send(res, 400, { error: { type: 'invalid_request_error', message: `Missing or invalid parameter: ${missing ?? 'mode or unit_amount'}` } });
+    }
+    const key = req.headers['idempotency-key'] as string | undefined;
+    const again = key ? sessions.find((s) => s.idempotencyKey === key) : undefined;
+    const session = again ?? { id: `cs_test_${sessions.length + 1}`, form, idempotencyKey: key };
+    if (!again) sessions.push(session);
+    send(res, 200, { id: session.id, object: 'checkout.session', url: `${url}/pay/${session.id}`, mode: 'payment', status: 'open' });
+  });
+  return { url, sessions, close: closing(server) };
+}

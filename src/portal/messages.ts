@@ -12,8 +12,8 @@ export const PORTAL_MESSAGES = defineMessages({
   lang_switch_label: { fr: 'Read this page in English', en: 'Lire cette page en français' },
   hello: { fr: 'Bonjour {name},', en: 'Hello {name},' },
   intro: {
-    fr: 'Voici les factures de {org} qui restent à régler. Vous pouvez les consulter, les régler ou nous répondre ici, sans créer de compte.',
-    en: 'Here are the invoices from {org} still to be paid. You can view them, pay them or answer us here, without creating an account.',
+    fr: 'voici les factures de {org} qui restent à régler. Vous pouvez les consulter, les régler ou nous répondre ici, sans créer de compte.',
+    en: 'here are the invoices from {org} still to be paid. You can view them, pay them or answer us here, without creating an account.',
   },
   org_contact: { fr: 'Nous contacter', en: 'Contact us' },
   org_email: { fr: 'E-mail', en: 'Email' },

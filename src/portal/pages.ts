@@ -68,6 +68,7 @@ footer{max-width:960px;margin:0 auto;padding:8px 16px 32px;color:#4d5661;font-si
 @media (max-width:640px){
  header{padding:12px}main{padding:8px}section,.card{padding:12px}
  table.invoices thead{position:absolute;left:-9999px}
+ table.invoices caption{display:block;width:100%}
  table.invoices,table.invoices tbody,table.invoices tr,table.invoices td{display:block;width:100%}
  table.invoices tr{border:1px solid #e3e7eb;border-radius:6px;margin:0 0 8px;padding:4px 0}
  table.invoices td{border:0;padding:4px 8px;display:flex;justify-content:space-between;gap:12px;text-align:right}
