@@ -22,6 +22,7 @@ import type { CalendarDate } from '../src/domain/dates.ts';
 import { dbTargets } from './db.ts';
 import { proposeWriteOff, recordProceeding } from '../src/escalation/insolvency.ts';
 import { handOver } from '../src/escalation/handover.ts';
+import { checkInsuranceDeadlines, listInsuranceCases, setInsurancePolicy } from '../src/escalation/insurance.ts';
 
 const NOW = new Date('2026-03-15T09:00:00Z');
 const TODAY = '2026-03-15' as CalendarDate;
@@ -58,6 +59,14 @@ async function noticedDebtor(fx: Fx): Promise<string> {
     [fx.org, id],
   );
   return id;
+}
+/** An open credit insurance case: a policy, an overdue invoice, the daily check. */
+async function insuranceCase(fx: Fx): Promise<string> {
+  const customerId = BigInt(await debtor(fx));
+  await fx.db.tx((q) => setInsurancePolicy(q, fx.org, { insurer: 'Allianz Trade', policyNumber: null, declarationDays: 60, maxExtensionDays: 30 }));
+  await fx.db.tx((q) => checkInsuranceDeadlines(q, fx.org, TODAY));
+  const [c] = await listInsuranceCases(fx.db, fx.org, { status: 'open', customerId });
+  return String(c!.id);
 }
 async function proceeding(fx: Fx): Promise<string> {
   const customerId = BigInt(await debtor(fx));
@@ -151,6 +160,12 @@ const EXAMPLES: Record<string, (fx: Fx) => Promise<Call>> = {
   createWebhook: async () => ({ body: { url: 'https://erp.example.com/hooks', events: ['invoice.paid', 'dispute.opened'] } }),
   getCaseFile: async (fx) => ({ params: { id: await debtor(fx) }, query: { lang: 'en' } }),
   getInjonctionRequest: async (fx) => ({ params: { id: await noticedDebtor(fx) }, query: { lang: 'fr' } }),
+  getCreditInsurancePolicy: async () => ({}),
+  setCreditInsurancePolicy: async () => ({ body: { insurer: 'Allianz Trade', policyNumber: 'AT-1', declarationDays: 60, maxExtensionDays: 30 } }),
+  listCreditInsuranceCases: async () => ({ query: { status: 'open' } }),
+  getCreditInsuranceDeclaration: async (fx) => ({ params: { id: await insuranceCase(fx) } }),
+  getCreditInsuranceDeclarationPdf: async (fx) => ({ params: { id: await insuranceCase(fx) }, query: { lang: 'en' } }),
+  markCreditInsuranceDeclared: async (fx) => ({ params: { id: await insuranceCase(fx) }, body: { reference: 'DMS-1' } }),
   listHandovers: async () => ({}),
   createHandover: async (fx) => ({ body: { customerId: await debtor(fx), allOpenInvoices: true, agentKind: 'agency', agentName: 'Recouvrement Rhône SAS' } }),
   getHandover: async (fx) => ({ params: { id: await handover(fx) } }),

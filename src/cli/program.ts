@@ -14,6 +14,7 @@ import * as delivery from './commands/delivery.ts';
 import * as documents from './commands/documents.ts';
 import * as engine from './commands/engine.ts';
 import * as escalation from './commands/escalation.ts';
+import * as insurance from './commands/insurance.ts';
 import * as imports from './commands/imports.ts';
 import * as law from './commands/law.ts';
 import * as ledgerLaw from './commands/ledger-law.ts';
@@ -25,6 +26,6 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Relance: get unpaid invoices paid — receivables ledger, dunning, reconciliation, late-payment law')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery, escalation, credit, risk, report, portal]) mod.register(program, ctx);
+  for (const mod of [core, org, law, ledgerLaw, documents, engine, agreements, bank, imports, delivery, escalation, insurance, credit, risk, report, portal]) mod.register(program, ctx);
   return program;
 }

@@ -17,6 +17,7 @@ import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
 import { closePaymentPlan, closePromise } from './events.ts';
 import { emitEvent } from '../webhooks/index.ts';
 import { checkCreditLimits } from '../risk/credit.ts';
+import { checkInsuranceDeadlines } from '../escalation/insurance.ts';
 import { hasSubscribers, noticeOverdue } from './notices.ts';
 import { ACTIVE_PAUSE, gatherCycleCandidates, loadPlannerInput } from './planner-input.ts';
 import { claimsPenalties } from '../documents/registry.ts';
@@ -64,6 +65,8 @@ export interface CycleSummary {
   rateWarnings: RateWarning[];
   /** Customers newly over their credit limit (alerts raised, webhook customer.credit_limit_exceeded). */
   creditAlertsRaised: number;
+  /** Tasks raised before a credit insurance policy's deadlines (src/escalation/insurance.ts). */
+  insuranceTasksRaised: number;
 }
 
 class DryRunRollback extends Error {}
@@ -129,6 +132,7 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
     heldForProvisionalRate: 0,
     rateWarnings: [],
     creditAlertsRaised: 0,
+    insuranceTasksRaised: 0,
   };
   await settlePromises(q, orgId, today, summary);
   await settlePaymentPlans(q, orgId, today, summary);
@@ -137,6 +141,8 @@ async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOption
   // Imports and payments since the last run may have moved customers over or under their limit:
   // the alerts (and the stricter scenario they bring) are current before anything is planned.
   summary.creditAlertsRaised = (await checkCreditLimits(q, orgId, today)).length;
+  // A credit insurer's deadlines run from the original due dates: the tasks come before them.
+  summary.insuranceTasksRaised = (await checkInsuranceDeadlines(q, orgId, today)).tasksRaised;
 
   const assignments = await loadAssignments(q, orgId);
   const tables = await loadRateTables(q);

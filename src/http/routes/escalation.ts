@@ -20,6 +20,7 @@ import {
 import { loadRateTables } from '../../law/rates-repo.ts';
 import { buildCaseFile } from '../../escalation/casefile.ts';
 import { injonctionRequest } from '../../escalation/injonction.ts';
+import { getInsurancePolicy, insuranceDeclaration, insuranceDeclarationPdf, listInsuranceCases, markInsuranceDeclared, setInsurancePolicy } from '../../escalation/insurance.ts';
 import { AGENT_KINDS, getHandover, HANDOVER_STATUSES, handOver, handoverCsv, handoverExport, listHandovers, reportHandover } from '../../escalation/handover.ts';
 import { Cursor, DecimalAmount, decodeCursor, Id, IdParams, IsoDate, Limit, page, paged, route, type RouteDef } from './define.ts';
 
@@ -62,7 +63,62 @@ const actor = (p: Principal) => p.email ?? (p.apiKeyId !== null ? `api key ${p.a
 const file = (bytes: Buffer, type: string, name: string) =>
   new Response(new Uint8Array(bytes), { headers: { 'content-type': type, 'content-disposition': `attachment; filename="${name}"` } });
 
+const InsurancePolicyBody = z.object({
+  insurer: z.string().trim().min(1).max(200).meta({ example: 'Allianz Trade' }),
+  policyNumber: z.string().trim().max(100).nullable().optional(),
+  declarationDays: z.number().int().min(1).max(365).meta({ description: 'days after the original due date by which an unpaid debt is declared to the insurer (threatened loss)' }),
+  maxExtensionDays: z.number().int().min(0).max(365).meta({ description: 'days after the original due date up to which terms may be extended without the insurer\'s approval' }),
+  noticeDays: z.number().int().min(0).max(90).optional().meta({ description: 'days before each deadline at which its task is raised (default 10)' }),
+  active: z.boolean().optional(),
+});
+const InsurancePolicy = InsurancePolicyBody.extend({ policyNumber: z.string().nullable(), noticeDays: z.number(), active: z.boolean() });
+const InsuranceCase = z.looseObject({
+  id: z.string(),
+  customerId: z.string(),
+  customerName: z.string(),
+  firstDueDate: z.string(),
+  extensionEndsOn: z.string().meta({ description: 'last day terms may be extended without approval' }),
+  declarationDueOn: z.string().meta({ description: 'last day to declare the debt to the insurer' }),
+  status: z.enum(['open', 'declared', 'settled']),
+  declaredOn: z.string().nullable(),
+  invoiceCount: z.number(),
+  openMinor: z.string(),
+});
+
 export const escalationRoutes: RouteDef[] = [
+  route({
+    method: 'get', path: '/api/v1/credit-insurance/policy', operationId: 'getCreditInsurancePolicy', summary: "The organisation's credit insurance policy (null when none)", tag: 'escalation', scope: 'read',
+    response: InsurancePolicy.nullable(),
+    handler: async ({ q, orgId }) => getInsurancePolicy(q, orgId),
+  }),
+  route({
+    method: 'put', path: '/api/v1/credit-insurance/policy', operationId: 'setCreditInsurancePolicy',
+    summary: "Record the insurer and the policy's deadlines; the daily cycle then opens a case per debtor with overdue invoices and raises a task before each deadline", tag: 'escalation', scope: 'admin',
+    body: InsurancePolicyBody, response: InsurancePolicy, status: 200,
+    handler: async ({ q, orgId, body }) => setInsurancePolicy(q, orgId, { ...body, policyNumber: body.policyNumber ?? null }),
+  }),
+  route({
+    method: 'get', path: '/api/v1/credit-insurance/cases', operationId: 'listCreditInsuranceCases', summary: 'Unpaid debts the insurer must hear about, with their deadlines', tag: 'escalation', scope: 'read',
+    query: z.object({ status: z.enum(['open', 'declared', 'settled']).optional(), customerId: Id.optional() }),
+    response: z.object({ data: z.array(InsuranceCase) }),
+    handler: async ({ q, orgId, query }) => ({ data: await listInsuranceCases(q, orgId, { status: query.status ?? null, customerId: query.customerId ? BigInt(query.customerId) : null }) }),
+  }),
+  route({
+    method: 'get', path: '/api/v1/credit-insurance/cases/{id}/declaration', operationId: 'getCreditInsuranceDeclaration',
+    summary: "The declaration's data for the insurer: debtor with SIREN, invoices with amounts and due dates, the steps taken (reminders, formal notices, calls, promises)", tag: 'escalation', scope: 'read',
+    params: IdParams, response: z.looseObject({ insurer: z.string(), debtor: z.looseObject({ name: z.string(), siren: z.string().nullable() }), totalOpenMinor: z.string() }),
+    handler: async ({ q, orgId, params, today }) => insuranceDeclaration(q, orgId, BigInt(params.id), today),
+  }),
+  route({
+    method: 'get', path: '/api/v1/credit-insurance/cases/{id}/declaration.pdf', operationId: 'getCreditInsuranceDeclarationPdf', summary: 'The same declaration as a PDF', tag: 'escalation', scope: 'read',
+    params: IdParams, query: z.object({ lang: z.enum(['fr', 'en']).optional() }), response: z.unknown(), file: { contentType: 'application/pdf' },
+    handler: async ({ q, orgId, params, query, today }) => file((await insuranceDeclarationPdf(q, orgId, BigInt(params.id), today, query.lang)).pdf, 'application/pdf', `declaration-assurance-${params.id}.pdf`),
+  }),
+  route({
+    method: 'post', path: '/api/v1/credit-insurance/cases/{id}/declared', operationId: 'markCreditInsuranceDeclared', summary: 'The debt was declared to the insurer: the case and its tasks are done', tag: 'escalation', scope: 'write',
+    params: IdParams, body: z.object({ declaredOn: IsoDate.optional(), reference: z.string().trim().max(100).optional() }), response: InsuranceCase, status: 200,
+    handler: async ({ q, orgId, params, body, today }) => markInsuranceDeclared(q, orgId, BigInt(params.id), (body.declaredOn ?? today) as never, body.reference ?? null),
+  }),
   route({
     method: 'get', path: '/api/v1/customers/{id}/case-file', operationId: 'getCaseFile',
     summary: 'The recovery case file as a ZIP: cover PDF (claim to the day), statement of account, invoices held, formal notice and proofs, messages sent, history, manifest.json with the SHA-256 of every file; the same ledger on the same day gives the same bytes',
