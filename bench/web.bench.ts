@@ -19,7 +19,7 @@ import { migrate } from '../src/db/migrate.ts';
 import type { CalendarDate } from '../src/domain/dates.ts';
 import { DEMO_ORGANISATION, generateLedger } from '../src/demo/generate.ts';
 import { createApp } from '../src/http/app.ts';
-import { computeDashboard, refreshDashboard } from '../src/http/routes/web.ts';
+import { computeDashboard, refreshDashboard } from '../src/reports/dashboard.ts';
 import { loadNewOrganisation } from '../src/ledger/parallel-load.ts';
 import { type BenchContext, percentile } from './harness.ts';
 

@@ -22,7 +22,7 @@ import { saveDeliverySettings } from '../src/delivery/settings.ts';
 import { networkPolicy } from '../src/net/guard.ts';
 import { saveBranding } from '../src/documents/repo.ts';
 import type { ScenarioDefinition } from '../src/domain/engine/scenario.ts';
-import { computeDashboard } from '../src/http/routes/web.ts';
+import { computeDashboard } from '../src/reports/dashboard.ts';
 import { createApp } from '../src/http/app.ts';
 import { getOrganisation } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';

@@ -11,7 +11,7 @@ import { requestLang } from './auth.ts';
 import { type AppContext, json } from './context.ts';
 import { toProblem } from './problem.ts';
 import { registerApi } from './routes/api.ts';
-import { registerWebRoutes } from './routes/web.ts';
+import { registerAppRoutes } from './routes/app/index.ts';
 import { registerPortalRoutes } from './routes/portal.ts';
 import { registerStatic } from './static.ts';
 import { registerSetupRoutes } from './setup.ts';
@@ -50,7 +50,7 @@ export function createApp(ctx: AppContext): Hono {
   // REST API: sign-in, /api/v1 (API key or session), /api/openapi.json, /api/docs.
   registerApi(app, ctx);
   registerSetupRoutes(app, ctx);
-  registerWebRoutes(app, ctx);
+  registerAppRoutes(app, ctx);
   // The debtor portal: /portal/<link>, no account (src/portal).
   registerPortalRoutes(app, ctx);
   // Last: every other GET outside /api gets the web app (static files, then index.html).

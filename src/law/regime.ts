@@ -6,7 +6,9 @@
  */
 import { type Queryable, pgArray } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
-import { decideRegime, provisionalToday, type RateTableName, type RateTables, type RegimeDecision } from '../domain/law/index.ts';
+import { decideRegime, provisionalToday, type RateTableName, type RateTables, type RateWarning, type RegimeDecision } from '../domain/law/index.ts';
+
+export type { RateWarning };
 import { notFound } from '../errors.ts';
 import { defineMessages, type Lang, t } from '../i18n/index.ts';
 
@@ -46,14 +48,6 @@ export async function customerRegime(q: Queryable, orgId: string, customerId: bi
   const r = (await customerRegimes(q, orgId, [customerId])).get(customerId);
   if (!r) throw notFound('customer', String(customerId));
   return r;
-}
-
-export interface RateWarning {
-  table: RateTableName;
-  /** Last day the table is known for: past it, the latest known rate is assumed. */
-  knownThrough: CalendarDate;
-  /** The regimes of this organisation's overdue debts that need it ("fr-business", "de-business"). */
-  regimes: string[];
 }
 
 /**

@@ -34,6 +34,7 @@ export {
   type RateTable,
   type RateTableName,
   type RateTables,
+  type RateWarning,
 } from './rates.ts';
 export {
   checkPaymentTerms,

@@ -46,6 +46,15 @@ export function formatRatePercent(scaled: bigint): string {
 export const RATE_TABLE_NAMES = ['ecb-mro', 'fr-taux-legal-particulier', 'fr-taux-legal-autres', 'de-basiszinssatz', 'boe-bank-rate'] as const;
 export type RateTableName = (typeof RATE_TABLE_NAMES)[number];
 
+export interface RateWarning {
+  table: RateTableName;
+  /** Last day the table is known for: past it, the latest known rate is assumed. */
+  knownThrough: CalendarDate;
+  /** The regimes of this organisation's overdue debts that need it ("fr-business", "de-business"). */
+  regimes: string[];
+}
+
+
 export function isRateTableName(s: string): s is RateTableName {
   return (RATE_TABLE_NAMES as readonly string[]).includes(s);
 }

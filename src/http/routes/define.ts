@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { zodError } from '../zod-text.ts';
 import type { Db, Queryable } from '../../db/driver.ts';
 import { type CalendarDate, todayIn } from '../../domain/dates.ts';
-import { type Principal, type Scope, scopeAllows } from '../../auth/index.ts';
+import { type Principal, type Role, type Scope, scopeAllows } from '../../auth/index.ts';
 import { ERROR_CODES, RelanceError } from '../../errors.ts';
 import { getOrganisation, type Organisation } from '../../ledger/repo.ts';
 import { type AppContext, type HttpOptions, json } from '../context.ts';
@@ -26,12 +26,23 @@ const E = defineErrors('http-api', {
   not_json: { fr: "le corps de la requête n’est pas du JSON", en: "the request body is not JSON" },
   idempotency_length: { fr: "Idempotency-Key doit faire de 1 à 255 caractères", en: "Idempotency-Key must be 1 to 255 characters" },
   idempotency_reused: { fr: "cette Idempotency-Key a déjà servi pour une autre requête", en: "this Idempotency-Key was already used for a different request" },
+  app_sign_in: { fr: "connectez-vous d’abord", en: "sign in first" },
+  app_role: { fr: "le rôle {role} ne permet pas de faire ceci", en: "the {role} role may not do this" },
 });
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
+/** Who calls a web app route: an API key is read as the role its scope allows. */
+export interface AppUser {
+  /** Null when the caller is an API key. */
+  userId: string | null;
+  email: string;
+  role: Role;
+}
+
 export interface HandlerArgs<P, Q, B> {
   principal: Principal;
+  user: AppUser;
   orgId: string;
   org: Organisation;
   params: P;
@@ -48,6 +59,8 @@ export interface HandlerArgs<P, Q, B> {
   c: Context;
   /** The operator's settings of the HTTP edge. */
   options: Partial<HttpOptions>;
+  /** The application context (the clock, the pool), for work that outlives the request. */
+  ctx: AppContext;
 }
 
 export interface RouteDef<P = any, Q = any, B = any> {
@@ -72,6 +85,8 @@ export interface RouteDef<P = any, Q = any, B = any> {
    * changes nothing anyway.
    */
   ownTransaction?: boolean;
+  /** A POST that changes nothing (a preview): no transaction held while it renders. */
+  readOnly?: boolean;
   status?: number;
   /** Statuses besides the success one that this route answers on purpose (OpenAPI). */
   errors?: number[];
@@ -92,28 +107,8 @@ export function route<P extends z.ZodObject<any> | undefined, Q extends z.ZodObj
 
 // ------------------------------------------------------------------ shared schemas
 
-export const Id = z.string().regex(/^\d{1,18}$/, 'an id is a positive integer').meta({ description: 'numeric id (as a string)' });
-export const IdParams = z.object({ id: Id });
-export const MinorString = z.string().regex(/^-?\d+$/).meta({ description: 'amount in minor units (cents), as a string' });
-export const DecimalAmount = z
-  .string()
-  .regex(/^\d{1,15}([.,]\d{1,3})?$/, 'an amount is a decimal like "1234.56"')
-  .meta({ description: 'amount as a decimal string in the currency ("1234.56")', example: '1234.56' });
-export const IsoDate = z.iso.date().meta({ description: 'calendar date YYYY-MM-DD' });
-export const Currency = z.string().regex(/^[A-Z]{3}$/).meta({ description: 'ISO 4217 code', example: 'EUR' });
-export const Limit = z.coerce.number().int().min(1).max(500).default(50);
-export const Cursor = z.string().max(64).optional().meta({ description: 'nextCursor of the previous page' });
-export const PageQuery = z.object({ limit: Limit, cursor: Cursor });
-export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
-
-export const Problem = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number(),
-  detail: z.string(),
-  code: z.string(),
-  where: z.object({ file: z.string().optional(), line: z.number().optional(), field: z.string().optional(), path: z.string().optional() }).optional(),
-});
+export { Currency, Cursor, DecimalAmount, Id, IdParams, IsoDate, Limit, MinorString, PageQuery, Problem, page } from './schemas.ts';
+import { Problem } from './schemas.ts';
 
 /** Cursors are opaque to clients; inside, the last id of the page. */
 export const encodeCursor = (id: bigint | string) => Buffer.from(`id:${id}`).toString('base64url');
@@ -153,12 +148,23 @@ function dbInTx(q: Queryable, base: Db): Db {
   return { kind: base.kind, query: (s, p) => q.query(s, p), exec: (s) => q.exec(s), tx: (fn) => fn(q), close: async () => {} };
 }
 
-export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[]) {
+/**
+ * The two edges mounted from route tables: the REST API (/api/v1: API key or session, a 401/403
+ * that speaks of keys and scopes, Idempotency-Key on POST, 201 on creation) and the web app's own
+ * API (/api/app: the session, a 403 that names the role, 200 unless the route says otherwise).
+ */
+export type Edge = 'api' | 'app';
+
+const roleOf = (p: Principal): Role => p.role ?? (p.scope === 'admin' ? 'admin' : p.scope === 'write' ? 'collector' : 'viewer');
+
+export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[], edge: Edge = 'api') {
   for (const r of routes) {
     app.on(r.method.toUpperCase(), honoPath(r.path), async (c) => {
       const principal = await principalOf(c, ctx);
-      if (!principal) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, E('sign_in'));
+      if (!principal) throw new RelanceError(ERROR_CODES.UNAUTHENTICATED, edge === 'app' ? E('app_sign_in') : E('sign_in'));
+      const user: AppUser = { userId: principal.userId, email: principal.email ?? `api-key:${principal.apiKeyId}`, role: roleOf(principal) };
       if (!scopeAllows(principal.scope, r.scope)) {
+        if (edge === 'app') throw new RelanceError(ERROR_CODES.FORBIDDEN, E('app_role', { role: user.role }));
         throw new RelanceError(ERROR_CODES.FORBIDDEN, E(principal.kind === 'api_key' ? 'scope_key' : 'scope_role', { needed: r.scope, has: principal.scope }));
       }
       const params = parse(r.params, c.req.param(), 'path');
@@ -178,12 +184,16 @@ export function registerRoutes(app: Hono, ctx: AppContext, routes: RouteDef[]) {
       }
       const now = ctx.now();
       const org = await getOrganisation(ctx.db, principal.organisationId);
-      const base = { principal, orgId: principal.organisationId, org, params, query, body, raw, now, today: todayIn(org.timeZone, now), c, options: ctx.options ?? {} };
-      const status = r.status ?? (r.method === 'post' ? 201 : 200);
-      if (r.method === 'get' || r.ownTransaction) {
+      const base = { principal, user, orgId: principal.organisationId, org, params, query, body, raw, now, today: todayIn(org.timeZone, now), c, options: ctx.options ?? {}, ctx };
+      const status = r.status ?? (r.method === 'post' && edge === 'api' ? 201 : 200);
+      if (r.method === 'get' || r.ownTransaction || r.readOnly) {
         const result = await r.handler({ ...base, q: ctx.db, db: ctx.db });
         // A file (a PDF, a ZIP) goes out as it is.
         return result instanceof Response ? result : json(result, status);
+      }
+      if (edge === 'app') {
+        const text = await ctx.db.tx(async (q) => json(await r.handler({ ...base, q, db: dbInTx(q, ctx.db) }), status).text());
+        return new Response(text, { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
       }
 
       const key = r.method === 'post' ? c.req.header('idempotency-key') : undefined;

@@ -5,27 +5,8 @@ import { BarChart, BarLegend, LineChart } from '../components/charts.tsx';
 import { BankHold, RateWarnings, Code } from '../components/ui.tsx';
 import { date, money, num, pct, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
+import type { DashboardResponse } from '../../../src/http/routes/app/shapes/dashboard.ts';
 
-export interface DashboardData {
-  asOf: string;
-  currency: string;
-  computedAt: string;
-  totals: { receivablesMinor: string; overdueMinor: string; notDueMinor: string; disputedMinor: string; unallocatedMinor: string; overdueShare: number | null };
-  dso: number | null;
-  dsoExhausted: boolean;
-  bestPossibleDso: number | null;
-  add: number | null;
-  cei: number | null;
-  averageDaysToPay: number | null;
-  penalties: { interestMinor: string; indemnityMinor: string; invoices: number };
-  aging: { bucket: string; amountMinor: string; count: number }[];
-  trends: { month: string; salesMinor: string; collectedMinor: string; receivablesMinor: string; overdueMinor: string }[];
-  cashCollectedThisMonthMinor: string;
-  expected: { weekStart: string; dueMinor: string; promisedMinor: string }[];
-  steps: { stepKey: string; channel: string; template: string; actions: number; exported?: number; paidWithin7: number; share: number | null }[];
-  bank: { held: boolean; message: string | null; lastImportOn: string | null };
-  rateWarnings?: { table: string; knownThrough: string; regimes: string[] }[];
-}
 
 function Kpi({ label, value, formula, testId, tone }: { label: string; value: string; formula: string; testId: string; tone?: 'bad' | 'ok' }) {
   return (
@@ -45,7 +26,7 @@ const BUCKET_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'muted'> = { not_due: 
 export function Dashboard() {
   const t = useT();
   const lang = useLang();
-  const q = useQuery({ queryKey: ['dashboard'], queryFn: () => api<DashboardData>('/api/app/dashboard') });
+  const q = useQuery({ queryKey: ['dashboard'], queryFn: () => api<DashboardResponse>('/api/app/dashboard') });
   if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
   if (q.isError) return <p className="error">{q.error.message}</p>;
   const d = q.data;

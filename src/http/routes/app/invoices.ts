@@ -1,0 +1,101 @@
+/** Invoices: the search of open invoices, an invoice's page, and the stored documents. */
+import { z } from 'zod';
+import { escapeLike } from '../../../db/driver.ts';
+import { daysBetween } from '../../../domain/dates.ts';
+import { ACTIVE_PAUSE, COVERS } from '../../../engine/planner-input.ts';
+import { customerCalendar } from '../../../engine/preview.ts';
+import { ensureBuiltinScenarios } from '../../../engine/scenarios.ts';
+import { notFound } from '../../../errors.ts';
+import { customerPenalties } from '../../../law/customer-penalties.ts';
+import { getCustomer, getInvoice } from '../../../ledger/repo.ts';
+import { IdParams } from '../schemas.ts';
+import { appRoute, download } from './common.ts';
+
+export const invoiceRoutes = [
+  appRoute({
+    method: 'get',
+    path: '/invoices/search',
+    scope: 'read',
+    query: z.object({ q: z.string().optional(), customerId: z.string().optional() }),
+    handler: async ({ q, orgId, query }) => {
+      const text = (query.q ?? '').trim().slice(0, 100);
+      const customerId = query.customerId;
+      const rows = await q.query<Record<string, unknown>>(
+        `SELECT i.id, i.number, i.customer_id, c.legal_name, i.due_date, i.currency, i.amount_incl_tax_minor,
+                i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor
+           FROM invoices i JOIN customers c ON c.organisation_id = i.organisation_id AND c.id = i.customer_id
+          WHERE i.organisation_id = $1 AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor
+            AND ($2::bigint IS NULL OR i.customer_id = $2)
+            AND ($3 = '' OR i.number ILIKE '%' || $3 || '%' OR lower(c.legal_name) LIKE '%' || lower($3) || '%')
+          ORDER BY i.due_date, i.id LIMIT 30`,
+        [orgId, customerId && /^\d+$/.test(customerId) ? BigInt(customerId) : null, escapeLike(text)],
+      );
+      return rows.map((x) => ({ id: String(x.id), number: x.number, customerId: String(x.customer_id), customerName: x.legal_name, dueDate: x.due_date, currency: x.currency, amountMinor: String(x.amount_incl_tax_minor), openMinor: String(x.open_minor) }));
+    },
+  }),
+  appRoute({
+    method: 'get',
+    path: '/invoices/:id',
+    scope: 'read',
+    params: IdParams,
+    handler: async ({ q, db, orgId, org, today, params }) => {
+      const id = BigInt(params.id);
+      const invoice = await getInvoice(q, orgId, id);
+      const customer = await getCustomer(q, orgId, invoice.customerId);
+      await db.tx((t) => ensureBuiltinScenarios(t, orgId, org.language));
+      const calendar = (await customerCalendar(q, orgId, invoice.customerId, today)).filter((l) => l.invoice === invoice.number);
+      const settlements = await q.query<Record<string, unknown>>(
+        `SELECT 'allocation' AS kind, a.id, a.allocated_on AS on_day, a.amount_minor, a.payment_id, a.credit_note_id, p.method, p.reference, cn.number AS credit_note
+           FROM allocations a LEFT JOIN payments p ON p.organisation_id = a.organisation_id AND p.id = a.payment_id
+           LEFT JOIN credit_notes cn ON cn.organisation_id = a.organisation_id AND cn.id = a.credit_note_id
+          WHERE a.organisation_id = $1 AND a.invoice_id = $2
+         UNION ALL
+         SELECT 'write_off', w.id, w.written_off_on, w.amount_minor, NULL, NULL, NULL, w.reason, NULL FROM write_offs w WHERE w.organisation_id = $1 AND w.invoice_id = $2
+         ORDER BY 3, 2`,
+        [orgId, id],
+      );
+      const deliveries = await q.query<Record<string, unknown>>(
+        `SELECT d.id, d.channel, d.subject, d.content_type, d.handed_over_at, d.provider, a.template
+           FROM deliveries d JOIN actions a ON a.organisation_id = d.organisation_id AND a.id = d.action_id
+          WHERE d.organisation_id = $1 AND $2 = ANY(d.invoice_ids) ORDER BY d.handed_over_at`,
+        [orgId, id],
+      );
+      const pauses = await q.query<Record<string, unknown>>(
+        `SELECT p.id, p.reason, p.ends_on, p.invoice_ids,
+                (SELECT array_agg(i.number ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS invoices
+           FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2 AND ${COVERS('p', '$3::bigint')} AND ${ACTIVE_PAUSE('p', '$4::date')}
+          ORDER BY p.starts_on, p.id`,
+        [orgId, invoice.customerId, id, today],
+      );
+      const fees = invoice.openMinor > 0n && invoice.dueDate < today ? (await customerPenalties(q, orgId, invoice.customerId, today, 'fr')).invoices.find((x) => x.invoiceId === String(id)) ?? null : null;
+      return {
+        today,
+        invoice,
+        customer: { id: String(customer.id), name: customer.legalName },
+        daysPastDue: invoice.dueDate < today ? daysBetween(invoice.dueDate, today) : 0,
+        calendar,
+        settlements: settlements.map((x) => ({ kind: x.kind, id: String(x.id), on: x.on_day, amountMinor: String(x.amount_minor), paymentId: x.payment_id === null ? null : String(x.payment_id), method: x.method, reference: x.reference, creditNote: x.credit_note })),
+        documents: [
+          ...(invoice.pdfDocumentId !== null ? [{ kind: 'invoice_pdf', id: String(invoice.pdfDocumentId), url: `/api/app/documents/${invoice.pdfDocumentId}` }] : []),
+          ...deliveries.map((d) => ({ kind: 'delivery', id: String(d.id), channel: d.channel, subject: d.subject, template: d.template, at: d.handed_over_at, provider: d.provider, url: `/api/app/deliveries/${d.id}/raw` })),
+        ],
+        fees,
+        pauses: pauses.map((x) => ({ id: String(x.id), reason: x.reason, endsOn: x.ends_on, invoices: x.invoice_ids === null ? null : ((x.invoices as string[] | null) ?? []) })),
+      };
+    },
+  }),
+  appRoute({
+    method: 'get',
+    path: '/documents/:id',
+    scope: 'read',
+    params: IdParams,
+    handler: async ({ q, orgId, params }) => {
+      const [d] = await q.query<{ filename: string; content_type: string; content: Uint8Array }>(
+        'SELECT filename, content_type, content FROM documents WHERE organisation_id = $1 AND id = $2',
+        [orgId, BigInt(params.id)],
+      );
+      if (!d) throw notFound('document', params.id);
+      return download(d.content, d.content_type, d.filename, d.content_type === 'application/pdf');
+    },
+  }),
+];
