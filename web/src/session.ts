@@ -1,14 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from './api.ts';
-import type { Lang } from './i18n.tsx';
+import type { MeResponse, Role } from '../../src/http/routes/app/shapes/session.ts';
 
-export type Role = 'admin' | 'collector' | 'viewer';
-
-export interface Me {
-  user: { id: string; email: string; name: string | null; language: Lang; role: Role };
-  organisation: { id: string; legalName: string; currency: string; timeZone: string };
-  today: string;
-}
+export type { Role };
+export type Me = MeResponse;
 
 export function useMe() {
   return useQuery({ queryKey: ['me'], queryFn: () => api<Me>('/api/app/me'), staleTime: 60_000 });

@@ -5,65 +5,7 @@ import { api } from '../api.ts';
 import { ActionPreview, BankHold, RateWarnings, Code, Modal, StatusPill, CountedCard } from '../components/ui.tsx';
 import { date, dateTime, money, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
-
-interface ActionRow {
-  id: string;
-  customerId: string;
-  customerName: string;
-  channel: string;
-  template: string;
-  tone: string;
-  status: string;
-  statusReason: string | null;
-  plannedOn: string;
-  holdReason: string | null;
-  lastError: string | null;
-  invoices: string[];
-  openMinor: string;
-  /** What the action may bring in: open amount × chance of being paid (issue 22). */
-  expectedMinor?: string;
-  currency: string;
-}
-
-interface CallRow {
-  id: string;
-  kind: 'call' | 'manual';
-  actionId: string;
-  customerId: string;
-  customerName: string;
-  script: string | null;
-  phones: string[];
-  invoices: { id: string; number: string; dueDate?: string; open?: string; openMinor?: string; currency?: string }[];
-  dueOn: string;
-  attempts: number;
-  expectedMinor?: string;
-}
-
-interface TaskRow {
-  id: string;
-  customerId: string;
-  customerName: string;
-  dueOn: string;
-  note: string | null;
-  promisedOn: string | null;
-  amountMinor: string | null;
-  currency: string | null;
-}
-
-interface TodayData {
-  today: string;
-  bank: { held: boolean; message: string | null; lastImportOn: string | null };
-  rateWarnings?: { table: string; knownThrough: string; regimes: string[] }[];
-  approvals: ActionRow[];
-  problems: ActionRow[];
-  calls: CallRow[];
-  brokenPromises: TaskRow[];
-  missedInstalments: TaskRow[];
-  disputes: { id: string; customerId: string; customerName: string; invoice: string | null; reason: string; openedOn: string }[];
-  followups: { id: string; kind: string; customerId: string; customerName: string; note: string | null; createdAt: string }[];
-  creditAlerts?: { id: string; customerId: string; customerName: string; raisedOn: string; exposureMinor: string; limitMinor: string; currency: string }[];
-}
-
+import type { ActionRow, ApproveResponse, CallRow, CancelResponse, TodayResponse } from '../../../src/http/routes/app/shapes/today.ts';
 
 export function Today() {
   const t = useT();
@@ -71,7 +13,7 @@ export function Today() {
   const me = useMe();
   const qc = useQueryClient();
   const [byExpected, setByExpected] = useState(false);
-  const q = useQuery({ queryKey: ['today', byExpected], queryFn: () => api<TodayData>(`/api/app/today${byExpected ? '?sort=expected' : ''}`) });
+  const q = useQuery({ queryKey: ['today', byExpected], queryFn: () => api<TodayResponse>(`/api/app/today${byExpected ? '?sort=expected' : ''}`) });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [preview, setPreview] = useState<ActionRow | null>(null);
   const [call, setCall] = useState<CallRow | null>(null);
@@ -81,7 +23,7 @@ export function Today() {
     qc.invalidateQueries({ queryKey: ['dashboard'] });
   };
   const approve = useMutation({
-    mutationFn: (ids: string[]) => api<{ approved: string[] }>('/api/app/actions/approve', { body: { ids } }),
+    mutationFn: (ids: string[]) => api<ApproveResponse>('/api/app/actions/approve', { body: { ids } }),
     onSuccess: (r) => {
       setNotice(t('today.approvedN', { n: r.approved.length }));
       setSelected(new Set());
@@ -90,7 +32,7 @@ export function Today() {
     },
   });
   const cancel = useMutation({
-    mutationFn: (v: { ids: string[]; reason: string }) => api<{ cancelled: string[] }>('/api/app/actions/cancel', { body: v }),
+    mutationFn: (v: { ids: string[]; reason: string }) => api<CancelResponse>('/api/app/actions/cancel', { body: v }),
     onSuccess: (r) => {
       setNotice(t('today.cancelledN', { n: r.cancelled.length }));
       setSelected(new Set());

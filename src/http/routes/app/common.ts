@@ -8,6 +8,7 @@ import { assertAmountInRange, type Minor } from '../../../domain/money.ts';
 import { validation } from '../../../errors.ts';
 import { defineErrors } from '../../../i18n/index.ts';
 import { type HandlerArgs, type RouteDef, route } from '../define.ts';
+import type { Serialisable } from './shapes/common.ts';
 
 const E = defineErrors('web-files', {
   multipart: { fr: "envoyez le fichier en multipart/form-data", en: "send the file as multipart/form-data" },
@@ -27,7 +28,7 @@ export function appRoute<P extends z.ZodObject<any> | undefined, Q extends z.Zod
     body?: B;
     /** The type of the answer (a shape of ./shapes, shared with the web app). */
     response?: z.ZodType<R>;
-    handler: (a: HandlerArgs<Out<P>, Out<Q>, Out<B>>) => Promise<NoInfer<R> | Response>;
+    handler: (a: HandlerArgs<Out<P>, Out<Q>, Out<B>>) => Promise<NoInfer<Serialisable<R>> | Response>;
   },
 ): RouteDef {
   return route({ ...r, path: `/api/app${r.path}`, operationId: `app ${r.method} ${r.path}`, summary: '', tag: 'app', response: (r.response ?? null) as never } as never);

@@ -4,6 +4,7 @@ import { validation } from '../../../errors.ts';
 import { defineErrors, type Lang } from '../../../i18n/index.ts';
 import { appRoute } from './common.ts';
 import { Lang as LangSchema } from './shapes/common.ts';
+import type { MeResponse } from './shapes/session.ts';
 
 const E = defineErrors('web-session', {
   key_language: { fr: "une clé d’API n’a pas d’utilisateur dont on puisse régler la langue", en: "an API key has no user to set a language for" },
@@ -14,6 +15,7 @@ export const sessionRoutes = [
     method: 'get',
     path: '/me',
     scope: 'read',
+    response: z.custom<MeResponse>(),
     handler: async ({ q, user, org, today }) => {
       const [u] = user.userId ? await q.query<{ name: string | null; language: Lang }>('SELECT name, language FROM users WHERE id = $1', [user.userId]) : [];
       return {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { type Queryable, pgArray } from '../../../db/driver.ts';
-import { addDays } from '../../../domain/dates.ts';
+import { addDays, type CalendarDate } from '../../../domain/dates.ts';
 import type { CallOutcome, NonPaymentReason } from '../../../domain/delivery.ts';
 import { recordCallOutcome } from '../../../delivery/calls.ts';
 import { parseEml } from '../../../delivery/eml.ts';
@@ -21,6 +21,7 @@ import { expectedByAction } from '../../../risk/recovery.ts';
 import { IdParams } from '../schemas.ts';
 import { appRoute, download, minorIn } from './common.ts';
 import { AnyMinor, blankAsAbsent, Day, Ids } from './shapes/common.ts';
+import type { ApproveResponse, CallRow, CancelResponse, TaskRow, TodayResponse } from './shapes/today.ts';
 
 const E = defineErrors('web-today', {
   not_letter: { fr: "cette action n’est pas un courrier", en: "this action is not a letter" },
@@ -35,17 +36,30 @@ export const todayRoutes = [
     path: '/today',
     scope: 'read',
     query: z.object({ sort: z.string().optional() }),
+    response: z.custom<TodayResponse>(),
     handler: async ({ q, orgId, org, today, query }) => {
-    const approvals = await listOutbox(q, orgId, { status: ['awaiting_approval'], limit: 500 });
+      const approvals = await listOutbox(q, orgId, { status: ['awaiting_approval'], limit: 500 });
       const problems = await listOutbox(q, orgId, { status: ['failed', 'uncertain'], limit: 200 });
       const amounts = await actionAmounts(q, orgId, [...approvals, ...problems].map((a) => a.id));
-      const calls = await q.query<Record<string, unknown>>(
+      const calls = await q.query<{
+        id: bigint;
+        action_id: bigint;
+        customer_id: bigint;
+        legal_name: string;
+        kind: CallRow['kind'];
+        script: string | null;
+        phone_numbers: string[];
+        invoices: CallRow['invoices'] | string;
+        due_on: CalendarDate;
+        attempts: number;
+        assigned_to: string | null;
+      }>(
         `SELECT t.id, t.action_id, t.customer_id, c.legal_name, t.kind, t.script, t.phone_numbers, t.invoices, t.due_on, t.attempts, t.assigned_to
            FROM call_tasks t JOIN customers c ON c.organisation_id = t.organisation_id AND c.id = t.customer_id
           WHERE t.organisation_id = $1 AND t.status = 'open' AND t.due_on <= $2 ORDER BY t.due_on, t.id LIMIT 300`,
         [orgId, today],
       );
-      const tasks = await q.query<Record<string, unknown>>(
+      const tasks = await q.query<TaskSql>(
         `SELECT t.id, t.kind, t.customer_id, c.legal_name, t.source_id, t.due_on, t.note,
                 p.promised_on, p.amount_minor, p.currency
            FROM tasks t JOIN customers c ON c.organisation_id = t.organisation_id AND c.id = t.customer_id
@@ -53,14 +67,14 @@ export const todayRoutes = [
           WHERE t.organisation_id = $1 AND t.status = 'open' ORDER BY t.due_on DESC, t.id DESC LIMIT 300`,
         [orgId],
       );
-      const disputes = await q.query<Record<string, unknown>>(
+      const disputes = await q.query<{ id: bigint; customer_id: bigint; legal_name: string; invoice_ids: bigint[] | null; reason: string; opened_on: CalendarDate; number: string | null }>(
         `SELECT d.id, d.customer_id, c.legal_name, d.invoice_ids, d.reason, d.opened_on,
                 (SELECT string_agg(i.number, ', ' ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)) AS number
            FROM disputes d JOIN customers c ON c.organisation_id = d.organisation_id AND c.id = d.customer_id
           WHERE d.organisation_id = $1 AND d.resolved_on IS NULL AND d.opened_on >= $2 ORDER BY d.opened_on DESC, d.id DESC LIMIT 200`,
         [orgId, addDays(today, -14)],
       );
-      const followups = await q.query<Record<string, unknown>>(
+      const followups = await q.query<{ id: bigint; kind: string; customer_id: bigint; legal_name: string; note: string | null; created_at: string }>(
         `SELECT f.id, f.kind, f.customer_id, c.legal_name, f.note, f.created_at
            FROM call_followups f JOIN customers c ON c.organisation_id = f.organisation_id AND c.id = f.customer_id
           WHERE f.organisation_id = $1 AND f.status = 'open' ORDER BY f.created_at DESC LIMIT 200`,
@@ -76,7 +90,7 @@ export const todayRoutes = [
       const warnings = await rateWarnings(q, orgId, today, await loadRateTables(q), parties);
       const creditAlerts = await openCreditAlerts(q, orgId);
       // What each action may bring in: the expected recovery of the invoices it chases (issue 22).
-      const expected = await expectedByAction(q, orgId, [...approvals.map((a) => a.id), ...calls.map((t) => t.action_id as bigint)], today);
+      const expected = await expectedByAction(q, orgId, [...approvals.map((a) => a.id), ...calls.map((t) => t.action_id)], today);
       const byExpected = query.sort === 'expected';
       const expectedOf = (id: unknown) => expected.get(String(id)) ?? 0n;
       const ranked = <T>(xs: T[], id: (x: T) => unknown) => (byExpected ? [...xs].sort((a, b) => (expectedOf(id(b)) > expectedOf(id(a)) ? 1 : expectedOf(id(b)) < expectedOf(id(a)) ? -1 : 0)) : xs);
@@ -90,7 +104,7 @@ export const todayRoutes = [
         today,
         bank,
         rateWarnings: warnings,
-        sort: byExpected ? 'expected' : 'planned',
+        sort: byExpected ? ('expected' as const) : ('planned' as const),
         approvals: ranked(approvals, (a) => a.id).map(withAmount),
         problems: problems.map(withAmount),
         calls: ranked(calls, (t) => t.action_id).map((t) => ({
@@ -111,7 +125,7 @@ export const todayRoutes = [
         missedInstalments: tasks.filter((t) => t.kind === 'missed_instalment').map(taskJson),
         // Escalation deadlines (a claim to declare, a credit insurer to notify) are shown with the other tasks.
         otherTasks: tasks.filter((t) => t.kind !== 'broken_promise' && t.kind !== 'missed_instalment').map(taskJson),
-        disputes: disputes.map((d) => ({ id: String(d.id), customerId: String(d.customer_id), customerName: d.legal_name, invoiceIds: d.invoice_ids === null ? null : (d.invoice_ids as unknown[]).map(String), invoice: d.number, reason: d.reason, openedOn: d.opened_on })),
+        disputes: disputes.map((d) => ({ id: String(d.id), customerId: String(d.customer_id), customerName: d.legal_name, invoiceIds: d.invoice_ids === null ? null : d.invoice_ids.map(String), invoice: d.number, reason: d.reason, openedOn: d.opened_on })),
         creditAlerts: creditAlerts.map((a) => ({
           id: String(a.id),
           customerId: String(a.customerId),
@@ -178,6 +192,7 @@ export const todayRoutes = [
     method: 'post',
     path: '/actions/approve',
     scope: 'write',
+    response: z.custom<ApproveResponse>(),
     body: z.object({ ids: Ids }),
     handler: async ({ q, orgId, user, now, body }) => {
       const done = await approveActions(q, orgId, { ids: body.ids }, user.email, now);
@@ -189,6 +204,7 @@ export const todayRoutes = [
     method: 'post',
     path: '/actions/cancel',
     scope: 'write',
+    response: z.custom<CancelResponse>(),
     body: z.object({ ids: Ids, reason: z.string().nullish() }),
     handler: async ({ q, orgId, user, now, body }) => {
       const done = await cancelActions(q, orgId, { ids: body.ids }, user.email, body.reason ?? '', now);
@@ -251,7 +267,20 @@ export const todayRoutes = [
   }),
 ];
 
-const taskJson = (t: Record<string, unknown>) => ({
+interface TaskSql {
+  id: bigint;
+  kind: string;
+  customer_id: bigint;
+  legal_name: string;
+  source_id: bigint;
+  due_on: CalendarDate;
+  note: string | null;
+  promised_on: CalendarDate | null;
+  amount_minor: bigint | null;
+  currency: string | null;
+}
+
+const taskJson = (t: TaskSql): TaskRow => ({
   id: String(t.id),
   kind: t.kind,
   customerId: String(t.customer_id),

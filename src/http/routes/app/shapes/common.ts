@@ -31,3 +31,23 @@ export const Coverage = {
   allOpenInvoices: z.boolean().optional(),
   invoiceIds: z.array(AnyId).optional(),
 };
+
+/**
+ * What a handler may return for an answer of type T: a bigint where T has a string (jsonReplacer
+ * writes it as its decimal string, which is what the web app receives).
+ */
+export type Serialisable<T> = T extends string
+  ? T | bigint
+  : T extends readonly (infer U)[]
+    ? readonly Serialisable<U>[]
+    : T extends object
+      ? { [K in keyof T]: Serialisable<T[K]> }
+      : T;
+
+/** The bank data guard (engine/cycle.ts HoldStatus) as the screens receive it. */
+export interface BankHold {
+  held: boolean;
+  reason: 'stale_bank_data' | null;
+  message: string | null;
+  lastImportOn: CalendarDate | null;
+}
