@@ -231,4 +231,32 @@ describe.each(dbTargets())('loading a new organisation on $name', (target) => {
       await db.close();
     }
   });
+
+  // The API's create and the bulk loader write invoices through one statement (insertInvoices).
+  it('the loader and the API write an invoice alike; the loader refuses an unknown customer by name', async () => {
+    const { loadBatches } = await import('../src/ledger/bulk.ts');
+    const { createOrganisation, createCustomer, createInvoice } = await import('../src/ledger/repo.ts');
+    const db = await target.open();
+    try {
+      const org = (await createOrganisation(db, { legalName: 'Deux Chemins SAS' })).id;
+      const c = await createCustomer(db, org, { externalId: 'C1', legalName: 'Client Un' });
+      const fields = { issueDate: '2026-03-01', dueDate: '2026-03-31', currency: 'EUR', amountExclTaxMinor: 1000n, amountInclTaxMinor: 1200n };
+      await createInvoice(db, org, { customerId: c.id, number: 'API-1', externalId: 'x-1', ...fields });
+      const batch = { customers: [], payments: [], allocations: [], invoices: [{ customerExternalId: 'C1', number: 'LOAD-1', externalId: 'x-2', ...fields }] };
+      await db.tx((q) => loadBatches(q, org, [batch as never]));
+      const rows = await db.query<Record<string, unknown>>(
+        `SELECT number, customer_id, external_id, issue_date, due_date, currency, amount_excl_tax_minor, amount_incl_tax_minor FROM invoices WHERE organisation_id = $1 ORDER BY number`,
+        [org],
+      );
+      const { number: _a, external_id: _x, ...api } = rows[0]!;
+      const { number: _b, external_id: _y, ...loaded } = rows[1]!;
+      expect(rows.map((r) => [r.number, r.external_id])).toEqual([['API-1', 'x-1'], ['LOAD-1', 'x-2']]);
+      expect(loaded).toEqual(api);
+      expect(api).toMatchObject({ customer_id: c.id, issue_date: '2026-03-01', amount_incl_tax_minor: 1200n });
+      const unknown = { ...batch, invoices: [{ ...batch.invoices[0]!, number: 'LOAD-2', customerExternalId: 'NOBODY' }] };
+      await expect(db.tx((q) => loadBatches(q, org, [unknown as never]))).rejects.toMatchObject({ code: 'validation', where: { field: 'customer' } });
+    } finally {
+      await db.close();
+    }
+  });
 });

@@ -111,26 +111,7 @@ export async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, co
     counts.customers += b.customers.length;
     counts.contacts += contacts.length;
   }
-  if (b.invoices.length) {
-    const rows = await q.query<{ n: bigint }>(
-      `WITH ins AS (
-         INSERT INTO invoices (organisation_id, customer_id, number, external_id, issue_date, due_date, currency, amount_excl_tax_minor, amount_incl_tax_minor)
-         SELECT $1, c.id, x.number, x."externalId", x."issueDate", x."dueDate", x.currency, x."amountExclTaxMinor"::bigint, x."amountInclTaxMinor"::bigint
-           FROM json_to_recordset($2::json) AS x("customerExternalId" text, number text, "externalId" text, "issueDate" date,
-                "dueDate" date, currency text, "amountExclTaxMinor" text, "amountInclTaxMinor" text)
-           LEFT JOIN customers c ON c.organisation_id = $1 AND c.external_id = x."customerExternalId"
-         RETURNING 1)
-       SELECT count(*) AS n FROM ins`,
-      [orgId, J(b.invoices)],
-    ).catch((e) => {
-      // customer_id NULL means an unknown customer reference: say which.
-      if ((e as { cause?: { code?: string } }).cause?.code === '23502' || (e as { code?: string }).code === '23502') {
-        throw new RelanceError(ERROR_CODES.VALIDATION, BE('unknown_customer'), { where: { field: 'customer' }, cause: e });
-      }
-      throw e;
-    });
-    counts.invoices += Number(rows[0]!.n);
-  }
+  if (b.invoices.length) counts.invoices += (await insertInvoices(q, orgId, b.invoices)).inserted;
   if (b.payments.length) {
     await q.query(
       `INSERT INTO payments (organisation_id, customer_id, external_id, payment_date, currency, amount_minor, method, reference, payer_name, payer_iban)
@@ -163,6 +144,50 @@ export async function writeBatch(q: Queryable, orgId: string, b: LedgerBatch, co
     counts.allocations += n;
   }
   return counts;
+}
+
+/** A new invoice, its customer named by id (the API) or by external id (a loaded batch). */
+export interface NewInvoice {
+  customerId?: bigint;
+  customerExternalId?: string;
+  number: string;
+  externalId: string | null;
+  issueDate: string;
+  dueDate: string;
+  currency: string;
+  amountExclTaxMinor: bigint;
+  amountInclTaxMinor: bigint;
+}
+
+/**
+ * The one statement that creates invoices outside file imports: the API's single create and the
+ * bulk loader (demo, initial loads, benches) both come here, validated before. A number that
+ * exists is the unique key's conflict; a customer that does not exist is refused. `firstId` is the
+ * id of a single created invoice. File imports go through upsertInvoices below instead: they are
+ * re-importable (an existing number is updated, refusals are reported by line).
+ */
+export async function insertInvoices(q: Queryable, orgId: string, rows: readonly NewInvoice[]): Promise<{ inserted: number; firstId: bigint | null }> {
+  const [r] = await q
+    .query<{ n: bigint; id: bigint | null }>(
+      `WITH ins AS (
+         INSERT INTO invoices (organisation_id, customer_id, number, external_id, issue_date, due_date, currency, amount_excl_tax_minor, amount_incl_tax_minor)
+         SELECT $1, coalesce(x."customerId"::bigint, c.id), x.number, x."externalId", x."issueDate", x."dueDate", x.currency,
+                x."amountExclTaxMinor"::bigint, x."amountInclTaxMinor"::bigint
+           FROM json_to_recordset($2::json) AS x("customerId" text, "customerExternalId" text, number text, "externalId" text, "issueDate" date,
+                "dueDate" date, currency text, "amountExclTaxMinor" text, "amountInclTaxMinor" text)
+           LEFT JOIN customers c ON x."customerId" IS NULL AND c.organisation_id = $1 AND c.external_id = x."customerExternalId"
+         RETURNING id)
+       SELECT count(*) AS n, min(id) AS id FROM ins`,
+      [orgId, J(rows as unknown[])],
+    )
+    .catch((e) => {
+      // customer_id NULL means an unknown customer reference: say which.
+      if ((e as { cause?: { code?: string } }).cause?.code === '23502' || (e as { code?: string }).code === '23502') {
+        throw new RelanceError(ERROR_CODES.VALIDATION, BE('unknown_customer'), { where: { field: 'customer' }, cause: e });
+      }
+      throw e;
+    });
+  return { inserted: Number(r!.n), firstId: r!.id };
 }
 
 // ------------------------------------------------------------------ upserts (file imports)

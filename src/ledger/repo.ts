@@ -24,6 +24,7 @@ import { normaliseIban } from '../domain/identifiers.ts';
 import { checkOrganisation, type OrganisationFields, type OrganisationPatch } from '../domain/organisation.ts';
 import { defineErrors, type Text } from '../i18n/index.ts';
 import { ensureBuiltinScenarios } from '../engine/scenarios.ts';
+import { insertInvoices } from './bulk.ts';
 
 const E = defineErrors('ledger', {
   siren_taken: { fr: "le SIREN {siren} est déjà celui de l’organisation « {name} » : une organisation par entreprise", en: "SIREN {siren} already belongs to organisation \"{name}\": one organisation per company" },
@@ -379,12 +380,10 @@ function toInvoice(r: Row): Invoice {
 export async function createInvoice(q: Queryable, orgId: string, i: InvoiceInput): Promise<Invoice> {
   const { issueDate, dueDate } = validateInvoice(i);
   await getCustomerRow(q, orgId, i.customerId);
-  const [row] = await q.query<{ id: bigint }>(
-    `INSERT INTO invoices (organisation_id, customer_id, number, external_id, issue_date, due_date, currency, amount_excl_tax_minor, amount_incl_tax_minor)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING id`,
-    [orgId, i.customerId, i.number.trim(), i.externalId ?? null, issueDate, dueDate, i.currency, i.amountExclTaxMinor, i.amountInclTaxMinor],
-  );
-  return getInvoice(q, orgId, row!.id);
+  const { firstId } = await insertInvoices(q, orgId, [
+    { customerId: i.customerId, number: i.number.trim(), externalId: i.externalId ?? null, issueDate, dueDate, currency: i.currency, amountExclTaxMinor: i.amountExclTaxMinor, amountInclTaxMinor: i.amountInclTaxMinor },
+  ]);
+  return getInvoice(q, orgId, firstId!);
 }
 
 async function getCustomerRow(q: Queryable, orgId: string, id: bigint) {
