@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, addMonths, type CalendarDate, calendarDate, daysBetween, daysPastDue, endOfMonth, formatLongDate, parseCalendarDate, todayIn } from './dates.ts';
+import { addDays, addMonths, type CalendarDate, calendarDate, daysBetween, daysPastDue, endOfMonth, formatLongDate, parseCalendarDate, readDate, todayIn } from './dates.ts';
 
 const d = (s: string) => s as CalendarDate;
 
@@ -53,5 +53,21 @@ describe('epoch-day arithmetic agrees with Temporal over four centuries', () => 
       expect(fromEpochDay(n)).toBe(iso);
       expect(dayOfWeek(iso)).toBe(p.dayOfWeek);
     }
+  });
+});
+
+describe('readDate: the one reader of dates in files', () => {
+  it('reads day first unless told otherwise, two-digit years only when asked, and refuses impossible days', () => {
+    expect(readDate('03/04/2026')).toBe('2026-04-03');
+    expect(readDate('03/04/2026', { monthFirst: true })).toBe('2026-03-04');
+    expect(readDate(' 3.4.2026 ')).toBe('2026-04-03');
+    expect(readDate('3-4-26')).toBeNull();
+    expect(readDate('3-4-26', { shortYear: true })).toBe('2026-04-03');
+    expect(readDate('20260403')).toBe('2026-04-03');
+    expect(readDate('2026-04-03T10:00:00')).toBe('2026-04-03');
+    expect(readDate('31/02/2026')).toBeNull();
+    expect(readDate('13/13/2026', { monthFirst: true })).toBeNull();
+    // The imports' reader and the bank CSV reader agree wherever both read.
+    for (const s of ['01/12/2025', '1.2.2026', '2026-02-28', '20251231', '29/02/2024']) expect(parseCalendarDate(s)).toBe(readDate(s, { shortYear: true }));
   });
 });

@@ -42,19 +42,31 @@ export function calendarDate(s: string, where?: ErrorPlace): CalendarDate {
 }
 
 /**
- * Parse the date forms found in French and English files: ISO, dd/mm/yyyy, dd-mm-yyyy,
- * dd.mm.yyyy, yyyymmdd (FEC). Day-first is the French convention and the only one accepted for
- * slashed dates: "03/04/2026" is 3 April.
+ * The one reader of the dates files write (imports, FEC, bank CSV statements, the API): ISO (a time
+ * after it ignored), d/m/yyyy with `/`, `-` or `.`, yyyymmdd (FEC). Day first is the French
+ * convention: "03/04/2026" is 3 April; `monthFirst` reads it as 4 March (a bank export in the US
+ * order, said by its mapping or proven by a day above 12). `shortYear`: a two-digit year is of the
+ * 2000s (bank exports only). null: not a date. The fast path of a million-line file is
+ * `fastDate` (src/formats/values.ts), which gives the same answers for its shapes.
  */
-export function parseCalendarDate(text: string, where?: ErrorPlace): CalendarDate {
+export function readDate(text: string, opts: { monthFirst?: boolean; shortYear?: boolean } = {}): CalendarDate | null {
   const s = text.trim();
   let m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(s);
-  let iso: string | undefined;
+  let iso: string | null = null;
   if (m) iso = `${m[1]}-${m[2]}-${m[3]}`;
-  else if ((m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(s))) iso = `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`;
-  else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(s))) iso = `${m[1]}-${m[2]}-${m[3]}`;
-  if (!iso || !isCalendarDate(iso)) throw validation(E('date', { value: text }), where);
-  return iso;
+  else if ((m = (opts.shortYear ? /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$/ : /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/).exec(s))) {
+    const year = m[3]!.length === 2 ? `20${m[3]}` : m[3]!;
+    const [day, month] = opts.monthFirst ? [m[2]!, m[1]!] : [m[1]!, m[2]!];
+    iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
+  } else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(s))) iso = `${m[1]}-${m[2]}-${m[3]}`;
+  return iso && isCalendarDate(iso) ? iso : null;
+}
+
+/** readDate, day first, four-digit years; a refusal names the place. */
+export function parseCalendarDate(text: string, where?: ErrorPlace): CalendarDate {
+  const d = readDate(text);
+  if (d === null) throw validation(E('date', { value: text }), where);
+  return d;
 }
 
 /**

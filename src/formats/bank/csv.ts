@@ -5,7 +5,7 @@
  * decimal comma and the character set are detected; dates are day first (dd/mm/yyyy), the French
  * convention, unless the mapping says otherwise.
  */
-import { isCalendarDate, type CalendarDate } from '../../domain/dates.ts';
+import { type CalendarDate, readDate } from '../../domain/dates.ts';
 import { isValidIban, normaliseIban } from '../../domain/identifiers.ts';
 import { parseAmount } from '../../domain/money.ts';
 import { isRelanceError } from '../../errors.ts';
@@ -113,17 +113,9 @@ function decode(input: Buffer | string, file?: string): string {
 }
 
 function parseDate(text: string, format: CsvMapping['dateFormat'], where: { file?: string; line: number; field: string }): CalendarDate {
-  const s = text.trim();
-  let m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(s);
-  let iso: string | null = null;
-  if (m) iso = `${m[1]}-${m[2]}-${m[3]}`;
-  else if ((m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$/.exec(s))) {
-    const year = m[3]!.length === 2 ? `20${m[3]}` : m[3]!;
-    const [day, month] = format === 'mm/dd/yyyy' ? [m[2]!, m[1]!] : [m[1]!, m[2]!];
-    iso = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
-  } else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(s))) iso = `${m[1]}-${m[2]}-${m[3]}`;
-  if (!iso || !isCalendarDate(iso)) throw parseError(E('not_a_date', { value: text }), where);
-  return iso as CalendarDate;
+  const d = readDate(text, { monthFirst: format === 'mm/dd/yyyy', shortYear: true });
+  if (d === null) throw parseError(E('not_a_date', { value: text }), where);
+  return d;
 }
 
 function parseMoney(text: string, decimal: ',' | '.', currency: string, where: { file?: string; line: number; field: string }): bigint {
