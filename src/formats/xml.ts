@@ -198,9 +198,17 @@ export function readXml(text: string, repeated: ReadonlySet<string> = new Set())
 function tagEnd(text: string, from: number): number {
   const gt = text.indexOf('>', from);
   if (gt < 0) return gt;
-  const q1 = text.indexOf('"', from);
-  const q2 = text.indexOf("'", from);
-  if ((q1 < 0 || q1 > gt) && (q2 < 0 || q2 > gt)) return gt;
+  // Most tags hold no quote: looked for within the tag only (a search to the end of the text for
+  // each tag would make reading quadratic).
+  let quoted = false;
+  for (let i = from; i < gt; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 || c === 39) {
+      quoted = true;
+      break;
+    }
+  }
+  if (!quoted) return gt;
   let quote = 0;
   for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
