@@ -78,8 +78,8 @@ export async function markDashboardStale(q: Queryable, orgId: string): Promise<v
  * The dashboard as the last snapshot has it; when it is stale, a fresh one is computed in the
  * background and the stale one is answered (with its date). Only the first read ever waits.
  */
-export async function readDashboard(ctx: DashboardContext, orgId: string, opts: { fresh?: boolean } = {}): Promise<DashboardPayload> {
-  const { today } = await orgToday(ctx, orgId);
+export async function readDashboard(ctx: DashboardContext, orgId: string, opts: { fresh?: boolean; today?: CalendarDate } = {}): Promise<DashboardPayload> {
+  const today = opts.today ?? (await orgToday(ctx, orgId)).today;
   const [row] = await ctx.db.query<{ as_of: CalendarDate; computed_at: string; stale: boolean; payload: DashboardPayload | string }>(
     'SELECT as_of, computed_at, stale, payload FROM dashboard_snapshots WHERE organisation_id = $1',
     [orgId],

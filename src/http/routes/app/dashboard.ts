@@ -15,8 +15,8 @@ export const dashboardRoutes = [
     response: z.custom<DashboardResponse>(),
     handler: async ({ ctx, q, orgId, today, query }) => {
       // The customers from the snapshot, the rate tables read now: an operator who adds the missing rate sees the warning go.
-      const { overdueParties: parties, ...dashboard } = await readDashboard(ctx, orgId, { fresh: query.fresh === '1' });
-      return { ...dashboard, rateWarnings: await rateWarnings(q, orgId, today, await loadRateTables(q), parties) };
+      const [{ overdueParties: parties, ...dashboard }, tables] = await Promise.all([readDashboard(ctx, orgId, { fresh: query.fresh === '1', today }), loadRateTables(q)]);
+      return { ...dashboard, rateWarnings: await rateWarnings(q, orgId, today, tables, parties) };
     },
   }),
 ];

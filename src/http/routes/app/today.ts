@@ -38,10 +38,10 @@ export const todayRoutes = [
     query: z.object({ sort: z.string().optional() }),
     response: z.custom<TodayResponse>(),
     handler: async ({ q, orgId, org, today, query }) => {
-      const approvals = await listOutbox(q, orgId, { status: ['awaiting_approval'], limit: 500 });
-      const problems = await listOutbox(q, orgId, { status: ['failed', 'uncertain'], limit: 200 });
-      const amounts = await actionAmounts(q, orgId, [...approvals, ...problems].map((a) => a.id));
-      const calls = await q.query<{
+      // Independent reads, sent together: the pool answers them on several connections at once.
+      const approvalsP = listOutbox(q, orgId, { status: ['awaiting_approval'], limit: 500 });
+      const problemsP = listOutbox(q, orgId, { status: ['failed', 'uncertain'], limit: 200 });
+      const callsP = q.query<{
         id: bigint;
         action_id: bigint;
         customer_id: bigint;
@@ -59,7 +59,7 @@ export const todayRoutes = [
           WHERE t.organisation_id = $1 AND t.status = 'open' AND t.due_on <= $2 ORDER BY t.due_on, t.id LIMIT 300`,
         [orgId, today],
       );
-      const tasks = await q.query<TaskSql>(
+      const tasksP = q.query<TaskSql>(
         `SELECT t.id, t.kind, t.customer_id, c.legal_name, t.source_id, t.due_on, t.note,
                 p.promised_on, p.amount_minor, p.currency
            FROM tasks t JOIN customers c ON c.organisation_id = t.organisation_id AND c.id = t.customer_id
@@ -67,28 +67,31 @@ export const todayRoutes = [
           WHERE t.organisation_id = $1 AND t.status = 'open' ORDER BY t.due_on DESC, t.id DESC LIMIT 300`,
         [orgId],
       );
-      const disputes = await q.query<{ id: bigint; customer_id: bigint; legal_name: string; invoice_ids: bigint[] | null; reason: string; opened_on: CalendarDate; number: string | null }>(
+      const disputesP = q.query<{ id: bigint; customer_id: bigint; legal_name: string; invoice_ids: bigint[] | null; reason: string; opened_on: CalendarDate; number: string | null }>(
         `SELECT d.id, d.customer_id, c.legal_name, d.invoice_ids, d.reason, d.opened_on,
                 (SELECT string_agg(i.number, ', ' ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)) AS number
            FROM disputes d JOIN customers c ON c.organisation_id = d.organisation_id AND c.id = d.customer_id
           WHERE d.organisation_id = $1 AND d.resolved_on IS NULL AND d.opened_on >= $2 ORDER BY d.opened_on DESC, d.id DESC LIMIT 200`,
         [orgId, addDays(today, -14)],
       );
-      const followups = await q.query<{ id: bigint; kind: string; customer_id: bigint; legal_name: string; note: string | null; created_at: string }>(
+      const followupsP = q.query<{ id: bigint; kind: string; customer_id: bigint; legal_name: string; note: string | null; created_at: string }>(
         `SELECT f.id, f.kind, f.customer_id, c.legal_name, f.note, f.created_at
            FROM call_followups f JOIN customers c ON c.organisation_id = f.organisation_id AND c.id = f.customer_id
           WHERE f.organisation_id = $1 AND f.status = 'open' ORDER BY f.created_at DESC LIMIT 200`,
         [orgId],
       );
-      const bank = await staleBankGuard(q, orgId, today, org.timeZone);
+      const bankP = staleBankGuard(q, orgId, today, org.timeZone);
       // The kinds of customer overdue from today's dashboard snapshot when there is one (a scan of every customer otherwise).
-      const [snapshot] = await q.query<{ parties: OverdueParty[] | string | null }>(
+      const snapshotP = q.query<{ parties: OverdueParty[] | string | null }>(
         "SELECT payload->'overdueParties' AS parties FROM dashboard_snapshots WHERE organisation_id = $1 AND as_of = $2",
         [orgId, today],
       );
+      const [approvals, problems, calls, tasks, disputes, followups, bank, [snapshot], tables, creditAlerts] = await Promise.all([
+        approvalsP, problemsP, callsP, tasksP, disputesP, followupsP, bankP, snapshotP, loadRateTables(q), openCreditAlerts(q, orgId),
+      ]);
+      const amounts = await actionAmounts(q, orgId, [...approvals, ...problems].map((a) => a.id));
       const parties = typeof snapshot?.parties === 'string' ? (JSON.parse(snapshot.parties) as OverdueParty[]) : (snapshot?.parties ?? undefined);
-      const warnings = await rateWarnings(q, orgId, today, await loadRateTables(q), parties);
-      const creditAlerts = await openCreditAlerts(q, orgId);
+      const warnings = await rateWarnings(q, orgId, today, tables, parties);
       // What each action may bring in: the expected recovery of the invoices it chases (issue 22).
       const expected = await expectedByAction(q, orgId, [...approvals.map((a) => a.id), ...calls.map((t) => t.action_id)], today);
       const byExpected = query.sort === 'expected';
