@@ -1,5 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Link, Outlet, useNavigate } from '@tanstack/react-router';
+import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
+import { useEffect, useState } from 'react';
 import { api } from './api.ts';
 import { LangProvider, translate } from './i18n.tsx';
 import type { MessageKey } from './messages.ts';
@@ -22,6 +23,11 @@ export function Layout() {
   const qc = useQueryClient();
   const navigate = useNavigate();
   const lang = me.data?.user.language ?? 'fr';
+  // On a phone the navigation is a drawer behind the menu button; it closes once a screen is chosen.
+  const [menuOpen, setMenuOpen] = useState(false);
+  const path = useRouterState({ select: (s) => s.location.pathname });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the path changing is what closes the drawer
+  useEffect(() => setMenuOpen(false), [path]);
   const t = (k: MessageKey) => translate(lang, k);
   const switchLang = useMutation({
     mutationFn: (language: 'fr' | 'en') => api('/api/app/me/language', { body: { language } }),
@@ -38,8 +44,15 @@ export function Layout() {
   if (me.isError) return <div className="boot">{me.error.message}</div>;
   return (
     <LangProvider lang={lang}>
-      <div className="shell">
-        <nav className="side">
+      <div className={menuOpen ? 'shell menu-open' : 'shell'}>
+        <header className="topbar">
+          <button type="button" className="menu-button" data-testid="menu-button" aria-expanded={menuOpen} aria-controls="side-nav" onClick={() => setMenuOpen((o) => !o)}>
+            <span aria-hidden="true">☰</span> {t('nav.menu')}
+          </button>
+          <span className="brand">Relance</span>
+        </header>
+        <button type="button" className="scrim" tabIndex={-1} aria-label={t('common.close')} onClick={() => setMenuOpen(false)} />
+        <nav className="side" id="side-nav">
           <div className="brand">Relance</div>
           <div className="org" title={me.data.organisation.id}>
             {me.data.organisation.legalName}

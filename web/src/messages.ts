@@ -18,6 +18,7 @@ export const MESSAGES = defineMessages({
   'nav.settings': { fr: 'Paramètres', en: 'Settings' },
   'nav.logout': { fr: 'Se déconnecter', en: 'Sign out' },
   'nav.account': { fr: 'Mon compte', en: 'My account' },
+  'nav.menu': { fr: 'Menu', en: 'Menu' },
   'role.admin': { fr: 'Administrateur', en: 'Administrator' },
   'role.collector': { fr: 'Chargé de recouvrement', en: 'Collector' },
   'role.viewer': { fr: 'Lecture seule', en: 'Viewer' },
