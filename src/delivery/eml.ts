@@ -3,17 +3,9 @@
  * text parts, the attachments' names. The raw bytes stay the proof; this is only their reading.
  */
 import { simpleParser } from 'mailparser';
+import type { ParsedEml } from '../http/routes/app/shapes/eml.ts';
 
-export interface ParsedEml {
-  subject: string;
-  from: string;
-  to: string;
-  /** The Date header as written. */
-  date: string;
-  html: string | null;
-  text: string | null;
-  attachments: { filename: string; contentType: string; size: number }[];
-}
+export type { ParsedEml };
 
 const addresses = (a: { text: string } | { text: string }[] | undefined) => (a === undefined ? '' : Array.isArray(a) ? a.map((x) => x.text).join(', ') : a.text);
 

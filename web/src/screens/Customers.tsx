@@ -5,21 +5,8 @@ import { api, qs } from '../api.ts';
 import { Pager } from '../components/ui.tsx';
 import { money, num, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
+import type { CustomerListResponse } from '../../../src/http/routes/app/shapes/customers.ts';
 
-interface Row {
-  id: string;
-  name: string;
-  externalId: string | null;
-  kind: string;
-  siren: string | null;
-  tags: string[];
-  segment: string | null;
-  openMinor: string;
-  overdueMinor: string;
-  openInvoices: number;
-  daysPastDue: number;
-  currency: string | null;
-}
 
 const FILTERS = ['', 'open', 'overdue', 'disputed', 'paused'] as const;
 
@@ -42,7 +29,7 @@ export function Customers() {
   }, [text]);
   const q = useQuery({
     queryKey: ['customers', search, sort, dir, filter, page],
-    queryFn: () => api<{ total: number; page: number; size: number; rows: Row[] }>(`/api/app/customers${qs({ q: search, sort, dir, filter, page, size: 50 })}`),
+    queryFn: () => api<CustomerListResponse>(`/api/app/customers${qs({ q: search, sort, dir, filter, page, size: 50 })}`),
     placeholderData: keepPreviousData,
   });
   const by = (s: typeof sort) => {

@@ -4,38 +4,7 @@ import { useState } from 'react';
 import { api } from '../api.ts';
 import { Code, HtmlFrame, Modal, PdfFrame, StatusPill } from '../components/ui.tsx';
 import { dateTime, useLang, useT } from '../i18n.tsx';
-
-interface Row {
-  id: string;
-  actionId: string;
-  customerId: string;
-  customerName: string;
-  channel: string;
-  provider: string;
-  local: boolean;
-  recipients: unknown;
-  subject: string | null;
-  contentType: string;
-  bytes: number;
-  handedOverAt: string;
-  sentAt: string | null;
-  template: string;
-  status: string;
-  /** Every invoice of the message is paid since: an exported one is not to be sent. */
-  settled: boolean;
-  invoices: string[];
-}
-interface Detail {
-  id: string;
-  channel: string;
-  subject: string | null;
-  contentType: string;
-  sha256: string;
-  rawUrl: string;
-  email?: { from: string; to: string; subject: string; html: string | null; text: string | null; attachments: { filename: string; size: number }[] };
-  text?: string;
-  events: { kind: string; at: string }[];
-}
+import type { DeliveryResponse, OutboxListRow, OutboxResponse } from '../../../src/http/routes/app/shapes/outbox.ts';
 
 const recipientsText = (r: unknown) => {
   if (!r || typeof r !== 'object') return '';
@@ -52,9 +21,9 @@ export function Outbox() {
   const qc = useQueryClient();
   const [channel, setChannel] = useState('');
   const [status, setStatus] = useState('');
-  const [open, setOpen] = useState<Row | null>(null);
+  const [open, setOpen] = useState<OutboxListRow | null>(null);
   const params = new URLSearchParams({ ...(channel ? { channel } : {}), ...(status ? { status } : {}) }).toString();
-  const q = useQuery({ queryKey: ['outbox', channel, status], queryFn: () => api<{ smtpConfigured: boolean; exported: number; rows: Row[] }>(`/api/app/outbox${params ? `?${params}` : ''}`) });
+  const q = useQuery({ queryKey: ['outbox', channel, status], queryFn: () => api<OutboxResponse>(`/api/app/outbox${params ? `?${params}` : ''}`) });
   const confirm = useMutation({
     mutationFn: (ids: string[]) => api('/api/app/actions/confirm', { body: { ids } }),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['outbox'] }),
@@ -131,10 +100,10 @@ export function Outbox() {
   );
 }
 
-function Message({ row, onClose }: { row: Row; onClose: () => void }) {
+function Message({ row, onClose }: { row: OutboxListRow; onClose: () => void }) {
   const t = useT();
   const lang = useLang();
-  const q = useQuery({ queryKey: ['delivery', row.id], queryFn: () => api<Detail>(`/api/app/deliveries/${row.id}`) });
+  const q = useQuery({ queryKey: ['delivery', row.id], queryFn: () => api<DeliveryResponse>(`/api/app/deliveries/${row.id}`) });
   const d = q.data;
   return (
     <Modal title={row.subject ?? row.template} onClose={onClose} testId="message-modal">

@@ -29,6 +29,7 @@ import { IdParams } from '../schemas.ts';
 import { creditPolicyOf } from '../ledger.ts';
 import { appRoute, download, minorIn } from './common.ts';
 import { AnyId, AnyMinor, Coverage, Day, intQuery, WholeDays } from './shapes/common.ts';
+import type { CustomerListResponse } from './shapes/customers.ts';
 
 const E = defineErrors('web-customers', {
   empty_note: { fr: "une note ne peut pas être vide", en: "a note cannot be empty" },
@@ -77,6 +78,7 @@ export const customerRoutes = [
     method: 'get',
     path: '/customers',
     scope: 'read',
+    response: z.custom<CustomerListResponse>(),
     query: z.object({ q: z.string().optional(), sort: z.string().optional(), dir: z.string().optional(), filter: z.string().optional(), size: intQuery(50, 1, 200), page: intQuery(0, 0, 1_000_000) }),
     handler: async ({ ctx, q, orgId, today, query }) => {
       const search = (query.q ?? '').trim().slice(0, 100);
@@ -112,7 +114,7 @@ export const customerRoutes = [
         ? `customer_balance_snapshots s JOIN customers c ON c.organisation_id = s.organisation_id AND c.id = s.customer_id WHERE s.organisation_id = $1 AND ${where.join(' AND ')}`
         : `customers c LEFT JOIN customer_balance_snapshots s ON s.organisation_id = c.organisation_id AND s.customer_id = c.id WHERE ${where.join(' AND ')}`;
       if (bySnapshot && !(await q.query('SELECT 1 FROM dashboard_snapshots WHERE organisation_id = $1', [orgId])).length) await refreshDashboard(ctx, orgId);
-      const rows = await q.query<Record<string, unknown>>(
+      const rows = await q.query<{ id: bigint; legal_name: string; external_id: string | null; kind: 'business' | 'consumer'; siren: string | null; tags: string[]; segment: string | null }>(
         `SELECT c.id, c.legal_name, c.external_id, c.kind, c.siren, c.tags, c.segment FROM ${from} ORDER BY ${order} LIMIT ${size} OFFSET ${page * size}`,
         params,
       );

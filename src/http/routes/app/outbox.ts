@@ -7,16 +7,35 @@ import { notFound } from '../../../errors.ts';
 import { IdParams } from '../schemas.ts';
 import { appRoute, download } from './common.ts';
 import { intQuery } from './shapes/common.ts';
+import type { DeliveryResponse, OutboxResponse } from './shapes/outbox.ts';
 
 export const outboxRoutes = [
   appRoute({
     method: 'get',
     path: '/outbox',
     scope: 'read',
+    response: z.custom<OutboxResponse>(),
     query: z.object({ limit: intQuery(200, 1, 500), channel: z.string().optional(), status: z.string().optional() }),
     handler: async ({ q, orgId, query }) => {
       const { limit, channel, status } = query;
-      const rows = await q.query<Record<string, unknown>>(
+      const rows = await q.query<{
+        id: bigint;
+        action_id: bigint;
+        customer_id: bigint;
+        legal_name: string;
+        channel: string;
+        provider: string;
+        recipients: unknown;
+        subject: string | null;
+        content_type: string;
+        bytes: number | bigint;
+        handed_over_at: string;
+        template: string;
+        status: string;
+        sent_at: string | null;
+        invoices: string[] | null;
+        settled: boolean;
+      }>(
         `SELECT d.id, d.action_id, d.customer_id, c.legal_name, d.channel, d.provider, d.recipients, d.subject, d.content_type,
                 length(d.content) AS bytes, d.handed_over_at, a.template, a.status, a.sent_at,
                 (SELECT array_agg(i.number) FROM invoices i WHERE i.organisation_id = d.organisation_id AND i.id = ANY(d.invoice_ids)) AS invoices,
@@ -61,10 +80,11 @@ export const outboxRoutes = [
     method: 'get',
     path: '/deliveries/:id',
     scope: 'read',
+    response: z.custom<DeliveryResponse>(),
     params: IdParams,
     handler: async ({ q, orgId, params }) => {
       const d = await deliveryRow(q, orgId, BigInt(params.id));
-      const events = await q.query<Record<string, unknown>>(
+      const events = await q.query<DeliveryResponse['events'][number]>(
         'SELECT kind, at, provider_message_id, detail FROM delivery_events WHERE organisation_id = $1 AND action_id = $2 ORDER BY at, id',
         [orgId, d.action_id],
       );
@@ -89,8 +109,21 @@ export const outboxRoutes = [
   }),
 ];
 
-async function deliveryRow(q: Queryable, orgId: string, id: bigint): Promise<Record<string, unknown>> {
-  const [d] = await q.query<Record<string, unknown>>('SELECT * FROM deliveries WHERE organisation_id = $1 AND id = $2', [orgId, id]);
+interface DeliveryRow {
+  id: bigint;
+  action_id: bigint;
+  channel: string;
+  provider: string;
+  subject: string | null;
+  content_type: string;
+  content: Uint8Array;
+  sha256: string;
+  handed_over_at: string;
+  recipients: unknown;
+}
+
+async function deliveryRow(q: Queryable, orgId: string, id: bigint): Promise<DeliveryRow> {
+  const [d] = await q.query<DeliveryRow>('SELECT * FROM deliveries WHERE organisation_id = $1 AND id = $2', [orgId, id]);
   if (!d) throw notFound('delivery', String(id));
   return d;
 }
