@@ -256,6 +256,31 @@ describe('web app in chromium', () => {
     await shot('11-customer-search');
   });
 
+  it('gives the recovery case file from the customer page, and shows why an injonction is refused', async () => {
+    // A customer owing overdue invoices that never had a formal notice sent.
+    const [c] = await server.db.query<{ id: bigint }>(
+      `SELECT c.id FROM customers c WHERE c.organisation_id = $1
+          AND EXISTS (SELECT 1 FROM invoices i WHERE i.organisation_id = c.organisation_id AND i.customer_id = c.id AND i.due_date < $2
+                        AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor)
+          AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.organisation_id = c.organisation_id AND a.customer_id = c.id AND a.tone = 'formal_notice' AND a.status = 'sent')
+          AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.organisation_id = c.organisation_id AND d.customer_id = c.id AND d.resolved_on IS NULL)
+        ORDER BY c.id LIMIT 1`,
+      [server.orgId, server.today],
+    );
+    await page.goto(`${server.url}/customers/${c!.id}`);
+    await page.getByTestId('injonction').click();
+    const refused = page.getByTestId('file-refused');
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('aucune mise en demeure');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('case-file').click()]);
+    expect(download.suggestedFilename()).toMatch(/\.zip$/);
+    const zip = await download.createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of zip) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).subarray(0, 2).toString()).toBe('PK');
+    await shot('11b-customer-escalation-files');
+  });
+
   it('switches to English: texts, amounts and dates follow the user', async () => {
     await page.getByTestId('nav-dashboard').click();
     await page.getByTestId('switch-language').click();

@@ -30,6 +30,27 @@ export async function api<T = unknown>(path: string, opts: { method?: string; bo
   return data as T;
 }
 
+/**
+ * A file from the API saved by the browser; a refusal (a problem) is thrown as an ApiError with
+ * its detail, for the screen to show, instead of a page of JSON.
+ */
+export async function downloadFile(path: string): Promise<void> {
+  const res = await fetch(path, { credentials: 'same-origin' });
+  if (!res.ok) {
+    const p = (res.headers.get('content-type') ?? '').includes('json') ? ((await res.json()) as { code?: string; detail?: string; where?: unknown }) : null;
+    throw new ApiError(res.status, p?.code ?? 'internal', p?.detail ?? res.statusText, p?.where);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? path.split('/').pop()!;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** Query-string from an object, skipping empty values. */
 export function qs(params: Record<string, string | number | boolean | null | undefined>): string {
   const u = new URLSearchParams();

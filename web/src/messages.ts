@@ -260,6 +260,8 @@ export const MESSAGES = defineMessages({
   'customer.penalties': { fr: 'Calculer les pénalités', en: 'Compute penalties' },
   'customer.statement': { fr: 'Relevé de compte (PDF)', en: 'Statement (PDF)' },
   'customer.evidence': { fr: 'Dossier de preuves', en: 'Evidence file' },
+  'customer.caseFile': { fr: 'Dossier de recouvrement (ZIP)', en: 'Recovery case file (ZIP)' },
+  'customer.injonction': { fr: 'Requête en injonction de payer (PDF)', en: 'Order for payment request (PDF)' },
   'customer.openItems': { fr: 'Factures ouvertes', en: 'Open invoices' },
   'customer.nextSteps': { fr: 'Prochaines étapes', en: 'Next steps' },
   'customer.nextSteps.none': { fr: 'Aucune étape à venir.', en: 'No step to come.' },

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { type FormEvent, type ReactNode, useState } from 'react';
-import { api } from '../api.ts';
+import { api, downloadFile } from '../api.ts';
 import { Code, Modal, StatusPill } from '../components/ui.tsx';
 import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
@@ -98,6 +98,20 @@ export function Customer() {
   const q = useQuery({ queryKey: ['customer', customerId], queryFn: () => api<CustomerData>(`/api/app/customers/${customerId}`) });
   const [dialog, setDialog] = useState<null | 'promise' | 'dispute' | 'plan' | 'pause' | 'penalties' | 'note' | 'credit'>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  // The escalation files are fetched, not linked: a refusal (a disputed debt, no formal notice...) is shown here.
+  const [fileBusy, setFileBusy] = useState<null | 'caseFile' | 'injonction'>(null);
+  const [fileError, setFileError] = useState<string | null>(null);
+  const fetchFile = async (which: 'caseFile' | 'injonction', path: string) => {
+    setFileBusy(which);
+    setFileError(null);
+    try {
+      await downloadFile(path);
+    } catch (e) {
+      setFileError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setFileBusy(null);
+    }
+  };
   const act = useMutation({
     mutationFn: (v: { path: string; body?: unknown }) => api(`/api/app/customers/${customerId}${v.path}`, { body: v.body ?? {} }),
     onSuccess: () => {
@@ -263,7 +277,18 @@ export function Customer() {
         <a href={`/api/app/customers/${customerId}/evidence`} download>
           <button type="button">{t('customer.evidence')}</button>
         </a>
+        <button type="button" data-testid="case-file" disabled={fileBusy !== null} onClick={() => fetchFile('caseFile', `/api/app/customers/${customerId}/case-file`)}>
+          {fileBusy === 'caseFile' ? t('common.loading') : t('customer.caseFile')}
+        </button>
+        <button type="button" data-testid="injonction" disabled={fileBusy !== null} onClick={() => fetchFile('injonction', `/api/app/customers/${customerId}/injonction`)}>
+          {fileBusy === 'injonction' ? t('common.loading') : t('customer.injonction')}
+        </button>
       </div>
+      {fileError && (
+        <div className="banner bad" role="alert" data-testid="file-refused">
+          {fileError}
+        </div>
+      )}
 
       <div className="split">
         <section className="card">

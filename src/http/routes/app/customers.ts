@@ -10,6 +10,8 @@ import { composeDocument } from '../../../documents/compose.ts';
 import { documentFromLedger } from '../../../documents/from-ledger.ts';
 import { loadTemplateOverrides } from '../../../documents/repo.ts';
 import { customerHistoryPdf } from '../../../delivery/proof.ts';
+import { buildCaseFile } from '../../../escalation/casefile.ts';
+import { injonctionRequest } from '../../../escalation/injonction.ts';
 import { formatPercent, parseRiskClass } from '../../../domain/credit-policy.ts';
 import { riskReasonText } from '../../../domain/risk.ts';
 import { createPause, createPaymentPlan, liftPause, openDispute, PAUSE_REASONS, recordPromise, replanAfterScenarioChange, resolveDispute } from '../../../engine/events.ts';
@@ -367,6 +369,28 @@ export const customerRoutes = [
       // SHA-256, events and the letters themselves), the call outcomes, in one PDF.
       const { pdf } = await customerHistoryPdf(q, orgId, id, now);
       return download(pdf, 'application/pdf', `evidence-customer-${id}-${today}.pdf`);
+    },
+  }),
+  // The escalation files of issue 21, from the customer page: the recovery case file (ZIP) and the
+  // request for an order for payment (PDF), refused with its reason (422) as the API refuses it.
+  appRoute({
+    method: 'get',
+    path: '/customers/:id/case-file',
+    scope: 'read',
+    params: IdParams,
+    handler: async ({ q, orgId, today, params, principal }) => {
+      const f = await buildCaseFile(q, orgId, BigInt(params.id), await cachedRateTables(q), today, { lang: principal.language });
+      return download(f.zip, 'application/zip', `${f.reference}.zip`);
+    },
+  }),
+  appRoute({
+    method: 'get',
+    path: '/customers/:id/injonction',
+    scope: 'read',
+    params: IdParams,
+    handler: async ({ q, orgId, today, params, principal }) => {
+      const r = await injonctionRequest(q, orgId, BigInt(params.id), await cachedRateTables(q), today, { lang: principal.language });
+      return download(r.pdf, 'application/pdf', `injonction-${params.id}-${today}.pdf`);
     },
   }),
 ];
