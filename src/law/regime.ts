@@ -50,11 +50,6 @@ export async function customerRegime(q: Queryable, orgId: string, customerId: bi
   return r;
 }
 
-/**
- * The rate tables this organisation's overdue debts need today and that are not known that far:
- * what the operator must add (`relance rates set`) before formal notices can go. Shown on the
- * Today screen, the dashboard and by the CLI; never in a debtor's document.
- */
 /** A (country, kind) of customer with at least one overdue open invoice: what decides which rate tables matter. */
 export interface OverdueParty {
   country: string | null;
@@ -76,8 +71,10 @@ export async function overdueParties(q: Queryable, orgId: string, today: Calenda
 }
 
 /**
- * The rate tables not known far enough for the regimes of these customers today. Without
- * `parties`, they are read from the ledger now.
+ * The rate tables this organisation's overdue debts need today and that are not known that far:
+ * what the operator must add (`relance rates set`) before formal notices can go. Shown on the
+ * Today screen, the dashboard and by the CLI; never in a debtor's document. Without `parties`,
+ * the kinds of overdue customer are read from the ledger now.
  */
 export async function rateWarnings(q: Queryable, orgId: string, today: CalendarDate, tables: RateTables, parties?: readonly OverdueParty[]): Promise<RateWarning[]> {
   const creditor = await creditorTerms(q, orgId);
