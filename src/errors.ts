@@ -78,6 +78,8 @@ const NOUNS = defineMessages({
   allocation: { fr: 'affectation', en: 'allocation' },
   'bank line': { fr: 'ligne bancaire', en: 'bank line' },
   'call task': { fr: 'appel à passer', en: 'call task' },
+  contact: { fr: 'contact', en: 'contact' },
+  note: { fr: 'note', en: 'note' },
   'credit note': { fr: 'avoir', en: 'credit note' },
   customer: { fr: 'client', en: 'customer' },
   'default scenario for organisation': { fr: 'scénario par défaut de l’organisation', en: 'default scenario for organisation' },

@@ -91,10 +91,49 @@ export async function recordCallOutcome(
   const task = await getCallTask(q, orgId, taskId);
   if (task.status !== 'open') throw validation(E('task_not_open', { id: String(taskId), status: task.status }), { field: 'task' });
 
+  const recorded = await applyOutcome(q, orgId, { taskId, customerId: task.customerId, invoiceIds: task.invoices.map((i) => i.id), phoneNumbers: task.phoneNumbers }, o, effect, today);
+  const status = closesTask ? 'done' : 'open';
+  await q.query(
+    `UPDATE call_tasks SET attempts = attempts + 1, status = $3, closed_at = CASE WHEN $3 = 'done' THEN now() END WHERE organisation_id = $1 AND id = $2`,
+    [orgId, taskId, status],
+  );
+  return { ...recorded, taskStatus: status };
+}
+
+/**
+ * A call nobody planned (the customer rang, or the controller called from the customer page): the
+ * outcome acts as on a planned call, on the invoices named (every open invoice when none is).
+ */
+export async function recordUnplannedCall(
+  q: Queryable,
+  orgId: string,
+  customerId: bigint,
+  invoiceIds: readonly bigint[],
+  o: CallOutcomeInput & { phoneNumber?: string | null; by: string },
+  today: CalendarDate,
+): Promise<Omit<RecordedCall, 'taskStatus'>> {
+  const { effect } = checkCallOutcome(o, today);
+  if (!o.by?.trim()) throw validation(E('who_called'), { field: 'by' });
+  const named = invoiceIds.length
+    ? invoiceIds
+    : (await q.query<{ id: bigint }>('SELECT id FROM invoices WHERE organisation_id = $1 AND customer_id = $2 AND allocated_minor + written_off_minor < amount_incl_tax_minor', [orgId, customerId])).map((r) => r.id);
+  const phones = (await q.query<{ phone: string }>('SELECT phone FROM contacts WHERE organisation_id = $1 AND customer_id = $2 AND phone IS NOT NULL', [orgId, customerId])).map((r) => r.phone);
+  return applyOutcome(q, orgId, { taskId: null, customerId, invoiceIds: named, phoneNumbers: o.phoneNumber ? [o.phoneNumber] : phones }, o, effect, today);
+}
+
+/** What an outcome sets in motion (promise, dispute, pause, follow-up), and the outcome's row. */
+async function applyOutcome(
+  q: Queryable,
+  orgId: string,
+  task: { taskId: bigint | null; customerId: bigint; invoiceIds: readonly (bigint | string)[]; phoneNumbers: string[] },
+  o: CallOutcomeInput & { phoneNumber?: string | null; by: string },
+  effect: ReturnType<typeof checkCallOutcome>['effect'],
+  today: CalendarDate,
+): Promise<Omit<RecordedCall, 'taskStatus'>> {
   // The invoices the call was about and that are still open now.
   const open = await q.query<{ id: bigint }>(
-    `SELECT id FROM invoices WHERE organisation_id = $1 AND id = ANY($2::bigint[]) AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
-    [orgId, pgArray(task.invoices.map((i) => i.id))],
+    `SELECT id FROM invoices WHERE organisation_id = $1 AND customer_id = $2 AND id = ANY($3::bigint[]) AND allocated_minor + written_off_minor < amount_incl_tax_minor`,
+    [orgId, task.customerId, pgArray(task.invoiceIds.map(String))],
   );
   const openIds = open.map((r) => r.id);
 
@@ -113,7 +152,7 @@ export async function recordCallOutcome(
                                 phone_number, promise_id, dispute_id, recorded_by, recorded_on)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id`,
     [
-      orgId, taskId, task.customerId, o.outcome, o.reason ?? (effect === 'dispute' ? 'dispute' : null), o.note ?? null, o.promisedOn ?? null, o.promisedMinor ?? null,
+      orgId, task.taskId, task.customerId, o.outcome, o.reason ?? (effect === 'dispute' ? 'dispute' : null), o.note ?? null, o.promisedOn ?? null, o.promisedMinor ?? null,
       o.disputeReason ?? null, o.phoneNumber ?? null, promiseId, disputeId, o.by, today,
     ],
   );
@@ -146,6 +185,7 @@ export async function recordCallOutcome(
       break;
     case 'wrong_number': {
       const numbers = o.phoneNumber ? [o.phoneNumber] : task.phoneNumbers;
+      if (numbers.length === 0) break;
       await q.query(
         `INSERT INTO contact_address_status (organisation_id, contact_id, kind, value, reason)
          SELECT organisation_id, id, 'phone', phone, 'wrong number (call outcome)' FROM contacts
@@ -157,10 +197,5 @@ export async function recordCallOutcome(
     default:
       break;
   }
-  const status = closesTask ? 'done' : 'open';
-  await q.query(
-    `UPDATE call_tasks SET attempts = attempts + 1, status = $3, closed_at = CASE WHEN $3 = 'done' THEN now() END WHERE organisation_id = $1 AND id = $2`,
-    [orgId, taskId, status],
-  );
-  return { outcomeId, promiseId, disputeId, followupId, taskStatus: status };
+  return { outcomeId, promiseId, disputeId, followupId };
 }

@@ -193,9 +193,14 @@ export function validateCustomer(c: CustomerInput): void {
   }
   if (c.creditLimitMinor != null && c.creditLimitMinor < 0n) throw validation(E('credit_limit'), { field: 'creditLimit' });
   c.contacts?.forEach((ct, i) => {
-    if (!ct.name?.trim()) throw validation(E('contact_name'), { field: `contacts[${i}].name` });
-    if (ct.email && !EMAIL_RE.test(ct.email)) throw validation(E('email', { email: ct.email }), { field: `contacts[${i}].email` });
+    validateContact(ct, `contacts[${i}].`);
   });
+}
+
+/** A contact needs a name; its e-mail, when there is one, must be an address. */
+export function validateContact(ct: ContactInput, prefix = ''): void {
+  if (!ct.name?.trim()) throw validation(E('contact_name'), { field: `${prefix}name` });
+  if (ct.email && !EMAIL_RE.test(ct.email)) throw validation(E('email', { email: ct.email }), { field: `${prefix}email` });
 }
 
 export interface InvoiceInput {

@@ -13,6 +13,7 @@ import {
   type InvoiceInput,
   type InvoiceStatus,
   type PaymentInput,
+  validateContact,
   validateCustomer,
   validateInvoice,
   validatePayment,
@@ -310,6 +311,7 @@ export async function updateCustomer(q: Queryable, orgId: string, id: bigint, pa
 }
 
 export async function addContact(q: Queryable, orgId: string, customerId: bigint, ct: NonNullable<CustomerInput['contacts']>[number]): Promise<Contact> {
+  validateContact(ct);
   const [row] = await q.query<Row>(
     `INSERT INTO contacts (organisation_id, customer_id, name, role, email, phone, address_line1, address_line2, postal_code, city, country, receives_reminders)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,coalesce($12,false)) RETURNING *`,
@@ -319,6 +321,30 @@ export async function addContact(q: Queryable, orgId: string, customerId: bigint
     ],
   );
   return toContact(row!);
+}
+
+const blankToNull = (v: string | null | undefined) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+
+/** Changes a contact of the customer (every field as given: a blank one is cleared). */
+export async function updateContact(q: Queryable, orgId: string, customerId: bigint, contactId: bigint, ct: NonNullable<CustomerInput['contacts']>[number]): Promise<Contact> {
+  validateContact(ct);
+  const [row] = await q.query<Row>(
+    `UPDATE contacts SET name = $4, role = $5, email = $6, phone = $7, address_line1 = $8, address_line2 = $9, postal_code = $10, city = $11, country = $12,
+            receives_reminders = coalesce($13, receives_reminders)
+      WHERE organisation_id = $1 AND customer_id = $2 AND id = $3 RETURNING *`,
+    [
+      orgId, customerId, contactId, ct.name.trim(), blankToNull(ct.role), blankToNull(ct.email), blankToNull(ct.phone), blankToNull(ct.addressLine1), blankToNull(ct.addressLine2),
+      blankToNull(ct.postalCode), blankToNull(ct.city), blankToNull(ct.country), ct.receivesReminders ?? null,
+    ],
+  );
+  if (!row) throw notFound('contact', String(contactId));
+  return toContact(row);
+}
+
+/** Removes a contact of the customer (its addresses' statuses go with it). */
+export async function removeContact(q: Queryable, orgId: string, customerId: bigint, contactId: bigint): Promise<void> {
+  const rows = await q.query('DELETE FROM contacts WHERE organisation_id = $1 AND customer_id = $2 AND id = $3 RETURNING id', [orgId, customerId, contactId]);
+  if (rows.length === 0) throw notFound('contact', String(contactId));
 }
 
 export async function getCustomer(q: Queryable, orgId: string, id: bigint): Promise<Customer & { contacts: Contact[] }> {

@@ -1,12 +1,13 @@
 /**
  * A customer's history as one list, newest first: invoices, payments, credit notes, reminders,
- * calls, promises, disputes, pauses, payment plans and notes (the customer screen's timeline).
+ * calls, promises, disputes, pauses, payment plans, notes and what the customer did on the debtor
+ * portal (the customer screen's timeline).
  */
 import type { Queryable } from '../db/driver.ts';
 
 export interface TimelineItem {
   at: string;
-  kind: 'invoice' | 'payment' | 'credit_note' | 'reminder' | 'call' | 'promise' | 'dispute' | 'pause' | 'plan' | 'note';
+  kind: 'invoice' | 'payment' | 'credit_note' | 'reminder' | 'call' | 'promise' | 'dispute' | 'pause' | 'plan' | 'note' | 'portal';
   id: string;
   data: Record<string, unknown>;
 }
@@ -14,7 +15,7 @@ export interface TimelineItem {
 /** Everything that happened with a customer, newest first, as one list. */
 export async function customerTimeline(q: Queryable, orgId: string, customerId: bigint): Promise<TimelineItem[]> {
   const P = [orgId, customerId];
-  const [invoices, payments, credits, actions, calls, promises, disputes, pauses, plans, notes] = await Promise.all([
+  const [invoices, payments, credits, actions, calls, promises, disputes, pauses, plans, notes, portal] = await Promise.all([
     q.query<Record<string, unknown>>(
       `SELECT id, number, issue_date, due_date, currency, amount_incl_tax_minor, amount_incl_tax_minor - allocated_minor - written_off_minor AS open_minor
          FROM invoices WHERE organisation_id = $1 AND customer_id = $2 ORDER BY issue_date DESC, id DESC LIMIT 500`,
@@ -65,7 +66,13 @@ export async function customerTimeline(q: Queryable, orgId: string, customerId: 
          FROM payment_plans pp WHERE pp.organisation_id = $1 AND pp.customer_id = $2 ORDER BY pp.started_on DESC LIMIT 100`,
       P,
     ),
-    q.query<Record<string, unknown>>('SELECT id, body, author, created_at FROM customer_notes WHERE organisation_id = $1 AND customer_id = $2 ORDER BY created_at DESC LIMIT 300', P),
+    q.query<Record<string, unknown>>('SELECT id, body, author, created_at, follow_up_on, follow_up_done_at FROM customer_notes WHERE organisation_id = $1 AND customer_id = $2 ORDER BY created_at DESC LIMIT 300', P),
+    q.query<Record<string, unknown>>(
+      `SELECT e.id, e.kind, e.created_at,
+              (SELECT array_agg(i.number ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = e.organisation_id AND i.id = ANY(e.invoice_ids)) AS invoices
+         FROM portal_events e WHERE e.organisation_id = $1 AND e.customer_id = $2 ORDER BY e.created_at DESC, e.id DESC LIMIT 200`,
+      P,
+    ),
   ]);
   const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
   const items: TimelineItem[] = [
@@ -83,7 +90,8 @@ export async function customerTimeline(q: Queryable, orgId: string, customerId: 
     ...disputes.map((x) => ({ at: String(x.opened_on), kind: 'dispute' as const, id: String(x.id), data: { reason: x.reason, resolvedOn: x.resolved_on, resolution: x.resolution, invoice: x.number } })),
     ...pauses.map((x) => ({ at: String(x.starts_on), kind: 'pause' as const, id: String(x.id), data: { reason: x.reason, endsOn: x.ends_on, liftedOn: x.lifted_on, note: x.note } })),
     ...plans.map((x) => ({ at: String(x.started_on), kind: 'plan' as const, id: String(x.id), data: { status: x.status, currency: x.currency, amountMinor: s(x.open_at_start_minor), closedOn: x.closed_on, instalments: typeof x.instalments === 'string' ? JSON.parse(x.instalments) : x.instalments } })),
-    ...notes.map((x) => ({ at: String(x.created_at), kind: 'note' as const, id: String(x.id), data: { body: x.body, author: x.author } })),
+    ...notes.map((x) => ({ at: String(x.created_at), kind: 'note' as const, id: String(x.id), data: { body: x.body, author: x.author, followUpOn: x.follow_up_on ?? null, followUpDone: x.follow_up_done_at != null } })),
+    ...portal.map((x) => ({ at: String(x.created_at), kind: 'portal' as const, id: String(x.id), data: { event: x.kind, invoices: x.invoices ?? [] } })),
   ];
   // Dates ("2026-11-22") and instants ("2026-11-22 10:00:00+00") sort together on their first 10 characters, then by the rest.
   return items.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));

@@ -74,6 +74,16 @@ export const todayRoutes = [
           WHERE d.organisation_id = $1 AND d.resolved_on IS NULL AND d.opened_on >= $2 ORDER BY d.opened_on DESC, d.id DESC LIMIT 200`,
         [orgId, addDays(today, -14)],
       );
+      // A call step waits in the queue until the calling window opens: shown with the time it becomes a call to make.
+      const queuedCallsP = listOutbox(q, orgId, { status: ['queued', 'awaiting_approval'], channel: ['call_task'], limit: 200 });
+      // Notes that asked to come back to the account: from their day until marked done.
+      const notesP = q.query<{ id: bigint; customer_id: bigint; legal_name: string; body: string; author: string; follow_up_on: CalendarDate }>(
+        `SELECT n.id, n.customer_id, c.legal_name, n.body, n.author, n.follow_up_on
+           FROM customer_notes n JOIN customers c ON c.organisation_id = n.organisation_id AND c.id = n.customer_id
+          WHERE n.organisation_id = $1 AND n.follow_up_on IS NOT NULL AND n.follow_up_done_at IS NULL AND n.follow_up_on <= $2
+          ORDER BY n.follow_up_on, n.id LIMIT 200`,
+        [orgId, today],
+      );
       const followupsP = q.query<{ id: bigint; kind: string; customer_id: bigint; legal_name: string; note: string | null; created_at: string }>(
         `SELECT f.id, f.kind, f.customer_id, c.legal_name, f.note, f.created_at
            FROM call_followups f JOIN customers c ON c.organisation_id = f.organisation_id AND c.id = f.customer_id
@@ -86,10 +96,10 @@ export const todayRoutes = [
         "SELECT payload->'overdueParties' AS parties FROM dashboard_snapshots WHERE organisation_id = $1 AND as_of = $2",
         [orgId, today],
       );
-      const [approvals, problems, calls, tasks, disputes, followups, bank, [snapshot], tables, creditAlerts] = await Promise.all([
-        approvalsP, problemsP, callsP, tasksP, disputesP, followupsP, bankP, snapshotP, loadRateTables(q), openCreditAlerts(q, orgId),
+      const [approvals, problems, calls, tasks, disputes, followups, bank, [snapshot], tables, creditAlerts, queuedCalls, notes] = await Promise.all([
+        approvalsP, problemsP, callsP, tasksP, disputesP, followupsP, bankP, snapshotP, loadRateTables(q), openCreditAlerts(q, orgId), queuedCallsP, notesP,
       ]);
-      const amounts = await actionAmounts(q, orgId, [...approvals, ...problems].map((a) => a.id));
+      const amounts = await actionAmounts(q, orgId, [...approvals, ...problems, ...queuedCalls].map((a) => a.id));
       const parties = typeof snapshot?.parties === 'string' ? (JSON.parse(snapshot.parties) as OverdueParty[]) : (snapshot?.parties ?? undefined);
       const warnings = await rateWarnings(q, orgId, today, tables, parties);
       // What each action may bring in: the expected recovery of the invoices it chases (issue 22).
@@ -138,6 +148,8 @@ export const todayRoutes = [
           limitMinor: String(a.limitMinor),
           currency: org.currency,
         })),
+        queuedCalls: queuedCalls.sort((a, b) => (a.sendAfter < b.sendAfter ? -1 : a.sendAfter > b.sendAfter ? 1 : 0)).map(withAmount),
+        noteFollowups: notes.map((n) => ({ id: String(n.id), customerId: String(n.customer_id), customerName: n.legal_name, body: n.body, author: n.author, followUpOn: n.follow_up_on })),
         followups: followups.map((f) => ({ id: String(f.id), kind: f.kind, customerId: String(f.customer_id), customerName: f.legal_name, note: f.note, createdAt: f.created_at })),
       };
     },

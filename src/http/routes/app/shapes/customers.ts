@@ -1,4 +1,9 @@
 /** The customer list (GET /api/app/customers), as src/http/routes/app/customers.ts answers and web/src/screens/Customers.tsx reads it. */
+import type { CalendarDate } from '../../../../domain/dates.ts';
+
+
+/** A customer's state in the list, most pressing first (the list sorts on this order). */
+export type CustomerStatus = 'disputed' | 'paused' | 'promised' | 'overdue' | 'open' | 'settled';
 
 export interface CustomerListRow {
   id: string;
@@ -14,6 +19,12 @@ export interface CustomerListRow {
   openInvoices: number;
   daysPastDue: number;
   currency: string | null;
+  /** Who looks after the account (a member's e-mail). */
+  owner: string | null;
+  status: CustomerStatus;
+  /** The last message that went out, and the next step planned. */
+  lastAction: { channel: string; template: string; at: string } | null;
+  nextAction: { channel: string; template: string; on: CalendarDate; status: string } | null;
 }
 
 export interface CustomerListResponse {

@@ -74,6 +74,10 @@ export interface TodayResponse {
   otherTasks: TaskRow[];
   disputes: { id: string; customerId: string; customerName: string; invoiceIds: string[] | null; invoice: string | null; reason: string; openedOn: CalendarDate }[];
   creditAlerts: { id: string; customerId: string; customerName: string; raisedOn: CalendarDate; exposureMinor: string; limitMinor: string; currency: string }[];
+  /** Call steps queued until the calling window opens (sendAfter: when they become calls to make). */
+  queuedCalls: ActionRow[];
+  /** Notes whose follow-up day has come. */
+  noteFollowups: { id: string; customerId: string; customerName: string; body: string; author: string; followUpOn: CalendarDate }[];
   followups: { id: string; kind: string; customerId: string; customerName: string; note: string | null; createdAt: string }[];
 }
 
