@@ -1,7 +1,6 @@
 /** The customer list (GET /api/app/customers), as src/http/routes/app/customers.ts answers and web/src/screens/Customers.tsx reads it. */
 import type { CalendarDate } from '../../../../domain/dates.ts';
 
-
 /** A customer's state in the list, most pressing first (the list sorts on this order). */
 export type CustomerStatus = 'disputed' | 'paused' | 'promised' | 'overdue' | 'open' | 'settled';
 
