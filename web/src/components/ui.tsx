@@ -41,12 +41,20 @@ export function Modal({ title, onClose, children, testId }: { title: string; onC
   );
 }
 
+/**
+ * A server code's label through its message key. A code with no key yet is shown as words ("written
+ * off"), never with its underscores and dots: the test of every screen flags the ones that remain.
+ */
+export function codeLabel(t: (k: MessageKey) => string, prefix: string, value: string): string {
+  const k = `${prefix}.${value}`;
+  return hasKey(k) ? t(k) : value.replace(/[_.]+/g, ' ');
+}
+
 /** A server code (channel, status, reason) shown through its message key when there is one. */
 export function Code({ prefix, value }: { prefix: string; value: string | null | undefined }) {
   const t = useT();
   if (!value) return null;
-  const k = `${prefix}.${value}`;
-  return <>{hasKey(k) ? t(k as MessageKey) : value}</>;
+  return <>{codeLabel(t, prefix, value)}</>;
 }
 
 export function StatusPill({ status }: { status: string }) {
@@ -180,7 +188,7 @@ export function RateWarnings({ warnings }: { warnings: { table: string; knownThr
     <div className="banner bad" data-testid="rate-warning">
       {warnings.map((w) => (
         <div key={w.table}>
-          <strong>{t('rates.provisional', { table: w.table, date: date(w.knownThrough, lang) })}</strong> {t('rates.provisionalHow', { table: w.table })}
+          <strong>{t('rates.provisional', { table: codeLabel(t, 'ratetable', w.table), date: date(w.knownThrough, lang) })}</strong> {t('rates.provisionalHow')}
         </div>
       ))}
     </div>

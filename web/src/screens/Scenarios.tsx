@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
-import { Code } from '../components/ui.tsx';
+import { Code, codeLabel } from '../components/ui.tsx';
 import { date, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
@@ -146,7 +146,7 @@ export function Scenarios() {
           </span>
         </form>
       )}
-      <div className="split">
+      <div className="split scenario-split">
         <section className="card">
           <div className="form">
             <label>
@@ -176,7 +176,7 @@ export function Scenarios() {
               <select value={def.options.holidayCalendar} onChange={(e) => setDef({ ...def, options: { ...def.options, holidayCalendar: e.target.value } })}>
                 {L.holidayCalendars.map((h) => (
                   <option key={h.key} value={h.key}>
-                    {h.name}
+                    {codeLabel(t, 'holidays', h.key)}
                   </option>
                 ))}
               </select>
@@ -206,6 +206,7 @@ export function Scenarios() {
             </label>
           </div>
           <h3>{t('scenario.steps')}</h3>
+          <div className="table-wrap">
           <table className="table" data-testid="steps">
             <thead>
               <tr>
@@ -295,6 +296,7 @@ export function Scenarios() {
               ))}
             </tbody>
           </table>
+          </div>
           <div className="actions-row" style={{ marginTop: 10 }}>
             <button type="button" onClick={() => setDef({ ...def, steps: [...def.steps, { offset: (def.steps.at(-1)?.offset ?? 0) + 7, channel: 'email', template: 'reminder', tone: 'reminder' }] })}>
               {t('scenario.addStep')}
@@ -382,9 +384,14 @@ function Simulator({ def }: { def: Definition }) {
             </div>
             {d.actions.map((a) => (
               <div key={`${a.channel}-${a.template}`}>
-                <strong>
-                  <Code prefix="channel" value={a.channel} />
-                </strong>{' '}
+                {/* A call's template already says "Call, day 8": the channel is not repeated before it. */}
+                {!codeLabel(t, 'template', a.template).startsWith(codeLabel(t, 'channel', a.channel)) && (
+                  <>
+                    <strong>
+                      <Code prefix="channel" value={a.channel} />
+                    </strong>{' '}
+                  </>
+                )}
                 <Code prefix="template" value={a.template} />
                 {a.fallbackFrom && (
                   <span className="muted">
@@ -397,7 +404,7 @@ function Simulator({ def }: { def: Definition }) {
             ))}
             {d.skipped.map((s) => (
               <div key={s.stepKey} className="muted">
-                {s.stepKey}: <Code prefix="skip" value={s.reason} />
+                {stepLabel(Number(s.stepKey.split(':')[0]), lang)} · <Code prefix="channel" value={s.stepKey.split(':')[1]} /> : <Code prefix="skip" value={s.reason} />
               </div>
             ))}
           </div>

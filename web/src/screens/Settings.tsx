@@ -1,10 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { api } from '../api.ts';
-import { dateTime, useLang, useT } from '../i18n.tsx';
+import { date, dateTime, pct, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
-import { Code } from '../components/ui.tsx';
+import { Code, codeLabel } from '../components/ui.tsx';
 
 interface SettingsData {
   organisation: Record<string, string | null> & { live?: boolean };
@@ -318,7 +318,7 @@ export function Settings() {
             <select name="holidayCalendar" defaultValue={d.sending?.holidayCalendar} disabled={!admin}>
               {d.holidayCalendars.map((h) => (
                 <option key={h.key} value={h.key}>
-                  {h.name}
+                  {codeLabel(t, 'holidays', h.key)}
                 </option>
               ))}
             </select>
@@ -448,7 +448,7 @@ export function Settings() {
               {d.webhooks.map((w) => (
                 <tr key={w.id}>
                   <td>{w.url}</td>
-                  <td className="small">{w.events.join(', ')}</td>
+                  <td className="small">{w.events.map((ev) => codeLabel(t, 'webhook', ev)).join(', ')}</td>
                   <td>
                     <button type="button" className="link" onClick={() => call.mutate({ path: `/webhooks/${w.id}`, method: 'DELETE' })}>
                       {t('settings.delete')}
@@ -471,7 +471,7 @@ export function Settings() {
             <input name="description" placeholder={t('settings.description')} />
             {d.webhookEvents.map((ev) => (
               <label key={ev} className="inline small">
-                <input type="checkbox" name="events" value={ev} /> {ev}
+                <input type="checkbox" name="events" value={ev} /> {codeLabel(t, 'webhook', ev)}
               </label>
             ))}
             <button type="submit">{t('settings.addWebhook')}</button>
@@ -485,9 +485,9 @@ export function Settings() {
           <tbody>
             {d.rates.map((r) => (
               <tr key={`${r.table}-${r.from}`}>
-                <td>{r.table}</td>
-                <td>{r.from}</td>
-                <td className="num">{r.ratePercent} %</td>
+                <td>{codeLabel(t, 'ratetable', r.table)}</td>
+                <td>{date(r.from, lang)}</td>
+                <td className="num">{pct(r.ratePercent, lang, 2)}</td>
                 <td className="small">{r.note}</td>
               </tr>
             ))}

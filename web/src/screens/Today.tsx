@@ -206,7 +206,15 @@ export function Today() {
                       {c.customerName}
                     </Link>
                   </td>
-                  <td className="small">{c.script}</td>
+                  <td className="small">
+                    {c.template && c.script?.startsWith(`${c.template}: `) ? (
+                      <>
+                        <Code prefix="template" value={c.template} /> : {c.script.slice(c.template.length + 2)}
+                      </>
+                    ) : (
+                      c.script
+                    )}
+                  </td>
                   <td>{date(c.dueOn, lang)}</td>
                   <td>
                     {writer && (

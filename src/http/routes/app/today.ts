@@ -48,14 +48,16 @@ export const todayRoutes = [
         legal_name: string;
         kind: CallRow['kind'];
         script: string | null;
+        template: string | null;
         phone_numbers: string[];
         invoices: CallRow['invoices'] | string;
         due_on: CalendarDate;
         attempts: number;
         assigned_to: string | null;
       }>(
-        `SELECT t.id, t.action_id, t.customer_id, c.legal_name, t.kind, t.script, t.phone_numbers, t.invoices, t.due_on, t.attempts, t.assigned_to
+        `SELECT t.id, t.action_id, t.customer_id, c.legal_name, t.kind, t.script, a.template, t.phone_numbers, t.invoices, t.due_on, t.attempts, t.assigned_to
            FROM call_tasks t JOIN customers c ON c.organisation_id = t.organisation_id AND c.id = t.customer_id
+           LEFT JOIN actions a ON a.organisation_id = t.organisation_id AND a.id = t.action_id
           WHERE t.organisation_id = $1 AND t.status = 'open' AND t.due_on <= $2 ORDER BY t.due_on, t.id LIMIT 300`,
         [orgId, today],
       );
@@ -128,6 +130,7 @@ export const todayRoutes = [
           customerName: t.legal_name,
           kind: t.kind,
           script: t.script,
+          template: t.template,
           phones: t.phone_numbers,
           invoices: typeof t.invoices === 'string' ? JSON.parse(t.invoices) : t.invoices,
           dueOn: t.due_on,

@@ -39,6 +39,8 @@ export interface CallRow {
   customerId: string;
   customerName: string;
   script: string | null;
+  /** The step's template: a manual task's script is "<template>: <invoice numbers>", shown through its label. */
+  template: string | null;
   phones: string[];
   invoices: { id: string; number: string; dueDate?: string; open?: string; openMinor?: string; currency?: string }[];
   dueOn: CalendarDate;
