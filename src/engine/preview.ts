@@ -47,7 +47,7 @@ export async function customerCalendar(q: Queryable, orgId: string, customerId: 
         state: 'outside', actionStatus: null, reason: 'outside', paused: inv.paused, prerequisite: null, waiting: false,
       });
     }
-    for (const e of invoiceCalendar(inv, today)) {
+    for (const e of invoiceCalendar(inv, today, input.customers.get(inv.customerId))) {
       const r = rec.get(`${inv.invoiceId}|${e.stepKey}`);
       const state: CalendarLine['state'] = r ? (r.outcome === 'planned' ? 'done' : (r.outcome as 'skipped' | 'cancelled')) : e.state;
       lines.push({

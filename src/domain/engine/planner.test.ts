@@ -88,6 +88,23 @@ describe('planner', () => {
     expect(planDay(d('2026-03-18'), one(customer(1n)), [{ ...inv, scenario: off, history: { ...h, formalNotice: null } }]).actions.map((a) => a.tone)).toEqual(['handover']);
   });
 
+  it('first contact of a backlog by the first step that can reach the customer: no phone, so the J+20 e-mail today, not a call skipped and ten silent days', () => {
+    const today = d('2026-12-07');
+    const noPhone = customer(1n, { hasPhone: false, hasPostalAddress: false });
+    const inv = invoice(1n, 1n, '2026-08-31', { scenario: b2b });
+    const plan = planDay(today, one(noPhone), [inv]);
+    expect(plan.actions.map((a) => [a.channel, a.tone, a.stepOffset, a.invoices[0]!.firstContact])).toEqual([['email', 'firm', 20, true]]);
+    // The earlier rungs are passed over (superseded), never sent late.
+    expect(plan.skipped.filter((x) => x.reason === 'superseded').map((x) => x.stepOffset)).toEqual([0, 8]);
+    // The calendar shown to the controller says the same.
+    expect(invoiceCalendar(inv, today, noPhone).filter((e) => e.state === 'due').map((e) => [e.offset, e.channel])).toEqual([
+      [20, 'email'],
+      [20, 'letter'],
+    ]);
+    // With a phone, the J+8 call stays the first contact.
+    expect(planDay(today, one(customer(1n)), [inv]).actions.map((a) => [a.channel, a.stepOffset])).toEqual([['call_task', 8]]);
+  });
+
   it('never an escalation as first contact: a backlog overdue by 5, 40, 120 and 400 days starts at the first post-due step and climbs one rung at a time', () => {
     const today = d('2026-06-01');
     const ages = [5, 40, 120, 400];

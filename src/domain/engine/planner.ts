@@ -329,7 +329,7 @@ function chain(inv: PlannerInvoice, pending: Scheduled[], first: number, anchor:
 }
 
 /** What happens to one invoice today: which rung goes out, which are passed over, what it waits for. */
-function planInvoice(inv: PlannerInvoice, todayDay: number): InvoicePlan {
+function planInvoice(inv: PlannerInvoice, todayDay: number, customer?: PlannerCustomer): InvoicePlan {
   const pending: Scheduled[] = [];
   const outside = outsideOffset(inv.scenario, inv.history.outsideLevel);
   for (const rung of rungsOf(inv.scenario)) {
@@ -342,7 +342,15 @@ function planInvoice(inv: PlannerInvoice, todayDay: number): InvoicePlan {
   const firstContact = !inv.history.chased && overdue;
   let first = 0;
   if (firstContact) {
-    first = pending.findIndex((s) => s.rung.offset > 0);
+    // The first step after the due date that can reach this customer: a call to a customer with
+    // no phone would be skipped, and the first contact of a backlog would wait for the next step.
+    const after = (s: Scheduled) => s.rung.offset > 0;
+    // Only a reminder can be a first contact: a formal notice or a handover never is.
+    const reaches = (s: Scheduled) =>
+      !customer ||
+      s.rung.steps.some((st) => st.tone !== 'formal_notice' && st.tone !== 'handover' && (canReach(customer, st.channel) || (st.fallbackChannel != null && canReach(customer, st.fallbackChannel))));
+    first = pending.findIndex((s) => after(s) && reaches(s));
+    if (first < 0) first = pending.findIndex(after);
     if (first < 0) first = pending.length;
   }
   // The first contact of an invoice never chased is today at the earliest: what follows counts from it.
@@ -430,7 +438,7 @@ export function planDay(
       plan.nextStepOn.set(inv.invoiceId, inv.pausedUntil ?? 'infinity');
       continue;
     }
-    const ip = planInvoice(inv, todayDay);
+    const ip = planInvoice(inv, todayDay, customer);
     // A notice before the due date ("falls due on …") whose moment passed is recorded as skipped
     // with why, at once: never sent late, whatever goes out instead and when.
     const dueDay = toEpochDay(inv.dueDate);
@@ -570,9 +578,9 @@ export interface CalendarEntry {
  * or to come. Dates to come are chained as the planner will take them (minimum gap, first contact,
  * prerequisites' known dates).
  */
-export function invoiceCalendar(inv: PlannerInvoice, today: CalendarDate): CalendarEntry[] {
+export function invoiceCalendar(inv: PlannerInvoice, today: CalendarDate, customer?: PlannerCustomer): CalendarEntry[] {
   const todayDay = toEpochDay(today);
-  const ip = planInvoice(inv, todayDay);
+  const ip = planInvoice(inv, todayDay, customer);
   // What follows today's rung counts from today, as planDay will record it.
   if (ip.target >= 0 && ip.target + 1 < ip.pending.length) chain({ ...inv, history: { ...inv.history, lastContactOn: today } }, ip.pending, ip.target + 1, null);
   const held = ip.hold ? ip.pending.findIndex((s) => s.rung.offset === ip.hold!.stepOffset) : -1;
