@@ -39,7 +39,26 @@ const index = createRoute({
 });
 const dashboard = createRoute({ getParentRoute: () => app, path: '/dashboard', component: Dashboard });
 const today = createRoute({ getParentRoute: () => app, path: '/today', component: lazyRouteComponent(() => import('./screens/Today.tsx'), 'Today') });
-const customers = createRoute({ getParentRoute: () => app, path: '/customers', component: lazyRouteComponent(() => import('./screens/Customers.tsx'), 'Customers') });
+/** The customers list keeps its search, filter, sort and page in the address: Back comes back to the same list. */
+export interface CustomersSearch {
+  q?: string;
+  filter?: string;
+  sort?: string;
+  dir?: 'asc' | 'desc';
+  page?: number;
+}
+const customers = createRoute({
+  getParentRoute: () => app,
+  path: '/customers',
+  validateSearch: (s: Record<string, unknown>): CustomersSearch => ({
+    q: typeof s.q === 'string' && s.q ? s.q : undefined,
+    filter: typeof s.filter === 'string' && s.filter ? s.filter : undefined,
+    sort: typeof s.sort === 'string' && s.sort ? s.sort : undefined,
+    dir: s.dir === 'asc' || s.dir === 'desc' ? s.dir : undefined,
+    page: Number.isInteger(Number(s.page)) && Number(s.page) > 0 ? Number(s.page) : undefined,
+  }),
+  component: lazyRouteComponent(() => import('./screens/Customers.tsx'), 'Customers'),
+});
 const customer = createRoute({ getParentRoute: () => app, path: '/customers/$customerId', component: lazyRouteComponent(() => import('./screens/Customer.tsx'), 'Customer') });
 const invoice = createRoute({ getParentRoute: () => app, path: '/invoices/$invoiceId', component: lazyRouteComponent(() => import('./screens/Invoice.tsx'), 'InvoicePage') });
 const scenarios = createRoute({ getParentRoute: () => app, path: '/scenarios', component: lazyRouteComponent(() => import('./screens/Scenarios.tsx'), 'Scenarios') });

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { api, downloadFile } from '../api.ts';
+import { Ask, Confirm } from '../components/confirm.tsx';
 import { Code, Modal, StatusPill } from '../components/ui.tsx';
 import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
@@ -39,6 +40,29 @@ interface TimelineItem {
   data: Record<string, unknown> & { deliveryIds?: string[] };
 }
 
+interface Contact {
+  id: string;
+  name: string;
+  role: string | null;
+  email: string | null;
+  phone: string | null;
+  city: string | null;
+  receivesReminders: boolean;
+}
+
+interface Dispute {
+  id: string;
+  reason: string;
+  openedOn: string;
+  resolvedOn: string | null;
+  resolution: string | null;
+  pauseId: string | null;
+  invoiceIds: string[] | null;
+  invoices: string[] | null;
+}
+
+type Pause = CustomerData['pauses'][number];
+
 interface CustomerData {
   today: string;
   currency: string;
@@ -52,8 +76,11 @@ interface CustomerData {
     language: string;
     paymentTermsDays: number;
     tags: string[];
-    contacts: { id: string; name: string; role: string | null; email: string | null; phone: string | null; city: string | null; receivesReminders: boolean }[];
+    contacts: Contact[];
   };
+  owner: string | null;
+  owners: string[];
+  disputes: Dispute[];
   balances: { currency: string; openInvoicesMinor: string; overdueMinor: string; unallocatedCreditMinor: string; balanceMinor: string }[];
   openItems: OpenItem[];
   calendar: CalendarLine[];
@@ -96,7 +123,11 @@ export function Customer() {
   const qc = useQueryClient();
   const { customerId } = useParams({ from: '/app/customers/$customerId' });
   const q = useQuery({ queryKey: ['customer', customerId], queryFn: () => api<CustomerData>(`/api/app/customers/${customerId}`) });
-  const [dialog, setDialog] = useState<null | 'promise' | 'dispute' | 'plan' | 'pause' | 'penalties' | 'note' | 'credit'>(null);
+  const [dialog, setDialog] = useState<null | 'promise' | 'dispute' | 'plan' | 'pause' | 'penalties' | 'note' | 'credit' | 'edit' | 'contact' | 'call'>(null);
+  const [contact, setContact] = useState<Contact | null>(null);
+  const [removing, setRemoving] = useState<Contact | null>(null);
+  const [resolving, setResolving] = useState<Dispute | null>(null);
+  const [resuming, setResuming] = useState<Pause | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   // The escalation files are fetched, not linked: a refusal (a disputed debt, no formal notice...) is shown here.
   const [fileBusy, setFileBusy] = useState<null | 'caseFile' | 'injonction'>(null);
@@ -113,18 +144,19 @@ export function Customer() {
     }
   };
   const act = useMutation({
-    mutationFn: (v: { path: string; body?: unknown }) => api(`/api/app/customers/${customerId}${v.path}`, { body: v.body ?? {} }),
+    // A path under the customer, or one of the app's own (/api/app/...).
+    mutationFn: (v: { path: string; body?: unknown }) => api(v.path.startsWith('/api/') ? v.path : `/api/app/customers/${customerId}${v.path}`, { body: v.body ?? {} }),
     onSuccess: () => {
       setDialog(null);
+      setContact(null);
+      setRemoving(null);
+      setResolving(null);
+      setResuming(null);
       setNotice(t('common.saved'));
       qc.invalidateQueries({ queryKey: ['customer', customerId] });
       qc.invalidateQueries({ queryKey: ['today'] });
       qc.invalidateQueries({ queryKey: ['dashboard'] });
     },
-  });
-  const lift = useMutation({
-    mutationFn: (pauseId: string) => api(`/api/app/pauses/${pauseId}/lift`, { body: {} }),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['customer', customerId] }),
   });
   if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
   if (q.isError) return <p className="error">{q.error.message}</p>;
@@ -133,6 +165,14 @@ export function Customer() {
   const writer = can(me.data, 'write');
   const future = d.calendar.filter((l) => l.state === 'future' || l.state === 'due');
   const activePauses = d.pauses.filter((p) => p.active);
+  const plans = d.timeline.filter((e) => e.kind === 'plan');
+  const covers = (p: { invoices: string[] | null }) => (p.invoices ? p.invoices.join(', ') : t('customer.wholeCustomer'));
+  // A dispute's pause ends with the dispute: its button asks how it was resolved.
+  const resume = (p: Pause) => {
+    const dispute = p.reason === 'dispute' ? d.disputes.find((x) => x.pauseId === p.id && !x.resolvedOn) : undefined;
+    if (dispute) setResolving(dispute);
+    else setResuming(p);
+  };
   return (
     <div className="page" data-testid="customer-page">
       <header className="page-head">
@@ -140,7 +180,8 @@ export function Customer() {
         <span className="muted">
           {t(`kind.${c.kind}` as MessageKey)}
           {c.siren ? ` · SIREN ${c.siren}` : ''}
-          {c.externalId ? ` · ${c.externalId}` : ''} · {t('customer.terms', { n: c.paymentTermsDays })}
+          {c.externalId ? ` · ${c.externalId}` : ''} · {t('customer.terms', { n: c.paymentTermsDays })} · {t('customer.owner')}&nbsp;:{' '}
+          <span data-testid="customer-owner">{d.owner ?? t('customer.noOwner')}</span>
         </span>
         {d.credit.exposure.overLimit && (
           <span className="pill bad" data-testid="over-limit-badge">
@@ -230,14 +271,51 @@ export function Customer() {
             ))}
           </ul>
         </section>
-        <section className="card">
+        <section className="card" data-testid="contacts">
           <div className="kpi-label">{t('customer.contacts')}</div>
+          {c.contacts.length === 0 && (
+            <p className="small muted" data-testid="no-contact">
+              {t('contact.none')}
+            </p>
+          )}
           {c.contacts.map((ct) => (
-            <div key={ct.id} className="small">
+            <div key={ct.id} className="small contact-line" data-testid="contact">
               <strong>{ct.name}</strong>
-              {ct.role ? ` (${ct.role})` : ''} {ct.email && <a href={`mailto:${ct.email}`}>{ct.email}</a>} {ct.phone && <a href={`tel:${ct.phone.replace(/\s/g, '')}`}>{ct.phone}</a>}
+              {ct.role ? ` (${ct.role})` : ''} {ct.receivesReminders && <span className="pill info">{t('contact.remindersBadge')}</span>}
+              <div>
+                {ct.email && <a href={`mailto:${ct.email}`}>{ct.email}</a>} {ct.phone && <a href={`tel:${ct.phone.replace(/\s/g, '')}`}>{ct.phone}</a>}
+              </div>
+              {writer && (
+                <div className="actions-row">
+                  <button
+                    type="button"
+                    onClick={() => {
+                      setContact(ct);
+                      setDialog('contact');
+                    }}
+                    data-testid="edit-contact"
+                  >
+                    {t('contact.edit')}
+                  </button>
+                  <button type="button" className="danger" onClick={() => setRemoving(ct)} data-testid="remove-contact">
+                    {t('contact.remove')}
+                  </button>
+                </div>
+              )}
             </div>
           ))}
+          {writer && (
+            <button
+              type="button"
+              onClick={() => {
+                setContact(null);
+                setDialog('contact');
+              }}
+              data-testid="add-contact"
+            >
+              {t('contact.add')}
+            </button>
+          )}
         </section>
       </div>
 
@@ -245,23 +323,29 @@ export function Customer() {
         {writer && (
           <>
             {activePauses.map((p) => (
-              <button type="button" key={p.id} onClick={() => lift.mutate(p.id)} data-testid="resume">
-                {t('customer.resume')} (<Code prefix="pause" value={p.reason} /> · {p.invoices ? p.invoices.join(', ') : t('customer.wholeCustomer')})
+              <button type="button" key={p.id} onClick={() => resume(p)} data-testid="resume" data-reason={p.reason}>
+                {p.reason === 'dispute' ? t('dispute.resolve') : t('customer.resume')} (<Code prefix="pause" value={p.reason} /> · {covers(p)})
               </button>
             ))}
+            <button type="button" onClick={() => setDialog('edit')} data-testid="edit-customer">
+              {t('customer.edit')}
+            </button>
+            <button type="button" onClick={() => setDialog('call')} data-testid="log-call">
+              {t('customer.logCall')}
+            </button>
             <button type="button" onClick={() => setDialog('pause')} data-testid="pause">
               {t('customer.pause')}
             </button>
-            <button type="button" onClick={() => setDialog('promise')} disabled={d.openItems.length === 0}>
+            <button type="button" onClick={() => setDialog('promise')} disabled={d.openItems.length === 0} data-testid="promise">
               {t('customer.promise')}
             </button>
-            <button type="button" onClick={() => setDialog('dispute')}>
+            <button type="button" onClick={() => setDialog('dispute')} data-testid="open-dispute">
               {t('customer.dispute')}
             </button>
-            <button type="button" onClick={() => setDialog('plan')} disabled={d.openItems.length === 0}>
+            <button type="button" onClick={() => setDialog('plan')} disabled={d.openItems.length === 0} data-testid="plan">
               {t('customer.plan')}
             </button>
-            <button type="button" onClick={() => setDialog('note')}>
+            <button type="button" onClick={() => setDialog('note')} data-testid="add-note">
               {t('customer.note')}
             </button>
           </>
@@ -295,6 +379,7 @@ export function Customer() {
           <h2>
             {t('customer.openItems')} ({d.openItems.length})
           </h2>
+          <div className="table-wrap">
           <table className="table" data-testid="open-items">
             <thead>
               <tr>
@@ -321,13 +406,15 @@ export function Customer() {
               ))}
             </tbody>
           </table>
+          </div>
           <h2 style={{ marginTop: 20 }}>{t('customer.nextSteps')}</h2>
           {future.length === 0 ? (
             <p className="muted" data-testid="no-next-steps">
               {activePauses.length ? t('customer.nextSteps.paused') : t('customer.nextSteps.none')}
             </p>
           ) : (
-            <table className="table" data-testid="next-steps">
+            <div className="table-wrap">
+          <table className="table" data-testid="next-steps">
               <tbody>
                 {future.map((l) => (
                   <tr key={`${l.invoice}-${l.stepKey}`} data-testid="next-step" data-paused={l.paused ? 'yes' : 'no'}>
@@ -345,10 +432,56 @@ export function Customer() {
                 ))}
               </tbody>
             </table>
+          </div>
           )}
         </section>
         <section className="card">
-          <h2>{t('customer.timeline')}</h2>
+          <h2>{t('customer.disputes')}</h2>
+          {d.disputes.length === 0 && <p className="muted small">{t('customer.noDisputes')}</p>}
+          <ul className="timeline" data-testid="disputes">
+            {d.disputes.map((x) => (
+              <li key={x.id} data-testid="dispute" data-state={x.resolvedOn ? 'resolved' : 'open'}>
+                <span className="when">{date(x.openedOn, lang)}</span>
+                <span>{x.resolvedOn ? <span className="pill ok">{t('dispute.resolved')} {date(x.resolvedOn, lang)}</span> : <span className="pill bad">{t('dispute.open')}</span>}</span>
+                <span className="small">
+                  {t('dispute.covers', { covers: covers(x) })} — {x.reason}
+                  {x.resolution ? ` → ${x.resolution}` : ''}
+                  {writer && !x.resolvedOn && (
+                    <button type="button" onClick={() => setResolving(x)} data-testid="resolve-dispute" style={{ marginLeft: 8 }}>
+                      {t('dispute.resolve')}
+                    </button>
+                  )}
+                </span>
+              </li>
+            ))}
+          </ul>
+          {plans.length > 0 && (
+            <>
+              <h2 style={{ marginTop: 20 }}>{t('customer.plans')}</h2>
+              {plans.map((e) => {
+                const x = e.data as { status: string; currency: string; amountMinor: string; instalments: { seq: number; dueDate: string; amountMinor: string }[] | null };
+                return (
+                  <div key={e.id} data-testid="plan-schedule">
+                    <div className="small">
+                      {date(e.at, lang)} · {money(x.amountMinor, x.currency, lang)} <StatusPill status={x.status} />
+                    </div>
+                    <table className="table">
+                      <tbody>
+                        {(x.instalments ?? []).map((i) => (
+                          <tr key={i.seq}>
+                            <td>#{i.seq}</td>
+                            <td>{date(i.dueDate, lang)}</td>
+                            <td className="num">{money(i.amountMinor, x.currency, lang)}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                );
+              })}
+            </>
+          )}
+          <h2 style={{ marginTop: 20 }}>{t('customer.timeline')}</h2>
           <ul className="timeline" data-testid="timeline">
             {d.timeline.map((e) => (
               <li key={`${e.kind}-${e.id}`} data-kind={e.kind}>
@@ -384,24 +517,7 @@ export function Customer() {
         </Dialog>
       )}
       {dialog === 'promise' && (
-        <Dialog
-          title={t('customer.promise')}
-          onClose={() => setDialog(null)}
-          pending={act.isPending}
-          onSubmit={(f) =>
-            act.mutate({ path: '/promise', body: { ...coverage(f), promisedOn: f.get('promisedOn'), amountMinor: toMinor(String(f.get('amount'))) ?? '' } })
-          }
-        >
-          <InvoicePicker items={d.openItems} />
-          <label>
-            {t('call.promisedOn')}
-            <input type="date" name="promisedOn" required min={d.today} />
-          </label>
-          <label>
-            {t('call.promisedAmount')}
-            <input name="amount" required inputMode="decimal" />
-          </label>
-        </Dialog>
+        <PromiseDialog items={d.openItems} today={d.today} pending={act.isPending} error={act.error?.message ?? null} onClose={() => setDialog(null)} onSubmit={(b) => act.mutate({ path: '/promise', body: b })} />
       )}
       {dialog === 'dispute' && (
         <Dialog title={t('customer.dispute')} onClose={() => setDialog(null)} pending={act.isPending} onSubmit={(f) => act.mutate({ path: '/dispute', body: { ...coverage(f), reason: f.get('reason') } })}>
@@ -412,7 +528,9 @@ export function Customer() {
           </label>
         </Dialog>
       )}
-      {dialog === 'plan' && <PlanDialog items={d.openItems} today={d.today} pending={act.isPending} onClose={() => setDialog(null)} onSubmit={(b) => act.mutate({ path: '/payment-plan', body: b })} />}
+      {dialog === 'plan' && (
+        <PlanDialog items={d.openItems} today={d.today} pending={act.isPending} error={act.error?.message ?? null} onClose={() => setDialog(null)} onSubmit={(b) => act.mutate({ path: '/payment-plan', body: b })} />
+      )}
       {dialog === 'credit' && (
         <Dialog
           title={t('credit.edit')}
@@ -464,28 +582,151 @@ export function Customer() {
         </Dialog>
       )}
       {dialog === 'note' && (
-        <Dialog title={t('customer.note')} onClose={() => setDialog(null)} pending={act.isPending} onSubmit={(f) => act.mutate({ path: '/notes', body: { body: f.get('body') } })}>
+        <Dialog
+          title={t('customer.note')}
+          onClose={() => setDialog(null)}
+          pending={act.isPending}
+          error={act.error?.message}
+          onSubmit={(f) => act.mutate({ path: '/notes', body: { body: f.get('body'), followUpOn: f.get('followUpOn') || null } })}
+        >
           <label className="wide">
             {t('call.note')}
             <textarea name="body" rows={4} required />
           </label>
+          <label className="wide">
+            {t('note.followUpOn')}
+            <input type="date" name="followUpOn" min={d.today} data-testid="note-follow-up" />
+          </label>
         </Dialog>
+      )}
+      {dialog === 'edit' && (
+        <Dialog
+          title={t('customer.edit')}
+          onClose={() => setDialog(null)}
+          pending={act.isPending}
+          error={act.error?.message}
+          onSubmit={(f) =>
+            act.mutate({
+              path: '/profile',
+              body: { legalName: String(f.get('legalName') ?? ''), siren: String(f.get('siren') ?? ''), vatNumber: String(f.get('vatNumber') ?? ''), language: String(f.get('language') ?? 'fr'), owner: String(f.get('owner') ?? '') },
+            })
+          }
+        >
+          <label className="wide">
+            {t('customer.legalName')}
+            <input name="legalName" required defaultValue={c.legalName} />
+          </label>
+          <label>
+            SIREN
+            <input name="siren" inputMode="numeric" defaultValue={c.siren ?? ''} />
+          </label>
+          <label>
+            {t('customer.vatNumber')}
+            <input name="vatNumber" defaultValue={c.vatNumber ?? ''} />
+          </label>
+          <label>
+            {t('customer.language')}
+            <select name="language" defaultValue={c.language}>
+              <option value="fr">{t('lang.fr')}</option>
+              <option value="en">{t('lang.en')}</option>
+            </select>
+          </label>
+          <label>
+            {t('customer.owner')}
+            <select name="owner" defaultValue={d.owner ?? ''} data-testid="owner-select">
+              <option value="">{t('customer.noOwner')}</option>
+              {d.owners.map((o) => (
+                <option key={o} value={o}>
+                  {o}
+                </option>
+              ))}
+            </select>
+          </label>
+        </Dialog>
+      )}
+      {dialog === 'contact' && (
+        <Dialog
+          title={contact ? t('contact.editTitle') : t('contact.add')}
+          onClose={() => setDialog(null)}
+          pending={act.isPending}
+          error={act.error?.message}
+          testId="contact-dialog"
+          onSubmit={(f) =>
+            act.mutate({
+              path: contact ? `/contacts/${contact.id}` : '/contacts',
+              body: {
+                name: String(f.get('name') ?? ''),
+                role: String(f.get('role') ?? ''),
+                email: String(f.get('email') ?? ''),
+                phone: String(f.get('phone') ?? ''),
+                receivesReminders: f.get('receivesReminders') === 'yes',
+              },
+            })
+          }
+        >
+          <label>
+            {t('contact.name')}
+            <input name="name" required defaultValue={contact?.name ?? ''} />
+          </label>
+          <label>
+            {t('contact.role')}
+            <input name="role" defaultValue={contact?.role ?? ''} />
+          </label>
+          <label>
+            {t('contact.email')}
+            <input name="email" type="email" defaultValue={contact?.email ?? ''} />
+          </label>
+          <label>
+            {t('contact.phone')}
+            <input name="phone" type="tel" defaultValue={contact?.phone ?? ''} />
+          </label>
+          <label className="inline wide">
+            <input type="checkbox" name="receivesReminders" value="yes" defaultChecked={contact ? contact.receivesReminders : true} />
+            {t('contact.receivesReminders')}
+          </label>
+        </Dialog>
+      )}
+      {dialog === 'call' && <UnplannedCall items={d.openItems} today={d.today} pending={act.isPending} error={act.error?.message ?? null} onClose={() => setDialog(null)} onSubmit={(b) => act.mutate({ path: '/calls', body: b })} />}
+      {removing && (
+        <Confirm danger confirm={t('contact.remove')} pending={act.isPending} onClose={() => setRemoving(null)} onConfirm={() => act.mutate({ path: `/contacts/${removing.id}/remove` })}>
+          {t('contact.removeAsk', { name: removing.name })}
+          {act.error && <div className="error">{act.error.message}</div>}
+        </Confirm>
+      )}
+      {resuming && (
+        <Confirm title={t('customer.resume')} pending={act.isPending} onClose={() => setResuming(null)} onConfirm={() => act.mutate({ path: `/api/app/pauses/${resuming.id}/lift` })}>
+          {t('customer.resumeAsk', { covers: covers(resuming) })}
+          {act.error && <div className="error">{act.error.message}</div>}
+        </Confirm>
+      )}
+      {resolving && (
+        <Ask
+          title={t('dispute.resolve')}
+          label={t('dispute.resolution')}
+          note={`${t('dispute.covers', { covers: covers(resolving) })} — ${resolving.reason}. ${t('dispute.resolveNote')}`}
+          pending={act.isPending}
+          error={act.error?.message ?? null}
+          onClose={() => setResolving(null)}
+          onSubmit={(resolution) => act.mutate({ path: `/api/app/disputes/${resolving.id}/resolve`, body: { resolution } })}
+          testId="resolve-dialog"
+        />
       )}
       {dialog === 'penalties' && <Penalties customerId={customerId} onClose={() => setDialog(null)} />}
     </div>
   );
 }
 
-function Dialog({ title, onClose, onSubmit, pending, children }: { title: string; onClose: () => void; onSubmit: (f: FormData) => void; pending: boolean; children: ReactNode }) {
+function Dialog({ title, onClose, onSubmit, pending, error, testId, children }: { title: string; onClose: () => void; onSubmit: (f: FormData) => void; pending: boolean; error?: string | null; testId?: string; children: ReactNode }) {
   const t = useT();
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     onSubmit(new FormData(e.currentTarget));
   };
   return (
-    <Modal title={title} onClose={onClose}>
+    <Modal title={title} onClose={onClose} testId={testId}>
       <form className="form" onSubmit={submit}>
         {children}
+        {error && <div className="error wide">{error}</div>}
         <div className="actions-row wide">
           <button type="submit" className="primary" disabled={pending}>
             {t('common.save')}
@@ -513,7 +754,7 @@ function InvoicePicker({ items, wholeCustomer = false }: { items: OpenItem[]; wh
       <legend>{t('customer.covers')}</legend>
       {items.map((i) => (
         <label key={i.invoiceId} className="inline">
-          <input type="checkbox" name="invoice" value={i.invoiceId} />
+          <input type="checkbox" name="invoice" value={i.invoiceId} data-number={i.number} />
           {i.number} — {money(i.openMinor, i.currency, lang)} ({date(i.dueDate, lang)})
         </label>
       ))}
@@ -527,62 +768,233 @@ function InvoicePicker({ items, wholeCustomer = false }: { items: OpenItem[]; wh
   );
 }
 
-function PlanDialog({ items, today, pending, onClose, onSubmit }: { items: OpenItem[]; today: string; pending: boolean; onClose: () => void; onSubmit: (b: unknown) => void }) {
-  const t = useT();
-  const lang = useLang();
-  const [count, setCount] = useState(3);
+/** A calendar date k months after another ("2026-01-31" + 1 → "2026-03-03" as the browser counts; the server checks the plan). */
+function addMonths(day: string, k: number): string {
+  const d = new Date(`${day}T12:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() + k);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Invoices ticked in a dialog, and what is still owed on them. */
+function useTicked(items: OpenItem[]) {
   const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
   const picked = items.filter((i) => chosen.has(i.invoiceId));
   const total = picked.reduce((s, i) => s + BigInt(i.openMinor), 0n);
-  // Equal instalments a month apart; the last one takes the rounding remainder.
-  const each = total / BigInt(count);
-  const instalments = Array.from({ length: count }, (_, k) => {
-    const d = new Date(`${today}T12:00:00Z`);
-    d.setUTCMonth(d.getUTCMonth() + k + 1);
-    return { dueDate: d.toISOString().slice(0, 10), amountMinor: String(k === count - 1 ? total - each * BigInt(count - 1) : each) };
-  });
+  const toggle = (id: string, on: boolean) => {
+    const next = new Set(chosen);
+    if (on) next.add(id);
+    else next.delete(id);
+    setChosen(next);
+  };
+  return { chosen, picked, total, toggle };
+}
+
+function TickList({ items, ticked, legend, testId }: { items: OpenItem[]; ticked: ReturnType<typeof useTicked>; legend: string; testId: string }) {
+  const lang = useLang();
   return (
-    <Modal title={t('customer.plan')} onClose={onClose}>
+    <fieldset className="wide" data-testid={testId}>
+      <legend>{legend}</legend>
+      {items.map((i) => (
+        <label key={i.invoiceId} className="inline">
+          <input type="checkbox" checked={ticked.chosen.has(i.invoiceId)} onChange={(e) => ticked.toggle(i.invoiceId, e.target.checked)} data-number={i.number} />
+          {i.number} — {money(i.openMinor, i.currency, lang)} ({date(i.dueDate, lang)})
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+/** Minor units as typed back in the user's language ("120000" → "1200,00" / "1200.00"). */
+const typedAmount = (minor: bigint, lang: string) => decimalOf(String(minor)).replace('.', lang === 'fr' ? ',' : '.');
+
+/** A promise covers the invoices ticked, and only those: they alone are paused until its date. */
+function PromiseDialog({ items, today, pending, error, onClose, onSubmit }: { items: OpenItem[]; today: string; pending: boolean; error: string | null; onClose: () => void; onSubmit: (b: unknown) => void }) {
+  const t = useT();
+  const lang = useLang();
+  const ticked = useTicked(items);
+  const [promisedOn, setPromisedOn] = useState('');
+  const [amount, setAmount] = useState('');
+  const currency = ticked.picked[0]?.currency ?? items[0]?.currency ?? 'EUR';
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    onSubmit({ invoiceIds: ticked.picked.map((i) => i.invoiceId), promisedOn, amountMinor: toMinor(amount || typedAmount(ticked.total, lang)) ?? '' });
+  };
+  return (
+    <Modal title={t('customer.promise')} onClose={onClose} testId="promise-dialog">
+      <form className="form" onSubmit={submit}>
+        <p className="wide muted small">{t('promise.pickInvoices')}</p>
+        <TickList items={items} ticked={ticked} legend={t('customer.covers')} testId="invoice-picker" />
+        {ticked.picked.length > 0 && <p className="wide small" data-testid="promise-total">{t('promise.total', { amount: money(ticked.total, currency, lang) })}</p>}
+        <label>
+          {t('call.promisedOn')}
+          <input type="date" name="promisedOn" required min={today} value={promisedOn} onChange={(e) => setPromisedOn(e.target.value)} />
+        </label>
+        <label>
+          {t('call.promisedAmount')}
+          <input name="amount" inputMode="decimal" value={amount} placeholder={ticked.total > 0n ? typedAmount(ticked.total, lang) : ''} onChange={(e) => setAmount(e.target.value)} />
+        </label>
+        {error && <div className="error wide">{error}</div>}
+        <div className="actions-row wide">
+          <button type="submit" className="primary" disabled={pending || ticked.picked.length === 0} data-testid="save-promise">
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/**
+ * A payment plan: the invoices it settles, the first date, an optional down payment due that day,
+ * then equal monthly instalments (the last takes the rounding remainder). The schedule is shown as
+ * it will be recorded.
+ */
+function PlanDialog({ items, today, pending, error, onClose, onSubmit }: { items: OpenItem[]; today: string; pending: boolean; error: string | null; onClose: () => void; onSubmit: (b: unknown) => void }) {
+  const t = useT();
+  const lang = useLang();
+  const ticked = useTicked(items);
+  const [count, setCount] = useState(3);
+  const [start, setStart] = useState(addMonths(today, 1));
+  const [down, setDown] = useState('');
+  const total = ticked.total;
+  const downMinor = down.trim() ? BigInt(toMinor(down) ?? '0') : 0n;
+  const rest = total - downMinor;
+  const tooBig = downMinor > 0n && rest <= 0n;
+  const each = rest / BigInt(count);
+  const offset = downMinor > 0n ? 1 : 0;
+  const instalments = [
+    ...(downMinor > 0n ? [{ dueDate: start, amountMinor: String(downMinor), down: true }] : []),
+    ...Array.from({ length: count }, (_, k) => ({ dueDate: addMonths(start, k + offset), amountMinor: String(k === count - 1 ? rest - each * BigInt(count - 1) : each), down: false })),
+  ];
+  const currency = ticked.picked[0]?.currency ?? items[0]?.currency ?? 'EUR';
+  return (
+    <Modal title={t('customer.plan')} onClose={onClose} testId="plan-dialog">
       <div className="form">
-        <fieldset className="wide" data-testid="plan-invoices">
-          <legend>{t('customer.covers')}</legend>
-          {items.map((i) => (
-            <label key={i.invoiceId} className="inline">
-              <input
-                type="checkbox"
-                checked={chosen.has(i.invoiceId)}
-                onChange={(e) => {
-                  const next = new Set(chosen);
-                  if (e.target.checked) next.add(i.invoiceId);
-                  else next.delete(i.invoiceId);
-                  setChosen(next);
-                }}
-              />
-              {i.number} — {money(i.openMinor, i.currency, lang)} ({date(i.dueDate, lang)})
-            </label>
-          ))}
-        </fieldset>
+        <TickList items={items} ticked={ticked} legend={t('customer.covers')} testId="plan-invoices" />
+        <label>
+          {t('plan.start')}
+          <input type="date" min={today} value={start} onChange={(e) => setStart(e.target.value || addMonths(today, 1))} data-testid="plan-start" />
+        </label>
+        <label>
+          {t('plan.downPayment')}
+          <input inputMode="decimal" value={down} onChange={(e) => setDown(e.target.value)} data-testid="plan-down" />
+        </label>
         <label>
           {t('customer.planCount')}
-          <input type="number" min={2} max={24} value={count} onChange={(e) => setCount(Math.max(2, Math.min(24, Number(e.target.value) || 2)))} />
+          <input type="number" min={1} max={24} value={count} onChange={(e) => setCount(Math.max(1, Math.min(24, Number(e.target.value) || 1)))} />
         </label>
       </div>
-      <table className="table">
+      <h3>{t('plan.schedule')}</h3>
+      {tooBig && <p className="error">{t('plan.tooBig')}</p>}
+      <table className="table" data-testid="plan-preview">
         <tbody>
           {instalments.map((i, k) => (
-            <tr key={i.dueDate}>
-              <td>#{k + 1}</td>
+            <tr key={`${i.down ? 'down' : 'n'}-${i.dueDate}`}>
+              <td>{i.down ? t('plan.downPaymentRow') : `#${k + 1}`}</td>
               <td>{date(i.dueDate, lang)}</td>
-              <td className="num">{money(i.amountMinor, items[0]?.currency ?? 'EUR', lang)}</td>
+              <td className="num">{money(i.amountMinor, currency, lang)}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      <p className="small">{t('plan.total', { amount: money(total, currency, lang) })}</p>
+      {error && <div className="error">{error}</div>}
       <div className="actions-row">
-        <button type="button" className="primary" disabled={pending || picked.length === 0} onClick={() => onSubmit({ invoiceIds: picked.map((i) => i.invoiceId), instalments })}>
+        <button
+          type="button"
+          className="primary"
+          disabled={pending || ticked.picked.length === 0 || tooBig}
+          onClick={() => onSubmit({ invoiceIds: ticked.picked.map((i) => i.invoiceId), instalments: instalments.map(({ dueDate, amountMinor }) => ({ dueDate, amountMinor })) })}
+          data-testid="save-plan"
+        >
           {t('common.save')}
         </button>
       </div>
+    </Modal>
+  );
+}
+
+const CALL_OUTCOMES = ['reached', 'no_answer', 'wrong_number', 'promise_to_pay', 'dispute', 'already_paid', 'payment_plan_requested'] as const;
+const CALL_REASONS = ['forgot', 'invoice_not_received', 'missing_purchase_order', 'dispute', 'cash_difficulty', 'bad_faith', 'other'] as const;
+
+/** A call nobody planned (the customer rang, or a call from this page): what came of it acts as on a planned call. */
+function UnplannedCall({ items, today, pending, error, onClose, onSubmit }: { items: OpenItem[]; today: string; pending: boolean; error: string | null; onClose: () => void; onSubmit: (b: unknown) => void }) {
+  const t = useT();
+  const lang = useLang();
+  const ticked = useTicked(items);
+  const [outcome, setOutcome] = useState<(typeof CALL_OUTCOMES)[number]>('reached');
+  const [reason, setReason] = useState('');
+  const [note, setNote] = useState('');
+  const [promisedOn, setPromisedOn] = useState(today);
+  const [amount, setAmount] = useState('');
+  const [disputeReason, setDisputeReason] = useState('');
+  const owed = ticked.picked.length ? ticked.total : items.reduce((s, i) => s + BigInt(i.openMinor), 0n);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    onSubmit({
+      outcome,
+      reason: reason || undefined,
+      note,
+      invoiceIds: ticked.picked.map((i) => i.invoiceId),
+      promisedOn: outcome === 'promise_to_pay' ? promisedOn : undefined,
+      promisedMinor: outcome === 'promise_to_pay' ? (toMinor(amount || typedAmount(owed, lang)) ?? '') : undefined,
+      disputeReason: outcome === 'dispute' ? disputeReason : undefined,
+    });
+  };
+  return (
+    <Modal title={t('customer.logCall')} onClose={onClose} testId="unplanned-call">
+      <form className="form" onSubmit={submit}>
+        <TickList items={items} ticked={ticked} legend={t('customer.callInvoices')} testId="call-invoices" />
+        <label>
+          {t('call.outcome')}
+          <select name="outcome" value={outcome} onChange={(e) => setOutcome(e.target.value as (typeof CALL_OUTCOMES)[number])} data-testid="call-outcome">
+            {CALL_OUTCOMES.map((o) => (
+              <option key={o} value={o}>
+                {t(`outcome.${o}` as MessageKey)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('call.reason')}
+          <select name="reason" value={reason} onChange={(e) => setReason(e.target.value)}>
+            <option value="">—</option>
+            {CALL_REASONS.map((o) => (
+              <option key={o} value={o}>
+                {t(`reason.${o}` as MessageKey)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {outcome === 'promise_to_pay' && (
+          <>
+            <label>
+              {t('call.promisedOn')}
+              <input type="date" name="promisedOn" value={promisedOn} min={today} onChange={(e) => setPromisedOn(e.target.value)} required />
+            </label>
+            <label>
+              {t('call.promisedAmount')}
+              <input name="promisedAmount" value={amount} placeholder={typedAmount(owed, lang)} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" />
+            </label>
+          </>
+        )}
+        {outcome === 'dispute' && (
+          <label className="wide">
+            {t('call.disputeReason')}
+            <input name="disputeReason" value={disputeReason} onChange={(e) => setDisputeReason(e.target.value)} required />
+          </label>
+        )}
+        <label className="wide">
+          {t('call.note')}
+          <textarea name="note" rows={3} value={note} onChange={(e) => setNote(e.target.value)} />
+        </label>
+        {error && <div className="error wide">{error}</div>}
+        <div className="actions-row wide">
+          <button type="submit" className="primary" disabled={pending} data-testid="save-call">
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
     </Modal>
   );
 }
@@ -725,6 +1137,14 @@ function TimelineText({ item, currency }: { item: TimelineItem; currency: string
       return (
         <>
           {String(x.body)} <span className="muted">({String(x.author)})</span>
+          {x.followUpOn ? <span className={`pill ${x.followUpDone ? 'ok' : 'warn'}`}>{t('note.followUpShown', { date: date(x.followUpOn as string, lang) })}</span> : null}
+        </>
+      );
+    case 'portal':
+      return (
+        <>
+          <Code prefix="portal.event" value={x.event as string} />
+          {(x.invoices as string[] | undefined)?.length ? ` · ${(x.invoices as string[]).join(', ')}` : ''}
         </>
       );
     default:

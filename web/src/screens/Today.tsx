@@ -2,8 +2,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
+import { Ask } from '../components/confirm.tsx';
 import { ActionPreview, BankHold, RateWarnings, Code, Modal, StatusPill, CountedCard } from '../components/ui.tsx';
-import { date, dateTime, money, useLang, useT } from '../i18n.tsx';
+import { date, dateTime, hasKey, money, useLang, useT } from '../i18n.tsx';
+import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 import type { ActionRow, ApproveResponse, CallRow, CancelResponse, TodayResponse } from '../../../src/http/routes/app/shapes/today.ts';
 
@@ -18,6 +20,7 @@ export function Today() {
   const [preview, setPreview] = useState<ActionRow | null>(null);
   const [call, setCall] = useState<CallRow | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [cancelling, setCancelling] = useState<string[] | null>(null);
   const refresh = () => {
     qc.invalidateQueries({ queryKey: ['today'] });
     qc.invalidateQueries({ queryKey: ['dashboard'] });
@@ -34,11 +37,16 @@ export function Today() {
   const cancel = useMutation({
     mutationFn: (v: { ids: string[]; reason: string }) => api<CancelResponse>('/api/app/actions/cancel', { body: v }),
     onSuccess: (r) => {
+      setCancelling(null);
       setNotice(t('today.cancelledN', { n: r.cancelled.length }));
       setSelected(new Set());
       setPreview(null);
       refresh();
     },
+  });
+  const noteDone = useMutation({
+    mutationFn: (id: string) => api(`/api/app/notes/${id}/done`, { body: {} }),
+    onSuccess: refresh,
   });
   const resolve = useMutation({
     mutationFn: (v: { ids: string[]; as: 'sent' | 'not_sent' }) => api('/api/app/actions/resolve', { body: v }),
@@ -50,17 +58,14 @@ export function Today() {
   const calls = d.calls.filter((c) => c.kind === 'call');
   const tasks = d.calls.filter((c) => c.kind !== 'call');
   const writer = can(me.data, 'write');
-  const askCancel = (ids: string[]) => {
-    const reason = window.prompt(t('today.cancelReason'));
-    if (reason?.trim()) cancel.mutate({ ids, reason });
-  };
+  const askCancel = (ids: string[]) => setCancelling(ids);
   const toggle = (id: string) => {
     const s = new Set(selected);
     if (s.has(id)) s.delete(id);
     else s.add(id);
     setSelected(s);
   };
-  const error = approve.error ?? cancel.error ?? resolve.error;
+  const error = approve.error ?? resolve.error ?? noteDone.error;
   return (
     <div className="page" data-testid="today">
       <header className="page-head">
@@ -191,6 +196,78 @@ export function Today() {
           </tbody>
         </table>
       </CountedCard>
+
+      {(d.queuedCalls?.length ?? 0) > 0 && (
+        <section className="card" data-testid="queued-calls">
+          <h2>
+            {t('today.queuedCalls')} ({d.queuedCalls.length})
+          </h2>
+          <ul className="timeline">
+            {d.queuedCalls.map((a) => (
+              <li key={a.id} data-testid="queued-call">
+                <span className="when">{dateTime(a.sendAfter, lang)}</span>
+                <span>
+                  <Link to="/customers/$customerId" params={{ customerId: a.customerId }}>
+                    {a.customerName}
+                  </Link>
+                </span>
+                <span className="small">
+                  <Code prefix="template" value={a.template} /> · {a.invoices.join(', ')} · {t('today.callAt', { when: dateTime(a.sendAfter, lang) })}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+
+      {(d.otherTasks?.length ?? 0) > 0 && (
+        <section className="card" data-testid="other-tasks">
+          <h2>
+            {t('today.otherTasks')} ({d.otherTasks.length})
+          </h2>
+          <ul className="timeline">
+            {d.otherTasks.map((x) => (
+              <li key={x.id} data-testid="other-task" data-kind={x.kind}>
+                <span className="when">{t('task.dueOn', { date: date(x.dueOn, lang) })}</span>
+                <span>
+                  <Link to="/customers/$customerId" params={{ customerId: x.customerId }}>
+                    {x.customerName}
+                  </Link>
+                </span>
+                <span className="small">{hasKey(`task.${x.kind}`) ? t(`task.${x.kind}` as MessageKey) : t('task.other')}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+
+      {(d.noteFollowups?.length ?? 0) > 0 && (
+        <section className="card" data-testid="note-followups">
+          <h2>
+            {t('today.noteFollowups')} ({d.noteFollowups.length})
+          </h2>
+          <ul className="timeline">
+            {d.noteFollowups.map((n) => (
+              <li key={n.id} data-testid="note-followup">
+                <span className="when">{date(n.followUpOn, lang)}</span>
+                <span>
+                  <Link to="/customers/$customerId" params={{ customerId: n.customerId }}>
+                    {n.customerName}
+                  </Link>
+                </span>
+                <span className="small">
+                  {n.body} <span className="muted">({n.author})</span>
+                  {writer && (
+                    <button type="button" onClick={() => noteDone.mutate(n.id)} disabled={noteDone.isPending} data-testid="note-done" style={{ marginLeft: 8 }}>
+                      {t('note.done')}
+                    </button>
+                  )}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
 
       {tasks.length > 0 && (
         <section className="card" data-testid="tasks">
@@ -369,6 +446,17 @@ export function Today() {
             </div>
           )}
         </Modal>
+      )}
+      {cancelling && (
+        <Ask
+          title={t('today.cancelTitle')}
+          label={t('today.cancelReason')}
+          pending={cancel.isPending}
+          error={cancel.error?.message ?? null}
+          onClose={() => setCancelling(null)}
+          onSubmit={(reason) => cancel.mutate({ ids: cancelling, reason })}
+          testId="cancel-dialog"
+        />
       )}
       {call && <CallOutcome call={call} today={d.today} onClose={() => setCall(null)} onDone={(msg) => { setCall(null); setNotice(msg); refresh(); }} />}
     </div>

@@ -106,7 +106,7 @@ const LAST_ACTION = `(SELECT max(a.sent_at) FROM actions a WHERE a.organisation_
 const NEXT_ACTION = `(SELECT min(a.planned_on) FROM actions a WHERE a.organisation_id = c.organisation_id AND a.customer_id = c.id AND a.status IN ('planned', 'awaiting_approval', 'queued'))`;
 const OPEN_COUNT = `(SELECT count(*) FROM invoices i WHERE i.organisation_id = c.organisation_id AND i.customer_id = c.id AND i.allocated_minor + i.written_off_minor < i.amount_incl_tax_minor)`;
 
-const ListQuery = z.object({ q: z.string().optional(), sort: z.string().optional(), dir: z.string().optional(), filter: z.string().optional(), size: intQuery(50, 1, 200), page: intQuery(0, 0, 1_000_000), format: z.string().optional() });
+const ListQuery = z.object({ q: z.string().optional(), sort: z.string().optional(), dir: z.string().optional(), filter: z.string().optional(), size: intQuery(50, 1, 200), page: intQuery(0, 0, 1_000_000), format: z.string().optional(), lang: z.string().optional() });
 type ListArgs = Pick<HandlerArgs<unknown, z.output<typeof ListQuery>, unknown>, 'ctx' | 'q' | 'orgId' | 'user' | 'today' | 'query'>;
 
 /**
@@ -280,7 +280,7 @@ export const customerRoutes = [
     handler: async (a) => {
       const list = await customerList(a);
       if (a.query.format !== 'csv') return list;
-      return download(new TextEncoder().encode(customersCsv(list.rows, a.org.language === 'en' ? 'en' : 'fr')), 'text/csv; charset=utf-8', `customers-${a.today}.csv`);
+      return download(new TextEncoder().encode(customersCsv(list.rows, (a.query.lang ?? a.org.language) === 'en' ? 'en' : 'fr')), 'text/csv; charset=utf-8', `customers-${a.today}.csv`);
     },
   }),
   appRoute({
