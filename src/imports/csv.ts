@@ -128,8 +128,11 @@ export const FIELDS: Record<CsvKind, Record<string, { aliases: string[]; require
   },
 };
 
-/** Field -> column index, from the mapping file when it names the field, else from the header. */
-export function resolveColumns(kind: CsvKind, header: string[], mapping: ColumnMapping | undefined, file?: string): Record<string, number> {
+/**
+ * Field -> column index, from the mapping when it names the field, else from the header's aliases,
+ * and the required fields no column was found for ("customerKey or customerName" for invoices).
+ */
+export function matchColumns(kind: CsvKind, header: string[], mapping: ColumnMapping | undefined, file?: string): { columns: Record<string, number>; missing: string[] } {
   const keys = header.map(headerKey);
   const out: Record<string, number> = {};
   const taken = new Set<number>();
@@ -154,10 +157,36 @@ export function resolveColumns(kind: CsvKind, header: string[], mapping: ColumnM
   }
   const missing = Object.entries(FIELDS[kind]).filter(([f, d]) => d.required && !(f in out)).map(([f]) => f);
   if (kind === 'invoices' && !('customerKey' in out) && !('customerName' in out)) missing.push('customerKey or customerName');
+  return { columns: out, missing };
+}
+
+/** Field -> column index, from the mapping file when it names the field, else from the header. */
+export function resolveColumns(kind: CsvKind, header: string[], mapping: ColumnMapping | undefined, file?: string): Record<string, number> {
+  const { columns, missing } = matchColumns(kind, header, mapping, file);
   if (missing.length) {
     throw validation(E('missing_columns', { fields: missing.join(', '), header: header.join(' | ') }), { file, line: 1, field: missing[0] });
   }
-  return out;
+  return columns;
+}
+
+/**
+ * The first rows of a CSV file as they were read (encoding and separator sniffed) and the column
+ * found for each field: what the web app shows before an import, and where it asks for the columns
+ * it could not recognise.
+ */
+export async function inspectCsv(kind: CsvKind, input: ImportInput, rows = 10): Promise<{ header: string[]; rows: string[][]; columns: Record<string, number>; missing: string[]; separator: string; encoding: string }> {
+  const file = await openDelimited(input);
+  const first: string[][] = [];
+  for await (const records of file.batches) {
+    for (const rec of records) {
+      if (first.length >= rows) break;
+      first.push(rec.fields);
+    }
+    if (first.length >= rows) break;
+  }
+  await file.batches.return(undefined);
+  const { columns, missing } = matchColumns(kind, file.header, undefined);
+  return { header: file.header, rows: first, columns, missing, separator: file.separator === '\t' ? 'tab' : file.separator, encoding: file.encoding };
 }
 
 /** Rows per write: large batches keep the per-statement work of the set-based upserts small. */

@@ -11,7 +11,7 @@
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
-import { type FormEvent, type ReactNode, useRef, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import { passwordProblem } from '../../../src/auth/password-policy.ts';
 import { checkOrganisation } from '../../../src/domain/organisation.ts';
 import { isRelanceError } from '../../../src/errors.ts';
@@ -19,7 +19,7 @@ import { renderText } from '../../../src/i18n/index.ts';
 import { ApiError, api } from '../api.ts';
 import { hasKey, type Lang, LangProvider, money, num, stepLabel, translate } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
-import { ImportReport, type Report, runImport } from './Imports.tsx';
+import { ImportPanel } from '../components/imports.tsx';
 
 const BEFORE = ['code', 'company', 'bank', 'sender', 'admin'] as const;
 const AFTER = ['import', 'scenario', 'live'] as const;
@@ -349,64 +349,15 @@ export function Setup() {
   );
 }
 
-const KINDS = ['invoices', 'customers', 'payments', 'fec', 'einvoice'] as const;
-
 function ImportStep({ lang, onNext, onError }: { lang: Lang; onNext: () => void; onError: (text: string) => void }) {
   const t = (k: MessageKey, vars?: Record<string, string | number>) => translate(lang, k, vars);
-  const fileRef = useRef<HTMLInputElement>(null);
-  const [kind, setKind] = useState<(typeof KINDS)[number]>('invoices');
-  const [report, setReport] = useState<Report | null>(null);
   const [imported, setImported] = useState(0);
-  const [busy, setBusy] = useState(false);
-  const go = async (dryRun: boolean) => {
-    const file = fileRef.current?.files?.[0];
-    if (!file) return;
-    const form = new FormData();
-    form.set('file', file);
-    form.set('kind', kind);
-    form.set('dryRun', dryRun ? '1' : '0');
-    setBusy(true);
-    setReport(null);
-    try {
-      const r = await runImport(form, () => {});
-      setReport(r);
-      if (r.outcome === 'imported') setImported((n) => n + 1);
-    } catch (e) {
-      onError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
     <div className="page" data-testid="setup-import">
       <p className="muted">{t('setup.import.intro')}</p>
-      <form
-        className="toolbar"
-        onSubmit={(e) => {
-          e.preventDefault();
-          go(true);
-        }}
-      >
-        <select name="kind" value={kind} onChange={(e) => setKind(e.target.value as (typeof KINDS)[number])}>
-          {KINDS.map((k) => (
-            <option key={k} value={k}>
-              {t(`import.kind.${k}` as MessageKey)}
-            </option>
-          ))}
-        </select>
-        <input type="file" name="file" ref={fileRef} required onChange={() => setReport(null)} />
-        <button type="submit" disabled={busy} data-testid="setup-import-check">
-          {t('import.check')}
-        </button>
-        {report?.outcome === 'dry_run' && report.problemCount === 0 && (
-          <button type="button" className="primary" disabled={busy} onClick={() => go(false)} data-testid="setup-import-run">
-            {t('import.run')}
-          </button>
-        )}
-      </form>
-      {report && <ImportReport report={report} />}
+      <ImportPanel testPrefix="setup-import" onImported={() => setImported((n) => n + 1)} onError={onError} />
       <div className="actions-row">
-        <button type="button" className={imported ? 'primary' : undefined} onClick={onNext} disabled={busy} data-testid="setup-next">
+        <button type="button" className={imported ? 'primary' : undefined} onClick={onNext} data-testid="setup-next">
           {t(imported ? 'setup.next' : 'setup.skip')}
         </button>
       </div>

@@ -1,0 +1,109 @@
+/**
+ * Issue 19, the tools of a credit controller's day in a real browser (Debian's chromium through
+ * playwright-core) on the seeded demo: an import whose headers Relance does not know shows its
+ * first rows and asks for the columns, is checked and imported, says the reminders it planned at
+ * once, and reports in a table in the user's words; in French on a phone and in English on a
+ * desktop, the page fitting its width, no console error, no raw code. Screenshots under
+ * artifacts/screenshots/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays } from '../src/domain/dates.ts';
+import { type E2eServer, startE2eServer } from './e2e-harness.ts';
+import { rawCodesIn } from './e2e-raw-codes.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = `${fileURLToPath(new URL('..', import.meta.url))}artifacts/screenshots`;
+
+let server: E2eServer;
+let browser: Browser;
+
+async function signedIn(width: number, lang: 'fr' | 'en'): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, locale: lang === 'fr' ? 'fr-FR' : 'en-GB', timezoneId: 'Europe/Paris' });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}/login`);
+  await page.locator('input[name=email]').fill(server.admin.email);
+  await page.locator('input[name=password]').fill(server.admin.password);
+  await page.locator('button[type=submit]').click();
+  await page.getByTestId('dashboard').waitFor();
+  expect((await page.request.post(`${server.url}/api/app/me/language`, { data: { language: lang } })).ok()).toBe(true);
+  return { page, errors, close: () => context.close() };
+}
+
+const fits = async (page: Page) => (await page.evaluate('document.scrollingElement.scrollWidth <= window.innerWidth')) === true;
+const visibleText = async (page: Page) => (await page.evaluate('document.body.innerText')) as string;
+const fr = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
+
+describe('imports in chromium', () => {
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`chromium is not installed at ${CHROMIUM}`);
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startE2eServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  for (const [lang, width] of [['fr', 390], ['en', 1440]] as const) {
+    it(`${lang} at ${width} px: unknown headers are mapped by hand, the import plans its reminders at once`, async () => {
+      const { page, errors, close } = await signedIn(width, lang);
+      try {
+        // Due today: the scenario's due-day reminder is for today, planned by the import rather than tomorrow's run.
+        const due = server.today;
+        const csv = [
+          'Réf doc;Tiers;Émis;Exigible;Total à régler;Courriel',
+          `IMP-${lang}-1;Atelier Import ${lang};${fr(addDays(due, -30))};${fr(due)};1 181,82;compta@atelier-${lang}.example`,
+          `IMP-${lang}-2;Atelier Import ${lang};${fr(addDays(due, -20))};${fr(addDays(due, 10))};263,26;compta@atelier-${lang}.example`,
+        ].join('\n');
+        await page.goto(`${server.url}/imports`);
+        await page.getByTestId('imports').waitFor();
+        await page.locator('input[name=file]').setInputFiles({ name: 'export-compta.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+        await page.getByTestId('import-preview').waitFor();
+        expect(await page.getByTestId('import-rows').locator('tbody tr').count()).toBe(2);
+        await page.getByTestId('import-unmapped').waitFor();
+        expect(await page.getByTestId('import-check').isDisabled()).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/tools-${lang}-${width}-import-mapping.png`, fullPage: true });
+        expect(await fits(page)).toBe(true);
+        const mapping = page.getByTestId('import-mapping');
+        for (const [field, column] of [['number', 0], ['customerName', 1], ['issueDate', 2], ['dueDate', 3], ['amountInclTax', 4]] as const) {
+          await mapping.locator(`select[name=column-${field}]`).selectOption(String(column));
+        }
+        await page.getByTestId('import-unmapped').waitFor({ state: 'detached' });
+        await page.getByTestId('import-check').click();
+        await page.getByTestId('import-run').click();
+        await page.getByTestId('import-planned').waitFor();
+        const report = page.getByTestId('import-report');
+        expect(await report.textContent()).toContain(lang === 'fr' ? 'Importé' : 'Imported');
+        // The result is a table in words: no JSON, no field names.
+        const text = await visibleText(page);
+        expect(text).not.toContain('{');
+        expect(text).not.toContain('amountInclTax');
+        expect(await page.getByTestId('import-counts').textContent()).toContain(lang === 'fr' ? 'Factures' : 'Invoices');
+        expect(await page.getByTestId('import-planned').textContent()).toMatch(lang === 'fr' ? /relance\(s\) planifiée/ : /reminder\(s\) planned/);
+        expect(rawCodesIn(text, lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/tools-${lang}-${width}-import-done.png`, fullPage: true });
+        const [n] = await server.db.query<{ n: bigint }>(
+          `SELECT count(*) AS n FROM actions a JOIN invoices i ON i.organisation_id = a.organisation_id AND i.customer_id = a.customer_id
+            WHERE a.organisation_id = $1 AND i.number = $2`,
+          [server.orgId, `IMP-${lang}-1`],
+        );
+        expect(n!.n).toBeGreaterThan(0n);
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    }, 120_000);
+  }
+});
