@@ -200,7 +200,31 @@ describe('a credit controller’s day in chromium', () => {
         expect(await page.locator('[data-testid=resume][data-reason=dispute]').count()).toBe(0);
       });
 
+      it('the invoice page: its dispute and its actions, its history', async () => {
+        const [inv] = await server.db.query<{ id: bigint }>('SELECT id FROM invoices WHERE organisation_id = $1 AND number = $2', [server.orgId, numbers[1]]);
+        await page.goto(`${server.url}/invoices/${inv!.id}`);
+        await page.getByTestId('invoice-page').waitFor();
+        await page.locator('[data-testid=invoice-dispute-row][data-state=resolved]').waitFor();
+        await page.getByTestId('invoice-dispute').click();
+        await page.getByTestId('invoice-dispute-dialog').locator('input[name=reason]').fill('Prix contesté');
+        await page.getByTestId('invoice-dispute-dialog').locator('button[type=submit]').click();
+        await page.locator('[data-testid=invoice-dispute-row][data-state=open]').waitFor();
+        await page.locator('[data-testid=invoice-resume][data-reason=dispute]').click();
+        await page.getByTestId('resolve-dialog').getByTestId('ask-text').fill('Prix confirmé par le devis signé');
+        await page.getByTestId('resolve-dialog').getByTestId('ask-submit').click();
+        await page.locator('[data-testid=invoice-dispute-row][data-state=open]').waitFor({ state: 'detached' });
+        expect(await page.locator('[data-testid=invoice-dispute-row][data-state=resolved]').count()).toBe(2);
+        await page.getByTestId('invoice-note').click();
+        await page.getByTestId('invoice-note-dialog').locator('textarea[name=body]').fill('Devis envoyé au client');
+        await page.getByTestId('invoice-note-dialog').locator('button[type=submit]').click();
+        await page.locator('[data-testid=invoice-history] li[data-kind=note]').filter({ hasText: 'Devis envoyé au client' }).waitFor();
+        expect(await page.locator('[data-testid=invoice-history] li[data-kind=dispute]').count()).toBe(2);
+        await shot(`day-${tag}-05b-invoice`);
+        await checkPage(`${tag} invoice page`);
+      });
+
       it('sets up a payment plan with a start date and a down payment, shown on the customer page', async () => {
+        await page.goto(`${server.url}/customers/${customerId}`);
         await page.getByTestId('plan').click();
         const dialog = page.getByTestId('plan-dialog');
         await dialog.locator(`input[data-number="${numbers[3]}"]`).check();

@@ -154,6 +154,18 @@ describe.each(dbTargets())('a controller’s day on $name', (target) => {
     expect(portal.find((e) => e.data.event === 'document')?.data.invoices).toEqual(['F-1']);
   });
 
+  it('an invoice page carries its disputes and what was done about it', async () => {
+    await call('POST', `/customers/${customerId}/notes`, { body: 'facture renvoyée', invoiceId: invoiceIds[1] });
+    type Inv = { disputes: { resolvedOn: string | null; resolution: string | null; wholeCustomer: boolean }[]; history: { kind: string; body?: string; status?: string }[] };
+    const f2 = (await call<Inv>('GET', `/invoices/${invoiceIds[1]}`)).body;
+    expect(f2.disputes).toMatchObject([{ resolvedOn: TODAY, resolution: 'avoir de 20 € accordé', wholeCustomer: false }]);
+    expect(f2.history.filter((h) => h.kind === 'note').map((h) => h.body)).toEqual(['facture renvoyée']);
+    expect(f2.history.filter((h) => h.kind === 'dispute')).toHaveLength(1);
+    const f1 = (await call<Inv>('GET', `/invoices/${invoiceIds[0]}`)).body;
+    expect(f1.disputes).toEqual([]);
+    expect(f1.history.filter((h) => h.kind === 'promise').map((h) => h.status)).toEqual(['open']);
+  });
+
   it('sorts the list on each column and exports what the filters keep as CSV', async () => {
     type L = { rows: { id: string; name: string; status: string; lastAction: unknown; nextAction: unknown }[] };
     for (const sort of ['name', 'id', 'owner', 'status', 'invoices', 'late', 'lastAction', 'nextAction', 'balance', 'overdue']) {

@@ -934,6 +934,7 @@ export const MESSAGES = defineMessages({
   'customerStatus.promised': { fr: 'Promesse en cours', en: 'Promise running' },
   'customerStatus.overdue': { fr: 'En retard', en: 'Overdue' },
   'customerStatus.open': { fr: 'À échoir', en: 'Not yet due' },
+  'invoice.history': { fr: 'Ce qui a été fait', en: 'What was done' },
   'customerStatus.settled': { fr: 'Soldé', en: 'Settled' },
 });
 

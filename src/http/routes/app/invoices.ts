@@ -1,7 +1,7 @@
 /** Invoices: the search of open invoices, an invoice's page, and the stored documents. */
 import { z } from 'zod';
 import { escapeLike } from '../../../db/driver.ts';
-import { daysBetween } from '../../../domain/dates.ts';
+import { type CalendarDate, daysBetween } from '../../../domain/dates.ts';
 import { ACTIVE_PAUSE, COVERS } from '../../../engine/planner-input.ts';
 import { customerCalendar } from '../../../engine/preview.ts';
 import { ensureBuiltinScenarios } from '../../../engine/scenarios.ts';
@@ -67,6 +67,36 @@ export const invoiceRoutes = [
           ORDER BY p.starts_on, p.id`,
         [orgId, invoice.customerId, id, today],
       );
+      // Its disputes (those naming it, and those over the whole customer), and everything done about it, paid or not.
+      const disputes = await q.query<{ id: bigint; reason: string; opened_on: CalendarDate; resolved_on: CalendarDate | null; resolution: string | null; pause_id: bigint | null; whole: boolean }>(
+        `SELECT d.id, d.reason, d.opened_on, d.resolved_on, d.resolution, d.pause_id, d.invoice_ids IS NULL AS whole FROM disputes d
+          WHERE d.organisation_id = $1 AND d.customer_id = $2 AND (d.invoice_ids IS NULL OR $3::bigint = ANY(d.invoice_ids))
+          ORDER BY d.resolved_on IS NULL DESC, d.opened_on DESC, d.id DESC`,
+        [orgId, invoice.customerId, id],
+      );
+      const [actions, promises, notes] = await Promise.all([
+        q.query<{ id: bigint; planned_on: CalendarDate; channel: string; template: string; status: string; sent_at: string | null; status_reason: string | null }>(
+          `SELECT a.id, a.planned_on, a.channel, a.template, a.status, a.sent_at, a.status_reason FROM step_records sr
+             JOIN actions a ON a.organisation_id = sr.organisation_id AND a.id = sr.action_id
+            WHERE sr.organisation_id = $1 AND sr.invoice_id = $2 ORDER BY a.planned_on DESC, a.id DESC LIMIT 200`,
+          [orgId, id],
+        ),
+        q.query<{ id: bigint; promised_on: CalendarDate; amount_minor: bigint; currency: string; status: string; created_at: string }>(
+          `SELECT p.id, p.promised_on, p.amount_minor, p.currency, p.status, p.created_at FROM promises p
+            WHERE p.organisation_id = $1 AND p.customer_id = $2 AND $3::bigint = ANY(p.invoice_ids) ORDER BY p.created_at DESC LIMIT 100`,
+          [orgId, invoice.customerId, id],
+        ),
+        q.query<{ id: bigint; body: string; author: string; created_at: string; follow_up_on: CalendarDate | null }>(
+          'SELECT id, body, author, created_at, follow_up_on FROM customer_notes WHERE organisation_id = $1 AND invoice_id = $2 ORDER BY created_at DESC LIMIT 100',
+          [orgId, id],
+        ),
+      ]);
+      const history = [
+        ...actions.map((a) => ({ at: a.sent_at ? String(a.sent_at) : String(a.planned_on), kind: 'action' as const, id: String(a.id), channel: a.channel, template: a.template, status: a.status, statusReason: a.status_reason })),
+        ...promises.map((p) => ({ at: String(p.created_at), kind: 'promise' as const, id: String(p.id), promisedOn: p.promised_on, amountMinor: String(p.amount_minor), currency: p.currency, status: p.status })),
+        ...notes.map((n) => ({ at: String(n.created_at), kind: 'note' as const, id: String(n.id), body: n.body, author: n.author, followUpOn: n.follow_up_on })),
+        ...disputes.map((d) => ({ at: String(d.opened_on), kind: 'dispute' as const, id: String(d.id), reason: d.reason, resolvedOn: d.resolved_on, resolution: d.resolution })),
+      ].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
       const fees = invoice.openMinor > 0n && invoice.dueDate < today ? (await customerPenalties(q, orgId, invoice.customerId, today, 'fr')).invoices.find((x) => x.invoiceId === String(id)) ?? null : null;
       return {
         today,
@@ -80,6 +110,8 @@ export const invoiceRoutes = [
           ...deliveries.map((d) => ({ kind: 'delivery', id: String(d.id), channel: d.channel, subject: d.subject, template: d.template, at: d.handed_over_at, provider: d.provider, url: `/api/app/deliveries/${d.id}/raw` })),
         ],
         fees,
+        disputes: disputes.map((d) => ({ id: String(d.id), reason: d.reason, openedOn: d.opened_on, resolvedOn: d.resolved_on, resolution: d.resolution, pauseId: d.pause_id === null ? null : String(d.pause_id), wholeCustomer: d.whole })),
+        history,
         pauses: pauses.map((x) => ({ id: String(x.id), reason: x.reason, endsOn: x.ends_on, invoices: x.invoice_ids === null ? null : ((x.invoices as string[] | null) ?? []) })),
       };
     },
