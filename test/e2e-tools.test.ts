@@ -42,7 +42,7 @@ const fits = async (page: Page) => (await page.evaluate('document.scrollingEleme
 const visibleText = async (page: Page) => (await page.evaluate('document.body.innerText')) as string;
 const fr = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
 
-describe('imports in chromium', () => {
+describe('imports and the bank review in chromium', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`chromium is not installed at ${CHROMIUM}`);
     mkdirSync(SHOTS, { recursive: true });
@@ -100,6 +100,67 @@ describe('imports in chromium', () => {
           [server.orgId, `IMP-${lang}-1`],
         );
         expect(n!.n).toBeGreaterThan(0n);
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    }, 120_000);
+  }
+
+  for (const [lang, width] of [['fr', 390], ['en', 1440]] as const) {
+    it(`${lang} at ${width} px: a credit that is not a payment is set aside and put back; an undo asks first and the screen follows`, async () => {
+      const { page, errors, close } = await signedIn(width, lang);
+      try {
+        const payer = `CAISSE RETRAITE ${lang.toUpperCase()}`;
+        // A payment that names its invoice and its exact open amount: matched automatically, to undo below.
+        const [inv] = await server.db.query<{ number: string; open: bigint; legal_name: string }>(
+          `SELECT i.number, i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open, c.legal_name
+             FROM invoices i JOIN customers c ON c.organisation_id = i.organisation_id AND c.id = i.customer_id
+            WHERE i.organisation_id = $1 AND i.allocated_minor = 0 AND i.written_off_minor = 0 AND i.currency = 'EUR'
+            ORDER BY i.due_date, i.id OFFSET $2 LIMIT 1`,
+          [server.orgId, lang === 'fr' ? 3 : 4],
+        );
+        const paid = `${inv!.open / 100n}.${String(inv!.open % 100n).padStart(2, '0')}`;
+        const statement = `<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><GrpHdr><MsgId>TOOLS-${lang}</MsgId></GrpHdr>
+<Stmt><Id>TOOLS-${lang}</Id><Acct><Id><IBAN>FR7630004008210001234567849</IBAN></Id></Acct>
+<Ntry><Amt Ccy="EUR">1234.56</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>${server.today}</Dt></BookgDt><AcctSvcrRef>TOOLS-${lang}-1</AcctSvcrRef>
+<NtryDtls><TxDtls><RltdPties><Dbtr><Pty><Nm>${payer}</Nm></Pty></Dbtr></RltdPties><RmtInf><Ustrd>REMBOURSEMENT TROP PERCU</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">${paid}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>${server.today}</Dt></BookgDt><AcctSvcrRef>TOOLS-${lang}-2</AcctSvcrRef>
+<NtryDtls><TxDtls><RltdPties><Dbtr><Pty><Nm>${inv!.legal_name}</Nm></Pty></Dbtr></RltdPties><RmtInf><Ustrd>FACTURE ${inv!.number}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>`;
+        await page.goto(`${server.url}/bank`);
+        await page.getByTestId('bank').waitFor();
+        await page.getByTestId('bank-file').setInputFiles({ name: 'releve.xml', mimeType: 'application/xml', buffer: Buffer.from(statement) });
+        await page.getByTestId('bank-upload').click();
+        await page.getByTestId('bank-notice').waitFor();
+        const line = page.getByTestId('review-queue').locator('tr', { hasText: payer });
+        await line.getByTestId('ignore-line').click();
+        await page.getByTestId('confirm-dialog').waitFor();
+        expect(await page.getByTestId('confirm-dialog').textContent()).toContain(lang === 'fr' ? '1\u202f234,56\u202f€' : '€1,234.56');
+        await page.screenshot({ path: `${SHOTS}/tools-${lang}-${width}-bank-ignore.png`, fullPage: true });
+        await page.getByTestId('confirm-yes').click();
+        await page.getByTestId('ignored-lines').locator('tr', { hasText: payer }).waitFor();
+        await line.waitFor({ state: 'detached' });
+        await page.getByTestId('ignored-lines').locator('tr', { hasText: payer }).getByTestId('restore-line').click();
+        await page.getByTestId('review-queue').locator('tr', { hasText: payer }).waitFor();
+        // An undo asks first; cancelling leaves the match, confirming sends the line back to the queue.
+        const matched = page.getByTestId('matched-lines').locator('tr', { hasText: inv!.number });
+        await matched.waitFor();
+        const before = 1;
+        const who = inv!.number;
+        await matched.first().getByTestId('undo-match').click();
+        await page.getByTestId('confirm-dialog').waitFor();
+        await page.getByTestId('confirm-dialog').getByRole('button', { name: lang === 'fr' ? 'Annuler' : 'Cancel', exact: true }).click();
+        await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+        expect(await matched.count()).toBe(before);
+        await matched.first().getByTestId('undo-match').click();
+        await page.getByTestId('confirm-yes').click();
+        await page.getByTestId('bank-notice').filter({ hasText: lang === 'fr' ? 'Rapprochement annulé' : 'Match undone' }).waitFor();
+        await page.getByTestId('review-queue').locator('tr', { hasText: who }).first().waitFor();
+        expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/tools-${lang}-${width}-bank-undone.png`, fullPage: true });
         expect(errors).toEqual([]);
       } finally {
         await close();

@@ -27,10 +27,10 @@ async function organisationAccounts(db: Db, orgId: string): Promise<string[]> {
 }
 
 const E = defineErrors('bank-import', {
-  account_iban: { fr: "--account « {account} » n’est pas un IBAN valide", en: "--account \"{account}\" is not a valid IBAN" },
+  account_iban: { fr: "le compte « {account} » n’est pas un IBAN valide", en: "the account \"{account}\" is not a valid IBAN" },
   other_account: { fr: "le fichier est un relevé du compte {iban}, pas de {wanted}", en: "the file is a statement of account {iban}, not {wanted}" },
-  no_account: { fr: "le fichier n’indique pas à quel compte il se rapporte et l’organisation a plusieurs comptes ({accounts}) : précisez --account IBAN", en: "the file does not say which account it is for and the organisation has several accounts ({accounts}): give --account IBAN" },
-  no_account_known: { fr: "le fichier n’indique pas à quel compte il se rapporte et l’organisation n’a pas d’IBAN enregistré : précisez --account IBAN", en: "the file does not say which account it is for and the organisation has no IBAN on record: give --account IBAN" },
+  no_account: { fr: "le fichier n’indique pas à quel compte il se rapporte et l’organisation a plusieurs comptes ({accounts}) : indiquez l’IBAN du compte du relevé", en: "the file does not say which account it is for and the organisation has several accounts ({accounts}): give the IBAN of the statement's account" },
+  no_account_known: { fr: "le fichier n’indique pas à quel compte il se rapporte et l’organisation n’a pas d’IBAN enregistré : indiquez l’IBAN du compte du relevé (ou enregistrez-le dans les paramètres)", en: "the file does not say which account it is for and the organisation has no IBAN on record: give the IBAN of the statement's account (or record it in the settings)" },
 });
 
 const W = defineErrors('bank-import-warnings', {

@@ -32,6 +32,8 @@ import { defineErrors } from '../i18n/index.ts';
 const E = defineErrors('bank-reconcile', {
   settled_meanwhile: { fr: "une facture a été réglée par quelqu’un d’autre pendant le rapprochement : relancez-le ({reason})", en: "an invoice was settled by someone else during the reconciliation: run it again ({reason})" },
   not_matched: { fr: "la ligne bancaire {id} n’est pas rapprochée (statut {status})", en: "bank line {id} is not matched (status {status})" },
+  cannot_ignore: { fr: "la ligne bancaire {id} ne peut pas être écartée (statut {status})", en: "bank line {id} cannot be set aside (status {status})" },
+  not_ignored: { fr: "la ligne bancaire {id} n’est pas écartée (statut {status})", en: "bank line {id} is not set aside (status {status})" },
   cannot_match: { fr: "la ligne bancaire {id} ne peut pas être rapprochée (statut {status})", en: "bank line {id} cannot be matched (status {status})" },
   debit: { fr: "la ligne bancaire {id} est un débit, pas un paiement client", en: "bank line {id} is a debit, not a customer payment" },
   over_received: { fr: "les affectations ({total}) dépassent le montant reçu ({received})", en: "allocations ({total}) exceed the amount received ({received})" },
@@ -373,6 +375,31 @@ export async function undoMatch(db: Db, orgId: string, lineId: bigint, opts: { o
   await db.tx(async (q) => {
     const customerId = await undo(q, orgId, lineId, 'review');
     if (opts.onCustomersChanged && customerId !== null) await opts.onCustomersChanged(q, orgId, [customerId]);
+  });
+}
+
+/**
+ * A person sets aside a credit that is not a customer's payment (a refund from a supplier, a
+ * transfer between the organisation's own accounts, a grant): it leaves the review queue and is
+ * never matched automatically; restoreLine puts it back.
+ */
+export async function ignoreLine(db: Db, orgId: string, lineId: bigint): Promise<void> {
+  await db.tx(async (q) => {
+    const [line] = await q.query<{ status: string }>('SELECT status FROM bank_lines WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, lineId]);
+    if (!line) throw notFound('bank line', String(lineId));
+    if (!['new', 'review', 'unmatched'].includes(line.status)) throw validation(E('cannot_ignore', { id: String(lineId), status: line.status }), { field: 'lineId' });
+    await q.query(`UPDATE bank_lines SET status = 'ignored', auto_blocked = true WHERE organisation_id = $1 AND id = $2`, [orgId, lineId]);
+    await q.query('DELETE FROM bank_match_proposals WHERE organisation_id = $1 AND line_id = $2', [orgId, lineId]);
+  });
+}
+
+/** A line set aside by mistake goes back to the review queue (a person matches it from there). */
+export async function restoreLine(db: Db, orgId: string, lineId: bigint): Promise<void> {
+  await db.tx(async (q) => {
+    const [line] = await q.query<{ status: string; amount_minor: bigint }>('SELECT status, amount_minor FROM bank_lines WHERE organisation_id = $1 AND id = $2 FOR UPDATE', [orgId, lineId]);
+    if (!line) throw notFound('bank line', String(lineId));
+    if (line.status !== 'ignored' || line.amount_minor <= 0n) throw validation(E('not_ignored', { id: String(lineId), status: line.status }), { field: 'lineId' });
+    await q.query(`UPDATE bank_lines SET status = 'review' WHERE organisation_id = $1 AND id = $2`, [orgId, lineId]);
   });
 }
 

@@ -506,6 +506,21 @@ export const MESSAGES = defineMessages({
   },
   'bank.import': { fr: 'Importer un relevé', en: 'Import a statement' },
   'bank.account': { fr: 'IBAN du compte (si le fichier ne le dit pas)', en: 'Account IBAN (if the file does not say)' },
+  'bank.accountDefault': { fr: 'celui de l’organisation', en: 'the organisation’s' },
+  'bank.ignore': { fr: 'Pas un paiement client', en: 'Not a customer payment' },
+  'bank.ignoreAsk': {
+    fr: 'Écarter le crédit de {amount} ({who}) : ce n’est pas le paiement d’un client (remboursement, virement interne…). Il quitte la file de revue et ne sera jamais rapproché automatiquement ; vous pourrez le remettre.',
+    en: 'Set aside the credit of {amount} ({who}): it is not a customer’s payment (a refund, an internal transfer…). It leaves the review queue and is never matched automatically; you can put it back.',
+  },
+  'bank.ignoreDone': { fr: 'Crédit écarté : il n’est plus dans la file de revue.', en: 'Credit set aside: it is no longer in the review queue.' },
+  'bank.ignoredTitle': { fr: 'Crédits écartés (pas des paiements clients)', en: 'Credits set aside (not customer payments)' },
+  'bank.restore': { fr: 'Remettre dans la file', en: 'Put back in the queue' },
+  'bank.restoreDone': { fr: 'Le crédit est de retour dans la file de revue.', en: 'The credit is back in the review queue.' },
+  'bank.undoAsk': {
+    fr: 'Annuler le rapprochement de {amount} ({who}) ? Le paiement et ses affectations sont supprimés, les factures redeviennent dues et la ligne revient dans la file de revue.',
+    en: 'Undo the match of {amount} ({who})? The payment and its allocations are removed, the invoices are due again and the line goes back to the review queue.',
+  },
+  'bank.undoDone': { fr: 'Rapprochement annulé : la ligne est de retour dans la file de revue.', en: 'Match undone: the line is back in the review queue.' },
   'bank.upload': { fr: 'Importer et rapprocher', en: 'Import and reconcile' },
   'bank.formats': { fr: 'camt.053, CFONB 120, OFX, CSV', en: 'camt.053, CFONB 120, OFX, CSV' },
   'bank.imported': {

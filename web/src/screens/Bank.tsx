@@ -3,6 +3,7 @@ import { Link } from '@tanstack/react-router';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, qs } from '../api.ts';
 import { BankHold, Modal, CountedCard } from '../components/ui.tsx';
+import { Confirm } from '../components/confirm.tsx';
 import { date, dateTime, money, pct, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
 
@@ -23,7 +24,10 @@ interface BankData {
   statements: { id: string; format: string; account_iban: string | null; filename: string | null; imported_at: string; lines: number; matched: number; closing_date: string | null; closingMinor: string | null; currency: string | null }[];
   queue: QueueItem[];
   matched: { id: string; bookingDate: string; amountMinor: string; currency: string; counterpartyName: string | null; text: string; matchedBy: string; customerId: string | null; customerName: string | null }[];
+  ignored: { id: string; bookingDate: string; amountMinor: string; currency: string; counterpartyName: string | null; text: string }[];
 }
+/** A line a person is about to change, asked first in the app's own dialog. */
+type Asking = { what: 'undo' | 'ignore'; id: string; amountMinor: string; currency: string; who: string | null };
 interface FoundInvoice {
   id: string;
   number: string;
@@ -54,8 +58,22 @@ export function Bank() {
       refresh();
     },
   });
-  const accept = useMutation({ mutationFn: (id: string) => api(`/api/app/bank/proposals/${id}/accept`, { body: {} }), onSuccess: refresh });
-  const undo = useMutation({ mutationFn: (id: string) => api(`/api/app/bank/lines/${id}/undo`, { body: {} }), onSuccess: refresh });
+  const [asking, setAsking] = useState<Asking | null>(null);
+  const accept = useMutation({
+    mutationFn: (id: string) => api(`/api/app/bank/proposals/${id}/accept`, { body: {} }),
+    onSuccess: () => {
+      setNotice(t('bank.matchedOk'));
+      refresh();
+    },
+  });
+  const lineAction = useMutation({
+    mutationFn: (a: { what: 'undo' | 'ignore' | 'restore'; id: string }) => api(`/api/app/bank/lines/${a.id}/${a.what}`, { body: {} }),
+    onSuccess: (_r, a) => {
+      setAsking(null);
+      setNotice(t(`bank.${a.what}Done`));
+      refresh();
+    },
+  });
   if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
   if (q.isError) return <p className="error">{q.error.message}</p>;
   const d = q.data;
@@ -64,7 +82,7 @@ export function Bank() {
     e.preventDefault();
     upload.mutate(new FormData(e.currentTarget));
   };
-  const err = upload.error ?? accept.error ?? undo.error;
+  const err = upload.error ?? accept.error ?? lineAction.error;
   return (
     <div className="page" data-testid="bank">
       <header className="page-head">
@@ -77,7 +95,10 @@ export function Bank() {
         <form className="card toolbar" onSubmit={submit}>
           <strong>{t('bank.import')}</strong>
           <input type="file" name="file" required accept=".xml,.txt,.ofx,.qfx,.csv,.cfonb,.120" data-testid="bank-file" />
-          <input name="account" placeholder={t('bank.account')} />
+          <label>
+            {t('bank.account')}
+            <input name="account" placeholder={t('bank.accountDefault')} />
+          </label>
           <button type="submit" className="primary" disabled={upload.isPending} data-testid="bank-upload">
             {t('bank.upload')}
           </button>
@@ -118,9 +139,14 @@ export function Bank() {
                 </td>
                 <td>
                   {writer && (
-                    <button type="button" onClick={() => setMatching(l)} data-testid="match-by-hand">
-                      {t('bank.matchByHand')}
-                    </button>
+                    <div className="actions-row">
+                      <button type="button" onClick={() => setMatching(l)} data-testid="match-by-hand">
+                        {t('bank.matchByHand')}
+                      </button>
+                      <button type="button" className="link" onClick={() => setAsking({ what: 'ignore', id: l.lineId, amountMinor: l.amountMinor, currency: l.currency, who: l.counterpartyName })} data-testid="ignore-line">
+                        {t('bank.ignore')}
+                      </button>
+                    </div>
                   )}
                 </td>
               </tr>
@@ -143,7 +169,7 @@ export function Bank() {
                 </td>
                 <td>
                   {writer && (
-                    <button type="button" className="link" onClick={() => undo.mutate(l.id)}>
+                    <button type="button" className="link" onClick={() => setAsking({ what: 'undo', id: l.id, amountMinor: l.amountMinor, currency: l.currency, who: l.customerName ?? l.counterpartyName })} data-testid="undo-match">
                       {t('bank.undo')}
                     </button>
                   )}
@@ -153,6 +179,45 @@ export function Bank() {
           </tbody>
         </table>
       </section>
+      {d.ignored.length > 0 && (
+        <section className="card" data-testid="ignored-lines">
+          <h2>{t('bank.ignoredTitle')}</h2>
+          <div className="table-wrap">
+            <table className="table">
+              <tbody>
+                {d.ignored.map((l) => (
+                  <tr key={l.id}>
+                    <td>{date(l.bookingDate, lang)}</td>
+                    <td className="num">{money(l.amountMinor, l.currency, lang)}</td>
+                    <td>{l.counterpartyName}</td>
+                    <td className="small">{l.text}</td>
+                    <td>
+                      {writer && (
+                        <button type="button" className="link" disabled={lineAction.isPending} onClick={() => lineAction.mutate({ what: 'restore', id: l.id })} data-testid="restore-line">
+                          {t('bank.restore')}
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
+      {asking && (
+        <Confirm
+          title={t(asking.what === 'undo' ? 'bank.undo' : 'bank.ignore')}
+          confirm={t(asking.what === 'undo' ? 'bank.undo' : 'bank.ignore')}
+          danger={asking.what === 'undo'}
+          pending={lineAction.isPending}
+          onClose={() => setAsking(null)}
+          onConfirm={() => lineAction.mutate({ what: asking.what, id: asking.id })}
+        >
+          {t(asking.what === 'undo' ? 'bank.undoAsk' : 'bank.ignoreAsk', { amount: money(asking.amountMinor, asking.currency, lang), who: asking.who ?? '—' })}
+          {lineAction.error && <p className="error">{lineAction.error.message}</p>}
+        </Confirm>
+      )}
       <section className="card">
         <h2>{t('bank.statements')}</h2>
         <table className="table">

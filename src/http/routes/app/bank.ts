@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { type Queryable, pgArray } from '../../../db/driver.ts';
 import { importBankFile } from '../../../bank/import.ts';
-import { acceptProposal, manualMatch, reconcile, reviewQueue, undoMatch } from '../../../bank/reconcile.ts';
+import { acceptProposal, ignoreLine, manualMatch, reconcile, restoreLine, reviewQueue, undoMatch } from '../../../bank/reconcile.ts';
 import { replanOnPayment } from '../../../engine/events.ts';
 import { staleBankGuard } from '../../../engine/cycle.ts';
 import { markDashboardStale } from '../../../reports/dashboard.ts';
@@ -33,9 +33,23 @@ export const bankRoutes = [
           WHERE l.organisation_id = $1 AND l.status = 'matched' ORDER BY l.id DESC LIMIT 100`,
         [orgId],
       );
+      // Credits set aside as not a customer's payment, to put back if that was a mistake.
+      const ignored = await q.query<Record<string, unknown>>(
+        `SELECT id, booking_date, amount_minor, currency, counterparty_name, label, remittance_text FROM bank_lines
+          WHERE organisation_id = $1 AND status = 'ignored' AND amount_minor > 0 ORDER BY booking_date DESC, id DESC LIMIT 50`,
+        [orgId],
+      );
       return {
         today,
         currency: org.currency,
+        ignored: ignored.map((x) => ({
+          id: String(x.id),
+          bookingDate: x.booking_date,
+          amountMinor: String(x.amount_minor),
+          currency: x.currency,
+          counterpartyName: x.counterparty_name,
+          text: [x.label, x.remittance_text].filter(Boolean).join(' / '),
+        })),
         hold: await staleBankGuard(q, orgId, today, org.timeZone),
         statements: statements.map((x) => ({ ...x, id: String(x.id), lines: Number(x.lines), matched: Number(x.matched), closingMinor: x.closing_minor === null ? null : String(x.closing_minor) })),
         queue: queue.map((x) => ({
@@ -111,6 +125,26 @@ export const bankRoutes = [
     handler: async ({ q, db, orgId, today, params }) => {
       await undoMatch(db, orgId, BigInt(params.id), { onCustomersChanged: replanOnPayment(today) });
       await markDashboardStale(q, orgId);
+      return { ok: true };
+    },
+  }),
+  appRoute({
+    method: 'post',
+    path: '/bank/lines/:id/ignore',
+    scope: 'write',
+    params: IdParams,
+    handler: async ({ db, orgId, params }) => {
+      await ignoreLine(db, orgId, BigInt(params.id));
+      return { ok: true };
+    },
+  }),
+  appRoute({
+    method: 'post',
+    path: '/bank/lines/:id/restore',
+    scope: 'write',
+    params: IdParams,
+    handler: async ({ db, orgId, params }) => {
+      await restoreLine(db, orgId, BigInt(params.id));
       return { ok: true };
     },
   }),
