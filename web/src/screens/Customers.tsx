@@ -130,7 +130,7 @@ function Row({ r }: { r: CustomerListRow }) {
       <td className="small">
         {r.lastAction ? (
           <>
-            <Code prefix="template" value={r.lastAction.template} /> · {dateTime(r.lastAction.at, lang)}
+            <Code prefix="template" value={r.lastAction.template} /> · {r.lastAction.at ? dateTime(r.lastAction.at, lang) : date(r.lastAction.on, lang)}
           </>
         ) : (
           '—'

@@ -229,7 +229,7 @@ async function customerList({ ctx, q, orgId, user, today, query }: ListArgs): Pr
         openInvoices: Number(l?.n ?? 0n),
         daysPastDue: l?.oldest ? daysBetween(l.oldest, today) : 0,
         currency: l?.currency ?? null,
-        lastAction: last ? { channel: last.channel, template: last.template, at: String(last.at) } : null,
+        lastAction: last ? { channel: last.channel, template: last.template, at: last.at === null ? null : String(last.at), on: last.planned_on } : null,
         nextAction: next ? { channel: next.channel, template: next.template, on: next.planned_on, status: next.status } : null,
       };
     }),
@@ -263,7 +263,7 @@ export function customersCsv(rows: CustomerListRow[], lang: Lang): string {
     lines.push(
       [
         r.name, r.externalId ?? '', r.siren ?? '', r.owner ?? '', CSV_STATUS[lang][r.status], amount(r.openMinor), amount(r.overdueMinor), String(r.openInvoices), String(r.daysPastDue),
-        r.currency ?? '', r.lastAction?.at.slice(0, 10) ?? '', r.nextAction?.on ?? '',
+        r.currency ?? '', (r.lastAction?.at?.slice(0, 10) ?? r.lastAction?.on) ?? '', r.nextAction?.on ?? '',
       ].map(cell).join(sep),
     );
   }

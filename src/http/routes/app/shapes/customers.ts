@@ -22,7 +22,8 @@ export interface CustomerListRow {
   owner: string | null;
   status: CustomerStatus;
   /** The last message that went out, and the next step planned. */
-  lastAction: { channel: string; template: string; at: string } | null;
+  /** `at` is when it was sent; an exported letter has no sending time, only the day it was planned for (`on`). */
+  lastAction: { channel: string; template: string; at: string | null; on: CalendarDate } | null;
   nextAction: { channel: string; template: string; on: CalendarDate; status: string } | null;
 }
 
