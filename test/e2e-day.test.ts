@@ -258,6 +258,20 @@ describe('a credit controller’s day in chromium', () => {
         await checkPage(`${tag} today`);
         await note.getByTestId('note-done').click();
         await note.waitFor({ state: 'detached' });
+        // The activity across accounts carries this customer's day.
+        await page.getByTestId('activity').locator('[data-testid=activity-item][data-kind=call]').filter({ hasText: `Boulangerie Sans Contact ${tag}` }).first().waitFor();
+        await checkPage(`${tag} today after the note`);
+      });
+
+      it('the outbox: what waits and when it leaves, what failed and why, what went out', async () => {
+        await page.goto(`${server.url}/outbox`);
+        await page.getByTestId('outbox').waitFor();
+        await page.getByTestId('outbox-pending').waitFor();
+        await page.getByTestId('outbox-failed').waitFor();
+        const leaves = page.getByTestId('leaves-at');
+        if ((await leaves.count()) > 0) expect(await leaves.first().textContent()).toMatch(/\d{2}\/\d{2}\/\d{4}/);
+        await shot(`day-${tag}-10-outbox`);
+        await checkPage(`${tag} outbox`);
       });
 
       it('keeps the customers list’s filter and sort in the address across Back, and exports it as CSV', async () => {

@@ -166,6 +166,24 @@ describe.each(dbTargets())('a controller’s day on $name', (target) => {
     expect(f1.history.filter((h) => h.kind === 'promise').map((h) => h.status)).toEqual(['open']);
   });
 
+  it('the activity across accounts and the outbox’s waiting and failed messages', async () => {
+    type A = { items: { kind: string; customerName: string; code: string | null; text: string | null }[] };
+    const a = (await call<A>('GET', '/activity?limit=100')).body;
+    const kinds = new Set(a.items.map((x) => x.kind));
+    for (const k of ['call', 'note', 'promise', 'dispute', 'portal']) expect(kinds, k).toContain(k);
+    expect(a.items.find((x) => x.kind === 'call')).toMatchObject({ customerName: 'Boulangerie Sans Contact', code: 'promise_to_pay', text: 'rappelé par le client' });
+    expect(a.items.find((x) => x.kind === 'dispute')?.code).toBe('resolved');
+    // An action waiting for its window, and one that failed, as the outbox shows them.
+    const [step] = await db.query<{ id: bigint }>('SELECT id FROM actions WHERE organisation_id = $1 ORDER BY id LIMIT 1', [orgId]);
+    await db.query(`UPDATE actions SET status = 'queued', send_after = '2026-06-02T07:00:00Z' WHERE organisation_id = $1 AND id = $2`, [orgId, step!.id]);
+    type O = { pending: { id: string; leavesAt: string; status: string }[]; failed: unknown[] };
+    const o = (await call<O>('GET', '/outbox')).body;
+    const mine = o.pending.find((x) => x.id === String(step!.id));
+    expect(mine?.status).toBe('queued');
+    expect(new Date(mine!.leavesAt).toISOString()).toBe('2026-06-02T07:00:00.000Z');
+    expect(Array.isArray(o.failed)).toBe(true);
+  });
+
   it('sorts the list on each column and exports what the filters keep as CSV', async () => {
     type L = { rows: { id: string; name: string; status: string; lastAction: unknown; nextAction: unknown }[] };
     for (const sort of ['name', 'id', 'owner', 'status', 'invoices', 'late', 'lastAction', 'nextAction', 'balance', 'overdue']) {

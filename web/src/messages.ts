@@ -950,6 +950,17 @@ export const MESSAGES = defineMessages({
   'customerStatus.overdue': { fr: 'En retard', en: 'Overdue' },
   'customerStatus.open': { fr: 'À échoir', en: 'Not yet due' },
   'invoice.history': { fr: 'Ce qui a été fait', en: 'What was done' },
+  'outbox.pending': { fr: 'En attente d’envoi', en: 'Waiting to go out' },
+  'outbox.noPending': { fr: 'Aucun message en attente.', en: 'No message waiting.' },
+  'outbox.failed': { fr: 'Échecs', en: 'Failed' },
+  'outbox.noFailed': { fr: 'Aucun échec.', en: 'No failure.' },
+  'outbox.sent': { fr: 'Partis', en: 'Gone out' },
+  'outbox.leavesAt': { fr: 'part à partir du {when}', en: 'leaves from {when}' },
+  'outbox.leavesAfterApproval': { fr: 'une fois validé, part à partir du {when}', en: 'once approved, leaves from {when}' },
+  'col.leaves': { fr: 'Départ', en: 'Leaves' },
+  'today.activity': { fr: 'Activité sur les comptes', en: 'Activity across accounts' },
+  'today.noActivity': { fr: 'Rien de récent.', en: 'Nothing recent.' },
+  'dispute.resolvedShort': { fr: 'Résolu', en: 'Resolved' },
   'customerStatus.settled': { fr: 'Soldé', en: 'Settled' },
 });
 

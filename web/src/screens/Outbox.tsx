@@ -2,9 +2,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api } from '../api.ts';
-import { Code, HtmlFrame, Modal, PdfFrame, StatusPill } from '../components/ui.tsx';
+import { Code, CountedCard, HtmlFrame, Modal, PdfFrame, StatusPill } from '../components/ui.tsx';
 import { dateTime, useLang, useT } from '../i18n.tsx';
-import type { DeliveryResponse, OutboxListRow, OutboxResponse } from '../../../src/http/routes/app/shapes/outbox.ts';
+import type { DeliveryResponse, OutboxListRow, OutboxPendingRow, OutboxResponse } from '../../../src/http/routes/app/shapes/outbox.ts';
 
 const recipientsText = (r: unknown) => {
   if (!r || typeof r !== 'object') return '';
@@ -57,6 +57,14 @@ export function Outbox() {
       )}
       {q.isError && <p className="error">{q.error.message}</p>}
       {confirm.isError && <p className="error">{confirm.error.message}</p>}
+      {q.isPending && <p className="muted">{t('common.loading')}</p>}
+      {q.data && (
+        <>
+          <PendingCard testId="outbox-pending" title={t('outbox.pending')} empty={t('outbox.noPending')} rows={q.data.pending} />
+          <PendingCard testId="outbox-failed" title={t('outbox.failed')} empty={t('outbox.noFailed')} rows={q.data.failed} failed />
+          <h2>{t('outbox.sent')}</h2>
+        </>
+      )}
       <section className="card">
         {q.data?.rows.length === 0 && <p className="muted">{t('outbox.empty')}</p>}
         <table className="table">
@@ -97,6 +105,41 @@ export function Outbox() {
       </section>
       {open && <Message row={open} onClose={() => setOpen(null)} />}
     </div>
+  );
+}
+
+/** Messages not gone out yet (with the time each may leave), or failed (with why). */
+function PendingCard({ testId, title, empty, rows, failed = false }: { testId: string; title: string; empty: string; rows: OutboxPendingRow[]; failed?: boolean }) {
+  const t = useT();
+  const lang = useLang();
+  return (
+    <CountedCard testId={testId} title={title} count={rows.length} empty={empty}>
+      <div className="table-wrap">
+        <table className="table">
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.id} data-testid={failed ? 'failed-row' : 'pending-row'} data-status={r.status}>
+                <td>
+                  <StatusPill status={r.status} />
+                </td>
+                <td>
+                  <Link to="/customers/$customerId" params={{ customerId: r.customerId }}>
+                    {r.customerName}
+                  </Link>
+                </td>
+                <td>
+                  <Code prefix="channel" value={r.channel} /> · <Code prefix="template" value={r.template} />
+                </td>
+                <td className="small">{r.invoices.join(', ')}</td>
+                <td className={failed ? 'small error' : 'small'} data-testid={failed ? 'failed-reason' : 'leaves-at'}>
+                  {failed ? (r.reason ?? '—') : r.status === 'awaiting_approval' ? t('outbox.leavesAfterApproval', { when: dateTime(r.leavesAt, lang) }) : t('outbox.leavesAt', { when: dateTime(r.leavesAt, lang) })}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </CountedCard>
   );
 }
 

@@ -7,7 +7,7 @@ import { ActionPreview, BankHold, RateWarnings, Code, Modal, StatusPill, Counted
 import { date, dateTime, hasKey, money, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
-import type { ActionRow, ApproveResponse, CallRow, CancelResponse, TodayResponse } from '../../../src/http/routes/app/shapes/today.ts';
+import type { ActivityResponse, ActionRow, ApproveResponse, CallRow, CancelResponse, TodayResponse } from '../../../src/http/routes/app/shapes/today.ts';
 
 export function Today() {
   const t = useT();
@@ -117,7 +117,7 @@ export function Today() {
                 <th>{t('col.invoices')}</th>
                 <th className="num">{t('col.open')}</th>
                 <th className="num">{t('col.expected')}</th>
-                <th>{t('col.planned')}</th>
+                <th>{t('col.leaves')}</th>
                 <th />
               </tr>
             </thead>
@@ -139,7 +139,7 @@ export function Today() {
                   <td className="small">{a.invoices.join(', ')}</td>
                   <td className="num">{money(a.openMinor, a.currency, lang)}</td>
                   <td className="num" data-testid="expected">{money(a.expectedMinor ?? '0', a.currency, lang)}</td>
-                  <td>{date(a.plannedOn, lang)}</td>
+                  <td className="small" data-testid="leaves-at">{t('outbox.leavesAfterApproval', { when: dateTime(a.nextAttemptAt ?? a.sendAfter, lang) })}</td>
                   <td>
                     <button type="button" onClick={() => setPreview(a)} data-testid="open-preview">
                       {t('today.preview')}
@@ -432,6 +432,8 @@ export function Today() {
         </section>
       )}
 
+      <Activity />
+
       {preview && (
         <Modal title={`${preview.customerName} — ${t(`template.${preview.template}` as never)}`} onClose={() => setPreview(null)} testId="preview-modal">
           <ActionPreview id={preview.id} />
@@ -460,6 +462,44 @@ export function Today() {
       )}
       {call && <CallOutcome call={call} today={d.today} onClose={() => setCall(null)} onDone={(msg) => { setCall(null); setNotice(msg); refresh(); }} />}
     </div>
+  );
+}
+
+/** What happened lately across every account: calls, notes, promises, disputes, payments, portal visits. */
+function Activity() {
+  const t = useT();
+  const lang = useLang();
+  const q = useQuery({ queryKey: ['activity'], queryFn: () => api<ActivityResponse>('/api/app/activity?limit=40') });
+  return (
+    <section className="card" data-testid="activity">
+      <h2>{t('today.activity')}</h2>
+      {q.isPending && <p className="muted">{t('common.loading')}</p>}
+      {q.isError && <p className="error">{q.error.message}</p>}
+      {q.data?.items.length === 0 && <p className="muted">{t('today.noActivity')}</p>}
+      <ul className="timeline">
+        {q.data?.items.map((x) => (
+          <li key={`${x.kind}-${x.id}`} data-testid="activity-item" data-kind={x.kind}>
+            <span className="when">{x.at.length > 10 ? dateTime(x.at, lang) : date(x.at, lang)}</span>
+            <span>
+              <span className="pill">{t(`timeline.${x.kind}` as MessageKey)}</span>{' '}
+              <Link to="/customers/$customerId" params={{ customerId: x.customerId }}>
+                {x.customerName}
+              </Link>
+            </span>
+            <span className="small">
+              {x.kind === 'call' && <Code prefix="outcome" value={x.code} />}
+              {x.kind === 'portal' && <Code prefix="portal.event" value={x.code} />}
+              {x.kind === 'payment' && <Code prefix="method" value={x.code} />}
+              {x.kind === 'promise' && x.code && <StatusPill status={x.code} />}
+              {x.kind === 'dispute' && (x.code === 'open' ? <span className="pill bad">{t('dispute.open')}</span> : <span className="pill ok">{t('dispute.resolvedShort')}</span>)}
+              {x.amountMinor && x.currency ? ` ${money(x.amountMinor, x.currency, lang)}` : ''}
+              {x.text ? ` · ${x.text}` : ''}
+              {x.by ? <span className="muted"> ({x.by})</span> : null}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

@@ -7,7 +7,8 @@ import { notFound } from '../../../errors.ts';
 import { IdParams } from '../schemas.ts';
 import { appRoute, download } from './common.ts';
 import { intQuery } from './shapes/common.ts';
-import type { DeliveryResponse, OutboxResponse } from './shapes/outbox.ts';
+import { listOutbox, type OutboxRow } from '../../../delivery/outbox.ts';
+import type { DeliveryResponse, OutboxPendingRow, OutboxResponse } from './shapes/outbox.ts';
 
 export const outboxRoutes = [
   appRoute({
@@ -51,7 +52,27 @@ export const outboxRoutes = [
       );
       const [counts] = await q.query<{ exported: bigint }>(`SELECT count(*) AS exported FROM actions WHERE organisation_id = $1 AND status = 'exported'`, [orgId]);
       const settings = await loadDeliverySettings(q, orgId);
+      // What has not gone out yet (approved or needing no approval, each with the time it may leave), and what failed and why.
+      const [waiting, failed] = await Promise.all([
+        listOutbox(q, orgId, { status: ['queued', 'sending', 'awaiting_approval'], limit: 200 }),
+        listOutbox(q, orgId, { status: ['failed', 'uncertain'], limit: 200 }),
+      ]);
+      const pendingRow = (a: OutboxRow): OutboxPendingRow => ({
+        id: String(a.id),
+        customerId: String(a.customerId),
+        customerName: a.customerName,
+        channel: a.channel,
+        template: a.template,
+        status: a.status,
+        plannedOn: a.plannedOn,
+        leavesAt: a.nextAttemptAt ?? a.sendAfter,
+        attempts: a.attempts,
+        reason: a.lastError ?? a.statusReason ?? a.holdReason,
+        invoices: a.invoices,
+      });
       return {
+        pending: waiting.sort((a, b) => ((a.nextAttemptAt ?? a.sendAfter) < (b.nextAttemptAt ?? b.sendAfter) ? -1 : 1)).map(pendingRow),
+        failed: failed.map(pendingRow),
         smtpConfigured: settings.smtp !== null,
         exported: Number(counts?.exported ?? 0),
         rows: rows.map((d) => ({

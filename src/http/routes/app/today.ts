@@ -20,8 +20,8 @@ import { openCreditAlerts } from '../../../risk/credit.ts';
 import { expectedByAction } from '../../../risk/recovery.ts';
 import { IdParams } from '../schemas.ts';
 import { appRoute, download, minorIn } from './common.ts';
-import { AnyMinor, blankAsAbsent, Day, Ids } from './shapes/common.ts';
-import type { ApproveResponse, CallRow, CancelResponse, TaskRow, TodayResponse } from './shapes/today.ts';
+import { AnyMinor, blankAsAbsent, Day, Ids, intQuery } from './shapes/common.ts';
+import type { ActivityItem, ActivityResponse, ApproveResponse, CallRow, CancelResponse, TaskRow, TodayResponse } from './shapes/today.ts';
 
 const E = defineErrors('web-today', {
   not_letter: { fr: "cette action n’est pas un courrier", en: "this action is not a letter" },
@@ -154,6 +154,48 @@ export const todayRoutes = [
         queuedCalls: queuedCalls.sort((a, b) => (a.sendAfter < b.sendAfter ? -1 : a.sendAfter > b.sendAfter ? 1 : 0)).map(withAmount),
         noteFollowups: notes.map((n) => ({ id: String(n.id), customerId: String(n.customer_id), customerName: n.legal_name, body: n.body, author: n.author, followUpOn: n.follow_up_on })),
         followups: followups.map((f) => ({ id: String(f.id), kind: f.kind, customerId: String(f.customer_id), customerName: f.legal_name, note: f.note, createdAt: f.created_at })),
+      };
+    },
+  }),
+  // What happened across the accounts lately (calls, notes, promises, disputes, payments, portal visits), newest first.
+  appRoute({
+    method: 'get',
+    path: '/activity',
+    scope: 'read',
+    query: z.object({ limit: intQuery(50, 1, 200) }),
+    response: z.custom<ActivityResponse>(),
+    handler: async ({ q, orgId, query }) => {
+      const rows = await q.query<{ kind: ActivityItem['kind']; id: bigint; at: string; customer_id: bigint; legal_name: string; code: string | null; text: string | null; by: string | null; amount_minor: bigint | null; currency: string | null }>(
+        `SELECT x.kind, x.id, x.at, x.customer_id, c.legal_name, x.code, x.text, x.by, x.amount_minor, x.currency FROM (
+           (SELECT 'call' AS kind, id, recorded_at AS at, customer_id, outcome AS code, note AS text, recorded_by AS by, promised_minor AS amount_minor, NULL::text AS currency
+              FROM call_outcomes WHERE organisation_id = $1 ORDER BY recorded_at DESC LIMIT $2)
+           UNION ALL
+           (SELECT 'note', id, created_at, customer_id, NULL, body, author, NULL, NULL FROM customer_notes WHERE organisation_id = $1 ORDER BY created_at DESC LIMIT $2)
+           UNION ALL
+           (SELECT 'promise', id, created_at, customer_id, status, NULL, NULL, amount_minor, currency FROM promises WHERE organisation_id = $1 ORDER BY created_at DESC LIMIT $2)
+           UNION ALL
+           (SELECT 'dispute', id, opened_on::timestamptz, customer_id, CASE WHEN resolved_on IS NULL THEN 'open' ELSE 'resolved' END, reason, NULL, NULL, NULL FROM disputes WHERE organisation_id = $1 ORDER BY opened_on DESC LIMIT $2)
+           UNION ALL
+           (SELECT 'payment', id, payment_date::timestamptz, customer_id, method, reference, NULL, amount_minor, currency FROM payments WHERE organisation_id = $1 AND customer_id IS NOT NULL ORDER BY payment_date DESC, id DESC LIMIT $2)
+           UNION ALL
+           (SELECT 'portal', id, created_at, customer_id, kind, NULL, NULL, NULL, NULL FROM portal_events WHERE organisation_id = $1 ORDER BY created_at DESC LIMIT $2)
+         ) x JOIN customers c ON c.organisation_id = $1 AND c.id = x.customer_id
+         ORDER BY x.at DESC, x.kind, x.id DESC LIMIT $2`,
+        [orgId, query.limit],
+      );
+      return {
+        items: rows.map((r) => ({
+          kind: r.kind,
+          id: String(r.id),
+          at: String(r.at),
+          customerId: String(r.customer_id),
+          customerName: r.legal_name,
+          code: r.code,
+          text: r.text,
+          by: r.by,
+          amountMinor: r.amount_minor === null ? null : String(r.amount_minor),
+          currency: r.currency,
+        })),
       };
     },
   }),

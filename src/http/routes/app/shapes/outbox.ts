@@ -23,7 +23,27 @@ export interface OutboxListRow {
   invoices: string[];
 }
 
+/** A message not gone out yet, or one that failed: when it may leave, and why it did not. */
+export interface OutboxPendingRow {
+  id: string;
+  customerId: string;
+  customerName: string;
+  channel: string;
+  template: string;
+  status: string;
+  plannedOn: string;
+  /** The earliest instant it may leave (the sending window, a retry's time). */
+  leavesAt: string;
+  attempts: number;
+  /** The provider's error, or the reason it is held. */
+  reason: string | null;
+  invoices: string[];
+}
+
 export interface OutboxResponse {
+  /** Waiting to go out: approved, queued, or awaiting approval. */
+  pending: OutboxPendingRow[];
+  failed: OutboxPendingRow[];
   smtpConfigured: boolean;
   exported: number;
   rows: OutboxListRow[];

@@ -89,3 +89,20 @@ export interface ApproveResponse {
 export interface CancelResponse {
   cancelled: string[];
 }
+
+/** One thing that happened on an account (GET /api/app/activity). code: the outcome, status, method or portal action. */
+export interface ActivityItem {
+  kind: 'call' | 'note' | 'promise' | 'dispute' | 'payment' | 'portal';
+  id: string;
+  at: string;
+  customerId: string;
+  customerName: string;
+  code: string | null;
+  text: string | null;
+  by: string | null;
+  amountMinor: string | null;
+  currency: string | null;
+}
+export interface ActivityResponse {
+  items: ActivityItem[];
+}
