@@ -228,7 +228,7 @@ describe.each(dbTargets())('issue 17 findings through the importers on $name', (
   it('17.10 a CSV statement that does not name its account is of the organisation’s only account', async () => {
     const csv = fixture('bank/csv/bsp-csv_french_headers.csv');
     const none = (await createOrganisation(db, { legalName: 'Sans IBAN' })).id;
-    await expect(importBankFile(db, none, csv, { filename: 'releve.csv' })).rejects.toThrow(/no IBAN on record: give --account IBAN/);
+    await expect(importBankFile(db, none, csv, { filename: 'releve.csv' })).rejects.toThrow(/has no IBAN on record: give the IBAN of the statement's account \(or record it in the settings\)/);
     const one = (await createOrganisation(db, { legalName: 'Un compte', iban: 'FR7630006000011234567890189' })).id;
     const r = await importBankFile(db, one, csv, { filename: 'releve.csv' });
     expect(r.summary.new).toBe(3);
