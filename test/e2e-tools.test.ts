@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../src/domain/dates.ts';
+import { formatMoney } from '../src/domain/money.ts';
 import { type E2eServer, startE2eServer } from './e2e-harness.ts';
 import { rawCodesIn } from './e2e-raw-codes.ts';
 
@@ -66,7 +67,11 @@ describe('imports and the bank review in chromium', () => {
           `IMP-${lang}-1;Atelier Import ${lang};${fr(addDays(due, -30))};${fr(due)};1 181,82;compta@atelier-${lang}.example`,
           `IMP-${lang}-2;Atelier Import ${lang};${fr(addDays(due, -20))};${fr(addDays(due, 10))};263,26;compta@atelier-${lang}.example`,
         ].join('\n');
-        await page.goto(`${server.url}/imports`);
+        const receivables = async () => ((await (await page.request.get(`${server.url}/api/app/dashboard?fresh=1`)).json()) as { totals: { receivablesMinor: string } }).totals.receivablesMinor;
+        const before = BigInt(await receivables());
+        // To the Imports screen as a person goes: through the navigation (the menu on a phone), no reload.
+        if (width < 800) await page.getByTestId('menu-button').click();
+        await page.getByTestId('nav-imports').click();
         await page.getByTestId('imports').waitFor();
         await page.locator('input[name=file]').setInputFiles({ name: 'export-compta.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
         await page.getByTestId('import-preview').waitFor();
@@ -100,6 +105,41 @@ describe('imports and the bank review in chromium', () => {
           [server.orgId, `IMP-${lang}-1`],
         );
         expect(n!.n).toBeGreaterThan(0n);
+        // Back on the dashboard without a reload: the receivables include the two invoices imported.
+        if (width < 800) await page.getByTestId('menu-button').click();
+        await page.getByTestId('nav-dashboard').click();
+        await page.getByTestId('kpi-receivables-value').filter({ hasText: formatMoney(before + 118_182n + 26_326n, 'EUR', lang) }).waitFor();
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    }, 120_000);
+  }
+
+  for (const [lang, width] of [['fr', 390], ['en', 1440]] as const) {
+    it(`${lang} at ${width} px: the trends have an axis and the month in progress is marked; an aging bar opens its customers; the time of the figures`, async () => {
+      const { page, errors, close } = await signedIn(width, lang);
+      try {
+        await page.goto(`${server.url}/dashboard`);
+        const trends = page.getByTestId('trends-chart');
+        await trends.waitFor();
+        // The axis: five round values in the currency, from zero.
+        const ticks = await trends.locator('svg text[text-anchor=end]').allTextContents();
+        expect(ticks).toHaveLength(5);
+        expect(ticks[0]).toMatch(/^(0\s?€|€0)$/u);
+        const asOf = server.today;
+        const monthOver = addDays(asOf, 1).slice(5, 7) !== asOf.slice(5, 7);
+        const legend = (await trends.locator('.legend').textContent())!;
+        if (!monthOver) expect(legend).toContain(lang === 'fr' ? `mois en cours, arrêté au ${fr(asOf)}` : `current month, up to ${fr(asOf)}`);
+        expect(await page.locator('text=/(Calculé le|Computed on) \\d{2}\\/\\d{2}\\/\\d{4},? \\d{2}:\\d{2}/').count()).toBe(1);
+        expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/tools-${lang}-${width}-dashboard.png`, fullPage: true });
+        // The second bar, 1 to 30 days late: the customers with overdue invoices, the latest payers first.
+        await page.getByTestId('aging-legend').locator('button').nth(1).click();
+        await page.getByTestId('customers').waitFor();
+        expect(new URL(page.url()).searchParams.get('filter')).toBe('overdue');
+        expect(new URL(page.url()).searchParams.get('sort')).toBe('late');
         expect(errors).toEqual([]);
       } finally {
         await close();

@@ -92,6 +92,7 @@ export const MESSAGES = defineMessages({
   'dash.trends': { fr: 'Tendances sur 12 mois', en: '12-month trends' },
   'dash.steps': { fr: 'Quelles étapes sont suivies d’un paiement', en: 'Which steps are followed by payment' },
   'dash.steps.none': { fr: 'Aucune relance envoyée sur les 12 derniers mois.', en: 'No reminder sent in the last 12 months.' },
+  'dash.partialMonth': { fr: 'mois en cours, arrêté au {date}', en: 'current month, up to {date}' },
   'dash.computedAt': { fr: 'Calculé le {at}', en: 'Computed on {at}' },
   'kpi.receivables': { fr: 'Encours clients', en: 'Total receivables' },
   'kpi.receivables.f': { fr: 'Somme des restes dus (TTC) de toutes les factures ouvertes.', en: 'Sum of the open amounts (incl. tax) of every open invoice.' },

@@ -4,6 +4,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { api, qs } from '../api.ts';
 import { BankHold, Modal, CountedCard } from '../components/ui.tsx';
 import { Confirm } from '../components/confirm.tsx';
+import { refreshDashboardAfterChange } from './Dashboard.tsx';
 import { date, dateTime, money, pct, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
 
@@ -48,7 +49,7 @@ export function Bank() {
   const [notice, setNotice] = useState<string | null>(null);
   const refresh = () => {
     qc.invalidateQueries({ queryKey: ['bank'] });
-    qc.invalidateQueries({ queryKey: ['dashboard'] });
+    refreshDashboardAfterChange(qc);
     qc.invalidateQueries({ queryKey: ['today'] });
   };
   const upload = useMutation({

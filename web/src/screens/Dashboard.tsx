@@ -1,9 +1,9 @@
-import { useQuery } from '@tanstack/react-query';
-import { Link } from '@tanstack/react-router';
+import { type QueryClient, useQuery } from '@tanstack/react-query';
+import { Link, useNavigate } from '@tanstack/react-router';
 import { api } from '../api.ts';
 import { BarChart, BarLegend, LineChart } from '../components/charts.tsx';
 import { BankHold, RateWarnings, Code } from '../components/ui.tsx';
-import { date, money, num, pct, stepLabel, useLang, useT } from '../i18n.tsx';
+import { date, dateTime, money, num, pct, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import type { DashboardResponse } from '../../../src/http/routes/app/shapes/dashboard.ts';
 
@@ -21,18 +21,50 @@ function Kpi({ label, value, formula, testId, tone }: { label: string; value: st
   );
 }
 
+/** "31" for a date in a 31-day month: whether the month is over on that day. */
+function lastDayOf(iso: string): string {
+  const [y, m] = [Number(iso.slice(0, 4)), Number(iso.slice(5, 7))];
+  const days = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
+  return String(days);
+}
+
 const BUCKET_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'muted'> = { not_due: 'ok', '1_30': 'warn', '31_60': 'warn', '61_90': 'bad', over_90: 'bad' };
+
+let wantFresh = false;
+
+/**
+ * An import or a bank statement changed the ledger: the dashboard's next read recomputes its figures
+ * (?fresh=1) instead of answering the snapshot of before and refreshing it in the background.
+ */
+export function refreshDashboardAfterChange(qc: QueryClient): void {
+  wantFresh = true;
+  qc.invalidateQueries({ queryKey: ['dashboard'] });
+}
 
 export function Dashboard() {
   const t = useT();
   const lang = useLang();
-  const q = useQuery({ queryKey: ['dashboard'], queryFn: () => api<DashboardResponse>('/api/app/dashboard') });
+  const navigate = useNavigate();
+  const q = useQuery({
+    queryKey: ['dashboard'],
+    queryFn: () => {
+      const fresh = wantFresh;
+      wantFresh = false;
+      return api<DashboardResponse>(`/api/app/dashboard${fresh ? '?fresh=1' : ''}`);
+    },
+  });
   if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
   if (q.isError) return <p className="error">{q.error.message}</p>;
   const d = q.data;
   const m = (v: string) => money(v, d.currency, lang);
   const days = (v: number | null) => (v === null ? '—' : `${num(v, lang, 1)} ${t('common.days')}`);
   const monthLabel = (ym: string) => `${ym.slice(5, 7)}/${ym.slice(2, 4)}`;
+  // A bar of the aging opens the customers it adds up: not yet due, or overdue with the oldest first.
+  const openAging = (i: number) =>
+    navigate({ to: '/customers', search: d.aging[i]?.bucket === 'not_due' ? { filter: 'open', sort: 'balance', dir: 'desc' } : { filter: 'overdue', sort: 'late', dir: 'desc' } });
+  // The last month of the trends is the current one until it ends: partial, marked as such.
+  const partialLast = d.trends.at(-1)?.month === d.asOf.slice(0, 7) && d.asOf.slice(8, 10) !== lastDayOf(d.asOf);
+  const compact = new Intl.NumberFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', { notation: 'compact', maximumFractionDigits: 1, style: 'currency', currency: d.currency });
   const aging = d.aging.map((a) => ({ label: t(`aging.${a.bucket}` as MessageKey), value: Number(a.amountMinor), caption: `${m(a.amountMinor)} · ${num(a.count, lang)}`, tone: BUCKET_TONE[a.bucket] }));
   const expected = d.expected.map((e) => ({
     label: date(e.weekStart, lang),
@@ -65,8 +97,8 @@ export function Dashboard() {
       <div className="grid2">
         <section className="card">
           <h2 title={t('aging.f')}>{t('dash.aging')}</h2>
-          <BarChart bars={aging} testId="aging-chart" />
-          <BarLegend bars={aging} />
+          <BarChart bars={aging} testId="aging-chart" onBar={openAging} />
+          <BarLegend bars={aging} onBar={openAging} testId="aging-legend" />
           <p className="muted small">
             {t('dash.apart', { disputed: m(d.totals.disputedMinor), unallocated: m(d.totals.unallocatedMinor) })}
           </p>
@@ -82,6 +114,9 @@ export function Dashboard() {
         <LineChart
           testId="trends-chart"
           labels={d.trends.map((x) => monthLabel(x.month))}
+          axisFormat={(v) => compact.format(v / 100)}
+          partialLast={partialLast}
+          partialNote={t('dash.partialMonth', { date: date(d.asOf, lang) })}
           series={[
             { name: t('trend.receivables'), colour: '#1F4E79', values: d.trends.map((x) => Number(x.receivablesMinor)), format: (v) => m(String(Math.round(v))) },
             { name: t('trend.overdue'), colour: '#c62828', values: d.trends.map((x) => Number(x.overdueMinor)), format: (v) => m(String(Math.round(v))) },
@@ -131,7 +166,7 @@ export function Dashboard() {
         )}
       </section>
       <p className="muted small">
-        {t('dash.computedAt', { at: date(d.computedAt, lang) })} · <Link to="/today">{t('nav.today')} →</Link>
+        {t('dash.computedAt', { at: dateTime(d.computedAt, lang) })} · <Link to="/today">{t('nav.today')} →</Link>
       </p>
     </div>
   );

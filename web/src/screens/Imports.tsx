@@ -4,6 +4,7 @@ import { codeLabel } from '../components/ui.tsx';
 import { ImportPanel } from '../components/imports.tsx';
 import { dateTime, num, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
+import { refreshDashboardAfterChange } from './Dashboard.tsx';
 
 export function Imports() {
   const t = useT();
@@ -21,6 +22,7 @@ export function Imports() {
           testPrefix="import"
           onImported={() => {
             // The figures and lists the import changed refresh without a reload.
+            refreshDashboardAfterChange(qc);
             qc.invalidateQueries();
           }}
         />
