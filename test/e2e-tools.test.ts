@@ -207,4 +207,34 @@ describe('imports and the bank review in chromium', () => {
       }
     }, 120_000);
   }
+
+  for (const [lang, width] of [['fr', 390], ['en', 1440]] as const) {
+    it(`${lang} at ${width} px: a setting saved or a test sent says its result in its own box, in words`, async () => {
+      const { page, errors, close } = await signedIn(width, lang);
+      try {
+        await page.goto(`${server.url}/settings`);
+        await page.getByTestId('settings').waitFor();
+        // The demo has no SMTP server: the test says so in the sending box (a refusal, not a server error).
+        const delivery = page.getByTestId('settings-delivery');
+        const test = page.waitForResponse((r) => r.url().endsWith('/api/app/settings/delivery/test'));
+        await delivery.getByTestId('send-test-email').click();
+        expect((await test).status()).toBe(400);
+        await delivery.getByTestId('settings-message').waitFor();
+        expect(await delivery.getByTestId('settings-message').textContent()).toContain(lang === 'fr' ? 'aucun serveur SMTP' : 'no SMTP server');
+        expect(await page.getByTestId('settings-message').count()).toBe(1);
+        await delivery.getByTestId('settings-message').scrollIntoViewIfNeeded();
+        await page.screenshot({ path: `${SHOTS}/tools-${lang}-${width}-settings-test.png` });
+        // Saving the identity: the confirmation is under its Save button, and the other box's message is gone.
+        const identity = page.locator(`section[data-section="${lang === 'fr' ? 'Identité et mentions légales' : 'Identity and legal mentions'}"]`);
+        await identity.locator('button[type=submit]').click();
+        await identity.getByTestId('settings-message').filter({ hasText: lang === 'fr' ? 'Enregistré' : 'Saved' }).waitFor();
+        expect(await delivery.getByTestId('settings-message').count()).toBe(0);
+        expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        expect(errors.filter((e) => !e.includes('400'))).toEqual([]);
+      } finally {
+        await close();
+      }
+    }, 120_000);
+  }
 });

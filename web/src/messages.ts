@@ -660,7 +660,7 @@ export const MESSAGES = defineMessages({
   // settings
   'settings.readOnly': { fr: 'Seul un administrateur peut modifier ces paramètres.', en: 'Only an administrator can change these settings.' },
   'settings.shownOnce': { fr: 'À noter maintenant, il ne sera plus affiché : {secret}', en: 'Write it down now, it will not be shown again: {secret}' },
-  'settings.testSent': { fr: 'Message de test remis au serveur : {result}', en: 'Test message handed to the server: {result}' },
+  'settings.testSent': { fr: 'Message de test accepté par le serveur d’envoi : vérifiez la boîte de réception.', en: 'Test message accepted by the mail server: check the inbox.' },
   'settings.mode': { fr: 'Mode revue ou en service', en: 'Review mode or live' },
   'settings.mode.review': {
     fr: 'Mode revue : chaque relance attend votre approbation (écran Aujourd’hui). Consultez ce qui partirait avec « relance golive ».',

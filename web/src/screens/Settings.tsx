@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, type ReactNode, useRef, useState } from 'react';
 import { api } from '../api.ts';
 import { date, dateTime, pct, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
@@ -85,11 +85,26 @@ function ProviderFields({ channel, list, current, admin }: { channel: string; li
   );
 }
 
-function Section({ title, children, testId }: { title: string; children: ReactNode; testId?: string }) {
+type Message = { ok: boolean; text: string; section: string | null };
+
+/** The box being used: its result is shown in it, next to what was saved, not at the top of the page. */
+const activeSection = () => (document.activeElement as HTMLElement | null)?.closest('section[data-section]')?.getAttribute('data-section') ?? null;
+
+function SectionMessage({ message, section }: { message: Message | null; section: string | null }) {
+  if (!message || message.section !== section) return null;
   return (
-    <section className="card" data-testid={testId}>
+    <div className={message.ok ? 'banner good' : 'banner bad'} role={message.ok ? 'status' : 'alert'} data-testid="settings-message">
+      {message.text}
+    </div>
+  );
+}
+
+function Section({ title, children, testId, message }: { title: string; children: ReactNode; testId?: string; message: Message | null }) {
+  return (
+    <section className="card" data-testid={testId} data-section={title}>
       <h2>{title}</h2>
       {children}
+      <SectionMessage message={message} section={title} />
     </section>
   );
 }
@@ -100,9 +115,14 @@ export function Settings() {
   const me = useMe();
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['settings'], queryFn: () => api<SettingsData>('/api/app/settings') });
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessageState] = useState<Message | null>(null);
+  const from = useRef<string | null>(null);
+  const setMessage = (m: { ok: boolean; text: string }) => setMessageState({ ...m, section: from.current });
   // Review mode (every action waits for approval) or live: the setup wizard's last step, and here afterwards.
   const golive = useMutation({
+    onMutate: () => {
+      from.current = activeSection();
+    },
     mutationFn: (live: boolean) => api<{ live: boolean; released: number }>('/api/app/golive', { body: { live } }),
     onSuccess: (r) => {
       setMessage({ ok: true, text: r.live ? t('settings.mode.nowLive', { n: r.released }) : t('settings.mode.nowReview') });
@@ -111,6 +131,9 @@ export function Settings() {
     onError: (e) => setMessage({ ok: false, text: e.message }),
   });
   const call = useMutation({
+    onMutate: () => {
+      from.current = activeSection();
+    },
     mutationFn: (v: { path: string; method?: string; body?: unknown }) => api<Record<string, unknown>>(`/api/app/settings${v.path}`, { method: v.method ?? 'PUT', body: v.body ?? {} }),
     onSuccess: (r) => {
       const secret = (r.key as string | undefined) ?? (r.secret as string | undefined);
@@ -122,7 +145,7 @@ export function Settings() {
           : secret
             ? t('settings.shownOnce', { secret })
             : r.outcome
-              ? t('settings.testSent', { result: JSON.stringify(r.outcome) })
+              ? t('settings.testSent')
               : t('common.saved'),
       });
       qc.invalidateQueries({ queryKey: ['settings'] });
@@ -157,10 +180,10 @@ export function Settings() {
       <header className="page-head">
         <h1>{t('nav.settings')}</h1>
       </header>
-      {message && <div className={message.ok ? 'banner good' : 'banner bad'} data-testid="settings-message">{message.text}</div>}
+      <SectionMessage message={message} section={null} />
       {!admin && <div className="banner">{t('settings.readOnly')}</div>}
 
-      <Section title={t('settings.mode')} testId="settings-mode">
+      <Section message={message} title={t('settings.mode')} testId="settings-mode">
         <p data-testid="mode-state" data-live={o.live ? 'true' : 'false'}>
           {t(o.live ? 'settings.mode.live' : 'settings.mode.review')}
         </p>
@@ -171,7 +194,7 @@ export function Settings() {
         )}
       </Section>
 
-      <Section title={t('settings.identity')}>
+      <Section message={message} title={t('settings.identity')}>
         <form
           className="form"
           onSubmit={(e) => {
@@ -219,7 +242,7 @@ export function Settings() {
         </form>
       </Section>
 
-      <Section title={t('settings.channels')} testId="settings-delivery">
+      <Section message={message} title={t('settings.channels')} testId="settings-delivery">
         <form
           className="form"
           onSubmit={(e) => {
@@ -289,7 +312,8 @@ export function Settings() {
             style={{ marginTop: 12 }}
             onSubmit={(e) => {
               const f = formObject(e);
-              call.mutate({ path: '/delivery/test', method: 'POST', body: { to: f.to } });
+              // An empty address means the user's own (the placeholder).
+              call.mutate({ path: '/delivery/test', method: 'POST', body: { to: f.to || undefined } });
             }}
           >
             <input name="to" type="email" placeholder={me.data?.user.email} />
@@ -300,7 +324,7 @@ export function Settings() {
         )}
       </Section>
 
-      <Section title={t('settings.sending')}>
+      <Section message={message} title={t('settings.sending')}>
         <form
           className="form"
           onSubmit={(e) => {
@@ -342,7 +366,7 @@ export function Settings() {
         </form>
       </Section>
 
-      <Section title={t('settings.users')} testId="settings-users">
+      <Section message={message} title={t('settings.users')} testId="settings-users">
         <table className="table">
           <tbody>
             {d.users.map((u) => (
@@ -413,7 +437,7 @@ export function Settings() {
       </Section>
 
       {admin && (
-        <Section title={t('settings.apiKeys')}>
+        <Section message={message} title={t('settings.apiKeys')}>
           <table className="table">
             <tbody>
               {d.apiKeys.map((k) => (
@@ -442,7 +466,7 @@ export function Settings() {
       )}
 
       {admin && (
-        <Section title={t('settings.webhooks')}>
+        <Section message={message} title={t('settings.webhooks')}>
           <table className="table">
             <tbody>
               {d.webhooks.map((w) => (
@@ -479,7 +503,7 @@ export function Settings() {
         </Section>
       )}
 
-      <Section title={t('settings.rates')}>
+      <Section message={message} title={t('settings.rates')}>
         <p className="muted small">{t('settings.ratesNote')}</p>
         <table className="table">
           <tbody>
