@@ -237,4 +237,31 @@ describe('imports and the bank review in chromium', () => {
       }
     }, 120_000);
   }
+
+  for (const [lang, width] of [['fr', 390], ['en', 1440]] as const) {
+    it(`${lang} at ${width} px: a variable is inserted from the list where the cursor is; an SMS says its length`, async () => {
+      const { page, errors, close } = await signedIn(width, lang);
+      try {
+        await page.goto(`${server.url}/templates`);
+        await page.getByTestId('templates').waitFor();
+        await page.getByTestId('template-key').selectOption('reminder');
+        await page.getByTestId('template-channel-sms').click();
+        const text = page.getByTestId('part-text');
+        await text.waitFor();
+        await page.getByTestId('sms-counter').waitFor();
+        expect(await page.getByTestId('sms-counter').textContent()).toMatch(/\d+ (caractères|characters).*\d SMS$/);
+        await text.fill('Bonjour ');
+        await text.press('End');
+        const name = await page.getByTestId('insert-variable').locator('option').nth(1).getAttribute('value');
+        await page.getByTestId('insert-variable').selectOption(name!);
+        expect(await text.inputValue()).toBe(`Bonjour {{ ${name} }}`);
+        expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/tools-${lang}-${width}-template-variable.png`, fullPage: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    }, 120_000);
+  }
 });

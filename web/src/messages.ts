@@ -484,6 +484,10 @@ export const MESSAGES = defineMessages({
   'scenario.insteadOf': { fr: 'au lieu de', en: 'instead of' },
 
   // templates
+  'templates.insertVariable': { fr: 'Insérer une variable', en: 'Insert a variable' },
+  'templates.chooseVariable': { fr: '— choisir une variable —', en: '— choose a variable —' },
+  'templates.smsCount': { fr: '{n} caractères pour l’exemple : {segments} SMS', en: '{n} characters for the sample: {segments} SMS' },
+  'templates.smsCountUnicode': { fr: '{n} caractères (accents hors alphabet SMS : 70 par SMS) pour l’exemple : {segments} SMS', en: '{n} characters (characters outside the SMS alphabet: 70 per SMS) for the sample: {segments} SMS' },
   'templates.sample': { fr: 'Exemple', en: 'Sample' },
   'templates.sampleBusiness': { fr: 'Exemple : client professionnel', en: 'Sample: business customer' },
   'templates.sampleConsumer': { fr: 'Exemple : particulier', en: 'Sample: consumer' },

@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { smsSegments } from '../../../src/domain/delivery.ts';
 import { api } from '../api.ts';
 import { HtmlFrame, PdfFrame } from '../components/ui.tsx';
 import { type Lang, useLang, useT } from '../i18n.tsx';
@@ -42,6 +43,9 @@ export function Templates() {
   const [sample, setSample] = useState<'business' | 'consumer'>('business');
   const sources = useQuery({ queryKey: ['template', key, channel, lang], queryFn: () => api<Sources>(`/api/app/templates/${key}/${channel}/${lang}`) });
   const [draft, setDraft] = useState<Record<string, string>>({});
+  // Where a variable chosen from the list goes: the part last edited, at its cursor.
+  const areas = useRef<Record<string, HTMLTextAreaElement | null>>({});
+  const [lastPart, setLastPart] = useState<string | null>(null);
   useEffect(() => {
     if (sources.data) setDraft(Object.fromEntries(Object.entries(sources.data.parts).map(([p, v]) => [p, v.source])));
   }, [sources.data]);
@@ -113,18 +117,54 @@ export function Templates() {
       </div>
       <div className="split">
         <section className="card">
+          {admin && sources.data && (
+            <label style={{ marginBottom: 10 }}>
+              {t('templates.insertVariable')}
+              <select
+                value=""
+                data-testid="insert-variable"
+                onChange={(e) => {
+                  const name = e.target.value;
+                  if (!name) return;
+                  const part = lastPart && (L.parts[channel] ?? []).includes(lastPart) ? lastPart : (L.parts[channel] ?? []).at(-1)!;
+                  const area = areas.current[part];
+                  const text = draft[part] ?? '';
+                  const at = area ? area.selectionStart : text.length;
+                  const end = area ? area.selectionEnd : text.length;
+                  const tag = `{{ ${name} }}`;
+                  setDraft({ ...draft, [part]: text.slice(0, at) + tag + text.slice(end) });
+                  requestAnimationFrame(() => {
+                    area?.focus();
+                    area?.setSelectionRange(at + tag.length, at + tag.length);
+                  });
+                }}
+              >
+                <option value="">{t('templates.chooseVariable')}</option>
+                {insertable(L.variables, uiLang).map(([name, label]) => (
+                  <option key={name} value={name} title={name}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
           {sources.data &&
             (L.parts[channel] ?? []).map((part) => (
               <label key={part} style={{ marginBottom: 10 }}>
                 {t(`part.${part}` as MessageKey)}
                 {sources.data.parts[part]?.overridden && <span className="pill info">{t('templates.custom')}</span>}
                 <textarea
+                  ref={(el) => {
+                    areas.current[part] = el;
+                  }}
+                  onFocus={() => setLastPart(part)}
                   data-testid={`part-${part}`}
                   rows={part === 'subject' ? 2 : 16}
                   value={draft[part] ?? ''}
                   spellCheck={false}
                   onChange={(e) => setDraft({ ...draft, [part]: e.target.value })}
                 />
+                {channel === 'sms' && part === 'text' && p?.text && <SmsCounter text={p.text} />}
                 {errors
                   .filter((e) => e.part === part)
                   .map((e) => (
@@ -179,6 +219,24 @@ export function Templates() {
         </section>
       </div>
     </div>
+  );
+}
+
+/** The variables a template can use, with their description: top-level ones and the fields of objects (not list items, which need a loop). */
+function insertable(vars: Record<string, VarDoc>, lang: Lang, prefix = ''): [string, string][] {
+  return Object.entries(vars).flatMap(([name, v]): [string, string][] =>
+    v.type === 'list' ? [] : v.fields ? insertable(v.fields, lang, `${prefix}${name}.`) : [[`${prefix}${name}`, v[lang]]],
+  );
+}
+
+/** The SMS as rendered for the sample: its length and how many messages it takes (GSM-7 160/153, UCS-2 70/67). */
+function SmsCounter({ text }: { text: string }) {
+  const t = useT();
+  const s = smsSegments(text);
+  return (
+    <span className={s.segments > 1 ? 'small error' : 'small muted'} data-testid="sms-counter">
+      {t(s.encoding === 'GSM-7' ? 'templates.smsCount' : 'templates.smsCountUnicode', { n: s.units, segments: s.segments })}
+    </span>
   );
 }
 
