@@ -188,6 +188,8 @@ describe('a credit controller’s day in chromium', () => {
         await page.locator('.modal input[name=reason]').fill('Livraison incomplète');
         await page.locator('.modal button[type=submit]').click();
         await page.locator('[data-testid=dispute][data-state=open]').waitFor();
+        // The disputed invoice says so in the list of open invoices.
+        await page.getByTestId('open-items').locator('tr', { hasText: numbers[1]! }).getByTestId('invoice-disputed').waitFor();
         // The pause of a dispute asks how the dispute ended instead of lifting in one click.
         await page.locator('[data-testid=resume][data-reason=dispute]').click();
         const ask = page.getByTestId('resolve-dialog');

@@ -966,6 +966,7 @@ export const MESSAGES = defineMessages({
   'today.activity': { fr: 'Activité sur les comptes', en: 'Activity across accounts' },
   'today.noActivity': { fr: 'Rien de récent.', en: 'Nothing recent.' },
   'dispute.resolvedShort': { fr: 'Résolu', en: 'Resolved' },
+  'invoice.disputed': { fr: 'en litige', en: 'disputed' },
   'customerStatus.settled': { fr: 'Soldé', en: 'Settled' },
 });
 

@@ -166,6 +166,8 @@ export function Customer() {
   const future = d.calendar.filter((l) => l.state === 'future' || l.state === 'due');
   const activePauses = d.pauses.filter((p) => p.active);
   const plans = d.timeline.filter((e) => e.kind === 'plan');
+  // The invoices under an open dispute (all of them when a dispute is about the whole customer).
+  const disputedIds = new Set(d.disputes.filter((x) => !x.resolvedOn).flatMap((x) => x.invoiceIds ?? d.openItems.map((i) => i.invoiceId)));
   const covers = (p: { invoices: string[] | null }) => (p.invoices ? p.invoices.join(', ') : t('customer.wholeCustomer'));
   // A dispute's pause ends with the dispute: its button asks how it was resolved.
   const resume = (p: Pause) => {
@@ -397,6 +399,11 @@ export function Customer() {
                     <Link to="/invoices/$invoiceId" params={{ invoiceId: i.invoiceId }}>
                       {i.number}
                     </Link>
+                    {disputedIds.has(i.invoiceId) && (
+                      <span className="pill bad" data-testid="invoice-disputed" title={d.disputes.find((x) => !x.resolvedOn && (x.invoiceIds === null || x.invoiceIds.includes(i.invoiceId)))?.reason}>
+                        {t('invoice.disputed')}
+                      </span>
+                    )}
                   </td>
                   <td>{date(i.dueDate, lang)}</td>
                   <td className="num">{money(i.amountInclTaxMinor, i.currency, lang)}</td>
