@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import type { FormEvent, ReactNode } from 'react';
 import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
 import { Link } from '@tanstack/react-router';
@@ -14,6 +14,28 @@ export function CountedCard({ testId, title, count, empty, children }: { testId:
       </h2>
       {count === 0 ? <p className="muted">{empty}</p> : children}
     </section>
+  );
+}
+
+/** A dialog holding a form: its fields, the error of the last try, and a save button. */
+export function FormDialog({ title, pending, error, onClose, onSubmit, testId, children }: { title: string; pending: boolean; error?: string | null; onClose: () => void; onSubmit: (f: FormData) => void; testId?: string; children: ReactNode }) {
+  const t = useT();
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    onSubmit(new FormData(e.currentTarget));
+  };
+  return (
+    <Modal title={title} onClose={onClose} testId={testId}>
+      <form className="form" onSubmit={submit}>
+        {children}
+        {error && <div className="error wide">{error}</div>}
+        <div className="actions-row wide">
+          <button type="submit" className="primary" disabled={pending}>
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }
 

@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { api, downloadFile } from '../api.ts';
 import { Ask, Confirm } from '../components/confirm.tsx';
-import { Code, Modal, StatusPill } from '../components/ui.tsx';
+import { Code, FormDialog, Modal, StatusPill } from '../components/ui.tsx';
 import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
@@ -506,7 +506,7 @@ export function Customer() {
       </div>
 
       {dialog === 'pause' && (
-        <Dialog
+        <FormDialog
           title={t('customer.pause')}
           onClose={() => setDialog(null)}
           onSubmit={(f) => act.mutate({ path: '/pause', body: { ...coverage(f), until: f.get('until') || undefined, note: f.get('note') } })}
@@ -521,25 +521,25 @@ export function Customer() {
             {t('call.note')}
             <input name="note" />
           </label>
-        </Dialog>
+        </FormDialog>
       )}
       {dialog === 'promise' && (
         <PromiseDialog items={d.openItems} today={d.today} pending={act.isPending} error={act.error?.message ?? null} onClose={() => setDialog(null)} onSubmit={(b) => act.mutate({ path: '/promise', body: b })} />
       )}
       {dialog === 'dispute' && (
-        <Dialog title={t('customer.dispute')} onClose={() => setDialog(null)} pending={act.isPending} onSubmit={(f) => act.mutate({ path: '/dispute', body: { ...coverage(f), reason: f.get('reason') } })}>
+        <FormDialog title={t('customer.dispute')} onClose={() => setDialog(null)} pending={act.isPending} onSubmit={(f) => act.mutate({ path: '/dispute', body: { ...coverage(f), reason: f.get('reason') } })}>
           <InvoicePicker items={d.openItems} wholeCustomer />
           <label className="wide">
             {t('call.disputeReason')}
             <input name="reason" required />
           </label>
-        </Dialog>
+        </FormDialog>
       )}
       {dialog === 'plan' && (
         <PlanDialog items={d.openItems} today={d.today} pending={act.isPending} error={act.error?.message ?? null} onClose={() => setDialog(null)} onSubmit={(b) => act.mutate({ path: '/payment-plan', body: b })} />
       )}
       {dialog === 'credit' && (
-        <Dialog
+        <FormDialog
           title={t('credit.edit')}
           onClose={() => setDialog(null)}
           pending={act.isPending}
@@ -586,10 +586,10 @@ export function Customer() {
               <option value="high">{t('credit.riskClass.high')}</option>
             </select>
           </label>
-        </Dialog>
+        </FormDialog>
       )}
       {dialog === 'note' && (
-        <Dialog
+        <FormDialog
           title={t('customer.note')}
           onClose={() => setDialog(null)}
           pending={act.isPending}
@@ -604,10 +604,10 @@ export function Customer() {
             {t('note.followUpOn')}
             <input type="date" name="followUpOn" min={d.today} data-testid="note-follow-up" />
           </label>
-        </Dialog>
+        </FormDialog>
       )}
       {dialog === 'edit' && (
-        <Dialog
+        <FormDialog
           title={t('customer.edit')}
           onClose={() => setDialog(null)}
           pending={act.isPending}
@@ -649,10 +649,10 @@ export function Customer() {
               ))}
             </select>
           </label>
-        </Dialog>
+        </FormDialog>
       )}
       {dialog === 'contact' && (
-        <Dialog
+        <FormDialog
           title={contact ? t('contact.editTitle') : t('contact.add')}
           onClose={() => setDialog(null)}
           pending={act.isPending}
@@ -691,7 +691,7 @@ export function Customer() {
             <input type="checkbox" name="receivesReminders" value="yes" defaultChecked={contact ? contact.receivesReminders : true} />
             {t('contact.receivesReminders')}
           </label>
-        </Dialog>
+        </FormDialog>
       )}
       {dialog === 'call' && <UnplannedCall items={d.openItems} today={d.today} pending={act.isPending} error={act.error?.message ?? null} onClose={() => setDialog(null)} onSubmit={(b) => act.mutate({ path: '/calls', body: b })} />}
       {removing && (
@@ -720,27 +720,6 @@ export function Customer() {
       )}
       {dialog === 'penalties' && <Penalties customerId={customerId} onClose={() => setDialog(null)} />}
     </div>
-  );
-}
-
-function Dialog({ title, onClose, onSubmit, pending, error, testId, children }: { title: string; onClose: () => void; onSubmit: (f: FormData) => void; pending: boolean; error?: string | null; testId?: string; children: ReactNode }) {
-  const t = useT();
-  const submit = (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    onSubmit(new FormData(e.currentTarget));
-  };
-  return (
-    <Modal title={title} onClose={onClose} testId={testId}>
-      <form className="form" onSubmit={submit}>
-        {children}
-        {error && <div className="error wide">{error}</div>}
-        <div className="actions-row wide">
-          <button type="submit" className="primary" disabled={pending}>
-            {t('common.save')}
-          </button>
-        </div>
-      </form>
-    </Modal>
   );
 }
 

@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { useState } from 'react';
 import { api } from '../api.ts';
 import { Ask, Confirm } from '../components/confirm.tsx';
-import { Code, Modal, StatusPill } from '../components/ui.tsx';
+import { Code, FormDialog, Modal, StatusPill } from '../components/ui.tsx';
 import { can, useMe } from '../session.ts';
 import { toMinor } from './Today.tsx';
 import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
@@ -333,27 +333,6 @@ export function InvoicePage() {
         />
       )}
     </div>
-  );
-}
-
-function FormDialog({ title, pending, error, onClose, onSubmit, testId, children }: { title: string; pending: boolean; error?: string | null; onClose: () => void; onSubmit: (f: FormData) => void; testId?: string; children: ReactNode }) {
-  const t = useT();
-  const submit = (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    onSubmit(new FormData(e.currentTarget));
-  };
-  return (
-    <Modal title={title} onClose={onClose} testId={testId}>
-      <form className="form" onSubmit={submit}>
-        {children}
-        {error && <div className="error wide">{error}</div>}
-        <div className="actions-row wide">
-          <button type="submit" className="primary" disabled={pending}>
-            {t('common.save')}
-          </button>
-        </div>
-      </form>
-    </Modal>
   );
 }
 
