@@ -89,7 +89,7 @@ const M = defineMessages({
 
 const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
 const collect = (v: string, prev: string[]) => prev.concat(v);
-const ORG = ['--org <id>', 'organisation (id, SIREN or name)'] as const;
+export const ORG = ['--org <id>', 'organisation (id, SIREN or name)'] as const;
 const DATE = ['--date <YYYY-MM-DD>', 'the day it is recorded (default: today)'] as const;
 const who = (by?: string) => by ?? process.env.RELANCE_USER ?? process.env.USER ?? 'cli';
 

@@ -12,8 +12,9 @@ import { formatMoney } from '../../domain/money.ts';
 import { validation } from '../../errors.ts';
 import { getInsurancePolicy, insuranceDeclaration, insuranceDeclarationPdf, listInsuranceCases, markInsuranceDeclared, setInsurancePolicy } from '../../escalation/insurance.ts';
 import { defineErrors, defineMessages, type Lang, t } from '../../i18n/index.ts';
+import { getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
-import { idOf, withOrg } from './escalation.ts';
+import { idOf, ORG, withOrg } from './escalation.ts';
 
 const E = defineErrors('cli-insurance', {
   days: { fr: '{option} attend un nombre entier de jours, reçu « {value} »', en: '{option} takes a whole number of days, got "{value}"' },
@@ -40,7 +41,6 @@ const M = defineMessages({
   declared: { fr: 'Dossier {id} déclaré à {insurer} le {on} : ses tâches sont faites.', en: 'Case {id} declared to {insurer} on {on}: its tasks are done.' },
 });
 
-const ORG = ['--org <id>', 'organisation (id, SIREN or name)'] as const;
 const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
 
 function days(v: string | undefined, option: string): number | undefined {
@@ -108,14 +108,14 @@ export function register(program: Command, ctx: CliContext): void {
         const list = await listInsuranceCases(db, orgId, { status: (o.status as 'open') ?? null, customerId: o.customer ? idOf(o.customer, '--customer') : null });
         if (o.json) return ctx.out(json(list));
         if (!list.length) ctx.out(t(M, lang, 'no_case'));
-        const org = await db.query<{ currency: string }>('SELECT currency FROM organisations WHERE id = $1', [orgId]);
+        const { currency } = await getOrganisation(db, orgId);
         for (const c of list) {
           ctx.out(
             t(M, lang, 'case_line', {
               id: String(c.id),
               customer: c.customerName,
               n: String(c.invoiceCount),
-              open: formatMoney(c.openMinor, org[0]!.currency, lang),
+              open: formatMoney(c.openMinor, currency, lang),
               first: formatLongDate(c.firstDueDate, lang),
               extension: formatLongDate(c.extensionEndsOn, lang),
               declaration: formatLongDate(c.declarationDueOn, lang),
