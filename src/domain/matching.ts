@@ -63,9 +63,12 @@ export interface MatchSettings {
   bankCharges: 'write_off' | 'leave_open';
   /** Pass 3 only considers invoices due no more than this many days before the payment. */
   dateWindowDays: number;
-  /** Subset search: how many of a customer's oldest open invoices, and how many in one payment. */
-  maxSubsetInvoices: number;
+  /**
+   * Search for the invoices one payment settles together: at most this many invoices, and this many
+   * steps of the search per customer (pairs are always all tried; see subsetsSumming).
+   */
   maxSubsetSize: number;
+  maxSubsetSteps: number;
 }
 
 export const DEFAULT_MATCH_SETTINGS: MatchSettings = {
@@ -73,8 +76,8 @@ export const DEFAULT_MATCH_SETTINGS: MatchSettings = {
   bankChargesToleranceMinor: 0n,
   bankCharges: 'write_off',
   dateWindowDays: 180,
-  maxSubsetInvoices: 14,
   maxSubsetSize: 5,
+  maxSubsetSteps: 50_000,
 };
 
 export type MatchPass = 'reference' | 'iban_amount' | 'name_amount' | 'customer_only';
@@ -144,6 +147,10 @@ export const MATCH_MESSAGES = defineMessages({
   'match.name_amount': {
     fr: 'Payeur « {payer} » proche de {customer} ({similarity} %) et montant égal à {target}',
     en: 'Payer "{payer}" close to {customer} ({similarity}%) and amount equal to {target}',
+  },
+  'match.name_subset': {
+    fr: 'Payeur « {payer} » proche de {customer} ({similarity} %) et montant égal à la somme des factures {invoices}',
+    en: 'Payer "{payer}" close to {customer} ({similarity}%) and amount equal to the sum of invoices {invoices}',
   },
   'match.name_only': {
     fr: 'Payeur « {payer} » proche de {customer} ({similarity} %), montant sans correspondance : imputé sur les plus anciennes',

@@ -173,30 +173,69 @@ export function passReference(book: Book, line: MatchLine, settings: MatchSettin
 
 // ------------------------------------------------------------------ pass 2: known IBAN + amount
 
-/** Subsets of `invs` (2..maxSize invoices) whose open amounts add up to `target`; stops at `limit`. */
-export function subsetsSumming(book: Book, invs: OpenInvoice[], target: Minor, maxSize: number, limit: number): OpenInvoice[][] {
-  const items = invs.filter((i) => book.openOf(i) <= target);
-  const out: OpenInvoice[][] = [];
-  const pick: OpenInvoice[] = [];
-  let visits = 0;
-  const walk = (from: number, left: Minor) => {
-    if (out.length >= limit || ++visits > 50_000) return;
-    if (left === 0n) {
-      if (pick.length >= 2) out.push([...pick]);
+/** Exact combinations proposed for one customer: beyond a few, a person searches by hand anyway. */
+const MAX_COMBINATIONS = 4;
+
+/**
+ * Combinations of 2..maxSize of `invs` whose open amounts add up exactly to `target`, fewest
+ * invoices first, each listed in the order of `invs` (oldest due first); at most `limit` of them.
+ * The search runs over the amounts largest first: the last invoice of a combination is looked up
+ * in a table of amounts, and a branch stops as soon as what is left cannot be reached (the next
+ * amounts are all too small). Every pair is found in one pass over the invoices; `steps` bounds the
+ * larger combinations, and `complete` says whether the search ended within it (when it did not, a
+ * single combination found may not be the only one).
+ */
+export function subsetsSumming(
+  book: Book,
+  invs: OpenInvoice[],
+  target: Minor,
+  maxSize: number,
+  limit: number,
+  steps = 50_000,
+): { subsets: OpenInvoice[][]; complete: boolean } {
+  const rank = new Map(invs.map((inv, k) => [inv, k]));
+  const items = invs
+    .map((inv) => ({ inv, v: book.openOf(inv) }))
+    .filter((x) => x.v > 0n && x.v < target)
+    .sort((a, b) => (a.v > b.v ? -1 : a.v < b.v ? 1 : rank.get(a.inv)! - rank.get(b.inv)!));
+  const at = new Map<Minor, number[]>();
+  items.forEach((x, k) => {
+    const l = at.get(x.v);
+    if (l) l.push(k);
+    else at.set(x.v, [k]);
+  });
+  const subsets: OpenInvoice[][] = [];
+  const pick: number[] = [];
+  let left = steps;
+  let complete = true;
+  const done = () => subsets.length >= limit || !complete;
+  // `need` more invoices from position `from` on, adding up to `rest`.
+  const walk = (from: number, rest: Minor, need: number): void => {
+    if (need === 1) {
+      for (const k of at.get(rest) ?? []) {
+        if (k < from) continue;
+        subsets.push([...pick, k].map((i) => items[i]!.inv).sort((a, b) => rank.get(a)! - rank.get(b)!));
+        if (done()) return;
+      }
       return;
     }
-    if (pick.length === maxSize) return;
-    for (let k = from; k < items.length; k++) {
-      const v = book.openOf(items[k]!);
-      if (v > left) continue;
-      pick.push(items[k]!);
-      walk(k + 1, left - v);
+    for (let k = from; k <= items.length - need; k++) {
+      if (--left < 0) {
+        complete = false;
+        return;
+      }
+      const v = items[k]!.v;
+      // Amounts only get smaller from here: `need` of them cannot reach the rest.
+      if (v * BigInt(need) < rest) return;
+      if (v >= rest) continue;
+      pick.push(k);
+      walk(k + 1, rest - v, need - 1);
       pick.pop();
-      if (out.length >= limit) return;
+      if (done()) return;
     }
   };
-  walk(0, target);
-  return out;
+  for (let size = 2; size <= maxSize && !done(); size++) walk(0, target, size);
+  return { subsets, complete };
 }
 
 export function passIban(book: Book, line: MatchLine, settings: MatchSettings): Proposal[] {
@@ -235,10 +274,11 @@ export function passIban(book: Book, line: MatchLine, settings: MatchSettings): 
       mk(0.95, invs, 'match.iban_balance', { count: invs.length });
       continue;
     }
-    const oldest = invs.slice(0, settings.maxSubsetInvoices);
-    const subsets = subsetsSumming(book, oldest, A, settings.maxSubsetSize, 2);
+    // Every open invoice of the payer takes part, not only the oldest: a payer often settles this
+    // month's invoices while older ones are disputed or waiting.
+    const { subsets, complete } = subsetsSumming(book, invs, A, settings.maxSubsetSize, MAX_COMBINATIONS, settings.maxSubsetSteps);
     if (subsets.length === 1) {
-      mk(0.93, subsets[0]!, 'match.iban_subset', { invoices: numbers(subsets[0]!) });
+      mk(complete ? 0.93 : 0.85, subsets[0]!, 'match.iban_subset', { invoices: numbers(subsets[0]!) });
       continue;
     }
     if (subsets.length > 1) {
@@ -334,6 +374,30 @@ export function passName(book: Book, line: MatchLine, settings: MatchSettings): 
       });
     } else if (s.sim >= 0.75) {
       const invs = book.openInvoices(s.customerId, line.currency);
+      // The amount may be several of this customer's invoices together: those are what the payer
+      // meant, not the oldest ones.
+      const { subsets, complete } = subsetsSumming(book, invs, line.amountMinor, settings.maxSubsetSize, MAX_COMBINATIONS, settings.maxSubsetSteps);
+      if (subsets.length > 0) {
+        const alone = subsets.length === 1 && complete;
+        for (const sub of subsets) {
+          const st = settle(book, line.amountMinor, sub, settings);
+          let c = alone ? (s.sim >= 0.9 ? 0.85 : 0.75) : 0.6;
+          const notes = notesFor(st, settings);
+          if (rivals > 0) c = Math.min(c, 0.5);
+          if (!alone || rivals > 0) notes.push({ key: 'note.ambiguous', vars: {} });
+          out.push({
+            customerId: s.customerId,
+            pass: 'name_amount',
+            confidence: clamp(c),
+            allocations: st.allocations,
+            writeOffs: st.writeOffs,
+            unallocatedMinor: st.unallocated,
+            reason: { key: 'match.name_subset', vars: { payer, customer, similarity: sim, invoices: numbers(sub) } },
+            notes,
+          });
+        }
+        continue;
+      }
       const st = settle(book, line.amountMinor, invs, settings);
       out.push({
         customerId: s.customerId,
