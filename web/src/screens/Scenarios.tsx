@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
+import type { Channel, EscalationOptions, ScenarioDefinition, ScenarioListResponse, ScenarioSaved, ScenarioSimulation, Step, Tone } from '../../../src/http/routes/app/shapes/scenarios.ts';
 import { api } from '../api.ts';
 import { Code, codeLabel } from '../components/ui.tsx';
 import { date, stepLabel, useLang, useT } from '../i18n.tsx';
@@ -7,55 +8,9 @@ import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 import { toMinor } from './Today.tsx';
 
-interface Step {
-  offset: number;
-  channel: string;
-  template: string;
-  tone: string;
-  requiresApproval?: boolean;
-  fallbackChannel?: string;
-  conditions?: { customerKind?: 'business' | 'consumer'; minOverdueMinor?: Record<string, string>; tags?: string[] };
-}
-interface Definition {
-  options: {
-    workingDaysOnly: boolean;
-    holidayCalendar: string;
-    window: { start: string; end: string };
-    minGapDays: number;
-    grouping: 'per_customer' | 'per_invoice';
-    escalation?: Partial<Escalation>;
-  };
-  steps: Step[];
-}
-/** The escalation prerequisites of a scenario (src/domain/engine/escalation.ts); absent: these defaults. */
-interface Escalation {
-  formalNoticeNeedsReminder: boolean;
-  handoverNeedsFormalNotice: boolean;
-  formalNoticeDeadlineDays: number;
-  postalDelayWorkingDays: number;
-}
+type Definition = ScenarioDefinition;
+type Escalation = EscalationOptions;
 const ESCALATION_DEFAULTS: Escalation = { formalNoticeNeedsReminder: true, handoverNeedsFormalNotice: true, formalNoticeDeadlineDays: 8, postalDelayWorkingDays: 2 };
-interface ScenarioRow {
-  id: string;
-  key: string;
-  name: string;
-  version: number;
-  isDefault: boolean;
-  definition: Definition;
-  customers: number;
-  tags: string[];
-}
-interface ListData {
-  scenarios: ScenarioRow[];
-  channels: string[];
-  tones: string[];
-  templates: string[];
-  holidayCalendars: { key: string; name: string }[];
-}
-interface Simulation {
-  dueDate: string;
-  days: { date: string; relative: number; actions: { channel: string; fallbackFrom: string | null; template: string; tone: string; requiresApproval: boolean; stepOffset: number }[]; skipped: { stepKey: string; reason: string }[]; held: boolean }[];
-}
 
 /** A key from the name the user typed: "Bâtiment — strict" -> "batiment-strict". */
 function scenarioKey(name: string): string {
@@ -67,7 +22,7 @@ export function Scenarios() {
   const t = useT();
   const me = useMe();
   const qc = useQueryClient();
-  const list = useQuery({ queryKey: ['scenarios'], queryFn: () => api<ListData>('/api/app/scenarios') });
+  const list = useQuery({ queryKey: ['scenarios'], queryFn: () => api<ScenarioListResponse>('/api/app/scenarios') });
   const [key, setKey] = useState<string | null>(null);
   const current = list.data?.scenarios.find((s) => s.key === key) ?? list.data?.scenarios.find((s) => s.isDefault) ?? list.data?.scenarios[0];
   const [def, setDef] = useState<Definition | null>(null);
@@ -79,12 +34,12 @@ export function Scenarios() {
     }
   }, [current]);
   const save = useMutation({
-    mutationFn: () => api(`/api/app/scenarios/${current!.key}`, { method: 'PUT', body: { definition: def, name } }),
+    mutationFn: () => api<ScenarioSaved>(`/api/app/scenarios/${current!.key}`, { method: 'PUT', body: { definition: def, name } }),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['scenarios'] }),
   });
   const [copyName, setCopyName] = useState<string | null>(null);
   const duplicate = useMutation({
-    mutationFn: (v: { name: string; from: string }) => api<{ key: string }>('/api/app/scenarios', { body: { key: scenarioKey(v.name), name: v.name, from: v.from } }),
+    mutationFn: (v: { name: string; from: string }) => api<ScenarioSaved>('/api/app/scenarios', { body: { key: scenarioKey(v.name), name: v.name, from: v.from } }),
     onSuccess: (r) => {
       setCopyName(null);
       setKey(r.key);
@@ -228,7 +183,7 @@ export function Scenarios() {
                     <input type="number" value={s.offset} style={{ width: 64 }} onChange={(e) => setStep(i, { offset: Number(e.target.value) })} aria-label={t('scenario.offset')} />
                   </td>
                   <td>
-                    <select value={s.channel} onChange={(e) => setStep(i, { channel: e.target.value })}>
+                    <select value={s.channel} onChange={(e) => setStep(i, { channel: e.target.value as Channel })}>
                       {L.channels.map((c) => (
                         <option key={c} value={c}>
                           {t(`channel.${c}` as MessageKey)}
@@ -246,7 +201,7 @@ export function Scenarios() {
                     </select>
                   </td>
                   <td>
-                    <select value={s.tone} onChange={(e) => setStep(i, { tone: e.target.value })}>
+                    <select value={s.tone} onChange={(e) => setStep(i, { tone: e.target.value as Tone })}>
                       {L.tones.map((c) => (
                         <option key={c} value={c}>
                           {t(`tone.${c}` as MessageKey)}
@@ -255,7 +210,7 @@ export function Scenarios() {
                     </select>
                   </td>
                   <td>
-                    <select value={s.fallbackChannel ?? ''} onChange={(e) => setStep(i, { fallbackChannel: e.target.value || undefined })}>
+                    <select value={s.fallbackChannel ?? ''} onChange={(e) => setStep(i, { fallbackChannel: (e.target.value || undefined) as Channel | undefined })}>
                       <option value="">—</option>
                       {L.channels.map((c) => (
                         <option key={c} value={c}>
@@ -336,7 +291,7 @@ function Simulator({ def }: { def: Definition }) {
   const [paidOn, setPaidOn] = useState('');
   const sim = useMutation({
     mutationFn: () =>
-      api<Simulation>('/api/app/scenarios/preview', { body: { definition: def, sample: { dueDate, amountMinor: toMinor(amount) ?? '120000', kind, hasEmail, hasPhone, paidOn: paidOn || undefined } } }),
+      api<ScenarioSimulation>('/api/app/scenarios/preview', { body: { definition: def, sample: { dueDate, amountMinor: toMinor(amount) ?? '120000', kind, hasEmail, hasPhone, paidOn: paidOn || undefined } } }),
   });
   // Previews follow the edits (debounced) so the timeline always shows the draft.
   // biome-ignore lint/correctness/useExhaustiveDependencies: sim.mutate is stable; the inputs are the dependencies

@@ -1,47 +1,24 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { smsSegments } from '../../../src/domain/delivery.ts';
+import type { TemplateListResponse, TemplatePreviewResponse, TemplateSourcesResponse, VarDoc } from '../../../src/http/routes/app/shapes/templates.ts';
 import { api } from '../api.ts';
 import { HtmlFrame, PdfFrame } from '../components/ui.tsx';
 import { type Lang, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 
-interface VarDoc {
-  type: string;
-  fr: string;
-  en: string;
-  optional?: boolean;
-  fields?: Record<string, VarDoc>;
-}
-interface ListData {
-  templates: { key: string; label: { fr: string; en: string }; channels: string[]; overridden: string[] }[];
-  parts: Record<string, string[]>;
-  variables: Record<string, VarDoc>;
-}
-interface Sources {
-  parts: Record<string, { source: string; builtIn: string; overridden: boolean }>;
-}
-interface Preview {
-  errors: { part: string; message: string; line: number | null }[];
-  subject: string | null;
-  html: string | null;
-  text: string | null;
-  body: string | null;
-  pdf: string | null;
-}
-
 export function Templates() {
   const t = useT();
   const uiLang = useLang();
   const me = useMe();
   const qc = useQueryClient();
-  const list = useQuery({ queryKey: ['templates'], queryFn: () => api<ListData>('/api/app/templates') });
+  const list = useQuery({ queryKey: ['templates'], queryFn: () => api<TemplateListResponse>('/api/app/templates') });
   const [key, setKey] = useState('reminder');
   const [channel, setChannel] = useState('email');
   const [lang, setLang] = useState<Lang>(uiLang);
   const [sample, setSample] = useState<'business' | 'consumer'>('business');
-  const sources = useQuery({ queryKey: ['template', key, channel, lang], queryFn: () => api<Sources>(`/api/app/templates/${key}/${channel}/${lang}`) });
+  const sources = useQuery({ queryKey: ['template', key, channel, lang], queryFn: () => api<TemplateSourcesResponse>(`/api/app/templates/${key}/${channel}/${lang}`) });
   const [draft, setDraft] = useState<Record<string, string>>({});
   // Where a variable chosen from the list goes: the part last edited, at its cursor.
   const areas = useRef<Record<string, HTMLTextAreaElement | null>>({});
@@ -49,7 +26,7 @@ export function Templates() {
   useEffect(() => {
     if (sources.data) setDraft(Object.fromEntries(Object.entries(sources.data.parts).map(([p, v]) => [p, v.source])));
   }, [sources.data]);
-  const preview = useMutation({ mutationFn: (v: { parts: Record<string, string> }) => api<Preview>('/api/app/templates/preview', { body: { key, channel, lang, sample, parts: v.parts } }) });
+  const preview = useMutation({ mutationFn: (v: { parts: Record<string, string> }) => api<TemplatePreviewResponse>('/api/app/templates/preview', { body: { key, channel, lang, sample, parts: v.parts } }) });
   // biome-ignore lint/correctness/useExhaustiveDependencies: preview.mutate is stable; the draft and its context are the dependencies
   useEffect(() => {
     if (!Object.keys(draft).length) return;

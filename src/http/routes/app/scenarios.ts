@@ -7,7 +7,8 @@ import { TEMPLATE_KEYS } from '../../../documents/registry.ts';
 import { replanAfterScenarioChange } from '../../../engine/events.ts';
 import { assignScenario, createScenario, ensureBuiltinScenarios, listScenarios, updateScenario } from '../../../engine/scenarios.ts';
 import { appRoute, minorIn } from './common.ts';
-import { AnyMinor, blankAsAbsent, Day } from './shapes/common.ts';
+import { AnyMinor, blankAsAbsent, Day, Ok } from './shapes/common.ts';
+import type { ScenarioListResponse, ScenarioSaved, ScenarioSimulation } from './shapes/scenarios.ts';
 
 const KeyParams = z.object({ key: z.string().min(1) });
 /** A scenario definition is checked by validateScenario (it names the step and field). */
@@ -18,6 +19,7 @@ export const scenarioRoutes = [
     method: 'get',
     path: '/scenarios',
     scope: 'read',
+    response: z.custom<ScenarioListResponse>(),
     handler: async ({ q, db, orgId, org }) => {
       await db.tx((t) => ensureBuiltinScenarios(t, orgId, org.language));
       const list = await listScenarios(q, orgId);
@@ -42,6 +44,7 @@ export const scenarioRoutes = [
     path: '/scenarios/preview',
     scope: 'read',
     readOnly: true,
+    response: z.custom<ScenarioSimulation>(),
     body: z.object({
       definition: Definition,
       sample: z
@@ -77,6 +80,7 @@ export const scenarioRoutes = [
     path: '/scenarios',
     scope: 'admin',
     status: 201,
+    response: z.custom<ScenarioSaved>(),
     body: z.object({ key: z.string(), name: z.string(), from: z.string().nullish(), definition: Definition.nullish() }),
     handler: async ({ q, orgId, body: b }) => {
       const row = await createScenario(q, orgId, { key: b.key, name: b.name, from: b.from || null, definition: (b.definition as unknown as ScenarioDefinition | undefined) ?? null });
@@ -88,6 +92,7 @@ export const scenarioRoutes = [
     path: '/scenarios/:key',
     scope: 'admin',
     params: KeyParams,
+    response: z.custom<ScenarioSaved>(),
     body: z.object({ definition: Definition, name: z.string().nullish() }),
     handler: async ({ q, orgId, today, params, body: b }) => {
       const updated = await updateScenario(q, orgId, params.key, b.definition as unknown as ScenarioDefinition);
@@ -101,6 +106,7 @@ export const scenarioRoutes = [
     path: '/scenarios/:key/default',
     scope: 'admin',
     params: KeyParams,
+    response: Ok,
     handler: async ({ q, orgId, today, params }) => {
       await assignScenario(q, orgId, params.key, { organisationDefault: true });
       await replanAfterScenarioChange(q, orgId, today);

@@ -5,7 +5,8 @@ import { assertTemplate, builtInSource, CHANNEL_PARTS, TEMPLATE_KEYS, TEMPLATE_L
 import { resetTemplate, saveTemplate } from '../../../documents/repo.ts';
 import { VARIABLES } from '../../../documents/variables.ts';
 import { appRoute } from './common.ts';
-import { Lang } from './shapes/common.ts';
+import { Lang, Ok } from './shapes/common.ts';
+import type { TemplateListResponse, TemplatePreviewResponse, TemplateSourcesResponse } from './shapes/templates.ts';
 
 const TemplateParams = z.object({ key: z.string(), channel: z.string(), lang: Lang });
 const Parts = z.record(z.string(), z.string());
@@ -15,6 +16,7 @@ export const templateRoutes = [
     method: 'get',
     path: '/templates',
     scope: 'read',
+    response: z.custom<TemplateListResponse>(),
     handler: async ({ q, orgId }) => {
       const rows = await q.query<{ key: string; lang: string; channel: string; part: string; updated_at: string }>(
         'SELECT key, lang, channel, part, updated_at FROM document_templates WHERE organisation_id = $1',
@@ -37,6 +39,7 @@ export const templateRoutes = [
     path: '/templates/:key/:channel/:lang',
     scope: 'read',
     params: TemplateParams,
+    response: z.custom<TemplateSourcesResponse>(),
     handler: async ({ q, orgId, params }) => {
       const { key, channel } = assertTemplate(params.key, params.channel, { field: 'key' });
       const lang = params.lang;
@@ -62,6 +65,7 @@ export const templateRoutes = [
     path: '/templates/preview',
     scope: 'read',
     readOnly: true,
+    response: z.custom<TemplatePreviewResponse>(),
     body: z.object({ key: z.string(), channel: z.string(), lang: Lang, parts: Parts.optional(), sample: z.string().optional() }),
     handler: async ({ q, orgId, body }) => previewTemplate(q, orgId, body),
   }),
@@ -70,6 +74,7 @@ export const templateRoutes = [
     path: '/templates/:key/:channel/:lang',
     scope: 'admin',
     params: TemplateParams,
+    response: Ok,
     body: z.object({ parts: Parts.optional() }),
     handler: async ({ q, orgId, params, body }) => {
       for (const [part, source] of Object.entries(body.parts ?? {})) {
@@ -83,6 +88,7 @@ export const templateRoutes = [
     path: '/templates/:key/:channel/:lang',
     scope: 'admin',
     params: TemplateParams,
+    response: Ok,
     handler: async ({ q, orgId, params }) => {
       const { key, channel } = assertTemplate(params.key, params.channel, { field: 'key' });
       for (const part of CHANNEL_PARTS[channel]) await resetTemplate(q, orgId, { key, channel, lang: params.lang, part });
