@@ -3,6 +3,7 @@ import type { Queryable } from '../db/driver.ts';
 import { BUILTIN_SCENARIOS, type ScenarioDefinition, validateScenario } from '../domain/engine/scenario.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
+import { TEMPLATE_KEYS } from '../documents/registry.ts';
 
 const E = defineErrors('scenarios', {
   key: {
@@ -11,10 +12,26 @@ const E = defineErrors('scenarios', {
   },
   name: { fr: 'donnez un nom au scénario (200 caractères au plus)', en: 'give the scenario a name (at most 200 characters)' },
   steps: { fr: 'donnez les étapes du scénario, ou le scénario à copier', en: 'give the steps of the scenario, or the scenario to copy' },
+  template: { fr: "modèle inconnu « {template} » : choisissez un des modèles de la liste", en: "unknown template \"{template}\": choose one of the templates listed" },
   taken: { fr: 'un scénario de clé « {key} » existe déjà dans cette organisation', en: 'a scenario with key "{key}" exists already in this organisation' },
 });
 
 const SCENARIO_KEY = /^[a-z][a-z0-9-]{1,62}$/;
+
+/** The domain checks the shape of a definition; the templates its steps name must also exist. */
+function checkDefinition(definition: ScenarioDefinition): ScenarioDefinition {
+  const def = validateScenario(definition);
+  definition.steps.forEach((s, i) => {
+    if (!(TEMPLATE_KEYS as readonly string[]).includes(s.template)) throw validation(E('template', { template: s.template }), { field: `steps[${i}].template` });
+  });
+  return def;
+}
+
+function checkName(input: unknown): string {
+  const name = String(input ?? '').trim();
+  if (!name || name.length > 200) throw validation(E('name'), { field: 'name' });
+  return name;
+}
 import type { PolicyTrigger, RiskClass } from '../domain/credit-policy.ts';
 
 export interface ScenarioRow {
@@ -74,13 +91,14 @@ export async function getScenario(q: Queryable, orgId: string, keyOrId: string |
   return toRow(r);
 }
 
-/** Saves a new version; invoices in progress follow it from their next step. */
-export async function updateScenario(q: Queryable, orgId: string, key: string, definition: ScenarioDefinition): Promise<ScenarioRow> {
-  const def = validateScenario(definition);
+/** Saves a new version (and a new name, when given); invoices in progress follow it from their next step. */
+export async function updateScenario(q: Queryable, orgId: string, key: string, definition: ScenarioDefinition, rename?: string | null): Promise<ScenarioRow> {
+  const def = checkDefinition(definition);
+  const name = rename === undefined || rename === null ? null : checkName(rename);
   const [r] = await q.query<Record<string, unknown>>(
-    `UPDATE scenarios SET definition = $3::jsonb, version = version + 1, updated_at = now()
+    `UPDATE scenarios SET definition = $3::jsonb, version = version + 1, updated_at = now(), name = COALESCE($4, name)
       WHERE organisation_id = $1 AND key = $2 RETURNING *`,
-    [orgId, key, JSON.stringify(def)],
+    [orgId, key, JSON.stringify(def), name],
   );
   if (!r) throw notFound('scenario', key);
   const row = toRow(r);
@@ -101,14 +119,13 @@ export async function createScenario(
 ): Promise<ScenarioRow> {
   const key = String(input.key ?? '').trim();
   if (!SCENARIO_KEY.test(key)) throw validation(E('key', { key }), { field: 'key' });
-  const name = String(input.name ?? '').trim();
-  if (!name || name.length > 200) throw validation(E('name'), { field: 'name' });
+  const name = checkName(input.name);
   let definition = input.definition ?? null;
   if (!definition) {
     if (!input.from) throw validation(E('steps'), { field: 'definition' });
     definition = (await getScenario(q, orgId, input.from)).definition;
   }
-  const def = validateScenario(definition);
+  const def = checkDefinition(definition);
   const [r] = await q.query<Record<string, unknown>>(
     `INSERT INTO scenarios (organisation_id, key, name, definition) VALUES ($1,$2,$3,$4::jsonb)
      ON CONFLICT (organisation_id, key) DO NOTHING RETURNING *`,

@@ -21,6 +21,10 @@ const E = defineErrors('scenario', {
   channel: { fr: "canal inconnu « {channel} »", en: "unknown channel \"{channel}\"" },
   tone: { fr: "ton inconnu « {tone} »", en: "unknown tone \"{tone}\"" },
   template: { fr: "le modèle est obligatoire", en: "template is required" },
+  step: { fr: "une étape se décrit par son jour, son canal, son modèle et son ton", en: "a step is described by its day, channel, template and tone" },
+  approval: { fr: "la validation préalable vaut true ou false", en: "the approval flag is true or false" },
+  customer_kind: { fr: "la condition sur le client vaut business (professionnel) ou consumer (particulier)", en: "the customer condition is business or consumer" },
+  tags: { fr: "les étiquettes d’une condition sont une liste de textes", en: "a condition's tags are a list of texts" },
   fallback: { fr: "canal de repli inconnu « {channel} »", en: "unknown fallback channel \"{channel}\"" },
   duplicate_step: { fr: "deux étapes au jour {offset} sur le canal {channel}", en: "two steps at day {offset} on {channel}" },
   min_overdue: { fr: "les montants minimum en retard s’expriment en centimes par devise", en: "minimum overdue amounts are minor units per currency" },
@@ -181,15 +185,21 @@ export function validateScenario(def: ScenarioDefinition): ScenarioDefinition {
   const seen = new Set<string>();
   def.steps.forEach((s, i) => {
     const f = (name: string) => ({ field: `steps[${i}].${name}` });
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw validation(E('step'), { field: `steps[${i}]` });
     if (!Number.isInteger(s.offset) || s.offset < -60 || s.offset > 730) throw validation(E('offset'), f('offset'));
     if (!CHANNELS.includes(s.channel)) throw validation(E('channel', { channel: String(s.channel) }), f('channel'));
     if (!TONES.includes(s.tone)) throw validation(E('tone', { tone: String(s.tone) }), f('tone'));
-    if (!s.template?.trim()) throw validation(E('template'), f('template'));
+    if (typeof s.template !== 'string' || !s.template.trim()) throw validation(E('template'), f('template'));
+    if (s.requiresApproval !== undefined && typeof s.requiresApproval !== 'boolean') throw validation(E('approval'), f('requiresApproval'));
     if (s.fallbackChannel && !CHANNELS.includes(s.fallbackChannel)) throw validation(E('fallback', { channel: String(s.fallbackChannel) }), f('fallbackChannel'));
     const key = stepKey(s);
     if (seen.has(key)) throw validation(E('duplicate_step', { offset: s.offset, channel: s.channel }), f('offset'));
     seen.add(key);
-    for (const [cur, v] of Object.entries(s.conditions?.minOverdueMinor ?? {})) {
+    const c = s.conditions;
+    if (c !== undefined && (typeof c !== 'object' || c === null || Array.isArray(c))) throw validation(E('step'), f('conditions'));
+    if (c?.customerKind !== undefined && c.customerKind !== 'business' && c.customerKind !== 'consumer') throw validation(E('customer_kind'), f('conditions.customerKind'));
+    if (c?.tags !== undefined && (!Array.isArray(c.tags) || c.tags.some((x) => typeof x !== 'string'))) throw validation(E('tags'), f('conditions.tags'));
+    for (const [cur, v] of Object.entries(c?.minOverdueMinor ?? {})) {
       if (!/^[A-Z]{3}$/.test(cur) || !/^\d+$/.test(v)) throw validation(E('min_overdue'), f('conditions.minOverdueMinor'));
     }
   });

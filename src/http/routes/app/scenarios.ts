@@ -95,8 +95,7 @@ export const scenarioRoutes = [
     response: z.custom<ScenarioSaved>(),
     body: z.object({ definition: Definition, name: z.string().nullish() }),
     handler: async ({ q, orgId, today, params, body: b }) => {
-      const updated = await updateScenario(q, orgId, params.key, b.definition as unknown as ScenarioDefinition);
-      if (b.name?.trim()) await q.query('UPDATE scenarios SET name = $3 WHERE organisation_id = $1 AND key = $2', [orgId, params.key, b.name.trim()]);
+      const updated = await updateScenario(q, orgId, params.key, b.definition as unknown as ScenarioDefinition, b.name);
       await replanAfterScenarioChange(q, orgId, today);
       return { ...updated, id: String(updated.id) };
     },
