@@ -159,6 +159,64 @@ describe.each(dbTargets())('what agreements cover, on $name', (target) => {
     expect(mailText(courtesy[0]!)).toContain('arrivera à échéance le 16 mars 2026');
     expect(mails.filter((m) => mailText(m).includes('F-COVERED')).map((m) => subject(m))).toEqual(['Rappel : facture F-COVERED échue le 10 mars 2026']);
   });
+
+  it('resuming the reminders of a promise or a plan withdraws it: the cycle no longer calls it broken, integrators are told', async () => {
+    const org = await setupOrg(db);
+    const c = await addCustomer(db, org.id);
+    const a = await addInvoice(db, org.id, c.id, '2026-03-02', { number: 'F-WD-A', amount: 120_000n });
+    const b = await addInvoice(db, org.id, c.id, '2026-03-02', { number: 'F-WD-B', amount: 90_000n });
+    await db.tx((q) => createSubscription(q, org.id, { url: 'https://erp.example/hooks', events: ['*'] }));
+    const promiseId = await db.tx((q) => recordPromise(q, org.id, { customerId: c.id, invoiceIds: [a.id], promisedOn: d('2026-03-20'), amountMinor: 120_000n }, d('2026-03-05'), { acknowledge: false }));
+    const planId = await db.tx((q) =>
+      createPaymentPlan(q, org.id, { customerId: c.id, invoiceIds: [b.id], instalments: [{ dueDate: d('2026-03-15'), amountMinor: 45_000n }, { dueDate: d('2026-04-15'), amountMinor: 45_000n }] }, d('2026-03-05'), { acknowledge: false }),
+    );
+    const pauseOf = async (table: 'promises' | 'payment_plans', id: bigint) =>
+      (await db.query<{ pause_id: bigint }>(`SELECT pause_id FROM ${table} WHERE organisation_id = $1 AND id = $2`, [org.id, id]))[0]!.pause_id;
+    // The controller resumes the reminders of both on 8 March (the debtor went silent).
+    const promisePause = await pauseOf('promises', promiseId);
+    const planPause = await pauseOf('payment_plans', planId);
+    await db.tx(async (q) => {
+      await liftPause(q, org.id, promisePause, d('2026-03-08'));
+      await liftPause(q, org.id, planPause, d('2026-03-08'));
+    });
+    const states = await db.query<{ kind: string; status: string; closed_on: string }>(
+      `SELECT 'promise' AS kind, status, closed_on FROM promises WHERE organisation_id = $1
+       UNION ALL SELECT 'plan', status, closed_on FROM payment_plans WHERE organisation_id = $1 ORDER BY 1`,
+      [org.id],
+    );
+    expect(states.map((r) => [r.kind, r.status, String(r.closed_on)])).toEqual([
+      ['plan', 'withdrawn', '2026-03-08'],
+      ['promise', 'withdrawn', '2026-03-08'],
+    ]);
+    // Past the promise's date and the first instalment's, nothing is paid: no broken promise, no missed instalment.
+    const r = await plan(db, org.id, '2026-03-25');
+    expect([r.promisesBroken, r.promisesKept]).toEqual([0, 0]);
+    const tasks = await db.query<{ kind: string }>(`SELECT kind FROM tasks WHERE organisation_id = $1 AND kind IN ('broken_promise', 'missed_instalment')`, [org.id]);
+    expect(tasks).toEqual([]);
+    // Both invoices are chased again.
+    const chased = await db.query<{ number: string }>(
+      `SELECT DISTINCT i.number FROM actions a JOIN step_records sr ON sr.organisation_id = a.organisation_id AND sr.action_id = a.id
+         JOIN invoices i ON i.organisation_id = sr.organisation_id AND i.id = sr.invoice_id
+        WHERE a.organisation_id = $1 AND a.status <> 'cancelled' AND a.planned_on >= '2026-03-08' ORDER BY i.number`,
+      [org.id],
+    );
+    expect(chased.map((x) => x.number)).toEqual(['F-WD-A', 'F-WD-B']);
+    const events = await db.query<{ type: string }>(`SELECT type FROM webhook_events WHERE organisation_id = $1 AND type LIKE '%withdrawn' ORDER BY type`, [org.id]);
+    expect(events.map((e) => e.type)).toEqual(['payment_plan.withdrawn', 'promise.withdrawn']);
+  });
+
+  it("a dispute's pause is not lifted alone: the dispute is resolved, whichever way the pause is asked to end", async () => {
+    const org = await setupOrg(db);
+    const c = await addCustomer(db, org.id);
+    const a = await addInvoice(db, org.id, c.id, '2026-03-02', { number: 'F-DSP', amount: 50_000n });
+    const disputeId = await db.tx((q) => openDispute(q, org.id, { customerId: c.id, invoiceIds: [a.id], reason: 'livraison incomplète' }, d('2026-03-05'), { acknowledge: false }));
+    const [row] = await db.query<{ pause_id: bigint }>('SELECT pause_id FROM disputes WHERE organisation_id = $1 AND id = $2', [org.id, disputeId]);
+    const r = await refusal(db.tx((q) => liftPause(q, org.id, row!.pause_id, d('2026-03-08'))));
+    expect(r).toMatchObject({ code: 'validation', field: 'pause' });
+    expect(r.fr).toContain('résolvez le litige');
+    const [pause] = await db.query<{ lifted_on: string | null }>('SELECT lifted_on FROM pauses WHERE organisation_id = $1 AND id = $2', [org.id, row!.pause_id]);
+    expect(pause!.lifted_on).toBeNull();
+  });
 });
 
 describe.each(dbTargets())('acknowledgements of agreements, on $name', (target) => {

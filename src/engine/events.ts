@@ -38,6 +38,7 @@ const E = defineErrors('engine-events', {
   invoice_other_customer: { fr: "la facture {invoice} appartient à un autre client", en: "invoice {invoice} belongs to another customer" },
   promise_currency: { fr: "une promesse porte sur des factures d’une seule devise", en: "a promise covers invoices of one currency" },
   plan_instalments: { fr: "un échéancier doit comporter des échéances", en: "a payment plan needs instalments" },
+  dispute_pause: { fr: "cette pause vient d’un litige : résolvez le litige pour la lever", en: "this pause comes from a dispute: resolve the dispute to lift it" },
   plan_total: { fr: "les échéances totalisent {total} {currency} alors que les factures doivent {open} {currency}", en: "instalments add up to {total} {currency} but the invoices owe {open} {currency}" },
 });
 
@@ -141,14 +142,32 @@ export async function createPause(q: Queryable, orgId: string, p: PauseInput, to
   return id;
 }
 
-/** Ends a pause today; the scenario resumes where it was (its clock stopped while paused). */
+/**
+ * Ends a pause today; the scenario resumes where it was (its clock stopped while paused). The
+ * pause of a promise or a payment plan is the agreement's: resuming the reminders withdraws the
+ * agreement, so the cycle no longer judges it kept or broken. A dispute's pause ends only with the
+ * dispute's resolution (resolveDispute): lifting it alone would leave the dispute open.
+ */
 export async function liftPause(q: Queryable, orgId: string, pauseId: bigint, today: CalendarDate): Promise<void> {
+  const [held] = await q.query<{ reason: string }>('SELECT reason FROM pauses WHERE organisation_id = $1 AND id = $2', [orgId, pauseId]);
+  if (held?.reason === 'dispute') throw validation(E('dispute_pause'), { field: 'pause' });
   const rows = await q.query<{ customer_id: bigint; reason: string; invoice_ids: bigint[] | null }>(
     `UPDATE pauses SET lifted_on = $3 WHERE organisation_id = $1 AND id = $2 AND lifted_on IS NULL RETURNING customer_id, reason, invoice_ids`,
     [orgId, pauseId, today],
   );
   if (!rows[0]) throw notFound('active pause', String(pauseId));
-  await emitEvent(q, orgId, 'pause.lifted', { pauseId: String(pauseId), customerId: String(rows[0].customer_id), reason: rows[0].reason, liftedOn: today });
+  const customerId = String(rows[0].customer_id);
+  const promises = await q.query<{ id: bigint }>(
+    `UPDATE promises SET status = 'withdrawn', closed_on = $3 WHERE organisation_id = $1 AND pause_id = $2 AND status = 'open' RETURNING id`,
+    [orgId, pauseId, today],
+  );
+  for (const p of promises) await emitEvent(q, orgId, 'promise.withdrawn', { promiseId: String(p.id), customerId, withdrawnOn: today });
+  const plans = await q.query<{ id: bigint }>(
+    `UPDATE payment_plans SET status = 'withdrawn', closed_on = $3 WHERE organisation_id = $1 AND pause_id = $2 AND status = 'active' RETURNING id`,
+    [orgId, pauseId, today],
+  );
+  for (const p of plans) await emitEvent(q, orgId, 'payment_plan.withdrawn', { planId: String(p.id), customerId, withdrawnOn: today });
+  await emitEvent(q, orgId, 'pause.lifted', { pauseId: String(pauseId), customerId, reason: rows[0].reason, liftedOn: today });
   await replanCustomer(q, orgId, rows[0].customer_id, today);
 }
 

@@ -83,6 +83,7 @@ const PROMISE_STATUS = defineMessages({
   open: { fr: 'en cours', en: 'open' },
   kept: { fr: 'tenue', en: 'kept' },
   broken: { fr: 'non tenue', en: 'broken' },
+  withdrawn: { fr: 'retirée', en: 'withdrawn' },
 });
 
 export interface CaseFile {

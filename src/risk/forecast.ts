@@ -52,7 +52,7 @@ export async function cashInForecast(q: Queryable, orgId: string, today: Calenda
   );
   const kept = await q.query<{ customer_id: bigint; kept: bigint; total: bigint }>(
     `SELECT customer_id, count(*) FILTER (WHERE status = 'kept') AS kept, count(*) AS total FROM promises
-      WHERE organisation_id = $1 AND status <> 'open' GROUP BY customer_id`,
+      WHERE organisation_id = $1 AND status IN ('kept', 'broken') GROUP BY customer_id`,
     [orgId],
   );
   for (const k of kept) {

@@ -703,6 +703,9 @@ export function Customer() {
       {resuming && (
         <Confirm title={t('customer.resume')} pending={act.isPending} onClose={() => setResuming(null)} onConfirm={() => act.mutate({ path: `/api/app/pauses/${resuming.id}/lift` })}>
           {t('customer.resumeAsk', { covers: covers(resuming) })}
+          {(resuming.reason === 'promise_to_pay' || resuming.reason === 'payment_plan') && (
+            <p data-testid="resume-withdraws">{t(`customer.resumeAsk.${resuming.reason}`)}</p>
+          )}
           {act.error && <div className="error">{act.error.message}</div>}
         </Confirm>
       )}

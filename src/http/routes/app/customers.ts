@@ -40,7 +40,6 @@ const E = defineErrors('web-customers', {
   empty_note: { fr: "une note ne peut pas être vide", en: "a note cannot be empty" },
   resolution: { fr: "indiquez comment le litige a été résolu", en: "say how the dispute was resolved" },
   owner_not_member: { fr: "le responsable d’un compte doit être un membre de l’organisation", en: "an account's owner must be a member of the organisation" },
-  dispute_pause: { fr: "cette pause vient d’un litige : résolvez le litige pour la lever", en: "this pause comes from a dispute: resolve the dispute to lift it" },
   no_open_invoice: { fr: "le client n’a aucune facture ouverte : il n’y a rien à mettre sur un relevé", en: "the customer has no open invoice: there is nothing to put on a statement" },
 });
 
@@ -540,9 +539,6 @@ export const customerRoutes = [
     scope: 'write',
     params: IdParams,
     handler: async ({ q, orgId, today, params }) => {
-      // A dispute's pause ends with the dispute (its resolution said): lifting it alone left the dispute open.
-      const [p] = await q.query<{ reason: string }>('SELECT reason FROM pauses WHERE organisation_id = $1 AND id = $2', [orgId, BigInt(params.id)]);
-      if (p?.reason === 'dispute') throw validation(E('dispute_pause'), { field: 'pause' });
       await liftPause(q, orgId, BigInt(params.id), today);
       await markDashboardStale(q, orgId);
       return { ok: true };
