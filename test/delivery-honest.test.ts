@@ -99,11 +99,15 @@ describe.each(dbTargets())('what reaches the debtor, honestly, on $name', (targe
     expect(customer.timeline.filter((x) => x.kind === 'reminder').map((x) => x.data.status)).toEqual(['exported']);
 
     // The evidence file says what happened, in the customer's language.
-    const fr = pdftext((await customerHistoryPdf(db, org.id, byEmail.id, paris('2026-03-03'))).pdf);
+    // (Lines of the PDF are joined: a sentence may wrap.)
+    const fr = pdftext((await customerHistoryPdf(db, org.id, byEmail.id, paris('2026-03-03'))).pdf).replace(/\s+/g, ' ');
     expect(fr).toContain('exportée, pas envoyée par Relance');
     expect(fr).toContain('rien n’est parti de Relance, à envoyer à la main');
-    const en = pdftext((await customerHistoryPdf(db, org.id, byRegistered.id, paris('2026-03-03'))).pdf);
+    expect(fr).toContain('2 mars 2026 — e-mail, Rappel le jour de l’échéance : exportée');
+    const en = pdftext((await customerHistoryPdf(db, org.id, byRegistered.id, paris('2026-03-03'))).pdf).replace(/\s+/g, ' ');
     expect(en).toContain('exported, not sent by Relance');
+    expect(en).toMatch(/\d{1,2} [A-Z][a-z]+ 2026 — registered letter, /);
+    for (const text of [fr, en]) expect(text).not.toMatch(/\b(registered_letter|manual_task|call_task|formal_notice|handed_over|superseded)\b|\d{4}-\d{2}-\d{2}/);
 
     // KPIs: what was only exported is not counted as sent.
     const dash = await computeDashboard(db, await getOrganisation(db, org.id), d('2026-03-03'), paris('2026-03-03'));

@@ -294,7 +294,8 @@ describe.each(dbTargets())('outbox on $name', (target) => {
     expect(text).toContain('Historique des relances');
     expect(text).toContain(email!.sha256);
     expect(text).toContain(email!.message_id);
-    expect(text).toContain('bounced');
+    expect(text).toContain('revenu en erreur (adresse rejetée)');
+    expect(text).not.toMatch(/\b(bounced|exported|manual_task|handover|superseded|paused)\b/);
     expect(text).toContain('F-EVID-1');
     // The letter itself is reproduced after the history.
     expect(pdfPageCount(pdf)).toBeGreaterThanOrEqual(2);

@@ -15,6 +15,10 @@ import { newPdf } from './letters.ts';
 import { confirmSent } from './outbox.ts';
 import { createFallback } from './outbox-outcomes.ts';
 import { mergePdfs } from './pdf-merge.ts';
+import { callOutcomeWord, channelWord, eventWord, nonPaymentWord, trackingWord } from './words.ts';
+import { type CalendarDate, formatLongDate } from '../domain/dates.ts';
+import { reasonText } from '../domain/engine/reasons.ts';
+import { TEMPLATE_LABELS, isTemplateKey } from '../documents/registry.ts';
 
 const E = defineErrors('delivery-proof', {
   not_tracking: { fr: '« {value} » ne ressemble pas à un numéro de suivi', en: '"{value}" does not look like a tracking number' },
@@ -178,6 +182,7 @@ const M = defineMessages({
   sms_text: { fr: 'Texte : « {s} »', en: 'Text: "{s}"' },
   calls: { fr: 'Appels', en: 'Calls' },
   call: { fr: '{at} — {outcome}{reason} ({by}){note}', en: '{at} — {outcome}{reason} ({by}){note}' },
+  promised_on: { fr: 'paiement promis le {date}', en: 'payment promised on {date}' },
   none: { fr: 'Aucune relance enregistrée.', en: 'No reminder on record.' },
   tracking: { fr: 'Suivi : {s} ({status})', en: 'Tracking: {s} ({status})' },
 });
@@ -242,7 +247,12 @@ export async function customerHistoryPdf(
   for (const a of actions) {
     if (doc.y > 700) doc.addPage();
     doc.font('bold').fontSize(10).text(
-      t(M, lang, 'action', { date: String(a.planned_on), channel: String(a.channel), template: String(a.template), status: `${t(STATUS, lang, a.status as ActionStatus)}${a.status_reason ? ` (${a.status_reason})` : ''}` }),
+      t(M, lang, 'action', {
+        date: formatLongDate(a.planned_on as CalendarDate, lang),
+        channel: channelWord(String(a.channel), lang),
+        template: isTemplateKey(String(a.template)) ? t(TEMPLATE_LABELS, lang, a.template as keyof typeof TEMPLATE_LABELS) : String(a.template),
+        status: `${t(STATUS, lang, a.status as ActionStatus)}${a.status_reason ? ` (${reasonText(String(a.status_reason), lang)})` : ''}`,
+      }),
     );
     doc.font('regular').fontSize(8.5);
     if (a.invoices) doc.text(t(M, lang, 'invoices', { list: String(a.invoices) }));
@@ -256,7 +266,7 @@ export async function customerHistoryPdf(
       if (d.subject) doc.text(t(M, lang, 'subject', { s: String(d.subject) }), { indent: 10 });
       if (d.message_id) doc.text(t(M, lang, 'message_id', { s: String(d.message_id) }), { indent: 10 });
       doc.text(t(M, lang, 'sha', { s: String(d.sha256), n: content.length }), { indent: 10 });
-      if (d.tracking_number) doc.text(t(M, lang, 'tracking', { s: String(d.tracking_number), status: String(d.tracking_status) }), { indent: 10 });
+      if (d.tracking_number) doc.text(t(M, lang, 'tracking', { s: String(d.tracking_number), status: trackingWord(String(d.tracking_status), lang) }), { indent: 10 });
       if (d.channel === 'sms') doc.text(t(M, lang, 'sms_text', { s: content.toString('utf8') }), { indent: 10 });
       if (d.channel === 'email') {
         // The .eml itself rides in the PDF, on this page, as a file attachment.
@@ -275,7 +285,7 @@ export async function customerHistoryPdf(
     for (const e of events.filter((x) => x.action_id === a.id)) {
       const detail = (typeof e.detail === 'string' ? JSON.parse(e.detail) : e.detail) as Record<string, unknown>;
       const text = [detail.error, detail.reason, detail.response, detail.diagnostic].filter(Boolean).join(' ');
-      doc.fillColor('#444444').text(t(M, lang, 'event', { at: stamp(String(e.at)), kind: String(e.kind), detail: text ? ` — ${text}` : '' }), { indent: 20 });
+      doc.fillColor('#444444').text(t(M, lang, 'event', { at: stamp(String(e.at)), kind: eventWord(String(e.kind), lang), detail: text ? ` — ${text}` : '' }), { indent: 20 });
       doc.fillColor('black');
     }
     doc.moveDown(0.6);
@@ -286,10 +296,16 @@ export async function customerHistoryPdf(
       doc.text(
         t(M, lang, 'call', {
           at: stamp(String(c.recorded_at)),
-          outcome: String(c.outcome),
-          reason: c.non_payment_reason ? `, ${c.non_payment_reason}` : '',
+          outcome: callOutcomeWord(String(c.outcome), lang),
+          reason: c.non_payment_reason ? `, ${nonPaymentWord(String(c.non_payment_reason), lang)}` : '',
           by: String(c.recorded_by),
-          note: c.note ? ` — ${c.note}` : c.dispute_reason ? ` — ${c.dispute_reason}` : c.promised_on ? ` — ${c.promised_on}` : '',
+          note: c.note
+            ? ` — ${c.note}`
+            : c.dispute_reason
+              ? ` — ${c.dispute_reason}`
+              : c.promised_on
+                ? ` — ${t(M, lang, 'promised_on', { date: formatLongDate(c.promised_on as CalendarDate, lang) })}`
+                : '',
         }),
       );
     }

@@ -9,6 +9,7 @@ import { replayScenario } from '../../risk/replay.ts';
 import { CE } from '../errors.ts';
 import { cliLang } from '../exit.ts';
 import type { CliContext } from '../context.ts';
+import { nonPaymentWord } from '../../delivery/words.ts';
 
 const M = defineMessages({
   steps_title: { fr: 'Factures payées dans les 7 jours suivant chaque étape (étapes parties au moins 7 jours avant le {date}) :', en: 'Invoices paid within 7 days after each step (steps sent at least 7 days before {date}):' },
@@ -18,17 +19,10 @@ const M = defineMessages({
   reason: { fr: '{reason} : {n} fois, {customers} client(s)', en: '{reason}: {n} times, {customers} customer(s)' },
   call: { fr: 'appel', en: 'call' },
   dispute: { fr: 'litige', en: 'dispute' },
-  forgot: { fr: 'oubli', en: 'forgot' },
-  invoice_not_received: { fr: 'facture non reçue', en: 'invoice not received' },
-  missing_purchase_order: { fr: 'bon de commande manquant', en: 'missing purchase order' },
-  cash_difficulty: { fr: 'difficultés de trésorerie', en: 'cash difficulty' },
-  bad_faith: { fr: 'mauvaise foi', en: 'bad faith' },
-  other: { fr: 'autre', en: 'other' },
   replay_title: { fr: 'Rejeu du scénario {scenario} sur les {n} factures échues du {from} au {to} :', en: 'Replay of scenario {scenario} on the {n} invoices due from {from} to {to}:' },
   replay_would: { fr: 'Il aurait fait {actions} actions ({channels}) et relancé {chased} factures.', en: 'It would have made {actions} actions ({channels}) and chased {chased} invoices.' },
   replay_actual: { fr: 'En réalité : {actions} actions envoyées ({channels}).', en: 'Actually: {actions} actions sent ({channels}).' },
 });
-const CODED = new Set(['forgot', 'invoice_not_received', 'missing_purchase_order', 'dispute', 'cash_difficulty', 'bad_faith', 'other']);
 
 export function register(program: Command, ctx: CliContext): void {
   const report = program.command('report').description('what works and why customers do not pay');
@@ -88,7 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(t(M, l, 'reasons_title'));
         if (!lines.length) ctx.out(t(M, l, 'none'));
         for (const r of lines) {
-          const label = r.source === 'call' && CODED.has(r.reason) ? t(M, l, r.reason as 'forgot') : r.reason;
+          const label = r.source === 'call' ? nonPaymentWord(r.reason, l) : r.reason;
           ctx.out(`- ${t(M, l, r.source)} · ${t(M, l, 'reason', { reason: label, n: r.count, customers: r.customers })}`);
         }
       } finally {
