@@ -5,6 +5,40 @@ import { Link } from '@tanstack/react-router';
 import { date, hasKey, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 
+/** What a screen shows while its data is on the way. */
+export function Loading({ testId = 'loading' }: { testId?: string }) {
+  const t = useT();
+  return (
+    <p className="muted" role="status" aria-busy="true" data-testid={testId}>
+      {t('common.loading')}
+    </p>
+  );
+}
+
+/** A screen whose data could not be read: why, in the user's language, and a way to try again. */
+export function LoadFailed({ error, onRetry }: { error: Error; onRetry?: () => void }) {
+  const t = useT();
+  return (
+    <div className="banner bad" role="alert" data-testid="load-failed">
+      {t('common.loadFailed')} {error.message}{' '}
+      {onRetry && (
+        <button type="button" className="link" onClick={onRetry}>
+          {t('common.retry')}
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** A list or panel with nothing in it yet: what to do to fill it. */
+export function Empty({ children, testId = 'empty' }: { children: ReactNode; testId?: string }) {
+  return (
+    <p className="muted empty" data-testid={testId}>
+      {children}
+    </p>
+  );
+}
+
 /** A card listing things with their count in the title, or saying there are none. */
 export function CountedCard({ testId, title, count, empty, children }: { testId: string; title: string; count: number; empty: string; children: ReactNode }) {
   return (
