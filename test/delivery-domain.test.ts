@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { pdfText } from './debtor-harness.ts';
 import type { CalendarDate } from '../src/domain/dates.ts';
 import {
   caseReplyAddress,
@@ -131,5 +135,24 @@ describe('PDF merge', () => {
     expect(pdfPageCount(merged)).toBe(2 * pdfPageCount(a) + pdfPageCount(b));
     expect(pdfPageCount(b)).toBeGreaterThan(1);
     expect(() => mergePdfs([{ name: 'junk.pdf', pdf: Buffer.from('hello') }])).toThrow(/junk\.pdf.*not a PDF/);
+  });
+
+  it('merges PDFs written by other producers too (compressed cross-reference streams, indirect lengths): every page and its text kept', async () => {
+    const letter = (await composeDocument({ key: 'reminder', channel: 'letter', input: sampleInput('business', 'fr', 'reminder') })).pdf!;
+    const dir = fileURLToPath(new URL('./fixtures/einvoice/', import.meta.url));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.pdf'));
+    expect(files.length).toBeGreaterThan(5);
+    const pagesOf = (pdf: Buffer) => Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', ['-'], { input: pdf, encoding: 'utf8' }))![1]);
+    const words = (text: string) => text.split(/\s+/).filter((w) => /^[\p{L}\d][\p{L}\d.,-]{3,}$/u.test(w));
+    for (const f of files) {
+      const other = readFileSync(dir + f);
+      const merged = mergePdfs([{ name: 'letter', pdf: letter }, { name: f, pdf: other }]);
+      // poppler reads the merged file's own cross-reference table and page tree.
+      expect(pagesOf(merged), f).toBe(pagesOf(letter) + pagesOf(other));
+      expect(pdfPageCount(merged), f).toBe(pagesOf(merged));
+      const text = pdfText(merged);
+      expect(text).toContain('Objet : Rappel – facture F-2025-0412');
+      for (const w of words(pdfText(other)).slice(0, 20)) expect(text, `${f}: ${w}`).toContain(w);
+    }
   });
 });
