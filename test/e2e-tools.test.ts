@@ -174,7 +174,7 @@ describe('imports and the bank review in chromium', () => {
         await page.getByTestId('bank-file').setInputFiles({ name: 'releve.xml', mimeType: 'application/xml', buffer: Buffer.from(statement) });
         await page.getByTestId('bank-upload').click();
         await page.getByTestId('bank-notice').waitFor();
-        const line = page.getByTestId('review-queue').locator('tr', { hasText: payer });
+        const line = page.getByTestId('review-queue').locator('.bank-line', { hasText: payer });
         await line.getByTestId('ignore-line').click();
         await page.getByTestId('confirm-dialog').waitFor();
         expect(await page.getByTestId('confirm-dialog').textContent()).toContain(lang === 'fr' ? '1\u202f234,56\u202f€' : '€1,234.56');
@@ -183,7 +183,7 @@ describe('imports and the bank review in chromium', () => {
         await page.getByTestId('ignored-lines').locator('tr', { hasText: payer }).waitFor();
         await line.waitFor({ state: 'detached' });
         await page.getByTestId('ignored-lines').locator('tr', { hasText: payer }).getByTestId('restore-line').click();
-        await page.getByTestId('review-queue').locator('tr', { hasText: payer }).waitFor();
+        await page.getByTestId('review-queue').locator('.bank-line', { hasText: payer }).waitFor();
         // An undo asks first; cancelling leaves the match, confirming sends the line back to the queue.
         const matched = page.getByTestId('matched-lines').locator('tr', { hasText: inv!.number });
         await matched.waitFor();
@@ -197,7 +197,7 @@ describe('imports and the bank review in chromium', () => {
         await matched.first().getByTestId('undo-match').click();
         await page.getByTestId('confirm-yes').click();
         await page.getByTestId('bank-notice').filter({ hasText: lang === 'fr' ? 'Rapprochement annulé' : 'Match undone' }).waitFor();
-        await page.getByTestId('review-queue').locator('tr', { hasText: who }).first().waitFor();
+        await page.getByTestId('review-queue').locator('.bank-line', { hasText: who }).first().waitFor();
         expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
         expect(await fits(page)).toBe(true);
         await page.screenshot({ path: `${SHOTS}/tools-${lang}-${width}-bank-undone.png`, fullPage: true });

@@ -169,7 +169,7 @@ describe('web app in chromium', () => {
     await page.getByTestId('bank-file').setInputFiles({ name: 'releve.xml', mimeType: 'application/xml', buffer: Buffer.from(statement) });
     await page.getByTestId('bank-upload').click();
     await page.getByTestId('bank-notice').waitFor();
-    const line = page.getByTestId('review-queue').locator('tr', { hasText: 'VIREMENT DIVERS' });
+    const line = page.getByTestId('review-queue').locator('.bank-line', { hasText: 'VIREMENT DIVERS' });
     await line.getByTestId('match-by-hand').click();
     await page.getByTestId('invoice-search').fill(inv!.number);
     const found = page.locator(`[data-testid=found-invoice][data-number="${inv!.number}"]`);

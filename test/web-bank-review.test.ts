@@ -40,7 +40,7 @@ describe.each(dbTargets())('bank review from the web app on $name', (target) => 
     const res = await app.request(`http://${HOST}/api/app${path}`, body === undefined ? { headers: headers() } : { method: 'POST', headers: { ...headers(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as T };
   };
-  type Bank = { queue: { lineId: string; counterpartyName: string }[]; ignored: { id: string; counterpartyName: string }[]; matched: { id: string }[]; statements: { account_iban: string }[] };
+  type Bank = { queue: { lineId: string; counterpartyName: string }[]; ignored: { id: string; counterpartyName: string }[]; matched: { id: string }[]; statements: { accountIban: string }[] };
 
   beforeAll(async () => {
     db = await target.open();
@@ -61,7 +61,7 @@ describe.each(dbTargets())('bank review from the web app on $name', (target) => 
     const res = await app.request(`http://${HOST}/api/app/bank/import`, { method: 'POST', headers: headers(), body: form });
     expect(res.status).toBe(200);
     let bank = (await call<Bank>('/bank')).body;
-    expect(bank.statements[0]!.account_iban).toBe(IBAN);
+    expect(bank.statements[0]!.accountIban).toBe(IBAN);
     const refund = bank.queue.find((l) => l.counterpartyName === 'CAISSE DE RETRAITE')!;
     expect(refund).toBeDefined();
     expect((await call(`/bank/lines/${refund.lineId}/ignore`, {})).status).toBe(200);

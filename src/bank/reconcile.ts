@@ -473,8 +473,19 @@ export interface ReviewItem {
   counterpartyName: string | null;
   text: string | null;
   status: 'review' | 'unmatched';
-  candidates: { proposalId: bigint; customerId: bigint; confidence: number; reason: { fr: string; en: string } }[];
+  candidates: {
+    proposalId: bigint;
+    customerId: bigint;
+    confidence: number;
+    reason: { fr: string; en: string };
+    allocations: StoredAmount[];
+    writeOffs: StoredAmount[];
+    unallocatedMinor: Minor;
+  }[];
 }
+
+/** A proposal's amount on one invoice, as stored (jsonAmounts). */
+type StoredAmount = { invoiceId: string; number: string; amountMinor: string };
 
 /** The review queue: credits waiting for a person, with their candidates best first. */
 export async function reviewQueue(q: Queryable, orgId: string, opts: { limit?: number } = {}): Promise<ReviewItem[]> {
@@ -484,8 +495,18 @@ export async function reviewQueue(q: Queryable, orgId: string, opts: { limit?: n
     [orgId, opts.limit ?? 100],
   );
   if (lines.length === 0) return [];
-  const props = await q.query<{ id: bigint; line_id: bigint; customer_id: bigint; confidence: number; reason: { fr: string; en: string } }>(
-    'SELECT id, line_id, customer_id, confidence, reason FROM bank_match_proposals WHERE organisation_id = $1 AND line_id = ANY($2::bigint[]) ORDER BY line_id, rank',
+  const props = await q.query<{
+    id: bigint;
+    line_id: bigint;
+    customer_id: bigint;
+    confidence: number;
+    reason: { fr: string; en: string };
+    allocations: StoredAmount[];
+    write_offs: StoredAmount[];
+    unallocated_minor: bigint;
+  }>(
+    `SELECT id, line_id, customer_id, confidence, reason, allocations, write_offs, unallocated_minor
+       FROM bank_match_proposals WHERE organisation_id = $1 AND line_id = ANY($2::bigint[]) ORDER BY line_id, rank`,
     [orgId, lines.map((l) => String(l.id))],
   );
   return lines.map((l) => ({
@@ -498,6 +519,14 @@ export async function reviewQueue(q: Queryable, orgId: string, opts: { limit?: n
     status: l.status,
     candidates: props
       .filter((p) => p.line_id === l.id)
-      .map((p) => ({ proposalId: p.id, customerId: p.customer_id, confidence: Number(p.confidence), reason: { fr: p.reason.fr, en: p.reason.en } })),
+      .map((p) => ({
+        proposalId: p.id,
+        customerId: p.customer_id,
+        confidence: Number(p.confidence),
+        reason: { fr: p.reason.fr, en: p.reason.en },
+        allocations: p.allocations,
+        writeOffs: p.write_offs,
+        unallocatedMinor: p.unallocated_minor,
+      })),
   }));
 }

@@ -2,50 +2,24 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, qs } from '../api.ts';
-import { BankHold, Modal, CountedCard } from '../components/ui.tsx';
+import type { BankCandidate, BankImportResponse, BankQueueItem, BankResponse } from '../../../src/http/routes/app/shapes/bank.ts';
+import type { InvoiceSearchRow } from '../../../src/http/routes/app/shapes/invoices.ts';
+import { BankHold, Code, CountedCard, LoadFailed, Loading, Modal } from '../components/ui.tsx';
 import { Confirm } from '../components/confirm.tsx';
 import { refreshDashboardAfterChange } from './Dashboard.tsx';
 import { date, dateTime, money, pct, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
 
-interface QueueItem {
-  lineId: string;
-  bookingDate: string;
-  amountMinor: string;
-  currency: string;
-  counterpartyName: string | null;
-  text: string | null;
-  status: string;
-  candidates: { proposalId: string; customerId: string; customerName: string | null; confidence: number; reason: { fr: string; en: string } }[];
-}
-interface BankData {
-  today: string;
-  currency: string;
-  hold: { held: boolean; message: string | null; lastImportOn: string | null };
-  statements: { id: string; format: string; account_iban: string | null; filename: string | null; imported_at: string; lines: number; matched: number; closing_date: string | null; closingMinor: string | null; currency: string | null }[];
-  queue: QueueItem[];
-  matched: { id: string; bookingDate: string; amountMinor: string; currency: string; counterpartyName: string | null; text: string; matchedBy: string; customerId: string | null; customerName: string | null }[];
-  ignored: { id: string; bookingDate: string; amountMinor: string; currency: string; counterpartyName: string | null; text: string }[];
-}
 /** A line a person is about to change, asked first in the app's own dialog. */
 type Asking = { what: 'undo' | 'ignore'; id: string; amountMinor: string; currency: string; who: string | null };
-interface FoundInvoice {
-  id: string;
-  number: string;
-  customerId: string;
-  customerName: string;
-  dueDate: string;
-  currency: string;
-  openMinor: string;
-}
 
 export function Bank() {
   const t = useT();
   const lang = useLang();
   const me = useMe();
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['bank'], queryFn: () => api<BankData>('/api/app/bank') });
-  const [matching, setMatching] = useState<QueueItem | null>(null);
+  const q = useQuery({ queryKey: ['bank'], queryFn: () => api<BankResponse>('/api/app/bank') });
+  const [matching, setMatching] = useState<BankQueueItem | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const refresh = () => {
     qc.invalidateQueries({ queryKey: ['bank'] });
@@ -53,7 +27,7 @@ export function Bank() {
     qc.invalidateQueries({ queryKey: ['today'] });
   };
   const upload = useMutation({
-    mutationFn: (form: FormData) => api<{ summary: { read: number; new: number; duplicates: number }; reconcile: { matched: number; review: number; unmatched: number } | null }>('/api/app/bank/import', { form }),
+    mutationFn: (form: FormData) => api<BankImportResponse>('/api/app/bank/import', { form }),
     onSuccess: (r) => {
       setNotice(t('bank.imported', { read: r.summary.read, fresh: r.summary.new, dup: r.summary.duplicates, matched: r.reconcile?.matched ?? 0, review: (r.reconcile?.review ?? 0) + (r.reconcile?.unmatched ?? 0) }));
       refresh();
@@ -75,8 +49,8 @@ export function Bank() {
       refresh();
     },
   });
-  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (q.isError) return <p className="error">{q.error.message}</p>;
+  if (q.isPending) return <Loading testId="bank-loading" />;
+  if (q.isError) return <LoadFailed error={q.error} onRetry={() => q.refetch()} />;
   const d = q.data;
   const writer = can(me.data, 'write');
   const submit = (e: FormEvent<HTMLFormElement>) => {
@@ -106,57 +80,47 @@ export function Bank() {
           <span className="muted small">{t('bank.formats')}</span>
         </form>
       )}
-      <CountedCard testId="review-queue" title={t('bank.review')} count={d.queue.length} empty={t('bank.nothingToReview')}>
-        <table className="table">
-          <thead>
-            <tr>
-              <th>{t('col.date')}</th>
-              <th className="num">{t('col.amount')}</th>
-              <th>{t('bank.payer')}</th>
-              <th>{t('bank.text')}</th>
-              <th>{t('bank.candidates')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
+      {d.statements.length === 0 && d.queue.length === 0 ? (
+        <section className="card empty-state" data-testid="bank-empty">
+          <h2>{t('bank.noStatementTitle')}</h2>
+          <p>{t('bank.noStatement')}</p>
+          <p className="muted">{writer ? t('bank.noStatementNext') : t('bank.noStatementReader')}</p>
+        </section>
+      ) : (
+        <CountedCard testId="review-queue" title={t('bank.review')} count={d.queue.length} empty={t('bank.nothingToReview')}>
+          <ul className="bank-queue">
             {d.queue.map((l) => (
-              <tr key={l.lineId} data-testid={`line-${l.lineId}`}>
-                <td>{date(l.bookingDate, lang)}</td>
-                <td className="num">{money(l.amountMinor, l.currency, lang)}</td>
-                <td>{l.counterpartyName}</td>
-                <td className="small">{l.text}</td>
-                <td className="small">
-                  {l.candidates.length === 0 && <span className="muted">{t('bank.noCandidate')}</span>}
-                  {l.candidates.map((c) => (
-                    <div key={c.proposalId}>
-                      <strong>{c.customerName}</strong> · {pct(c.confidence * 100, lang, 0)} — {c.reason[lang]}{' '}
-                      {writer && (
-                        <button type="button" className="link" onClick={() => accept.mutate(c.proposalId)}>
-                          {t('bank.accept')}
-                        </button>
-                      )}
-                    </div>
-                  ))}
-                </td>
-                <td>
-                  {writer && (
-                    <div className="actions-row">
-                      <button type="button" onClick={() => setMatching(l)} data-testid="match-by-hand">
-                        {t('bank.matchByHand')}
-                      </button>
-                      <button type="button" className="link" onClick={() => setAsking({ what: 'ignore', id: l.lineId, amountMinor: l.amountMinor, currency: l.currency, who: l.counterpartyName })} data-testid="ignore-line">
-                        {t('bank.ignore')}
-                      </button>
-                    </div>
-                  )}
-                </td>
-              </tr>
+              <li key={l.lineId} className="bank-line" data-testid={`line-${l.lineId}`}>
+                <div className="bank-line-head">
+                  <strong className="num">{money(l.amountMinor, l.currency, lang)}</strong>
+                  <span>{date(l.bookingDate, lang)}</span>
+                  {l.counterpartyName && <span>{l.counterpartyName}</span>}
+                  {l.text && <span className="small muted bank-line-text">{l.text}</span>}
+                </div>
+                {l.candidates.length === 0 && <p className="small muted">{t('bank.noCandidate')}</p>}
+                {l.candidates.length > 1 && <p className="small">{t('bank.severalProposals', { n: l.candidates.length })}</p>}
+                {l.candidates.map((c) => (
+                  <Candidate key={c.proposalId} c={c} currency={l.currency} writer={writer} pending={accept.isPending} onAccept={() => accept.mutate(c.proposalId)} />
+                ))}
+                {writer && (
+                  <div className="actions-row">
+                    <button type="button" onClick={() => setMatching(l)} data-testid="match-by-hand">
+                      {t('bank.matchByHand')}
+                    </button>
+                    <button type="button" className="link" onClick={() => setAsking({ what: 'ignore', id: l.lineId, amountMinor: l.amountMinor, currency: l.currency, who: l.counterpartyName })} data-testid="ignore-line">
+                      {t('bank.ignore')}
+                    </button>
+                  </div>
+                )}
+              </li>
             ))}
-          </tbody>
-        </table>
-      </CountedCard>
+          </ul>
+        </CountedCard>
+      )}
+      {(d.statements.length > 0 || d.matched.length > 0) && (
       <section className="card">
         <h2>{t('bank.matched')}</h2>
+        {d.matched.length === 0 && <p className="muted">{t('bank.noneMatched')}</p>}
         <table className="table" data-testid="matched-lines">
           <tbody>
             {d.matched.map((l) => (
@@ -180,6 +144,7 @@ export function Bank() {
           </tbody>
         </table>
       </section>
+      )}
       {d.ignored.length > 0 && (
         <section className="card" data-testid="ignored-lines">
           <h2>{t('bank.ignoredTitle')}</h2>
@@ -219,25 +184,41 @@ export function Bank() {
           {lineAction.error && <p className="error">{lineAction.error.message}</p>}
         </Confirm>
       )}
-      <section className="card">
-        <h2>{t('bank.statements')}</h2>
-        <table className="table">
-          <tbody>
-            {d.statements.map((s) => (
-              <tr key={s.id}>
-                <td>{dateTime(s.imported_at, lang)}</td>
-                <td>{s.format}</td>
-                <td className="small">{s.filename}</td>
-                <td className="small">{s.account_iban}</td>
-                <td className="num">
-                  {s.matched}/{s.lines}
-                </td>
-                <td className="num">{s.closingMinor ? `${money(s.closingMinor, s.currency ?? d.currency, lang)} (${date(s.closing_date, lang)})` : ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      {d.statements.length > 0 && (
+        <section className="card" data-testid="bank-statements">
+          <h2>{t('bank.statements')}</h2>
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>{t('bank.importedAt')}</th>
+                  <th>{t('bank.format')}</th>
+                  <th>{t('bank.file')}</th>
+                  <th>{t('bank.accountCol')}</th>
+                  <th className="num">{t('bank.linesMatched')}</th>
+                  <th className="num">{t('bank.closing')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.statements.map((s) => (
+                  <tr key={s.id}>
+                    <td>{dateTime(s.importedAt, lang)}</td>
+                    <td>
+                      <Code prefix="bankFormat" value={s.format} />
+                    </td>
+                    <td className="small">{s.filename}</td>
+                    <td className="small">{s.accountIban}</td>
+                    <td className="num">
+                      {s.matched}/{s.lines}
+                    </td>
+                    <td className="num">{s.closingMinor && s.closingDate ? `${money(s.closingMinor, s.currency ?? d.currency, lang)} (${date(s.closingDate, lang)})` : ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
       {matching && (
         <ManualMatch
           line={matching}
@@ -253,17 +234,51 @@ export function Bank() {
   );
 }
 
-function ManualMatch({ line, onClose, onDone }: { line: QueueItem; onClose: () => void; onDone: () => void }) {
+/** A proposed match: the customer, why, the invoices it settles and how much of each, accepted in one click. */
+function Candidate({ c, currency, writer, pending, onAccept }: { c: BankCandidate; currency: string; writer: boolean; pending: boolean; onAccept: () => void }) {
+  const t = useT();
+  const lang = useLang();
+  const numbers = c.allocations.map((a) => a.number).join(', ');
+  return (
+    <div className="bank-candidate" data-testid="proposal" data-invoices={numbers}>
+      <div>
+        <strong>{c.customerName ?? t('bank.unknownCustomer')}</strong> <span className="pill">{t('bank.confidence', { pct: pct(c.confidence * 100, lang, 0) })}</span>
+      </div>
+      <div className="small muted">{c.reason[lang]}</div>
+      {c.allocations.length > 0 && (
+        <ul className="bank-candidate-invoices" aria-label={t('bank.settles')}>
+          {c.allocations.map((a) => (
+            <li key={a.invoiceId} data-testid="proposal-invoice">
+              <Link to="/invoices/$invoiceId" params={{ invoiceId: a.invoiceId }}>
+                {a.number}
+              </Link>{' '}
+              <span className="num">{money(a.amountMinor, currency, lang)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {c.writeOffs.length > 0 && <div className="small">{t('bank.chargesOff', { amount: money(c.writeOffs.reduce((s, w) => s + BigInt(w.amountMinor), 0n).toString(), currency, lang) })}</div>}
+      {c.unallocatedMinor !== '0' && <div className="small">{t('bank.leftCredit', { amount: money(c.unallocatedMinor, currency, lang) })}</div>}
+      {writer && (
+        <button type="button" className="primary" disabled={pending} onClick={onAccept} data-testid="accept-proposal" aria-label={numbers ? t('bank.acceptInvoices', { invoices: numbers }) : t('bank.accept')}>
+          {t('bank.accept')}
+        </button>
+      )}
+    </div>
+  );
+}
+
+function ManualMatch({ line, onClose, onDone }: { line: BankQueueItem; onClose: () => void; onDone: () => void }) {
   const t = useT();
   const lang = useLang();
   const [search, setSearch] = useState(line.candidates[0]?.customerName ?? line.counterpartyName ?? '');
   const [term, setTerm] = useState(search);
-  const [chosen, setChosen] = useState<Map<string, { inv: FoundInvoice; amount: bigint }>>(new Map());
+  const [chosen, setChosen] = useState<Map<string, { inv: InvoiceSearchRow; amount: bigint }>>(new Map());
   useEffect(() => {
     const h = setTimeout(() => setTerm(search), 250);
     return () => clearTimeout(h);
   }, [search]);
-  const found = useQuery({ queryKey: ['invoice-search', term], queryFn: () => api<FoundInvoice[]>(`/api/app/invoices/search${qs({ q: term })}`) });
+  const found = useQuery({ queryKey: ['invoice-search', term], queryFn: () => api<InvoiceSearchRow[]>(`/api/app/invoices/search${qs({ q: term })}`) });
   const total = [...chosen.values()].reduce((s, c) => s + c.amount, 0n);
   const left = BigInt(line.amountMinor) - total;
   const customers = new Set([...chosen.values()].map((c) => c.inv.customerId));
@@ -274,7 +289,7 @@ function ManualMatch({ line, onClose, onDone }: { line: QueueItem; onClose: () =
       }),
     onSuccess: onDone,
   });
-  const toggle = (inv: FoundInvoice) => {
+  const toggle = (inv: InvoiceSearchRow) => {
     const m = new Map(chosen);
     if (m.has(inv.id)) m.delete(inv.id);
     else {

@@ -3,43 +3,12 @@ import { Link, useParams } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api } from '../api.ts';
 import { Ask, Confirm } from '../components/confirm.tsx';
-import { Code, FormDialog, Modal, StatusPill } from '../components/ui.tsx';
+import type { InvoiceDispute, InvoiceHistoryItem, InvoicePause, InvoiceResponse } from '../../../src/http/routes/app/shapes/invoices.ts';
+import { Code, FormDialog, LoadFailed, Loading, Modal, StatusPill } from '../components/ui.tsx';
 import { can, useMe } from '../session.ts';
 import { toMinor } from './Today.tsx';
 import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
-
-interface InvoiceData {
-  today: string;
-  invoice: { id: string; number: string; issueDate: string; dueDate: string; currency: string; amountExclTaxMinor: string; amountInclTaxMinor: string; openMinor: string; status: string; allocatedMinor: string; writtenOffMinor: string };
-  customer: { id: string; name: string };
-  daysPastDue: number;
-  calendar: { stepKey: string; offset: number; channel: string; tone: string; date: string; state: string; actionStatus: string | null; reason: string | null; paused: boolean; prerequisite: string | null; waiting: boolean }[];
-  settlements: { kind: string; id: string; on: string; amountMinor: string; method: string | null; reference: string | null; creditNote: string | null }[];
-  documents: { kind: string; id: string; channel?: string; subject?: string; template?: string; at?: string; url: string }[];
-  fees: { interestMinor: string; indemnityMinor: string; periods: { from: string; to: string; days: number; ratePercent: string; interestMinor: string }[] } | null;
-  /** The pauses in force over this invoice, with what each covers (null: the whole customer). */
-  pauses: { id: string; reason: string; endsOn: string | null; invoices: string[] | null }[];
-  disputes: InvoiceDispute[];
-  /** What was done about the invoice, newest first, paid or not. */
-  history: HistoryItem[];
-}
-
-interface InvoiceDispute {
-  id: string;
-  reason: string;
-  openedOn: string;
-  resolvedOn: string | null;
-  resolution: string | null;
-  pauseId: string | null;
-  wholeCustomer: boolean;
-}
-
-type HistoryItem =
-  | { at: string; kind: 'action'; id: string; channel: string; template: string; status: string; statusReason: string | null }
-  | { at: string; kind: 'promise'; id: string; promisedOn: string; amountMinor: string; currency: string; status: string }
-  | { at: string; kind: 'note'; id: string; body: string; author: string; followUpOn: string | null }
-  | { at: string; kind: 'dispute'; id: string; reason: string; resolvedOn: string | null; resolution: string | null };
 
 export function InvoicePage() {
   const t = useT();
@@ -47,10 +16,10 @@ export function InvoicePage() {
   const { invoiceId } = useParams({ from: '/app/invoices/$invoiceId' });
   const me = useMe();
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['invoice', invoiceId], queryFn: () => api<InvoiceData>(`/api/app/invoices/${invoiceId}`) });
+  const q = useQuery({ queryKey: ['invoice', invoiceId], queryFn: () => api<InvoiceResponse>(`/api/app/invoices/${invoiceId}`) });
   const [dialog, setDialog] = useState<null | 'pause' | 'promise' | 'dispute' | 'note' | 'penalties'>(null);
   const [resolving, setResolving] = useState<InvoiceDispute | null>(null);
-  const [lifting, setLifting] = useState<InvoiceData['pauses'][number] | null>(null);
+  const [lifting, setLifting] = useState<InvoicePause | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const act = useMutation({
     mutationFn: (v: { path: string; body?: unknown }) => api(v.path, { body: v.body ?? {} }),
@@ -64,14 +33,14 @@ export function InvoicePage() {
       qc.invalidateQueries({ queryKey: ['today'] });
     },
   });
-  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (q.isError) return <p className="error">{q.error.message}</p>;
+  if (q.isPending) return <Loading testId="invoice-loading" />;
+  if (q.isError) return <LoadFailed error={q.error} onRetry={() => q.refetch()} />;
   const d = q.data;
   const i = d.invoice;
   const writer = can(me.data, 'write');
   const open = i.openMinor !== '0';
   const onCustomer = (path: string, body: unknown) => act.mutate({ path: `/api/app/customers/${d.customer.id}${path}`, body });
-  const resume = (p: InvoiceData['pauses'][number]) => {
+  const resume = (p: InvoicePause) => {
     const dispute = p.reason === 'dispute' ? d.disputes.find((x) => x.pauseId === p.id && !x.resolvedOn) : undefined;
     if (dispute) setResolving(dispute);
     else setLifting(p);
@@ -231,11 +200,11 @@ export function InvoicePage() {
           <ul className="timeline">
             {d.documents.map((doc) => (
               <li key={`${doc.kind}-${doc.id}`}>
-                <span className="when">{doc.at ? dateTime(doc.at, lang) : ''}</span>
+                <span className="when">{doc.kind === 'delivery' && doc.at ? dateTime(doc.at, lang) : ''}</span>
                 <span>{doc.kind === 'invoice_pdf' ? t('invoice.pdf') : <Code prefix="channel" value={doc.channel} />}</span>
                 <span>
                   <a href={doc.url} target="_blank" rel="noreferrer">
-                    {doc.subject ?? (doc.template ? t(`template.${doc.template}` as MessageKey) : t('timeline.open'))}
+                    {doc.kind === 'invoice_pdf' ? t('timeline.open') : (doc.subject ?? <Code prefix="template" value={doc.template} />)}
                   </a>
                 </span>
               </li>
@@ -336,7 +305,7 @@ export function InvoicePage() {
   );
 }
 
-function HistoryText({ h }: { h: HistoryItem }) {
+function HistoryText({ h }: { h: InvoiceHistoryItem }) {
   const t = useT();
   const lang = useLang();
   switch (h.kind) {

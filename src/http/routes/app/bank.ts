@@ -1,6 +1,7 @@
 /** Bank: statements, the review queue of proposed matches, manual matching and its undo, statement imports. */
 import { z } from 'zod';
 import { type Queryable, pgArray } from '../../../db/driver.ts';
+import type { CalendarDate } from '../../../domain/dates.ts';
 import { importBankFile } from '../../../bank/import.ts';
 import { acceptProposal, ignoreLine, manualMatch, reconcile, restoreLine, reviewQueue, undoMatch } from '../../../bank/reconcile.ts';
 import { replanOnPayment } from '../../../engine/events.ts';
@@ -9,15 +10,39 @@ import { markDashboardStale } from '../../../reports/dashboard.ts';
 import { IdParams } from '../schemas.ts';
 import { appRoute, minorIn, uploaded } from './common.ts';
 import { AnyId, AnyMinor } from './shapes/common.ts';
+import type { BankImportResponse, BankMatchResponse, BankResponse } from './shapes/bank.ts';
+
+/** The columns of a bank line the screen shows. */
+interface LineRow {
+  id: bigint;
+  booking_date: CalendarDate;
+  amount_minor: bigint;
+  currency: string;
+  counterparty_name: string | null;
+  label: string | null;
+  remittance_text: string | null;
+}
 
 export const bankRoutes = [
   appRoute({
     method: 'get',
     path: '/bank',
     scope: 'read',
+    response: z.custom<BankResponse>(),
     handler: async ({ q, orgId, org, today }) => {
-      const statements = await q.query<Record<string, unknown>>(
-        `SELECT s.id, s.format, s.account_iban, s.account_number, s.statement_ref, s.currency, s.closing_minor, s.closing_date, s.filename, s.imported_at,
+      const statements = await q.query<{
+        id: bigint;
+        format: string;
+        account_iban: string | null;
+        currency: string | null;
+        closing_minor: bigint | null;
+        closing_date: CalendarDate | null;
+        filename: string | null;
+        imported_at: string;
+        lines: bigint;
+        matched: bigint;
+      }>(
+        `SELECT s.id, s.format, s.account_iban, s.currency, s.closing_minor, s.closing_date, s.filename, s.imported_at,
                 (SELECT count(*) FROM bank_lines l WHERE l.organisation_id = s.organisation_id AND l.statement_id = s.id) AS lines,
                 (SELECT count(*) FROM bank_lines l WHERE l.organisation_id = s.organisation_id AND l.statement_id = s.id AND l.status = 'matched') AS matched
            FROM bank_statements s WHERE s.organisation_id = $1 ORDER BY s.imported_at DESC, s.id DESC LIMIT 50`,
@@ -25,8 +50,8 @@ export const bankRoutes = [
       );
       const queue = await reviewQueue(q, orgId, { limit: 200 });
       const names = await customerNames(q, orgId, queue.flatMap((x) => x.candidates.map((k) => k.customerId)));
-      const matched = await q.query<Record<string, unknown>>(
-        `SELECT l.id, l.booking_date, l.amount_minor, l.currency, l.counterparty_name, l.label, l.remittance_text, l.matched_by, l.match_reason, l.payment_id,
+      const matched = await q.query<LineRow & { matched_by: 'auto' | 'manual'; legal_name: string | null; customer_id: bigint | null }>(
+        `SELECT l.id, l.booking_date, l.amount_minor, l.currency, l.counterparty_name, l.label, l.remittance_text, l.matched_by,
                 c.legal_name, c.id AS customer_id
            FROM bank_lines l LEFT JOIN payments pm ON pm.organisation_id = l.organisation_id AND pm.id = l.payment_id
            LEFT JOIN customers c ON c.organisation_id = l.organisation_id AND c.id = pm.customer_id
@@ -34,42 +59,41 @@ export const bankRoutes = [
         [orgId],
       );
       // Credits set aside as not a customer's payment, to put back if that was a mistake.
-      const ignored = await q.query<Record<string, unknown>>(
+      const ignored = await q.query<LineRow>(
         `SELECT id, booking_date, amount_minor, currency, counterparty_name, label, remittance_text FROM bank_lines
           WHERE organisation_id = $1 AND status = 'ignored' AND amount_minor > 0 ORDER BY booking_date DESC, id DESC LIMIT 50`,
         [orgId],
       );
+      const line = (x: LineRow) => ({
+        id: x.id,
+        bookingDate: x.booking_date,
+        amountMinor: x.amount_minor,
+        currency: x.currency,
+        counterpartyName: x.counterparty_name,
+        text: [x.label, x.remittance_text].filter(Boolean).join(' / '),
+      });
       return {
         today,
         currency: org.currency,
-        ignored: ignored.map((x) => ({
-          id: String(x.id),
-          bookingDate: x.booking_date,
-          amountMinor: String(x.amount_minor),
-          currency: x.currency,
-          counterpartyName: x.counterparty_name,
-          text: [x.label, x.remittance_text].filter(Boolean).join(' / '),
-        })),
+        ignored: ignored.map(line),
         hold: await staleBankGuard(q, orgId, today, org.timeZone),
-        statements: statements.map((x) => ({ ...x, id: String(x.id), lines: Number(x.lines), matched: Number(x.matched), closingMinor: x.closing_minor === null ? null : String(x.closing_minor) })),
+        statements: statements.map((x) => ({
+          id: x.id,
+          format: x.format,
+          accountIban: x.account_iban,
+          filename: x.filename,
+          importedAt: x.imported_at,
+          lines: Number(x.lines),
+          matched: Number(x.matched),
+          closingDate: x.closing_date,
+          closingMinor: x.closing_minor,
+          currency: x.currency,
+        })),
         queue: queue.map((x) => ({
           ...x,
-          lineId: String(x.lineId),
-          amountMinor: String(x.amountMinor),
-          candidates: x.candidates.map((k) => ({ ...k, proposalId: String(k.proposalId), customerId: String(k.customerId), customerName: names.get(String(k.customerId)) ?? null })),
+          candidates: x.candidates.map((k) => ({ ...k, customerName: names.get(String(k.customerId)) ?? null })),
         })),
-        matched: matched.map((x) => ({
-          id: String(x.id),
-          bookingDate: x.booking_date,
-          amountMinor: String(x.amount_minor),
-          currency: x.currency,
-          counterpartyName: x.counterparty_name,
-          text: [x.label, x.remittance_text].filter(Boolean).join(' / '),
-          matchedBy: x.matched_by,
-          reason: x.match_reason,
-          customerId: x.customer_id === null ? null : String(x.customer_id),
-          customerName: x.legal_name,
-        })),
+        matched: matched.map((x) => ({ ...line(x), matchedBy: x.matched_by, customerId: x.customer_id, customerName: x.legal_name })),
       };
     },
   }),
@@ -79,6 +103,7 @@ export const bankRoutes = [
     path: '/bank/import',
     scope: 'write',
     ownTransaction: true,
+    response: z.custom<BankImportResponse>(),
     handler: async ({ db, orgId, today, c }) => {
       const up = await uploaded(c);
       const imported = await importBankFile(db, orgId, up.bytes, { filename: up.filename, account: up.fields.account || undefined });
@@ -94,6 +119,7 @@ export const bankRoutes = [
     scope: 'write',
     params: IdParams,
     body: z.object({ customerId: AnyId, allocations: z.array(z.object({ invoiceId: AnyId, amountMinor: AnyMinor })) }),
+    response: z.custom<BankMatchResponse>(),
     handler: async ({ q, db, orgId, today, params, body: b }) => {
       const paymentId = await manualMatch(
         db,
@@ -111,6 +137,7 @@ export const bankRoutes = [
     path: '/bank/proposals/:id/accept',
     scope: 'write',
     params: IdParams,
+    response: z.custom<BankMatchResponse>(),
     handler: async ({ q, db, orgId, today, params }) => {
       const paymentId = await acceptProposal(db, orgId, BigInt(params.id), { onCustomersChanged: replanOnPayment(today) });
       await markDashboardStale(q, orgId);

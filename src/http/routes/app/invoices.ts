@@ -10,6 +10,7 @@ import { customerPenalties } from '../../../law/customer-penalties.ts';
 import { getCustomer, getInvoice } from '../../../ledger/repo.ts';
 import { IdParams } from '../schemas.ts';
 import { appRoute, download } from './common.ts';
+import type { InvoiceResponse, InvoiceSearchRow } from './shapes/invoices.ts';
 
 export const invoiceRoutes = [
   appRoute({
@@ -17,10 +18,11 @@ export const invoiceRoutes = [
     path: '/invoices/search',
     scope: 'read',
     query: z.object({ q: z.string().optional(), customerId: z.string().optional() }),
+    response: z.custom<InvoiceSearchRow[]>(),
     handler: async ({ q, orgId, query }) => {
       const text = (query.q ?? '').trim().slice(0, 100);
       const customerId = query.customerId;
-      const rows = await q.query<Record<string, unknown>>(
+      const rows = await q.query<{ id: bigint; number: string; customer_id: bigint; legal_name: string; due_date: CalendarDate; currency: string; amount_incl_tax_minor: bigint; open_minor: bigint }>(
         `SELECT i.id, i.number, i.customer_id, c.legal_name, i.due_date, i.currency, i.amount_incl_tax_minor,
                 i.amount_incl_tax_minor - i.allocated_minor - i.written_off_minor AS open_minor
            FROM invoices i JOIN customers c ON c.organisation_id = i.organisation_id AND c.id = i.customer_id
@@ -30,7 +32,7 @@ export const invoiceRoutes = [
           ORDER BY i.due_date, i.id LIMIT 30`,
         [orgId, customerId && /^\d+$/.test(customerId) ? BigInt(customerId) : null, escapeLike(text)],
       );
-      return rows.map((x) => ({ id: String(x.id), number: x.number, customerId: String(x.customer_id), customerName: x.legal_name, dueDate: x.due_date, currency: x.currency, amountMinor: String(x.amount_incl_tax_minor), openMinor: String(x.open_minor) }));
+      return rows.map((x) => ({ id: x.id, number: x.number, customerId: x.customer_id, customerName: x.legal_name, dueDate: x.due_date, currency: x.currency, amountMinor: x.amount_incl_tax_minor, openMinor: x.open_minor }));
     },
   }),
   appRoute({
@@ -38,13 +40,23 @@ export const invoiceRoutes = [
     path: '/invoices/:id',
     scope: 'read',
     params: IdParams,
+    response: z.custom<InvoiceResponse>(),
     handler: async ({ q, db, orgId, org, today, params }) => {
       const id = BigInt(params.id);
       const invoice = await getInvoice(q, orgId, id);
       const customer = await getCustomer(q, orgId, invoice.customerId);
       await db.tx((t) => ensureBuiltinScenarios(t, orgId, org.language));
       const calendar = (await customerCalendar(q, orgId, invoice.customerId, today)).filter((l) => l.invoice === invoice.number);
-      const settlements = await q.query<Record<string, unknown>>(
+      const settlements = await q.query<{
+        kind: 'allocation' | 'write_off';
+        id: bigint;
+        on_day: CalendarDate;
+        amount_minor: bigint;
+        payment_id: bigint | null;
+        method: string | null;
+        reference: string | null;
+        credit_note: string | null;
+      }>(
         `SELECT 'allocation' AS kind, a.id, a.allocated_on AS on_day, a.amount_minor, a.payment_id, a.credit_note_id, p.method, p.reference, cn.number AS credit_note
            FROM allocations a LEFT JOIN payments p ON p.organisation_id = a.organisation_id AND p.id = a.payment_id
            LEFT JOIN credit_notes cn ON cn.organisation_id = a.organisation_id AND cn.id = a.credit_note_id
@@ -54,13 +66,13 @@ export const invoiceRoutes = [
          ORDER BY 3, 2`,
         [orgId, id],
       );
-      const deliveries = await q.query<Record<string, unknown>>(
+      const deliveries = await q.query<{ id: bigint; channel: string; subject: string | null; handed_over_at: string | null; provider: string | null; template: string }>(
         `SELECT d.id, d.channel, d.subject, d.content_type, d.handed_over_at, d.provider, a.template
            FROM deliveries d JOIN actions a ON a.organisation_id = d.organisation_id AND a.id = d.action_id
           WHERE d.organisation_id = $1 AND $2 = ANY(d.invoice_ids) ORDER BY d.handed_over_at`,
         [orgId, id],
       );
-      const pauses = await q.query<Record<string, unknown>>(
+      const pauses = await q.query<{ id: bigint; reason: string; ends_on: CalendarDate | null; invoice_ids: bigint[] | null; invoices: string[] | null }>(
         `SELECT p.id, p.reason, p.ends_on, p.invoice_ids,
                 (SELECT array_agg(i.number ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS invoices
            FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2 AND ${COVERS('p', '$3::bigint')} AND ${ACTIVE_PAUSE('p', '$4::date')}
@@ -104,15 +116,15 @@ export const invoiceRoutes = [
         customer: { id: String(customer.id), name: customer.legalName },
         daysPastDue: invoice.dueDate < today ? daysBetween(invoice.dueDate, today) : 0,
         calendar,
-        settlements: settlements.map((x) => ({ kind: x.kind, id: String(x.id), on: x.on_day, amountMinor: String(x.amount_minor), paymentId: x.payment_id === null ? null : String(x.payment_id), method: x.method, reference: x.reference, creditNote: x.credit_note })),
+        settlements: settlements.map((x) => ({ kind: x.kind, id: x.id, on: x.on_day, amountMinor: x.amount_minor, paymentId: x.payment_id, method: x.method, reference: x.reference, creditNote: x.credit_note })),
         documents: [
-          ...(invoice.pdfDocumentId !== null ? [{ kind: 'invoice_pdf', id: String(invoice.pdfDocumentId), url: `/api/app/documents/${invoice.pdfDocumentId}` }] : []),
-          ...deliveries.map((d) => ({ kind: 'delivery', id: String(d.id), channel: d.channel, subject: d.subject, template: d.template, at: d.handed_over_at, provider: d.provider, url: `/api/app/deliveries/${d.id}/raw` })),
+          ...(invoice.pdfDocumentId !== null ? [{ kind: 'invoice_pdf' as const, id: invoice.pdfDocumentId, url: `/api/app/documents/${invoice.pdfDocumentId}` }] : []),
+          ...deliveries.map((d) => ({ kind: 'delivery' as const, id: d.id, channel: d.channel, subject: d.subject, template: d.template, at: d.handed_over_at, provider: d.provider, url: `/api/app/deliveries/${d.id}/raw` })),
         ],
         fees,
         disputes: disputes.map((d) => ({ id: String(d.id), reason: d.reason, openedOn: d.opened_on, resolvedOn: d.resolved_on, resolution: d.resolution, pauseId: d.pause_id === null ? null : String(d.pause_id), wholeCustomer: d.whole })),
         history,
-        pauses: pauses.map((x) => ({ id: String(x.id), reason: x.reason, endsOn: x.ends_on, invoices: x.invoice_ids === null ? null : ((x.invoices as string[] | null) ?? []) })),
+        pauses: pauses.map((x) => ({ id: x.id, reason: x.reason, endsOn: x.ends_on, invoices: x.invoice_ids === null ? null : (x.invoices ?? []) })),
       };
     },
   }),
