@@ -11,7 +11,9 @@ import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import { documentChannel } from '../domain/delivery.ts';
 import { formatMoney } from '../domain/money.ts';
 import { formalNoticeDeadline } from '../domain/engine/escalation.ts';
-import type { Channel, ScenarioOptions } from '../domain/engine/scenario.ts';
+import type { Channel, ScenarioOptions, StoredScenarioOptions } from '../domain/engine/scenario.ts';
+import { effectiveOptions } from '../domain/engine/sending.ts';
+import { loadSendingDefaults } from '../engine/scenarios.ts';
 import { MESSAGE_CHANNELS_SQL } from '../engine/planner-input.ts';
 import { composeDocument } from '../documents/compose.ts';
 import { isTemplateKey, TEMPLATES, type TemplateKey } from '../documents/registry.ts';
@@ -374,14 +376,20 @@ export async function loadRenderData(q: Queryable, actions: readonly ActionToRen
   // A formal notice states its deadline from the expected receipt: the scenario's options say how.
   const notices = documented.filter((a) => a.template === 'formal_notice');
   if (notices.length) {
-    const rows = await q.query<{ organisation_id: string; id: bigint; options: ScenarioOptions | string }>(
+    const rows = await q.query<{ organisation_id: string; id: bigint; options: StoredScenarioOptions | string }>(
       `SELECT a.organisation_id, a.id, v.definition -> 'options' AS options
          FROM unnest($1::uuid[], $2::bigint[]) AS k(org, id)
          JOIN actions a ON a.organisation_id = k.org AND a.id = k.id
          JOIN scenario_versions v ON v.organisation_id = a.organisation_id AND v.scenario_id = a.scenario_id AND v.version = a.scenario_version`,
       [pgArray(notices.map((a) => a.orgId)), pgArray(notices.map((a) => a.id))],
     );
-    for (const r of rows) data.scenarioOptions.set(k2(r.organisation_id, r.id), typeof r.options === 'string' ? JSON.parse(r.options) : r.options);
+    // The holiday calendar the scenario follows is the organisation's (postal delays count working days).
+    const sending = new Map<string, Awaited<ReturnType<typeof loadSendingDefaults>>>();
+    for (const r of rows) {
+      if (!sending.has(r.organisation_id)) sending.set(r.organisation_id, await loadSendingDefaults(q, r.organisation_id));
+      const stored = (typeof r.options === 'string' ? JSON.parse(r.options) : r.options) as StoredScenarioOptions;
+      data.scenarioOptions.set(k2(r.organisation_id, r.id), effectiveOptions(stored, sending.get(r.organisation_id)!));
+    }
   }
 
   for (const org of new Set(documented.map((a) => a.orgId))) {

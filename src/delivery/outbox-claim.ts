@@ -8,7 +8,8 @@ import { type Db, type Queryable, pgArray, jsonReplacer } from '../db/driver.ts'
 import { type CalendarDate, todayIn } from '../domain/dates.ts';
 import { DEFAULT_RATE_LIMITS, nextSendingInstant, rateWindowStart } from '../domain/delivery.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
-import { DEFAULT_OPTIONS, type ScenarioDefinition } from '../domain/engine/scenario.ts';
+import { DEFAULT_OPTIONS, type StoredScenarioDefinition } from '../domain/engine/scenario.ts';
+import { DEFAULT_SENDING, effectiveOptions } from '../domain/engine/sending.ts';
 import { ACK_STEP, ACTIVE_PAUSE, COVERS, INSTALMENT_STEP, STOPPING_PAUSE } from '../engine/planner-input.ts';
 import { defaultRateTables } from '../domain/law/index.ts';
 import { loadRateTables } from '../law/rates-repo.ts';
@@ -41,9 +42,10 @@ export interface ClaimedAction {
 
 // ------------------------------------------------------------------ scenarios (immutable versions, cached)
 
-const scenarioCache = new Map<string, ScenarioDefinition>();
+const scenarioCache = new Map<string, StoredScenarioDefinition>();
 
-export async function scenarioDefinition(q: Queryable, orgId: string, scenarioId: bigint, version: number): Promise<ScenarioDefinition> {
+/** A version of a scenario as stored: the sending options it follows are the organisation's (not cached: they change). */
+export async function scenarioDefinition(q: Queryable, orgId: string, scenarioId: bigint, version: number): Promise<StoredScenarioDefinition> {
   const key = `${orgId}/${scenarioId}/${version}`;
   const hit = scenarioCache.get(key);
   if (hit) return hit;
@@ -52,7 +54,7 @@ export async function scenarioDefinition(q: Queryable, orgId: string, scenarioId
      UNION ALL SELECT definition FROM scenarios WHERE organisation_id = $1 AND id = $2 LIMIT 1`,
     [orgId, scenarioId, version],
   );
-  const def = r ? ((typeof r.definition === 'string' ? JSON.parse(r.definition) : r.definition) as ScenarioDefinition) : { options: DEFAULT_OPTIONS, steps: [] };
+  const def = r ? ((typeof r.definition === 'string' ? JSON.parse(r.definition) : r.definition) as StoredScenarioDefinition) : { options: DEFAULT_OPTIONS, steps: [] };
   if (scenarioCache.size > 5000) scenarioCache.clear();
   scenarioCache.set(key, def);
   return def;
@@ -92,6 +94,11 @@ interface DueRow {
   planned_on: CalendarDate;
   attempts: number;
   time_zone: string;
+  /** The organisation's sending options (engine_settings), null when it never chose. */
+  window_start: string | null;
+  window_end: string | null;
+  holiday_calendar: string | null;
+  working_days_only: boolean | null;
 }
 
 export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
@@ -99,8 +106,10 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
   return db.tx(async (q) => {
     const due = await q.query<DueRow>(
       `SELECT a.organisation_id, a.id, a.dedupe_key, a.customer_id, a.channel, a.fallback_from, a.tone, a.template, a.step_offset,
-              a.scenario_id, a.scenario_version, a.planned_on, a.attempts, o.time_zone
+              a.scenario_id, a.scenario_version, a.planned_on, a.attempts, o.time_zone,
+              es.window_start, es.window_end, es.holiday_calendar, es.working_days_only
          FROM actions a JOIN organisations o ON o.id = a.organisation_id
+         LEFT JOIN engine_settings es ON es.organisation_id = a.organisation_id
         WHERE a.status = 'queued' AND a.hold_reason IS NULL AND coalesce(a.next_attempt_at, a.send_after) <= $1
           ${o.channels ? 'AND a.channel = ANY($3::text[])' : ''}
         ORDER BY coalesce(a.next_attempt_at, a.send_after), a.id
@@ -181,7 +190,8 @@ export async function claimDue(db: Db, o: ClaimOptions): Promise<ClaimResult> {
       let next = opensAt.get(windowKey);
       if (next === undefined) {
         const def = await scenarioDefinition(q, r.organisation_id, r.scenario_id, r.scenario_version);
-        const opts = { ...DEFAULT_OPTIONS, ...def.options };
+        const org = r.window_start === null ? DEFAULT_SENDING : { window: { start: r.window_start, end: r.window_end! }, holidayCalendar: r.holiday_calendar!, workingDaysOnly: r.working_days_only! };
+        const opts = effectiveOptions(def.options, org);
         try {
           const cal = workingDays(opts.holidayCalendar);
           next = nextSendingInstant(nowIso, { timeZone: r.time_zone, window: opts.window, workingDaysOnly: opts.workingDaysOnly, isWorkingDay: (d) => cal.isWorkingDay(d) });

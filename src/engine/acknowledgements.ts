@@ -13,7 +13,8 @@
  */
 import { pgArray, type Queryable } from '../db/driver.ts';
 import type { CalendarDate } from '../domain/dates.ts';
-import { type AgreementKind, ackStepKey, type ScenarioDefinition } from '../domain/engine/scenario.ts';
+import { type AgreementKind, ackStepKey } from '../domain/engine/scenario.ts';
+import { defaultScenario } from './scenarios.ts';
 import { windowStart } from '../domain/engine/window.ts';
 
 export interface Agreement {
@@ -72,20 +73,17 @@ export async function queueAcknowledgement(q: Queryable, orgId: string, a: Agree
   );
   const channel = spec.channels.find((c) => reach?.[c]);
   if (!channel) return null;
-  const [scenario] = await q.query<{ id: bigint; version: number; definition: unknown; time_zone: string }>(
-    `SELECT s.id, s.version, s.definition, o.time_zone FROM scenarios s JOIN organisations o ON o.id = s.organisation_id
-      WHERE s.organisation_id = $1 ORDER BY s.is_default DESC, s.id LIMIT 1`,
-    [orgId],
-  );
+  const scenario = await defaultScenario(q, orgId);
   if (!scenario) return null;
-  const def = (typeof scenario.definition === 'string' ? JSON.parse(scenario.definition) : scenario.definition) as ScenarioDefinition;
+  const [org] = await q.query<{ time_zone: string }>('SELECT time_zone FROM organisations WHERE id = $1', [orgId]);
+  const def = scenario.definition;
   const stepKey = ackStepKey(a.kind, a.id);
   const [action] = await q.query<{ id: bigint }>(
     `INSERT INTO actions (organisation_id, dedupe_key, customer_id, channel, tone, template, step_offset, scenario_id, scenario_version,
                           planned_on, send_after, status, ${spec.column})
      VALUES ($1, $2, $3, $4, 'courtesy', $5, 0, $6, $7, $8, $9, 'queued', $10)
      ON CONFLICT (organisation_id, dedupe_key) DO NOTHING RETURNING id`,
-    [orgId, stepKey, a.customerId, channel, spec.template, scenario.id, scenario.version, today, windowStart(today, scenario.time_zone, def.options.window.start), a.id],
+    [orgId, stepKey, a.customerId, channel, spec.template, scenario.id, scenario.version, today, windowStart(today, org!.time_zone, def.options.window.start), a.id],
   );
   if (!action) return null;
   await q.query(

@@ -9,11 +9,11 @@ import type { Db, Queryable } from '../db/driver.ts';
 import { pgArray } from '../db/driver.ts';
 import { addDays, type CalendarDate, daysBetween } from '../domain/dates.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
-import { instalmentStepKey, type ScenarioDefinition } from '../domain/engine/scenario.ts';
+import { instalmentStepKey } from '../domain/engine/scenario.ts';
 import { type DayPlan, missedInstalment, type PlannedAction, planDay, promiseState, type SkippedStep } from '../domain/engine/planner.ts';
 import { windowStart } from '../domain/engine/window.ts';
 import { getOrganisation } from '../ledger/repo.ts';
-import { ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
+import { defaultScenario, ensureBuiltinScenarios, loadAssignments } from './scenarios.ts';
 import { closePaymentPlan, closePromise } from './events.ts';
 import { emitEvent } from '../webhooks/index.ts';
 import { checkCreditLimits } from '../risk/credit.ts';
@@ -495,11 +495,8 @@ async function planInstalmentReminders(
     [orgId, today],
   );
   if (plans.length === 0) return;
-  const [scenario] = await q.query<{ id: bigint; version: number; definition: unknown }>(
-    'SELECT id, version, definition FROM scenarios WHERE organisation_id = $1 ORDER BY is_default DESC, id LIMIT 1',
-    [orgId],
-  );
-  const def = (typeof scenario!.definition === 'string' ? JSON.parse(scenario!.definition) : scenario!.definition) as ScenarioDefinition;
+  const scenario = await defaultScenario(q, orgId);
+  const def = scenario!.definition;
   const calendar = workingDays(def.options.holidayCalendar);
   for (const p of plans) {
     if (p.otherwise_paused || (!p.has_email && !p.has_phone)) continue;

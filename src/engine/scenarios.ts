@@ -1,6 +1,7 @@
 /** Scenarios of an organisation: built-in copies, versioned edits, assignments and resolution. */
 import type { Queryable } from '../db/driver.ts';
-import { BUILTIN_SCENARIOS, type ScenarioDefinition, validateScenario } from '../domain/engine/scenario.ts';
+import { BUILTIN_SCENARIOS, type ScenarioDefinition, type StoredScenarioDefinition, validateScenario } from '../domain/engine/scenario.ts';
+import { checkSending, DEFAULT_SENDING, effectiveDefinition, followedFields, SENDING_FIELDS, type SendingField, type SendingOptions, toStored } from '../domain/engine/sending.ts';
 import { ERROR_CODES, notFound, RelanceError, validation } from '../errors.ts';
 import { defineErrors } from '../i18n/index.ts';
 import { TEMPLATE_KEYS } from '../documents/registry.ts';
@@ -19,7 +20,7 @@ const E = defineErrors('scenarios', {
 const SCENARIO_KEY = /^[a-z][a-z0-9-]{1,62}$/;
 
 /** The domain checks the shape of a definition; the templates its steps name must also exist. */
-function checkDefinition(definition: ScenarioDefinition): ScenarioDefinition {
+function checkDefinition(definition: StoredScenarioDefinition): StoredScenarioDefinition {
   const def = validateScenario(definition);
   definition.steps.forEach((s, i) => {
     if (!(TEMPLATE_KEYS as readonly string[]).includes(s.template)) throw validation(E('template', { template: s.template }), { field: `steps[${i}].template` });
@@ -39,22 +40,69 @@ export interface ScenarioRow {
   key: string;
   name: string;
   version: number;
+  /** The effective definition: its own sending options, the organisation's where it follows them. */
   definition: ScenarioDefinition;
+  /** The sending options it takes from the organisation (left out of what is stored). */
+  follows: SendingField[];
   isDefault: boolean;
 }
 
-const toRow = (r: Record<string, unknown>): ScenarioRow => ({
-  id: r.id as bigint,
-  key: String(r.key),
-  name: String(r.name),
-  version: Number(r.version),
-  definition: (typeof r.definition === 'string' ? JSON.parse(r.definition) : r.definition) as ScenarioDefinition,
-  isDefault: Boolean(r.is_default),
-});
+/** A definition as stored (scenarios, scenario_versions), JSON text or already parsed. */
+export const storedDefinition = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as StoredScenarioDefinition;
+
+const toRow = (r: Record<string, unknown>, sending: SendingOptions): ScenarioRow => {
+  const stored = storedDefinition(r.definition);
+  return {
+    id: r.id as bigint,
+    key: String(r.key),
+    name: String(r.name),
+    version: Number(r.version),
+    definition: effectiveDefinition(stored, sending),
+    follows: followedFields(stored.options),
+    isDefault: Boolean(r.is_default),
+  };
+};
+
+/** What the definition of a row stores: its effective one without the options it follows. */
+const storedOf = (row: ScenarioRow): StoredScenarioDefinition => {
+  const options: StoredScenarioDefinition['options'] = { ...row.definition.options };
+  for (const f of row.follows) delete options[f];
+  return { ...row.definition, options };
+};
+
+/** The organisation's sending options (engine_settings), the defaults when it never chose. */
+export async function loadSendingDefaults(q: Queryable, orgId: string): Promise<SendingOptions> {
+  const [r] = await q.query<{ window_start: string; window_end: string; holiday_calendar: string; working_days_only: boolean }>(
+    'SELECT window_start, window_end, holiday_calendar, working_days_only FROM engine_settings WHERE organisation_id = $1',
+    [orgId],
+  );
+  return r ? { window: { start: r.window_start, end: r.window_end }, holidayCalendar: r.holiday_calendar, workingDaysOnly: r.working_days_only } : DEFAULT_SENDING;
+}
+
+/**
+ * Changes the organisation's sending options (those given; each checked, the error naming it).
+ * The scenarios that follow them plan with the new ones from the next run; the caller replans
+ * what is pending (events.replanAfterScenarioChange), as after a scenario's edit.
+ */
+export async function saveSendingDefaults(q: Queryable, orgId: string, change: Partial<SendingOptions>): Promise<SendingOptions> {
+  checkSending(change);
+  const next: SendingOptions = { ...(await loadSendingDefaults(q, orgId)) };
+  for (const f of SENDING_FIELDS) if (change[f] !== undefined) Object.assign(next, { [f]: change[f] });
+  await q.query(
+    `INSERT INTO engine_settings (organisation_id, window_start, window_end, holiday_calendar, working_days_only) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (organisation_id) DO UPDATE SET window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end,
+       holiday_calendar = EXCLUDED.holiday_calendar, working_days_only = EXCLUDED.working_days_only, updated_at = now()`,
+    [orgId, next.window.start, next.window.end, next.holidayCalendar, next.workingDaysOnly],
+  );
+  await lookAgainAtOpenInvoices(q, orgId);
+  return next;
+}
 
 /** Gives an organisation its editable copies of the built-in scenarios (once: keyed by name). */
 export async function ensureBuiltinScenarios(q: Queryable, orgId: string, lang: 'fr' | 'en' = 'fr'): Promise<void> {
-  for (const [key, s] of Object.entries(BUILTIN_SCENARIOS)) {
+  for (const [key, b] of Object.entries(BUILTIN_SCENARIOS)) {
+    // What a built-in scenario does not set apart (the consumers' window) follows the organisation.
+    const s = { ...b, definition: toStored(b.definition, SENDING_FIELDS, DEFAULT_SENDING) };
     const rows = await q.query<{ id: bigint }>(
       `INSERT INTO scenarios (organisation_id, key, name, definition, is_default)
        VALUES ($1, $2, $3, $4::jsonb, $5 AND NOT EXISTS (SELECT 1 FROM scenarios WHERE organisation_id = $1 AND is_default))
@@ -79,7 +127,14 @@ export async function ensureBuiltinScenarios(q: Queryable, orgId: string, lang: 
 }
 
 export async function listScenarios(q: Queryable, orgId: string): Promise<ScenarioRow[]> {
-  return (await q.query<Record<string, unknown>>('SELECT * FROM scenarios WHERE organisation_id = $1 ORDER BY id', [orgId])).map(toRow);
+  const sending = await loadSendingDefaults(q, orgId);
+  return (await q.query<Record<string, unknown>>('SELECT * FROM scenarios WHERE organisation_id = $1 ORDER BY id', [orgId])).map((r) => toRow(r, sending));
+}
+
+/** The organisation's default scenario (the first one when none is marked), or null before any exists. */
+export async function defaultScenario(q: Queryable, orgId: string): Promise<ScenarioRow | null> {
+  const [r] = await q.query<Record<string, unknown>>('SELECT * FROM scenarios WHERE organisation_id = $1 ORDER BY is_default DESC, id LIMIT 1', [orgId]);
+  return r ? toRow(r, await loadSendingDefaults(q, orgId)) : null;
 }
 
 export async function getScenario(q: Queryable, orgId: string, keyOrId: string | bigint): Promise<ScenarioRow> {
@@ -88,12 +143,18 @@ export async function getScenario(q: Queryable, orgId: string, keyOrId: string |
     [orgId, keyOrId],
   );
   if (!r) throw notFound('scenario', String(keyOrId));
-  return toRow(r);
+  return toRow(r, await loadSendingDefaults(q, orgId));
 }
 
-/** Saves a new version (and a new name, when given); invoices in progress follow it from their next step. */
-export async function updateScenario(q: Queryable, orgId: string, key: string, definition: ScenarioDefinition, rename?: string | null): Promise<ScenarioRow> {
-  const def = checkDefinition(definition);
+/**
+ * Saves a new version (and a new name, when given); invoices in progress follow it from their next
+ * step. A sending option it followed and that is given at the organisation's value keeps following
+ * (sending.ts, toStored).
+ */
+export async function updateScenario(q: Queryable, orgId: string, key: string, definition: StoredScenarioDefinition, rename?: string | null): Promise<ScenarioRow> {
+  const before = await getScenario(q, orgId, key);
+  const sending = await loadSendingDefaults(q, orgId);
+  const def = toStored(checkDefinition(definition), before.follows, sending);
   const name = rename === undefined || rename === null ? null : checkName(rename);
   const [r] = await q.query<Record<string, unknown>>(
     `UPDATE scenarios SET definition = $3::jsonb, version = version + 1, updated_at = now(), name = COALESCE($4, name)
@@ -101,7 +162,7 @@ export async function updateScenario(q: Queryable, orgId: string, key: string, d
     [orgId, key, JSON.stringify(def), name],
   );
   if (!r) throw notFound('scenario', key);
-  const row = toRow(r);
+  const row = toRow(r, sending);
   await q.query('INSERT INTO scenario_versions (organisation_id, scenario_id, version, definition) VALUES ($1,$2,$3,$4::jsonb)', [orgId, row.id, row.version, JSON.stringify(def)]);
   await lookAgainAtOpenInvoices(q, orgId);
   return row;
@@ -115,24 +176,23 @@ export async function updateScenario(q: Queryable, orgId: string, key: string, d
 export async function createScenario(
   q: Queryable,
   orgId: string,
-  input: { key: string; name: string; definition?: ScenarioDefinition | null; from?: string | null },
+  input: { key: string; name: string; definition?: StoredScenarioDefinition | null; from?: string | null },
 ): Promise<ScenarioRow> {
   const key = String(input.key ?? '').trim();
   if (!SCENARIO_KEY.test(key)) throw validation(E('key', { key }), { field: 'key' });
   const name = checkName(input.name);
-  let definition = input.definition ?? null;
-  if (!definition) {
-    if (!input.from) throw validation(E('steps'), { field: 'definition' });
-    definition = (await getScenario(q, orgId, input.from)).definition;
-  }
-  const def = checkDefinition(definition);
+  const sending = await loadSendingDefaults(q, orgId);
+  let def: StoredScenarioDefinition;
+  if (input.definition) def = toStored(checkDefinition(input.definition), SENDING_FIELDS, sending);
+  else if (input.from) def = storedOf(await getScenario(q, orgId, input.from));
+  else throw validation(E('steps'), { field: 'definition' });
   const [r] = await q.query<Record<string, unknown>>(
     `INSERT INTO scenarios (organisation_id, key, name, definition) VALUES ($1,$2,$3,$4::jsonb)
      ON CONFLICT (organisation_id, key) DO NOTHING RETURNING *`,
     [orgId, key, name, JSON.stringify(def)],
   );
   if (!r) throw new RelanceError(ERROR_CODES.CONFLICT, E('taken', { key }), { where: { field: 'key' } });
-  const row = toRow(r);
+  const row = toRow(r, sending);
   await q.query('INSERT INTO scenario_versions (organisation_id, scenario_id, version, definition) VALUES ($1,$2,1,$3::jsonb)', [orgId, row.id, JSON.stringify(def)]);
   return row;
 }

@@ -28,6 +28,7 @@ import { defineErrors } from '../i18n/index.ts';
 import { createOrganisation, listOrganisations, type OrganisationInput } from '../ledger/repo.ts';
 import { type AppContext, json } from './context.ts';
 import { checkSameOrigin, SESSION_COOKIE } from './auth.ts';
+import type { SetupCreated, SetupStatus } from './routes/app/shapes/setup.ts';
 
 const E = defineErrors('setup', {
   closed: { fr: "la mise en service est terminée : une organisation existe déjà, connectez-vous", en: "setup is over: an organisation exists already, sign in" },
@@ -159,7 +160,7 @@ const prefixed = async <T>(prefix: string, work: () => Promise<T>): Promise<T> =
 };
 
 export function registerSetupRoutes(app: Hono, ctx: AppContext): void {
-  app.get('/api/setup', async () => json({ open: await isOpen(ctx.db, ctx.setup) }));
+  app.get('/api/setup', async () => json({ open: await isOpen(ctx.db, ctx.setup) } satisfies SetupStatus));
 
   app.post('/api/setup/check', async (c) => {
     await guard(c, ctx);
@@ -237,7 +238,7 @@ export function registerSetupRoutes(app: Hono, ctx: AppContext): void {
         organisation: { id: created.org.id, name: created.org.legalName, siren: created.org.siren, live: created.org.live },
         admin: { email: created.user.email, password: created.user.password },
         signedIn: cookie,
-      }),
+      } satisfies SetupCreated),
       201,
       { 'content-type': 'application/json; charset=utf-8' },
     );

@@ -457,6 +457,14 @@ export const MESSAGES = defineMessages({
   'scenario.perInvoice': { fr: 'Un message par facture', en: 'One message per invoice' },
   'scenario.holidays': { fr: 'Calendrier des jours fériés', en: 'Holiday calendar' },
   'scenario.workingDays': { fr: 'Jours ouvrés uniquement', en: 'Working days only' },
+  'scenario.followsOrganisation': {
+    fr: 'Suit les réglages de l’organisation (Paramètres) pour : {what}. Une valeur changée ici devient celle de ce scénario.',
+    en: 'Follows the organisation’s settings (Settings) for: {what}. A value changed here becomes this scenario’s own.',
+  },
+  'scenario.ownSending': {
+    fr: 'Plage d’envoi, jours fériés et jours ouvrés propres à ce scénario : les réglages de l’organisation ne les changent pas.',
+    en: 'Sending window, holidays and working days of this scenario’s own: the organisation’s settings do not change them.',
+  },
   'scenario.steps': { fr: 'Étapes', en: 'Steps' },
   'scenario.escalation': { fr: 'Conditions d’escalade', en: 'Escalation prerequisites' },
   'scenario.esc.needsReminder': {
@@ -787,6 +795,14 @@ export const MESSAGES = defineMessages({
   'settings.secretNotSet': { fr: 'aucun', en: 'none' },
   'settings.callAssignee': { fr: 'Appels attribués à', en: 'Calls assigned to' },
   'settings.sending': { fr: 'Plage d’envoi, jours fériés, fraîcheur bancaire', en: 'Sending window, holidays, bank freshness' },
+  'settings.sendingDefault': {
+    fr: 'Plage d’envoi et jours fériés de l’organisation : les scénarios les suivent, sauf ceux qui ont les leurs.',
+    en: 'The organisation’s sending window and holidays: the scenarios follow them, except those that set their own.',
+  },
+  'settings.ownSending': { fr: 'Ces scénarios ont leurs propres réglages, qu’un changement ici ne modifie pas :', en: 'These scenarios set their own, which a change here leaves unchanged:' },
+  'settings.ownSending.window': { fr: 'de {start} à {end}', en: '{start} to {end}' },
+  'settings.ownSending.workingDays': { fr: 'jours ouvrés uniquement', en: 'working days only' },
+  'settings.ownSending.everyDay': { fr: 'tous les jours', en: 'every day' },
   'settings.windowStart': { fr: 'Début de la plage', en: 'Window start' },
   'settings.windowEnd': { fr: 'Fin de la plage', en: 'Window end' },
   'settings.staleBankDays': { fr: 'Relevé bancaire trop ancien après (jours)', en: 'Bank data stale after (days)' },

@@ -6,14 +6,12 @@
 import { validation } from '../../errors.ts';
 import type { EscalationOptions } from './escalation.ts';
 import { CHANNEL_KEYS, type ChannelKey } from '../channels.ts';
-import { HOLIDAY_CALENDARS } from './holidays.ts';
 import { defineErrors } from '../../i18n/index.ts';
+import { checkSending, DEFAULT_SENDING, type SendingField } from './sending.ts';
 
 const E = defineErrors('scenario', {
   definition: { fr: "la définition du scénario (definition : options et étapes) est obligatoire", en: "the scenario definition (definition: options and steps) is required" },
   options: { fr: "les options du scénario sont obligatoires", en: "scenario options are required" },
-  calendar: { fr: "calendrier de jours fériés inconnu « {calendar} »", en: "unknown holiday calendar \"{calendar}\"" },
-  window: { fr: "la plage d’envoi doit être deux heures HH:MM, le début avant la fin", en: "sending window must be two times HH:MM, start before end" },
   min_gap: { fr: "l’écart minimum doit être de 0 à 60 jours", en: "minimum gap must be 0 to 60 days" },
   grouping: { fr: "le regroupement doit être per_customer ou per_invoice", en: "grouping must be per_customer or per_invoice" },
   steps: { fr: "un scénario doit avoir au moins une étape", en: "a scenario needs at least one step" },
@@ -76,10 +74,18 @@ export interface ScenarioDefinition {
   steps: Step[];
 }
 
+/**
+ * A scenario as stored and edited: the sending options it leaves out follow the organisation's
+ * (src/domain/engine/sending.ts resolves the effective ones).
+ */
+export type StoredScenarioOptions = Omit<ScenarioOptions, SendingField> & Partial<Pick<ScenarioOptions, SendingField>>;
+export interface StoredScenarioDefinition {
+  options: StoredScenarioOptions;
+  steps: Step[];
+}
+
 export const DEFAULT_OPTIONS: ScenarioOptions = {
-  workingDaysOnly: true,
-  holidayCalendar: 'FR',
-  window: { start: '09:00', end: '18:00' },
+  ...DEFAULT_SENDING,
   minGapDays: 3,
   grouping: 'per_customer',
   escalation: {
@@ -160,17 +166,15 @@ export const BUILTIN_SCENARIOS: Record<string, { name: { fr: string; en: string 
   },
 };
 
-const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
-
-/** Validates a definition a user edited; errors name the step and field. */
-export function validateScenario(def: ScenarioDefinition): ScenarioDefinition {
+/**
+ * Validates a definition a user edited; errors name the step and field. Sending options left out
+ * follow the organisation's.
+ */
+export function validateScenario<D extends StoredScenarioDefinition>(def: D): D {
   if (typeof def !== 'object' || def === null || Array.isArray(def)) throw validation(E('definition'), { field: 'definition' });
   const o = def.options;
   if (!o) throw validation(E('options'), { field: 'options' });
-  if (!HOLIDAY_CALENDARS[o.holidayCalendar]) throw validation(E('calendar', { calendar: String(o.holidayCalendar) }), { field: 'options.holidayCalendar' });
-  if (!HHMM.test(o.window?.start ?? '') || !HHMM.test(o.window?.end ?? '') || o.window.start >= o.window.end) {
-    throw validation(E('window'), { field: 'options.window' });
-  }
+  checkSending(o, 'options.');
   if (!Number.isInteger(o.minGapDays) || o.minGapDays < 0 || o.minGapDays > 60) throw validation(E('min_gap'), { field: 'options.minGapDays' });
   if (o.grouping !== 'per_customer' && o.grouping !== 'per_invoice') throw validation(E('grouping'), { field: 'options.grouping' });
   const esc = o.escalation ?? {};
@@ -204,7 +208,7 @@ export function validateScenario(def: ScenarioDefinition): ScenarioDefinition {
     }
   });
   const steps = [...def.steps].sort((a, b) => a.offset - b.offset || CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel));
-  return { options: o, steps };
+  return { options: o, steps } as D;
 }
 
 /** Formal notices need a human by default, whatever the editor said. */

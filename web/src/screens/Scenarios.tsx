@@ -84,6 +84,7 @@ function sameDayStep(def: Definition): { index: number; offset: number; channel:
 
 type Draft = { name: string; def: Definition };
 type Message = { ok: boolean; text: string; step: number | null };
+const SENDING_FIELD_LABEL = { window: 'scenario.window', holidayCalendar: 'scenario.holidays', workingDaysOnly: 'scenario.workingDays' } as const;
 
 export function Scenarios() {
   const t = useT();
@@ -319,6 +320,13 @@ export function Scenarios() {
               <input type="checkbox" checked={def.options.workingDaysOnly} onChange={(e) => setDef({ ...def, options: { ...def.options, workingDaysOnly: e.target.checked } })} />
               {t('scenario.workingDays')}
             </label>
+            {!creating && (
+              <p className="muted small wide" data-testid="scenario-sending-source">
+                {current.follows.length
+                  ? t('scenario.followsOrganisation', { what: current.follows.map((f) => t(SENDING_FIELD_LABEL[f])).join(', ') })
+                  : t('scenario.ownSending')}
+              </p>
+            )}
           </div>
           <h3>{t('scenario.escalation')}</h3>
           <div className="form" data-testid="escalation-options">

@@ -5,24 +5,8 @@ import { date, dateTime, pct, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 import { Code, codeLabel } from '../components/ui.tsx';
+import type { ProviderEntry, ProviderNow, SettingsResponse } from '../../../src/http/routes/app/shapes/settings.ts';
 
-interface SettingsData {
-  organisation: Record<string, string | null> & { live?: boolean };
-  branding: Record<string, string | null>;
-  delivery: Record<string, unknown>;
-  staleBankDays: number;
-  acknowledgeAgreements: boolean;
-  sending: { window: { start: string; end: string }; holidayCalendar: string; workingDaysOnly: boolean } | null;
-  holidayCalendars: { key: string; name: string }[];
-  users: { id: string; email: string; name: string | null; language: string; role: string; disabled: boolean }[];
-  invitations: { id: string; email: string; role: string; expiresAt: string }[];
-  apiKeys: { id: string; name: string; prefix: string; scope: string; created_at: string; last_used_at: string | null; revoked_at: string | null }[];
-  webhooks: { id: string; url: string; events: string[]; description: string | null; active: boolean }[];
-  webhookEvents: string[];
-  rates: { table: string; from: string; ratePercent: string; note: string | null }[];
-  contractRate: { ratePercent: string; note: string | null } | null;
-  rateTables: string[];
-}
 
 const formObject = (e: FormEvent<HTMLFormElement>) => {
   e.preventDefault();
@@ -32,18 +16,6 @@ const formObject = (e: FormEvent<HTMLFormElement>) => {
   });
   return o;
 };
-
-interface ProviderEntry {
-  key: string;
-  label: { fr: string; en: string };
-  local: boolean;
-  fields: { key: string; label: { fr: string; en: string }; kind: string; secret?: boolean; required?: boolean; default?: string }[];
-}
-interface ProviderNow {
-  provider: string;
-  options: Record<string, string>;
-  secretsSet: Record<string, boolean>;
-}
 
 /** A channel's provider and the settings that provider declares (server's catalogue). */
 function ProviderFields({ channel, list, current, admin }: { channel: string; list: ProviderEntry[]; current: ProviderNow | undefined; admin: boolean }) {
@@ -114,7 +86,7 @@ export function Settings() {
   const lang = useLang();
   const me = useMe();
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['settings'], queryFn: () => api<SettingsData>('/api/app/settings') });
+  const q = useQuery({ queryKey: ['settings'], queryFn: () => api<SettingsResponse>('/api/app/settings') });
   const [message, setMessageState] = useState<Message | null>(null);
   const from = useRef<string | null>(null);
   const setMessage = (m: { ok: boolean; text: string }) => setMessageState({ ...m, section: from.current });
@@ -335,11 +307,12 @@ export function Settings() {
             });
           }}
         >
-          {field('start', 'settings.windowStart', d.sending?.window.start, { type: 'time' })}
-          {field('end', 'settings.windowEnd', d.sending?.window.end, { type: 'time' })}
+          <p className="muted small wide">{t('settings.sendingDefault')}</p>
+          {field('start', 'settings.windowStart', d.sending.window.start, { type: 'time' })}
+          {field('end', 'settings.windowEnd', d.sending.window.end, { type: 'time' })}
           <label>
             {t('scenario.holidays')}
-            <select name="holidayCalendar" defaultValue={d.sending?.holidayCalendar} disabled={!admin}>
+            <select name="holidayCalendar" defaultValue={d.sending.holidayCalendar} disabled={!admin}>
               {d.holidayCalendars.map((h) => (
                 <option key={h.key} value={h.key}>
                   {codeLabel(t, 'holidays', h.key)}
@@ -348,9 +321,29 @@ export function Settings() {
             </select>
           </label>
           <label className="inline">
-            <input type="checkbox" name="workingDaysOnly" defaultChecked={d.sending?.workingDaysOnly} disabled={!admin} />
+            <input type="checkbox" name="workingDaysOnly" defaultChecked={d.sending.workingDaysOnly} disabled={!admin} />
             {t('scenario.workingDays')}
           </label>
+          {d.ownSending.length > 0 && (
+            <div className="wide small" data-testid="own-sending">
+              <p className="muted">{t('settings.ownSending')}</p>
+              <ul>
+                {d.ownSending.map((x) => (
+                  <li key={x.key}>
+                    <strong>{x.name}</strong>
+                    {' — '}
+                    {[
+                      x.window && t('settings.ownSending.window', { start: x.window.start, end: x.window.end }),
+                      x.holidayCalendar && codeLabel(t, 'holidays', x.holidayCalendar),
+                      x.workingDaysOnly !== null && t(x.workingDaysOnly ? 'settings.ownSending.workingDays' : 'settings.ownSending.everyDay'),
+                    ]
+                      .filter(Boolean)
+                      .join(' · ')}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
           {field('staleBankDays', 'settings.staleBankDays', d.staleBankDays, { type: 'number', min: 1, max: 60 })}
           <label className="inline wide">
             <input type="checkbox" name="acknowledgeAgreements" defaultChecked={d.acknowledgeAgreements} disabled={!admin} data-testid="acknowledge-agreements" />

@@ -20,6 +20,8 @@ import { ApiError, api } from '../api.ts';
 import { hasKey, type Lang, LangProvider, money, num, stepLabel, translate } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { ImportPanel } from '../components/imports.tsx';
+import type { ScenarioListResponse } from '../../../src/http/routes/app/shapes/scenarios.ts';
+import type { GoLiveResponse, SetupCreated, SetupStatus } from '../../../src/http/routes/app/shapes/setup.ts';
 
 const BEFORE = ['code', 'company', 'bank', 'sender', 'admin'] as const;
 const AFTER = ['import', 'scenario', 'live'] as const;
@@ -57,7 +59,7 @@ export function Setup() {
   const [lang, setLang] = useState<Lang>(initialLang);
   const t = (k: MessageKey, vars?: Record<string, string | number>) => translate(lang, k, vars);
   const qc = useQueryClient();
-  const status = useQuery({ queryKey: ['setup'], queryFn: () => api<{ open: boolean }>('/api/setup'), retry: false, staleTime: Number.POSITIVE_INFINITY });
+  const status = useQuery({ queryKey: ['setup'], queryFn: () => api<SetupStatus>('/api/setup'), retry: false, staleTime: Number.POSITIVE_INFINITY });
   const [step, setStep] = useState<Step>('code');
   const [v, setV] = useState<Record<string, string>>({ 'organisation.country': 'FR', 'organisation.language': 'fr', 'sender.smtp.port': '587', 'sender.smtp.security': 'starttls' });
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -134,7 +136,7 @@ export function Setup() {
     try {
       if (step === 'code') await setupCall('/api/setup/check', {});
       if (step === 'admin') {
-        const r = await setupCall<{ organisation: { name: string }; admin: { email: string } }>('/api/setup', {
+        const r = await setupCall<SetupCreated>('/api/setup', {
           organisation: group('organisation.'),
           branding: group('branding.'),
           sender: { ...group('sender.'), smtp: smtp() },
@@ -365,16 +367,10 @@ function ImportStep({ lang, onNext, onError }: { lang: Lang; onNext: () => void;
   );
 }
 
-interface ScenarioItem {
-  key: string;
-  name: string;
-  isDefault: boolean;
-  definition: { steps: { offset: number; channel: string; tone: string; template: string }[] };
-}
 
 function ScenarioStep({ lang, onNext, onError }: { lang: Lang; onNext: () => void; onError: (text: string) => void }) {
   const t = (k: MessageKey, vars?: Record<string, string | number>) => translate(lang, k, vars);
-  const q = useQuery({ queryKey: ['scenarios'], queryFn: () => api<{ scenarios: ScenarioItem[] }>('/api/app/scenarios') });
+  const q = useQuery({ queryKey: ['scenarios'], queryFn: () => api<ScenarioListResponse>('/api/app/scenarios') });
   const [chosen, setChosen] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
@@ -418,24 +414,12 @@ function ScenarioStep({ lang, onNext, onError }: { lang: Lang; onNext: () => voi
   );
 }
 
-interface GoLive {
-  days: number;
-  live: boolean;
-  actions: number;
-  customers: number;
-  invoices: number;
-  amountMinor: Record<string, string>;
-  firstDay: { actions: number; customers: number };
-  firstContacts: number;
-  escalationsAsFirstContact: number;
-  byStep: { stepOffset: number; template: string; channel: string; tone: string; actions: number; customers: number; invoices: number; amountMinor: Record<string, string> }[];
-}
 
 function LiveStep({ lang, onError }: { lang: Lang; onError: (text: string) => void }) {
   const t = (k: MessageKey, vars?: Record<string, string | number>) => translate(lang, k, vars);
   const navigate = useNavigate();
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['golive'], queryFn: () => api<GoLive>('/api/app/golive?days=30') });
+  const q = useQuery({ queryKey: ['golive'], queryFn: () => api<GoLiveResponse>('/api/app/golive?days=30') });
   const [busy, setBusy] = useState(false);
   if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
   if (q.isError) return <div className="banner bad">{q.error.message}</div>;

@@ -2,10 +2,11 @@
 import { z } from 'zod';
 import { HOLIDAY_CALENDARS } from '../../../domain/engine/holidays.ts';
 import { simulateScenario } from '../../../domain/engine/sample-scenario.ts';
-import { CHANNELS as SCENARIO_CHANNELS, type ScenarioDefinition, TONES, validateScenario } from '../../../domain/engine/scenario.ts';
+import { CHANNELS as SCENARIO_CHANNELS, type StoredScenarioDefinition, TONES, validateScenario } from '../../../domain/engine/scenario.ts';
+import { effectiveDefinition } from '../../../domain/engine/sending.ts';
 import { TEMPLATE_KEYS } from '../../../documents/registry.ts';
 import { replanAfterScenarioChange } from '../../../engine/events.ts';
-import { assignScenario, createScenario, ensureBuiltinScenarios, listScenarios, updateScenario } from '../../../engine/scenarios.ts';
+import { assignScenario, createScenario, ensureBuiltinScenarios, listScenarios, loadSendingDefaults, updateScenario } from '../../../engine/scenarios.ts';
 import { appRoute, minorIn } from './common.ts';
 import { AnyMinor, blankAsAbsent, Day, Ok } from './shapes/common.ts';
 import type { ScenarioListResponse, ScenarioSaved, ScenarioSimulation } from './shapes/scenarios.ts';
@@ -60,8 +61,9 @@ export const scenarioRoutes = [
         })
         .optional(),
     }),
-    handler: async ({ today, body }) => {
-      const def = validateScenario(body.definition as unknown as ScenarioDefinition);
+    handler: async ({ q, orgId, today, body }) => {
+      // Sending options left out are the organisation's, as for a stored scenario.
+      const def = effectiveDefinition(validateScenario(body.definition as unknown as StoredScenarioDefinition), await loadSendingDefaults(q, orgId));
       const sample = body.sample ?? {};
       return simulateScenario(def, {
         dueDate: sample.dueDate ?? today,
@@ -83,7 +85,7 @@ export const scenarioRoutes = [
     response: z.custom<ScenarioSaved>(),
     body: z.object({ key: z.string(), name: z.string(), from: z.string().nullish(), definition: Definition.nullish() }),
     handler: async ({ q, orgId, body: b }) => {
-      const row = await createScenario(q, orgId, { key: b.key, name: b.name, from: b.from || null, definition: (b.definition as unknown as ScenarioDefinition | undefined) ?? null });
+      const row = await createScenario(q, orgId, { key: b.key, name: b.name, from: b.from || null, definition: (b.definition as unknown as StoredScenarioDefinition | undefined) ?? null });
       return { ...row, id: String(row.id) };
     },
   }),
@@ -95,7 +97,7 @@ export const scenarioRoutes = [
     response: z.custom<ScenarioSaved>(),
     body: z.object({ definition: Definition, name: z.string().nullish() }),
     handler: async ({ q, orgId, today, params, body: b }) => {
-      const updated = await updateScenario(q, orgId, params.key, b.definition as unknown as ScenarioDefinition, b.name);
+      const updated = await updateScenario(q, orgId, params.key, b.definition as unknown as StoredScenarioDefinition, b.name);
       await replanAfterScenarioChange(q, orgId, today);
       return { ...updated, id: String(updated.id) };
     },

@@ -3,6 +3,7 @@
  * options, going live, the contractual rate. People, keys and webhooks are in ./users.ts.
  */
 import { z } from 'zod';
+import { providerCatalogue } from '../../../delivery/channels/registry.ts';
 import { describeSettings, loadDeliverySettings, SECRET_FIELDS, type SettingsInput, saveDeliverySettings } from '../../../delivery/settings.ts';
 import { readSecret } from '../../../delivery/secrets.ts';
 import { sendTestMessage } from '../../../delivery/smtp-test.ts';
@@ -10,9 +11,9 @@ import { getBranding, saveBranding } from '../../../documents/repo.ts';
 import { HOLIDAY_CALENDARS } from '../../../domain/engine/holidays.ts';
 import { RATE_TABLE_NAMES } from '../../../domain/law/index.ts';
 import { acknowledgesAgreements, setAcknowledgeAgreements } from '../../../engine/acknowledgements.ts';
-import { replanAfterScenarioChange } from '../../../engine/events.ts';
 import { goLivePreview, setLive } from '../../../engine/golive.ts';
-import { listScenarios, updateScenario } from '../../../engine/scenarios.ts';
+import { listScenarios, loadSendingDefaults } from '../../../engine/scenarios.ts';
+import { changeSendingDefaults } from '../../../engine/sending.ts';
 import { validation } from '../../../errors.ts';
 import { defineErrors } from '../../../i18n/index.ts';
 import { getContractRate, listRateOverrides, ratesAreTheOperators, setContractRate } from '../../../law/rates-repo.ts';
@@ -21,6 +22,8 @@ import { listApiKeys } from '../../../auth/index.ts';
 import { listSubscriptions, WEBHOOK_EVENTS } from '../../../webhooks/index.ts';
 import { appRoute } from './common.ts';
 import { AnyObject } from './shapes/common.ts';
+import type { DeliveryView, ProviderEntry, ProviderNow, SettingsResponse } from './shapes/settings.ts';
+import type { GoLiveResponse, GoLiveSwitch } from './shapes/setup.ts';
 
 const E = defineErrors('web-settings', {
   email: { fr: "« {email} » n’est pas une adresse e-mail", en: "\"{email}\" is not an email address" },
@@ -48,14 +51,14 @@ export const settingsRoutes = [
     method: 'get',
     path: '/settings',
     scope: 'read',
+    response: z.custom<SettingsResponse>(),
     handler: async ({ q, orgId, org, user, now }) => {
       const admin = user.role === 'admin';
       const branding = await getBranding(q, orgId);
       const [engine] = await q.query<{ stale_bank_days: number }>('SELECT stale_bank_days FROM engine_settings WHERE organisation_id = $1', [orgId]);
       const scenarios = await listScenarios(q, orgId);
-      const def = scenarios.find((x) => x.isDefault) ?? scenarios[0];
       // This organisation's view of its people: the membership's role and state, not the account's.
-      const users = await q.query<Record<string, unknown>>(
+      const users = await q.query<{ id: string; email: string; name: string | null; language: string; disabled_at: string | null; role: string }>(
         `SELECT u.id, u.email, u.name, u.language, m.disabled_at, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id
           WHERE m.organisation_id = $1 ORDER BY m.created_at, u.email`,
         [orgId],
@@ -67,14 +70,23 @@ export const settingsRoutes = [
             [orgId, now],
           )
         : [];
-      const { signaturePng: _s, logoPng: _l, ...brandingText } = branding;
+      const { signaturePng: _s, logoPng, ...brandingText } = branding;
+      const described = await describeSettings(q, orgId);
+      const catalogue: Record<string, ProviderEntry[]> = Object.fromEntries(
+        Object.entries(providerCatalogue()).map(([channel, list]) => [channel, list.map((p) => ({ key: p.key, label: p.label, local: p.local, fields: p.fields }))]),
+      );
+      const delivery: DeliveryView = { ...described, catalogue, providers: described.providers as Record<string, ProviderNow> };
       return {
         organisation: org,
-        branding: brandingText,
-        delivery: await describeSettings(q, orgId),
+        branding: { ...brandingText, hasLogo: logoPng !== null },
+        delivery,
         staleBankDays: engine?.stale_bank_days ?? 3,
         acknowledgeAgreements: await acknowledgesAgreements(q, orgId),
-        sending: def ? { window: def.definition.options.window, holidayCalendar: def.definition.options.holidayCalendar, workingDaysOnly: def.definition.options.workingDaysOnly } : null,
+        sending: await loadSendingDefaults(q, orgId),
+        // The scenarios that set some of these options themselves: a change here leaves those alone.
+        ownSending: scenarios
+          .filter((x) => x.follows.length < 3)
+          .map((x) => ({ key: x.key, name: x.name, window: x.follows.includes('window') ? null : x.definition.options.window, holidayCalendar: x.follows.includes('holidayCalendar') ? null : x.definition.options.holidayCalendar, workingDaysOnly: x.follows.includes('workingDaysOnly') ? null : x.definition.options.workingDaysOnly })),
         holidayCalendars: Object.entries(HOLIDAY_CALENDARS).map(([key, v]) => ({ key, name: v.name })),
         users: users.map((u) => ({ id: u.id, email: u.email, name: u.name, language: u.language, role: u.role, disabled: u.disabled_at !== null })),
         invitations: invitations.map((i) => ({ id: i.id, email: i.email, role: i.role, expiresAt: i.expires_at })),
@@ -160,6 +172,7 @@ export const settingsRoutes = [
     path: '/golive',
     scope: 'read',
     query: z.object({ days: z.string().optional() }),
+    response: z.custom<GoLiveResponse>(),
     handler: async ({ db, orgId, today, query }) => {
       const days = Number(query.days ?? 30);
       if (!Number.isInteger(days) || days < 1 || days > 366) throw validation(E('golive_days'), { field: 'days' });
@@ -171,6 +184,7 @@ export const settingsRoutes = [
     path: '/golive',
     scope: 'admin',
     body: z.object({ live: z.boolean() }),
+    response: z.custom<GoLiveSwitch>(),
     handler: async ({ q, orgId, today, body }) => {
       const r = await setLive(q, orgId, body.live, today);
       return { live: r.organisation.live, released: r.released, replanned: r.replanned };
@@ -200,16 +214,9 @@ export const settingsRoutes = [
           [orgId, n],
         );
       }
-      if (b.window || b.holidayCalendar || b.workingDaysOnly !== undefined) {
-        // The sending window and holidays are options of each scenario: set them on all of them.
-        for (const sc of await listScenarios(q, orgId)) {
-          const options = { ...sc.definition.options };
-          if (b.window) options.window = b.window;
-          if (b.holidayCalendar) options.holidayCalendar = b.holidayCalendar;
-          if (b.workingDaysOnly !== undefined) options.workingDaysOnly = Boolean(b.workingDaysOnly);
-          await updateScenario(q, orgId, sc.key, { ...sc.definition, options });
-        }
-        await replanAfterScenarioChange(q, orgId, today);
+      if (b.window !== undefined || b.holidayCalendar !== undefined || b.workingDaysOnly !== undefined) {
+        // The organisation's options: the scenarios that follow them are replanned, the others keep their own.
+        await changeSendingDefaults(q, orgId, { window: b.window, holidayCalendar: b.holidayCalendar, workingDaysOnly: b.workingDaysOnly }, today);
       }
       return { ok: true };
     },

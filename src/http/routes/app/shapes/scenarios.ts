@@ -5,6 +5,7 @@
 import type { EscalationOptions } from '../../../../domain/engine/escalation.ts';
 import type { simulateScenario } from '../../../../domain/engine/sample-scenario.ts';
 import type { Channel, ScenarioDefinition, Step, Tone } from '../../../../domain/engine/scenario.ts';
+import type { SendingField } from '../../../../domain/engine/sending.ts';
 
 export type { Channel, EscalationOptions, ScenarioDefinition, Step, Tone };
 
@@ -15,7 +16,10 @@ export interface ScenarioSaved {
   name: string;
   version: number;
   isDefault: boolean;
+  /** The effective definition: the organisation's sending options where the scenario follows them. */
   definition: ScenarioDefinition;
+  /** The sending options it takes from the organisation's settings (domain/engine/sending.ts). */
+  follows: SendingField[];
 }
 
 /** A scenario in the editor's list: how many customers are assigned to it, and the tags that are. */
