@@ -11,6 +11,8 @@ import type { Db } from '../src/db/driver.ts';
 import { createApp } from '../src/http/app.ts';
 import { createCustomer, createInvoice, createOrganisation } from '../src/ledger/repo.ts';
 import { dbTargets } from './db.ts';
+import type { CalendarDate } from '../src/domain/dates.ts';
+import { planSchedule } from '../src/domain/payment-plan.ts';
 
 const HOST = 'relance.test';
 const PASSWORD = 'tilleul-boussole-42';
@@ -112,6 +114,36 @@ describe.each(dbTargets())('a controller’s day on $name', (target) => {
     expect(p.timeline.find((e) => e.kind === 'call')?.data).toMatchObject({ outcome: 'promise_to_pay', note: 'rappelé par le client' });
     // An outcome the call needs is asked for, as on a planned call.
     expect((await call('POST', `/customers/${customerId}/calls`, { outcome: 'dispute' })).status).toBe(400);
+  });
+
+  it('records a payment plan with a down payment as the dialog schedules it, shows it, and withdraws it when its reminders are resumed', async () => {
+    // The dialog's schedule (src/domain/payment-plan.ts): 200 € down on 30 June, then three months.
+    const schedule = planSchedule({ totalMinor: 80_000n, firstDate: '2026-06-30' as CalendarDate, instalments: 3, downPaymentMinor: 20_000n })!;
+    const short = await call<{ where: { field: string } }>('POST', `/customers/${customerId}/payment-plan`, {
+      invoiceIds: [invoiceIds[1]],
+      instalments: schedule.slice(0, 2).map((i) => ({ dueDate: i.dueDate, amountMinor: String(i.amountMinor) })),
+    });
+    expect(short.status).toBe(400);
+    expect(short.body.where.field).toBe('instalments');
+    const r = await call('POST', `/customers/${customerId}/payment-plan`, {
+      invoiceIds: [invoiceIds[1]],
+      instalments: schedule.map((i) => ({ dueDate: i.dueDate, amountMinor: String(i.amountMinor) })),
+      acknowledge: false,
+    });
+    expect(r.status).toBe(200);
+    const plan = (await page()).timeline.find((e) => e.kind === 'plan')!.data as { status: string; amountMinor: string; instalments: { seq: number; dueDate: string; amountMinor: string }[] };
+    expect(plan.status).toBe('active');
+    expect(plan.instalments).toEqual([
+      { seq: 1, dueDate: '2026-06-30', amountMinor: '20000' },
+      { seq: 2, dueDate: '2026-07-30', amountMinor: '20000' },
+      { seq: 3, dueDate: '2026-08-30', amountMinor: '20000' },
+      { seq: 4, dueDate: '2026-09-30', amountMinor: '20000' },
+    ]);
+    // Resuming the reminders of the plan's invoice withdraws the plan: no missed-instalment alarm later.
+    const pause = (await page()).pauses.find((x) => x.active && x.reason === 'payment_plan')!;
+    expect((await call('POST', `/pauses/${pause.id}/lift`, {})).status).toBe(200);
+    const after = (await page()).timeline.find((e) => e.kind === 'plan')!.data as { status: string };
+    expect(after.status).toBe('withdrawn');
   });
 
   it('a dispute ends with its resolution: lifting its pause alone is refused', async () => {

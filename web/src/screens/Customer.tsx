@@ -2,6 +2,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { api, downloadFile } from '../api.ts';
+import { addMonths, type CalendarDate } from '../../../src/domain/dates.ts';
+import { planSchedule } from '../../../src/domain/payment-plan.ts';
 import { Ask, Confirm } from '../components/confirm.tsx';
 import { Code, FormDialog, Modal, StatusPill } from '../components/ui.tsx';
 import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
@@ -758,12 +760,6 @@ function InvoicePicker({ items, wholeCustomer = false }: { items: OpenItem[]; wh
 }
 
 /** A calendar date k months after another ("2026-01-31" + 1 → "2026-03-03" as the browser counts; the server checks the plan). */
-function addMonths(day: string, k: number): string {
-  const d = new Date(`${day}T12:00:00Z`);
-  d.setUTCMonth(d.getUTCMonth() + k);
-  return d.toISOString().slice(0, 10);
-}
-
 /** Invoices ticked in a dialog, and what is still owed on them. */
 function useTicked(items: OpenItem[]) {
   const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
@@ -843,18 +839,12 @@ function PlanDialog({ items, today, pending, error, onClose, onSubmit }: { items
   const lang = useLang();
   const ticked = useTicked(items);
   const [count, setCount] = useState(3);
-  const [start, setStart] = useState(addMonths(today, 1));
+  const [start, setStart] = useState<string>(addMonths(today as CalendarDate, 1));
   const [down, setDown] = useState('');
   const total = ticked.total;
   const downMinor = down.trim() ? BigInt(toMinor(down) ?? '0') : 0n;
-  const rest = total - downMinor;
-  const tooBig = downMinor > 0n && rest <= 0n;
-  const each = rest / BigInt(count);
-  const offset = downMinor > 0n ? 1 : 0;
-  const instalments = [
-    ...(downMinor > 0n ? [{ dueDate: start, amountMinor: String(downMinor), down: true }] : []),
-    ...Array.from({ length: count }, (_, k) => ({ dueDate: addMonths(start, k + offset), amountMinor: String(k === count - 1 ? rest - each * BigInt(count - 1) : each), down: false })),
-  ];
+  const tooBig = downMinor > 0n && downMinor >= total;
+  const instalments = (planSchedule({ totalMinor: total, firstDate: start as CalendarDate, instalments: count, downPaymentMinor: downMinor }) ?? []).map((i) => ({ ...i, amountMinor: String(i.amountMinor) }));
   const currency = ticked.picked[0]?.currency ?? items[0]?.currency ?? 'EUR';
   return (
     <Modal title={t('customer.plan')} onClose={onClose} testId="plan-dialog">
@@ -862,7 +852,7 @@ function PlanDialog({ items, today, pending, error, onClose, onSubmit }: { items
         <TickList items={items} ticked={ticked} legend={t('customer.covers')} testId="plan-invoices" />
         <label>
           {t('plan.start')}
-          <input type="date" min={today} value={start} onChange={(e) => setStart(e.target.value || addMonths(today, 1))} data-testid="plan-start" />
+          <input type="date" min={today} value={start} onChange={(e) => setStart(e.target.value || addMonths(today as CalendarDate, 1))} data-testid="plan-start" />
         </label>
         <label>
           {t('plan.downPayment')}
@@ -892,7 +882,7 @@ function PlanDialog({ items, today, pending, error, onClose, onSubmit }: { items
         <button
           type="button"
           className="primary"
-          disabled={pending || ticked.picked.length === 0 || tooBig}
+          disabled={pending || instalments.length === 0}
           onClick={() => onSubmit({ invoiceIds: ticked.picked.map((i) => i.invoiceId), instalments: instalments.map(({ dueDate, amountMinor }) => ({ dueDate, amountMinor })) })}
           data-testid="save-plan"
         >
