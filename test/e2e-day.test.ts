@@ -28,8 +28,8 @@ const consoleErrors: string[] = [];
 
 /** The words each run expects, in its language. */
 const WORDS = {
-  fr: { noContact: 'Aucun contact', resolved: 'Résolu le', insurance: 'Déclarer la menace de sinistre', mine: 'Mes comptes', promise: 'Promesse de paiement', csvHead: 'Client;Code client' },
-  en: { noContact: 'No contact', resolved: 'Resolved on', insurance: 'Declare the threatened loss', mine: 'My accounts', promise: 'Promise to pay', csvHead: 'Customer,Customer code' },
+  fr: { noContact: 'Aucun contact', resolved: 'Résolu le', insurance: 'Déclarer la menace de sinistre', mine: 'Mes comptes', promise: 'Promesse de paiement', csvHead: 'Client;Code client', withdraws: 'L’échéancier est retiré', withdrawn: 'Sans suite' },
+  en: { noContact: 'No contact', resolved: 'Resolved on', insurance: 'Declare the threatened loss', mine: 'My accounts', promise: 'Promise to pay', csvHead: 'Customer,Customer code', withdraws: 'The payment plan is withdrawn', withdrawn: 'Withdrawn' },
 } as const;
 
 const RUNS = [
@@ -241,6 +241,12 @@ describe('a credit controller’s day in chromium', () => {
         await schedule.waitFor();
         expect(await schedule.locator('tr').count()).toBe(4);
         await shot(`day-${tag}-07-customer-after`);
+        // Resuming the plan's reminders says it withdraws the plan, and the plan shows so.
+        await page.locator('[data-testid=resume][data-reason=payment_plan]').click();
+        expect(await page.getByTestId('resume-withdraws').textContent()).toContain(words.withdraws);
+        await page.getByTestId('confirm-yes').click();
+        await page.locator('[data-testid=plan-schedule] [data-status=withdrawn]').waitFor();
+        expect(await page.getByTestId('plan-schedule').textContent()).toContain(words.withdrawn);
         await checkPage(`${tag} customer page after the day`);
       });
 
