@@ -131,6 +131,27 @@ describe('a credit equal to the sum of several open invoices of one customer', (
     }
   });
 
+  it('a pair among 400 open invoices of a wholesaler is found and proposed first', () => {
+    const many: OpenInvoice[] = Array.from({ length: 400 }, (_, k) => ({
+      id: 5000n + BigInt(k),
+      customerId: 5n,
+      number: `W-${10_000 + k}`,
+      currency: 'EUR',
+      // Multiples of 100 €, and the pair's two amounts that are not: the pair is the only combination.
+      openMinor: k === 123 ? 91_856n : k === 377 ? 26_326n : 10_000n * BigInt(1 + (k % 90)),
+      issueDate: d('2026-01-05'),
+      dueDate: d(`2026-0${2 + Math.floor(k / 100)}-${String(1 + (k % 28)).padStart(2, '0')}`),
+    }));
+    const customers: KnownCustomer[] = [{ id: 5n, name: 'Grossiste Unique', ibans: [IBAN] }];
+    const [o] = matchLines([line({ counterpartyIban: IBAN, remittanceText: 'PAIEMENT' })], many, customers);
+    // Every pair is tried; combinations of three and more among 400 invoices are more than the
+    // search's bound, so it cannot say the pair is the only answer: proposed first, for a person.
+    expect(o!.kind).toBe('review');
+    const ps = o!.kind === 'review' ? o!.candidates : [];
+    expect(invoicesOf(ps[0]!)).toEqual(['W-10123', 'W-10377']);
+    expect(ps[0]!.reason.key).toBe('match.iban_subset');
+  });
+
   it('a combination of four invoices among 60 open ones is still found', () => {
     const many: OpenInvoice[] = Array.from({ length: 60 }, (_, k) => ({
       id: 2000n + BigInt(k),

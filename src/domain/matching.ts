@@ -77,7 +77,7 @@ export const DEFAULT_MATCH_SETTINGS: MatchSettings = {
   bankCharges: 'write_off',
   dateWindowDays: 180,
   maxSubsetSize: 5,
-  maxSubsetSteps: 50_000,
+  maxSubsetSteps: 20_000,
 };
 
 export type MatchPass = 'reference' | 'iban_amount' | 'name_amount' | 'customer_only';

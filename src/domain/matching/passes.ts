@@ -191,14 +191,18 @@ export function subsetsSumming(
   target: Minor,
   maxSize: number,
   limit: number,
-  steps = 50_000,
+  steps = 20_000,
 ): { subsets: OpenInvoice[][]; complete: boolean } {
   const rank = new Map(invs.map((inv, k) => [inv, k]));
+  // Plain numbers inside the search (bigint arithmetic is several times slower): amounts are at
+  // most MAX_AMOUNT_MINOR (1e13), so a sum of a few of them is exact in a double.
+  if (target > BigInt(Number.MAX_SAFE_INTEGER) / BigInt(Math.max(maxSize, 1))) return { subsets: [], complete: true };
+  const goal = Number(target);
   const items = invs
-    .map((inv) => ({ inv, v: book.openOf(inv) }))
-    .filter((x) => x.v > 0n && x.v < target)
-    .sort((a, b) => (a.v > b.v ? -1 : a.v < b.v ? 1 : rank.get(a.inv)! - rank.get(b.inv)!));
-  const at = new Map<Minor, number[]>();
+    .map((inv) => ({ inv, v: Number(book.openOf(inv)) }))
+    .filter((x) => x.v > 0 && x.v < goal)
+    .sort((a, b) => b.v - a.v || rank.get(a.inv)! - rank.get(b.inv)!);
+  const at = new Map<number, number[]>();
   items.forEach((x, k) => {
     const l = at.get(x.v);
     if (l) l.push(k);
@@ -210,7 +214,7 @@ export function subsetsSumming(
   let complete = true;
   const done = () => subsets.length >= limit || !complete;
   // `need` more invoices from position `from` on, adding up to `rest`.
-  const walk = (from: number, rest: Minor, need: number): void => {
+  const walk = (from: number, rest: number, need: number): void => {
     if (need === 1) {
       for (const k of at.get(rest) ?? []) {
         if (k < from) continue;
@@ -226,7 +230,7 @@ export function subsetsSumming(
       }
       const v = items[k]!.v;
       // Amounts only get smaller from here: `need` of them cannot reach the rest.
-      if (v * BigInt(need) < rest) return;
+      if (v * need < rest) return;
       if (v >= rest) continue;
       pick.push(k);
       walk(k + 1, rest - v, need - 1);
@@ -234,7 +238,7 @@ export function subsetsSumming(
       if (done()) return;
     }
   };
-  for (let size = 2; size <= maxSize && !done(); size++) walk(0, target, size);
+  for (let size = 2; size <= maxSize && !done(); size++) walk(0, goal, size);
   return { subsets, complete };
 }
 
@@ -375,8 +379,11 @@ export function passName(book: Book, line: MatchLine, settings: MatchSettings): 
     } else if (s.sim >= 0.75) {
       const invs = book.openInvoices(s.customerId, line.currency);
       // The amount may be several of this customer's invoices together: those are what the payer
-      // meant, not the oldest ones.
-      const { subsets, complete } = subsetsSumming(book, invs, line.amountMinor, settings.maxSubsetSize, MAX_COMBINATIONS, settings.maxSubsetSteps);
+      // meant, not the oldest ones. (A payer known by its IBAN was searched by pass 2 already.)
+      const searched = book.customersOfIban(line.counterpartyIban).includes(s.customerId);
+      const { subsets, complete } = searched
+        ? { subsets: [], complete: true }
+        : subsetsSumming(book, invs, line.amountMinor, settings.maxSubsetSize, MAX_COMBINATIONS, settings.maxSubsetSteps);
       if (subsets.length > 0) {
         const alone = subsets.length === 1 && complete;
         for (const sub of subsets) {
