@@ -5,13 +5,15 @@
  * leaving with unsaved edits (and the browser's before closing the tab), a save said in the editor,
  * a duplicate. In French on a phone and in English on a desktop, the page fitting its width, no
  * console error, no raw code; at 1440 px the steps table does not run under the preview.
- * Screenshots under artifacts/screenshots/.
+ * The Templates screen next to it: an e-mail's text part written from its HTML part, one version
+ * to keep, saved and remembered. Screenshots under artifacts/screenshots/.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScenarioDefinition } from '../src/domain/engine/scenario.ts';
+import { textFromHtml } from '../src/documents/text-from-html.ts';
 import { type E2eServer, startE2eServer } from './e2e-harness.ts';
 import { rawCodesIn } from './e2e-raw-codes.ts';
 
@@ -217,6 +219,82 @@ describe('the Scenarios screen in chromium', () => {
         expect(await fits(page)).toBe(true);
         await page.screenshot({ path: `${SHOTS}/scenarios-${lang}-${width}-duplicated.png`, fullPage: true });
         expect(unexpected(errors)).toEqual([]);
+      } finally {
+        await close();
+      }
+    }, 180_000);
+  }
+
+  for (const [lang, width] of [['fr', 390], ['en', 1440]] as const) {
+    it(`${lang} at ${width} px: templates — the e-mail's text written from its HTML, saved, remembered, reset`, async () => {
+      const { page, errors, close } = await signedIn(width, lang);
+      const fr = lang === 'fr';
+      const sentence = fr ? 'Une phrase ajoutée au HTML seulement.' : 'A sentence added to the HTML only.';
+      try {
+        await goTo(page, width, 'templates');
+        await page.getByTestId('template-key').selectOption('reminder');
+        await page.getByTestId('template-channel-email').click();
+        await page.getByTestId(`template-lang-${lang}`).click();
+        const html = page.getByTestId('part-html');
+        const text = page.getByTestId('part-text');
+        const follows = page.getByTestId('text-from-html');
+        await html.waitFor();
+        await page.getByTestId('preview-email').waitFor();
+        // The built-in reminder's text is exactly what its HTML gives: shown as one version already.
+        await expect.poll(() => follows.isChecked()).toBe(true);
+        expect(await text.inputValue()).toBe(textFromHtml(await html.inputValue()));
+        // The courtesy notice's text differs from its HTML: two parts written separately, and the screen says so.
+        await page.getByTestId('template-key').selectOption('courtesy');
+        await expect.poll(() => html.inputValue()).toContain(fr ? 'Pour faciliter' : 'As a courtesy');
+        expect(await follows.isChecked()).toBe(false);
+        expect(await text.getAttribute('readonly')).toBeNull();
+        expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/templates-${lang}-${width}-separate.png`, fullPage: true });
+
+        // One version: the text is the HTML's, read-only, and follows each change of the HTML.
+        await follows.check();
+        expect(await text.getAttribute('readonly')).not.toBeNull();
+        expect(await text.inputValue()).toBe(textFromHtml(await html.inputValue()));
+        const edited = (await html.inputValue()).replace('</p>', `</p>\n<p>${sentence} <a href="https://example.org/aide">${fr ? 'Aide' : 'Help'}</a></p>`);
+        await html.fill(edited);
+        expect(await text.inputValue()).toBe(textFromHtml(edited));
+        expect(await text.inputValue()).toContain(`${sentence} ${fr ? 'Aide' : 'Help'} (https://example.org/aide)`);
+        const preview = page.getByTestId('preview-email-text');
+        await preview.locator('summary').click();
+        await preview.filter({ hasText: sentence }).waitFor();
+        expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/templates-${lang}-${width}-text-from-html.png`, fullPage: true });
+
+        await page.getByTestId('save-template').click();
+        await page.getByTestId('template-message').filter({ hasText: fr ? 'Enregistré.' : 'Saved.' }).waitFor();
+        const parts = Object.fromEntries(
+          (
+            await server.db.query<{ part: string; source: string }>(
+              `SELECT part, source FROM document_templates WHERE organisation_id = $1 AND key = 'courtesy' AND channel = 'email' AND lang = $2`,
+              [server.orgId, lang],
+            )
+          ).map((r) => [r.part, r.source]),
+        );
+        expect(parts.html).toBe(edited);
+        expect(parts.text).toBe(textFromHtml(edited));
+
+        // Opened again, the choice is still there (the saved text is the HTML's).
+        await page.goto(`${server.url}/templates`);
+        await page.getByTestId('template-key').selectOption('courtesy');
+        await page.getByTestId('template-channel-email').click();
+        await page.getByTestId(`template-lang-${lang}`).click();
+        await html.waitFor();
+        await expect.poll(() => html.inputValue()).toContain(sentence);
+        expect(await follows.isChecked()).toBe(true);
+
+        // Back to the built-in template: two parts written separately again.
+        await page.getByRole('button', { name: fr ? 'Revenir au modèle fourni' : 'Back to the built-in template' }).click();
+        await page.getByTestId('template-message').filter({ hasText: fr ? 'Modèle fourni rétabli.' : 'Built-in template restored.' }).waitFor();
+        await expect.poll(() => html.inputValue()).not.toContain(sentence);
+        expect(await follows.isChecked()).toBe(false);
+        expect(errors).toEqual([]);
       } finally {
         await close();
       }

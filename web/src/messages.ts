@@ -533,6 +533,18 @@ export const MESSAGES = defineMessages({
   'templates.reset': { fr: 'Revenir au modèle fourni', en: 'Back to the built-in template' },
   'templates.cannotSave': { fr: 'Un modèle invalide ne peut pas être enregistré.', en: 'An invalid template cannot be saved.' },
   'templates.variables': { fr: 'Variables disponibles', en: 'Available variables' },
+  'templates.textFromHtml': { fr: 'Texte généré à partir du HTML (une seule version à tenir à jour)', en: 'Text written from the HTML (one version to keep up to date)' },
+  'templates.textFromHtmlOn': {
+    fr: 'La version texte, lue par les messageries qui n’affichent pas le HTML, reprend le HTML sans mise en forme, les liens écrits en clair ; elle suit chaque modification. Décochez pour l’écrire vous-même.',
+    en: 'The text version, read by mail programs that do not show HTML, is the HTML without formatting, links written out; it follows every change. Untick to write it yourself.',
+  },
+  'templates.textFromHtmlOff': {
+    fr: 'Le HTML et le texte sont écrits séparément : une modification de l’un ne change pas l’autre.',
+    en: 'The HTML and the text are written separately: a change to one does not change the other.',
+  },
+  'templates.textVersion': { fr: 'Version texte', en: 'Text version' },
+  'templates.previewEmpty': { fr: 'L’aperçu apparaît dès que le modèle est chargé.', en: 'The preview appears once the template is loaded.' },
+  'templates.resetDone': { fr: 'Modèle fourni rétabli.', en: 'Built-in template restored.' },
   'templates.preview': { fr: 'Aperçu', en: 'Preview' },
   'part.subject': { fr: 'Objet', en: 'Subject' },
   'part.html': { fr: 'Corps HTML', en: 'HTML body' },

@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { smsSegments } from '../../../src/domain/delivery.ts';
+import { textFromHtml } from '../../../src/documents/text-from-html.ts';
 import type { TemplateListResponse, TemplatePreviewResponse, TemplateSourcesResponse, VarDoc } from '../../../src/http/routes/app/shapes/templates.ts';
 import { api } from '../api.ts';
-import { HtmlFrame, PdfFrame } from '../components/ui.tsx';
+import { Empty, HtmlFrame, LoadFailed, Loading, PdfFrame } from '../components/ui.tsx';
 import { type Lang, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
@@ -23,10 +24,25 @@ export function Templates() {
   // Where a variable chosen from the list goes: the part last edited, at its cursor.
   const areas = useRef<Record<string, HTMLTextAreaElement | null>>({});
   const [lastPart, setLastPart] = useState<string | null>(null);
+  /**
+   * An e-mail's text part written from its HTML part (src/documents/text-from-html.ts): one version
+   * to keep. Shown ticked when the saved text is what the HTML gives, so the choice survives a reload.
+   */
+  const [textFollows, setTextFollows] = useState(false);
   useEffect(() => {
-    if (sources.data) setDraft(Object.fromEntries(Object.entries(sources.data.parts).map(([p, v]) => [p, v.source])));
+    if (!sources.data) return;
+    const parts = sources.data.parts;
+    setDraft(Object.fromEntries(Object.entries(parts).map(([p, v]) => [p, v.source])));
+    setTextFollows(parts.html !== undefined && parts.text !== undefined && parts.text.source.trim() === textFromHtml(parts.html.source).trim());
   }, [sources.data]);
-  const preview = useMutation({ mutationFn: (v: { parts: Record<string, string> }) => api<TemplatePreviewResponse>('/api/app/templates/preview', { body: { key, channel, lang, sample, parts: v.parts } }) });
+  // The last preview stays on screen while the next one is computed (a mutation forgets its data when it starts again).
+  const [lastPreview, setLastPreview] = useState<TemplatePreviewResponse | null>(null);
+  const preview = useMutation({
+    mutationFn: (v: { parts: Record<string, string> }) => api<TemplatePreviewResponse>('/api/app/templates/preview', { body: { key, channel, lang, sample, parts: v.parts } }),
+    onSuccess: setLastPreview,
+  });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: another template, channel or language is another preview
+  useEffect(() => setLastPreview(null), [key, channel, lang]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: preview.mutate is stable; the draft and its context are the dependencies
   useEffect(() => {
     if (!Object.keys(draft).length) return;
@@ -47,9 +63,17 @@ export function Templates() {
       qc.invalidateQueries({ queryKey: ['template', key, channel, lang] });
     },
   });
-  if (list.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (list.isError) return <p className="error">{list.error.message}</p>;
+  if (list.isPending) return <Loading testId="templates-loading" />;
+  if (list.isError) return <LoadFailed error={list.error} onRetry={() => list.refetch()} />;
   const L = list.data;
+  const bothParts = (L.parts[channel] ?? []).includes('html') && (L.parts[channel] ?? []).includes('text');
+  const follows = textFollows && bothParts;
+  /** A draft edited: the text follows the HTML when chosen, and the last save's message no longer applies. */
+  const update = (next: Record<string, string>) => {
+    setDraft(follows && next.html !== undefined ? { ...next, text: textFromHtml(next.html) } : next);
+    save.reset();
+    reset.reset();
+  };
   const spec = L.templates.find((x) => x.key === key)!;
   const errors = preview.data?.errors ?? [];
   const admin = can(me.data, 'admin');
@@ -58,7 +82,7 @@ export function Templates() {
     const s = L.templates.find((x) => x.key === k)!;
     if (!s.channels.includes(channel)) setChannel(s.channels[0]!);
   };
-  const p = preview.data;
+  const p = preview.data ?? lastPreview;
   return (
     <div className="page" data-testid="templates">
       <header className="page-head">
@@ -103,13 +127,15 @@ export function Templates() {
                 onChange={(e) => {
                   const name = e.target.value;
                   if (!name) return;
-                  const part = lastPart && (L.parts[channel] ?? []).includes(lastPart) ? lastPart : (L.parts[channel] ?? []).at(-1)!;
+                  const chosen = lastPart && (L.parts[channel] ?? []).includes(lastPart) ? lastPart : (L.parts[channel] ?? []).at(-1)!;
+                  // A text written from the HTML is not edited by hand: the variable goes into the HTML.
+                  const part = follows && chosen === 'text' ? 'html' : chosen;
                   const area = areas.current[part];
                   const text = draft[part] ?? '';
                   const at = area ? area.selectionStart : text.length;
                   const end = area ? area.selectionEnd : text.length;
                   const tag = `{{ ${name} }}`;
-                  setDraft({ ...draft, [part]: text.slice(0, at) + tag + text.slice(end) });
+                  update({ ...draft, [part]: text.slice(0, at) + tag + text.slice(end) });
                   requestAnimationFrame(() => {
                     area?.focus();
                     area?.setSelectionRange(at + tag.length, at + tag.length);
@@ -125,6 +151,25 @@ export function Templates() {
               </select>
             </label>
           )}
+          {sources.isPending && <Loading testId="template-loading" />}
+          {sources.isError && <LoadFailed error={sources.error} onRetry={() => sources.refetch()} />}
+          {sources.data && bothParts && (
+            <label className="inline" style={{ marginBottom: 10 }}>
+              <input
+                type="checkbox"
+                checked={follows}
+                disabled={!admin}
+                data-testid="text-from-html"
+                onChange={(e) => {
+                  setTextFollows(e.target.checked);
+                  if (e.target.checked && draft.html !== undefined) setDraft({ ...draft, text: textFromHtml(draft.html) });
+                  save.reset();
+                }}
+              />
+              {t('templates.textFromHtml')}
+            </label>
+          )}
+          {sources.data && bothParts && <p className="muted small">{follows ? t('templates.textFromHtmlOn') : t('templates.textFromHtmlOff')}</p>}
           {sources.data &&
             (L.parts[channel] ?? []).map((part) => (
               <label key={part} style={{ marginBottom: 10 }}>
@@ -139,7 +184,9 @@ export function Templates() {
                   rows={part === 'subject' ? 2 : 16}
                   value={draft[part] ?? ''}
                   spellCheck={false}
-                  onChange={(e) => setDraft({ ...draft, [part]: e.target.value })}
+                  readOnly={follows && part === 'text'}
+                  className={follows && part === 'text' ? 'muted' : undefined}
+                  onChange={(e) => update({ ...draft, [part]: e.target.value })}
                 />
                 {channel === 'sms' && part === 'text' && p?.text && <SmsCounter text={p.text} />}
                 {errors
@@ -160,7 +207,17 @@ export function Templates() {
                 {t('templates.reset')}
               </button>
               {errors.length > 0 && <span className="error small">{t('templates.cannotSave')}</span>}
-              {save.isSuccess && <span className="ok small">{t('common.saved')}</span>}
+              {save.isSuccess && (
+                <span className="ok small" role="status" data-testid="template-message">
+                  {t('common.saved')}
+                </span>
+              )}
+              {reset.isSuccess && (
+                <span className="ok small" role="status" data-testid="template-message">
+                  {t('templates.resetDone')}
+                </span>
+              )}
+              {reset.error && <span className="error small">{reset.error.message}</span>}
               {save.error && <span className="error small">{save.error.message}</span>}
             </div>
           )}
@@ -177,7 +234,15 @@ export function Templates() {
               <strong>{t('part.subject')}:</strong> <span data-testid="preview-subject">{p.subject}</span>
             </p>
           )}
+          {!p && preview.isPending && <Loading testId="preview-loading" />}
+          {!p && !preview.isPending && !preview.error && <Empty testId="preview-empty">{t('templates.previewEmpty')}</Empty>}
           {p?.html && <HtmlFrame html={p.html} title="email" testId="preview-email" />}
+          {p?.html && p.text && (
+            <details data-testid="preview-email-text">
+              <summary>{t('templates.textVersion')}</summary>
+              <pre className="text">{p.text}</pre>
+            </details>
+          )}
           {p && !p.html && p.text && (
             <pre className="text" data-testid="preview-text">
               {p.text}
