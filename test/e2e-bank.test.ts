@@ -1,6 +1,7 @@
 /**
  * The bank screen in a real browser (Debian's chromium through playwright-core) on the seeded demo:
- * before any statement it says none was imported and what to do; while its data loads it says so;
+ * before any statement it says none was imported and what to do; while its data loads it says so
+ * (and so does an invoice's page, which says where an unpaid invoice's payment is matched);
  * a credit that is exactly two open invoices of a customer named in the transfer's text is proposed
  * as those two invoices with their amounts, and one click on Accept settles both. In French and
  * English, at 1440 and 390 px: the page fits its width, no console error, no raw code. Screenshots
@@ -118,6 +119,25 @@ describe('the bank screen in chromium', () => {
 <Ntry><Amt Ccy="EUR">1181.82</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>${today}</Dt></BookgDt><AcctSvcrRef>SUM-${tag}-1</AcctSvcrRef>
 <NtryDtls><TxDtls><RmtInf><Ustrd>VIR SEPA BOULANGERIE MARTIN ${tag} REGLEMENT FACTURES</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
 </Stmt></BkToCstmrStmt></Document>`;
+        // The invoice page before the payment: while it loads it says so, then that nothing was paid and where payments are matched.
+        let release: () => void = () => {};
+        const held = new Promise<void>((r) => {
+          release = r;
+        });
+        await page.route(`**/api/app/invoices/${second.id}`, async (route) => {
+          await held;
+          await route.continue();
+        });
+        await page.goto(`${server.url}/invoices/${second.id}`);
+        await page.getByTestId('invoice-loading').waitFor();
+        expect(await page.getByTestId('invoice-loading').textContent()).toContain(lang === 'fr' ? 'Chargement' : 'Loading');
+        release();
+        await page.getByTestId('invoice-page').waitFor();
+        expect(await page.getByTestId('invoice-no-settlement').textContent()).toContain(lang === 'fr' ? 'écran Banque' : 'Bank screen');
+        expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/bank-${lang}-${width}-invoice-unpaid.png`, fullPage: true });
+
         // Loaded after the language was chosen (the sign-in page was in the previous choice).
         await page.goto(`${server.url}/bank`);
         await page.getByTestId('bank').waitFor();

@@ -345,6 +345,19 @@ export const MESSAGES = defineMessages({
   'invoice.late': { fr: '{n} jours de retard', en: '{n} days late' },
   'invoice.calendar': { fr: 'Calendrier de relance', en: 'Dunning calendar' },
   'invoice.noCalendar': { fr: 'Plus rien à relancer.', en: 'Nothing left to remind.' },
+  'invoice.noSettlements': {
+    fr: 'Aucun paiement imputé sur cette facture. Un virement reçu se rapproche depuis l’écran Banque, après import du relevé.',
+    en: 'No payment allocated to this invoice. A transfer received is matched from the Bank screen, once the statement is imported.',
+  },
+  'invoice.noDocuments': {
+    fr: 'Aucun document : la facture est arrivée sans PDF et aucune relance n’est encore partie.',
+    en: 'No document: the invoice came without a PDF and no reminder has gone out yet.',
+  },
+  'invoice.noHistoryOpen': {
+    fr: 'Rien n’a encore été fait sur cette facture : les relances du calendrier partiront à leur date.',
+    en: 'Nothing done about this invoice yet: the reminders of the calendar go out on their dates.',
+  },
+  'invoice.noHistory': { fr: 'Rien n’a été fait sur cette facture.', en: 'Nothing was done about this invoice.' },
   'invoice.settlements': { fr: 'Règlements', en: 'Settlements' },
   'invoice.writeOff': { fr: 'Passage en perte', en: 'Write-off' },
   'invoice.documents': { fr: 'Documents', en: 'Documents' },

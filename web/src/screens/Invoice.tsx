@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { api } from '../api.ts';
 import { Ask, Confirm } from '../components/confirm.tsx';
 import type { InvoiceDispute, InvoiceHistoryItem, InvoicePause, InvoiceResponse } from '../../../src/http/routes/app/shapes/invoices.ts';
-import { Code, FormDialog, LoadFailed, Loading, Modal, StatusPill } from '../components/ui.tsx';
+import { Code, Empty, FormDialog, LoadFailed, Loading, Modal, StatusPill } from '../components/ui.tsx';
 import { can, useMe } from '../session.ts';
 import { toMinor } from './Today.tsx';
 import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
@@ -182,7 +182,7 @@ export function InvoicePage() {
         </section>
         <section className="card">
           <h2>{t('invoice.settlements')}</h2>
-          {d.settlements.length === 0 && <p className="muted">{t('common.none')}</p>}
+          {d.settlements.length === 0 && <Empty testId="invoice-no-settlement">{t('invoice.noSettlements')}</Empty>}
           <table className="table" data-testid="settlements">
             <tbody>
               {d.settlements.map((s) => (
@@ -196,7 +196,7 @@ export function InvoicePage() {
             </tbody>
           </table>
           <h2 style={{ marginTop: 20 }}>{t('invoice.documents')}</h2>
-          {d.documents.length === 0 && <p className="muted">{t('common.none')}</p>}
+          {d.documents.length === 0 && <Empty testId="invoice-no-document">{t('invoice.noDocuments')}</Empty>}
           <ul className="timeline">
             {d.documents.map((doc) => (
               <li key={`${doc.kind}-${doc.id}`}>
@@ -211,7 +211,7 @@ export function InvoicePage() {
             ))}
           </ul>
           <h2 style={{ marginTop: 20 }}>{t('invoice.history')}</h2>
-          {d.history.length === 0 && <p className="muted">{t('common.none')}</p>}
+          {d.history.length === 0 && <Empty testId="invoice-no-history">{t(open && d.calendar.length > 0 ? 'invoice.noHistoryOpen' : 'invoice.noHistory')}</Empty>}
           <ul className="timeline" data-testid="invoice-history">
             {d.history.map((h) => (
               <li key={`${h.kind}-${h.id}`} data-kind={h.kind}>
