@@ -11,6 +11,8 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2eServer, startE2eServer } from './e2e-harness.ts';
 import { rawCodesIn } from './e2e-raw-codes.ts';
+import { addUser } from '../src/auth/index.ts';
+import { createOrganisation } from '../src/ledger/repo.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = `${fileURLToPath(new URL('..', import.meta.url))}artifacts/screenshots`;
@@ -35,7 +37,7 @@ const SCREENS: { path: () => string; testId: string; name: string }[] = [
   { name: 'account', path: () => '/account', testId: 'account' },
 ];
 
-async function signedIn(width: number, lang: 'fr' | 'en'): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+async function signedIn(width: number, lang: 'fr' | 'en', who: { email: string; password: string } = server.admin): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
   const context = await browser.newContext({ viewport: { width, height: 900 }, locale: lang === 'fr' ? 'fr-FR' : 'en-GB', timezoneId: 'Europe/Paris' });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
@@ -45,8 +47,8 @@ async function signedIn(width: number, lang: 'fr' | 'en'): Promise<{ page: Page;
   });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${server.url}/login`);
-  await page.locator('input[name=email]').fill(server.admin.email);
-  await page.locator('input[name=password]').fill(server.admin.password);
+  await page.locator('input[name=email]').fill(who.email);
+  await page.locator('input[name=password]').fill(who.password);
   await page.locator('button[type=submit]').click();
   await page.getByTestId('dashboard').waitFor();
   // The language is the user's: set it through the API the language switch uses.
@@ -120,6 +122,49 @@ describe('every screen on a phone and a desktop, in French and English', () => {
       }, 240_000);
     }
   }
+
+  it('a new organisation with nothing in it: each screen says it is empty and what to do, in the user language', async () => {
+    const org = await createOrganisation(server.db, { legalName: 'Scierie Vide SAS' });
+    const newcomer = { email: 'gerante@scierie-vide.fr', password: 'copeaux-rabot-sapin-77' };
+    await server.db.tx((q) => addUser(q, org.id, { ...newcomer, role: 'admin' }));
+    const WORDS = { fr: { none: 'Aucun client pour l’instant', dash: 'Rien à mesurer' }, en: { none: 'No customer yet', dash: 'Nothing to measure yet' } } as const;
+    for (const [lang, width] of [['fr', 390], ['en', 1440]] as const) {
+      const { page, errors, close } = await signedIn(width, lang, newcomer);
+      try {
+        const problems: string[] = [];
+        const check = async (name: string) => {
+          await page.waitForLoadState('networkidle');
+          if (!(await fits(page))) problems.push(`${name}: wider than ${width} px: ${(await overflowing(page)).join(', ')}`);
+          const codes = rawCodesIn((await page.evaluate('document.body.innerText')) as string, lang);
+          if (codes.length) problems.push(`${name}: raw codes ${JSON.stringify(codes)}`);
+          await page.screenshot({ path: `${SHOTS}/empty-${lang}-${width}-${name}.png`, fullPage: width < 800 });
+        };
+        await page.goto(`${server.url}/dashboard`);
+        expect(await page.getByTestId('dashboard-empty').textContent()).toContain(WORDS[lang].dash);
+        await check('dashboard');
+        await page.goto(`${server.url}/customers`);
+        expect(await page.getByTestId('customers-empty').textContent()).toContain(WORDS[lang].none);
+        await check('customers');
+        // A search that finds nothing says so and offers to show everything again.
+        await page.getByTestId('customer-search').fill('introuvable');
+        await page.getByTestId('customers-none-match').waitFor();
+        await page.getByTestId('clear-filters').click();
+        await page.getByTestId('customers-empty').waitFor();
+        expect(await page.getByTestId('customer-search').inputValue()).toBe('');
+        // The way out of the empty list leads to the imports, whose history is empty too.
+        await page.getByTestId('customers-empty').getByRole('link').click();
+        await page.getByTestId('import-history-empty').waitFor();
+        await check('imports');
+        await page.goto(`${server.url}/outbox`);
+        await page.getByTestId('outbox-empty').waitFor();
+        await check('outbox');
+        expect(problems).toEqual([]);
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    }
+  }, 240_000);
 
   it('on a phone the navigation opens from the menu button and closes on the chosen screen', async () => {
     const { page, errors, close } = await signedIn(390, 'fr');

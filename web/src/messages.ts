@@ -245,6 +245,11 @@ export const MESSAGES = defineMessages({
 
   // customers
   'customers.count': { fr: '{n} clients', en: '{n} customers' },
+  'customers.emptyAll': { fr: 'Aucun client pour l’instant : ils arrivent avec vos factures.', en: 'No customer yet: they come with your invoices.' },
+  'customers.toImports': { fr: 'Importer des factures', en: 'Import invoices' },
+  'customers.noneMatch': { fr: 'Aucun client ne correspond à cette recherche ou à ce filtre.', en: 'No customer matches this search or filter.' },
+  'customers.clearFilters': { fr: 'Tout afficher', en: 'Show all' },
+  'dash.empty': { fr: 'Rien à mesurer pour l’instant : les indicateurs se calculent sur vos factures et vos paiements.', en: 'Nothing to measure yet: the figures are computed from your invoices and payments.' },
   'customers.search': { fr: 'Rechercher : nom, n° client, SIREN, n° de facture', en: 'Search: name, customer number, SIREN, invoice number' },
   'customers.filter': { fr: 'Filtre', en: 'Filter' },
   'customers.filter.all': { fr: 'Tous les clients', en: 'All customers' },

@@ -5,7 +5,7 @@ import { api, downloadFile } from '../api.ts';
 import { addMonths, type CalendarDate } from '../../../src/domain/dates.ts';
 import { planSchedule } from '../../../src/domain/payment-plan.ts';
 import { Ask, Confirm } from '../components/confirm.tsx';
-import { Code, FormDialog, Modal, StatusPill } from '../components/ui.tsx';
+import { Code, FormDialog, Loading, LoadFailed, Modal, StatusPill } from '../components/ui.tsx';
 import { date, dateTime, money, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
@@ -160,8 +160,8 @@ export function Customer() {
       qc.invalidateQueries({ queryKey: ['dashboard'] });
     },
   });
-  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (q.isError) return <p className="error">{q.error.message}</p>;
+  if (q.isPending) return <Loading testId="customer-loading" />;
+  if (q.isError) return <LoadFailed error={q.error} onRetry={() => q.refetch()} />;
   const d = q.data;
   const c = d.customer;
   const writer = can(me.data, 'write');
@@ -991,7 +991,7 @@ function Penalties({ customerId, onClose }: { customerId: string; onClose: () =>
   const cur = q.data?.invoices[0]?.currency ?? 'EUR';
   return (
     <Modal title={t('customer.penalties')} onClose={onClose} testId="penalties-modal">
-      {q.isPending && <p className="muted">{t('common.loading')}</p>}
+      {q.isPending && <Loading />}
       {q.data && (
         <>
           <p>

@@ -3,7 +3,7 @@ import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useEffect, useState } from 'react';
 import type { CustomerListResponse, CustomerListRow } from '../../../src/http/routes/app/shapes/customers.ts';
 import { api, qs } from '../api.ts';
-import { Code, Pager } from '../components/ui.tsx';
+import { Code, Empty, Loading, LoadFailed, Pager } from '../components/ui.tsx';
 import { date, dateTime, money, num, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import type { CustomersSearch } from '../router.tsx';
@@ -73,9 +73,9 @@ export function Customers() {
         {list.data && <Pager page={page} size={list.data.size} total={list.data.total} onPage={(p) => go({ page: p || undefined })} />}
       </div>
       <section className="card">
-        {list.isError && <p className="error">{list.error.message}</p>}
-        {list.isPending && <p className="muted">{t('common.loading')}</p>}
-        {list.data && (
+        {list.isError && <LoadFailed error={list.error} onRetry={() => list.refetch()} />}
+        {list.isPending && <Loading />}
+        {list.data && list.data.rows.length > 0 && (
           <div className="table-wrap">
             <table className="table" data-testid="customer-table">
               <thead>
@@ -100,7 +100,19 @@ export function Customers() {
             </table>
           </div>
         )}
-        {list.data && list.data.rows.length === 0 && <p className="muted">{t('common.none')}</p>}
+        {list.data && list.data.rows.length === 0 &&
+          (q || filter ? (
+            <Empty testId="customers-none-match">
+              {t('customers.noneMatch')}{' '}
+              <button type="button" className="link" onClick={() => { setText(''); go({ q: undefined, filter: undefined }); }} data-testid="clear-filters">
+                {t('customers.clearFilters')}
+              </button>
+            </Empty>
+          ) : (
+            <Empty testId="customers-empty">
+              {t('customers.emptyAll')} <Link to="/imports">{t('customers.toImports')}</Link>
+            </Empty>
+          ))}
       </section>
     </div>
   );

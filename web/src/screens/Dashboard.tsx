@@ -2,7 +2,7 @@ import { type QueryClient, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { api } from '../api.ts';
 import { BarChart, BarLegend, LineChart } from '../components/charts.tsx';
-import { BankHold, RateWarnings, Code } from '../components/ui.tsx';
+import { BankHold, Code, Empty, Loading, LoadFailed, RateWarnings } from '../components/ui.tsx';
 import { date, dateTime, money, num, pct, stepLabel, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import type { DashboardResponse } from '../../../src/http/routes/app/shapes/dashboard.ts';
@@ -53,8 +53,8 @@ export function Dashboard() {
       return api<DashboardResponse>(`/api/app/dashboard${fresh ? '?fresh=1' : ''}`);
     },
   });
-  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (q.isError) return <p className="error">{q.error.message}</p>;
+  if (q.isPending) return <Loading testId="dashboard-loading" />;
+  if (q.isError) return <LoadFailed error={q.error} onRetry={() => q.refetch()} />;
   const d = q.data;
   const m = (v: string) => money(v, d.currency, lang);
   const days = (v: number | null) => (v === null ? '—' : `${num(v, lang, 1)} ${t('common.days')}`);
@@ -82,6 +82,11 @@ export function Dashboard() {
       </header>
       <BankHold hold={d.bank} today={d.asOf} />
       <RateWarnings warnings={d.rateWarnings} />
+      {d.totals.receivablesMinor === '0' && d.trends.every((x) => x.salesMinor === '0') && (
+        <Empty testId="dashboard-empty">
+          {t('dash.empty')} <Link to="/imports">{t('customers.toImports')}</Link>
+        </Empty>
+      )}
       <section className="kpis">
         <Kpi testId="kpi-receivables" label={t('kpi.receivables')} value={m(d.totals.receivablesMinor)} formula={t('kpi.receivables.f')} />
         <Kpi testId="kpi-overdue" label={t('kpi.overdue')} value={m(d.totals.overdueMinor)} formula={t('kpi.overdue.f')} tone="bad" />

@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api.ts';
-import { codeLabel } from '../components/ui.tsx';
+import { codeLabel, Empty, Loading, LoadFailed } from '../components/ui.tsx';
 import { ImportPanel } from '../components/imports.tsx';
 import { dateTime, num, useLang, useT } from '../i18n.tsx';
 import { can, useMe } from '../session.ts';
@@ -30,7 +30,9 @@ export function Imports() {
       <section className="card">
         <h2>{t('import.history')}</h2>
         {history.isPending ? (
-          <p className="muted">{t('common.loading')}</p>
+          <Loading />
+        ) : history.isError ? (
+          <LoadFailed error={history.error} onRetry={() => history.refetch()} />
         ) : history.data?.length ? (
           <div className="table-wrap">
             <table className="table" data-testid="import-history">
@@ -50,7 +52,7 @@ export function Imports() {
             </table>
           </div>
         ) : (
-          <p className="muted">{t('import.noHistory')}</p>
+          <Empty testId="import-history-empty">{t('import.noHistory')}</Empty>
         )}
       </section>
     </div>

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api } from '../api.ts';
-import { Code, CountedCard, HtmlFrame, Modal, PdfFrame, StatusPill } from '../components/ui.tsx';
+import { Code, CountedCard, Empty, HtmlFrame, Loading, LoadFailed, Modal, PdfFrame, StatusPill } from '../components/ui.tsx';
 import { dateTime, useLang, useT } from '../i18n.tsx';
 import type { DeliveryResponse, OutboxListRow, OutboxPendingRow, OutboxResponse } from '../../../src/http/routes/app/shapes/outbox.ts';
 
@@ -55,9 +55,9 @@ export function Outbox() {
           {t('outbox.exported', { n: q.data.exported })}
         </div>
       )}
-      {q.isError && <p className="error">{q.error.message}</p>}
+      {q.isError && <LoadFailed error={q.error} onRetry={() => q.refetch()} />}
       {confirm.isError && <p className="error">{confirm.error.message}</p>}
-      {q.isPending && <p className="muted">{t('common.loading')}</p>}
+      {q.isPending && <Loading />}
       {q.data && (
         <>
           <PendingCard testId="outbox-pending" title={t('outbox.pending')} empty={t('outbox.noPending')} rows={q.data.pending} />
@@ -66,7 +66,7 @@ export function Outbox() {
         </>
       )}
       <section className="card">
-        {q.data?.rows.length === 0 && <p className="muted">{t('outbox.empty')}</p>}
+        {q.data?.rows.length === 0 && <Empty testId="outbox-empty">{t('outbox.empty')}</Empty>}
         <table className="table">
           <tbody>
             {q.data?.rows.map((r) => (

@@ -3,7 +3,7 @@ import { Link } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
 import { Ask } from '../components/confirm.tsx';
-import { ActionPreview, BankHold, RateWarnings, Code, Modal, StatusPill, CountedCard } from '../components/ui.tsx';
+import { ActionPreview, BankHold, RateWarnings, Code, Modal, StatusPill, CountedCard, Loading, LoadFailed } from '../components/ui.tsx';
 import { date, dateTime, hasKey, money, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
@@ -52,8 +52,8 @@ export function Today() {
     mutationFn: (v: { ids: string[]; as: 'sent' | 'not_sent' }) => api('/api/app/actions/resolve', { body: v }),
     onSuccess: refresh,
   });
-  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (q.isError) return <p className="error">{q.error.message}</p>;
+  if (q.isPending) return <Loading testId="today-loading" />;
+  if (q.isError) return <LoadFailed error={q.error} onRetry={() => q.refetch()} />;
   const d = q.data;
   const calls = d.calls.filter((c) => c.kind === 'call');
   const tasks = d.calls.filter((c) => c.kind !== 'call');
@@ -473,8 +473,8 @@ function Activity() {
   return (
     <section className="card" data-testid="activity">
       <h2>{t('today.activity')}</h2>
-      {q.isPending && <p className="muted">{t('common.loading')}</p>}
-      {q.isError && <p className="error">{q.error.message}</p>}
+      {q.isPending && <Loading />}
+      {q.isError && <LoadFailed error={q.error} onRetry={() => q.refetch()} />}
       {q.data?.items.length === 0 && <p className="muted">{t('today.noActivity')}</p>}
       <ul className="timeline">
         {q.data?.items.map((x) => (
