@@ -117,6 +117,22 @@ describe('a credit equal to the sum of several open invoices of one customer', (
     expect(ps[0]!.allocations.every((a) => a.number !== 'F-2026-0115')).toBe(true);
   });
 
+  it('the text names one invoice of the pair: both are proposed first rather than the surplus kept as credit', () => {
+    const [o] = matchLines([line({ remittanceText: 'REGLEMENT FACTURE F-2026-0388' })], ledger().invoices, ledger().customers);
+    expect(o!.kind).toBe('review');
+    const ps = o!.kind === 'review' ? o!.candidates : [];
+    expect(invoicesOf(ps[0]!)).toEqual(['F-2026-0388', 'F-2026-0391']);
+    expect(ps[0]!.unallocatedMinor).toBe(0n);
+    expect(ps[0]!.reason.key).toBe('match.number_plus');
+    expect(describeProposal(ps[0]!, 'fr', 'EUR')).toContain('le surplus est exactement ce que le même client doit sur F-2026-0391');
+    // The reading "one invoice and an overpayment" is still offered, below.
+    expect(ps.some((p) => p.allocations.length === 1 && p.unallocatedMinor > 0n)).toBe(true);
+    // With the payer's IBAN known as well, the pair is certain enough to apply.
+    const [sure] = matchLines([line({ remittanceText: 'FACT F-2026-0391', counterpartyIban: IBAN })], ledger().invoices, ledger().customers);
+    expect(sure!.kind).toBe('auto');
+    if (sure!.kind === 'auto') expect(invoicesOf(sure!.proposal)).toEqual(['F-2026-0388', 'F-2026-0391']);
+  });
+
   it('two exact combinations: both are proposed, neither applied automatically', () => {
     // A third invoice of 263,26 €: 918,56 + either of them.
     const extra: OpenInvoice = { id: 902n, customerId: 1n, number: 'F-2026-0399', currency: 'EUR', openMinor: 26_326n, issueDate: d('2026-05-20'), dueDate: d('2026-06-19') };

@@ -124,6 +124,10 @@ export const MATCH_MESSAGES = defineMessages({
     fr: 'Numéro de facture {invoices} dans le libellé du virement',
     en: 'Invoice number {invoices} in the remittance text',
   },
+  'match.number_plus': {
+    fr: 'Facture {invoices} citée dans le libellé ; le surplus est exactement ce que le même client doit sur {others}',
+    en: 'Invoice {invoices} named in the remittance text; the surplus is exactly what the same customer owes on {others}',
+  },
   'match.digits': {
     fr: 'Numéro de facture {invoices} reconnu dans le libellé (préfixe différent)',
     en: 'Invoice number {invoices} recognised in the remittance text (different prefix)',

@@ -146,6 +146,34 @@ export function passReference(book: Book, line: MatchLine, settings: MatchSettin
         notes.push({ key: 'note.amount_differs', vars: {} });
       }
     }
+    // More than the named invoices, and the surplus is exactly other open invoices of the customer
+    // (one, or one combination): the payer most likely settled those too without naming them.
+    let alsoSettled: OpenInvoice[] | null = null;
+    if (s.kind === 'over' && !several) {
+      const named = new Set(g.invoices.map((i) => i.id));
+      const others = book.openInvoices(customerId, line.currency).filter((i) => !named.has(i.id));
+      const { subsets, complete } = subsetsSumming(book, others, s.gap, settings.maxSubsetSize, 2, settings.maxSubsetSteps);
+      const fits = [...others.filter((i) => book.openOf(i) === s.gap).map((i) => [i]), ...subsets];
+      if (fits.length === 1 && complete) {
+        alsoSettled = fits[0]!;
+        c = Math.min(c, 0.8);
+        notes.push({ key: 'note.ambiguous', vars: {} });
+      }
+    }
+    if (alsoSettled) {
+      const all = [...g.invoices, ...alsoSettled].sort((a, b) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : 0));
+      const st = settle(book, line.amountMinor, all, settings);
+      out.push({
+        customerId,
+        pass: 'reference',
+        confidence: clamp((corroborated ? 0.88 : 0.84) - (ibanConflict ? 0.4 : 0)),
+        allocations: st.allocations,
+        writeOffs: st.writeOffs,
+        unallocatedMinor: st.unallocated,
+        reason: { key: 'match.number_plus', vars: { invoices: numbers(g.invoices), others: numbers(alsoSettled) } },
+        notes: ibanConflict ? [{ key: 'note.iban_conflict', vars: {} }] : [],
+      });
+    }
     if (ibanConflict) {
       c = Math.min(c, s.kind === 'exact' ? 0.6 : 0.4);
       notes.push({ key: 'note.iban_conflict', vars: {} });
