@@ -58,7 +58,8 @@ export function Layout() {
             {me.data.organisation.legalName}
           </div>
           {NAV.map((n) => (
-            <Link key={n.to} to={n.to} className="nav" activeProps={{ className: 'nav active' }} data-testid={`nav-${n.to.slice(1)}`}>
+            // Closed on the click too: a screen that asks before leaving (unsaved edits) shows its question over the page, not under the drawer.
+            <Link key={n.to} to={n.to} className="nav" activeProps={{ className: 'nav active' }} data-testid={`nav-${n.to.slice(1)}`} onClick={() => setMenuOpen(false)}>
               {t(n.key)}
             </Link>
           ))}
