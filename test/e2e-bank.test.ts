@@ -144,6 +144,9 @@ describe('the bank screen in chromium', () => {
         await page.getByTestId('bank-file').setInputFiles({ name: `releve-${tag}.xml`, mimeType: 'application/xml', buffer: Buffer.from(statement) });
         await page.getByTestId('bank-upload').click();
         await page.getByTestId('bank-notice').waitFor();
+        // What the import did, in words that read right whatever the counts (no "1 lignes").
+        expect(await page.getByTestId('bank-notice').textContent()).toContain(lang === 'fr' ? 'Lignes lues : 1 (nouvelles : 1' : 'Lines read: 1 (new: 1');
+        expect(await page.getByTestId('bank-notice').textContent()).toContain(lang === 'fr' ? 'À vérifier ci-dessous : 1' : 'To review below: 1');
 
         const line = page.getByTestId('review-queue').locator('.bank-line', { hasText: `MARTIN ${tag}` });
         const proposal = line.getByTestId('proposal').first();

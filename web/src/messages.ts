@@ -596,8 +596,8 @@ export const MESSAGES = defineMessages({
   'bank.upload': { fr: 'Importer et rapprocher', en: 'Import and reconcile' },
   'bank.formats': { fr: 'camt.053, CFONB 120, OFX, CSV', en: 'camt.053, CFONB 120, OFX, CSV' },
   'bank.imported': {
-    fr: '{read} lignes lues, {fresh} nouvelles, {dup} déjà connues ; {matched} rapprochées automatiquement, {review} à vérifier.',
-    en: '{read} lines read, {fresh} new, {dup} already known; {matched} matched automatically, {review} to review.',
+    fr: 'Relevé importé. Lignes lues : {read} (nouvelles : {fresh}, déjà connues : {dup}). Rapprochées automatiquement : {matched}. À vérifier ci-dessous : {review}.',
+    en: 'Statement imported. Lines read: {read} (new: {fresh}, already known: {dup}). Matched automatically: {matched}. To review below: {review}.',
   },
   'bank.review': { fr: 'À vérifier', en: 'To review' },
   'bank.nothingToReview': {
