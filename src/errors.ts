@@ -102,6 +102,7 @@ const NOUNS = defineMessages({
   user: { fr: 'utilisateur', en: 'user' },
   'webhook delivery': { fr: 'envoi de webhook', en: 'webhook delivery' },
   'webhook subscription': { fr: 'abonnement webhook', en: 'webhook subscription' },
+  logo: { fr: 'logo', en: 'logo' },
 });
 export type NotFoundWhat = keyof typeof NOUNS;
 

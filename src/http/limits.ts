@@ -1,6 +1,6 @@
 /**
  * Request body limits per route: JSON bodies up to RELANCE_MAX_BODY_BYTES (default 1 MiB), file
- * uploads (imports, bank statements, inbound mail) up to RELANCE_MAX_UPLOAD_BYTES (default
+ * uploads (imports, bank statements, inbound mail; the logo, which its route bounds to 1 MiB) up to RELANCE_MAX_UPLOAD_BYTES (default
  * 100 MiB). A declared Content-Length over the limit is refused before a byte is read; a chunked
  * body is counted as it streams in and refused as soon as it passes the limit (hono's bodyLimit),
  * so a 300 MB upload is never buffered to be refused. The answer is 413 problem+json ('too_large').
@@ -23,7 +23,7 @@ const E = defineErrors('http-limits', {
 });
 
 /** Routes that take a file: the upload limit. */
-const UPLOAD_ROUTES = [/^\/api\/app\/imports$/, /^\/api\/app\/bank\/import$/, /^\/api\/v1\/imports\//, /^\/api\/v1\/bank-statements$/, /^\/api\/v1\/inbound$/];
+const UPLOAD_ROUTES = [/^\/api\/app\/imports$/, /^\/api\/app\/settings\/logo$/, /^\/api\/app\/bank\/import$/, /^\/api\/v1\/imports\//, /^\/api\/v1\/bank-statements$/, /^\/api\/v1\/inbound$/];
 
 export const isUploadRoute = (path: string) => UPLOAD_ROUTES.some((r) => r.test(path));
 

@@ -833,6 +833,12 @@ export const MESSAGES = defineMessages({
   'settings.ownSending.window': { fr: 'de {start} à {end}', en: '{start} to {end}' },
   'settings.ownSending.workingDays': { fr: 'jours ouvrés uniquement', en: 'working days only' },
   'settings.ownSending.everyDay': { fr: 'tous les jours', en: 'every day' },
+  'settings.logo': { fr: 'Logo des courriers', en: 'Letterhead logo' },
+  'settings.logo.none': { fr: 'Pas de logo : les courriers portent le nom de l’organisation seul.', en: 'No logo: letters carry the organisation’s name alone.' },
+  'settings.logo.file': { fr: 'Image PNG ou JPEG, 1 Mo au plus', en: 'PNG or JPEG image, 1 MB at most' },
+  'settings.logo.remove': { fr: 'Retirer le logo', en: 'Remove the logo' },
+  'settings.logo.saved': { fr: 'Logo enregistré : les prochains courriers le portent.', en: 'Logo saved: the next letters carry it.' },
+  'settings.logo.removed': { fr: 'Logo retiré.', en: 'Logo removed.' },
   'settings.windowStart': { fr: 'Début de la plage', en: 'Window start' },
   'settings.windowEnd': { fr: 'Fin de la plage', en: 'Window end' },
   'settings.staleBankDays': { fr: 'Relevé bancaire trop ancien après (jours)', en: 'Bank data stale after (days)' },
@@ -957,6 +963,10 @@ export const MESSAGES = defineMessages({
     en: 'The sequence of reminders after the due date. An invoice never chased always starts with the first reminder, however late it is; a formal notice comes only after a reminder was sent. You can edit the scenario later (Scenarios menu).',
   },
   'setup.scenario.steps': { fr: '{n} étape(s)', en: '{n} step(s)' },
+  'setup.live.nothing': {
+    fr: 'Rien ne partirait dans les {days} prochains jours : aucune facture ouverte n’arrive à une étape. Importez vos factures, ou passez en envoi réel quand vous voudrez.',
+    en: 'Nothing would go out in the next {days} days: no open invoice reaches a step. Import your invoices, or go live whenever you like.',
+  },
   'setup.live.intro': {
     fr: 'Voici ce qui partirait dans les {days} prochains jours si l’organisation était en service. En mode revue, chaque relance attend votre approbation (écran Aujourd’hui) ; en service, elles partent d’elles-mêmes dans la plage d’envoi.',
     en: 'This is what would go out over the next {days} days if the organisation were live. In review mode, every reminder waits for your approval (Today screen); live, they go out by themselves inside the sending window.',

@@ -4,7 +4,7 @@ import { api } from '../api.ts';
 import { date, dateTime, pct, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
-import { Code, codeLabel } from '../components/ui.tsx';
+import { Code, codeLabel, Empty, LoadFailed, Loading } from '../components/ui.tsx';
 import type { ProviderEntry, ProviderNow, SettingsResponse } from '../../../src/http/routes/app/shapes/settings.ts';
 
 
@@ -58,6 +58,65 @@ function ProviderFields({ channel, list, current, admin }: { channel: string; li
 }
 
 type Message = { ok: boolean; text: string; section: string | null };
+
+/** The letterhead's logo: shown as stored, replaced by a PNG or JPEG file, or removed. */
+function LogoBox({ hasLogo, admin, onResult }: { hasLogo: boolean; admin: boolean; onResult: (m: { ok: boolean; text: string }) => void }) {
+  const t = useT();
+  const qc = useQueryClient();
+  // A new address after each change: the browser shows the new image, not the one it kept.
+  const [version, setVersion] = useState(0);
+  const change = useMutation({
+    mutationFn: (file: File | null) => {
+      if (!file) return api('/api/app/settings/logo', { method: 'DELETE' });
+      const form = new FormData();
+      form.append('file', file);
+      return api('/api/app/settings/logo', { form });
+    },
+    onSuccess: (_r, file) => {
+      // (Not after a removal: the image would be asked for again while the screen still shows it.)
+      if (file) setVersion((v) => v + 1);
+      onResult({ ok: true, text: t(file ? 'settings.logo.saved' : 'settings.logo.removed') });
+      qc.invalidateQueries({ queryKey: ['settings'] });
+    },
+    onError: (e) => onResult({ ok: false, text: e.message }),
+  });
+  return (
+    <div className="form">
+      <div className="wide">
+        {hasLogo ? (
+          <img src={`/api/app/settings/logo?v=${version}`} alt={t('settings.logo')} className="logo-preview" data-testid="logo-preview" />
+        ) : (
+          <Empty testId="logo-none">{t('settings.logo.none')}</Empty>
+        )}
+      </div>
+      {admin && (
+        <>
+          <label className="wide">
+            {t('settings.logo.file')}
+            <input
+              type="file"
+              accept="image/png,image/jpeg"
+              disabled={change.isPending}
+              data-testid="logo-file"
+              onChange={(e) => {
+                const file = e.currentTarget.files?.[0];
+                if (file) change.mutate(file);
+                e.currentTarget.value = '';
+              }}
+            />
+          </label>
+          {hasLogo && (
+            <div className="wide">
+              <button type="button" disabled={change.isPending} onClick={() => change.mutate(null)} data-testid="logo-remove">
+                {t('settings.logo.remove')}
+              </button>
+            </div>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
 
 /** The box being used: its result is shown in it, next to what was saved, not at the top of the page. */
 const activeSection = () => (document.activeElement as HTMLElement | null)?.closest('section[data-section]')?.getAttribute('data-section') ?? null;
@@ -125,15 +184,15 @@ export function Settings() {
     },
     onError: (e) => setMessage({ ok: false, text: e.message }),
   });
-  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (q.isError) return <p className="error">{q.error.message}</p>;
+  if (q.isPending) return <Loading testId="settings-loading" />;
+  if (q.isError) return <LoadFailed error={q.error} onRetry={() => q.refetch()} />;
   const d = q.data;
   const admin = can(me.data, 'admin');
   const o = d.organisation;
   const b = d.branding;
   const dl = d.delivery;
-  const catalogue = (dl.catalogue ?? {}) as Record<string, ProviderEntry[]>;
-  const providersNow = (dl.providers ?? {}) as Record<string, ProviderNow | undefined>;
+  const catalogue = dl.catalogue;
+  const providersNow: Record<string, ProviderNow | undefined> = dl.providers;
   const field = (name: string, label: MessageKey, value: unknown, extra: Record<string, unknown> = {}) => (
     <label key={name}>
       {t(label)}
@@ -212,6 +271,10 @@ export function Settings() {
             </div>
           )}
         </form>
+      </Section>
+
+      <Section message={message} title={t('settings.logo')} testId="settings-logo">
+        <LogoBox hasLogo={b.hasLogo} admin={admin} onResult={(m) => setMessageState({ ...m, section: t('settings.logo') })} />
       </Section>
 
       <Section message={message} title={t('settings.channels')} testId="settings-delivery">
@@ -296,7 +359,7 @@ export function Settings() {
         )}
       </Section>
 
-      <Section message={message} title={t('settings.sending')}>
+      <Section message={message} title={t('settings.sending')} testId="settings-sending">
         <form
           className="form"
           onSubmit={(e) => {

@@ -20,6 +20,7 @@ import { ApiError, api } from '../api.ts';
 import { hasKey, type Lang, LangProvider, money, num, stepLabel, translate } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { ImportPanel } from '../components/imports.tsx';
+import { Empty, LoadFailed, Loading } from '../components/ui.tsx';
 import type { ScenarioListResponse } from '../../../src/http/routes/app/shapes/scenarios.ts';
 import type { GoLiveResponse, SetupCreated, SetupStatus } from '../../../src/http/routes/app/shapes/setup.ts';
 
@@ -221,7 +222,7 @@ export function Setup() {
     </LangProvider>
   );
 
-  if (status.isPending) return shell(<p className="muted">{t('common.loading')}</p>);
+  if (status.isPending) return shell(<Loading testId="setup-loading" />);
   if (!created && !status.data?.open) {
     return shell(
       <>
@@ -373,8 +374,8 @@ function ScenarioStep({ lang, onNext, onError }: { lang: Lang; onNext: () => voi
   const q = useQuery({ queryKey: ['scenarios'], queryFn: () => api<ScenarioListResponse>('/api/app/scenarios') });
   const [chosen, setChosen] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (q.isError) return <div className="banner bad">{q.error.message}</div>;
+  if (q.isPending) return <Loading testId="setup-loading" />;
+  if (q.isError) return <LoadFailed error={q.error} onRetry={() => q.refetch()} />;
   const current = q.data.scenarios.find((s) => s.isDefault)?.key ?? q.data.scenarios[0]?.key;
   const selected = chosen ?? current;
   const words = (k: string) => (hasKey(k) ? t(k) : k.split('.').pop()!);
@@ -421,8 +422,8 @@ function LiveStep({ lang, onError }: { lang: Lang; onError: (text: string) => vo
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['golive'], queryFn: () => api<GoLiveResponse>('/api/app/golive?days=30') });
   const [busy, setBusy] = useState(false);
-  if (q.isPending) return <p className="muted">{t('common.loading')}</p>;
-  if (q.isError) return <div className="banner bad">{q.error.message}</div>;
+  if (q.isPending) return <Loading testId="setup-loading" />;
+  if (q.isError) return <LoadFailed error={q.error} onRetry={() => q.refetch()} />;
   const g = q.data;
   const amount = (m: Record<string, string>) =>
     Object.entries(m)
@@ -451,6 +452,7 @@ function LiveStep({ lang, onError }: { lang: Lang; onError: (text: string) => vo
       <p data-testid="golive-escalations" className={g.escalationsAsFirstContact ? 'error' : 'ok'}>
         {t('setup.live.escalations', { n: num(g.escalationsAsFirstContact, lang) })}
       </p>
+      {g.byStep.length === 0 && <Empty testId="golive-nothing">{t('setup.live.nothing', { days: g.days })}</Empty>}
       {g.byStep.length > 0 && (
         <table className="table" data-testid="golive-steps">
           <thead>

@@ -14,13 +14,14 @@ import { acknowledgesAgreements, setAcknowledgeAgreements } from '../../../engin
 import { goLivePreview, setLive } from '../../../engine/golive.ts';
 import { listScenarios, loadSendingDefaults } from '../../../engine/scenarios.ts';
 import { changeSendingDefaults } from '../../../engine/sending.ts';
-import { validation } from '../../../errors.ts';
 import { defineErrors } from '../../../i18n/index.ts';
 import { getContractRate, listRateOverrides, ratesAreTheOperators, setContractRate } from '../../../law/rates-repo.ts';
 import { updateOrganisation } from '../../../ledger/repo.ts';
 import { listApiKeys } from '../../../auth/index.ts';
 import { listSubscriptions, WEBHOOK_EVENTS } from '../../../webhooks/index.ts';
-import { appRoute } from './common.ts';
+import { appRoute, download, uploaded } from './common.ts';
+import { getLogo, LOGO_MAX_BYTES, logoTooLarge, removeLogo, saveLogo } from '../../../documents/logo.ts';
+import { notFound, validation } from '../../../errors.ts';
 import { AnyObject } from './shapes/common.ts';
 import type { DeliveryView, ProviderEntry, ProviderNow, SettingsResponse } from './shapes/settings.ts';
 import type { GoLiveResponse, GoLiveSwitch } from './shapes/setup.ts';
@@ -131,6 +132,38 @@ export const settingsRoutes = [
         });
       }
       return { ok: true };
+    },
+  }),
+  /** The letterhead's logo: a PNG or JPEG checked by documents/logo.ts (the error names `logo`). */
+  appRoute({
+    method: 'post',
+    path: '/settings/logo',
+    scope: 'admin',
+    handler: async ({ q, orgId, c }) => {
+      // Refused before it is read when it says it is far larger (the form's few other bytes aside).
+      if (Number(c.req.header('content-length') ?? 0) > LOGO_MAX_BYTES + 64 * 1024) throw logoTooLarge();
+      const up = await uploaded(c);
+      await saveLogo(q, orgId, up.bytes, up.filename);
+      return { ok: true };
+    },
+  }),
+  appRoute({
+    method: 'delete',
+    path: '/settings/logo',
+    scope: 'admin',
+    handler: async ({ q, orgId }) => {
+      await removeLogo(q, orgId);
+      return { ok: true };
+    },
+  }),
+  appRoute({
+    method: 'get',
+    path: '/settings/logo',
+    scope: 'read',
+    handler: async ({ q, orgId }) => {
+      const logo = await getLogo(q, orgId);
+      if (!logo) throw notFound('logo', orgId);
+      return download(logo.bytes, logo.contentType, logo.contentType === 'image/png' ? 'logo.png' : 'logo.jpg', true);
     },
   }),
   appRoute({
