@@ -15,63 +15,9 @@ import { type Lang, renderText } from '../i18n/index.ts';
 import { refusalText, type UpsertResult } from '../ledger/bulk.ts';
 import { ImportSession } from '../ledger/import-session.ts';
 
-export type ImportKind = 'customers' | 'invoices' | 'payments' | 'fec' | 'einvoice';
+export type { ImportKind, ImportProblem, ImportReport, ReportDocument, TableCounts } from './report-shape.ts';
+import type { ImportKind, ImportProblem, ImportReport, ReportDocument, TableCounts } from './report-shape.ts';
 export const IMPORT_KINDS: readonly ImportKind[] = ['customers', 'invoices', 'payments', 'fec', 'einvoice'];
-
-export interface ImportProblem {
-  line: number | null;
-  column: string | null;
-  reason: string;
-}
-
-/**
- * A document the import understood, as a person checks a dry run: an invoice or credit note with
- * its dates and amounts (decimal strings, the API's money form). For a FEC, `amountDue` is the
- * invoice's open amount once the file's payments and lettering are applied.
- */
-export interface ReportDocument {
-  /** The file it came from (e-invoices: one document per file). */
-  file?: string;
-  kind: 'invoice' | 'credit_note';
-  number: string;
-  issueDate: string | null;
-  dueDate: string | null;
-  currency: string;
-  total: string;
-  amountDue: string;
-  /** The buyer's name as the file gives it. */
-  buyer: string;
-  /** The customer's code in the file (FEC: CompAuxNum), when it has one. */
-  customerCode?: string;
-}
-
-export interface TableCounts {
-  inserted: number;
-  updated: number;
-  unchanged: number;
-}
-
-export interface ImportReport {
-  kind: ImportKind;
-  filename: string | null;
-  sha256: string | null;
-  dryRun: boolean;
-  /** imported: written; rejected: problems, nothing written; dry_run: checked, nothing written. */
-  outcome: 'imported' | 'rejected' | 'dry_run';
-  rowsRead: number;
-  /** How the file was read: encoding, separator, the column each field came from. */
-  detected: Record<string, unknown>;
-  counts: Record<string, TableCounts>;
-  problems: ImportProblem[];
-  problemCount: number;
-  warnings: string[];
-  /** What was read, document by document (the first `maxDocuments`; all are counted and totalled). */
-  documents: ReportDocument[];
-  documentCount: number;
-  /** Sum of `amountDue` over all the documents read, per currency (credit notes count negative). */
-  openTotal: Record<string, string>;
-  importRunId: bigint | null;
-}
 
 export interface ImportProgress {
   rows: number;

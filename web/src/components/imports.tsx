@@ -5,6 +5,7 @@
  * reminders the import planned are said at once.
  */
 import { type FormEvent, useState } from 'react';
+import type { ImportReportJson } from '../../../src/imports/report-shape.ts';
 import type { ImportInspection, ImportPlanned } from '../../../src/http/routes/app/shapes/imports.ts';
 import { parseAmount } from '../../../src/domain/money.ts';
 import { api } from '../api.ts';
@@ -12,20 +13,7 @@ import { date, type Lang, money, num, useLang, useT } from '../i18n.tsx';
 import type { MessageKey } from '../messages.ts';
 import { codeLabel } from './ui.tsx';
 
-export interface Report {
-  kind: string;
-  filename: string | null;
-  outcome: 'imported' | 'rejected' | 'dry_run';
-  rowsRead: number;
-  detected: { encoding?: string; bom?: boolean; separator?: string; columns?: Record<string, string> } & Record<string, unknown>;
-  counts: Record<string, { inserted: number; updated: number; unchanged: number }>;
-  problems: { line: number | null; column: string | null; reason: string }[];
-  problemCount: number;
-  warnings: string[];
-  documents?: { file?: string; kind: 'invoice' | 'credit_note'; number: string; issueDate: string | null; dueDate: string | null; currency: string; total: string; amountDue: string; buyer: string; customerCode?: string }[];
-  documentCount?: number;
-  openTotal?: Record<string, string>;
-}
+export type Report = ImportReportJson;
 
 export const IMPORT_KINDS = ['invoices', 'customers', 'payments', 'fec', 'einvoice'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];

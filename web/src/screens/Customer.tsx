@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
+import type { CustomerContact, CustomerDispute, CustomerOpenItem, CustomerPageResponse, CustomerTimelineItem, CustomerPenaltiesResponse } from '../../../src/http/routes/app/shapes/customers.ts';
 import { api, downloadFile } from '../api.ts';
 import { addMonths, type CalendarDate } from '../../../src/domain/dates.ts';
 import { planSchedule } from '../../../src/domain/payment-plan.ts';
@@ -11,104 +12,11 @@ import type { MessageKey } from '../messages.ts';
 import { can, useMe } from '../session.ts';
 import { toMinor } from './Today.tsx';
 
-interface OpenItem {
-  invoiceId: string;
-  number: string;
-  issueDate: string;
-  dueDate: string;
-  currency: string;
-  amountInclTaxMinor: string;
-  openMinor: string;
-  daysPastDue: number;
-}
-
-interface CalendarLine {
-  invoice: string;
-  stepKey: string;
-  offset: number;
-  channel: string;
-  tone: string;
-  date: string;
-  state: string;
-  actionStatus: string | null;
-  reason: string | null;
-  paused: boolean;
-}
-
-interface TimelineItem {
-  at: string;
-  kind: string;
-  id: string;
-  data: Record<string, unknown> & { deliveryIds?: string[] };
-}
-
-interface Contact {
-  id: string;
-  name: string;
-  role: string | null;
-  email: string | null;
-  phone: string | null;
-  city: string | null;
-  receivesReminders: boolean;
-}
-
-interface Dispute {
-  id: string;
-  reason: string;
-  openedOn: string;
-  resolvedOn: string | null;
-  resolution: string | null;
-  pauseId: string | null;
-  invoiceIds: string[] | null;
-  invoices: string[] | null;
-}
-
-type Pause = CustomerData['pauses'][number];
-
-interface CustomerData {
-  today: string;
-  currency: string;
-  customer: {
-    id: string;
-    legalName: string;
-    kind: string;
-    siren: string | null;
-    vatNumber: string | null;
-    externalId: string | null;
-    language: string;
-    paymentTermsDays: number;
-    tags: string[];
-    contacts: Contact[];
-  };
-  owner: string | null;
-  owners: string[];
-  disputes: Dispute[];
-  balances: { currency: string; openInvoicesMinor: string; overdueMinor: string; unallocatedCreditMinor: string; balanceMinor: string }[];
-  openItems: OpenItem[];
-  calendar: CalendarLine[];
-  scenario: { key: string; name: string; assigned: boolean };
-  scenarios: { key: string; name: string }[];
-  /** invoices: the numbers a pause covers; null: the whole customer. */
-  pauses: { id: string; reason: string; startsOn: string; endsOn: string | null; liftedOn: string | null; note: string | null; active: boolean; invoiceIds: string[] | null; invoices: string[] | null }[];
-  paused: boolean;
-  timeline: TimelineItem[];
-  risk: {
-    score: number;
-    level: 'low' | 'medium' | 'high';
-    reasons: { key: string; points: number; fr: string; en: string }[];
-    daysLate: { all: number | null; last6: number | null; last12: number | null };
-    paidAfterReminders: number[];
-    settledCount: number;
-  };
-  credit: {
-    creditLimitMinor: string | null;
-    paymentTermsDays: number;
-    depositPercent: string | null;
-    earlyPaymentDiscount: { percent: string; withinDays: number } | null;
-    riskClass: 'low' | 'medium' | 'high' | null;
-    exposure: { openMinor: string; ordersMinor: string; exposureMinor: string; headroomMinor: string | null; overLimit: boolean };
-  };
-}
+type Pause = CustomerPageResponse['pauses'][number];
+type OpenItem = CustomerOpenItem;
+type Contact = CustomerContact;
+type Dispute = CustomerDispute;
+type TimelineItem = CustomerTimelineItem;
 
 /** Minor units as the decimal people type back ("500000" → "5000.00"). */
 const decimalOf = (minor: string): string => {
@@ -124,7 +32,7 @@ export function Customer() {
   const me = useMe();
   const qc = useQueryClient();
   const { customerId } = useParams({ from: '/app/customers/$customerId' });
-  const q = useQuery({ queryKey: ['customer', customerId], queryFn: () => api<CustomerData>(`/api/app/customers/${customerId}`) });
+  const q = useQuery({ queryKey: ['customer', customerId], queryFn: () => api<CustomerPageResponse>(`/api/app/customers/${customerId}`) });
   const [dialog, setDialog] = useState<null | 'promise' | 'dispute' | 'plan' | 'pause' | 'penalties' | 'note' | 'credit' | 'edit' | 'contact' | 'call'>(null);
   const [contact, setContact] = useState<Contact | null>(null);
   const [removing, setRemoving] = useState<Contact | null>(null);
@@ -987,7 +895,7 @@ interface PenaltyData {
 function Penalties({ customerId, onClose }: { customerId: string; onClose: () => void }) {
   const t = useT();
   const lang = useLang();
-  const q = useQuery({ queryKey: ['penalties', customerId, lang], queryFn: () => api<PenaltyData>(`/api/app/customers/${customerId}/penalties?lang=${lang}`) });
+  const q = useQuery({ queryKey: ['penalties', customerId, lang], queryFn: () => api<CustomerPenaltiesResponse>(`/api/app/customers/${customerId}/penalties?lang=${lang}`) });
   const cur = q.data?.invoices[0]?.currency ?? 'EUR';
   return (
     <Modal title={t('customer.penalties')} onClose={onClose} testId="penalties-modal">

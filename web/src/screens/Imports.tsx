@@ -1,3 +1,4 @@
+import type { ImportRunRow } from '../../../src/http/routes/app/shapes/imports.ts';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api.ts';
 import { codeLabel, Empty, Loading, LoadFailed } from '../components/ui.tsx';
@@ -11,7 +12,7 @@ export function Imports() {
   const lang = useLang();
   const me = useMe();
   const qc = useQueryClient();
-  const history = useQuery({ queryKey: ['imports'], queryFn: () => api<{ id: string; kind: string; filename: string; outcome: string; rows_read: number; created_at: string }[]>('/api/app/imports') });
+  const history = useQuery({ queryKey: ['imports'], queryFn: () => api<ImportRunRow[]>('/api/app/imports') });
   return (
     <div className="page" data-testid="imports">
       <header className="page-head">

@@ -34,7 +34,7 @@ import { creditPolicyOf } from '../ledger.ts';
 import type { HandlerArgs } from '../define.ts';
 import { appRoute, download, minorIn } from './common.ts';
 import { AnyId, AnyMinor, blankAsAbsent, Coverage, Day, intQuery, WholeDays } from './shapes/common.ts';
-import type { CustomerListResponse, CustomerListRow, CustomerStatus } from './shapes/customers.ts';
+import type { CustomerListResponse, CustomerListRow, CustomerPageResponse, CustomerPenaltiesResponse, CustomerStatus } from './shapes/customers.ts';
 
 const E = defineErrors('web-customers', {
   empty_note: { fr: "une note ne peut pas être vide", en: "a note cannot be empty" },
@@ -287,6 +287,7 @@ export const customerRoutes = [
     path: '/customers/:id',
     scope: 'read',
     params: IdParams,
+    response: z.custom<CustomerPageResponse>(),
     handler: async ({ q, db, orgId, org, today, params }) => {
       const id = BigInt(params.id);
       const customer = await getCustomer(q, orgId, id);
@@ -296,7 +297,7 @@ export const customerRoutes = [
       const assignments = await loadAssignments(q, orgId);
       const exposure = await customerExposure(q, orgId, id);
       const scenario = resolveScenario(assignments, null, id, customer.tags, customer.segment, { overLimit: await hasOpenCreditAlert(q, orgId, id), riskClass: customer.riskClass });
-      const pauses = await q.query<Record<string, unknown>>(
+      const pauses = await q.query<{ id: bigint; invoice_ids: bigint[] | null; reason: string; starts_on: CalendarDate; ends_on: CalendarDate | null; lifted_on: CalendarDate | null; note: string | null; active: boolean; invoices: string[] | null }>(
         `SELECT p.id, p.invoice_ids, p.reason, p.starts_on, p.ends_on, p.lifted_on, p.note, ${ACTIVE_PAUSE('p', '$3::date')} AS active,
                 (SELECT array_agg(i.number ORDER BY i.due_date, i.id) FROM invoices i WHERE i.organisation_id = p.organisation_id AND i.id = ANY(p.invoice_ids)) AS invoices
            FROM pauses p WHERE p.organisation_id = $1 AND p.customer_id = $2 ORDER BY p.starts_on DESC, p.id DESC`,
@@ -360,8 +361,8 @@ export const customerRoutes = [
         // What each pause covers: its invoices (numbers), or the whole customer (invoices null).
         pauses: pauses.map((x) => ({
           id: String(x.id),
-          invoiceIds: x.invoice_ids === null ? null : (x.invoice_ids as unknown[]).map(String),
-          invoices: x.invoice_ids === null ? null : ((x.invoices as string[] | null) ?? []),
+          invoiceIds: x.invoice_ids === null ? null : x.invoice_ids.map(String),
+          invoices: x.invoice_ids === null ? null : (x.invoices ?? []),
           reason: x.reason,
           startsOn: x.starts_on,
           endsOn: x.ends_on,
@@ -564,6 +565,7 @@ export const customerRoutes = [
     scope: 'read',
     params: IdParams,
     query: z.object({ lang: z.string().optional() }),
+    response: z.custom<CustomerPenaltiesResponse>(),
     handler: async ({ q, orgId, today, params, query }) => {
       const lang: Lang = query.lang === 'en' ? 'en' : 'fr';
       return await customerPenalties(q, orgId, BigInt(params.id), today, lang);

@@ -12,7 +12,7 @@ import { markDashboardStale } from '../../../reports/dashboard.ts';
 import { requestLang } from '../../auth.ts';
 import { toProblem } from '../../problem.ts';
 import { appRoute, uploaded } from './common.ts';
-import { ImportMapping, type ImportInspection, type ImportPlanned } from './shapes/imports.ts';
+import { ImportMapping, type ImportInspection, type ImportPlanned, type ImportRunRow } from './shapes/imports.ts';
 
 const E = defineErrors('web-imports', {
   import_mapping: { fr: 'la correspondance des colonnes est illisible', en: 'the column mapping cannot be read' },
@@ -27,8 +27,9 @@ export const importRoutes = [
     method: 'get',
     path: '/imports',
     scope: 'read',
+    response: z.custom<ImportRunRow[]>(),
     handler: async ({ q, orgId }) => {
-      const rows = await q.query<Record<string, unknown>>(
+      const rows = await q.query<Omit<ImportRunRow, 'id'> & { id: bigint }>(
         'SELECT id, kind, filename, outcome, rows_read, counts, problems, created_at FROM import_runs WHERE organisation_id = $1 ORDER BY id DESC LIMIT 50',
         [orgId],
       );

@@ -33,3 +33,15 @@ export interface ImportPlanned {
   actionsCreated: number;
   awaitingApproval: number;
 }
+
+/** One import of the history (GET /api/app/imports), newest first: what was read and what came of it. */
+export interface ImportRunRow {
+  id: string;
+  kind: string;
+  filename: string | null;
+  outcome: 'imported' | 'rejected' | 'dry_run';
+  rows_read: number;
+  counts: unknown;
+  problems: unknown;
+  created_at: string;
+}
