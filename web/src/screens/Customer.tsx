@@ -886,12 +886,6 @@ function UnplannedCall({ items, today, pending, error, onClose, onSubmit }: { it
   );
 }
 
-interface PenaltyData {
-  interestMinor: string;
-  indemnityMinor: string;
-  invoices: { invoiceId: string; number: string; dueDate: string; currency: string; openMinor: string; daysLate: number; interestMinor: string; indemnityMinor: string; provisional: boolean; periods: { from: string; to: string; days: number; ratePercent: string; interestMinor: string }[]; notes: string[] }[];
-}
-
 function Penalties({ customerId, onClose }: { customerId: string; onClose: () => void }) {
   const t = useT();
   const lang = useLang();
