@@ -9,6 +9,7 @@ import { readSecret } from '../../../delivery/secrets.ts';
 import { sendTestMessage } from '../../../delivery/smtp-test.ts';
 import { getBranding, saveBranding } from '../../../documents/repo.ts';
 import { HOLIDAY_CALENDARS } from '../../../domain/engine/holidays.ts';
+import { SENDING_FIELDS } from '../../../domain/engine/sending.ts';
 import { RATE_TABLE_NAMES } from '../../../domain/law/index.ts';
 import { acknowledgesAgreements, setAcknowledgeAgreements } from '../../../engine/acknowledgements.ts';
 import { goLivePreview, setLive } from '../../../engine/golive.ts';
@@ -86,7 +87,7 @@ export const settingsRoutes = [
         sending: await loadSendingDefaults(q, orgId),
         // The scenarios that set some of these options themselves: a change here leaves those alone.
         ownSending: scenarios
-          .filter((x) => x.follows.length < 3)
+          .filter((x) => x.follows.length < SENDING_FIELDS.length)
           .map((x) => ({ key: x.key, name: x.name, window: x.follows.includes('window') ? null : x.definition.options.window, holidayCalendar: x.follows.includes('holidayCalendar') ? null : x.definition.options.holidayCalendar, workingDaysOnly: x.follows.includes('workingDaysOnly') ? null : x.definition.options.workingDaysOnly })),
         holidayCalendars: Object.entries(HOLIDAY_CALENDARS).map(([key, v]) => ({ key, name: v.name })),
         users: users.map((u) => ({ id: u.id, email: u.email, name: u.name, language: u.language, role: u.role, disabled: u.disabled_at !== null })),
