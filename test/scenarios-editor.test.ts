@@ -91,7 +91,7 @@ describe.each(dbTargets())('the scenario editor on $name', (target) => {
       ['POST', { key: 'modele-vide', name: 'Modèle vide', definition: withStep({ ...good, offset: 9, template: 42 }) }, 'steps[1].template', /modèle est obligatoire/],
       ['POST', { key: 'client-faux', name: 'Client faux', definition: withStep({ ...good, offset: 9, conditions: { customerKind: 'vip' } }) }, 'steps[1].conditions.customerKind', /condition sur le client/],
       ['POST', { key: 'etape-nulle', name: 'Étape nulle', definition: withStep(null) }, 'steps[1]', /une étape se décrit/],
-      ['POST', { key: 'doublon', name: 'Doublon', definition: withStep({ ...good }) }, 'steps[1].offset', /deux étapes au jour 5/],
+      ['POST', { key: 'doublon', name: 'Doublon', definition: withStep({ ...good }) }, 'steps[1].offset', /deux étapes au jour 5 sur le même canal \(e-mail\)/],
       ['PUT', { name: 'x'.repeat(201), definition: withStep({ ...good, offset: 9 }) }, 'name', /200 caractères/],
       ['PUT', { name: 'Hebdo', definition: withStep({ ...good, offset: 9, requiresApproval: 'oui' }) }, 'steps[1].requiresApproval', /true ou false/],
     ];

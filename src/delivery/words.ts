@@ -3,18 +3,11 @@
  * registered-letter tracking, call outcomes and reasons for non-payment. Documents a user or a
  * court reads (the evidence file, CLI reports) say these words, never the stored codes.
  */
-import type { ChannelKey } from '../domain/channels.ts';
+import { CHANNEL_WORDS } from '../domain/channels.ts';
 import { CALL_OUTCOMES, NON_PAYMENT_REASONS } from '../domain/delivery.ts';
 import { defineMessages, type Lang, t } from '../i18n/index.ts';
 
-const CHANNEL = defineMessages({
-  email: { fr: 'e-mail', en: 'email' },
-  sms: { fr: 'SMS', en: 'text message' },
-  letter: { fr: 'courrier', en: 'letter' },
-  registered_letter: { fr: 'lettre recommandée', en: 'registered letter' },
-  call_task: { fr: 'appel à passer', en: 'call to make' },
-  manual_task: { fr: 'tâche de l’équipe', en: 'task for the team' },
-} satisfies Record<ChannelKey, { fr: string; en: string }>);
+const CHANNEL = defineMessages(CHANNEL_WORDS);
 
 const EVENT = defineMessages({
   handed_over: { fr: 'remis au prestataire', en: 'handed over to the provider' },

@@ -5,6 +5,7 @@
  * the database's accepted channels) comes from here; the channel's runtime part (rendering, transport,
  * settings) is its entry in src/delivery/channels/registry.ts. docs/channels.md says how to add one.
  */
+import type { Text } from '../i18n/index.ts';
 
 /** How a channel reaches the customer: the contact detail it needs. */
 export type Reach = 'email' | 'phone' | 'postal' | 'none';
@@ -69,4 +70,19 @@ export function fallbackDedupeKey(dedupeKey: string, channel: string, fallback: 
   const base = dedupeKey.split('|')[0]!;
   const suffix = `:${channel}`;
   return base.endsWith(suffix) ? `${base.slice(0, -suffix.length)}:${fallback}` : `${base}|fallback:${fallback}`;
+}
+
+/** Each channel in words (French and English), for the texts that name one: errors, documents, reports. */
+export const CHANNEL_WORDS = {
+  email: { fr: 'e-mail', en: 'email' },
+  sms: { fr: 'SMS', en: 'text message' },
+  letter: { fr: 'courrier', en: 'letter' },
+  registered_letter: { fr: 'lettre recommandée', en: 'registered letter' },
+  call_task: { fr: 'appel à passer', en: 'call to make' },
+  manual_task: { fr: 'tâche de l’équipe', en: 'task for the team' },
+} as const satisfies Record<ChannelKey, { fr: string; en: string }>;
+
+/** A channel as a text to put in a message ({channel}); a code that is not a channel stays as it is. */
+export function channelText(code: string): Text | string {
+  return isChannelKey(code) ? { key: `channel.${code}`, ...CHANNEL_WORDS[code], vars: {} } : code;
 }

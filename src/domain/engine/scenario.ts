@@ -5,7 +5,7 @@
  */
 import { validation } from '../../errors.ts';
 import type { EscalationOptions } from './escalation.ts';
-import { CHANNEL_KEYS, type ChannelKey } from '../channels.ts';
+import { CHANNEL_KEYS, type ChannelKey, channelText } from '../channels.ts';
 import { defineErrors } from '../../i18n/index.ts';
 import { checkSending, DEFAULT_SENDING, type SendingField } from './sending.ts';
 
@@ -24,7 +24,7 @@ const E = defineErrors('scenario', {
   customer_kind: { fr: "la condition sur le client vaut business (professionnel) ou consumer (particulier)", en: "the customer condition is business or consumer" },
   tags: { fr: "les étiquettes d’une condition sont une liste de textes", en: "a condition's tags are a list of texts" },
   fallback: { fr: "canal de repli inconnu « {channel} »", en: "unknown fallback channel \"{channel}\"" },
-  duplicate_step: { fr: "deux étapes au jour {offset} sur le canal {channel}", en: "two steps at day {offset} on {channel}" },
+  duplicate_step: { fr: "deux étapes au jour {offset} sur le même canal ({channel})", en: "two steps at day {offset} on the same channel ({channel})" },
   min_overdue: { fr: "les montants minimum en retard s’expriment en centimes par devise", en: "minimum overdue amounts are minor units per currency" },
   escalation_flag: { fr: "{field} vaut true ou false", en: "{field} is true or false" },
   deadline_days: { fr: "le délai de la mise en demeure est de 1 à 60 jours", en: "the formal notice's deadline is 1 to 60 days" },
@@ -197,7 +197,7 @@ export function validateScenario<D extends StoredScenarioDefinition>(def: D): D 
     if (s.requiresApproval !== undefined && typeof s.requiresApproval !== 'boolean') throw validation(E('approval'), f('requiresApproval'));
     if (s.fallbackChannel && !CHANNELS.includes(s.fallbackChannel)) throw validation(E('fallback', { channel: String(s.fallbackChannel) }), f('fallbackChannel'));
     const key = stepKey(s);
-    if (seen.has(key)) throw validation(E('duplicate_step', { offset: s.offset, channel: s.channel }), f('offset'));
+    if (seen.has(key)) throw validation(E('duplicate_step', { offset: s.offset, channel: channelText(s.channel) }), f('offset'));
     seen.add(key);
     const c = s.conditions;
     if (c !== undefined && (typeof c !== 'object' || c === null || Array.isArray(c))) throw validation(E('step'), f('conditions'));
