@@ -132,7 +132,7 @@ describe('the settings screen in chromium', () => {
   }
 
   for (const [lang, width] of [['fr', 390], ['en', 1440]] as const) {
-    it(`${lang} at ${width} px: settings that cannot be read say so in words, with a retry that works`, async () => {
+    it(`${lang} at ${width} px: settings that cannot be read say so in words, with a retry that works; an empty box says what it is for`, async () => {
       const { page, errors, close } = await signedIn(width, lang);
       try {
         let fail = true;
@@ -148,6 +148,15 @@ describe('the settings screen in chromium', () => {
         fail = false;
         await failed.getByRole('button').click();
         await page.getByTestId('settings-logo').waitFor();
+        // The demo has no API key and no webhook: each box says so and what it is for; a key's scope in words.
+        await page.getByTestId('api-keys-none').waitFor();
+        await page.getByTestId('webhooks-none').waitFor();
+        expect(await page.getByTestId('settings-api-keys').locator('select[name=scope] option').allTextContents()).toEqual(
+          lang === 'fr' ? ['Lecture', 'Lecture et écriture', 'Administration'] : ['Read', 'Read and write', 'Administration'],
+        );
+        expect(rawCodesIn(await visibleText(page), lang)).toEqual([]);
+        expect(await fits(page)).toBe(true);
+        await page.screenshot({ path: `${SHOTS}/settings-${lang}-${width}-page.png`, fullPage: true });
         expect(errors.filter((e) => !/status of 503/.test(e))).toEqual([]);
       } finally {
         await close();

@@ -493,7 +493,8 @@ export function Settings() {
       </Section>
 
       {admin && (
-        <Section message={message} title={t('settings.apiKeys')}>
+        <Section message={message} title={t('settings.apiKeys')} testId="settings-api-keys">
+          {d.apiKeys.length === 0 && <Empty testId="api-keys-none">{t('settings.apiKeys.none')}</Empty>}
           <table className="table">
             <tbody>
               {d.apiKeys.map((k) => (
@@ -502,7 +503,7 @@ export function Settings() {
                   <td>
                     <code>{k.prefix}…</code>
                   </td>
-                  <td>{k.scope}</td>
+                  <td>{codeLabel(t, 'scope', k.scope)}</td>
                   <td className="small">{k.last_used_at ? dateTime(k.last_used_at, lang) : '—'}</td>
                   <td>{k.revoked_at ? <span className="pill bad">{t('settings.revoked')}</span> : <button type="button" className="link" onClick={() => call.mutate({ path: `/api-keys/${k.id}`, method: 'DELETE' })}>{t('settings.revoke')}</button>}</td>
                 </tr>
@@ -512,9 +513,11 @@ export function Settings() {
           <form className="toolbar" style={{ marginTop: 10 }} onSubmit={(e) => call.mutate({ path: '/api-keys', method: 'POST', body: formObject(e) })}>
             <input name="name" required placeholder={t('settings.name')} />
             <select name="scope" defaultValue="read">
-              <option value="read">read</option>
-              <option value="write">write</option>
-              <option value="admin">admin</option>
+              {(['read', 'write', 'admin'] as const).map((scope) => (
+                <option key={scope} value={scope}>
+                  {codeLabel(t, 'scope', scope)}
+                </option>
+              ))}
             </select>
             <button type="submit">{t('settings.createKey')}</button>
           </form>
@@ -522,7 +525,8 @@ export function Settings() {
       )}
 
       {admin && (
-        <Section message={message} title={t('settings.webhooks')}>
+        <Section message={message} title={t('settings.webhooks')} testId="settings-webhooks">
+          {d.webhooks.length === 0 && <Empty testId="webhooks-none">{t('settings.webhooks.none')}</Empty>}
           <table className="table">
             <tbody>
               {d.webhooks.map((w) => (
