@@ -5,9 +5,10 @@
  * transaction rolled back, so it prints exactly the decisions the real run would make.
  */
 import { WritePipe } from '../db/write-pipe.ts';
+import { defineMessages, renderText, type Text, type Vars } from '../i18n/index.ts';
 import type { Db, Queryable } from '../db/driver.ts';
 import { pgArray } from '../db/driver.ts';
-import { addDays, type CalendarDate, daysBetween } from '../domain/dates.ts';
+import { addDays, type CalendarDate, daysBetween, formatLongDate } from '../domain/dates.ts';
 import { workingDays } from '../domain/engine/holidays.ts';
 import { instalmentStepKey } from '../domain/engine/scenario.ts';
 import { type DayPlan, missedInstalment, type PlannedAction, planDay, promiseState, type SkippedStep } from '../domain/engine/planner.ts';
@@ -37,8 +38,9 @@ export interface CycleOptions {
 export interface HoldStatus {
   held: boolean;
   reason: 'stale_bank_data' | null;
-  /** Said even when not holding: e.g. no bank statement was ever imported. */
+  /** Said even when not holding: e.g. no bank statement was ever imported. In English (API v1's field); `text` says it in both languages. */
   message: string | null;
+  text: Text | null;
   lastImportOn: CalendarDate | null;
 }
 
@@ -87,27 +89,37 @@ export async function runCycle(db: Db, orgId: string, opts: CycleOptions): Promi
   return summary!;
 }
 
+const HOLD = defineMessages({
+  never: { fr: 'aucun relevé bancaire importé : les paiements ne sont connus que par la comptabilité', en: 'no bank statement imported yet: payments are known only from the ledger' },
+  stale: {
+    fr: 'le dernier relevé bancaire a été importé le {date}, il y a {age} jours (limite {max}) : les relances sont planifiées mais leur envoi attend un relevé à jour',
+    en: 'the newest bank statement was imported on {date}, {age} days ago (limit {max}): reminders are planned but sending is held until a fresh statement is imported',
+  },
+});
+
+const holdText = (key: keyof typeof HOLD, vars: Vars = {}): Text => ({ key: `cycle.hold.${key}`, ...HOLD[key], vars });
+
 export async function staleBankGuard(q: Queryable, orgId: string, today: CalendarDate, timeZone: string): Promise<HoldStatus> {
   const [settings] = await q.query<{ stale_bank_days: number }>('SELECT stale_bank_days FROM engine_settings WHERE organisation_id = $1', [orgId]);
   const maxAge = settings?.stale_bank_days ?? 3;
+  const never = (): HoldStatus => {
+    const text = holdText('never');
+    return { held: false, reason: null, message: renderText(text, 'en'), text, lastImportOn: null };
+  };
   const [exists] = await q.query<{ t: string | null }>(`SELECT to_regclass('bank_statements')::text AS t`);
-  if (!exists?.t) return { held: false, reason: null, message: 'no bank statement imported yet: payments are known only from the ledger', lastImportOn: null };
+  if (!exists?.t) return never();
   const [row] = await q.query<{ d: CalendarDate | null }>(
     `SELECT (max(imported_at) AT TIME ZONE $2)::date AS d FROM bank_statements WHERE organisation_id = $1`,
     [orgId, timeZone],
   );
   const last = row?.d ?? null;
-  if (!last) return { held: false, reason: null, message: 'no bank statement imported yet: payments are known only from the ledger', lastImportOn: null };
+  if (!last) return never();
   const age = daysBetween(last, today);
   if (age > maxAge) {
-    return {
-      held: true,
-      reason: 'stale_bank_data',
-      message: `the newest bank statement was imported on ${last}, ${age} days ago (limit ${maxAge}): reminders are planned but sending is held until a fresh statement is imported`,
-      lastImportOn: last,
-    };
+    const text = holdText('stale', { date: { key: 'date', fr: formatLongDate(last, 'fr'), en: formatLongDate(last, 'en'), vars: {} }, age, max: maxAge });
+    return { held: true, reason: 'stale_bank_data', message: renderText(text, 'en'), text, lastImportOn: last };
   }
-  return { held: false, reason: null, message: null, lastImportOn: last };
+  return { held: false, reason: null, message: null, text: null, lastImportOn: last };
 }
 
 async function cycleInTransaction(q: Queryable, orgId: string, opts: CycleOptions): Promise<CycleSummary> {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { jsonReplacer } from '../../db/driver.ts';
-import { calendarDate, todayIn } from '../../domain/dates.ts';
+import { calendarDate, formatShortDate, todayIn } from '../../domain/dates.ts';
 import { reasonText } from '../../domain/engine/reasons.ts';
 import { toDecimalString } from '../../domain/money.ts';
 import { runCycle } from '../../engine/cycle.ts';
@@ -14,6 +14,17 @@ import { getInvoiceByNumber, getOrganisation } from '../../ledger/repo.ts';
 import type { CliContext } from '../context.ts';
 import { rateWarningText } from '../../law/regime.ts';
 import { cliLang } from '../exit.ts';
+import { defineMessages, renderText, t } from '../../i18n/index.ts';
+
+const RUN = defineMessages({
+  dry_run: { fr: '[simulation, rien n’est écrit] ', en: '[dry run, nothing written] ' },
+  summary: {
+    fr: '{today} : {planned} actions planifiées ({approval} à valider), {skipped} étapes sautées, {gap} factures retenues par l’écart minimum, {already} déjà planifiées ; promesses non tenues {broken}, tenues {kept} ; échéanciers rompus {plansBroken}',
+    en: '{today}: {planned} actions planned ({approval} awaiting approval), {skipped} steps skipped, {gap} invoices held by the minimum gap, {already} already planned; promises broken {broken}, kept {kept}; plans broken {plansBroken}',
+  },
+  held: { fr: 'ENVOI RETENU : ', en: 'SENDING HELD: ' },
+  note: { fr: 'à noter : ', en: 'note: ' },
+});
 
 const json = (v: unknown) => JSON.stringify(v, jsonReplacer);
 
@@ -63,10 +74,21 @@ export function register(program: Command, ctx: CliContext): void {
         });
         if (o.json) ctx.out(json({ type: 'summary', ...summary }));
         else {
+          const lang = cliLang(process.env);
           ctx.out(
-            `${summary.dryRun ? '[dry run, nothing written] ' : ''}${today}: ${summary.actionsCreated} actions planned (${summary.awaitingApproval} awaiting approval), ${summary.stepsSkipped} steps skipped, ${summary.invoicesHeldByGap} invoices held by the minimum gap, ${summary.actionsAlreadyThere} already planned; promises broken ${summary.promisesBroken}, kept ${summary.promisesKept}; plans broken ${summary.plansBroken}`,
+            `${summary.dryRun ? t(RUN, lang, 'dry_run') : ''}${t(RUN, lang, 'summary', {
+              today: lang === 'fr' ? formatShortDate(today, 'fr') : today,
+              planned: summary.actionsCreated,
+              approval: summary.awaitingApproval,
+              skipped: summary.stepsSkipped,
+              gap: summary.invoicesHeldByGap,
+              already: summary.actionsAlreadyThere,
+              broken: summary.promisesBroken,
+              kept: summary.promisesKept,
+              plansBroken: summary.plansBroken,
+            })}`,
           );
-          if (summary.hold.message) ctx.out(`${summary.hold.held ? 'SENDING HELD: ' : 'note: '}${summary.hold.message}`);
+          if (summary.hold.text) ctx.out(`${t(RUN, lang, summary.hold.held ? 'held' : 'note')}${renderText(summary.hold.text, lang)}`);
           for (const w of summary.rateWarnings) ctx.out(rateWarningText(w, cliLang(process.env), summary.heldForProvisionalRate));
         }
       } finally {

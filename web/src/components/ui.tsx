@@ -225,7 +225,7 @@ export function BankHold({ hold, today }: { hold: { held: boolean; message: stri
   if (!hold.message) return null;
   const days = hold.lastImportOn ? Math.round((Date.parse(today) - Date.parse(hold.lastImportOn)) / 86_400_000) : 0;
   return (
-    <div className={hold.held ? 'banner bad' : 'banner'} data-testid="bank-warning" title={hold.message}>
+    <div className={hold.held ? 'banner bad' : 'banner'} data-testid="bank-warning">
       <strong>{hold.held ? t('today.bankHeld') : t('today.bankNote')}</strong>{' '}
       {hold.lastImportOn ? t('bank.stale', { date: date(hold.lastImportOn, lang), days }) : t('bank.never')} <Link to="/bank">{t('nav.bank')} →</Link>
     </div>
