@@ -90,6 +90,9 @@ describe.each(dbTargets())('a controller’s day on $name', (target) => {
     const p = await page();
     expect(p.owner).toBe('claire@journee.fr');
     expect(p.customer.siren).toBe('552100554');
+    // Before any dashboard was computed, the overdue filter sorted by name still finds the customer (its invoices are overdue).
+    const overdue = await call<{ rows: { id: string }[]; total: number }>('GET', '/customers?filter=overdue&sort=name');
+    expect([overdue.body.rows.map((r) => r.id), overdue.body.total]).toEqual([[customerId], 1]);
     const mine = await call<{ rows: { id: string; owner: string | null }[]; total: number }>('GET', '/customers?filter=mine');
     expect(mine.body.rows.map((r) => r.id)).toEqual([customerId]);
     expect(mine.body.total).toBe(1);

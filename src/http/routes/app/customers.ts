@@ -165,14 +165,15 @@ async function customerList({ ctx, q, orgId, user, today, query }: ListArgs): Pr
   const from = bySnapshot
     ? `customer_balance_snapshots s JOIN customers c ON c.organisation_id = s.organisation_id AND c.id = s.customer_id WHERE s.organisation_id = $1 AND ${where.join(' AND ')}`
     : `customers c LEFT JOIN customer_balance_snapshots s ON s.organisation_id = c.organisation_id AND s.customer_id = c.id WHERE ${where.join(' AND ')}`;
-  if (bySnapshot && !(await q.query('SELECT 1 FROM dashboard_snapshots WHERE organisation_id = $1', [orgId])).length) await refreshDashboard(ctx, orgId);
+  // The filters on amounts read the snapshot too: before the first one (a new organisation, a first start) it is made now.
+  const readsSnapshot = bySnapshot || filter === 'open' || filter === 'overdue';
+  if (readsSnapshot && !(await q.query('SELECT 1 FROM dashboard_snapshots WHERE organisation_id = $1', [orgId])).length) await refreshDashboard(ctx, orgId);
   const rows = await q.query<Record<string, unknown>>(
     `SELECT c.id, c.legal_name, c.external_id, c.kind, c.siren, c.tags, c.segment, c.owner, ${statusSql(today)} AS status_rank FROM ${from} ORDER BY ${order} LIMIT ${size} OFFSET ${page * size}`,
     params,
   );
   // The total needs the snapshot only when a filter reads it; otherwise counting customers is enough.
-  const needsSnapshot = filter === 'open' || filter === 'overdue';
-  const countFrom = needsSnapshot
+  const countFrom = filter === 'open' || filter === 'overdue'
     ? `customer_balance_snapshots s JOIN customers c ON c.organisation_id = s.organisation_id AND c.id = s.customer_id WHERE s.organisation_id = $1 AND ${where.join(' AND ')}`
     : `customers c WHERE ${where.join(' AND ')}`;
   const [count] = await q.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${countFrom}`, params);
