@@ -25,6 +25,14 @@ const REASONS = defineMessages({
   reminder_sent: { fr: 'attend une relance effectivement envoyée, puis l’écart minimum', en: 'waits for a reminder actually sent, then the minimum gap' },
   formal_notice_expired: { fr: 'attend une mise en demeure envoyée et l’expiration de son délai', en: 'waits for a formal notice sent and its deadline passed' },
   escalation_apart: { fr: 'attend le message suivant : une escalade ne porte que ses propres factures', en: 'waits for the next message: an escalation carries only its own invoices' },
+  provisional_rate: { fr: 'attend un taux officiel encore inconnu : les pénalités réclamées seraient provisoires', en: 'waits for an official rate not yet known: the penalties claimed would be provisional' },
+  min_gap: { fr: 'attend l’écart minimum depuis le message précédent', en: 'waits for the minimum gap since the previous message' },
+  prerequisite: { fr: 'attend l’étape qui doit la précéder', en: 'waits for the step that must come before it' },
+  insolvency: { fr: 'procédure collective : le recouvrement est arrêté', en: 'insolvency proceedings: recovery is stopped' },
+  handover: { fr: 'dossier transmis au recouvrement', en: 'case handed over to collection' },
+  'confirmed sent by a human': { fr: 'envoi confirmé par une personne', en: 'confirmed sent by a person' },
+  'confirmed not sent by a human': { fr: 'non-envoi confirmé par une personne', en: 'confirmed not sent by a person' },
+  queued_again_by: { fr: 'remise en file par {who}', en: 'queued again by {who}' },
 });
 
 /** "paused,paid" -> "relances suspendues, facture réglée"; an unknown code is kept as it is. */
@@ -32,6 +40,11 @@ export function reasonText(codes: string | null | undefined, lang: Lang): string
   if (!codes) return '';
   return codes
     .split(',')
-    .map((c) => (Object.hasOwn(REASONS, c) ? t(REASONS, lang, c as keyof typeof REASONS) : c))
+    .map((c) => {
+      // "queued again by <user>" is stored with the user's address.
+      const again = /^queued again by (.+)$/.exec(c);
+      if (again) return t(REASONS, lang, 'queued_again_by', { who: again[1]! });
+      return Object.hasOwn(REASONS, c) ? t(REASONS, lang, c as keyof typeof REASONS) : c;
+    })
     .join(', ');
 }
