@@ -4,7 +4,10 @@
  * and a clock fixed to a working day inside the sending window, so what is due and what may be
  * sent does not depend on when the suite runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../src/db/driver.ts';
@@ -78,3 +81,61 @@ export async function startE2eServer(opts: { customers?: number; invoices?: numb
     },
   };
 }
+
+// ------------------------------------------------------------------ the browser
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SHOTS = `${fileURLToPath(new URL('..', import.meta.url))}artifacts/screenshots`;
+
+/** Debian's chromium, headless, with the screenshots folder ready. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`chromium is not installed at ${CHROMIUM}`);
+  mkdirSync(SHOTS, { recursive: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+}
+
+export interface SignedIn {
+  page: Page;
+  /** Console errors and page errors seen since sign-in. */
+  errors: string[];
+  close: () => Promise<void>;
+}
+
+/**
+ * A fresh browser context of that width and locale, signed in (as the demo admin unless told),
+ * the user's language set through the API the language switch uses. `ignoreConsole`: console
+ * errors a test provokes on purpose (a refusal the screen explains); `reload`: open the dashboard
+ * again so the page starts in the new language.
+ */
+export async function signIn(
+  browser: Browser,
+  server: E2eServer,
+  width: number,
+  lang: 'fr' | 'en',
+  opts: { who?: { email: string; password: string }; ignoreConsole?: RegExp; reload?: boolean } = {},
+): Promise<SignedIn> {
+  const who = opts.who ?? server.admin;
+  const context = await browser.newContext({ viewport: { width, height: 900 }, locale: lang === 'fr' ? 'fr-FR' : 'en-GB', timezoneId: 'Europe/Paris' });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !opts.ignoreConsole?.test(m.text())) errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}/login`);
+  await page.locator('input[name=email]').fill(who.email);
+  await page.locator('input[name=password]').fill(who.password);
+  await page.locator('button[type=submit]').click();
+  await page.getByTestId('dashboard').waitFor();
+  expect((await page.request.post(`${server.url}/api/app/me/language`, { data: { language: lang } })).ok()).toBe(true);
+  if (opts.reload) {
+    await page.goto(`${server.url}/dashboard`);
+    await page.getByTestId('dashboard').waitFor();
+  }
+  return { page, errors, close: () => context.close() };
+}
+
+/** The page does not scroll sideways. */
+export const fits = async (page: Page) => (await page.evaluate('document.scrollingElement.scrollWidth <= window.innerWidth')) === true;
+export const visibleText = async (page: Page) => (await page.evaluate('document.body.innerText')) as string;

@@ -5,17 +5,13 @@
  * status, a message key, an English code word in the French interface) in the visible text, and the
  * navigation reachable on the phone through the menu. Screenshots under artifacts/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2eServer, startE2eServer } from './e2e-harness.ts';
+import { type E2eServer, fits, launchChromium, SHOTS, signIn, startE2eServer } from './e2e-harness.ts';
 import { rawCodesIn } from './e2e-raw-codes.ts';
 import { addUser } from '../src/auth/index.ts';
 import { createOrganisation } from '../src/ledger/repo.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = `${fileURLToPath(new URL('..', import.meta.url))}artifacts/screenshots`;
 
 let server: E2eServer;
 let browser: Browser;
@@ -37,25 +33,7 @@ const SCREENS: { path: () => string; testId: string; name: string }[] = [
   { name: 'account', path: () => '/account', testId: 'account' },
 ];
 
-async function signedIn(width: number, lang: 'fr' | 'en', who: { email: string; password: string } = server.admin): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, locale: lang === 'fr' ? 'fr-FR' : 'en-GB', timezoneId: 'Europe/Paris' });
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${server.url}/login`);
-  await page.locator('input[name=email]').fill(who.email);
-  await page.locator('input[name=password]').fill(who.password);
-  await page.locator('button[type=submit]').click();
-  await page.getByTestId('dashboard').waitFor();
-  // The language is the user's: set it through the API the language switch uses.
-  const res = await page.request.post(`${server.url}/api/app/me/language`, { data: { language: lang } });
-  expect(res.ok()).toBe(true);
-  return { page, errors, close: () => context.close() };
-}
+const signedIn = (width: number, lang: 'fr' | 'en', who?: { email: string; password: string }) => signIn(browser, server, width, lang, { who });
 
 /** Elements wider than the window, to say which one widens the page when it does. */
 async function overflowing(page: Page): Promise<string[]> {
@@ -73,16 +51,11 @@ async function overflowing(page: Page): Promise<string[]> {
   })()`);
 }
 
-async function fits(page: Page): Promise<boolean> {
-  return (await page.evaluate('document.scrollingElement.scrollWidth <= window.innerWidth')) === true;
-}
 
 describe('every screen on a phone and a desktop, in French and English', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`chromium is not installed at ${CHROMIUM}`);
-    mkdirSync(SHOTS, { recursive: true });
     server = await startE2eServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
     const [inv] = await server.db.query<{ id: bigint; customer_id: bigint }>(
       `SELECT id, customer_id FROM invoices WHERE organisation_id = $1 AND amount_incl_tax_minor > allocated_minor ORDER BY due_date, id LIMIT 1`,
       [server.orgId],

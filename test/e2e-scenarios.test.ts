@@ -8,43 +8,18 @@
  * The Templates screen next to it: an e-mail's text part written from its HTML part, one version
  * to keep, saved and remembered. Screenshots under artifacts/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScenarioDefinition } from '../src/domain/engine/scenario.ts';
 import { textFromHtml } from '../src/documents/text-from-html.ts';
-import { type E2eServer, startE2eServer } from './e2e-harness.ts';
+import { type E2eServer, fits, launchChromium, SHOTS, signIn, startE2eServer, visibleText } from './e2e-harness.ts';
 import { rawCodesIn } from './e2e-raw-codes.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = `${fileURLToPath(new URL('..', import.meta.url))}artifacts/screenshots`;
 
 let server: E2eServer;
 let browser: Browser;
 
-async function signedIn(width: number, lang: 'fr' | 'en'): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, locale: lang === 'fr' ? 'fr-FR' : 'en-GB', timezoneId: 'Europe/Paris' });
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${server.url}/login`);
-  await page.locator('input[name=email]').fill(server.admin.email);
-  await page.locator('input[name=password]').fill(server.admin.password);
-  await page.locator('button[type=submit]').click();
-  await page.getByTestId('dashboard').waitFor();
-  expect((await page.request.post(`${server.url}/api/app/me/language`, { data: { language: lang } })).ok()).toBe(true);
-  await page.goto(`${server.url}/dashboard`);
-  await page.getByTestId('dashboard').waitFor();
-  return { page, errors, close: () => context.close() };
-}
+const signedIn = (width: number, lang: 'fr' | 'en') => signIn(browser, server, width, lang, { reload: true });
 
-const fits = async (page: Page) => (await page.evaluate('document.scrollingElement.scrollWidth <= window.innerWidth')) === true;
-const visibleText = async (page: Page) => (await page.evaluate('document.body.innerText')) as string;
 /** The browser reports the refusals the test asks for (400) as failed loads; anything else is an error. */
 const unexpected = (errors: string[]) => errors.filter((e) => !/status of 400/.test(e));
 
@@ -55,10 +30,8 @@ async function goTo(page: Page, width: number, nav: string) {
 
 describe('the Scenarios screen in chromium', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`chromium is not installed at ${CHROMIUM}`);
-    mkdirSync(SHOTS, { recursive: true });
     server = await startE2eServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

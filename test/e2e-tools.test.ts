@@ -6,49 +6,25 @@
  * desktop, the page fitting its width, no console error, no raw code. Screenshots under
  * artifacts/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../src/domain/dates.ts';
 import { formatMoney } from '../src/domain/money.ts';
-import { type E2eServer, startE2eServer } from './e2e-harness.ts';
+import { type E2eServer, fits, launchChromium, SHOTS, signIn, startE2eServer, visibleText } from './e2e-harness.ts';
 import { rawCodesIn } from './e2e-raw-codes.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = `${fileURLToPath(new URL('..', import.meta.url))}artifacts/screenshots`;
 
 let server: E2eServer;
 let browser: Browser;
 
-async function signedIn(width: number, lang: 'fr' | 'en'): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, locale: lang === 'fr' ? 'fr-FR' : 'en-GB', timezoneId: 'Europe/Paris' });
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${server.url}/login`);
-  await page.locator('input[name=email]').fill(server.admin.email);
-  await page.locator('input[name=password]').fill(server.admin.password);
-  await page.locator('button[type=submit]').click();
-  await page.getByTestId('dashboard').waitFor();
-  expect((await page.request.post(`${server.url}/api/app/me/language`, { data: { language: lang } })).ok()).toBe(true);
-  return { page, errors, close: () => context.close() };
-}
+const signedIn = (width: number, lang: 'fr' | 'en') => signIn(browser, server, width, lang);
 
-const fits = async (page: Page) => (await page.evaluate('document.scrollingElement.scrollWidth <= window.innerWidth')) === true;
-const visibleText = async (page: Page) => (await page.evaluate('document.body.innerText')) as string;
 const fr = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
 
 describe('imports and the bank review in chromium', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`chromium is not installed at ${CHROMIUM}`);
-    mkdirSync(SHOTS, { recursive: true });
     server = await startE2eServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
